@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
+import { EngineUnavailableError } from '../runtime/runtime.js';
+import { RUN_LABEL } from '../run/deployed-lab.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** `tcplab clean`: removes every container and network a run left behind (found by label). */
+export function registerClean(program: Command): void {
+  program
+    .command('clean')
+    .description('remove containers and networks left by interrupted or crashed runs (label tcplab.run)')
+    .action(async () => {
+      const runtime = new DockerRuntime();
+      try {
+        await runtime.engineInfo();
+      } catch (err) {
+        if (err instanceof EngineUnavailableError) throw new CliError(err.message, ExitCode.environment);
+        throw err;
+      }
+      const found = await runtime.listLabelled(RUN_LABEL);
+      for (const c of found.containers) await runtime.removeHost({ id: c.id, name: c.name, address: '' });
+      for (const n of found.networks) await runtime.removeNetwork({ id: n.id, name: n.name, subnet: '' });
+      process.stdout.write(`removed ${found.containers.length} container(s) and ${found.networks.length} network(s)\n`);
+    });
+}

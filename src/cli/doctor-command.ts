@@ -1,0 +1,76 @@
+import { accessSync, constants } from 'node:fs';
+import type { Command } from 'commander';
+import { execa } from 'execa';
+import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
+import { describeLabImage, OFFLINE_BASE, REGISTRY_BASE } from '../runtime/lab-image.js';
+import { ExitCode } from './exit-codes.js';
+
+interface Finding {
+  ok: boolean;
+  what: string;
+  fix?: string;
+}
+
+/** `tcplab doctor`: what this machine lacks to run labs, each with the command that fixes it. */
+export function registerDoctor(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('doctor')
+    .description('check the Docker engine, the lab image and privileges; print the fix for each problem')
+    .action(async () => {
+      const findings: Finding[] = [];
+      const runtime = new DockerRuntime();
+      let engine = false;
+      try {
+        const info = await runtime.engineInfo();
+        engine = true;
+        findings.push({ ok: true, what: `${info.name} ${info.version} (API ${info.apiVersion}, kernel ${info.kernel}, cgroup v${info.cgroupVersion})` });
+      } catch {
+        const installed = await execa('sh', ['-c', 'command -v dockerd'], { reject: false });
+        findings.push({
+          ok: false,
+          what: installed.exitCode === 0 ? 'Docker engine installed but not running' : 'no Docker engine installed',
+          fix: 'sudo scripts/docker-engine.sh start   (installs Debian\'s docker.io when missing, starts dockerd)',
+        });
+      }
+      const image = describeLabImage();
+      if (engine) {
+        if (await runtime.hasImage(image.tag)) findings.push({ ok: true, what: `lab image ${image.tag} is built and current` });
+        else {
+          const hasBase = (await runtime.hasImage(REGISTRY_BASE)) || (await runtime.hasImage(OFFLINE_BASE));
+          findings.push({ ok: true, what: `lab image ${image.tag} is not built yet: the first run builds it, or now: npx tcplab image build` });
+          if (!hasBase) {
+            const pull = await execa('docker', ['pull', REGISTRY_BASE], { reject: false, timeout: 60_000 });
+            if (pull.exitCode !== 0) {
+              const debootstrap = await execa('sh', ['-c', 'command -v debootstrap'], { reject: false });
+              findings.push(
+                debootstrap.exitCode === 0
+                  ? { ok: true, what: `no registry (${REGISTRY_BASE} cannot be pulled); the base will be made with debootstrap` }
+                  : { ok: false, what: `no registry and no debootstrap to make the base image`, fix: 'sudo apt-get install -y debootstrap' },
+              );
+            }
+          }
+        }
+      }
+      findings.push(
+        process.getuid?.() === 0
+          ? { ok: true, what: 'running as root (debootstrap and dockerd can be started)' }
+          : canWrite('/var/run/docker.sock')
+            ? { ok: true, what: 'not root, but the Docker socket is writable' }
+            : { ok: false, what: 'not root and the Docker socket is not writable', fix: 'sudo usermod -aG docker $USER (then log in again), or run as root' },
+      );
+      for (const f of findings) {
+        process.stdout.write(`${f.ok ? 'ok  ' : 'FIX '} ${f.what}\n`);
+        if (f.fix) process.stdout.write(`      → ${f.fix}\n`);
+      }
+      setExitCode(findings.every((f) => f.ok) ? ExitCode.ok : ExitCode.environment);
+    });
+}
+
+function canWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

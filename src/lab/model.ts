@@ -1,0 +1,99 @@
+import type { TcpState } from '../tcp/state.js';
+
+/**
+ * The Lab model: what a validated lab file means, independent of YAML and of Docker.
+ * Immutable by convention (built once by loadLab, never mutated afterwards).
+ */
+export interface Lab {
+  /** Lab name (file name without .yaml unless `name:` says otherwise). */
+  readonly name: string;
+  readonly title: string;
+  /** Narrative paragraphs: what to look at and why, in English; `zh` holds the Chinese version when given. */
+  readonly description: string;
+  readonly descriptionZh?: string;
+  /** Where in the seed articles this experiment comes from, e.g. "seed 000 §二(四)". */
+  readonly source?: string;
+  /** Absolute path of the file it was loaded from. */
+  readonly file: string;
+  /** Hosts in declaration order; addresses are assigned in this order by the runtime. */
+  readonly hosts: readonly LabHost[];
+  readonly steps: readonly Step[];
+  readonly expectations: readonly Expectation[];
+  /** Upper bound for the whole run; the run is aborted (and cleaned up) after it. */
+  readonly timeoutMs: number;
+  /** Source position of each step / expectation (same index), for messages. */
+  readonly positions: { readonly steps: readonly SourcePos[]; readonly expectations: readonly SourcePos[] };
+}
+
+export interface SourcePos {
+  readonly line: number;
+  readonly col: number;
+}
+
+export interface LabHost {
+  readonly name: string;
+  /** net.* sysctls applied at container creation (per network namespace). Values as strings. */
+  readonly sysctls: Readonly<Record<string, string>>;
+}
+
+/** A duration in milliseconds. Lab files write `500ms`, `2s`, `1.5s` or a bare number of seconds. */
+export type Millis = number;
+
+export type AgentEventKind = 'listening' | 'accepted' | 'connected' | 'error' | 'end' | 'closed' | 'data';
+
+export type Step =
+  | { readonly kind: 'listen'; readonly host: string; readonly port: number; readonly backlog?: number; readonly accept: boolean }
+  | {
+      readonly kind: 'connect';
+      readonly host: string;
+      readonly to: string;
+      readonly port: number;
+      readonly localPort?: number;
+      /** Connection name used by later steps and expectations; defaults to `conn`. */
+      readonly conn: string;
+    }
+  | { readonly kind: 'send'; readonly host: string; readonly conn?: string; readonly bytes: number }
+  | { readonly kind: 'shutdown'; readonly host: string; readonly conn?: string }
+  | { readonly kind: 'close'; readonly host: string; readonly conn?: string }
+  | { readonly kind: 'abort'; readonly host: string; readonly conn?: string }
+  | {
+      readonly kind: 'rule';
+      readonly host: string;
+      /** Rule name, for `unrule` and for counters; defaults to `rule<N>` (1-based over the lab's rules). */
+      readonly name: string;
+      /** The rule as the user wrote it, e.g. `-I INPUT -p tcp --dport 8888 -j DROP`. */
+      readonly text: string;
+    }
+  | { readonly kind: 'unrule'; readonly host: string; readonly name: string }
+  | { readonly kind: 'wait-state'; readonly host: string; readonly state: TcpState; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
+  | { readonly kind: 'wait-event'; readonly host: string; readonly event: AgentEventKind; readonly conn?: string; readonly timeoutMs: Millis }
+  | { readonly kind: 'wait-gone'; readonly host: string; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
+  | { readonly kind: 'sleep'; readonly durationMs: Millis };
+
+export type StepKind = Step['kind'];
+
+/** What the connection attempt `conn` on `host` must end in. */
+export type ConnectOutcome = 'connected' | 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EHOSTUNREACH';
+
+export type Expectation =
+  /** `host` must reach these states in this order (other states may come between). */
+  | { readonly kind: 'states'; readonly host: string; readonly path: readonly TcpState[]; readonly port?: number }
+  /** `host` must never be seen in any of these states. */
+  | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number }
+  | { readonly kind: 'outcome'; readonly host: string; readonly conn: string; readonly is: ConnectOutcome }
+  /** Count of captured segments from → to whose flags equal `flags` exactly (tcpdump letters, e.g. `S`, `S.`, `F.`, `R.`). */
+  | {
+      readonly kind: 'packets';
+      readonly from: string;
+      readonly to: string;
+      readonly flags: string;
+      readonly count?: number;
+      readonly min?: number;
+      readonly max?: number;
+      /** All matching segments must carry the same sequence number (retransmissions). */
+      readonly sameSeq?: boolean;
+    }
+  /** Three-way handshake between these hosts with ack = peer ISN + 1 on both sides (absolute numbers). */
+  | { readonly kind: 'handshake'; readonly client: string; readonly server: string };
+
+export type ExpectationKind = Expectation['kind'];

@@ -1,0 +1,61 @@
+/** TCP flag bits as they sit in the header's flags byte (RFC 9293 §3.1; RFC 3168 for ECE/CWR). */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+export interface TcpOptions {
+  mss?: number;
+  windowScale?: number;
+  sackPermitted?: boolean;
+  sack?: Array<[number, number]>;
+  timestamp?: { value: number; echo: number };
+}
+
+/** One TCP segment as decoded from a capture (or parsed from tcpdump text). */
+export interface TcpSegment {
+  /** 1-based frame number in the capture file (the number Wireshark shows). */
+  frame: number;
+  /** Capture time in microseconds since the Unix epoch (fractional for nanosecond captures). */
+  timeUs: number;
+  family: 4 | 6;
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  /** Absolute sequence and acknowledgment numbers (unsigned 32-bit). */
+  seq: number;
+  ack: number;
+  /** Bitmask of TcpFlag values (the low 8 bits; the AE/NS bit is `ae`). */
+  flags: number;
+  ae?: boolean;
+  window: number;
+  /** TCP payload length from the IP header (not limited by the capture's snaplen). */
+  payloadLength: number;
+  options?: TcpOptions;
+  /** Interface the packet was seen on (pcapng interface id or SLL ifindex) and, for SLL, its direction. */
+  interfaceId?: number;
+  direction?: 'in' | 'out';
+  /** IPv4 identification field (absent for IPv6); used to recognise one packet seen on several interfaces. */
+  ipId?: number;
+}
+
+/** Renders flags the way tcpdump does: letters in the order F S R P . U E W (print-tcp.c). */
+export function formatFlags(flags: number): string {
+  let s = '';
+  if (flags & TcpFlag.FIN) s += 'F';
+  if (flags & TcpFlag.SYN) s += 'S';
+  if (flags & TcpFlag.RST) s += 'R';
+  if (flags & TcpFlag.PSH) s += 'P';
+  if (flags & TcpFlag.ACK) s += '.';
+  if (flags & TcpFlag.URG) s += 'U';
+  if (flags & TcpFlag.ECE) s += 'E';
+  if (flags & TcpFlag.CWR) s += 'W';
+  return s === '' ? 'none' : s;
+}

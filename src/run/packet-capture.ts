@@ -1,0 +1,52 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
+import type { HostHandle, HostProcess, Runtime } from '../runtime/runtime.js';
+
+/**
+ * tcpdump on one host's eth0, streaming pcap (`-U -w -`) to a file on the machine running
+ * tcplab, so the capture survives the container and can be decoded live. AF_PACKET taps see
+ * a packet before netfilter's INPUT chain, so segments a rule drops on arrival are captured.
+ */
+export class PacketCapture {
+  private constructor(
+    private readonly runtime: Runtime,
+    private readonly host: HostHandle,
+    private readonly proc: HostProcess,
+    private readonly file: WriteStream,
+    private readonly stderr: string[],
+  ) {}
+
+  /** Starts tcpdump and resolves once it reports that the capture is open (no sleeps). */
+  static async start(runtime: Runtime, host: HostHandle, pcapPath: string, onChunk?: (chunk: Buffer) => void): Promise<PacketCapture> {
+    const proc = await runtime.spawn(host, ['tcpdump', '-i', 'eth0', '-n', '-U', '--immediate-mode', '-s', '262144', '-w', '-']);
+    const file = createWriteStream(pcapPath);
+    proc.stdout.pipe(file);
+    if (onChunk) proc.stdout.on('data', onChunk);
+    const stderr: string[] = [];
+    const lines = createInterface({ input: proc.stderr });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${host.name}: tcpdump did not start within 10 s: ${stderr.join(' ')}`)), 10_000);
+      lines.on('line', (line) => {
+        stderr.push(line);
+        if (/listening on /.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${host.name}: tcpdump exited with ${code}: ${stderr.join(' ')}`));
+      }, reject);
+    });
+    return new PacketCapture(runtime, host, proc, file, stderr);
+  }
+
+  /** Stops tcpdump with SIGINT (it flushes and prints its counters) and waits for the file. */
+  async stop(): Promise<string> {
+    await this.runtime.exec(this.host, ['pkill', '-INT', '-x', 'tcpdump']);
+    await Promise.race([this.proc.exited, new Promise((r) => setTimeout(r, 5_000))]);
+    await finished(this.file);
+    return this.stderr.join('\n');
+  }
+}

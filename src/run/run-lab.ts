@@ -1,0 +1,144 @@
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentEvent } from '../agent/protocol.js';
+import type { Lab } from '../lab/model.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { loadRunRecord } from '../verify/load-run.js';
+import { verifyRun } from '../verify/verify-run.js';
+import type { Verdict } from '../verify/verdict.js';
+import type { StepRecord } from '../verify/run-record.js';
+import { DeployedLab } from './deployed-lab.js';
+import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
+
+export interface RunOptions {
+  runtime: Runtime;
+  image: string;
+  /** Folder under which the run folder is made. */
+  runsDir: string;
+  signal?: AbortSignal;
+  /** Progress lines (step start/end, teardown problems). */
+  log?: (line: string) => void;
+  onAgentEvent?: (host: string, event: AgentEvent) => void;
+}
+
+/** The run was interrupted (Ctrl-C / SIGTERM); everything it created has been removed. */
+export class RunInterruptedError extends Error {
+  override readonly name = 'RunInterruptedError';
+}
+
+/**
+ * Runs one lab for real: deploys it, executes its steps in order, records every observation
+ * into a new run folder, tears everything down (on every path), and verifies the record.
+ * A failing step ends the step sequence but still yields a verdict; only infrastructure
+ * failures and interruptions throw.
+ */
+export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
+  const log = options.log ?? (() => {});
+  const runId = makeRunId(lab.name);
+  const runDir = join(options.runsDir, runId);
+  mkdirSync(runDir, { recursive: true });
+  copyFileSync(lab.file, join(runDir, 'lab.yaml'));
+  writeFileSync(join(runDir, 'lab.json'), `${JSON.stringify(lab, null, 2)}\n`);
+  const started = Date.now();
+  const signal = AbortSignal.any([AbortSignal.timeout(lab.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+
+  const steps: StepRecord[] = [];
+  let startedUs = 0;
+  {
+    await using deployed = await DeployedLab.deploy(options.runtime, lab, {
+      runId,
+      image: options.image,
+      runDir,
+      log,
+      onAgentEvent: (host, event) => {
+        appendFileSync(join(runDir, host, 'events.jsonl'), `${JSON.stringify(event)}\n`);
+        options.onAgentEvent?.(host, event);
+      },
+    });
+    const ctx: StepContext = { lab: deployed, signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
+    for (const host of deployed.hosts.values()) host.agent.subscribe((event) => trackConnections(ctx, host.name, event));
+    await Promise.all([...deployed.hosts.values()].map((h) => recordKernelSettings(deployed, h.name)));
+
+    startedUs = nowUs();
+    for (const [index, step] of lab.steps.entries()) {
+      if (options.signal?.aborted) break;
+      const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
+      log(`step ${index + 1}/${lab.steps.length}: ${record.description}`);
+      try {
+        await runStep(ctx, step);
+      } catch (err) {
+        record.error = signal.aborted && !options.signal?.aborted
+          ? `the lab's time limit (${lab.timeoutMs} ms) ran out`
+          : (err as Error).message;
+      }
+      record.endUs = nowUs();
+      steps.push(record);
+      appendFileSync(join(runDir, 'steps.jsonl'), `${JSON.stringify(record)}\n`);
+      await snapshotNetstat(deployed, index, record.description);
+      if (record.error) {
+        log(`step ${index + 1} failed: ${record.error}`);
+        break;
+      }
+    }
+    if (options.signal?.aborted) throw new RunInterruptedError('interrupted; the lab was torn down');
+    await Promise.all([...deployed.hosts.values()].map((h) => recordRuleCounters(deployed, h.name)));
+    for (const host of deployed.hosts.values()) await host.capture.stop();
+    await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
+    writeFileSync(
+      join(runDir, 'run.json'),
+      `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address })) }, null, 2)}\n`,
+    );
+  }
+  const record = await loadRunRecord(runDir);
+  const verdict = verifyRun(record, runDir, Date.now() - started);
+  writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
+  return verdict;
+}
+
+function makeRunId(lab: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `${lab}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}
+
+function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+async function snapshotNetstat(deployed: DeployedLab, index: number, description: string): Promise<void> {
+  await Promise.all(
+    [...deployed.hosts.values()].map(async (host) => {
+      const result = await deployed.runtime.exec(host.handle, ['netstat', '-tan']);
+      const header = `# after step ${index + 1} (${description}) at ${new Date().toISOString()}\n`;
+      appendFileSync(join(host.dir, 'netstat.txt'), `${header}${result.stdout.toString('utf8')}\n`);
+    }),
+  );
+}
+
+async function recordKernelSettings(deployed: DeployedLab, name: string): Promise<void> {
+  const host = deployed.host(name);
+  const result = await deployed.runtime.exec(host.handle, ['sysctl', '-a', '--pattern', '^net\\.ipv4\\.tcp_']);
+  const settings: Record<string, string> = {};
+  for (const line of result.stdout.toString('utf8').split('\n')) {
+    const m = /^(\S+)\s*=\s*(.*)$/.exec(line);
+    if (m) settings[m[1] as string] = (m[2] as string).trim();
+  }
+  writeFileSync(join(host.dir, 'kernel-settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+async function recordRuleCounters(deployed: DeployedLab, name: string): Promise<void> {
+  const host = deployed.host(name);
+  const result = await deployed.runtime.exec(host.handle, ['iptables-save', '-c']);
+  writeFileSync(join(host.dir, 'iptables-counters.txt'), result.stdout);
+}
+
+/** The seed's view of the capture: tcpdump's own text with absolute sequence numbers. */
+async function renderCaptureText(deployed: DeployedLab, name: string): Promise<void> {
+  const host = deployed.host(name);
+  const proc = await deployed.runtime.spawn(host.handle, ['tcpdump', '-r', '-', '-n', '-S', '-tt']);
+  const chunks: Buffer[] = [];
+  proc.stdout.on('data', (b: Buffer) => chunks.push(b));
+  proc.stderr.resume();
+  proc.stdin.end(readFileSync(join(host.dir, 'capture.pcap')));
+  await proc.exited;
+  writeFileSync(join(host.dir, 'capture.txt'), Buffer.concat(chunks));
+}

@@ -1,0 +1,173 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import type { Step, StepKind } from '../lab/model.js';
+import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
+import { parseTcpState } from '../tcp/state.js';
+import { isLabSocket, portOf } from '../verify/socket-timeline.js';
+import type { DeployedLab } from './deployed-lab.js';
+
+/** What the steps of one run share: the deployment, where waits start looking, names of things. */
+export interface StepContext {
+  readonly lab: DeployedLab;
+  readonly signal: AbortSignal;
+  /** Per host: index into its agent's events where the latest action step began; waits look from there. */
+  readonly actionStart: Map<string, number>;
+  /** Per `host/conn`: the endpoints known for the connection (remote from connect, both from accepted/connected). */
+  readonly connections: Map<string, { local?: string; remote: string }>;
+  /** Per host: the latest connection name (the default `conn` of close/send/…). */
+  readonly latestConn: Map<string, string>;
+  /** Rules added so far, by `host/name`. */
+  readonly rules: Map<string, { host: string; rule: ParsedRule }>;
+}
+
+type StepExecutor<K extends StepKind> = (ctx: StepContext, step: Extract<Step, { kind: K }>) => Promise<void>;
+
+/** Executors register by step kind; the mapped type makes a missing kind a compile error. */
+const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
+  listen: async (ctx, step) => {
+    const agent = ctx.lab.host(step.host).agent;
+    const from = agent.events.length;
+    await agent.command({ op: 'listen', port: step.port, backlog: step.backlog, accept: step.accept });
+    await agent.waitFor((e) => e.type === 'listening' && e.port === step.port, 5_000, `listening on ${step.port}`, from, ctx.signal);
+  },
+  connect: async (ctx, step) => {
+    const remote = `${ctx.lab.addressOf(step.to)}:${step.port}`;
+    ctx.connections.set(`${step.host}/${step.conn}`, { remote, local: step.localPort ? `${ctx.lab.addressOf(step.host)}:${step.localPort}` : undefined });
+    ctx.latestConn.set(step.host, step.conn);
+    await ctx.lab.host(step.host).agent.command({
+      op: 'connect',
+      conn: step.conn,
+      host: ctx.lab.addressOf(step.to),
+      port: step.port,
+      localPort: step.localPort,
+    });
+  },
+  send: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'send', conn: connOf(ctx, step.host, step.conn), bytes: step.bytes }),
+  shutdown: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'shutdown', conn: connOf(ctx, step.host, step.conn) }),
+  close: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn) }),
+  abort: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'abort', conn: connOf(ctx, step.host, step.conn) }),
+  rule: async (ctx, step) => {
+    const addresses = Object.fromEntries([...ctx.lab.hosts.values()].map((h) => [h.name, h.address]));
+    const rule = parseRule(step.text, addresses);
+    await runIptables(ctx, step.host, rule.argv, `add rule "${step.name}"`);
+    ctx.rules.set(`${step.host}/${step.name}`, { host: step.host, rule });
+  },
+  unrule: async (ctx, step) => {
+    const added = ctx.rules.get(`${step.host}/${step.name}`);
+    if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
+    await runIptables(ctx, step.host, added.rule.deleteArgv, `delete rule "${step.name}"`);
+    ctx.rules.delete(`${step.host}/${step.name}`);
+  },
+  'wait-state': async (ctx, step) => {
+    const agent = ctx.lab.host(step.host).agent;
+    await agent.waitFor(
+      (e) => e.type === 'socket' && parseTcpState(e.state) === step.state && socketMatches(ctx, step.host, e, step.conn, step.port),
+      step.timeoutMs,
+      `socket in ${step.state}${describeFilter(step.conn, step.port)}`,
+      ctx.actionStart.get(step.host) ?? 0,
+      ctx.signal,
+    );
+  },
+  'wait-event': async (ctx, step) => {
+    const agent = ctx.lab.host(step.host).agent;
+    await agent.waitFor(
+      (e) => e.type === step.event && (step.conn === undefined || ('conn' in e && e.conn === step.conn)),
+      step.timeoutMs,
+      `"${step.event}" event${describeFilter(step.conn, undefined)}`,
+      ctx.actionStart.get(step.host) ?? 0,
+      ctx.signal,
+    );
+  },
+  'wait-gone': async (ctx, step) => {
+    const agent = ctx.lab.host(step.host).agent;
+    await agent.waitFor(
+      (e) => e.type === 'socket-gone' && socketMatches(ctx, step.host, e, step.conn, step.port),
+      step.timeoutMs,
+      `socket to disappear${describeFilter(step.conn, step.port)}`,
+      ctx.actionStart.get(step.host) ?? 0,
+      ctx.signal,
+    );
+  },
+  sleep: (ctx, step) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, step.durationMs);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(ctx.signal.reason);
+      }, { once: true });
+    }),
+};
+
+/** Runs one step; action steps (all but waits and sleeps) move every host's wait window forward. */
+export async function runStep(ctx: StepContext, step: Step): Promise<void> {
+  if (!isWait(step)) for (const host of ctx.lab.hosts.values()) ctx.actionStart.set(host.name, host.agent.events.length);
+  await (EXECUTORS[step.kind] as StepExecutor<StepKind>)(ctx, step as never);
+}
+
+/** Remembers connection names and endpoints as the agents report them. */
+export function trackConnections(ctx: StepContext, host: string, event: AgentEvent): void {
+  if (event.type === 'accepted') {
+    ctx.connections.set(`${host}/${event.conn}`, { local: event.local, remote: event.remote });
+    ctx.latestConn.set(host, event.conn);
+  } else if (event.type === 'connected') {
+    ctx.connections.set(`${host}/${event.conn}`, { local: event.local, remote: event.remote });
+  }
+}
+
+/** One-line description of a step for logs and the step record. */
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'listen':
+      return `${step.host}: listen on port ${step.port}${step.accept ? '' : ' (never accept)'}`;
+    case 'connect':
+      return `${step.host}: connect ${step.conn} to ${step.to}:${step.port}${step.localPort ? ` from port ${step.localPort}` : ''}`;
+    case 'send':
+      return `${step.host}: send ${step.bytes} bytes on ${step.conn ?? 'the latest connection'}`;
+    case 'shutdown':
+    case 'close':
+    case 'abort':
+      return `${step.host}: ${step.kind} ${step.conn ?? 'the latest connection'}`;
+    case 'rule':
+      return `${step.host}: iptables ${step.text} (${step.name})`;
+    case 'unrule':
+      return `${step.host}: remove rule ${step.name}`;
+    case 'wait-state':
+      return `${step.host}: wait for ${step.state}${describeFilter(step.conn, step.port)}`;
+    case 'wait-event':
+      return `${step.host}: wait for "${step.event}"${describeFilter(step.conn, undefined)}`;
+    case 'wait-gone':
+      return `${step.host}: wait until the socket is gone${describeFilter(step.conn, step.port)}`;
+    case 'sleep':
+      return `sleep ${step.durationMs} ms`;
+  }
+}
+
+function isWait(step: Step): boolean {
+  return step.kind === 'wait-state' || step.kind === 'wait-event' || step.kind === 'wait-gone' || step.kind === 'sleep';
+}
+
+function connOf(ctx: StepContext, host: string, conn: string | undefined): string {
+  const name = conn ?? ctx.latestConn.get(host);
+  if (!name) throw new Error(`${host}: no connection to act on yet (no connect or accepted connection before this step)`);
+  return name;
+}
+
+function socketMatches(ctx: StepContext, host: string, event: AgentEvent, conn: string | undefined, port: number | undefined): boolean {
+  if (event.type !== 'socket' && event.type !== 'socket-gone') return false;
+  if (!isLabSocket(event.local)) return false;
+  if (port !== undefined && portOf(event.local) !== port && portOf(event.remote) !== port) return false;
+  if (conn === undefined) return true;
+  const known = ctx.connections.get(`${host}/${conn}`);
+  if (!known) return false;
+  return event.remote === known.remote && (known.local === undefined || event.local === known.local);
+}
+
+function describeFilter(conn: string | undefined, port: number | undefined): string {
+  return `${conn ? ` on ${conn}` : ''}${port !== undefined ? ` (port ${port})` : ''}`;
+}
+
+async function runIptables(ctx: StepContext, host: string, argv: readonly string[], what: string): Promise<void> {
+  const result = await ctx.lab.runtime.exec(ctx.lab.host(host).handle, ['iptables', ...argv]);
+  if (result.exitCode !== 0) {
+    throw new Error(`${host}: could not ${what}: iptables ${argv.join(' ')}: ${result.stderr.trim()}`);
+  }
+}

@@ -1,0 +1,204 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import {
+  EngineUnavailableError,
+  type EngineInfo,
+  type ExecResult,
+  type HostHandle,
+  type HostProcess,
+  type HostSpec,
+  type ImageBuildSpec,
+  type LabelledResources,
+  type NetworkHandle,
+  type NetworkSpec,
+  type Runtime,
+} from '../runtime.js';
+
+/** The Runtime on a Docker engine (through dockerode and the engine's socket; DOCKER_HOST is honoured). */
+export class DockerRuntime implements Runtime {
+  private readonly docker: Docker;
+
+  constructor(docker = new Docker()) {
+    this.docker = docker;
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    try {
+      const [version, info] = await Promise.all([this.docker.version(), this.docker.info()]);
+      return {
+        name: 'Docker Engine',
+        version: version.Version,
+        apiVersion: version.ApiVersion,
+        kernel: version.KernelVersion ?? '',
+        cgroupVersion: String((info as { CgroupVersion?: string }).CgroupVersion ?? '?'),
+      };
+    } catch (err) {
+      const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+      throw new EngineUnavailableError(
+        `no Docker engine answers at ${where} (${(err as Error).message}). ` +
+          `Start one with: sudo scripts/docker-engine.sh start (installs Debian's docker.io when missing)`,
+      );
+    }
+  }
+
+  async hasImage(tag: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(tag).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async buildImage(spec: ImageBuildSpec): Promise<void> {
+    const stream = await this.docker.buildImage(
+      { context: spec.contextDir, src: listFiles(spec.contextDir) },
+      { t: spec.tag, buildargs: spec.buildArgs, labels: spec.labels, rm: true, forcerm: true },
+    );
+    let buildError: string | undefined;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) buildError = event.errorDetail?.message ?? event.error;
+          for (const line of (event.stream ?? '').split('\n')) if (line.trim()) spec.onLine?.(line);
+        },
+      );
+    });
+    if (buildError) throw new Error(`docker build of ${spec.tag} failed: ${buildError}`);
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<NetworkHandle> {
+    const network = await this.docker.createNetwork({
+      Name: spec.name,
+      Driver: 'bridge',
+      Internal: true,
+      CheckDuplicate: true,
+      Labels: spec.labels,
+      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet }] },
+    });
+    return { id: network.id, name: spec.name, subnet: spec.subnet };
+  }
+
+  async startHost(spec: HostSpec): Promise<HostHandle> {
+    const container = await this.docker.createContainer({
+      name: spec.containerName,
+      Hostname: spec.name,
+      Image: spec.image,
+      // PID 1 only waits; the agent and the observers are separate processes (exec) we can stop.
+      Cmd: ['sleep', 'infinity'],
+      Labels: spec.labels,
+      HostConfig: {
+        NetworkMode: spec.network.name,
+        CapAdd: ['NET_ADMIN', 'NET_RAW'],
+        Sysctls: spec.sysctls,
+        AutoRemove: false,
+      },
+      NetworkingConfig: {
+        EndpointsConfig: { [spec.network.name]: { IPAMConfig: { IPv4Address: spec.address } } },
+      },
+    });
+    const handle = { id: container.id, name: spec.name, address: spec.address };
+    try {
+      await container.start();
+    } catch (err) {
+      await this.removeHost(handle);
+      throw err;
+    }
+    return handle;
+  }
+
+  async exec(host: HostHandle, argv: readonly string[]): Promise<ExecResult> {
+    const proc = await this.spawn(host, argv);
+    proc.stdin.end();
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    proc.stdout.on('data', (b: Buffer) => stdout.push(b));
+    proc.stderr.on('data', (b: Buffer) => stderr.push(b));
+    const exitCode = await proc.exited;
+    return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
+  }
+
+  async spawn(host: HostHandle, argv: readonly string[]): Promise<HostProcess> {
+    const exec = await this.docker.getContainer(host.id).exec({
+      Cmd: [...argv],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+    });
+    const duplex = await exec.start({ hijack: true, stdin: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(duplex, stdout, stderr);
+    const stdin = new PassThrough();
+    stdin.pipe(duplex);
+    const exited = new Promise<number>((resolve, reject) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        stdout.end();
+        stderr.end();
+        exec.inspect().then(
+          (info) => resolve(info.ExitCode ?? -1),
+          (err: unknown) => reject(err),
+        );
+      };
+      duplex.on('end', finish);
+      duplex.on('close', finish);
+      duplex.on('error', (err: Error) => {
+        if (!done) reject(err);
+      });
+    });
+    return { stdin, stdout, stderr, exited };
+  }
+
+  async removeHost(host: HostHandle): Promise<void> {
+    try {
+      await this.docker.getContainer(host.id).remove({ force: true, v: true });
+    } catch (err) {
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
+  async removeNetwork(network: NetworkHandle): Promise<void> {
+    try {
+      await this.docker.getNetwork(network.id).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  async listLabelled(label: string): Promise<LabelledResources> {
+    const filters = JSON.stringify({ label: [label] });
+    const [containers, networks] = await Promise.all([
+      this.docker.listContainers({ all: true, filters }),
+      this.docker.listNetworks({ filters }),
+    ]);
+    return {
+      containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels })),
+      networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+    };
+  }
+
+  async listSubnets(): Promise<string[]> {
+    const networks = await this.docker.listNetworks();
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s));
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+function listFiles(dir: string, root = dir): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? listFiles(path, root) : [relative(root, path)];
+  });
+}

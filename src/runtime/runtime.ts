@@ -1,0 +1,99 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The one narrow seam between tcplab and a container engine. Everything above it (the run
+ * orchestration, observers, verification) talks to this interface; runtime/docker/ is the only
+ * implementation that touches Docker, and tests of the layers above use a fake.
+ */
+export interface Runtime {
+  /** Engine name and version; throws EngineUnavailableError when no engine answers. */
+  engineInfo(): Promise<EngineInfo>;
+  /** True when an image with this tag exists locally. */
+  hasImage(tag: string): Promise<boolean>;
+  /** Builds `dockerfile` in `contextDir` as `tag`, passing build args; streams build output to onLine. */
+  buildImage(spec: ImageBuildSpec): Promise<void>;
+  /** Creates an isolated (internal, no route off the machine) network with the given subnet. */
+  createNetwork(spec: NetworkSpec): Promise<NetworkHandle>;
+  /** Creates and starts one lab host container attached to its network at a fixed address. */
+  startHost(spec: HostSpec): Promise<HostHandle>;
+  /** Runs argv inside a host and waits for it; output is collected (binary-safe). */
+  exec(host: HostHandle, argv: readonly string[]): Promise<ExecResult>;
+  /** Starts argv inside a host with stdin, stdout and stderr connected; returns at once. */
+  spawn(host: HostHandle, argv: readonly string[]): Promise<HostProcess>;
+  /** Removes a host container (forcefully; missing is fine). */
+  removeHost(host: HostHandle): Promise<void>;
+  /** Removes a network (missing is fine). */
+  removeNetwork(network: NetworkHandle): Promise<void>;
+  /** Everything carrying `label` (key or key=value): for `tcplab clean` and subnet choice. */
+  listLabelled(label: string): Promise<LabelledResources>;
+  /** Subnets (CIDR) of every network the engine knows, to avoid collisions. */
+  listSubnets(): Promise<string[]>;
+}
+
+export interface EngineInfo {
+  name: string;
+  version: string;
+  apiVersion: string;
+  kernel: string;
+  cgroupVersion: string;
+}
+
+export interface ImageBuildSpec {
+  contextDir: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  onLine?: (line: string) => void;
+}
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkHandle {
+  id: string;
+  name: string;
+  subnet: string;
+}
+
+export interface HostSpec {
+  name: string;
+  containerName: string;
+  image: string;
+  network: NetworkHandle;
+  address: string;
+  sysctls: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface HostHandle {
+  id: string;
+  name: string;
+  address: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface HostProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves with the exit code once the process has ended and its output is drained. */
+  exited: Promise<number>;
+}
+
+export interface LabelledResources {
+  containers: { id: string; name: string; labels: Record<string, string> }[];
+  networks: { id: string; name: string; labels: Record<string, string> }[];
+}
+
+/** No engine answered: the message says what was tried and how to start one. */
+export class EngineUnavailableError extends Error {
+  override readonly name = 'EngineUnavailableError';
+}

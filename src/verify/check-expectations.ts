@@ -1,0 +1,174 @@
+import type { Expectation, ExpectationKind } from '../lab/model.js';
+import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { assertNever } from '../tcp/state.js';
+import type { Check } from './verdict.js';
+import type { RunHost, RunRecord } from './run-record.js';
+import { sampleStates, type StateSample } from './socket-timeline.js';
+
+type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
+
+/** Turns each of the lab's expectations into a check of expected against observed. */
+export function checkExpectations(run: RunRecord): Check[] {
+  return run.lab.expectations.map((expectation) => checkExpectation(expectation, run));
+}
+
+function checkExpectation(expectation: Expectation, run: RunRecord): Check {
+  switch (expectation.kind) {
+    case 'states':
+      return checkStatePath(expectation, run);
+    case 'never':
+      return checkNeverStates(expectation, run);
+    case 'outcome':
+      return checkOutcome(expectation, run);
+    case 'packets':
+      return checkPackets(expectation, run);
+    case 'handshake':
+      return checkHandshake(expectation, run);
+    default:
+      return assertNever(expectation);
+  }
+}
+
+const checkStatePath: Checker<'states'> = (expectation, run) => {
+  const host = hostOf(run, expectation.host);
+  const samples = sampleStates(host.events, expectation.port);
+  const matched: StateSample[] = [];
+  let next = 0;
+  for (const sample of samples) {
+    if (next < expectation.path.length && sample.state === expectation.path[next]) {
+      matched.push(sample);
+      next++;
+    }
+  }
+  const pass = next === expectation.path.length;
+  const evidence = matched.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`);
+  if (!pass) evidence.push(`never sampled in ${expectation.path[next]} after ${matched.at(-1)?.state ?? 'the start'}`);
+  return {
+    name: `${expectation.host}${portSuffix(expectation.port)} passes through ${expectation.path.join(' → ')}`,
+    status: pass ? 'pass' : 'fail',
+    expected: expectation.path.join(' → '),
+    observed: describeSamples(samples),
+    evidence,
+  };
+};
+
+const checkNeverStates: Checker<'never'> = (expectation, run) => {
+  const samples = sampleStates(hostOf(run, expectation.host).events, expectation.port);
+  const offending = samples.filter((s) => expectation.states.includes(s.state));
+  return {
+    name: `${expectation.host}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
+    status: offending.length === 0 ? 'pass' : 'fail',
+    expected: `none of ${expectation.states.join(', ')}`,
+    observed: offending.length === 0 ? describeSamples(samples) : `${offending[0]?.state} at ${relTime(run, offending[0]!.timeUs)}`,
+    evidence: offending.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`),
+  };
+};
+
+const checkOutcome: Checker<'outcome'> = (expectation, run) => {
+  const events = hostOf(run, expectation.host).events;
+  const decisive = events.find(
+    (e) => (e.type === 'connected' || e.type === 'error') && e.conn === expectation.conn,
+  );
+  let observed = 'no outcome (the connection attempt was still pending when the run ended)';
+  const evidence: string[] = [];
+  if (decisive?.type === 'connected') {
+    observed = 'connected';
+    evidence.push(`connect() succeeded at ${relTime(run, decisive.timeUs)} (${decisive.local} → ${decisive.remote})`);
+  } else if (decisive?.type === 'error') {
+    observed = decisive.code;
+    evidence.push(`${decisive.syscall ?? 'socket'} failed with ${decisive.code} at ${relTime(run, decisive.timeUs)}: ${decisive.message}`);
+  }
+  return {
+    name: `connect() of ${expectation.host}/${expectation.conn} ends in ${expectation.is}`,
+    status: observed === expectation.is ? 'pass' : 'fail',
+    expected: expectation.is,
+    observed,
+    evidence,
+  };
+};
+
+const checkPackets: Checker<'packets'> = (expectation, run) => {
+  // Count on the sender's capture: a segment a rule drops on arrival was still sent.
+  const from = hostOf(run, expectation.from);
+  const to = hostOf(run, expectation.to);
+  const matching = from.segments.filter(
+    (s) => s.src === from.address && s.dst === to.address && formatFlags(s.flags) === expectation.flags,
+  );
+  const bounds: string[] = [];
+  if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
+  if (expectation.min !== undefined) bounds.push(`at least ${expectation.min}`);
+  if (expectation.max !== undefined) bounds.push(`at most ${expectation.max}`);
+  const n = matching.length;
+  let pass =
+    (expectation.count === undefined || n === expectation.count) &&
+    (expectation.min === undefined || n >= expectation.min) &&
+    (expectation.max === undefined || n <= expectation.max);
+  const seqs = [...new Set(matching.map((s) => s.seq))];
+  let observed = `${n}`;
+  if (expectation.sameSeq) {
+    bounds.push('all with the same sequence number');
+    pass &&= seqs.length <= 1;
+    observed += seqs.length <= 1 ? (n > 0 ? `, all seq ${seqs[0]}` : '') : `, ${seqs.length} different sequence numbers (${seqs.slice(0, 4).join(', ')})`;
+  }
+  return {
+    name: `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
+    status: pass ? 'pass' : 'fail',
+    expected: bounds.join(', '),
+    observed,
+    evidence: matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} seq ${s.seq}`),
+  };
+};
+
+const checkHandshake: Checker<'handshake'> = (expectation, run) => {
+  const client = hostOf(run, expectation.client);
+  const server = hostOf(run, expectation.server);
+  const segments = client.segments;
+  const isFlags = (s: TcpSegment, flags: number): boolean => (s.flags & 0x3f) === flags;
+  const syn = segments.find((s) => s.src === client.address && s.dst === server.address && isFlags(s, TcpFlag.SYN));
+  const synAck = syn && segments.find((s) => s.src === server.address && s.dst === client.address && s.srcPort === syn.dstPort && s.dstPort === syn.srcPort && isFlags(s, TcpFlag.SYN | TcpFlag.ACK));
+  const ack = synAck && segments.find((s) => s.frame > synAck.frame && s.src === client.address && s.srcPort === syn.srcPort && s.dstPort === syn.dstPort && (s.flags & TcpFlag.ACK) !== 0 && (s.flags & TcpFlag.SYN) === 0);
+  const expected = 'SYN seq=x; SYN-ACK seq=y ack=x+1; ACK seq=x+1 ack=y+1';
+  const name = `three-way handshake ${expectation.client} → ${expectation.server} (absolute sequence numbers)`;
+  if (!syn || !synAck || !ack) {
+    const missing = !syn ? 'no SYN' : !synAck ? 'no SYN-ACK answering the SYN' : 'no ACK of the SYN-ACK';
+    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [] };
+  }
+  const x = syn.seq;
+  const y = synAck.seq;
+  const plus1 = (n: number): number => (n + 1) >>> 0;
+  const ok = synAck.ack === plus1(x) && ack.seq === plus1(x) && ack.ack === plus1(y);
+  return {
+    name,
+    status: ok ? 'pass' : 'fail',
+    expected,
+    observed: `SYN seq=${x}; SYN-ACK seq=${y} ack=${synAck.ack}; ACK seq=${ack.seq} ack=${ack.ack}`,
+    evidence: [
+      `SYN ${expectation.client} capture #${syn.frame}`,
+      `SYN-ACK ${expectation.client} capture #${synAck.frame}${synAck.ack === plus1(x) ? '' : ` (ack should be ${plus1(x)})`}`,
+      `ACK ${expectation.client} capture #${ack.frame}${ack.ack === plus1(y) ? '' : ` (ack should be ${plus1(y)})`}`,
+    ],
+    reference: 'RFC 9293 §3.5',
+  };
+};
+
+function hostOf(run: RunRecord, name: string): RunHost {
+  const host = run.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`run record has no host "${name}"`);
+  return host;
+}
+
+/** `+1.234 s` relative to the start of the first step. */
+export function relTime(run: RunRecord, timeUs: number): string {
+  return `+${((timeUs - run.startedUs) / 1e6).toFixed(3)} s`;
+}
+
+function portSuffix(port: number | undefined): string {
+  return port === undefined ? '' : ` (port ${port})`;
+}
+
+function describeSamples(samples: readonly StateSample[]): string {
+  if (samples.length === 0) return 'no socket sampled';
+  const path: string[] = [];
+  for (const s of samples) if (path.at(-1) !== s.state) path.push(s.state);
+  return path.join(' → ');
+}

@@ -1,0 +1,38 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import type { Lab } from '../lab/model.js';
+import type { TcpSegment } from '../observe/packet.js';
+
+/**
+ * Everything a run observed, as loaded from its run folder. The verifier works on this alone,
+ * so a run can be re-verified later, offline, on another machine.
+ */
+export interface RunRecord {
+  lab: Lab;
+  runId: string;
+  /** Wall-clock µs when the first step started: the zero of every relative time in messages. */
+  startedUs: number;
+  hosts: readonly RunHost[];
+  steps: readonly StepRecord[];
+}
+
+export interface RunHost {
+  name: string;
+  address: string;
+  /** Agent events in arrival order (socket operations and /proc/net/tcp state samples). */
+  events: readonly AgentEvent[];
+  /** Segments captured on this host's eth0, in capture order. */
+  segments: readonly TcpSegment[];
+  /** net.ipv4.tcp_* settings read from the host's network namespace after deployment. */
+  kernelSettings: Readonly<Record<string, string>>;
+  /** `iptables-save -c` output taken after the last step (empty when the host had no rules). */
+  ruleCounters: string;
+}
+
+export interface StepRecord {
+  index: number;
+  kind: string;
+  description: string;
+  startUs: number;
+  endUs: number;
+  error?: string;
+}

@@ -1,0 +1,30 @@
+import { checkExpectations } from './check-expectations.js';
+import type { RunRecord } from './run-record.js';
+import { makeVerdict, type Check, type Verdict } from './verdict.js';
+
+/** Recomputes a run's verdict from its record alone (pure: no Docker, no clock). */
+export function verifyRun(run: RunRecord, runDir: string, durationMs: number): Verdict {
+  const checks: Check[] = [];
+  for (const step of run.steps) {
+    if (!step.error) continue;
+    checks.push({
+      name: `step ${step.index + 1} (${step.description}) completes`,
+      status: 'fail',
+      expected: 'the step completes',
+      observed: step.error,
+      evidence: [`step started at +${((step.startUs - run.startedUs) / 1e6).toFixed(3)} s`],
+    });
+  }
+  const skipped = run.lab.steps.length - run.steps.length;
+  if (skipped > 0 && checks.length === 0) {
+    checks.push({
+      name: 'all steps ran',
+      status: 'fail',
+      expected: `${run.lab.steps.length} steps`,
+      observed: `${run.steps.length} steps (the run was cut short)`,
+      evidence: [],
+    });
+  }
+  checks.push(...checkExpectations(run));
+  return makeVerdict(run.lab.name, runDir, durationMs, checks);
+}
