@@ -47,7 +47,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   abort: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'abort', conn: connOf(ctx, step.host, step.conn) }),
   rule: async (ctx, step) => {
     const addresses = Object.fromEntries([...ctx.lab.hosts.values()].map((h) => [h.name, h.address]));
-    const rule = parseRule(step.text, addresses);
+    const rule = parseRule(step.text, addresses, { comment: `tcplab:${step.name}` });
     await runIptables(ctx, step.host, rule.argv, `add rule "${step.name}"`);
     ctx.rules.set(`${step.host}/${step.name}`, { host: step.host, rule });
   },

@@ -1,0 +1,179 @@
+import { assertNever } from '../tcp/state.js';
+import { didYouMean } from './lab-error.js';
+import type { PathProblem } from './lab-issues.js';
+import type { Expectation, Step } from './model.js';
+
+/** A step or expectation item as loaded: mapped to the model, or failed (its raw value still declares names). */
+export type LoadedItem<Model> =
+  | { readonly status: 'parsed'; readonly key: string; readonly model: Model }
+  | { readonly status: 'failed'; readonly key: string | undefined; readonly raw: unknown };
+
+const ACCEPTED_CONN = /^accepted-[1-9][0-9]*$/;
+
+/**
+ * Checks the names that items use against the names declared before them: hosts, connections (a connect's
+ * `as`, or `accepted-N` after a listen on that host), rules (unique per lab, `unrule` after its `rule`).
+ * Items that failed schema validation still declare what their raw value names, to avoid follow-on noise.
+ */
+export function checkLabReferences(
+  hostNames: readonly string[],
+  steps: readonly LoadedItem<Step>[],
+  expectations: readonly LoadedItem<Expectation>[],
+): PathProblem[] {
+  const problems: PathProblem[] = [];
+  const hosts = new Set(hostNames);
+  const connsByHost = new Map<string, Map<string, number>>();
+  const listenersByHost = new Set<string>();
+  const rules = new Map<string, { host: string; index: number; removedAt?: number }>();
+  const connectsByHost = new Map<string, Set<string>>();
+
+  const report = (path: readonly PropertyKey[], message: string): void => {
+    problems.push({ path, message, target: 'value' });
+  };
+  const checkHost = (path: readonly PropertyKey[], name: string): boolean => {
+    if (hosts.has(name)) return true;
+    const suggestion = didYouMean(name, hostNames);
+    report(path, `unknown host "${name}"; declared hosts: ${hostNames.join(', ')}${suggestion === '' ? '; declare it under hosts or use one of these' : suggestion}`);
+    return false;
+  };
+  const declareConn = (host: string, conn: string, index: number): void => {
+    const conns = connsByHost.get(host) ?? new Map<string, number>();
+    conns.set(conn, index);
+    connsByHost.set(host, conns);
+    const connects = connectsByHost.get(host) ?? new Set<string>();
+    connects.add(conn);
+    connectsByHost.set(host, connects);
+  };
+  const checkConn = (path: readonly PropertyKey[], host: string, conn: string | undefined, required: boolean): void => {
+    if (!hosts.has(host)) return;
+    const known = [...(connsByHost.get(host)?.keys() ?? [])];
+    const hasListener = listenersByHost.has(host);
+    if (conn === undefined) {
+      if (required && known.length === 0 && !hasListener) {
+        report(path.slice(0, -1), `host "${host}" has no connection at this step; add a connect (or listen) step on ${host} before this one`);
+      }
+      return;
+    }
+    if (known.includes(conn)) return;
+    if (ACCEPTED_CONN.test(conn) && hasListener) return;
+    const names = hasListener ? [...known, 'accepted-1', 'accepted-2', '…'] : known;
+    const listed = names.length > 0 ? `connections on ${host} at this step: ${names.join(', ')}` : `no connection exists on ${host} at this step`;
+    const suggestion = didYouMean(conn, known);
+    report(path, `unknown connection "${conn}" on host "${host}"; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`);
+  };
+
+  steps.forEach((item, index) => {
+    const at = (field: string): PropertyKey[] => ['steps', index, item.key ?? '?', field];
+    if (item.status === 'failed') {
+      declareFromRaw(item, index, { declareConn, listenersByHost, rules });
+      return;
+    }
+    const step = item.model;
+    switch (step.kind) {
+      case 'listen':
+        if (checkHost(at('host'), step.host)) listenersByHost.add(step.host);
+        break;
+      case 'connect': {
+        const hostOk = checkHost(at('host'), step.host);
+        checkHost(at('to'), step.to);
+        if (ACCEPTED_CONN.test(step.conn)) {
+          report(at('as'), `connection name "${step.conn}" is reserved for connections accepted by a listener; choose another name, e.g. as: c`);
+        } else if (hostOk && connectsByHost.get(step.host)?.has(step.conn)) {
+          report(at('as'), `connection "${step.conn}" already exists on host "${step.host}"; give this connect another name with \`as\``);
+        }
+        if (hostOk) declareConn(step.host, step.conn, index);
+        break;
+      }
+      case 'send':
+      case 'shutdown':
+      case 'close':
+      case 'abort':
+        if (checkHost(at('host'), step.host)) checkConn(at('conn'), step.host, step.conn, true);
+        break;
+      case 'wait-state':
+      case 'wait-event':
+      case 'wait-gone':
+        if (checkHost(at('host'), step.host)) checkConn(at('conn'), step.host, step.conn, false);
+        break;
+      case 'rule': {
+        checkHost(at('host'), step.host);
+        const earlier = rules.get(step.name);
+        if (earlier !== undefined) {
+          report(at('name'), `duplicate rule name "${step.name}" (already used by steps[${earlier.index}]); rule names must be unique in a lab, rename one`);
+        } else {
+          rules.set(step.name, { host: step.host, index });
+        }
+        break;
+      }
+      case 'unrule': {
+        if (!checkHost(at('host'), step.host)) break;
+        const rule = rules.get(step.name);
+        const onHost = [...rules.entries()].filter(([, r]) => r.host === step.host && r.removedAt === undefined).map(([name]) => name);
+        if (rule === undefined || rule.host !== step.host) {
+          const listed = onHost.length > 0 ? `rules on ${step.host} at this step: ${onHost.join(', ')}` : `no rule has been added on ${step.host} before this step`;
+          const suggestion = didYouMean(step.name, onHost);
+          report(at('name'), `unknown rule "${step.name}" on host "${step.host}"; ${listed}${suggestion === '' ? '; an unrule must follow the rule step that adds it' : suggestion}`);
+        } else if (rule.removedAt !== undefined) {
+          report(at('name'), `rule "${step.name}" was already removed by steps[${rule.removedAt}]; remove this unrule`);
+        } else {
+          rule.removedAt = index;
+        }
+        break;
+      }
+      case 'sleep':
+        break;
+      default:
+        assertNever(step);
+    }
+  });
+
+  expectations.forEach((item, index) => {
+    if (item.status === 'failed') return;
+    const at = (field: string): PropertyKey[] => ['expect', index, item.key, field];
+    const expectation = item.model;
+    switch (expectation.kind) {
+      case 'states':
+      case 'never':
+        checkHost(at('host'), expectation.host);
+        break;
+      case 'outcome': {
+        if (!checkHost(at('host'), expectation.host)) break;
+        const connects = [...(connectsByHost.get(expectation.host) ?? [])];
+        if (!connects.includes(expectation.conn)) {
+          const listed = connects.length > 0 ? `connections made by connect steps on ${expectation.host}: ${connects.join(', ')}` : `no connect step runs on ${expectation.host}`;
+          const suggestion = didYouMean(expectation.conn, connects);
+          report(at('conn'), `unknown connection "${expectation.conn}" on host "${expectation.host}"; ${listed}${suggestion === '' ? '; an outcome names the `as` of a connect step' : suggestion}`);
+        }
+        break;
+      }
+      case 'packets':
+        checkHost(at('from'), expectation.from);
+        checkHost(at('to'), expectation.to);
+        break;
+      case 'handshake':
+        checkHost(at('client'), expectation.client);
+        checkHost(at('server'), expectation.server);
+        break;
+      default:
+        assertNever(expectation);
+    }
+  });
+  return problems;
+}
+
+function declareFromRaw(
+  item: Extract<LoadedItem<Step>, { status: 'failed' }>,
+  index: number,
+  state: {
+    declareConn: (host: string, conn: string, index: number) => void;
+    listenersByHost: Set<string>;
+    rules: Map<string, { host: string; index: number; removedAt?: number }>;
+  },
+): void {
+  const raw = (item.raw !== null && typeof item.raw === 'object' ? item.raw : {}) as Record<string, unknown>;
+  const host = typeof raw['host'] === 'string' ? raw['host'] : undefined;
+  if (host === undefined) return;
+  if (item.key === 'connect') state.declareConn(host, typeof raw['as'] === 'string' ? raw['as'] : 'conn', index);
+  if (item.key === 'listen') state.listenersByHost.add(host);
+  if (item.key === 'rule' && typeof raw['name'] === 'string' && !state.rules.has(raw['name'])) state.rules.set(raw['name'], { host, index });
+}

@@ -1,0 +1,286 @@
+import { z } from 'zod';
+import { TCP_STATES, parseTcpState, type TcpState } from '../tcp/state.js';
+import { describeValue, parseDuration } from './duration.js';
+import type { AgentEventKind, ConnectOutcome, Expectation, Step } from './model.js';
+
+/**
+ * The registry of step kinds and expectation kinds. Each entry is the YAML key of an item
+ * (`- listen: {...}`), the zod schema of its value, and a mapper to the model. Adding a kind is one
+ * entry here plus its case in check-lab-references.ts (an exhaustive switch over the model's kinds).
+ */
+export interface ItemKind<Model> {
+  /** The key written in the lab file, e.g. `listen`, `wait`. */
+  readonly key: string;
+  readonly schema: z.ZodType;
+  /** Maps the validated value (the schema's output) to the model. */
+  readonly toModel: (value: unknown) => Model;
+}
+
+function defineKind<S extends z.ZodType, Model>(key: string, schema: S, toModel: (value: z.output<S>) => Model): ItemKind<Model> {
+  return { key, schema, toModel: (value) => toModel(value as z.output<S>) };
+}
+
+// ---- field schemas (messages are produced by lab-issues.ts from the issue codes, or here for custom checks)
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+export const HOST_NAME_PATTERN = NAME_PATTERN;
+export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** Host names that would read as something else in a lab file or on the command line. */
+export const RESERVED_HOST_NAMES = ['all', 'any', 'none', 'self', 'host', 'hosts', 'lab', 'localhost', 'default', 'timeout'] as const;
+
+export const hostRef = z.string().min(1).describe('name of a host declared under `hosts`');
+export const port = z.number().int().min(1).max(65535).describe('TCP port 1-65535');
+const connName = z
+  .string()
+  .describe('connection name (a connect step’s `as`, or accepted-N)')
+  .superRefine((value, ctx) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `invalid connection name "${value}"; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
+    }
+  });
+
+/** A duration: `500ms`, `2s`, `1.5s`, `2m`, or a number of seconds. */
+export const duration = z
+  .union([z.string(), z.number()])
+  .describe('duration: 500ms, 2s, 1.5s, 2m, or a number of seconds')
+  .superRefine((value, ctx) => {
+    const parsed = parseDuration(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+
+/** Milliseconds of a duration that the schema already accepted. */
+export function durationMs(value: string | number): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new Error(`durationMs: unvalidated duration ${String(value)}`);
+  return parsed.ms;
+}
+
+/** A TCP state in any vocabulary (SYN_RCVD, SYN_RECV, SYN-RECEIVED, FIN_WAIT1 …), normalised by parseTcpState. */
+export const tcpState = z
+  .string()
+  .describe(`TCP state: ${TCP_STATES.join(', ')} (netstat, ss and RFC spellings accepted)`)
+  .superRefine((value, ctx) => {
+    if (parseTcpState(value) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown TCP state "${value}"; valid states: ${TCP_STATES.join(', ')} (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)`,
+      });
+    }
+  });
+
+function toState(value: string): TcpState {
+  const state = parseTcpState(value);
+  if (state === undefined) throw new Error(`toState: unvalidated state ${value}`);
+  return state;
+}
+
+const FLAG_ORDER = 'FSRP.UEW';
+/** tcpdump flag letters in tcpdump's order (print-tcp.c): `S`, `S.`, `F.`, `R.`, `FP.`, or `none`. */
+export const tcpFlags = z
+  .string()
+  .describe('tcpdump flag letters in the order F S R P . U E W, e.g. S, S., F., R., FP.')
+  .superRefine((value, ctx) => {
+    const problem = checkFlags(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Why a tcpdump flag string is invalid, or undefined when it is valid. */
+export function checkFlags(value: string): string | undefined {
+  if (value === 'none') return undefined;
+  if (value === '') return 'expected tcpdump flag letters (e.g. S, S., F., R.), received an empty string';
+  let last = -1;
+  for (const letter of value) {
+    const index = FLAG_ORDER.indexOf(letter);
+    if (index < 0) {
+      return `invalid flag letter "${letter}" in "${value}"; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
+    }
+    if (index <= last) {
+      const fixed = [...new Set(value)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join('');
+      return `flags "${value}" are not in tcpdump order F S R P . U E W; write "${fixed}"`;
+    }
+    last = index;
+  }
+  return undefined;
+}
+
+const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
+const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
+
+const DEFAULT_WAIT_MS = 30_000;
+
+// ---- step kinds
+
+const hostOnly = z.strictObject({ host: hostRef, conn: connName.optional() });
+
+const waitSchema = z
+  .strictObject({
+    host: hostRef,
+    state: tcpState.optional(),
+    event: z.enum(AGENT_EVENTS).optional(),
+    gone: z.literal(true).optional(),
+    conn: connName.optional(),
+    port: port.optional(),
+    timeout: duration.optional(),
+  })
+  .superRefine((value, ctx) => {
+    const given = (['state', 'event', 'gone'] as const).filter((key) => value[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          given.length === 0
+            ? 'a wait needs one of state, event or gone: true; e.g. `wait: { host: client, state: ESTABLISHED }`'
+            : `a wait takes exactly one of state, event or gone, received ${given.join(' and ')}; split it into ${given.length} wait steps`,
+      });
+    }
+    if (value.event !== undefined && value.port !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['port'], message: 'a wait for an agent event takes no port (events belong to a connection); remove port or use conn' });
+    }
+  });
+
+type WaitValue = z.output<typeof waitSchema>;
+
+function toWaitStep(value: WaitValue): Step {
+  const timeoutMs = value.timeout === undefined ? DEFAULT_WAIT_MS : durationMs(value.timeout);
+  const common = { host: value.host, ...(value.conn !== undefined && { conn: value.conn }), timeoutMs };
+  if (value.state !== undefined) {
+    return { kind: 'wait-state', ...common, state: toState(value.state), ...(value.port !== undefined && { port: value.port }) };
+  }
+  if (value.event !== undefined) return { kind: 'wait-event', ...common, event: value.event };
+  return { kind: 'wait-gone', ...common, ...(value.port !== undefined && { port: value.port }) };
+}
+
+/** Step kinds by their YAML key. `rule` names are filled in afterwards (`rule<N>`), see load-lab.ts. */
+export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
+  [
+    defineKind(
+      'listen',
+      z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).optional(), accept: z.boolean().optional() }),
+      (v): Step => ({ kind: 'listen', host: v.host, port: v.port, ...(v.backlog !== undefined && { backlog: v.backlog }), accept: v.accept ?? true }),
+    ),
+    defineKind(
+      'connect',
+      z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional() }),
+      (v): Step => ({ kind: 'connect', host: v.host, to: v.to, port: v.port, ...(v.local_port !== undefined && { localPort: v.local_port }), conn: v.as ?? 'conn' }),
+    ),
+    defineKind(
+      'send',
+      z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1) }),
+      (v): Step => ({ kind: 'send', host: v.host, ...(v.conn !== undefined && { conn: v.conn }), bytes: v.bytes }),
+    ),
+    defineKind('shutdown', hostOnly, (v): Step => ({ kind: 'shutdown', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
+    defineKind('close', hostOnly, (v): Step => ({ kind: 'close', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
+    defineKind('abort', hostOnly, (v): Step => ({ kind: 'abort', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
+    defineKind(
+      'rule',
+      z.strictObject({
+        host: hostRef,
+        name: z.string().regex(NAME_PATTERN).optional(),
+        add: z.string().min(1).describe('iptables arguments, e.g. -I INPUT -p tcp --dport 8888 -j DROP'),
+      }),
+      (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add }),
+    ),
+    defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1) }), (v): Step => ({ kind: 'unrule', host: v.host, name: v.name })),
+    defineKind('wait', waitSchema, toWaitStep),
+    defineKind('sleep', duration, (v): Step => ({ kind: 'sleep', durationMs: durationMs(v) })),
+  ].map((kind) => [kind.key, kind] as const),
+);
+
+// ---- expectation kinds
+
+const packetsSchema = z
+  .strictObject({
+    from: hostRef,
+    to: hostRef,
+    flags: tcpFlags,
+    count: z.number().int().min(0).optional(),
+    min: z.number().int().min(0).optional(),
+    max: z.number().int().min(0).optional(),
+    same_seq: z.boolean().optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.count === undefined && value.min === undefined && value.max === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'packets needs count, min or max; e.g. `min: 1` for "at least one such segment"' });
+    }
+    if (value.count !== undefined && (value.min !== undefined || value.max !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['count'], message: 'count is exact and cannot be combined with min or max; keep either count or min/max' });
+    }
+    if (value.min !== undefined && value.max !== undefined && value.min > value.max) {
+      ctx.addIssue({ code: 'custom', path: ['max'], message: `max (${value.max}) is below min (${value.min}); swap them or fix one` });
+    }
+  });
+
+/** Expectation kinds by their YAML key. */
+export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new Map(
+  [
+    defineKind(
+      'states',
+      z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional() }),
+      (v): Expectation => ({ kind: 'states', host: v.host, path: v.path.map(toState), ...(v.port !== undefined && { port: v.port }) }),
+    ),
+    defineKind(
+      'never',
+      z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional() }),
+      (v): Expectation => ({ kind: 'never', host: v.host, states: v.states.map(toState), ...(v.port !== undefined && { port: v.port }) }),
+    ),
+    defineKind(
+      'outcome',
+      z.strictObject({ host: hostRef, conn: connName, is: z.enum(CONNECT_OUTCOMES) }),
+      (v): Expectation => ({ kind: 'outcome', host: v.host, conn: v.conn, is: v.is }),
+    ),
+    defineKind(
+      'packets',
+      packetsSchema,
+      (v): Expectation => ({
+        kind: 'packets',
+        from: v.from,
+        to: v.to,
+        flags: v.flags,
+        ...(v.count !== undefined && { count: v.count }),
+        ...(v.min !== undefined && { min: v.min }),
+        ...(v.max !== undefined && { max: v.max }),
+        ...(v.same_seq !== undefined && { sameSeq: v.same_seq }),
+      }),
+    ),
+    defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({ kind: 'handshake', client: v.client, server: v.server })),
+  ].map((kind) => [kind.key, kind] as const),
+);
+
+// ---- the whole file
+
+const sysctlKey = z.string().regex(/^net\.[A-Za-z0-9_.-]+$/);
+const hostSchema = z.strictObject({ sysctls: z.record(sysctlKey, z.union([z.string().min(1), z.number()])).optional() }).nullable();
+const hostName = z.string().regex(HOST_NAME_PATTERN);
+
+/** The top level of a lab file; `steps`/`expect` items are checked one by one against the registries. */
+export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodType) {
+  return z
+    .strictObject({
+      name: z.string().regex(LAB_NAME_PATTERN).optional(),
+      title: z.string().min(1),
+      source: z.string().optional(),
+      description: z.string(),
+      description_zh: z.string().optional(),
+      timeout: duration.optional(),
+      hosts: z.record(hostName, hostSchema).meta({ minProperties: 1 }),
+      steps: z.array(stepItem),
+      expect: z.array(expectationItem).optional(),
+    });
+}
+
+/** The schema used for validation: items are opaque here and dispatched by key in load-lab.ts. */
+export const LAB_FILE_SCHEMA = buildLabFileSchema(z.unknown(), z.unknown());
+
+function itemUnion(kinds: ReadonlyMap<string, ItemKind<unknown>>): z.ZodType {
+  const options = [...kinds.values()].map((kind) => z.strictObject({ [kind.key]: kind.schema }));
+  const [first, second, ...rest] = options;
+  if (first === undefined || second === undefined) throw new Error('itemUnion: a registry needs two kinds or more');
+  return z.union([first, second, ...rest]);
+}
+
+/** The complete schema (items included), for JSON Schema export and editors. */
+export function buildFullLabSchema(): z.ZodType {
+  return buildLabFileSchema(itemUnion(STEP_KINDS), itemUnion(EXPECTATION_KINDS));
+}
+
+export { describeValue };

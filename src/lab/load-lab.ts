@@ -1,0 +1,226 @@
+// Lab files may start with `# yaml-language-server: $schema=../schema/lab.schema.json` so editors
+// (VS Code's YAML extension, any yaml-language-server client) complete and check them against the schema.
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { RuleError, parseRule } from '../faults/iptables-rule.js';
+import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
+import { describeValue } from './duration.js';
+import { LabError, didYouMean, formatLabPath, type LabProblem } from './lab-error.js';
+import { describeIssues, type PathProblem } from './lab-issues.js';
+import { EXPECTATION_KINDS, HOST_NAME_PATTERN, LAB_FILE_SCHEMA, LAB_NAME_PATTERN, RESERVED_HOST_NAMES, STEP_KINDS, durationMs, type ItemKind } from './lab-kinds.js';
+import { applyOverrides, findOverrideFor, parseOverrides } from './lab-overrides.js';
+import type { Expectation, Lab, LabHost, SourcePos, Step } from './model.js';
+import { findKeyNode, findNode, pathAtOffset, positionOf } from './yaml-positions.js';
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** Reads and validates a lab file; throws LabError with every problem found. `overrides` are `--set` arguments. */
+export async function loadLabFile(path: string, overrides: readonly string[] = []): Promise<Lab> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
+    throw new LabError([{ file: path, line: 1, col: 1, path: '(document)', message: `cannot read lab file: ${reason}; check the path` }]);
+  }
+  return loadLabText(text, path, overrides);
+}
+
+/** Validates lab YAML text (pure: no I/O); `file` names it in problems and becomes `Lab.file` (made absolute). */
+export function loadLabText(text: string, file: string, overrides: readonly string[] = []): Lab {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new LabError(
+      doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        const path = pathAtOffsetSafe(doc, error.pos[0]);
+        return { file, line, col, path: formatLabPath(path), message: describeYamlError(error.code, error.message, path[path.length - 1]) };
+      }),
+    );
+  }
+
+  const parsedOverrides = parseOverrides(overrides);
+  const applied = applyOverrides(doc.toJS({ maxAliasCount: 100 }) as unknown, parsedOverrides.overrides);
+  const overrideProblems = [...parsedOverrides.problems, ...applied.problems];
+  const root = applied.document;
+
+  const pathProblems: PathProblem[] = [];
+  const top = LAB_FILE_SCHEMA.safeParse(root);
+  if (!top.success) pathProblems.push(...describeIssues(top.error.issues, LAB_FILE_SCHEMA, [], root));
+  const record = (root !== null && typeof root === 'object' && !Array.isArray(root) ? root : {}) as Record<string, unknown>;
+
+  // host names: the schema checks the pattern; reserved words are checked here
+  const hostsValue = record['hosts'];
+  const hostNames = hostsValue !== null && typeof hostsValue === 'object' && !Array.isArray(hostsValue) ? Object.keys(hostsValue) : [];
+  if (hostNames.length === 0 && hostsValue !== null && typeof hostsValue === 'object' && !Array.isArray(hostsValue)) {
+    pathProblems.push({ path: ['hosts'], target: 'value', message: 'no hosts declared; declare at least one, e.g. `hosts: { client: {}, server: {} }`' });
+  }
+  for (const name of hostNames) {
+    if ((RESERVED_HOST_NAMES as readonly string[]).includes(name)) {
+      pathProblems.push({ path: ['hosts', name], target: 'key', message: `host name "${name}" is reserved; choose another name (e.g. client, server, peer)` });
+    }
+  }
+
+  const steps = loadItems(record['steps'], 'steps', STEP_KINDS, pathProblems);
+  const expectations = loadItems(record['expect'], 'expect', EXPECTATION_KINDS, pathProblems);
+  const namedSteps = nameRules(steps);
+  const validHosts = hostNames.filter((name) => HOST_NAME_PATTERN.test(name));
+  pathProblems.push(...checkLabReferences(validHosts, namedSteps, expectations));
+  pathProblems.push(...checkRuleTexts(namedSteps, validHosts));
+
+  let name = typeof record['name'] === 'string' ? record['name'] : basename(file).replace(/\.ya?ml$/, '');
+  if (record['name'] === undefined && !LAB_NAME_PATTERN.test(name)) {
+    pathProblems.push({ path: [], target: 'value', message: `the file name gives the lab name "${name}", which is not valid; add name: with lower-case letters, digits and - (e.g. name: syn-sent)` });
+    name = 'lab';
+  }
+
+  const problems = [...overrideProblems, ...locateProblems(pathProblems, doc, lineCounter, file, parsedOverrides.overrides)];
+  if (problems.length > 0) throw new LabError(problems);
+
+  const data = top.success ? top.data : undefined;
+  if (data === undefined) throw new Error('loadLabText: schema failed without problems');
+  const hosts: LabHost[] = Object.entries(data.hosts).map(([hostName, host]) => ({
+    name: hostName,
+    sysctls: Object.fromEntries(Object.entries(host?.sysctls ?? {}).map(([key, value]) => [key, String(value)])),
+  }));
+  const positions = {
+    steps: steps.map((_, i) => positionOfPath(doc, lineCounter, ['steps', i])),
+    expectations: expectations.map((_, i) => positionOfPath(doc, lineCounter, ['expect', i])),
+  };
+  return {
+    name,
+    title: data.title,
+    description: data.description,
+    ...(data.description_zh !== undefined && { descriptionZh: data.description_zh }),
+    ...(data.source !== undefined && { source: data.source }),
+    file: resolve(file),
+    hosts,
+    steps: namedSteps.map((item) => parsedModel(item)),
+    expectations: expectations.map((item) => parsedModel(item)),
+    timeoutMs: data.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(data.timeout),
+    positions,
+  };
+}
+
+function parsedModel<Model>(item: LoadedItem<Model>): Model {
+  if (item.status !== 'parsed') throw new Error('loadLabText: unparsed item without problems');
+  return item.model;
+}
+
+/** Validates each item of `steps` / `expect`: a mapping with exactly one key naming a registered kind. */
+function loadItems<Model>(value: unknown, section: 'steps' | 'expect', kinds: ReadonlyMap<string, ItemKind<Model>>, problems: PathProblem[]): LoadedItem<Model>[] {
+  if (!Array.isArray(value)) return [];
+  const known = [...kinds.keys()];
+  const noun = section === 'steps' ? 'step' : 'expectation';
+  return value.map((item: unknown, index): LoadedItem<Model> => {
+    const path = [section, index];
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      problems.push({ path, target: 'value', message: `expected a ${noun} (a mapping with one key: ${known.join(', ')}), received ${describeValue(item)}` });
+      return { status: 'failed', key: undefined, raw: item };
+    }
+    const keys = Object.keys(item);
+    if (keys.length !== 1) {
+      const received = keys.length === 0 ? 'an empty mapping' : `${keys.length} keys (${keys.join(', ')})`;
+      problems.push({
+        path,
+        target: 'value',
+        message: `a ${noun} item has exactly one key, the ${noun} kind, received ${received}; ${keys.length === 0 ? `use one of ${known.join(', ')}` : 'put each in its own list item (a new "- ")'}`,
+      });
+      return { status: 'failed', key: undefined, raw: item };
+    }
+    const key = keys[0] as string;
+    const raw = (item as Record<string, unknown>)[key];
+    const kind = kinds.get(key);
+    if (kind === undefined) {
+      problems.push({ path: [...path, key], target: 'key', message: `unknown ${noun} kind "${key}"; known kinds: ${known.join(', ')}${didYouMean(key, known)}` });
+      return { status: 'failed', key, raw };
+    }
+    const parsed = kind.schema.safeParse(raw);
+    if (!parsed.success) {
+      problems.push(...describeIssues(parsed.error.issues, kind.schema, [...path, key], { [section]: { [index]: { [key]: raw } } }));
+      return { status: 'failed', key, raw };
+    }
+    return { status: 'parsed', key, model: kind.toModel(parsed.data) };
+  });
+}
+
+/** Parses each rule's text now (with stand-in addresses) so a bad rule fails at load time, not mid-run. */
+function checkRuleTexts(steps: readonly LoadedItem<Step>[], hostNames: readonly string[]): PathProblem[] {
+  const standIns = Object.fromEntries(hostNames.map((name, i) => [name, `192.0.2.${(i % 254) + 1}`]));
+  const problems: PathProblem[] = [];
+  steps.forEach((item, index) => {
+    if (item.status !== 'parsed' || item.model.kind !== 'rule') return;
+    try {
+      parseRule(item.model.text, standIns);
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      problems.push({ path: ['steps', index, 'rule', 'add'], target: 'value', message: error.reason });
+    }
+  });
+  return problems;
+}
+
+/** Gives unnamed rules their default name `rule<N>` (N counts the lab's rule steps from 1). */
+function nameRules(steps: readonly LoadedItem<Step>[]): LoadedItem<Step>[] {
+  let ruleNumber = 0;
+  return steps.map((item) => {
+    if (item.key === 'rule') ruleNumber++;
+    if (item.status === 'parsed' && item.model.kind === 'rule' && item.model.name === '') {
+      return { ...item, model: { ...item.model, name: `rule${ruleNumber}` } };
+    }
+    return item;
+  });
+}
+
+function locateProblems(
+  problems: readonly PathProblem[],
+  doc: Document,
+  lineCounter: LineCounter,
+  file: string,
+  overrides: ReturnType<typeof parseOverrides>['overrides'],
+): LabProblem[] {
+  const located = problems.map((problem): LabProblem => {
+    const override = findOverrideFor(problem.path, overrides);
+    if (override !== undefined) {
+      return {
+        file: '--set',
+        line: override.ordinal,
+        col: problem.target === 'key' ? override.keyCol : override.valueCol,
+        path: formatLabPath(problem.path),
+        message: problem.message,
+      };
+    }
+    const node = problem.target === 'key' ? findKeyNode(doc, problem.path) : findNode(doc, problem.path).node;
+    const { line, col } = positionOf(node, lineCounter);
+    return { file, line, col, path: formatLabPath(problem.path), message: problem.message };
+  });
+  // file order for the file's problems; overrides (file `--set`) first
+  return located.sort((a, b) => (a.file === b.file ? a.line - b.line || a.col - b.col : a.file === '--set' ? -1 : 1));
+}
+
+function positionOfPath(doc: Document, lineCounter: LineCounter, path: readonly PropertyKey[]): SourcePos {
+  return positionOf(findNode(doc, path).node, lineCounter);
+}
+
+function pathAtOffsetSafe(doc: Document, offset: number): PropertyKey[] {
+  try {
+    return pathAtOffset(doc, offset);
+  } catch {
+    return [];
+  }
+}
+
+function describeYamlError(code: string, message: string, key: PropertyKey | undefined): string {
+  const first = message.split('\n')[0] ?? message;
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return `duplicate key${typeof key === 'string' ? ` "${key}"` : ''}; each key may appear once in a mapping, remove or rename one of them`;
+    case 'TAB_AS_INDENT':
+      return 'YAML syntax: tabs are not allowed for indentation; indent with spaces';
+    default:
+      return `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}; fix the YAML near here`;
+  }
+}
+
