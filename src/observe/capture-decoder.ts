@@ -1,0 +1,389 @@
+/**
+ * Streaming decoder for pcap and pcapng captures.
+ *
+ * Model: bytes arrive in chunks (`push`). The decoder parses every complete record or block in
+ * the chunk in place and hands each TCP segment to `onSegment` synchronously; the incomplete tail
+ * (at most one record) is copied and prepended to the next chunk. Memory is therefore bounded by
+ * the chunk size plus the largest record. `end()` checks that nothing is left over.
+ *
+ * Formats: pcap (libpcap savefile; draft-ietf-opsawg-pcap §4–5): magic A1B2C3D4 (µs) or
+ * A1B23C4D (ns) in either byte order, 24-byte header, 16-byte records; linktype is the low 16 bits.
+ * pcapng (draft-ietf-opsawg-pcapng §4): SHB (its byte-order magic sets the endianness of the
+ * section, several sections allowed), IDB (linktype, snaplen, if_tsresol code 9, if_tsoffset code
+ * 14), EPB, SPB (interface 0, no timestamp: takes the previous packet's time), obsolete PB; every
+ * other block is skipped by its length.
+ *
+ * Errors: CaptureFormatError for anything structurally wrong with the container; a broken frame
+ * inside a well-formed record is only counted (stats.truncatedFrames).
+ */
+import { createReadStream } from 'node:fs';
+import { createCaptureStats, FrameDecoder, type CaptureStats } from './frame-decoder.js';
+import type { TcpSegment } from './packet.js';
+
+export type { CaptureStats } from './frame-decoder.js';
+
+/** Largest record/block accepted (256 MiB): anything bigger is corruption, not a packet. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/** A capture file's container structure is broken; `offset` is the byte offset in the file. */
+export class CaptureFormatError extends Error {
+  override readonly name = 'CaptureFormatError';
+  /** Segments decoded before the error (filled in by decodeCaptureBuffer). */
+  partial?: { segments: TcpSegment[]; stats: CaptureStats };
+  constructor(
+    readonly offset: number,
+    readonly framesRead: number,
+    readonly problem: string,
+  ) {
+    super(`capture format error at byte ${offset} (after ${framesRead} packets): ${problem}`);
+  }
+}
+
+const PCAP_MAGIC_US_LE = 0xa1b2c3d4; // read little-endian → file is little-endian, µs
+const PCAP_MAGIC_US_BE = 0xd4c3b2a1;
+const PCAP_MAGIC_NS_LE = 0xa1b23c4d;
+const PCAP_MAGIC_NS_BE = 0x4d3cb2a1;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+
+interface PcapngInterface {
+  linkType: number;
+  snaplen: number;
+  /** Timestamp units per second (10^v or 2^v). */
+  unitsPerSecond: number;
+  /** if_tsoffset, seconds. */
+  offsetSeconds: number;
+}
+
+export interface CaptureDecoderOptions {
+  onSegment: (segment: TcpSegment) => void;
+}
+
+/** Push-style pcap/pcapng decoder; see the module comment for the model. */
+export class CaptureDecoder {
+  readonly stats: CaptureStats = createCaptureStats();
+  private readonly frames: FrameDecoder;
+  private readonly onSegment: (segment: TcpSegment) => void;
+  private tail: Buffer | undefined;
+  /** File offset of the first byte of the buffer being parsed. */
+  private base = 0;
+  private failed: CaptureFormatError | undefined;
+  private ended = false;
+  // pcap state
+  private headerRead = false;
+  private littleEndian = true;
+  private nanos = false;
+  private pcapLinkType = 0;
+  // pcapng state
+  private interfaces: PcapngInterface[] = [];
+  private lastTimeUs = 0;
+
+  constructor(options: CaptureDecoderOptions) {
+    this.onSegment = options.onSegment;
+    this.frames = new FrameDecoder(this.stats);
+  }
+
+  /** Feeds the next chunk of the file; throws CaptureFormatError (and stays failed) on a broken container. */
+  push(chunk: Buffer): void {
+    if (this.failed) throw this.failed;
+    if (this.ended) throw new Error('CaptureDecoder.push: the decoder has ended; create a new one for another file');
+    let buf: Buffer;
+    if (this.tail !== undefined && this.tail.length > 0) {
+      buf = Buffer.concat([this.tail, chunk]);
+    } else {
+      buf = chunk;
+    }
+    let consumed: number;
+    try {
+      consumed = this.parse(buf);
+    } catch (err) {
+      if (err instanceof CaptureFormatError) this.failed = err;
+      throw err;
+    }
+    this.base += consumed;
+    this.tail = consumed < buf.length ? Buffer.from(buf.subarray(consumed)) : undefined;
+  }
+
+  /** Declares the end of the file; throws CaptureFormatError if it ended inside a header, record or block. */
+  end(): CaptureStats {
+    if (this.failed) throw this.failed;
+    this.ended = true;
+    const left = this.tail?.length ?? 0;
+    if (!this.headerRead) {
+      this.failed = new CaptureFormatError(
+        this.base,
+        0,
+        `truncated file header: expected at least ${this.stats.format === 'pcapng' ? 28 : 24} bytes, file has ${left}; is this a pcap/pcapng file?`,
+      );
+      throw this.failed;
+    }
+    if (left > 0) {
+      this.failed = new CaptureFormatError(
+        this.base,
+        this.stats.frames,
+        `file ends inside a ${this.stats.format === 'pcapng' ? 'block' : 'record'} (${left} bytes left over); ${this.stats.frames} packets were read completely — the capture was probably cut off while being written`,
+      );
+      throw this.failed;
+    }
+    return this.stats;
+  }
+
+  /** Parses as much of `buf` as possible; returns the number of bytes consumed. */
+  private parse(buf: Buffer): number {
+    let pos = 0;
+    if (!this.headerRead) {
+      if (buf.length < 4) return 0;
+      const magic = buf.readUInt32LE(0);
+      if (magic === PCAPNG_SHB) {
+        this.stats.format = 'pcapng';
+        this.headerRead = true; // the SHB is parsed as an ordinary block
+      } else {
+        if (magic === PCAP_MAGIC_US_LE || magic === PCAP_MAGIC_NS_LE) this.littleEndian = true;
+        else if (magic === PCAP_MAGIC_US_BE || magic === PCAP_MAGIC_NS_BE) this.littleEndian = false;
+        else {
+          throw new CaptureFormatError(
+            this.base,
+            0,
+            `unknown magic number 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')}: expected a pcap (a1b2c3d4, a1b23c4d, either byte order) or pcapng (0a0d0d0a) file`,
+          );
+        }
+        this.stats.format = 'pcap';
+        if (buf.length < 24) return 0;
+        this.nanos = magic === PCAP_MAGIC_NS_LE || magic === PCAP_MAGIC_NS_BE;
+        this.pcapLinkType = this.u32(buf, 20) & 0xffff;
+        this.noteLinkType(this.pcapLinkType);
+        this.headerRead = true;
+        pos = 24;
+      }
+    }
+    return this.stats.format === 'pcapng' ? this.parsePcapng(buf, pos) : this.parsePcap(buf, pos);
+  }
+
+  private parsePcap(buf: Buffer, start: number): number {
+    let pos = start;
+    const le = this.littleEndian;
+    const linkType = this.pcapLinkType;
+    const len = buf.length;
+    while (pos + 16 <= len) {
+      const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+      const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+      const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+      if (caplen > MAX_RECORD_BYTES) {
+        throw new CaptureFormatError(
+          this.base + pos + 8,
+          this.stats.frames,
+          `record caplen ${caplen} is larger than ${MAX_RECORD_BYTES} bytes: the record header is corrupt`,
+        );
+      }
+      if (pos + 16 + caplen > len) break;
+      const frame = ++this.stats.frames;
+      const timeUs = this.nanos ? sec * 1e6 + frac / 1000 : sec * 1e6 + frac;
+      const seg = this.frames.decode(buf, pos + 16, caplen, linkType, frame, timeUs, undefined);
+      if (seg !== undefined) this.onSegment(seg);
+      pos += 16 + caplen;
+    }
+    return pos;
+  }
+
+  private parsePcapng(buf: Buffer, start: number): number {
+    let pos = start;
+    const len = buf.length;
+    while (pos + 12 <= len) {
+      let type = this.u32(buf, pos);
+      if (type === PCAPNG_SHB) {
+        const bom = buf.readUInt32LE(pos + 8);
+        if (bom === PCAPNG_BOM) this.littleEndian = true;
+        else if (bom === 0x4d3c2b1a) this.littleEndian = false;
+        else {
+          throw new CaptureFormatError(
+            this.base + pos + 8,
+            this.stats.frames,
+            `section header block has byte-order magic 0x${buf.readUInt32BE(pos + 8).toString(16)}: expected 1a2b3c4d in either byte order`,
+          );
+        }
+        type = PCAPNG_SHB;
+      }
+      const blockLength = this.u32(buf, pos + 4);
+      if (blockLength < 12 || blockLength % 4 !== 0) {
+        throw new CaptureFormatError(
+          this.base + pos + 4,
+          this.stats.frames,
+          `block type 0x${type.toString(16)} has total length ${blockLength}: expected a multiple of 4 and at least 12`,
+        );
+      }
+      if (blockLength > MAX_RECORD_BYTES + 64) {
+        throw new CaptureFormatError(
+          this.base + pos + 4,
+          this.stats.frames,
+          `block type 0x${type.toString(16)} has total length ${blockLength}, more than ${MAX_RECORD_BYTES} bytes: the block header is corrupt`,
+        );
+      }
+      if (pos + blockLength > len) break;
+      const trailer = this.u32(buf, pos + blockLength - 4);
+      if (trailer !== blockLength) {
+        throw new CaptureFormatError(
+          this.base + pos + blockLength - 4,
+          this.stats.frames,
+          `block type 0x${type.toString(16)} starts with total length ${blockLength} but its trailer says ${trailer}`,
+        );
+      }
+      this.handleBlock(buf, pos, type, blockLength);
+      pos += blockLength;
+    }
+    return pos;
+  }
+
+  private handleBlock(buf: Buffer, pos: number, type: number, blockLength: number): void {
+    const bodyEnd = pos + blockLength - 4;
+    switch (type) {
+      case PCAPNG_SHB:
+        if (blockLength < 28) throw this.shortBlock(pos, 'section header', blockLength, 28);
+        this.interfaces = [];
+        return;
+      case 1: {
+        // Interface Description Block
+        if (blockLength < 20) throw this.shortBlock(pos, 'interface description', blockLength, 20);
+        const linkType = this.u16(buf, pos + 8);
+        const iface: PcapngInterface = {
+          linkType,
+          snaplen: this.u32(buf, pos + 12),
+          unitsPerSecond: 1e6,
+          offsetSeconds: 0,
+        };
+        this.readInterfaceOptions(buf, pos + 16, bodyEnd, iface);
+        this.interfaces.push(iface);
+        this.noteLinkType(linkType);
+        return;
+      }
+      case 6:
+      case 2: {
+        // Enhanced Packet Block (6) or obsolete Packet Block (2): same layout, PB has a u16 interface id.
+        if (blockLength < 32) throw this.shortBlock(pos, type === 6 ? 'enhanced packet' : 'packet', blockLength, 32);
+        const ifId = type === 6 ? this.u32(buf, pos + 8) : this.u16(buf, pos + 8);
+        const iface = this.interfaceFor(ifId, pos);
+        const caplen = this.u32(buf, pos + 20);
+        if (caplen > blockLength - 32) {
+          throw new CaptureFormatError(
+            this.base + pos + 20,
+            this.stats.frames,
+            `packet block captured length ${caplen} does not fit in its block of ${blockLength} bytes`,
+          );
+        }
+        const timeUs = this.pcapngTime(iface, this.u32(buf, pos + 12), this.u32(buf, pos + 16));
+        this.lastTimeUs = timeUs;
+        this.emitFrame(buf, pos + 28, caplen, iface.linkType, timeUs, ifId);
+        return;
+      }
+      case 3: {
+        // Simple Packet Block: interface 0, no timestamp.
+        if (blockLength < 16) throw this.shortBlock(pos, 'simple packet', blockLength, 16);
+        const iface = this.interfaceFor(0, pos);
+        const origlen = this.u32(buf, pos + 8);
+        let caplen = Math.min(origlen, blockLength - 16);
+        if (iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen);
+        this.emitFrame(buf, pos + 12, caplen, iface.linkType, this.lastTimeUs, 0);
+        return;
+      }
+      default:
+        return; // NRB (4), ISB (5), DSB, custom and unknown blocks: skipped by length
+    }
+  }
+
+  private emitFrame(buf: Buffer, off: number, caplen: number, linkType: number, timeUs: number, ifId: number): void {
+    const frame = ++this.stats.frames;
+    const seg = this.frames.decode(buf, off, caplen, linkType, frame, timeUs, ifId);
+    if (seg !== undefined) {
+      if (seg.interfaceId === undefined) seg.interfaceId = ifId;
+      this.onSegment(seg);
+    }
+  }
+
+  private interfaceFor(ifId: number, pos: number): PcapngInterface {
+    const iface = this.interfaces[ifId];
+    if (iface === undefined) {
+      throw new CaptureFormatError(
+        this.base + pos + 8,
+        this.stats.frames,
+        `packet block refers to interface ${ifId}, but this section declares ${this.interfaces.length} interface(s)`,
+      );
+    }
+    return iface;
+  }
+
+  private readInterfaceOptions(buf: Buffer, start: number, end: number, iface: PcapngInterface): void {
+    let p = start;
+    while (p + 4 <= end) {
+      const code = this.u16(buf, p);
+      const length = this.u16(buf, p + 2);
+      if (code === 0) break;
+      if (p + 4 + length > end) break; // a broken option list: keep the defaults
+      if (code === 9 && length >= 1) {
+        const v = buf[p + 4]!;
+        iface.unitsPerSecond = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+      } else if (code === 14 && length >= 8) {
+        const high = this.u32(buf, this.littleEndian ? p + 8 : p + 4);
+        const low = this.u32(buf, this.littleEndian ? p + 4 : p + 8);
+        iface.offsetSeconds = (high | 0) * 4294967296 + low;
+      }
+      p += 4 + ((length + 3) & ~3);
+    }
+  }
+
+  private pcapngTime(iface: PcapngInterface, high: number, low: number): number {
+    const ups = iface.unitsPerSecond;
+    const offsetUs = iface.offsetSeconds * 1e6;
+    if (ups === 1e6) return high * 4294967296 + low + offsetUs;
+    if (!Number.isFinite(ups) || ups <= 0) return NaN;
+    // Exact split into seconds and fraction (64-bit units would lose precision in a double).
+    const units = (BigInt(high) << 32n) | BigInt(low);
+    if (Number.isSafeInteger(ups)) {
+      const perSecond = BigInt(ups);
+      const seconds = units / perSecond;
+      const fraction = units % perSecond;
+      return Number(seconds) * 1e6 + (Number(fraction) * 1e6) / ups + offsetUs;
+    }
+    return (Number(units) / ups) * 1e6 + offsetUs;
+  }
+
+  private shortBlock(pos: number, what: string, length: number, minimum: number): CaptureFormatError {
+    return new CaptureFormatError(
+      this.base + pos + 4,
+      this.stats.frames,
+      `${what} block has total length ${length}: expected at least ${minimum}`,
+    );
+  }
+
+  private noteLinkType(linkType: number): void {
+    if (!this.stats.linkTypes.includes(linkType)) this.stats.linkTypes.push(linkType);
+  }
+
+  private u32(buf: Buffer, o: number): number {
+    return this.littleEndian ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+  }
+
+  private u16(buf: Buffer, o: number): number {
+    return this.littleEndian ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+  }
+}
+
+/** Decodes a whole capture held in memory; on a CaptureFormatError the error's `partial` holds what was decoded. */
+export function decodeCaptureBuffer(buf: Buffer): { segments: TcpSegment[]; stats: CaptureStats } {
+  const segments: TcpSegment[] = [];
+  const decoder = new CaptureDecoder({ onSegment: (s) => segments.push(s) });
+  try {
+    decoder.push(buf);
+    const stats = decoder.end();
+    return { segments, stats };
+  } catch (err) {
+    if (err instanceof CaptureFormatError) err.partial = { segments, stats: decoder.stats };
+    throw err;
+  }
+}
+
+/** Streams a capture file in 1 MiB chunks, calling `onSegment` for every TCP segment; resolves to the stats. */
+export async function decodeCaptureFile(path: string, onSegment: (segment: TcpSegment) => void): Promise<CaptureStats> {
+  const decoder = new CaptureDecoder({ onSegment });
+  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  for await (const chunk of stream) decoder.push(chunk as Buffer);
+  return decoder.end();
+}
