@@ -1,0 +1,358 @@
+import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from './kernel-settings.js';
+
+/*
+ * Linux retransmission timing model (Linux 6.18, net/ipv4/tcp_timer.c, inet_connection_sock.c,
+ * kernel/time/timer.c).
+ *
+ * How it works. A TCP socket has one retransmission timer. When it fires, the kernel first asks
+ * whether to give up (tcp_write_timeout()), and only then retransmits the head segment, backs the
+ * RTO off (doubling, capped at rto_max) and re-arms the timer from *now*: the moment the timer really
+ * fired, not the moment it was due. Give-up is decided by a count (SYN states only) and by time:
+ * `now − retrans_stamp ≥ limit`, where retrans_stamp is the first SYN's send time (active open) or the
+ * time of the first RTO retransmission (data, FIN), and the limit is TCP_USER_TIMEOUT when set, else
+ * tcp_model_timeout(boundary, base) — the time `boundary` doubling retransmissions from `base` would
+ * take. The time test is skipped while nothing has been retransmitted yet.
+ *
+ * The predictions below are *nominal*: every timer fires exactly when due. Real timers fire late,
+ * never early: the timer wheel (calc_index()) rounds each expiry up to the granularity of the wheel
+ * level the timer lands in (1, 8, 64, 512 … jiffies), so a timer is late by up to one granularity plus
+ * one jiffy, and because each re-arm starts at the actual fire time the lateness of a schedule adds
+ * up. `compareSchedule()` therefore checks each observed send against a window that starts at the
+ * *observed* previous send plus the nominal interval, and ends a slack later; a send before the window
+ * is a violation (a timer cannot fire early), as is one after it.
+ */
+
+/** What a transmission was, as the model predicts it. */
+export type SendKind = 'original' | 'rto' | 'tlp';
+export type FailReason = 'count' | 'time' | 'user-timeout';
+
+/** A predicted retransmission schedule; all times are ms offsets from the first transmission. */
+export interface RetransmissionSchedule {
+  /** Transmissions in order: the original, then retransmissions (and a TLP when one was given). */
+  readonly sends: readonly number[];
+  readonly kinds: readonly SendKind[];
+  /** Nominal interval from the previous transmission to each one (0 for the first). */
+  readonly intervalsMs: readonly number[];
+  /** When the socket (or request) gives up: ETIMEDOUT, silent drop or destruction. */
+  readonly failAtMs: number;
+  /** Nominal interval from the last transmission to the give-up. */
+  readonly failIntervalMs: number;
+  readonly failReason: FailReason;
+}
+
+/**
+ * Options of every prediction. `timerLateness: 'max'` lets each timer fire as late as the wheel allows
+ * (timerSlackMs) instead of on time. Give-up is a time test at a timer fire, so when a nominal fire
+ * falls just short of the limit a late-running socket gives up one fire earlier: compare both
+ * predictions when the nominal margin is small (e.g. an RTO of exactly 200 ms against the 200 ms base).
+ */
+export interface ScheduleOptions {
+  readonly timerLateness?: 'none' | 'max';
+}
+
+function lateByMs(options: ScheduleOptions, timerMs: number, hz: number): number {
+  return options.timerLateness === 'max' ? timerSlackMs(timerMs, hz) : 0;
+}
+
+/** The arithmetic of tcp_model_timeout() (tcp_timer.c), in ms: the time `boundary` doubling RTOs take. */
+export function tcpModelTimeoutMs(boundary: number, rtoBaseMs: number, rtoMaxMs: number): number {
+  const linearBackoffThreshold = Math.floor(Math.log2(Math.floor(rtoMaxMs / rtoBaseMs)));
+  if (boundary <= linearBackoffThreshold) return (2 ** (boundary + 1) - 1) * rtoBaseMs;
+  return (2 ** (linearBackoffThreshold + 1) - 1) * rtoBaseMs + (boundary - linearBackoffThreshold) * rtoMaxMs;
+}
+
+/** Milliseconds rounded up to whole jiffies, as msecs_to_jiffies() does. */
+export function roundUpToJiffiesMs(ms: number, hz: number): number {
+  const jiffyMs = 1000 / hz;
+  return Math.ceil(ms / jiffyMs - 1e-9) * jiffyMs;
+}
+
+/**
+ * The next timer length after a retransmission, clamped to what is left of TCP_USER_TIMEOUT
+ * (tcp_timer.c tcp_clamp_rto_to_user_timeout(): 1 jiffy once the user timeout has passed).
+ */
+function clampToUserTimeout(rtoMs: number, elapsedMs: number, settings: KernelSettings): number {
+  const userTimeoutMs = settings.userTimeoutMs;
+  if (userTimeoutMs === undefined) return rtoMs;
+  if (elapsedMs >= userTimeoutMs) return 1000 / settings.hz;
+  return Math.min(rtoMs, roundUpToJiffiesMs(userTimeoutMs - elapsedMs, settings.hz));
+}
+
+/**
+ * SYN schedule of an active open (tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout()):
+ * the first tcp_syn_linear_timeouts RTOs stay at the initial RTO (counted with total_rto since v6.8),
+ * then they double up to rto_max. Fails at fire k (k−1 retransmissions done) when k−1 ≥ R+L, or when
+ * k ≥ 2 and the time since the first SYN reaches tcp_model_timeout(R, initial RTO) or TCP_USER_TIMEOUT.
+ */
+export function predictSynSchedule(input: Partial<KernelSettings> = {}, options: ScheduleOptions = {}): RetransmissionSchedule {
+  const settings = resolveKernelSettings(input);
+  const retries = settings.tcp_syn_retries;
+  const linear = settings.tcp_syn_linear_timeouts;
+  const rtoMaxMs = settings.tcp_rto_max_ms;
+  const timeLimitMs = settings.userTimeoutMs ?? tcpModelTimeoutMs(retries, settings.initialRtoMs, rtoMaxMs);
+  const sends: number[] = [0];
+  const kinds: SendKind[] = ['original'];
+  const intervalsMs: number[] = [0];
+  let rtoMs = roundUpToJiffiesMs(settings.initialRtoMs, settings.hz);
+  let timerMs = rtoMs; // tcp_connect() arms icsk_rto unclamped
+  let lastSendMs = 0;
+  for (;;) {
+    const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
+    const retransmitsDone = sends.length - 1; // icsk_retransmits at this fire
+    if (retransmitsDone >= retries + linear) {
+      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'count' };
+    }
+    if (retransmitsDone > 0 && fireMs >= timeLimitMs) {
+      const failReason = settings.userTimeoutMs === undefined ? 'time' : 'user-timeout';
+      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason };
+    }
+    sends.push(fireMs);
+    kinds.push('rto');
+    intervalsMs.push(timerMs);
+    lastSendMs = fireMs;
+    const totalRto = sends.length - 1; // tcp_update_rto_stats() ran before the backoff decision
+    if (totalRto > linear) rtoMs = Math.min(rtoMs * 2, rtoMaxMs);
+    timerMs = clampToUserTimeout(rtoMs, fireMs, settings); // retrans_stamp = first SYN = 0
+  }
+}
+
+/**
+ * SYN-ACK schedule of a request socket (inet_connection_sock.c reqsk_timer_handler(), syn_ack_recalc(),
+ * reqsk_timeout()): no linear phase; after fire n the timer is min(initial RTO << n, TCP_RTO_MAX); the
+ * request is dropped silently at the fire where num_timeout ≥ tcp_synack_retries. The cap is the
+ * constant TCP_RTO_MAX in 6.18 (tcp_rto_max for SYN-ACKs is a 6.19 change). Not modelled: the limit
+ * shrinking toward 2 when the SYN queue is more than half full of old requests, and TCP_DEFER_ACCEPT.
+ */
+export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, options: ScheduleOptions = {}): RetransmissionSchedule {
+  const settings = resolveKernelSettings(input);
+  const limit = settings.tcp_synack_retries;
+  const initialMs = roundUpToJiffiesMs(settings.initialRtoMs, settings.hz);
+  const sends: number[] = [0];
+  const kinds: SendKind[] = ['original'];
+  const intervalsMs: number[] = [0];
+  let numTimeout = 0;
+  let timerMs = initialMs;
+  let lastSendMs = 0;
+  for (;;) {
+    const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
+    if (numTimeout >= limit) {
+      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'count' };
+    }
+    sends.push(fireMs);
+    kinds.push('rto');
+    intervalsMs.push(timerMs);
+    lastSendMs = fireMs;
+    numTimeout += 1;
+    timerMs = Math.min(initialMs * 2 ** numTimeout, LINUX_TCP_CONSTANTS.TCP_RTO_MAX_MS);
+  }
+}
+
+/** Options of the FIN / data schedules. */
+export interface RtoScheduleOptions extends ScheduleOptions {
+  /**
+   * Time of a tail-loss probe, when one was sent (tcp_output.c tcp_send_loss_probe()). A TLP is not an
+   * RTO retransmission (no retrans_stamp, `ss` retrans stays 0), but the RTO timer is re-armed from it
+   * (tcp_rearm_rto()), so the first RTO retransmission comes one RTO after the probe.
+   */
+  readonly tlpAtMs?: number;
+}
+
+/**
+ * Orphaned FIN_WAIT_1 after close() (tcp_timer.c tcp_write_timeout(), tcp_orphan_retries()): the FIN is
+ * retransmitted with RTO doubling up to rto_max; at each fire the socket is destroyed — without a RST
+ * (tcp_write_err()) — when now − retrans_stamp ≥ tcp_model_timeout(retries, TCP_RTO_MIN) or
+ * TCP_USER_TIMEOUT, where retries = tcp_orphan_retries, read as 8 while the RTO is below rto_max. There is
+ * no count test outside SYN states: the count is implied by the time. Not modelled: the ICMP soft-error
+ * case (retries 0) and tcp_out_of_resources() killing orphans early with a RST.
+ */
+export function predictOrphanFinSchedule(
+  input: Partial<KernelSettings>,
+  rtoMs: number,
+  options: RtoScheduleOptions = {},
+): RetransmissionSchedule {
+  const settings = resolveKernelSettings(input);
+  return simulateRtoTimer(settings, rtoMs, options, (currentRtoMs) => {
+    const alive = currentRtoMs < settings.tcp_rto_max_ms;
+    const sysctl = settings.tcp_orphan_retries;
+    return sysctl === 0 && alive ? 8 : sysctl;
+  });
+}
+
+/** Retransmission of established data until tcp_retries2 (a time limit, via tcp_model_timeout()). */
+export function predictEstablishedSchedule(
+  input: Partial<KernelSettings>,
+  rtoMs: number,
+  options: RtoScheduleOptions = {},
+): RetransmissionSchedule {
+  const settings = resolveKernelSettings(input);
+  return simulateRtoTimer(settings, rtoMs, options, () => settings.tcp_retries2);
+}
+
+/** The RTO timer outside SYN states: time-based give-up from the first RTO retransmission. */
+function simulateRtoTimer(
+  settings: KernelSettings,
+  initialRtoMs: number,
+  options: RtoScheduleOptions,
+  boundaryFor: (currentRtoMs: number) => number,
+): RetransmissionSchedule {
+  if (!(initialRtoMs > 0)) {
+    throw new RangeError(`RTO: expected a positive number of ms (ss -i "rto:"), received ${initialRtoMs}`);
+  }
+  const rtoMaxMs = settings.tcp_rto_max_ms;
+  const sends: number[] = [0];
+  const kinds: SendKind[] = ['original'];
+  const intervalsMs: number[] = [0];
+  let rtoMs = Math.min(roundUpToJiffiesMs(initialRtoMs, settings.hz), rtoMaxMs);
+  let lastSendMs = 0;
+  if (options.tlpAtMs !== undefined) {
+    if (!(options.tlpAtMs > 0)) {
+      throw new RangeError(`tlpAtMs: expected a positive time in ms (when the probe was sent), received ${options.tlpAtMs}`);
+    }
+    sends.push(options.tlpAtMs);
+    kinds.push('tlp');
+    intervalsMs.push(options.tlpAtMs);
+    lastSendMs = options.tlpAtMs;
+  }
+  let timerMs = rtoMs;
+  let retransStampMs: number | undefined;
+  for (;;) {
+    const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
+    if (retransStampMs !== undefined) {
+      const limitMs = settings.userTimeoutMs ?? tcpModelTimeoutMs(boundaryFor(rtoMs), LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, rtoMaxMs);
+      if (fireMs - retransStampMs >= limitMs) {
+        const failReason = settings.userTimeoutMs === undefined ? 'time' : 'user-timeout';
+        return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason };
+      }
+    }
+    sends.push(fireMs);
+    kinds.push('rto');
+    intervalsMs.push(timerMs);
+    lastSendMs = fireMs;
+    retransStampMs ??= fireMs;
+    rtoMs = Math.min(rtoMs * 2, rtoMaxMs);
+    timerMs = clampToUserTimeout(rtoMs, fireMs - retransStampMs, settings);
+  }
+}
+
+/** The expected timeline of a schedule for compareSchedule: every send, then the give-up. */
+export function scheduleTimeline(schedule: RetransmissionSchedule): { expectedOffsetsMs: number[]; intervalsMs: number[] } {
+  return {
+    expectedOffsetsMs: [...schedule.sends, schedule.failAtMs],
+    intervalsMs: [...schedule.intervalsMs, schedule.failIntervalMs],
+  };
+}
+
+/** TIME_WAIT length on Linux: TCP_TIMEWAIT_LEN, 60 s, whatever the settings (no sysctl in 6.18). */
+export function timeWaitDurationMs(): number {
+  return LINUX_TCP_CONSTANTS.TCP_TIMEWAIT_LEN_MS;
+}
+
+/** Life of an orphaned FIN_WAIT_2: tcp_fin_time() = max(tcp_fin_timeout, 4·RTO − RTO/2), in whole jiffies. */
+export function finWait2DurationMs(input: Partial<KernelSettings>, rtoMs: number): number {
+  const settings = resolveKernelSettings(input);
+  const jiffyMs = 1000 / settings.hz;
+  const rtoJiffies = Math.ceil(rtoMs / jiffyMs - 1e-9);
+  const floorJiffies = 4 * rtoJiffies - (rtoJiffies >> 1);
+  return Math.max(settings.tcp_fin_timeout * 1000, floorJiffies * jiffyMs);
+}
+
+// kernel/time/timer.c: LVL_CLK_SHIFT 3, LVL_BITS 6; LVL_START(n) = 63 << ((n − 1) · 3).
+const LVL_CLK_SHIFT = 3;
+const LVL_SIZE = 64;
+
+/** Granularity in jiffies of the timer-wheel level a timer of this many jiffies lands in (calc_wheel_index()). */
+export function timerWheelGranularityJiffies(durationJiffies: number): number {
+  let level = 0;
+  while (durationJiffies >= (LVL_SIZE - 1) * 2 ** (level * LVL_CLK_SHIFT)) level += 1;
+  return 2 ** (level * LVL_CLK_SHIFT);
+}
+
+/**
+ * How late a timer of this length may fire (kernel/time/timer.c calc_index() rounds the expiry up to the
+ * level granularity): one granularity plus one jiffy. At HZ=250: 8 ms below 252 ms, 36 ms below
+ * 2.016 s, 260 ms below 16.128 s, 2.052 s below 129 s.
+ */
+export function timerSlackMs(durationMs: number, hz: number): number {
+  const jiffyMs = 1000 / hz;
+  const durationJiffies = Math.ceil(durationMs / jiffyMs - 1e-9);
+  return (timerWheelGranularityJiffies(durationJiffies) + 1) * jiffyMs;
+}
+
+/**
+ * Default allowance for capture and agent latency, in ms, on both edges of every window. The kernel arms
+ * a timer from the tick counter (up to a jiffy before the packet we saw left), the packet reaches the
+ * capture point after the softirq, qdisc and veth/bridge hops, and an agent's error timestamp is taken
+ * in user space after a wake-up; on a loaded 2-core machine running Docker these add a few ms each.
+ */
+export const CAPTURE_ALLOWANCE_MS = 20;
+
+export type ScheduleVerdict = 'ok' | 'early' | 'late' | 'unobserved' | 'unexpected';
+
+export interface ScheduleItemCheck {
+  readonly index: number;
+  /** Nominal offset of the prediction; undefined for an observed item the prediction does not have. */
+  readonly expectedMs: number | undefined;
+  readonly observedMs: number | undefined;
+  /** Window from the last observed item plus nominal intervals; undefined for unexpected items. */
+  readonly earliestMs: number | undefined;
+  readonly latestMs: number | undefined;
+  readonly verdict: ScheduleVerdict;
+  readonly ok: boolean;
+}
+
+/**
+ * Checks observed send times (ms offsets, `undefined` where a send was not observed) against a predicted
+ * schedule. Item k's window is anchored at the last observed item j < k: [obs_j + Σ nominal − allowance,
+ * obs_j + Σ (nominal + slack) + allowance], the sums over intervals j+1..k. Item 0 is the reference.
+ */
+export function compareSchedule(
+  expectedOffsetsMs: readonly number[],
+  observedOffsetsMs: ReadonlyArray<number | undefined>,
+  intervalsMs: readonly number[],
+  hz: number,
+  allowanceMs: number = CAPTURE_ALLOWANCE_MS,
+): ScheduleItemCheck[] {
+  if (intervalsMs.length !== expectedOffsetsMs.length) {
+    throw new RangeError(
+      `compareSchedule: expected one interval per expected offset (${expectedOffsetsMs.length}), received ${intervalsMs.length}; ` +
+        'pass scheduleTimeline(schedule)',
+    );
+  }
+  const checks: ScheduleItemCheck[] = [];
+  let anchorMs = observedOffsetsMs[0] ?? expectedOffsetsMs[0] ?? 0;
+  let nominalSinceAnchor = 0;
+  let slackSinceAnchor = 0;
+  const total = Math.max(expectedOffsetsMs.length, observedOffsetsMs.length);
+  for (let index = 0; index < total; index += 1) {
+    const expectedMs = expectedOffsetsMs[index];
+    const observedMs = observedOffsetsMs[index];
+    if (expectedMs === undefined) {
+      checks.push({ index, expectedMs, observedMs, earliestMs: undefined, latestMs: undefined, verdict: 'unexpected', ok: false });
+      continue;
+    }
+    let earliestMs: number;
+    let latestMs: number;
+    if (index === 0) {
+      earliestMs = expectedMs - allowanceMs;
+      latestMs = expectedMs + allowanceMs;
+    } else {
+      const intervalMs = intervalsMs[index] ?? 0;
+      nominalSinceAnchor += intervalMs;
+      slackSinceAnchor += timerSlackMs(intervalMs, hz);
+      earliestMs = anchorMs + nominalSinceAnchor - allowanceMs;
+      latestMs = anchorMs + nominalSinceAnchor + slackSinceAnchor + allowanceMs;
+    }
+    let verdict: ScheduleVerdict;
+    if (observedMs === undefined) verdict = 'unobserved';
+    else if (observedMs < earliestMs) verdict = 'early';
+    else if (observedMs > latestMs) verdict = 'late';
+    else verdict = 'ok';
+    checks.push({ index, expectedMs, observedMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' });
+    if (observedMs !== undefined) {
+      anchorMs = observedMs;
+      nominalSinceAnchor = 0;
+      slackSinceAnchor = 0;
+    }
+  }
+  return checks;
+}
