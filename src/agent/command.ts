@@ -1,0 +1,116 @@
+/**
+ * Validation of one stdin line into an AgentCommand. The agent may import no packages (it runs on
+ * the image's bare Node 18), so this is a hand-written check instead of a zod schema. Pure.
+ */
+import { assertNever } from '../tcp/state.js';
+import type { AgentCommand, AgentOp } from './protocol.js';
+
+export const AGENT_OPS: readonly AgentOp[] = ['listen', 'connect', 'send', 'shutdown', 'close', 'abort', 'exit'];
+
+export type ParsedCommand =
+  | { ok: true; command: AgentCommand }
+  /** `id` is set when the line carried a usable numeric id, so the agent can reply to it. */
+  | { ok: false; id?: number; message: string };
+
+/** Parses and validates one JSON line; never throws. */
+export function parseAgentCommand(line: string): ParsedCommand {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    const id = findIdInBrokenLine(line);
+    const message = `agent command: expected one JSON object per line, received ${quote(line)} (${(err as Error).message}); remedy: send e.g. {"id":1,"op":"listen","port":80}`;
+    return id === undefined ? { ok: false, message } : { ok: false, id, message };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, message: `agent command: expected a JSON object, received ${quote(line)}; remedy: send e.g. {"id":1,"op":"exit"}` };
+  }
+  const record = value as Record<string, unknown>;
+  const id = record['id'];
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+    return { ok: false, message: `agent command: field "id" must be an integer, received ${JSON.stringify(id)} in ${quote(line)}; remedy: number every command` };
+  }
+  const fail = (message: string): ParsedCommand => ({ ok: false, id, message: `agent command ${id}: ${message}` });
+  const op = record['op'];
+  if (typeof op !== 'string' || !(AGENT_OPS as readonly string[]).includes(op)) {
+    return fail(`field "op" must be one of ${AGENT_OPS.join(', ')}, received ${JSON.stringify(op)}; remedy: use a known op`);
+  }
+  const checkPort = (field: string, value: unknown, allowZero: boolean): string | undefined =>
+    typeof value === 'number' && Number.isInteger(value) && value >= (allowZero ? 0 : 1) && value <= 65535
+      ? undefined
+      : `field "${field}" must be an integer port ${allowZero ? 0 : 1}..65535, received ${JSON.stringify(value)}`;
+  const checkConn = (): string | undefined =>
+    typeof record['conn'] === 'string' && record['conn'] !== ''
+      ? undefined
+      : `field "conn" must be a non-empty string, received ${JSON.stringify(record['conn'])}`;
+  const typedOp = op as AgentOp;
+  let problem: string | undefined;
+  switch (typedOp) {
+    case 'listen': {
+      problem = checkPort('port', record['port'], true);
+      const backlog = record['backlog'];
+      if (!problem && backlog !== undefined && !(typeof backlog === 'number' && Number.isInteger(backlog) && backlog >= 0)) {
+        problem = `field "backlog" must be a non-negative integer, received ${JSON.stringify(backlog)}`;
+      }
+      const accept = record['accept'];
+      if (!problem && accept !== undefined && typeof accept !== 'boolean') {
+        problem = `field "accept" must be true or false, received ${JSON.stringify(accept)}`;
+      }
+      if (problem) break;
+      const command: AgentCommand = { id, op: 'listen', port: record['port'] as number };
+      if (backlog !== undefined) command.backlog = backlog as number;
+      if (accept !== undefined) command.accept = accept as boolean;
+      return { ok: true, command };
+    }
+    case 'connect': {
+      problem = checkConn();
+      if (!problem && (typeof record['host'] !== 'string' || record['host'] === '')) {
+        problem = `field "host" must be a non-empty string, received ${JSON.stringify(record['host'])}`;
+      }
+      problem ??= checkPort('port', record['port'], false);
+      if (!problem && record['localPort'] !== undefined) problem = checkPort('localPort', record['localPort'], true);
+      if (problem) break;
+      const command: AgentCommand = {
+        id,
+        op: 'connect',
+        conn: record['conn'] as string,
+        host: record['host'] as string,
+        port: record['port'] as number,
+      };
+      if (record['localPort'] !== undefined) command.localPort = record['localPort'] as number;
+      return { ok: true, command };
+    }
+    case 'send': {
+      problem = checkConn();
+      const bytes = record['bytes'];
+      if (!problem && !(typeof bytes === 'number' && Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_SEND_BYTES)) {
+        problem = `field "bytes" must be an integer 0..${MAX_SEND_BYTES}, received ${JSON.stringify(bytes)}`;
+      }
+      if (problem) break;
+      return { ok: true, command: { id, op: 'send', conn: record['conn'] as string, bytes: bytes as number } };
+    }
+    case 'shutdown':
+    case 'close':
+    case 'abort':
+      problem = checkConn();
+      if (problem) break;
+      return { ok: true, command: { id, op: typedOp, conn: record['conn'] as string } };
+    case 'exit':
+      return { ok: true, command: { id, op: 'exit' } };
+    default:
+      return assertNever(typedOp);
+  }
+  return fail(`${problem}; remedy: fix the command`);
+}
+
+/** Upper bound of one `send` (the bytes are buffered in the agent until the kernel takes them). */
+export const MAX_SEND_BYTES = 64 * 1024 * 1024;
+
+function findIdInBrokenLine(line: string): number | undefined {
+  const match = /"id"\s*:\s*(\d{1,15})/.exec(line);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+function quote(line: string): string {
+  return JSON.stringify(line.length > 200 ? `${line.slice(0, 200)}…` : line);
+}
