@@ -5,7 +5,7 @@
 import { assertNever } from '../tcp/state.js';
 import type { AgentCommand, AgentOp } from './protocol.js';
 
-export const AGENT_OPS: readonly AgentOp[] = ['listen', 'connect', 'send', 'shutdown', 'close', 'abort', 'exit'];
+export const AGENT_OPS: readonly AgentOp[] = ['listen', 'connect', 'send', 'shutdown', 'close', 'abort', 'netstat', 'exit'];
 
 export type ParsedCommand =
   | { ok: true; command: AgentCommand }
@@ -95,6 +95,8 @@ export function parseAgentCommand(line: string): ParsedCommand {
       problem = checkConn();
       if (problem) break;
       return { ok: true, command: { id, op: typedOp, conn: record['conn'] as string } };
+    case 'netstat':
+      return { ok: true, command: { id, op: 'netstat' } };
     case 'exit':
       return { ok: true, command: { id, op: 'exit' } };
     default:

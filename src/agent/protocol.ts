@@ -11,6 +11,8 @@ export type AgentCommand =
   | { id: number; op: 'shutdown'; conn: string }
   | { id: number; op: 'close'; conn: string }
   | { id: number; op: 'abort'; conn: string }
+  /** Runs `netstat -tan` in the host and returns its text as a `netstat` event (the seeds' view). */
+  | { id: number; op: 'netstat' }
   | { id: number; op: 'exit' };
 
 export type AgentOp = AgentCommand['op'];
@@ -56,6 +58,8 @@ export type AgentEvent =
     }
   /** A socket row disappeared from /proc/net/tcp{,6}; `state` is the last state seen. */
   | { type: 'socket-gone'; timeUs: number; conn?: string; local: Endpoint; remote: Endpoint; state: string }
+  /** Output of `netstat -tan`, answering the netstat command `id` (sent before its reply). */
+  | { type: 'netstat'; timeUs: number; id: number; text: string }
   /** The agent itself hit a problem it cannot attribute to a command. */
   | { type: 'fatal'; timeUs: number; message: string };
 

@@ -65,6 +65,14 @@ export class AgentSession {
     }
   }
 
+  /** `netstat -tan` as the host sees it now. */
+  async netstat(): Promise<string> {
+    const from = this.events.length;
+    await this.command({ op: 'netstat' });
+    const snapshot = this.events.slice(from).find((e) => e.type === 'netstat');
+    return snapshot?.type === 'netstat' ? snapshot.text : '';
+  }
+
   /**
    * Resolves with the first event at index ≥ `from` that satisfies `match`: events already
    * received count, so a wait started late still sees what happened after its step began.

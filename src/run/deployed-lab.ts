@@ -122,7 +122,8 @@ export class DeployedLab implements AsyncDisposable {
       image: this.options.image,
       network: this.network,
       address,
-      sysctls: { ...sysctls },
+      // No IPv6 unless a lab asks for it: router solicitations and MLD reports would fill the captures.
+      sysctls: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...sysctls },
       labels: this.labels(),
     });
     this.teardown.push({ what: `remove container of ${name}`, undo: () => this.runtime.removeHost(handle) });

@@ -19,7 +19,9 @@ export class PacketCapture {
 
   /** Starts tcpdump and resolves once it reports that the capture is open (no sleeps). */
   static async start(runtime: Runtime, host: HostHandle, pcapPath: string, onChunk?: (chunk: Buffer) => void): Promise<PacketCapture> {
-    const proc = await runtime.spawn(host, ['tcpdump', '-i', 'eth0', '-n', '-U', '--immediate-mode', '-s', '262144', '-w', '-']);
+    // The host side of the bridge chatters (IPv6 DAD/MLD, IGMP) to multicast groups: not the lab's traffic.
+    const filter = 'not (ip6 multicast or igmp)';
+    const proc = await runtime.spawn(host, ['tcpdump', '-i', 'eth0', '-n', '-U', '--immediate-mode', '-s', '262144', '-w', '-', filter]);
     const file = createWriteStream(pcapPath);
     proc.stdout.pipe(file);
     if (onChunk) proc.stdout.on('data', onChunk);

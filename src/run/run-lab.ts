@@ -107,9 +107,9 @@ function nowUs(): number {
 async function snapshotNetstat(deployed: DeployedLab, index: number, description: string): Promise<void> {
   await Promise.all(
     [...deployed.hosts.values()].map(async (host) => {
-      const result = await deployed.runtime.exec(host.handle, ['netstat', '-tan']);
+      const text = await host.agent.netstat();
       const header = `# after step ${index + 1} (${description}) at ${new Date().toISOString()}\n`;
-      appendFileSync(join(host.dir, 'netstat.txt'), `${header}${result.stdout.toString('utf8')}\n`);
+      appendFileSync(join(host.dir, 'netstat.txt'), `${header}${text}\n`);
     }),
   );
 }
