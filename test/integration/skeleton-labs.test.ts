@@ -1,6 +1,6 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Docker from 'dockerode';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dockerAvailable } from '../helpers/docker-available.js';
@@ -13,8 +13,9 @@ interface JsonVerdicts {
 const docker = new Docker();
 const runsDir = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
 
-async function leftovers(): Promise<number> {
-  const filters = JSON.stringify({ label: ['tcplab.run'] });
+/** Containers and networks still labelled with this run's id (the run id is the run folder's name). */
+async function leftovers(runDir: string): Promise<number> {
+  const filters = JSON.stringify({ label: [`tcplab.run=${basename(runDir)}`] });
   const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
   return containers.length + networks.length;
 }
@@ -41,7 +42,7 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
       expect(existsSync(join(lab.runDir, file)), file).toBe(true);
     }
     expect(readFileSync(join(lab.runDir, 'client/capture.txt'), 'utf8')).toMatch(/Flags \[S\], seq \d+, win/);
-    expect(await leftovers()).toBe(0);
+    expect(await leftovers(lab.runDir)).toBe(0);
   }, 120_000);
 
   it('syn-sent passes: SYN_SENT, retransmitted SYNs with one sequence number, ETIMEDOUT; the rule fired', async () => {
@@ -53,8 +54,8 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     // tcp_syn_retries=3 with no linear phase: the first SYN and 3 retransmissions.
     expect(lab.checks.find((c) => c.name === '[S] segments client → server')!.observed).toMatch(/^4, all seq \d+$/);
     const counters = readFileSync(join(lab.runDir, 'server/iptables-counters.txt'), 'utf8');
-    expect(counters).toMatch(/\[4:\d+\] -A INPUT -s [\d.]+\/32 -p tcp -m tcp --dport 8888 -j DROP/);
-    expect(await leftovers()).toBe(0);
+    expect(counters).toMatch(/\[4:\d+\] -A INPUT -s [\d.]+\/32 -p tcp -m tcp --dport 8888 -m comment --comment "tcplab:drop-syn" -j DROP/);
+    expect(await leftovers(lab.runDir)).toBe(0);
   }, 120_000);
 
   it('a lab whose expectation is false FAILS with exit code 1 and says expected vs observed', async () => {
@@ -62,11 +63,12 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     const file = join(dir, 'handshake-wrong.yaml');
     const text = readFileSync(join(REPO_ROOT, 'labs/handshake.yaml'), 'utf8').replace('is: connected', 'is: ECONNREFUSED');
     writeFileSync(file, text);
-    const result = await runCli(['run', file, '--runs-dir', runsDir]);
+    const ownRuns = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
+    const result = await runCli(['run', file, '--runs-dir', ownRuns]);
     expect(result.exitCode, result.all).toBe(1);
     expect(result.stdout).toMatch(/FAIL handshake-wrong/);
     expect(result.stdout).toMatch(/✗ connect\(\) of client\/c ends in ECONNREFUSED: expected ECONNREFUSED; observed connected/);
-    expect(await leftovers()).toBe(0);
+    expect(await leftovers(join(ownRuns, readdirSync(ownRuns)[0]!))).toBe(0);
   }, 120_000);
 
   it('a --set override reaches the kernel: the run folder records the host setting', async () => {
@@ -75,20 +77,25 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     const settings = JSON.parse(readFileSync(join(lab.runDir, 'client/kernel-settings.json'), 'utf8')) as Record<string, string>;
     expect(settings['net.ipv4.tcp_syn_retries']).toBe('1');
     expect(lab.checks.find((c) => c.name === '[S] segments client → server')!.observed).toMatch(/^2, all seq/);
-    expect(await leftovers()).toBe(0);
+    expect(await leftovers(lab.runDir)).toBe(0);
   }, 120_000);
 
   it('Ctrl-C during a run removes every container and network and exits 130', async () => {
     const { execa } = await import('execa');
-    const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', 'syn-sent', '--runs-dir', runsDir], { reject: false, all: true });
-    // Wait until the lab's containers exist (the run is in its steps), then interrupt.
-    for (let i = 0; i < 600 && (await leftovers()) < 3; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await leftovers()).toBeGreaterThanOrEqual(3);
+    const ownRuns = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
+    const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', 'syn-sent', '--runs-dir', ownRuns], { reject: false, all: true });
+    // The run folder appears first; then wait until the lab's network and both containers exist.
+    let runDir = '';
+    for (let i = 0; i < 600 && (!runDir || (await leftovers(runDir)) < 3); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      runDir = readdirSync(ownRuns).map((d) => join(ownRuns, d))[0] ?? '';
+    }
+    expect(await leftovers(runDir)).toBe(3);
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode, result.all).toBe(130);
     expect(result.all).toMatch(/removed/);
-    expect(await leftovers()).toBe(0);
+    expect(await leftovers(runDir)).toBe(0);
   }, 120_000);
 
   it('`tcplab verify <run-folder>` recomputes the stored verdict offline', async () => {
