@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { AgentCommand, AgentEvent } from '../agent/protocol.js';
 import type { HostProcess } from '../runtime/runtime.js';
+import { waitAtMost } from './bounded-wait.js';
 
 type CommandBody = AgentCommand extends infer C ? (C extends AgentCommand ? Omit<C, 'id'> : never) : never;
 
@@ -121,7 +122,7 @@ export class AgentSession {
       this.proc.stdin.write(`${JSON.stringify({ id: this.nextId++, op: 'exit' })}\n`);
       this.proc.stdin.end();
     }
-    await Promise.race([this.proc.exited.catch(() => -1), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await waitAtMost(this.proc.exited, timeoutMs);
   }
 
   private stderrTail(): string {

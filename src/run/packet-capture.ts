@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createInterface } from 'node:readline';
 import type { HostHandle, HostProcess, Runtime } from '../runtime/runtime.js';
+import { waitAtMost } from './bounded-wait.js';
 
 /**
  * tcpdump on one host's eth0, streaming pcap (`-U -w -`) to a file on the machine running
@@ -47,8 +48,10 @@ export class PacketCapture {
   /** Stops tcpdump with SIGINT (it flushes and prints its counters) and waits for the file. */
   async stop(): Promise<string> {
     await this.runtime.exec(this.host, ['pkill', '-INT', '-x', 'tcpdump']);
-    await Promise.race([this.proc.exited, new Promise((r) => setTimeout(r, 5_000))]);
-    await finished(this.file);
+    await waitAtMost(this.proc.exited, 5_000);
+    // tcpdump flushed and exited; if it hung, end the file with what arrived.
+    if (!this.file.writableFinished) this.file.end();
+    await waitAtMost(finished(this.file), 5_000);
     return this.stderr.join('\n');
   }
 }
