@@ -5,6 +5,7 @@ import { registerDoctor } from './doctor-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { registerImage } from './image-command.js';
 import { registerList } from './list-command.js';
+import { registerReport } from './report-command.js';
 import { registerRun } from './run-command.js';
 import { registerShow } from './show-command.js';
 import { registerVerify } from './verify-command.js';
@@ -29,6 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerShow(program);
   registerRun(program, setExitCode);
   registerVerify(program, setExitCode);
+  registerReport(program, setExitCode);
   registerDoctor(program, setExitCode);
   registerImage(program);
   registerClean(program);

@@ -1,8 +1,12 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { renderJUnit } from '../report/junit-report.js';
 import { listLabs, resolveLab } from '../lab/resolve-lab.js';
 import { loadLabFile } from '../lab/load-lab.js';
 import type { Lab } from '../lab/model.js';
+import { PlainRunView, TaskListRunView, type RunObserver } from '../report/live-view.js';
 import { renderVerdict } from '../report/terminal-report.js';
+import { describeStep } from '../run/step-runner.js';
 import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { EngineUnavailableError } from '../runtime/runtime.js';
@@ -21,6 +25,7 @@ interface RunFlags {
   runsDir: string;
   parallel: string;
   offline?: boolean;
+  junit?: string;
 }
 
 /** `tcplab run <lab…>`: runs labs in Docker and prints their verdicts; exit 0 only if all pass. */
@@ -32,6 +37,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
     .option('--all', 'run every lab in the catalog')
     .option('--set <host.sysctl.KEY=VALUE>', 'override a lab setting, e.g. client.sysctl.net.ipv4.tcp_syn_retries=6 (repeatable)', collect, [])
     .option('--json', 'print the verdicts as JSON on stdout')
+    .option('--junit <file>', 'also write the verdicts as JUnit XML (one testcase per lab)')
     .option('-q, --quiet', 'print only the verdicts')
     .option('-v, --verbose', 'print the evidence of passing checks too')
     .option('--parallel <n>', 'run up to n labs at once, each on its own network', '1')
@@ -49,7 +55,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
         throw err;
       }
       const progress = (line: string): void => {
-        if (!flags.quiet && !flags.json) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+        if (!flags.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
       };
       const image = await ensureLabImage(runtime, { offline: flags.offline, log: progress }).catch((err: Error) => {
         throw new CliError(`cannot make the lab image: ${err.message}\n  try: tcplab doctor`, ExitCode.environment);
@@ -67,8 +73,13 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
         const queue = [...labs];
         const worker = async (): Promise<void> => {
           for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
-            const log = (line: string): void => progress(labs.length > 1 ? `[${lab!.name}] ${line}` : line);
-            const verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, log });
+            const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
+            let verdict: Verdict;
+            try {
+              verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
+            } finally {
+              await observer?.close();
+            }
             verdicts.push(verdict);
             if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
           }
@@ -86,8 +97,21 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
         process.off('SIGTERM', onSignal);
       }
       if (flags.json) process.stdout.write(`${JSON.stringify({ labs: verdicts })}\n`);
+      if (flags.junit) writeFileSync(flags.junit, renderJUnit(verdicts));
       setExitCode(verdicts.every((v) => v.verdict === 'pass') ? ExitCode.ok : ExitCode.fail);
     });
+}
+
+/**
+ * The live view: none with --quiet; a task list when stderr is a terminal and one lab runs at a
+ * time; otherwise plain timestamped lines (prefixed with the lab when labs run in parallel).
+ */
+function makeObserver(lab: Lab, flags: RunFlags, prefixed: boolean): RunObserver | undefined {
+  if (flags.quiet) return undefined;
+  if (process.stderr.isTTY && !prefixed) {
+    return new TaskListRunView(`${lab.name}: ${lab.title}`, lab.steps.map((step) => describeStep(step)));
+  }
+  return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '');
 }
 
 async function loadLabs(names: string[], flags: RunFlags): Promise<Lab[]> {

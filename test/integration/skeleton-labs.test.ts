@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Docker from 'dockerode';
+import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
@@ -64,8 +65,18 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     const text = readFileSync(join(REPO_ROOT, 'labs/handshake.yaml'), 'utf8').replace('is: connected', 'is: ECONNREFUSED');
     writeFileSync(file, text);
     const ownRuns = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
-    const result = await runCli(['run', file, '--runs-dir', ownRuns]);
+    const junit = join(dir, 'junit.xml');
+    const result = await runCli(['run', file, '--runs-dir', ownRuns, '--junit', junit]);
     expect(result.exitCode, result.all).toBe(1);
+    // The JUnit file parses and carries the failed check with expected vs observed.
+    const xml = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(junit, 'utf8')) as {
+      testsuites: { testsuite: { '@_tests': string; '@_failures': string; testcase: { '@_name': string; failure: { '@_message': string; '#text': string } } } };
+    };
+    expect(xml.testsuites.testsuite['@_tests']).toBe('1');
+    expect(xml.testsuites.testsuite['@_failures']).toBe('1');
+    expect(xml.testsuites.testsuite.testcase['@_name']).toBe('handshake-wrong');
+    expect(xml.testsuites.testsuite.testcase.failure['#text']).toMatch(/expected: ECONNREFUSED\s+observed: connected/);
+    expect(existsSync(join(ownRuns, readdirSync(ownRuns)[0]!, 'report.html'))).toBe(true);
     expect(result.stdout).toMatch(/FAIL handshake-wrong/);
     expect(result.stdout).toMatch(/✗ connect\(\) of client\/c ends in ECONNREFUSED: expected ECONNREFUSED; observed connected/);
     expect(await leftovers(join(ownRuns, readdirSync(ownRuns)[0]!))).toBe(0);

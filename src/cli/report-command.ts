@@ -1,0 +1,77 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { renderRunReportHtml } from '../report/html-report.js';
+import { renderRunMermaid } from '../report/mermaid-report.js';
+import { loadRunRecord } from '../verify/load-run.js';
+import type { RunRecord } from '../verify/run-record.js';
+import type { Verdict } from '../verify/verdict.js';
+import { verifyRun } from '../verify/verify-run.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+const FORMATS = ['html', 'mermaid'] as const;
+const LANGS = ['en', 'zh'] as const;
+type ReportFormat = (typeof FORMATS)[number];
+type ReportLang = (typeof LANGS)[number];
+
+/** Writes `<runDir>/report.html` (or `out`) for a run and returns its path; what `tcplab run` calls after verifying. */
+export function writeHtmlReport(runDir: string, record: RunRecord, verdict: Verdict, options: { lang?: ReportLang; out?: string } = {}): string {
+  const path = resolve(options.out ?? join(runDir, 'report.html'));
+  writeFileSync(path, renderRunReportHtml(record, verdict, { lang: options.lang ?? 'en' }));
+  return path;
+}
+
+/** `tcplab report <run-folder>`: rebuilds a run's HTML report, or prints it as a Mermaid sequence diagram. */
+export function registerReport(program: Command, setExitCode: (code: number) => void): void {
+  program
+    .command('report')
+    .description('rebuild the report of a run folder: HTML ladder diagram (report.html) or Mermaid sequence diagram')
+    .argument('<run-folder>', 'run folder written by `tcplab run`')
+    .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'html')
+    .option('--lang <lang>', `language of the narrative and labels: ${LANGS.join(' | ')}`, 'en')
+    .option('--out <file>', 'write here instead of <run-folder>/report.html (html) or stdout (mermaid)')
+    .action(async (runDir: string, flags: { format: string; lang: string; out?: string }) => {
+      const format = pickOne('--format', flags.format, FORMATS);
+      const lang = pickOne('--lang', flags.lang, LANGS);
+      const { record, verdict } = await loadRun(runDir);
+      if (format === 'html') {
+        process.stdout.write(`${writeHtmlReport(runDir, record, verdict, { lang, ...(flags.out !== undefined && { out: flags.out }) })}\n`);
+      } else {
+        const text = renderRunMermaid(record, verdict);
+        if (flags.out !== undefined) {
+          writeFileSync(flags.out, text);
+          process.stdout.write(`${resolve(flags.out)}\n`);
+        } else {
+          process.stdout.write(text);
+        }
+      }
+      setExitCode(ExitCode.ok);
+    });
+}
+
+function pickOne<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new CliError(`${option} "${value}" is not supported; use one of: ${allowed.join(', ')}`, ExitCode.usage);
+}
+
+/** Loads a run folder and its verdict (the stored verdict.json, else recomputed); bad folders are usage errors. */
+async function loadRun(runDir: string): Promise<{ record: RunRecord; verdict: Verdict }> {
+  if (!existsSync(runDir)) throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
+  if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: is a file, expected a run folder written by \`tcplab run\``, ExitCode.usage);
+  for (const file of ['run.json', 'lab.json']) {
+    if (!existsSync(join(runDir, file))) throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);
+  }
+  let record: RunRecord;
+  try {
+    record = await loadRunRecord(runDir);
+  } catch (err) {
+    throw new CliError(`${runDir}: the run folder could not be read (${(err as Error).message}); re-run the lab to get a complete folder`, ExitCode.usage);
+  }
+  const verdictPath = join(runDir, 'verdict.json');
+  if (!existsSync(verdictPath)) return { record, verdict: verifyRun(record, runDir, 0) };
+  try {
+    return { record, verdict: JSON.parse(readFileSync(verdictPath, 'utf8')) as Verdict };
+  } catch (err) {
+    throw new CliError(`${verdictPath}: expected JSON written by \`tcplab run\`, got unreadable content (${(err as Error).message}); delete it to recompute the verdict`, ExitCode.usage);
+  }
+}

@@ -1,0 +1,127 @@
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import { formatFlags, type TcpSegment } from '../observe/packet.js';
+
+/**
+ * What a run reports while it happens: its steps, each captured segment and each observed socket
+ * state change, as they occur. `tcplab run` picks a renderer: a listr2 task list on a terminal
+ * (segments and states under the step that caused them), plain timestamped lines otherwise.
+ */
+export interface RunObserver {
+  /** Something outside the steps (deploying, collecting, tearing down). */
+  note(text: string): void;
+  stepStarted(index: number, description: string): void;
+  stepFinished(index: number, error?: string): void;
+  /** A segment on the wire; `relUs` since the first step, `from`/`to` lab host names when known; `note` e.g. which rule drops it. */
+  segment(relUs: number, from: string, to: string, segment: TcpSegment, note?: string): void;
+  /** A socket of `host` was sampled in a new state. */
+  state(relUs: number, host: string, socket: string, state: string, retransmits: number): void;
+  /** Waits until the renderer has drawn its last frame. */
+  close(): Promise<void>;
+}
+
+/** One-line description of a segment, tcpdump-style (absolute numbers). */
+export function describeSegment(s: TcpSegment): string {
+  const seq = s.payloadLength > 0 ? `seq ${s.seq}:${(s.seq + s.payloadLength) >>> 0}` : `seq ${s.seq}`;
+  const ack = s.flags & 0x10 ? `, ack ${s.ack}` : '';
+  return `[${formatFlags(s.flags)}] ${seq}${ack}, win ${s.window}, length ${s.payloadLength}`;
+}
+
+function rel(relUs: number): string {
+  return `${relUs < 0 ? '-' : '+'}${(Math.abs(relUs) / 1e6).toFixed(3)} s`;
+}
+
+/** Plain lines (no escape codes), for logs, pipes and CI. */
+export class PlainRunView implements RunObserver {
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly prefix = '',
+  ) {}
+
+  note(text: string): void {
+    this.line(`${text}`);
+  }
+  stepStarted(index: number, description: string): void {
+    this.line(`step ${index + 1}: ${description}`);
+  }
+  stepFinished(index: number, error?: string): void {
+    if (error) this.line(`step ${index + 1} failed: ${error}`);
+  }
+  segment(relUs: number, from: string, to: string, s: TcpSegment, note?: string): void {
+    this.line(`  ${rel(relUs)}  ${from} → ${to}  ${describeSegment(s)}${note ? `  (${note})` : ''}`);
+  }
+  state(relUs: number, host: string, socket: string, state: string, retransmits: number): void {
+    this.line(`  ${rel(relUs)}  ${host} ${socket}  ${state}${retransmits > 0 ? ` (retransmissions: ${retransmits})` : ''}`);
+  }
+  async close(): Promise<void> {}
+
+  private line(text: string): void {
+    this.write(`${new Date().toISOString().slice(11, 23)} ${this.prefix}${text}`);
+  }
+}
+
+/** A listr2 task list: one task per step, its segments and state changes underneath. */
+export class TaskListRunView implements RunObserver {
+  private readonly started: Array<() => void> = [];
+  private readonly finished: Array<(error?: string) => void> = [];
+  private readonly wrappers: Array<ListrTaskWrapper<unknown, never, never> | undefined> = [];
+  private current = -1;
+  private readonly run: Promise<unknown>;
+
+  constructor(title: string, stepTitles: readonly string[]) {
+    const startedPromises = stepTitles.map((_, i) => new Promise<void>((resolve) => (this.started[i] = resolve)));
+    const finishedPromises = stepTitles.map(
+      (_, i) => new Promise<string | undefined>((resolve) => (this.finished[i] = resolve)),
+    );
+    const list = new Listr(
+      [
+        {
+          title,
+          task: (_ctx, task) =>
+            task.newListr(
+              stepTitles.map((stepTitle, i) => ({
+                title: stepTitle,
+                task: async (_c: unknown, wrapper: ListrTaskWrapper<unknown, never, never>) => {
+                  this.wrappers[i] = wrapper;
+                  await startedPromises[i];
+                  const error = await finishedPromises[i];
+                  if (error) throw new Error(error);
+                },
+                rendererOptions: { outputBar: 12, persistentOutput: true },
+              })),
+              { exitOnError: true },
+            ),
+        },
+      ],
+      { renderer: 'default', rendererOptions: { collapseSubtasks: false }, exitOnError: true },
+    );
+    this.run = list.run().catch(() => undefined);
+  }
+
+  note(): void {}
+  stepStarted(index: number): void {
+    this.current = index;
+    this.started[index]?.();
+  }
+  stepFinished(index: number, error?: string): void {
+    this.finished[index]?.(error);
+  }
+  segment(relUs: number, from: string, to: string, s: TcpSegment, note?: string): void {
+    this.output(`${rel(relUs)}  ${from} → ${to}  ${describeSegment(s)}${note ? `  (${note})` : ''}`);
+  }
+  state(relUs: number, host: string, socket: string, state: string, retransmits: number): void {
+    this.output(`${rel(relUs)}  ${host} ${socket}  ${state}${retransmits > 0 ? ` (retransmissions: ${retransmits})` : ''}`);
+  }
+  async close(): Promise<void> {
+    // Steps never reached (a failed step ends the run) are released so the list can finish.
+    for (let i = this.current + 1; i < this.started.length; i++) {
+      this.started[i]?.();
+      this.finished[i]?.('not run');
+    }
+    await this.run;
+  }
+
+  private output(line: string): void {
+    const wrapper = this.wrappers[Math.max(this.current, 0)];
+    if (wrapper) wrapper.output = line;
+  }
+}

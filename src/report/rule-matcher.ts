@@ -1,0 +1,187 @@
+import { TcpFlag, type TcpSegment } from '../observe/packet.js';
+
+/**
+ * Decides whether an iptables rule (its spec, addresses already substituted by parseRule) matches a
+ * captured TCP segment, for the common match options only: `-p`, `-s`/`-d` (address, /prefix, comma
+ * lists), `--sport`/`--dport` (port or range `a:b`), `--syn`, `--tcp-flags MASK COMP`, `-i`/`-o`
+ * (interface names with `+` wildcards), each optionally negated with `!`. `-m tcp` and `-m comment`
+ * are accepted; any other match (`-m statistic`, `-m conntrack`, …) makes the rule *unsupported*, so
+ * callers say so instead of guessing (a `-m statistic` rule drops only some of the segments it matches).
+ * Matching semantics follow iptables-extensions(8) (tcp match: `--syn` is `--tcp-flags SYN,RST,ACK,FIN SYN`).
+ */
+export type CompiledRule =
+  | { readonly ok: true; readonly target: string | undefined; readonly matches: (segment: TcpSegment, where: SegmentPlace) => boolean }
+  | { readonly ok: false; readonly unsupported: readonly string[] };
+
+/** The interfaces a segment passed: the capture is taken on eth0, so that is the default for both. */
+export interface SegmentPlace {
+  readonly inInterface?: string;
+  readonly outInterface?: string;
+}
+
+type Test = (segment: TcpSegment, where: SegmentPlace) => boolean;
+
+const FLAG_NAMES: Readonly<Record<string, number>> = {
+  FIN: TcpFlag.FIN,
+  SYN: TcpFlag.SYN,
+  RST: TcpFlag.RST,
+  PSH: TcpFlag.PSH,
+  ACK: TcpFlag.ACK,
+  URG: TcpFlag.URG,
+  ECE: TcpFlag.ECE,
+  CWR: TcpFlag.CWR,
+  ALL: 0xff,
+  NONE: 0,
+};
+
+const ACCEPTED_MODULES = new Set(['tcp', 'comment']);
+
+/** Compiles a rule spec into a segment predicate, or lists the options this matcher does not understand. */
+export function compileRule(spec: readonly string[]): CompiledRule {
+  const tests: Test[] = [];
+  const unsupported: string[] = [];
+  let target: string | undefined;
+  let negate = false;
+  const add = (test: Test): void => {
+    const negated = negate;
+    tests.push(negated ? (s, w) => !test(s, w) : test);
+    negate = false;
+  };
+  for (let i = 0; i < spec.length; i++) {
+    const word = spec[i] as string;
+    const value = spec[i + 1];
+    switch (word) {
+      case '!':
+        negate = true;
+        continue;
+      case '-p':
+      case '--protocol': {
+        const protocol = (value ?? '').toLowerCase();
+        add(() => protocol === 'tcp' || protocol === '6' || protocol === 'all' || protocol === '0');
+        i++;
+        break;
+      }
+      case '-s':
+      case '--source':
+      case '--src':
+      case '-d':
+      case '--destination':
+      case '--dst': {
+        const networks = (value ?? '').split(',').map(parseNetwork);
+        if (networks.some((n) => n === undefined)) unsupported.push(`${word} ${value ?? ''}`);
+        const isSource = word === '-s' || word === '--source' || word === '--src';
+        add((s) => s.family === 4 && networks.some((n) => n !== undefined && inNetwork(isSource ? s.src : s.dst, n)));
+        i++;
+        break;
+      }
+      case '--sport':
+      case '--source-port':
+      case '--dport':
+      case '--destination-port': {
+        const range = parsePortRange(value ?? '');
+        if (range === undefined) unsupported.push(`${word} ${value ?? ''}`);
+        const isSource = word === '--sport' || word === '--source-port';
+        add((s) => range !== undefined && (isSource ? s.srcPort : s.dstPort) >= range[0] && (isSource ? s.srcPort : s.dstPort) <= range[1]);
+        i++;
+        break;
+      }
+      case '--syn':
+        add((s) => (s.flags & (TcpFlag.SYN | TcpFlag.RST | TcpFlag.ACK | TcpFlag.FIN)) === TcpFlag.SYN);
+        break;
+      case '--tcp-flags': {
+        const mask = parseFlagList(value ?? '');
+        const comparison = parseFlagList(spec[i + 2] ?? '');
+        if (mask === undefined || comparison === undefined) unsupported.push(`--tcp-flags ${value ?? ''} ${spec[i + 2] ?? ''}`);
+        add((s) => mask !== undefined && comparison !== undefined && (s.flags & mask) === comparison);
+        i += 2;
+        break;
+      }
+      case '-i':
+      case '--in-interface':
+      case '-o':
+      case '--out-interface': {
+        const pattern = value ?? '';
+        const isIn = word === '-i' || word === '--in-interface';
+        add((_, w) => interfaceMatches(pattern, (isIn ? w.inInterface : w.outInterface) ?? 'eth0'));
+        i++;
+        break;
+      }
+      case '-m':
+      case '--match':
+        if (!ACCEPTED_MODULES.has(value ?? '')) unsupported.push(`-m ${value ?? ''}`);
+        negate = false;
+        i++;
+        break;
+      case '--comment':
+        i++;
+        break;
+      case '-j':
+      case '--jump':
+      case '-g':
+      case '--goto':
+        target = value;
+        i++;
+        // target options (`--reject-with tcp-reset`) follow the target and match nothing
+        while (i + 1 < spec.length && spec[i + 1]?.startsWith('--') === true && spec[i + 1] !== '--comment') i += 2;
+        break;
+      default:
+        unsupported.push(word);
+        if (value !== undefined && !value.startsWith('-') && value !== '!') i++;
+        negate = false;
+    }
+  }
+  if (unsupported.length > 0) return { ok: false, unsupported };
+  return { ok: true, target, matches: (segment, where) => tests.every((test) => test(segment, where)) };
+}
+
+interface Network {
+  readonly base: number;
+  readonly mask: number;
+}
+
+function parseNetwork(text: string): Network | undefined {
+  const [address, prefix] = text.split('/');
+  const base = parseIpv4(address ?? '');
+  if (base === undefined) return undefined;
+  if (prefix === undefined) return { base, mask: 0xffffffff };
+  if (/^\d{1,2}$/.test(prefix) && Number(prefix) <= 32) {
+    const bits = Number(prefix);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return { base: (base & mask) >>> 0, mask };
+  }
+  const dotted = parseIpv4(prefix);
+  return dotted === undefined ? undefined : { base: (base & dotted) >>> 0, mask: dotted };
+}
+
+function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
+}
+
+function inNetwork(address: string, network: Network): boolean {
+  const value = parseIpv4(address);
+  return value !== undefined && ((value & network.mask) >>> 0) === network.base;
+}
+
+function parsePortRange(text: string): [number, number] | undefined {
+  const match = /^(\d*)(?::(\d*))?$/.exec(text);
+  if (match === null || text === '') return undefined;
+  const low = match[1] === '' ? 0 : Number(match[1]);
+  const high = match[2] === undefined ? low : match[2] === '' ? 65535 : Number(match[2]);
+  return low <= high && high <= 65535 ? [low, high] : undefined;
+}
+
+function parseFlagList(text: string): number | undefined {
+  let bits = 0;
+  for (const name of text.toUpperCase().split(',')) {
+    const bit = FLAG_NAMES[name];
+    if (bit === undefined) return undefined;
+    bits |= bit;
+  }
+  return bits;
+}
+
+function interfaceMatches(pattern: string, name: string): boolean {
+  return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}

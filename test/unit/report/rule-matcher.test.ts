@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
+import { compileRule } from '../../../src/report/rule-matcher.js';
+
+const base: TcpSegment = {
+  frame: 1,
+  timeUs: 0,
+  family: 4,
+  src: '10.0.0.3',
+  dst: '10.0.0.2',
+  srcPort: 40000,
+  dstPort: 8888,
+  seq: 1,
+  ack: 0,
+  flags: TcpFlag.SYN,
+  window: 100,
+  payloadLength: 0,
+};
+const seg = (over: Partial<TcpSegment>): TcpSegment => ({ ...base, ...over });
+
+function matches(spec: string, segment: TcpSegment, where = {}): boolean {
+  const compiled = compileRule(spec.split(' '));
+  if (!compiled.ok) throw new Error(`unsupported: ${compiled.unsupported.join(', ')}`);
+  return compiled.matches(segment, where);
+}
+
+describe('compileRule', () => {
+  it('matches protocol, address, prefix and port', () => {
+    expect(matches('-s 10.0.0.3/32 -p tcp -m tcp --dport 8888 -j DROP', base)).toBe(true);
+    expect(matches('-s 10.0.0.0/24 -p tcp --dport 8888 -j DROP', base)).toBe(true);
+    expect(matches('-s 10.0.1.0/24 -p tcp --dport 8888 -j DROP', base)).toBe(false);
+    expect(matches('-d 10.0.0.2 -p tcp --dport 8889 -j DROP', base)).toBe(false);
+    expect(matches('-p tcp --sport 39000:41000 -j DROP', base)).toBe(true);
+    expect(matches('-p tcp --sport 41000: -j DROP', base)).toBe(false);
+    expect(matches('-p udp -j DROP', base)).toBe(false);
+    expect(matches('-s 10.0.0.9,10.0.0.3 -j DROP', base)).toBe(true);
+  });
+
+  it('--syn is SYN set with ACK, RST and FIN clear; --tcp-flags compares under the mask', () => {
+    expect(matches('-p tcp --syn -j DROP', base)).toBe(true);
+    expect(matches('-p tcp --syn -j DROP', seg({ flags: TcpFlag.SYN | TcpFlag.ACK }))).toBe(false);
+    expect(matches('-p tcp --tcp-flags SYN,ACK SYN,ACK -j DROP', seg({ flags: TcpFlag.SYN | TcpFlag.ACK }))).toBe(true);
+    expect(matches('-p tcp --tcp-flags SYN,ACK SYN,ACK -j DROP', base)).toBe(false);
+    expect(matches('-p tcp --tcp-flags ALL FIN,ACK -j DROP', seg({ flags: TcpFlag.FIN | TcpFlag.ACK }))).toBe(true);
+    expect(matches('-p tcp --tcp-flags ALL FIN,ACK -j DROP', seg({ flags: TcpFlag.FIN | TcpFlag.ACK | TcpFlag.PSH }))).toBe(false);
+    expect(matches('-p tcp --tcp-flags RST RST -j REJECT --reject-with tcp-reset', seg({ flags: TcpFlag.RST }))).toBe(true);
+  });
+
+  it('handles negation and interfaces (eth0 by default, + wildcard)', () => {
+    expect(matches('! -s 10.0.0.3 -p tcp -j DROP', base)).toBe(false);
+    expect(matches('-p tcp ! --syn -j DROP', seg({ flags: TcpFlag.ACK }))).toBe(true);
+    expect(matches('-i eth0 -p tcp -j DROP', base)).toBe(true);
+    expect(matches('-i eth+ -p tcp -j DROP', base)).toBe(true);
+    expect(matches('-i eth1 -p tcp -j DROP', base)).toBe(false);
+    expect(matches('-i eth1 -p tcp -j DROP', base, { inInterface: 'eth1' })).toBe(true);
+  });
+
+  it('ignores IPv6 segments for IPv4 address matches and reads the target', () => {
+    expect(matches('-s 10.0.0.3 -j DROP', seg({ family: 6, src: 'fd00::3' }))).toBe(false);
+    const compiled = compileRule('-p tcp -m comment --comment tcplab:x -j REJECT --reject-with tcp-reset'.split(' '));
+    expect(compiled.ok && compiled.target).toBe('REJECT');
+  });
+
+  it('refuses options it cannot evaluate instead of guessing', () => {
+    const compiled = compileRule('-p tcp -m statistic --mode random --probability 0.5 -j DROP'.split(' '));
+    expect(compiled.ok).toBe(false);
+    if (!compiled.ok) expect(compiled.unsupported).toContain('-m statistic');
+    expect(compileRule('-p tcp -m conntrack --ctstate NEW -j DROP'.split(' ')).ok).toBe(false);
+    expect(compileRule('-s not-an-address -j DROP'.split(' ')).ok).toBe(false);
+  });
+});
