@@ -10,7 +10,8 @@
  * - Sockets are half-open capable everywhere (`allowHalfOpen`): a peer FIN yields `end` and nothing
  *   else, so a socket stays in CLOSE_WAIT until the lab closes it. The agent always reads what
  *   arrives (so close(2) sends a FIN, not the RST Linux sends for unread data: tcp_close()).
- * - close = close(2) (`destroy()`); shutdown = shutdown(SHUT_WR) (`end()`); abort = close(2) with
+ * - close = close(2) (`destroy()`), or with onFin armed to close(2) in the handler of the peer's FIN;
+ *   shutdown = shutdown(SHUT_WR) (`end()`); abort = close(2) with
  *   SO_LINGER {1,0} (`resetAndDestroy()`, a RST), except in SYN_SENT where Linux sends nothing on
  *   close anyway (tcp_close_state()), so abort is a plain close there.
  * - `listen` with accept=false never accept()s: see queued-listener.ts.
@@ -42,6 +43,10 @@ interface Connection {
   remoteAddress?: string;
   remotePort: number;
   closed: boolean;
+  /** The peer's FIN has arrived (the read side ended). */
+  ended?: boolean;
+  /** close(2) as soon as the peer's FIN arrives (a `close` command with onFin). */
+  closeOnFin?: boolean;
 }
 
 interface Listener {
@@ -113,7 +118,13 @@ function registerConnectingTuple(connection: Connection): void {
 function watchSocket(connection: Connection): void {
   const { socket, name } = connection;
   socket.on('data', (chunk: Buffer) => emit({ type: 'data', conn: name, bytes: chunk.length }));
-  socket.on('end', () => emit({ type: 'end', conn: name }));
+  socket.on('end', () => {
+    connection.ended = true;
+    emit({ type: 'end', conn: name });
+    // In the same tick as the FIN's arrival: the kernel's delayed ACK (≥ 40 ms, TCP_DELACK_MIN) has
+    // not fired yet, so our FIN carries that ACK ([F.], three segments in all: tcp_fin() pingpong mode).
+    if (connection.closeOnFin) socket.destroy();
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     const event: UntimedEvent = { type: 'error', conn: name, code: errorCode(err), message: err.message };
     if (typeof err.syscall === 'string') event.syscall = err.syscall;
@@ -261,6 +272,11 @@ function close(command: Extract<AgentCommand, { op: 'close' }>): void {
   }
   const connection = findConnection(command.id, command.conn);
   if (!connection) return;
+  if (command.onFin && !connection.ended && !connection.socket.destroyed) {
+    connection.closeOnFin = true;
+    replyOk(command.id);
+    return;
+  }
   // close(2) on an already closed socket is a no-op here (the fd is gone), not an error.
   connection.socket.destroy();
   replyOk(command.id);

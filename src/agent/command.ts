@@ -89,8 +89,18 @@ export function parseAgentCommand(line: string): ParsedCommand {
       if (problem) break;
       return { ok: true, command: { id, op: 'send', conn: record['conn'] as string, bytes: bytes as number } };
     }
+    case 'close': {
+      problem = checkConn();
+      const onFin = record['onFin'];
+      if (!problem && onFin !== undefined && typeof onFin !== 'boolean') {
+        problem = `field "onFin" must be true or false, received ${JSON.stringify(onFin)}`;
+      }
+      if (problem) break;
+      const command: AgentCommand = { id, op: 'close', conn: record['conn'] as string };
+      if (onFin !== undefined) command.onFin = onFin as boolean;
+      return { ok: true, command };
+    }
     case 'shutdown':
-    case 'close':
     case 'abort':
       problem = checkConn();
       if (problem) break;

@@ -9,7 +9,8 @@ export type AgentCommand =
   | { id: number; op: 'connect'; conn: string; host: string; port: number; localPort?: number }
   | { id: number; op: 'send'; conn: string; bytes: number }
   | { id: number; op: 'shutdown'; conn: string }
-  | { id: number; op: 'close'; conn: string }
+  /** onFin: close(2) the moment the peer's FIN arrives (at once if it already has), like a server whose read() returned 0. */
+  | { id: number; op: 'close'; conn: string; onFin?: boolean }
   | { id: number; op: 'abort'; conn: string }
   /** Runs `netstat -tan` in the host and returns its text as a `netstat` event (the seeds' view). */
   | { id: number; op: 'netstat' }

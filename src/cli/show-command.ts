@@ -53,5 +53,11 @@ function describeExpectation(e: Expectation): string {
     }
     case 'handshake':
       return `three-way handshake ${e.client} → ${e.server} with ack = ISN + 1 on both sides`;
+    case 'syn-retransmits':
+      return `SYN retransmissions of ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and the ETIMEDOUT follow the Linux timing model`;
+    case 'synack-retransmits':
+      return `SYN-ACK retransmissions of ${e.host}${port} and the request's drop follow the Linux timing model`;
+    case 'fin-retransmits':
+      return `FIN retransmissions of orphaned ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and its silent end follow the Linux timing model`;
   }
 }

@@ -87,6 +87,7 @@ export function checkLabReferences(
       case 'send':
       case 'shutdown':
       case 'close':
+      case 'close-on-fin':
       case 'abort':
         if (checkHost(at('host'), step.host)) checkConn(at('conn'), step.host, step.conn, true);
         break;
@@ -134,8 +135,18 @@ export function checkLabReferences(
     switch (expectation.kind) {
       case 'states':
       case 'never':
+      case 'synack-retransmits':
         checkHost(at('host'), expectation.host);
         break;
+      case 'syn-retransmits':
+      case 'fin-retransmits': {
+        if (!checkHost(at('host'), expectation.host) || expectation.conn === undefined) break;
+        const connects = [...(connectsByHost.get(expectation.host) ?? [])];
+        if (!connects.includes(expectation.conn)) {
+          report(at('conn'), `unknown connection "${expectation.conn}" on host "${expectation.host}"; connections made by connect steps there: ${connects.join(', ') || '(none)'}`);
+        }
+        break;
+      }
       case 'outcome': {
         if (!checkHost(at('host'), expectation.host)) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];

@@ -169,7 +169,15 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       (v): Step => ({ kind: 'send', host: v.host, ...(v.conn !== undefined && { conn: v.conn }), bytes: v.bytes }),
     ),
     defineKind('shutdown', hostOnly, (v): Step => ({ kind: 'shutdown', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
-    defineKind('close', hostOnly, (v): Step => ({ kind: 'close', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
+    defineKind(
+      'close',
+      z.strictObject({
+        host: hostRef,
+        conn: connName.optional(),
+        on_fin: z.boolean().optional().describe("true: close the moment the peer's FIN arrives (FIN and ACK then leave in one segment)"),
+      }),
+      (v): Step => ({ kind: v.on_fin === true ? 'close-on-fin' : 'close', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
+    ),
     defineKind('abort', hostOnly, (v): Step => ({ kind: 'abort', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
     defineKind(
       'rule',
@@ -243,6 +251,21 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       }),
     ),
     defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({ kind: 'handshake', client: v.client, server: v.server })),
+    defineKind(
+      'syn-retransmits',
+      z.strictObject({ host: hostRef, conn: connName.optional() }),
+      (v): Expectation => ({ kind: 'syn-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
+    ),
+    defineKind(
+      'synack-retransmits',
+      z.strictObject({ host: hostRef, port: port.optional() }),
+      (v): Expectation => ({ kind: 'synack-retransmits', host: v.host, ...(v.port !== undefined && { port: v.port }) }),
+    ),
+    defineKind(
+      'fin-retransmits',
+      z.strictObject({ host: hostRef, conn: connName.optional() }),
+      (v): Expectation => ({ kind: 'fin-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
+    ),
   ].map((kind) => [kind.key, kind] as const),
 );
 

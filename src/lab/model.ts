@@ -55,6 +55,8 @@ export type Step =
   | { readonly kind: 'send'; readonly host: string; readonly conn?: string; readonly bytes: number }
   | { readonly kind: 'shutdown'; readonly host: string; readonly conn?: string }
   | { readonly kind: 'close'; readonly host: string; readonly conn?: string }
+  /** Armed now, close(2) done by the agent the moment the peer's FIN arrives (the seed's server that closes on read() == 0). YAML: `close: { …, on_fin: true }`. */
+  | { readonly kind: 'close-on-fin'; readonly host: string; readonly conn?: string }
   | { readonly kind: 'abort'; readonly host: string; readonly conn?: string }
   | {
       readonly kind: 'rule';
@@ -94,6 +96,12 @@ export type Expectation =
       readonly sameSeq?: boolean;
     }
   /** Three-way handshake between these hosts with ack = peer ISN + 1 on both sides (absolute numbers). */
-  | { readonly kind: 'handshake'; readonly client: string; readonly server: string };
+  | { readonly kind: 'handshake'; readonly client: string; readonly server: string }
+  /** SYN retransmission times of `conn` and the moment connect() fails match the Linux timing model for the host's settings. */
+  | { readonly kind: 'syn-retransmits'; readonly host: string; readonly conn?: string }
+  /** SYN-ACK retransmission times of a request on `port` and its silent drop match the Linux timing model. */
+  | { readonly kind: 'synack-retransmits'; readonly host: string; readonly port?: number }
+  /** FIN retransmissions of orphaned FIN_WAIT_1 `conn`, its destruction time, and no RST, match the Linux timing model. */
+  | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string };
 
 export type ExpectationKind = Expectation['kind'];

@@ -43,8 +43,8 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   },
   send: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'send', conn: connOf(ctx, step.host, step.conn), bytes: step.bytes }),
   shutdown: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'shutdown', conn: connOf(ctx, step.host, step.conn) }),
-  close: async (ctx, step) =>
-    ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn), ...(step.onFin === true && { onFin: true }) }),
+  close: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn) }),
+  'close-on-fin': async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn), onFin: true }),
   abort: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'abort', conn: connOf(ctx, step.host, step.conn) }),
   rule: async (ctx, step) => {
     const addresses = Object.fromEntries([...ctx.lab.hosts.values()].map((h) => [h.name, h.address]));
@@ -123,8 +123,9 @@ export function describeStep(step: Step): string {
       return `${step.host}: connect ${step.conn} to ${step.to}:${step.port}${step.localPort ? ` from port ${step.localPort}` : ''}`;
     case 'send':
       return `${step.host}: send ${step.bytes} bytes on ${step.conn ?? 'the latest connection'}`;
+    case 'close-on-fin':
+      return `${step.host}: close ${step.conn ?? 'the latest connection'} as soon as the peer's FIN arrives`;
     case 'close':
-      return `${step.host}: close ${step.conn ?? 'the latest connection'}${step.onFin ? " as soon as the peer's FIN arrives" : ''}`;
     case 'shutdown':
     case 'abort':
       return `${step.host}: ${step.kind} ${step.conn ?? 'the latest connection'}`;

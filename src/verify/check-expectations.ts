@@ -4,6 +4,7 @@ import { assertNever } from '../tcp/state.js';
 import type { Check } from './verdict.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
+import { checkTimingExpectation } from './timing-checks.js';
 
 type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
 
@@ -24,6 +25,10 @@ function checkExpectation(expectation: Expectation, run: RunRecord): Check {
       return checkPackets(expectation, run);
     case 'handshake':
       return checkHandshake(expectation, run);
+    case 'syn-retransmits':
+    case 'synack-retransmits':
+    case 'fin-retransmits':
+      return checkTimingExpectation(expectation, run);
     default:
       return assertNever(expectation);
   }

@@ -1,4 +1,5 @@
 import { checkExpectations } from './check-expectations.js';
+import { checkConformance } from './conformance.js';
 import type { RunRecord } from './run-record.js';
 import { makeVerdict, type Check, type Verdict } from './verdict.js';
 
@@ -26,5 +27,7 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
     });
   }
   checks.push(...checkExpectations(run));
+  // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
+  checks.push(...checkConformance(run));
   return makeVerdict(run.lab.name, runDir, durationMs, checks);
 }

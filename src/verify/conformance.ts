@@ -1,0 +1,202 @@
+import { linuxMachine } from '../tcp/linux-profile.js';
+import type { TcpState } from '../tcp/state.js';
+import type { TcpMachine } from '../tcp/tcp-machine.js';
+import { readHostKernelSettings } from './host-kernel-settings.js';
+import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from './replay.js';
+import type { RunHost, RunRecord } from './run-record.js';
+import { sampleStates, type StateSample } from './socket-timeline.js';
+import type { Check } from './verdict.js';
+
+/*
+ * Conformance: every sampled state of every lab socket against the Linux machine and the replay.
+ *
+ * How it works. /proc/net/tcp is read every 5 ms, so a state that lasts less (FIN_WAIT_1 for one round
+ * trip, a request socket's SYN_RECV) can be missed. Each observed sample is matched, in order, to the
+ * first entry of the socket's replay (replay.ts) with the same state that began no later than the sample
+ * (plus SAMPLE_ALLOWANCE_US for timestamping): replay entries passed over on the way are the skipped
+ * states, accepted because each has its cause in the packet trace, a call or a timer. A sample that
+ * matches nothing is a violation: if the Linux machine has no path at all from the previous state, the
+ * state is one the kernel could not have reached; otherwise the transition has no cause in the evidence.
+ * A sample of a state the replay had already left (by more than the allowance, or a timer's latest
+ * moment) is a violation too. A passive connection socket whose request is dropped goes back to LISTEN
+ * in the machine, and its row simply disappears: LISTEN there matches an observed CLOSED.
+ */
+
+/** Slack between a segment's capture time, the kernel's state change and the agent's sample time stamp. */
+export const SAMPLE_ALLOWANCE_US = 20_000;
+
+/** Longest path the legality test considers between two consecutive samples. */
+const MAX_GAP_TRANSITIONS = 6;
+
+/** One Check per sampled lab socket of every host: "follows the TCP state machine". */
+export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run)): Check[] {
+  const checks: Check[] = [];
+  for (const host of run.hosts) {
+    const machine = linuxMachine(readHostKernelSettings(host).settings);
+    const bySocket = new Map<string, StateSample[]>();
+    for (const sample of sampleStates(host.events)) {
+      if (sample.remote.endsWith(':0')) continue; // listeners: not a connection
+      const list = bySocket.get(sample.socket) ?? [];
+      list.push(sample);
+      bySocket.set(sample.socket, list);
+    }
+    for (const samples of bySocket.values()) {
+      const first = samples[0] as StateSample;
+      const replay = replays.find((r) => r.host === host.name && r.tuple.local === first.local && r.tuple.remote === first.remote);
+      checks.push(checkSocket(run, host, machine, samples, replay));
+    }
+  }
+  return checks;
+}
+
+interface Violation {
+  readonly message: string;
+  readonly expected: string;
+  readonly reference: string | undefined;
+}
+
+/** Checks one socket's samples against its replay (pure; exported for tests). */
+export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, samples: readonly StateSample[], replay: EndpointReplay | undefined): Check {
+  const first = samples[0] as StateSample;
+  const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
+  const observedPath = collapse(samples.map((s) => s.state)).join(' → ');
+  const rel = (us: number): string => `+${((us - run.startedUs) / 1e6).toFixed(3)} s`;
+  const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts)';
+  if (replay === undefined) {
+    return {
+      name,
+      status: 'fail',
+      expected: 'a packet trace of this socket to replay (the host capture on its 4-tuple)',
+      observed: `${observedPath}, with no replay`,
+      evidence: [`no capture segments or calls found for ${first.local} ↔ ${first.remote} on ${host.name}`],
+      reference,
+    };
+  }
+  const timeline = replay.timeline;
+  const passive = replay.role === 'passive';
+  const matches = (entry: ReplayEntry, state: TcpState): boolean => entry.state === state || (passive && state === 'CLOSED' && entry.state === 'LISTEN');
+  const evidence: string[] = [];
+  const violations: Violation[] = [];
+  const references = new Set<string>();
+  let position = 0;
+  let previousObserved: TcpState = (timeline[0] as ReplayEntry).state;
+  for (const sample of samples) {
+    let found: number | undefined;
+    for (let j = position; j < timeline.length; j += 1) {
+      const entry = timeline[j] as ReplayEntry;
+      if (entry.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) break;
+      if (matches(entry, sample.state) && !(j === 0 && passive && sample.state === 'CLOSED')) {
+        found = j;
+        break;
+      }
+    }
+    if (found !== undefined) {
+      for (let k = position + 1; k < found; k += 1) {
+        const skipped = timeline[k] as ReplayEntry;
+        evidence.push(`${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`);
+        if (skipped.row) references.add(rowReference(skipped.row));
+      }
+      const entry = timeline[found] as ReplayEntry;
+      if (entry.row) references.add(rowReference(entry.row));
+      const next = timeline[found + 1];
+      if (next !== undefined && next.latestUs < sample.timeUs - SAMPLE_ALLOWANCE_US && !matches(next, sample.state)) {
+        violations.push({
+          message: `${sample.state} sampled at ${rel(sample.timeUs)}, but the socket had left it for ${next.state} at ${rel(next.timeUs)} on ${describeCause(next.cause, replay.host)}`,
+          expected: `${next.state} at ${rel(sample.timeUs)}`,
+          reference: next.row ? rowReference(next.row) : undefined,
+        });
+      } else {
+        evidence.push(`${sample.state} sampled at ${rel(sample.timeUs)} ← ${describeCause(entry.cause, replay.host)} at ${rel(entry.timeUs)}`);
+      }
+      position = found;
+      previousObserved = sample.state;
+      continue;
+    }
+    violations.push(describeViolation(machine, previousObserved, sample, timeline, position, replay, rel));
+    previousObserved = sample.state;
+  }
+  for (const skip of replay.skipped.slice(0, 5)) evidence.push(`${replay.host} capture #${skip.frame}: ${skip.reason}`);
+  const expectedPath = collapse(timeline.map((e) => e.state)).join(' → ');
+  if (violations.length > 0) {
+    return {
+      name,
+      status: 'fail',
+      expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
+      observed: `${observedPath}: ${violations.map((v) => v.message).join('; ')}`,
+      evidence: [...violations.map((v) => `violation: ${v.message}`), ...evidence],
+      reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
+    };
+  }
+  return {
+    name,
+    status: 'pass',
+    expected: `${expectedPath} (replayed from the ${replay.host} capture and calls)`,
+    observed: observedPath,
+    evidence,
+    reference: references.size > 0 ? [...references].join('; ') : reference,
+  };
+}
+
+function describeViolation(
+  machine: TcpMachine,
+  previous: TcpState,
+  sample: StateSample,
+  timeline: readonly ReplayEntry[],
+  position: number,
+  replay: EndpointReplay,
+  rel: (us: number) => string,
+): Violation {
+  let current = timeline[position] as ReplayEntry;
+  for (let j = position; j < timeline.length; j += 1) {
+    const entry = timeline[j] as ReplayEntry;
+    if (entry.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) break;
+    current = entry;
+  }
+  const replayState = `${current.state} (since ${rel(current.timeUs)}, ${describeCause(current.cause, replay.host)})`;
+  const target = sample.state === 'CLOSED' ? ['CLOSED', 'LISTEN'] : [sample.state];
+  const paths = target.flatMap((state) => (previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false })));
+  if (paths.length === 0) {
+    const leaving = [...new Set(machine.nextTransitions(previous).filter((r) => r.to !== previous).map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`))];
+    return {
+      message:
+        `${sample.state} sampled at ${rel(sample.timeUs)} cannot follow ${previous}: the Linux machine has no path ${previous} → ${sample.state}; ` +
+        `from ${previous} it can only reach ${leaving.join(', ') || 'nothing'}`,
+      expected: `a state reachable from ${previous}; the replay is in ${replayState}`,
+      reference: 'RFC 9293 §3.3.2 (Figure 5), §3.10',
+    };
+  }
+  const shortest = paths.sort((p, q) => p.length - q.length)[0] as TcpState[];
+  return {
+    message:
+      `${sample.state} sampled at ${rel(sample.timeUs)} has no cause: the machine allows ${shortest.join(' → ')}, but no segment in the ` +
+      `${replay.host} capture, call or timer up to then leads there; the replay is in ${replayState}`,
+    expected: `${current.state} at ${rel(sample.timeUs)}`,
+    reference: `RFC 9293 §3.10 (event processing): ${machine.eventsBetween(shortest[shortest.length - 2] ?? previous, sample.state).join(' / ') || 'no single event'} is needed`,
+  };
+}
+
+/** `client capture #12 (received [S.])`, `close() call`, `timer TIME_WAIT expiry`. */
+export function describeCause(cause: ReplayCause, host: string): string {
+  switch (cause.kind) {
+    case 'segment':
+      return `${host} capture #${cause.frame} (${cause.direction} [${cause.flags}])`;
+    case 'call':
+      return `${cause.op}() call`;
+    case 'timer':
+      return `timer: ${cause.name}`;
+    default: {
+      const never: never = cause;
+      return String(never);
+    }
+  }
+}
+
+function rowReference(row: NonNullable<ReplayEntry['row']>): string {
+  return `${row.from} → ${row.to} on ${row.event}: RFC 9293 §${row.rfc}${row.kernel ? `, ${row.kernel}` : ''}`;
+}
+
+function collapse(states: readonly TcpState[]): TcpState[] {
+  const out: TcpState[] = [];
+  for (const s of states) if (out.at(-1) !== s) out.push(s);
+  return out;
+}

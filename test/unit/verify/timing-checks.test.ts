@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { TcpFlag } from '../../../src/observe/packet.js';
+import { checkFinRetransmits, checkSynAckRetransmits, checkSynRetransmits, estimateFinRto } from '../../../src/verify/timing-checks.js';
+import { FIN_ACK, SYN_ACK, T0_US, at, loadFixtureRun, segment, syntheticRun, withHost, withSettings } from './run-fixtures.js';
+
+const syn = { kind: 'syn-retransmits', host: 'client', conn: 'c' } as const;
+
+describe('syn-retransmits on the real syn-sent run (tcp_syn_retries=3, linear 0)', () => {
+  it('passes: SYNs at 0, 1, 3, 7 s and ETIMEDOUT at 15 s, each inside its window', async () => {
+    const run = await loadFixtureRun('syn-sent');
+    const check = checkSynRetransmits(syn, run);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toBe('4 SYNs at 0, 1, 3, 7 s; connect() fails with ETIMEDOUT at 15.000 s (count limit)');
+    expect(check.observed).toMatch(/^4 SYNs at 0, 1\.0\d*, 3\.\d+, 7\.\d+ s; connect\(\) failed with ETIMEDOUT at 15\.\d{3} s$/);
+    expect(check.evidence[1]).toMatch(/^SYN 2: expected 1\.000 s, window 0\.980–1\.056 s; observed 1\.0\d\d s \(client capture #\d+\) — ok$/);
+    expect(check.evidence.some((line) => line.includes('tcp_syn_retries=3, tcp_syn_linear_timeouts=0'))).toBe(true);
+  });
+
+  it('fails when the settings say linear timeouts (the capture shows doubling)', async () => {
+    const run = withSettings(await loadFixtureRun('syn-sent'), 'client', { 'net.ipv4.tcp_syn_linear_timeouts': '4' });
+    const check = checkSynRetransmits(syn, run);
+    expect(check.status).toBe('fail');
+    expect(check.expected).toContain('8 SYNs at 0, 1, 2, 3, 4, 5, 7, 11 s');
+    expect(check.observed).toMatch(/transmission 3 late/);
+  });
+
+  it('fails when one SYN is 100 ms early', async () => {
+    const run = withHost(await loadFixtureRun('syn-sent'), 'client', (h) => {
+      const syns = h.segments.filter((s) => s.flags === TcpFlag.SYN);
+      const third = syns[2]!;
+      return { segments: h.segments.map((s) => (s === third ? { ...s, timeUs: s.timeUs - 100_000 } : s)) };
+    });
+    const check = checkSynRetransmits(syn, run);
+    expect(check.status).toBe('fail');
+    // The window of SYN 3 starts 2 s (nominal) after the observed SYN 2, less the 20 ms allowance.
+    const match = /transmission 3 early \((\d+\.\d+) s, window (\d+\.\d+)–(\d+\.\d+) s\)/.exec(check.observed);
+    expect(match, check.observed).not.toBeNull();
+    const [, observed, earliest] = match!.map(Number);
+    expect(earliest! - observed!).toBeGreaterThan(0.05);
+  });
+
+  it('fails when one SYN is missing from the capture', async () => {
+    const run = withHost(await loadFixtureRun('syn-sent'), 'client', (h) => {
+      const second = h.segments.filter((s) => s.flags === TcpFlag.SYN)[1]!;
+      return { segments: h.segments.filter((s) => s !== second) };
+    });
+    const check = checkSynRetransmits(syn, run);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toMatch(/^3 SYNs/);
+  });
+
+  it('fails when connect() fails a second late, and when it never fails', async () => {
+    const late = withHost(await loadFixtureRun('syn-sent'), 'client', (h) => ({
+      events: h.events.map((e) => (e.type === 'error' ? { ...e, timeUs: e.timeUs + 1_000_000 } : e)),
+    }));
+    expect(checkSynRetransmits(syn, late).observed).toContain('the give-up late');
+    const never = withHost(await loadFixtureRun('syn-sent'), 'client', (h) => ({ events: h.events.filter((e) => e.type !== 'error') }));
+    const check = checkSynRetransmits(syn, never);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('connect() never failed');
+  });
+
+  it('fails, naming the sysctl, when the run folder did not record the settings', async () => {
+    const run = withHost(await loadFixtureRun('syn-sent'), 'client', () => ({ kernelSettings: {} }));
+    const check = checkSynRetransmits(syn, run);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toBe('client/kernel-settings.json has no net.ipv4.tcp_syn_retries, net.ipv4.tcp_syn_linear_timeouts');
+  });
+});
+
+/** The reference's measured request: tcp_synack_retries=3, SYN-ACKs at 0, 1.01, 3.03, 7.09 s, gone at about 15.2 s. */
+function synAckRun(sendsMs: readonly number[], goneMs: number, settings: Record<string, string> = { 'net.ipv4.tcp_synack_retries': '3' }) {
+  const segments = [
+    segment(1, -0.1, '10.0.0.3:40000', '10.0.0.2:8888', TcpFlag.SYN, { seq: 5000 }),
+    ...sendsMs.map((ms, i) => segment(i + 2, ms, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK, { seq: 9000, ack: 5001 })),
+  ];
+  const events = [
+    at(goneMs, { type: 'socket-gone', local: '10.0.0.2:8888', remote: '10.0.0.3:40000', state: 'SYN_RECV' }),
+  ];
+  return syntheticRun({ steps: [{ kind: 'listen', host: 'server', port: 8888, accept: true }], server: { segments, events }, settings });
+}
+
+describe('synack-retransmits', () => {
+  const expectation = { kind: 'synack-retransmits', host: 'server' } as const;
+
+  it('passes on the measured schedule (0, 1.01, 3.03, 7.09 s; gone at 15.2 s)', () => {
+    const check = checkSynAckRetransmits(expectation, synAckRun([0, 1010, 3030, 7090], 15_200));
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toBe('4 SYN-ACKs at 0, 1, 3, 7 s; the request is dropped silently at 15.000 s');
+  });
+
+  it('fails when the settings say 5 retries (the request vanished too early)', () => {
+    const check = checkSynAckRetransmits(expectation, synAckRun([0, 1010, 3030, 7090], 15_200, { 'net.ipv4.tcp_synack_retries': '5' }));
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('2 of 6 transmissions missing');
+  });
+
+  it('fails on a SYN-ACK 100 ms early and on linear spacing', () => {
+    expect(checkSynAckRetransmits(expectation, synAckRun([0, 1010, 2930, 7090], 15_200)).observed).toContain('transmission 3 early');
+    expect(checkSynAckRetransmits(expectation, synAckRun([0, 1010, 2020, 3030], 15_200)).status).toBe('fail');
+  });
+
+  it('leaves out SYN-ACKs that answer a retransmitted SYN (tcp_check_req), and says so', () => {
+    const run = synAckRun([0, 1010, 3030, 7090], 15_200);
+    const server = run.hosts[0]!;
+    const extra = [
+      segment(20, 2000, '10.0.0.3:40000', '10.0.0.2:8888', TcpFlag.SYN, { seq: 5000 }),
+      segment(21, 2000.2, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK, { seq: 9000, ack: 5001 }),
+    ];
+    const segments = [...server.segments, ...extra].sort((a, b) => a.timeUs - b.timeUs);
+    const check = checkSynAckRetransmits(expectation, withHost(run, 'server', () => ({ segments })));
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.evidence).toContain('server capture #21: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire');
+  });
+});
+
+/** The reference's measured orphan (RTO 204 ms): FIN, TLP at 0.205 s, RTOs at 0.42 … 54.2 s, destroyed at 107.5 s. */
+const MEASURED_FINS = [0, 205, 420, 830, 1660, 3330, 6620, 13_300, 26_600, 54_200];
+
+function finRun(finsMs: readonly number[], goneMs: number, options: { settings?: Record<string, string>; rstAtMs?: number } = {}) {
+  const segments = finsMs.map((ms, i) => segment(i + 1, ms, '10.0.0.3:40000', '10.0.0.2:8888', FIN_ACK, { seq: 7000, ack: 1 }));
+  if (options.rstAtMs !== undefined) segments.push(segment(99, options.rstAtMs, '10.0.0.3:40000', '10.0.0.2:8888', TcpFlag.RST, { seq: 7001 }));
+  const events = [
+    at(-500, { type: 'connected', conn: 'c', local: '10.0.0.3:40000', remote: '10.0.0.2:8888' }),
+    at(goneMs, { type: 'socket-gone', conn: 'c', local: '10.0.0.3:40000', remote: '10.0.0.2:8888', state: 'FIN_WAIT1' }),
+  ];
+  return syntheticRun({
+    steps: [{ kind: 'connect', host: 'client', to: 'server', port: 8888, conn: 'c' }],
+    client: { segments, events },
+    ...(options.settings !== undefined && { settings: options.settings }),
+  });
+}
+
+describe('fin-retransmits', () => {
+  const expectation = { kind: 'fin-retransmits', host: 'client', conn: 'c' } as const;
+
+  it('estimates the RTO and the tail-loss probe from the gaps', () => {
+    expect(estimateFinRto(MEASURED_FINS, 200, 250)).toMatchObject({ rtoMs: 204, tlpAtMs: 205 });
+    expect(estimateFinRto([0, 300, 900], 200, 250)).toMatchObject({ rtoMs: 300, tlpAtMs: undefined });
+    expect(estimateFinRto([0, 100, 300], 200, 250).rtoMs).toBe(200);
+  });
+
+  it('passes on the measured schedule, destroyed at 107.5 s without a RST', () => {
+    const check = checkFinRetransmits(expectation, finRun(MEASURED_FINS, 107_500));
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.observed).toMatch(/; socket gone at 107\.500 s; no RST$/);
+  });
+
+  it('fails when the orphan sends a RST as it gives up', () => {
+    const check = checkFinRetransmits(expectation, finRun(MEASURED_FINS, 107_500, { rstAtMs: 107_499 }));
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('1 RST sent after the FIN');
+  });
+
+  it('fails when a FIN is missing, and when tcp_orphan_retries says it should have died far earlier', () => {
+    const missing = MEASURED_FINS.filter((ms) => ms !== 6620);
+    expect(checkFinRetransmits(expectation, finRun(missing, 107_500)).status).toBe('fail');
+    const check = checkFinRetransmits(expectation, finRun(MEASURED_FINS, 107_500, { settings: { 'net.ipv4.tcp_orphan_retries': '3' } }));
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('more than the model allows');
+  });
+
+  it('never passes without the disappearance', () => {
+    const run = finRun(MEASURED_FINS, 107_500);
+    const noGone = withHost(run, 'client', (h) => ({ events: h.events.filter((e) => e.type !== 'socket-gone') }));
+    const check = checkFinRetransmits(expectation, noGone);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('the socket never disappeared');
+    expect(T0_US).toBeGreaterThan(0);
+  });
+});
