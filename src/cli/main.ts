@@ -4,6 +4,7 @@ import { registerClean } from './clean-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { registerImage } from './image-command.js';
+import { registerFsm } from './fsm-command.js';
 import { registerList } from './list-command.js';
 import { registerReport } from './report-command.js';
 import { registerRun } from './run-command.js';
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerRun(program, setExitCode);
   registerVerify(program, setExitCode);
   registerReport(program, setExitCode);
+  registerFsm(program);
   registerDoctor(program, setExitCode);
   registerImage(program);
   registerClean(program);
