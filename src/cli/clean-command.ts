@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
-import { EngineUnavailableError } from '../runtime/runtime.js';
-import { RUN_LABEL } from '../run/deployed-lab.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** `tcplab clean`: removes every container and network a run left behind (found by label). */
@@ -10,6 +7,9 @@ export function registerClean(program: Command): void {
     .command('clean')
     .description('remove containers and networks left by interrupted or crashed runs (label tcplab.run)')
     .action(async () => {
+      const { DockerRuntime } = await import('../runtime/docker/docker-runtime.js');
+      const { EngineUnavailableError } = await import('../runtime/runtime.js');
+      const { RUN_LABEL } = await import('../run/deployed-lab.js');
       const runtime = new DockerRuntime();
       try {
         await runtime.engineInfo();

@@ -1,8 +1,5 @@
 import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
-import { execa } from 'execa';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
-import { describeLabImage, OFFLINE_BASE, REGISTRY_BASE } from '../runtime/lab-image.js';
 import { ExitCode } from './exit-codes.js';
 
 interface Finding {
@@ -17,6 +14,9 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
     .command('doctor')
     .description('check the Docker engine, the lab image and privileges; print the fix for each problem')
     .action(async () => {
+      const { execa } = await import('execa');
+      const { DockerRuntime } = await import('../runtime/docker/docker-runtime.js');
+      const { describeLabImage, OFFLINE_BASE, REGISTRY_BASE } = await import('../runtime/lab-image.js');
       const findings: Finding[] = [];
       const runtime = new DockerRuntime();
       let engine = false;

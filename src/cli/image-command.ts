@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
-import { ensureLabImage } from '../runtime/lab-image.js';
-import { EngineUnavailableError } from '../runtime/runtime.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** `tcplab image build`: builds the lab image (and its base when no registry is reachable). */
@@ -13,6 +10,9 @@ export function registerImage(program: Command): void {
     .option('--force', 'rebuild even when an image with the current tag exists')
     .option('--offline', 'skip the registry: make the base from Debian packages with debootstrap')
     .action(async (flags: { force?: boolean; offline?: boolean }) => {
+      const { DockerRuntime } = await import('../runtime/docker/docker-runtime.js');
+      const { ensureLabImage } = await import('../runtime/lab-image.js');
+      const { EngineUnavailableError } = await import('../runtime/runtime.js');
       const runtime = new DockerRuntime();
       try {
         await runtime.engineInfo();

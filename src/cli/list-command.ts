@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listLabs } from '../lab/resolve-lab.js';
 import { LABS_DIR } from './paths.js';
 
 /** `tcplab list`: the lab catalog, one line each. */
@@ -9,6 +8,7 @@ export function registerList(program: Command): void {
     .description('list the labs in the catalog')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { listLabs } = await import('../lab/resolve-lab.js');
       const labs = await listLabs(LABS_DIR);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(labs.map(({ name, title }) => ({ name, title })))}\n`);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../runtime/lab-image.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** The catalog of labs shipped with tcplab. */
 export const LABS_DIR = join(PACKAGE_ROOT, 'labs');

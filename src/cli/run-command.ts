@@ -1,22 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { renderJUnit } from '../report/junit-report.js';
-import { listLabs, resolveLab } from '../lab/resolve-lab.js';
-import { loadLabFile } from '../lab/load-lab.js';
-import type { Lab } from '../lab/model.js';
-import { PlainRunView, TaskListRunView, type RunObserver } from '../report/live-view.js';
-import { renderVerdict } from '../report/terminal-report.js';
-import { describeStep } from '../run/step-runner.js';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
-import { ensureLabImage } from '../runtime/lab-image.js';
-import { EngineUnavailableError } from '../runtime/runtime.js';
-import { RunInterruptedError, runLab } from '../run/run-lab.js';
-import type { Verdict } from '../verify/verdict.js';
-import { CliError, ExitCode } from './exit-codes.js';
-import { defaultRunsDir, LABS_DIR } from './paths.js';
+import { defaultRunsDir } from './paths.js';
 import { collect } from './show-command.js';
 
-interface RunFlags {
+export interface RunFlags {
   all?: boolean;
   set: string[];
   json?: boolean;
@@ -44,80 +30,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
     .option('--runs-dir <dir>', 'where run folders are written', defaultRunsDir())
     .option('--offline', 'build the lab image from a debootstrap base without trying a registry')
     .action(async (names: string[], flags: RunFlags) => {
-      const labs = await loadLabs(names, flags);
-      const parallel = Number(flags.parallel);
-      if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received "${flags.parallel}"`, ExitCode.usage);
-      const runtime = new DockerRuntime();
-      try {
-        await runtime.engineInfo();
-      } catch (err) {
-        if (err instanceof EngineUnavailableError) throw new CliError(err.message, ExitCode.environment);
-        throw err;
-      }
-      const progress = (line: string): void => {
-        if (!flags.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-      };
-      const image = await ensureLabImage(runtime, { offline: flags.offline, log: progress }).catch((err: Error) => {
-        throw new CliError(`cannot make the lab image: ${err.message}\n  try: tcplab doctor`, ExitCode.environment);
-      });
-
-      const controller = new AbortController();
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (!controller.signal.aborted) process.stderr.write(`\n${signal}: stopping; removing the lab's containers and network…\n`);
-        controller.abort(new RunInterruptedError(signal));
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      const verdicts: Verdict[] = [];
-      try {
-        const queue = [...labs];
-        const worker = async (): Promise<void> => {
-          for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
-            const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
-            let verdict: Verdict;
-            try {
-              verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
-            } finally {
-              await observer?.close();
-            }
-            verdicts.push(verdict);
-            if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));
-      } catch (err) {
-        if (err instanceof RunInterruptedError || controller.signal.aborted) {
-          setExitCode(ExitCode.interrupted);
-          process.stderr.write('interrupted; everything the run created has been removed\n');
-          return;
-        }
-        throw err;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-      if (flags.json) process.stdout.write(`${JSON.stringify({ labs: verdicts })}\n`);
-      if (flags.junit) writeFileSync(flags.junit, renderJUnit(verdicts));
-      setExitCode(verdicts.every((v) => v.verdict === 'pass') ? ExitCode.ok : ExitCode.fail);
+      const { runLabs } = await import('./run-action.js');
+      await runLabs(names, flags, setExitCode);
     });
-}
-
-/**
- * The live view: none with --quiet; a task list when stderr is a terminal and one lab runs at a
- * time; otherwise plain timestamped lines (prefixed with the lab when labs run in parallel).
- */
-function makeObserver(lab: Lab, flags: RunFlags, prefixed: boolean): RunObserver | undefined {
-  if (flags.quiet) return undefined;
-  if (process.stderr.isTTY && !prefixed) {
-    return new TaskListRunView(`${lab.name}: ${lab.title}`, lab.steps.map((step) => describeStep(step)));
-  }
-  return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '');
-}
-
-async function loadLabs(names: string[], flags: RunFlags): Promise<Lab[]> {
-  if (flags.all) names = [...names, ...(await listLabs(LABS_DIR)).map((l) => l.name)];
-  if (names.length === 0) throw new CliError('name a lab to run (see `tcplab list`), or use --all', ExitCode.usage);
-  const labs: Lab[] = [];
-  for (const name of names) labs.push(await loadLabFile(await resolveLab(name, LABS_DIR), flags.set));
-  return labs;
 }

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadLabFile } from '../lab/load-lab.js';
-import { resolveLab } from '../lab/resolve-lab.js';
 import type { Expectation, Lab } from '../lab/model.js';
 import { describeStep } from '../run/step-runner.js';
 import { LABS_DIR } from './paths.js';
@@ -14,6 +12,8 @@ export function registerShow(program: Command): void {
     .option('--set <host.sysctl.KEY=VALUE>', 'override a setting (repeatable)', collect, [])
     .option('--lang <en|zh>', 'narrative language', 'en')
     .action(async (name: string, opts: { set: string[]; lang: string }) => {
+      const { loadLabFile } = await import('../lab/load-lab.js');
+      const { resolveLab } = await import('../lab/resolve-lab.js');
       const lab = await loadLabFile(await resolveLab(name, LABS_DIR), opts.set);
       process.stdout.write(renderLab(lab, opts.lang === 'zh'));
     });

@@ -1,35 +1,44 @@
-import { analyzeCapture, type TcpConnection } from '../verify/connections.js';
-import { CaptureFormatError } from '../observe/capture-decoder.js';
+import { CaptureFormatError, decodeCaptureFile } from '../observe/capture-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
+import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
 import { inferCapturePaths } from '../verify/replay.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
-/** `tcplab verify <capture>`: every TCP connection of a pcap/pcapng file, with its anomalies. */
+/**
+ * `tcplab verify <capture>`: every TCP connection of a pcap/pcapng file, its endpoints' state paths
+ * and its anomalies. Streams: each connection is printed when the tracker finalises it (closed and
+ * past its linger time, or at the end), so memory is bounded by the connections alive at once, not
+ * by the file's size. Connections therefore appear in the order they ended; `id` gives the order
+ * in which they started.
+ */
 export async function verifyCaptureFile(path: string, flags: { json?: boolean }): Promise<number> {
-  let connections: TcpConnection[];
-  let segments: number;
+  const out = new BufferedWriter();
+  let count = 0;
+  const tracker = new ConnectionTracker({
+    onConnection: (c) => {
+      const entry = describeConnection(c);
+      if (flags.json) out.write(`${count === 0 ? '' : ','}${JSON.stringify(entry)}`);
+      else out.write(renderConnection(entry));
+      count++;
+    },
+  });
+  if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
   try {
-    ({ connections, segments } = await analyzeCapture(path));
+    await decodeCaptureFile(path, (segment) => tracker.push(segment));
   } catch (err) {
     if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, ExitCode.usage);
     throw err;
   }
-  const entries = connections.map((c) => ({ ...summarize(c), paths: inferCapturePaths(c), anomalies: describeAnomalies(c) }));
-  if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ capture: path, segments, connections: entries })}\n`);
-  } else {
-    process.stdout.write(`${path}: ${segments} TCP segments in ${connections.length} connections\n`);
-    for (const e of entries) {
-      const c = e.counts;
-      process.stdout.write(`#${e.id} ${e.client} → ${e.server}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})\n`);
-      process.stdout.write(`    client ${e.client}: ${e.paths.client.join(' → ')}\n    server ${e.server}: ${e.paths.server.join(' → ')}\n`);
-      for (const a of e.anomalies) process.stdout.write(`    ${a}\n`);
-    }
-  }
+  tracker.finish();
+  if (flags.json) out.write(`],"segments":${tracker.segmentCount}}\n`);
+  else out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections\n`);
+  await out.flush();
   return ExitCode.ok;
 }
 
-function summarize(c: TcpConnection) {
+type ConnectionEntry = ReturnType<typeof describeConnection>;
+
+function describeConnection(c: TcpConnection) {
   return {
     id: c.id,
     client: c.a,
@@ -40,5 +49,38 @@ function summarize(c: TcpConnection) {
     bytes: { clientToServer: c.bytesAtoB, serverToClient: c.bytesBtoA },
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
+    paths: inferCapturePaths(c),
+    anomalies: describeAnomalies(c),
   };
+}
+
+function renderConnection(e: ConnectionEntry): string {
+  const c = e.counts;
+  const lines = [
+    `#${e.id} ${e.client} → ${e.server}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
+    `    client ${e.client}: ${e.paths.client.join(' → ')}`,
+    `    server ${e.server}: ${e.paths.server.join(' → ')}`,
+    ...e.anomalies.map((a) => `    ${a}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Collects small writes into 64 KiB chunks for stdout (one write per connection would be slow). */
+class BufferedWriter {
+  private parts: string[] = [];
+  private size = 0;
+
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 65_536) void this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  }
 }

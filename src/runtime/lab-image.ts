@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -12,7 +12,6 @@ import type { Runtime } from './runtime.js';
  * The base is debian:bookworm-slim when it can be had from a registry; otherwise an equivalent
  * base is made from Debian packages with docker/make-base.sh (debootstrap + docker import).
  */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DOCKERFILE = join(PACKAGE_ROOT, 'docker', 'Dockerfile');
 const MAKE_BASE = join(PACKAGE_ROOT, 'docker', 'make-base.sh');
 const DIST = join(PACKAGE_ROOT, 'dist');
