@@ -19,6 +19,8 @@ const AGENT_ENTRY = join(DIST, 'agent', 'agent.js');
 export const REGISTRY_BASE = 'debian:bookworm-slim';
 export const OFFLINE_BASE = 'tcplab/base:bookworm';
 export const IMAGE_REPO = 'tcplab/lab';
+/** Label on every lab image (`tcplab clean --images` finds stale ones by it). */
+export const LAB_IMAGE_LABEL = 'tcplab.image=lab';
 
 export interface LabImage {
   tag: string;
@@ -62,7 +64,7 @@ export async function ensureLabImage(runtime: Runtime, options: EnsureImageOptio
       contextDir: context,
       tag: image.tag,
       buildArgs: { BASE: base },
-      labels: { 'tcplab.image': 'lab' },
+      labels: Object.fromEntries([LAB_IMAGE_LABEL.split('=') as [string, string]]),
       onLine: log,
     });
   } finally {

@@ -24,6 +24,8 @@ export interface Runtime {
   removeHost(host: HostHandle): Promise<void>;
   /** Removes a network (missing is fine). */
   removeNetwork(network: NetworkHandle): Promise<void>;
+  /** Removes an image by tag or id (missing is fine; an image in use is an error). */
+  removeImage(image: string): Promise<void>;
   /** Everything carrying `label` (key or key=value): for `tcplab clean` and subnet choice. */
   listLabelled(label: string): Promise<LabelledResources>;
   /** Subnets (CIDR) of every network the engine knows, to avoid collisions. */
@@ -91,6 +93,7 @@ export interface HostProcess {
 export interface LabelledResources {
   containers: { id: string; name: string; labels: Record<string, string> }[];
   networks: { id: string; name: string; labels: Record<string, string> }[];
+  images: { id: string; tags: string[]; labels: Record<string, string> }[];
 }
 
 /** No engine answered: the message says what was tried and how to start one. */

@@ -176,14 +176,24 @@ export class DockerRuntime implements Runtime {
 
   async listLabelled(label: string): Promise<LabelledResources> {
     const filters = JSON.stringify({ label: [label] });
-    const [containers, networks] = await Promise.all([
+    const [containers, networks, images] = await Promise.all([
       this.docker.listContainers({ all: true, filters }),
       this.docker.listNetworks({ filters }),
+      this.docker.listImages({ filters }),
     ]);
     return {
       containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels })),
       networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
+      images: images.map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], labels: i.Labels ?? {} })),
     };
+  }
+
+  async removeImage(image: string): Promise<void> {
+    try {
+      await this.docker.getImage(image).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
   }
 
   async listSubnets(): Promise<string[]> {
