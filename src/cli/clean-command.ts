@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, ExitCode } from './exit-codes.js';
+import { connectEngine } from './connect-engine.js';
 
 /** `tcplab clean`: removes every container and network a run left behind (found by label). */
 export function registerClean(program: Command): void {
@@ -8,17 +8,9 @@ export function registerClean(program: Command): void {
     .description('remove containers and networks left by interrupted or crashed runs (label tcplab.run)')
     .option('--images', 'also remove lab images other than the current one (each agent or Dockerfile change makes a new one)')
     .action(async (flags: { images?: boolean }) => {
-      const { DockerRuntime } = await import('../runtime/docker/docker-runtime.js');
-      const { EngineUnavailableError } = await import('../runtime/runtime.js');
       const { RUN_LABEL } = await import('../run/deployed-lab.js');
       const { describeLabImage, LAB_IMAGE_LABEL } = await import('../runtime/lab-image.js');
-      const runtime = new DockerRuntime();
-      try {
-        await runtime.engineInfo();
-      } catch (err) {
-        if (err instanceof EngineUnavailableError) throw new CliError(err.message, ExitCode.environment);
-        throw err;
-      }
+      const runtime = await connectEngine();
       const found = await runtime.listLabelled(RUN_LABEL);
       for (const c of found.containers) await runtime.removeHost({ id: c.id, name: c.name, address: '' });
       for (const n of found.networks) await runtime.removeNetwork({ id: n.id, name: n.name, subnet: '' });

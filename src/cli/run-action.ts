@@ -6,11 +6,10 @@ import type { Lab } from '../lab/model.js';
 import { PlainRunView, TaskListRunView, type RunObserver } from '../report/live-view.js';
 import { renderVerdict } from '../report/terminal-report.js';
 import { describeStep } from '../run/step-runner.js';
-import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
-import { EngineUnavailableError } from '../runtime/runtime.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
 import type { Verdict } from '../verify/verdict.js';
+import { connectEngine } from './connect-engine.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LABS_DIR } from './paths.js';
 import type { RunFlags } from './run-command.js';
@@ -20,13 +19,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   const labs = await loadLabs(names, flags);
   const parallel = Number(flags.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received "${flags.parallel}"`, ExitCode.usage);
-  const runtime = new DockerRuntime();
-  try {
-    await runtime.engineInfo();
-  } catch (err) {
-    if (err instanceof EngineUnavailableError) throw new CliError(err.message, ExitCode.environment);
-    throw err;
-  }
+  const runtime = await connectEngine();
   const progress = (line: string): void => {
     if (!flags.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
   };

@@ -13,6 +13,14 @@ export function formatIpv4(u32: number): string {
 export function formatIpv6(buf: Uint8Array, offset: number): string {
   const groups: number[] = new Array<number>(8);
   for (let i = 0; i < 8; i++) groups[i] = ((buf[offset + 2 * i] ?? 0) << 8) | (buf[offset + 2 * i + 1] ?? 0);
+  return formatIpv6Groups(groups);
+}
+
+/**
+ * Formats eight 16-bit groups as RFC 5952 text. Imports nothing: the in-container agent uses it
+ * too (through proc-net-tcp.ts).
+ */
+export function formatIpv6Groups(groups: readonly number[]): string {
   // IPv4-mapped (::ffff:0:0/96): mixed notation.
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     const v4 = (((groups[6] ?? 0) << 16) | (groups[7] ?? 0)) >>> 0;

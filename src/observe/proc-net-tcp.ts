@@ -8,10 +8,11 @@
  * and the time left in USER_HZ (100/s) ticks, so milliseconds = ticks × 10 (jiffies_delta_to_clock_t).
  *
  * This file is compiled into the in-container agent: it may import nothing except type-only
- * imports and ../tcp/state.js.
+ * imports, ../tcp/state.js and ./ip-address.js (both import nothing).
  */
 import type { Endpoint, SocketTimer } from '../agent/protocol.js';
 import { stateFromKernelNumber, type TcpState } from '../tcp/state.js';
+import { formatIpv6Groups } from './ip-address.js';
 
 /** One socket row of /proc/net/tcp{,6}. */
 export interface ProcNetTcpRow {
@@ -122,7 +123,7 @@ export function decodeProcAddress(hex: string): string {
   if (bytes.length === 4) return bytes.join('.');
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  return compressIpv6(groups);
+  return formatIpv6Groups(groups);
 }
 
 /** `ip:port`, IPv6 in brackets, as the agent's Endpoint type wants it. */
@@ -130,27 +131,3 @@ export function formatProcEndpoint(address: string, port: number, family: 4 | 6)
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/** RFC 5952 text for 8 groups (a copy of ip-address.ts's rule: this file may not import it). */
-function compressIpv6(groups: number[]): string {
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
