@@ -3,13 +3,14 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { renderRunMermaid } from '../report/mermaid-report.js';
+import { buildRunCommentary, renderCommentaryText } from '../report/run-commentary.js';
 import { loadRunRecord } from '../verify/load-run.js';
 import type { RunRecord } from '../verify/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
 import { verifyRun } from '../verify/verify-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
-const FORMATS = ['html', 'mermaid'] as const;
+const FORMATS = ['html', 'mermaid', 'text'] as const;
 const LANGS = ['en', 'zh'] as const;
 type ReportFormat = (typeof FORMATS)[number];
 type ReportLang = (typeof LANGS)[number];
@@ -21,15 +22,15 @@ export function writeHtmlReport(runDir: string, record: RunRecord, verdict: Verd
   return path;
 }
 
-/** `tcplab report <run-folder>`: rebuilds a run's HTML report, or prints it as a Mermaid sequence diagram. */
+/** `tcplab report <run-folder>`: rebuilds a run's HTML report, or prints it as a Mermaid sequence diagram or as the commentary text. */
 export function registerReport(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('report')
-    .description('rebuild the report of a run folder: HTML ladder diagram (report.html) or Mermaid sequence diagram')
+    .description('rebuild the report of a run folder: HTML ladder diagram (report.html), Mermaid sequence diagram, or the commentary as text')
     .argument('<run-folder>', 'run folder written by `tcplab run`')
     .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'html')
-    .option('--lang <lang>', `language of the narrative and labels: ${LANGS.join(' | ')}`, 'en')
-    .option('--out <file>', 'write here instead of <run-folder>/report.html (html) or stdout (mermaid)')
+    .option('--lang <lang>', `language of the narrative, labels and commentary: ${LANGS.join(' | ')}`, 'en')
+    .option('--out <file>', 'write here instead of <run-folder>/report.html (html) or stdout (mermaid, text)')
     .action(async (runDir: string, flags: { format: string; lang: string; out?: string }) => {
       const format = pickOne('--format', flags.format, FORMATS);
       const lang = pickOne('--lang', flags.lang, LANGS);
@@ -37,7 +38,10 @@ export function registerReport(program: Command, setExitCode: (code: number) => 
       if (format === 'html') {
         process.stdout.write(`${writeHtmlReport(runDir, record, verdict, { lang, ...(flags.out !== undefined && { out: flags.out }) })}\n`);
       } else {
-        const text = renderRunMermaid(record, verdict);
+        const text =
+          format === 'mermaid'
+            ? renderRunMermaid(record, verdict)
+            : renderCommentaryText(buildRunCommentary(record, verdict), lang, { title: record.lab.title, verdict: verdict.verdict });
         if (flags.out !== undefined) {
           writeFileSync(flags.out, text);
           process.stdout.write(`${resolve(flags.out)}\n`);

@@ -85,6 +85,6 @@ describe('tcplab report', () => {
     expect((await runReport([file])).error?.message).toMatch(/is a file, expected a run folder/);
     const format = await runReport([copyFixture(), '--format', 'pdf']);
     expect(format.error?.exitCode).toBe(ExitCode.usage);
-    expect(format.error?.message).toBe('--format "pdf" is not supported; use one of: html, mermaid');
+    expect(format.error?.message).toBe('--format "pdf" is not supported; use one of: html, mermaid, text');
   });
 });
