@@ -5,6 +5,7 @@ import { readHostKernelSettings } from './host-kernel-settings.js';
 import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from './replay.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
+import { lastSampleBefore } from './timing-checks.js';
 import type { Check } from './verdict.js';
 
 /*
@@ -20,6 +21,13 @@ import type { Check } from './verdict.js';
  * A sample of a state the replay had already left (by more than the allowance, or a timer's latest
  * moment) is a violation too. A passive connection socket whose request is dropped goes back to LISTEN
  * in the machine, and its row simply disappears: LISTEN there matches an observed CLOSED.
+ *
+ * A sampled change is known only to within the gap between two reads: the new state (or the row's
+ * disappearance) came after the sampler's last earlier read — which still showed the old state, since
+ * every read reports every change (lastSampleBefore()) — and by the read that showed it. A transition
+ * the replay owes to a timer (its window from the timing model and the host's settings) is therefore
+ * accepted when that interval overlaps the window: early only if sampled before the window opened,
+ * late only if the old state was still read after the window closed.
  */
 
 /** Slack between a segment's capture time, the kernel's state change and the agent's sample time stamp. */
@@ -98,6 +106,26 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
       }
       const entry = timeline[found] as ReplayEntry;
       if (entry.row) references.add(rowReference(entry.row));
+      const lateTimer = found > position ? findLateTimer(host, timeline, position, found, sample) : undefined;
+      if (lateTimer !== undefined) {
+        const { timer, lastReadUs } = lateTimer;
+        violations.push({
+          message:
+            `${previousObserved} was still read at ${rel(lastReadUs)} (the last sample before ${sample.state} at ${rel(sample.timeUs)}), ` +
+            `but ${describeCause(timer.cause, replay.host)} had to end it by ${rel(timer.latestUs)} (window ${rel(timer.timeUs)}–${rel(timer.latestUs)})`,
+          expected: `${timer.state} between ${rel(timer.timeUs)} and ${rel(timer.latestUs)}`,
+          reference: timer.row ? rowReference(timer.row) : undefined,
+        });
+        position = found;
+        previousObserved = sample.state;
+        continue;
+      }
+      const lastReadUs = entry.cause.kind === 'timer' && found > position ? lastSampleBefore(host.events, sample.timeUs) : undefined;
+      const sampledInterval =
+        lastReadUs === undefined
+          ? undefined
+          : `${sample.state} is a sampled change: it came after the last earlier read at ${rel(lastReadUs)} (which still showed ${previousObserved}) ` +
+            `and by ${rel(sample.timeUs)}; the timer's window ${rel(entry.timeUs)}–${rel(entry.latestUs)} (±${SAMPLE_ALLOWANCE_US / 1000} ms) overlaps that interval`;
       const next = timeline[found + 1];
       if (next !== undefined && next.latestUs < sample.timeUs - SAMPLE_ALLOWANCE_US && !matches(next, sample.state)) {
         violations.push({
@@ -107,6 +135,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
         });
       } else {
         evidence.push(`${sample.state} sampled at ${rel(sample.timeUs)} ← ${describeCause(entry.cause, replay.host)} at ${rel(entry.timeUs)}`);
+        if (sampledInterval !== undefined) evidence.push(sampledInterval);
       }
       position = found;
       previousObserved = sample.state;
@@ -166,6 +195,17 @@ function describeViolation(
     };
   }
   const shortest = paths.sort((p, q) => p.length - q.length)[0] as TcpState[];
+  const pending = timeline.slice(position + 1).find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
+  if (pending !== undefined && pending.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) {
+    return {
+      message:
+        `${sample.state} sampled at ${rel(sample.timeUs)} has no cause yet: the only one in the evidence, ${describeCause(pending.cause, replay.host)}, ` +
+        `is due between ${rel(pending.timeUs)} and ${rel(pending.latestUs)} (timing model, ${replay.host}'s kernel settings), and no segment ` +
+        `or call before then leads there; the replay is in ${replayState}`,
+      expected: `${current.state} at ${rel(sample.timeUs)}; ${pending.state} between ${rel(pending.timeUs)} and ${rel(pending.latestUs)}`,
+      reference: pending.row ? rowReference(pending.row) : 'RFC 9293 §3.8.3',
+    };
+  }
   return {
     message:
       `${sample.state} sampled at ${rel(sample.timeUs)} has no cause: the machine allows ${shortest.join(' → ')}, but no segment in the ` +
@@ -173,6 +213,26 @@ function describeViolation(
     expected: `${current.state} at ${rel(sample.timeUs)}`,
     reference: `RFC 9293 §3.10 (event processing): ${machine.eventsBetween(shortest[shortest.length - 2] ?? previous, sample.state).join(' / ') || 'no single event'} is needed`,
   };
+}
+
+/**
+ * A timer-caused entry among timeline[position+1 .. found] whose window closed before the sampler's last
+ * read preceding `sample` — a read that still showed the state before it (with SAMPLE_ALLOWANCE_US).
+ */
+function findLateTimer(
+  host: RunHost,
+  timeline: readonly ReplayEntry[],
+  position: number,
+  found: number,
+  sample: StateSample,
+): { timer: ReplayEntry; lastReadUs: number } | undefined {
+  const lastReadUs = lastSampleBefore(host.events, sample.timeUs);
+  if (lastReadUs === undefined) return undefined;
+  for (let k = position + 1; k <= found; k += 1) {
+    const entry = timeline[k] as ReplayEntry;
+    if (entry.cause.kind === 'timer' && entry.latestUs < lastReadUs - SAMPLE_ALLOWANCE_US) return { timer: entry, lastReadUs };
+  }
+  return undefined;
 }
 
 /** `client capture #12 (received [S.])`, `close() call`, `timer TIME_WAIT expiry`. */

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { parseRule, RuleError } from '../faults/iptables-rule.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { compileRule } from '../report/rule-matcher.js';
-import { resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
+import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpContext, TcpEvent, TcpMachine, TransitionRow } from '../tcp/tcp-machine.js';
@@ -19,7 +19,7 @@ import { readHostKernelSettings } from './host-kernel-settings.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
-import { estimateFinRto } from './timing-checks.js';
+import { estimateFinRto, predictGiveUpWindow } from './timing-checks.js';
 
 /*
  * Replay: the state path each endpoint *should* have taken, predicted from its own packet trace and
@@ -37,7 +37,10 @@ import { estimateFinRto } from './timing-checks.js';
  * Timers come last: when the socket stays in a state that a timer ends, the timer's predicted expiry
  * (timing-model.ts: SYN give-up — or the agent's ETIMEDOUT —, request drop, orphan FIN give-up,
  * FIN_WAIT_2 timeout, TIME_WAIT) is added if it falls before the end of the run, with its window
- * [on time, as late as the timer wheel allows].
+ * [on time, as late as the timer wheel allows]. A retransmission give-up (the request's, or an orphan's
+ * in FIN_WAIT_1, CLOSING or LAST_ACK: tcp_write_timeout() → tcp_write_err(), no RST) is predicted from
+ * the host's settings and anchored, like compareSchedule(), at the last retransmission the capture
+ * shows: each timer re-arms from its real fire, so the lateness of the earlier ones is not guessed.
  *
  * The replay is a prediction, not a check: conformance.ts compares it with the sampled states.
  */
@@ -92,6 +95,8 @@ export interface ReplayInput {
   readonly error?: { readonly code: string; readonly timeUs: number };
   /** End of the observation: predicted timers after it are not added. */
   readonly endUs: number;
+  /** The host's tcp_rto_min in ms (net.ipv4.tcp_rto_min_us), when recorded; else TCP_RTO_MIN. */
+  readonly rtoMinMs?: number;
 }
 
 const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
@@ -307,21 +312,40 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       case 'SYN_RECEIVED': {
         if (context.openedBy !== 'passive') return undefined;
-        const firstSynAck = own.find((s) => isSent(s) && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK));
-        const startUs = firstSynAck?.timeUs ?? last.timeUs;
-        return window(startUs, predictSynAckSchedule(settings).failAtMs, predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN-ACK retransmissions exhausted (request dropped)', 'retransmit-give-up');
+        // Timer fires only: a SYN-ACK right after a retransmitted SYN that reached TCP answers it (tcp_check_req()).
+        const synAcks = sameSequence(own.filter((s) => isSent(s) && (s.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.SYN | TcpFlag.ACK)));
+        const timerSends = synAcks.filter(
+          (a, i) =>
+            i === 0 ||
+            !own.some((r) => !isSent(r) && (r.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN && r.timeUs <= a.timeUs && a.timeUs - r.timeUs <= SYN_REPLY_WINDOW_US && input.droppedBy?.(r) === undefined),
+        );
+        const first = timerSends[0];
+        if (first === undefined) {
+          return window(last.timeUs, predictSynAckSchedule(settings).failAtMs, predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN-ACK retransmissions exhausted (request dropped)', 'retransmit-give-up');
+        }
+        const offsets = timerSends.map((a) => (a.timeUs - first.timeUs) / 1000);
+        const giveUp = predictGiveUpWindow((options) => predictSynAckSchedule(settings, options), offsets, settings.hz);
+        return window(first.timeUs, giveUp.earliestMs, giveUp.latestMs, `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${settings.tcp_synack_retries})`, 'retransmit-give-up');
       }
-      case 'FIN_WAIT_1': {
-        if (closedByApp !== 'close') return undefined;
-        const fins = own.filter((s) => isSent(s) && (s.flags & TcpFlag.FIN) !== 0);
+      case 'FIN_WAIT_1':
+      case 'CLOSING':
+      case 'LAST_ACK': {
+        // Only an orphan (close(), not shutdown()) follows tcp_orphan_retries.
+        if (closedByApp !== 'close' || ourFinAcked) return undefined;
+        const fins = sameSequence(own.filter((s) => isSent(s) && (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN));
         const firstFin = fins[0];
         if (firstFin === undefined) return undefined;
         const offsets = fins.map((f) => (f.timeUs - firstFin.timeUs) / 1000);
-        const estimate = estimateFinRto(offsets, 200, settings.hz);
+        const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
         const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
-        const onTime = predictOrphanFinSchedule(settings, estimate.rtoMs, options).failAtMs;
-        const late = predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, timerLateness: 'max' }).failAtMs;
-        return window(firstFin.timeUs, Math.min(onTime, late), Math.max(onTime, late), 'orphan FIN retransmissions exhausted', 'retransmit-give-up');
+        const giveUp = predictGiveUpWindow((lateness) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+        return window(
+          firstFin.timeUs,
+          giveUp.earliestMs,
+          giveUp.latestMs,
+          `orphan FIN retransmissions exhausted in ${state} (tcp_orphan_retries=${settings.tcp_orphan_retries}, RTO ${estimate.rtoMs} ms; destroyed without a RST)`,
+          'retransmit-give-up',
+        );
       }
       case 'FIN_WAIT_2': {
         if (closedByApp !== 'close') return undefined;
@@ -340,13 +364,22 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped };
 }
 
+/** How close after a received SYN a SYN-ACK counts as its answer rather than a timer fire. */
+const SYN_REPLY_WINDOW_US = 5_000;
+
+/** The transmissions of one retransmitted segment: those with the first one's sequence number. */
+function sameSequence(segments: readonly TcpSegment[]): TcpSegment[] {
+  const first = segments[0];
+  return first === undefined ? [] : segments.filter((s) => s.seq === first.seq);
+}
+
 /** Replays every lab socket of every host of a run (sockets the agent sampled or named). */
 export function replayRun(run: RunRecord): EndpointReplay[] {
   const replays: EndpointReplay[] = [];
   const addresses = Object.fromEntries(run.hosts.map((h) => [h.name, h.address]));
   const endUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs), ...run.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
   for (const host of run.hosts) {
-    const settings = readHostKernelSettings(host).settings;
+    const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = firewallDropper(run, host, addresses);
     for (const { tuple, conn } of socketsOf(host)) {
       const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -360,6 +393,7 @@ export function replayRun(run: RunRecord): EndpointReplay[] {
           settings,
           droppedBy,
           ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
+          ...(rtoMinMs !== undefined && { rtoMinMs }),
           endUs,
         }),
       );

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../tcp/kernel-settings.js';
-import { assertNever, parseTcpState } from '../tcp/state.js';
+import { assertNever, parseTcpState, type TcpState } from '../tcp/state.js';
 import {
   compareSchedule,
   predictOrphanFinSchedule,
@@ -23,9 +23,14 @@ import type { Check } from './verdict.js';
  *
  * How it works. Each check collects the observed transmissions of one socket from the sending host's
  * own capture (a segment a firewall drops on the receiver was still sent, and the sender's capture
- * stamps it when it left), plus the moment the socket gave up (the agent's ETIMEDOUT for connect(),
- * the disappearance of the socket row for a request or an orphan; both are sampled every 5 ms, which
- * CAPTURE_ALLOWANCE_MS covers). It predicts the schedule from the *host's own* recorded sysctls and
+ * stamps it when it left), plus the moment the socket gave up: the agent's ETIMEDOUT for connect() (an
+ * event, one instant), or the disappearance of the socket row for a request or an orphan. A row's
+ * disappearance is *sampled*: the agent reads /proc/net/tcp every 5 ms (plus its scheduling latency)
+ * and reports only changes, so the events prove an interval, not an instant — the row was still there
+ * at the last read before the one that found it gone (the latest sampler event of that host from an
+ * earlier read, or the socket's last transmission in the capture), and gone by that read
+ * (sampledDisappearance()). The give-up passes when that interval overlaps the model's window; the
+ * evidence gives both ends. It predicts the schedule from the *host's own* recorded sysctls and
  * compares item by item with compareSchedule(): each observed send must fall in a window anchored at
  * the previous observed send (a timer never fires early, and may be late by its wheel granularity
  * plus a jiffy). Give-up is a time test at a timer fire, so a schedule whose timers all ran late can
@@ -79,12 +84,14 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
   }
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - syns.firstUs) / 1000;
+  // ETIMEDOUT is an agent event (one instant), not a sample: the give-up is a point.
+  const giveUp = failure === undefined || failOffsetMs === undefined ? undefined : { afterMs: failOffsetMs, byMs: failOffsetMs, source: `agent error event ${failure.code}` };
   const settings = recorded.settings;
-  const outcome = bestOfPredictions((options) => predictSynSchedule(settings, options), syns.sends, failOffsetMs, hzOf(settings));
+  const outcome = bestOfPredictions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings));
   const { schedule } = outcome;
   const problems = [...outcome.problems];
   if (failure !== undefined && failure.code !== 'ETIMEDOUT') problems.push(`connect() failed with ${failure.code}, expected ETIMEDOUT`);
-  const evidence = describeItems(outcome.items, syns.sends, host.name, 'SYN', 'connect() fails (ETIMEDOUT)', failure === undefined ? undefined : `agent error event ${failure.code}`);
+  const evidence = describeItems(outcome.items, syns.sends, host.name, 'SYN', 'connect() fails (ETIMEDOUT)', giveUp);
   evidence.push(...outcome.extraLines(host.name, 'SYN'), settingsLine(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_rto_max_ms']));
   return {
     name,
@@ -137,11 +144,11 @@ export function checkSynAckRetransmits(expectation: Extract<Expectation, { kind:
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> =>
       e.type === 'socket-gone' && e.local === tuple.local && e.remote === tuple.remote && parseTcpState(e.state) === 'SYN_RECEIVED',
   );
-  const goneOffsetMs = gone === undefined ? undefined : (gone.timeUs - all.firstUs) / 1000;
+  const giveUp = gone === undefined ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
   const settings = recorded.settings;
-  const outcome = bestOfPredictions((options) => predictSynAckSchedule(settings, options), timerSends, goneOffsetMs, hzOf(settings));
+  const outcome = bestOfPredictions((options) => predictSynAckSchedule(settings, options), timerSends, giveUp, hzOf(settings));
   const { schedule } = outcome;
-  const evidence = describeItems(outcome.items, timerSends, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', gone === undefined ? undefined : 'socket-gone sample');
+  const evidence = describeItems(outcome.items, timerSends, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', giveUp);
   for (const reply of replies) evidence.push(`${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire`);
   evidence.push(...outcome.extraLines(host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
   return {
@@ -150,7 +157,7 @@ export function checkSynAckRetransmits(expectation: Extract<Expectation, { kind:
     expected: `${schedule.sends.length} SYN-ACKs at ${formatOffsets(schedule.sends)} s; the request is dropped silently at ${seconds(schedule.failAtMs)} s`,
     observed:
       `${timerSends.length} SYN-ACKs at ${formatOffsets(timerSends.map((s) => s.offsetMs))} s; ` +
-      (gone === undefined ? 'the SYN_RECV socket never disappeared' : `SYN_RECV socket gone at ${seconds(goneOffsetMs ?? 0)} s`) +
+      (giveUp === undefined ? 'the SYN_RECV socket never disappeared' : `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`) +
       (outcome.problems.length > 0 ? ` — ${outcome.problems.join('; ')}` : ''),
     evidence,
     reference: SYNACK_REFERENCE,
@@ -160,7 +167,11 @@ export function checkSynAckRetransmits(expectation: Extract<Expectation, { kind:
 /** How close after a received SYN a SYN-ACK counts as its answer rather than a timer fire. */
 const SYN_REPLY_WINDOW_US = 5_000;
 
-/** FIN retransmissions of an orphaned FIN_WAIT_1 socket, its silent destruction and the absence of a RST. */
+/**
+ * FIN retransmissions of an orphaned socket — FIN_WAIT_1 after the active close(), LAST_ACK after the
+ * passive closer's close(), CLOSING after a simultaneous one — its silent destruction and the absence
+ * of a RST. All three are orphans once close() has run, so tcp_orphan_retries applies (tcp_write_timeout()).
+ */
 export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'fin-retransmits' }>, run: RunRecord): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
@@ -173,6 +184,7 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   const fins = sentRetransmissions(host, tuple, isFin);
   if (fins.sends.length === 0) return noSendsCheck(name, host, tuple, 'FIN', FIN_REFERENCE);
   const finTuple = fins.tuple;
+  const orphan = orphanFinState(host, finTuple, fins);
   const settings = recorded.settings;
   const hz = hzOf(settings);
   const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
@@ -180,21 +192,29 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
-  const goneOffsetMs = gone === undefined ? undefined : (gone.timeUs - fins.firstUs) / 1000;
+  const giveUp = gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs);
   const outcome = bestOfPredictions(
     (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
     fins.sends,
-    goneOffsetMs,
+    giveUp,
     hz,
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
-  if (gone !== undefined && parseTcpState(gone.state) !== 'FIN_WAIT_1') problems.push(`the socket left ${gone.state}, not FIN_WAIT_1 (it was not an orphan giving up)`);
+  const goneState = gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state);
+  if (goneState !== undefined && goneState !== orphan.state) {
+    problems.push(
+      ORPHAN_FIN_STATES.includes(goneState as TcpState)
+        ? `the socket left ${goneState}, expected ${orphan.state} (${orphan.reason})`
+        : `the socket left ${goneState}, not ${orphan.state} (it was not an orphan retransmitting its FIN)`,
+    );
+  }
   const rsts = host.segments.filter((s) => s.timeUs >= fins.firstUs && (s.flags & TcpFlag.RST) !== 0 && segmentEndpoints(s).src === finTuple.local && segmentEndpoints(s).dst === finTuple.remote);
   if (rsts.length > 0) problems.push(`${rsts.length} RST sent after the FIN (an orphan that gives up sends none)`);
-  const evidence = describeItems(outcome.items, fins.sends, host.name, 'FIN', 'socket destroyed (row gone)', gone === undefined ? undefined : 'socket-gone sample');
+  const evidence = describeItems(outcome.items, fins.sends, host.name, 'FIN', `socket destroyed from ${orphan.state} (row gone)`, giveUp);
   for (const rst of rsts) evidence.push(`${host.name} capture #${rst.frame}: RST at ${seconds((rst.timeUs - fins.firstUs) / 1000)} s`);
   evidence.push(
+    `${orphan.state}: ${orphan.reason}`,
     ...outcome.extraLines(host.name, 'FIN'),
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_orphan_retries', 'tcp_rto_max_ms']),
@@ -202,15 +222,94 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   return {
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed without a RST at ${seconds(schedule.failAtMs)} s`,
+    expected: `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed from ${orphan.state} without a RST at ${seconds(schedule.failAtMs)} s`,
     observed:
       `${fins.sends.length} FINs at ${formatOffsets(fins.sends.map((s) => s.offsetMs))} s; ` +
-      (gone === undefined ? 'the socket never disappeared' : `socket gone at ${seconds(goneOffsetMs ?? 0)} s`) +
+      (giveUp === undefined ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})` : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
       `; ${rsts.length === 0 ? 'no RST' : `${rsts.length} RST`}` +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
     reference: FIN_REFERENCE,
   };
+}
+
+/** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */
+const ORPHAN_FIN_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'CLOSING', 'LAST_ACK'];
+
+/**
+ * The state an orphan retransmitting its FIN is in, from what its own segments acknowledge (what TCP
+ * itself received, whatever a firewall did): our FIN acknowledging the peer's FIN is a passive close
+ * (LAST_ACK); an ACK of the peer's FIN sent after ours is a simultaneous close (CLOSING); else FIN_WAIT_1.
+ */
+function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries): { state: TcpState; reason: string } {
+  const ours = host.segments.filter((s) => segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote);
+  const peerFin = host.segments.find((s) => segmentEndpoints(s).src === tuple.remote && segmentEndpoints(s).dst === tuple.local && (s.flags & TcpFlag.FIN) !== 0);
+  const firstFin = ours.find((s) => s.frame === fins.sends[0]?.frame);
+  if (peerFin !== undefined && firstFin !== undefined) {
+    const peerFinEnd = (peerFin.seq + peerFin.payloadLength + 1) >>> 0;
+    const acks = (s: TcpSegment): boolean => (s.flags & TcpFlag.ACK) !== 0 && ((s.ack - peerFinEnd) | 0) >= 0;
+    if (acks(firstFin)) {
+      return { state: 'LAST_ACK', reason: `passive close: the FIN (${host.name} capture #${firstFin.frame}) acknowledges the peer's FIN (#${peerFin.frame})` };
+    }
+    const later = ours.find((s) => s.timeUs > firstFin.timeUs && (s.flags & TcpFlag.RST) === 0 && acks(s));
+    if (later !== undefined) {
+      return { state: 'CLOSING', reason: `simultaneous close: ${host.name} capture #${later.frame} acknowledges the peer's FIN (#${peerFin.frame}) while its own FIN is unacknowledged` };
+    }
+  }
+  return { state: 'FIN_WAIT_1', reason: `active close: no FIN from the peer was acknowledged by ${host.name}` };
+}
+
+function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined {
+  return host.events.findLast((e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && e.local === tuple.local && e.remote === tuple.remote)?.state;
+}
+
+// ---- sampled disappearances
+
+/** Sampler events closer than this come from one read of /proc/net/tcp (they are emitted together). */
+const SAME_READ_US = 1_000;
+
+/**
+ * The time of the host sampler's last read of /proc/net/tcp before `timeUs`, as its events prove it:
+ * the latest socket or socket-gone event (of any row) from an earlier read. Each read reports every
+ * change, so a row that read did not report gone was still there. Undefined when no earlier read left an event.
+ */
+export function lastSampleBefore(events: readonly AgentEvent[], timeUs: number): number | undefined {
+  let last: number | undefined;
+  for (const e of events) {
+    if ((e.type === 'socket' || e.type === 'socket-gone') && e.timeUs < timeUs - SAME_READ_US && (last === undefined || e.timeUs > last)) last = e.timeUs;
+  }
+  return last;
+}
+
+/** When a row disappeared, as far as the evidence tells: after `afterMs`, by `byMs` (ms offsets from the first send). */
+export interface ObservedGiveUp {
+  readonly afterMs: number;
+  readonly byMs: number;
+  readonly source: string;
+  readonly afterSource?: string;
+}
+
+/**
+ * The interval in which a socket row really disappeared: after the last evidence it existed (the
+ * sampler's last earlier read, or the socket's last transmission in the capture) and by the read that
+ * found it gone. Offsets in ms from `firstUs`.
+ */
+export function sampledDisappearance(host: RunHost, gone: Extract<AgentEvent, { type: 'socket-gone' }>, sends: readonly ObservedSend[], firstUs: number): ObservedGiveUp {
+  const lastRead = lastSampleBefore(host.events, gone.timeUs);
+  const lastSend = sends.at(-1);
+  const useRead = lastRead !== undefined && (lastSend === undefined || lastRead >= lastSend.timeUs);
+  const afterUs = useRead ? lastRead : (lastSend?.timeUs ?? gone.timeUs);
+  const afterSource = useRead
+    ? `the agent's last earlier read of /proc/net/tcp, which still had the row`
+    : lastSend !== undefined
+      ? `its last transmission (${host.name} capture #${lastSend.frame}), the latest proof it existed`
+      : 'the sample that found it gone (no earlier evidence)';
+  return { afterMs: (Math.min(afterUs, gone.timeUs) - firstUs) / 1000, byMs: (gone.timeUs - firstUs) / 1000, source: 'the socket-gone sample', afterSource };
+}
+
+/** `at 6.828 s` or `between 3.500 and 6.828 s (sampled)`. */
+function describeGiveUpTime(giveUp: ObservedGiveUp): string {
+  return giveUp.afterMs === giveUp.byMs ? `at ${seconds(giveUp.byMs)} s` : `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s (sampled)`;
 }
 
 /** The RTO an orphan's FIN timer used, and whether the first repeat was a tail-loss probe. */
@@ -274,24 +373,25 @@ interface PredictionOutcome {
   readonly extraLines: (host: string, what: string) => string[];
 }
 
-/** Compares the observation with the on-time and the late-timer prediction; keeps the one that fits (or the nominal one). */
+/** Compares the observation with the on-time and the late-timer prediction; keeps the one that fits, else the one with fewer problems (the nominal one on a tie). */
 function bestOfPredictions(
   predict: (options: { timerLateness: 'none' | 'max' }) => RetransmissionSchedule,
   sends: readonly ObservedSend[],
-  giveUpOffsetMs: number | undefined,
+  giveUp: ObservedGiveUp | undefined,
   hz: number,
 ): PredictionOutcome {
-  const outcomes = (['none', 'max'] as const).map((timerLateness) => evaluate(predict({ timerLateness }), sends, giveUpOffsetMs, hz));
-  return outcomes.find((o) => o.problems.length === 0) ?? (outcomes[0] as PredictionOutcome);
+  const outcomes = (['none', 'max'] as const).map((timerLateness) => evaluate(predict({ timerLateness }), sends, giveUp, hz));
+  const [onTime, late] = outcomes as [PredictionOutcome, PredictionOutcome];
+  return late.problems.length < onTime.problems.length ? late : onTime;
 }
 
-function evaluate(schedule: RetransmissionSchedule, sends: readonly ObservedSend[], giveUpOffsetMs: number | undefined, hz: number): PredictionOutcome {
+function evaluate(schedule: RetransmissionSchedule, sends: readonly ObservedSend[], giveUp: ObservedGiveUp | undefined, hz: number): PredictionOutcome {
   const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
   const expectedSends = schedule.sends.length;
   const observed: Array<number | undefined> = [];
   for (let i = 0; i < expectedSends; i += 1) observed.push(sends[i]?.offsetMs);
-  observed.push(giveUpOffsetMs);
-  const items = compareSchedule(expectedOffsetsMs, observed, intervalsMs, hz);
+  observed.push(giveUp?.byMs);
+  const items = compareGiveUpInterval(compareSchedule(expectedOffsetsMs, observed, intervalsMs, hz), giveUp);
   const extra = sends.slice(expectedSends);
   const problems: string[] = [];
   const failed = items.filter((item) => !item.ok);
@@ -299,8 +399,10 @@ function evaluate(schedule: RetransmissionSchedule, sends: readonly ObservedSend
   if (missingSends > 0) problems.push(`${missingSends} of ${expectedSends} transmissions missing`);
   for (const item of failed) {
     if (item.verdict === 'early' || item.verdict === 'late') {
-      const what = item.index < expectedSends ? `transmission ${item.index + 1}` : 'the give-up';
-      problems.push(`${what} ${item.verdict} (${seconds(item.observedMs ?? 0)} s, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`);
+      const isGiveUp = item.index >= expectedSends;
+      const what = isGiveUp ? 'the give-up' : `transmission ${item.index + 1}`;
+      const when = isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs ? `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s` : `${seconds(item.observedMs ?? 0)} s`;
+      problems.push(`${what} ${item.verdict} (${when}, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`);
     }
   }
   if (items.at(-1)?.verdict === 'unobserved') problems.push('the give-up was not observed');
@@ -314,19 +416,63 @@ function evaluate(schedule: RetransmissionSchedule, sends: readonly ObservedSend
   };
 }
 
+/**
+ * Re-judges the last item (the give-up) when it is known only as an interval (a sampled disappearance):
+ * it is early only if it was gone before the window opened, late only if it was still there after the
+ * window closed; any overlap is consistent with the model.
+ */
+function compareGiveUpInterval(items: ScheduleItemCheck[], giveUp: ObservedGiveUp | undefined): ScheduleItemCheck[] {
+  const last = items.at(-1);
+  if (last === undefined || giveUp === undefined || giveUp.afterMs === giveUp.byMs || last.earliestMs === undefined || last.latestMs === undefined) return items;
+  const verdict = giveUp.byMs < last.earliestMs ? 'early' : giveUp.afterMs > last.latestMs ? 'late' : 'ok';
+  return [...items.slice(0, -1), { ...last, verdict, ok: verdict === 'ok' }];
+}
+
+/**
+ * The window (ms offsets from the first send) in which the model lets a retransmitting socket give up,
+ * after the sends observed so far: for the on-time and the late-timer prediction, the give-up item of
+ * compareSchedule() anchored at the last observed send (no capture allowance: the caller adds its own).
+ * Only predictions whose sends all fit are kept; if none fits, both are (`fits` false).
+ */
+export function predictGiveUpWindow(
+  predict: (options: { timerLateness: 'none' | 'max' }) => RetransmissionSchedule,
+  sendOffsetsMs: readonly number[],
+  hz: number,
+): { earliestMs: number; latestMs: number; fits: boolean } {
+  const windows = (['none', 'max'] as const).map((timerLateness) => {
+    const schedule = predict({ timerLateness });
+    const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
+    const observed = [...schedule.sends.map((_, i) => sendOffsetsMs[i]), undefined];
+    const items = compareSchedule(expectedOffsetsMs, observed, intervalsMs, hz, 0);
+    const giveUp = items.at(-1) as ScheduleItemCheck;
+    const fits = sendOffsetsMs.length === schedule.sends.length && items.slice(0, -1).every((item) => item.ok);
+    return { earliestMs: giveUp.earliestMs ?? schedule.failAtMs, latestMs: giveUp.latestMs ?? schedule.failAtMs, fits };
+  });
+  const fitting = windows.filter((w) => w.fits);
+  const kept = fitting.length > 0 ? fitting : windows;
+  return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
+}
+
 function describeItems(
   items: readonly ScheduleItemCheck[],
   sends: readonly ObservedSend[],
   host: string,
   what: string,
-  giveUp: string,
-  giveUpSource: string | undefined,
+  giveUpLabel: string,
+  giveUp: ObservedGiveUp | undefined,
 ): string[] {
   return items.map((item) => {
     const isGiveUp = item.index === items.length - 1;
-    const label = isGiveUp ? giveUp : `${what} ${item.index + 1}${item.index === 0 ? ' (original)' : ''}`;
-    const where = isGiveUp ? (giveUpSource ?? 'not observed') : sends[item.index] === undefined ? 'not in the capture' : `${host} capture #${sends[item.index]?.frame}`;
+    const label = isGiveUp ? giveUpLabel : `${what} ${item.index + 1}${item.index === 0 ? ' (original)' : ''}`;
     const window = item.earliestMs === undefined ? '' : `, window ${seconds(item.earliestMs)}–${seconds(item.latestMs ?? 0)} s`;
+    if (isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs) {
+      return (
+        `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed between ${seconds(giveUp.afterMs)} s (${giveUp.afterSource ?? 'last evidence'}) ` +
+        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — a sampled disappearance is known only to within the gap between reads ` +
+        `(5 ms plus the agent's latency; the agent reports only changes), so it is judged by overlap — ${item.verdict}`
+      );
+    }
+    const where = isGiveUp ? (giveUp?.source ?? 'not observed') : sends[item.index] === undefined ? 'not in the capture' : `${host} capture #${sends[item.index]?.frame}`;
     const observed = item.observedMs === undefined ? 'unobserved' : `${seconds(item.observedMs)} s`;
     return `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed ${observed} (${where}) — ${item.verdict}`;
   });
