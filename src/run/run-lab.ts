@@ -6,13 +6,10 @@ import { loadRunRecord } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import type { StepRecord } from '../verify/run-record.js';
-import { CaptureDecoder } from '../observe/capture-decoder.js';
 import type { RunObserver } from '../report/live-view.js';
-import { compileRule } from '../report/rule-matcher.js';
 import { renderRunReportHtml } from '../report/html-report.js';
-import type { TcpSegment } from '../observe/packet.js';
-import { isLabSocket } from '../verify/socket-timeline.js';
 import { DeployedLab } from './deployed-lab.js';
+import { LiveFeed } from './live-feed.js';
 import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
 
 export interface RunOptions {
@@ -49,33 +46,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
 
   const steps: StepRecord[] = [];
   let startedUs = 0;
-  const liveDecoders = new Map<string, CaptureDecoder>();
-  let hostAddresses: Map<string, string> | undefined;
-  let ctx: StepContext | undefined;
-  // Captures of different hosts arrive through different streams: hold each segment briefly so
-  // the live view shows them in capture-time order.
-  const reorder = new TimeOrderedRelease(30);
-  if (observer) {
-    // Each segment is shown once, from the capture of the host that sent it (or, for a sender
-    // outside the lab such as a spoofed address, from the receiver's).
-    const addresses = new Map<string, string>(); // address → host name, filled once deployed
-    for (const host of lab.hosts) {
-      liveDecoders.set(
-        host.name,
-        new CaptureDecoder({
-          onSegment: (seg) => {
-            const from = addresses.get(seg.src);
-            const to = addresses.get(seg.dst) ?? seg.dst;
-            if (from === host.name || (from === undefined && to === host.name)) {
-              const note = ctx && describeDrop(ctx, to, seg);
-              reorder.add(seg.timeUs, () => observer.segment(seg.timeUs - (startedUs || seg.timeUs), from ?? seg.src, to, seg, note));
-            }
-          },
-        }),
-      );
-    }
-    hostAddresses = addresses;
-  }
+  const live = observer && new LiveFeed(observer, lab.hosts.map((h) => h.name));
   {
     await using deployed = await DeployedLab.deploy(options.runtime, lab, {
       runId,
@@ -84,18 +55,16 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       log,
       onAgentEvent: (host, event) => {
         appendFileSync(join(runDir, host, 'events.jsonl'), `${JSON.stringify(event)}\n`);
-        if (observer && event.type === 'socket' && isLabSocket(event.local) && event.state !== event.previous) {
-          observer.state(event.timeUs - (startedUs || event.timeUs), host, `${event.local} ↔ ${event.remote}`, event.state, event.timer.retransmits);
-        }
+        live?.agentEvent(host, event);
       },
-      onPcapChunk: observer ? (host, chunk) => liveDecoders.get(host)?.push(chunk) : undefined,
+      onPcapChunk: live && ((host, chunk) => live.pcapChunk(host, chunk)),
     });
-    for (const host of deployed.hosts.values()) hostAddresses?.set(host.address, host.name);
-    ctx = { lab: deployed, signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
+    const ctx: StepContext = { lab: deployed, signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
     for (const host of deployed.hosts.values()) host.agent.subscribe((event) => trackConnections(ctx, host.name, event));
     await Promise.all([...deployed.hosts.values()].map((h) => recordKernelSettings(deployed, h.name)));
 
     startedUs = nowUs();
+    live?.start(ctx, startedUs);
     for (const [index, step] of lab.steps.entries()) {
       if (options.signal?.aborted) break;
       const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
@@ -115,7 +84,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       if (record.error) break;
     }
     if (options.signal?.aborted) throw new RunInterruptedError('interrupted; the lab was torn down');
-    reorder.flush();
+    live?.flush();
     log('collecting captures, counters and snapshots; removing the lab');
     await Promise.all([...deployed.hosts.values()].map((h) => recordRuleCounters(deployed, h.name)));
     for (const host of deployed.hosts.values()) await host.capture.stop();
@@ -130,41 +99,6 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
   writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(record, verdict));
   return verdict;
-}
-
-/**
- * Live only: names the rule on the receiving host that drops this segment (the first DROP or
- * REJECT rule of its INPUT chain that matches). The report recomputes this with the counters.
- */
-function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment): string | undefined {
-  for (const [key, { host, rule }] of ctx.rules) {
-    if (host !== receiver || rule.chain !== 'INPUT' || rule.table !== 'filter') continue;
-    const compiled = compileRule(rule.spec);
-    if (compiled.ok && (compiled.target === 'DROP' || compiled.target === 'REJECT') && compiled.matches(seg, { inInterface: 'eth0' })) {
-      return `${compiled.target === 'DROP' ? 'dropped' : 'rejected'} by rule ${key.slice(host.length + 1)} on ${host}`;
-    }
-  }
-  return undefined;
-}
-
-/** Releases callbacks in order of their timestamps, each after being held `holdMs`. */
-class TimeOrderedRelease {
-  private pending: { timeUs: number; release: () => void }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly holdMs: number) {}
-
-  add(timeUs: number, release: () => void): void {
-    this.pending.push({ timeUs, release });
-    this.timer ??= setTimeout(() => this.flush(), this.holdMs);
-  }
-
-  flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.pending.sort((a, b) => a.timeUs - b.timeUs);
-    this.pending = [];
-    for (const item of batch) item.release();
-  }
 }
 
 function makeRunId(lab: string): string {

@@ -1,0 +1,103 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import { CaptureDecoder } from '../observe/capture-decoder.js';
+import type { TcpSegment } from '../observe/packet.js';
+import type { RunObserver } from '../report/live-view.js';
+import { compileRule } from '../report/rule-matcher.js';
+import { isLabSocket } from '../verify/socket-timeline.js';
+import type { StepContext } from './step-runner.js';
+
+/**
+ * Turns a run's raw streams (pcap chunks of every host's capture, agent events) into what the
+ * live view shows: each segment once, in capture-time order, with the rule that drops it, and each
+ * socket state change. Times are relative to the first step (0 before it starts).
+ */
+export class LiveFeed {
+  private readonly decoders = new Map<string, CaptureDecoder>();
+  /** address → lab host name, known once the lab is deployed. */
+  private readonly hostOf = new Map<string, string>();
+  private readonly reorder = new TimeOrderedRelease(30);
+  private ctx: StepContext | undefined;
+  private startedUs = 0;
+
+  constructor(
+    private readonly observer: RunObserver,
+    hostNames: readonly string[],
+  ) {
+    for (const name of hostNames) {
+      this.decoders.set(name, new CaptureDecoder({ onSegment: (seg) => this.onSegment(name, seg) }));
+    }
+  }
+
+  /** The lab is deployed and its steps are about to run. */
+  start(ctx: StepContext, startedUs: number): void {
+    this.ctx = ctx;
+    this.startedUs = startedUs;
+    for (const host of ctx.lab.hosts.values()) this.hostOf.set(host.address, host.name);
+  }
+
+  pcapChunk(host: string, chunk: Buffer): void {
+    this.decoders.get(host)?.push(chunk);
+  }
+
+  agentEvent(host: string, event: AgentEvent): void {
+    if (event.type !== 'socket' || !isLabSocket(event.local) || event.state === event.previous) return;
+    this.observer.state(this.rel(event.timeUs), host, `${event.local} ↔ ${event.remote}`, event.state, event.timer.retransmits);
+  }
+
+  /** Shows whatever is still held back. */
+  flush(): void {
+    this.reorder.flush();
+  }
+
+  private onSegment(capturedOn: string, seg: TcpSegment): void {
+    // Shown from the sender's capture, or from the receiver's when the sender is outside the lab
+    // (a spoofed source): never twice.
+    const from = this.hostOf.get(seg.src);
+    const to = this.hostOf.get(seg.dst) ?? seg.dst;
+    if (from !== capturedOn && (from !== undefined || to !== capturedOn)) return;
+    const note = this.ctx && describeDrop(this.ctx, to, seg);
+    this.reorder.add(seg.timeUs, () => this.observer.segment(this.rel(seg.timeUs), from ?? seg.src, to, seg, note));
+  }
+
+  private rel(timeUs: number): number {
+    return this.startedUs === 0 ? 0 : timeUs - this.startedUs;
+  }
+}
+
+/**
+ * Names the rule on the receiving host that drops this segment (the first DROP or REJECT rule of
+ * its INPUT chain that matches). Live only: the report decides with the rule counters.
+ */
+function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment): string | undefined {
+  for (const [key, { host, rule }] of ctx.rules) {
+    if (host !== receiver || rule.chain !== 'INPUT' || rule.table !== 'filter') continue;
+    const compiled = compileRule(rule.spec);
+    if (compiled.ok && (compiled.target === 'DROP' || compiled.target === 'REJECT') && compiled.matches(seg, { inInterface: 'eth0' })) {
+      return `${compiled.target === 'DROP' ? 'dropped' : 'rejected'} by rule ${key.slice(host.length + 1)} on ${host}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Captures of different hosts arrive through different streams: each segment is held briefly and
+ * released in timestamp order.
+ */
+class TimeOrderedRelease {
+  private pending: { timeUs: number; release: () => void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly holdMs: number) {}
+
+  add(timeUs: number, release: () => void): void {
+    this.pending.push({ timeUs, release });
+    this.timer ??= setTimeout(() => this.flush(), this.holdMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending.sort((a, b) => a.timeUs - b.timeUs);
+    this.pending = [];
+    for (const item of batch) item.release();
+  }
+}
