@@ -12,7 +12,7 @@ export type AgentCommand =
   /** onFin: close(2) the moment the peer's FIN arrives (at once if it already has), like a server whose read() returned 0. */
   | { id: number; op: 'close'; conn: string; onFin?: boolean }
   | { id: number; op: 'abort'; conn: string }
-  /** Runs `netstat -tan` in the host and returns its text as a `netstat` event (the seeds' view). */
+  /** Runs `netstat -tano` in the host and returns its text as a `netstat` event (the seeds' view, with timers). */
   | { id: number; op: 'netstat' }
   | { id: number; op: 'exit' };
 
@@ -59,7 +59,7 @@ export type AgentEvent =
     }
   /** A socket row disappeared from /proc/net/tcp{,6}; `state` is the last state seen. */
   | { type: 'socket-gone'; timeUs: number; conn?: string; local: Endpoint; remote: Endpoint; state: string }
-  /** Output of `netstat -tan`, answering the netstat command `id` (sent before its reply). */
+  /** Output of `netstat -tano`, answering the netstat command `id` (sent before its reply). */
   | { type: 'netstat'; timeUs: number; id: number; text: string }
   /** The agent itself hit a problem it cannot attribute to a command. */
   | { type: 'fatal'; timeUs: number; message: string };

@@ -59,5 +59,7 @@ function describeExpectation(e: Expectation): string {
       return `SYN-ACK retransmissions of ${e.host}${port} and the request's drop follow the Linux timing model`;
     case 'fin-retransmits':
       return `FIN retransmissions of orphaned ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and its silent end follow the Linux timing model`;
+    case 'timer':
+      return `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${port} is first seen in ${e.state}`;
   }
 }

@@ -123,6 +123,14 @@ export function checkLabReferences(
       }
       case 'sleep':
         break;
+      case 'hold':
+      case 'release':
+        checkHost(at('host'), step.host);
+        break;
+      case 'flood':
+        checkHost(at('host'), step.host);
+        checkHost(at('to'), step.to);
+        break;
       default:
         assertNever(step);
     }
@@ -136,6 +144,7 @@ export function checkLabReferences(
       case 'states':
       case 'never':
       case 'synack-retransmits':
+      case 'timer':
         checkHost(at('host'), expectation.host);
         break;
       case 'syn-retransmits':

@@ -191,6 +191,21 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
     defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1) }), (v): Step => ({ kind: 'unrule', host: v.host, name: v.name })),
     defineKind('wait', waitSchema, toWaitStep),
     defineKind('sleep', duration, (v): Step => ({ kind: 'sleep', durationMs: durationMs(v) })),
+    defineKind('hold', z.strictObject({ host: hostRef }).describe("queue everything the host sends until a release step (nothing is lost)"), (v): Step => ({ kind: 'hold', host: v.host })),
+    defineKind('release', z.strictObject({ host: hostRef }).describe('send what hold queued, oldest first'), (v): Step => ({ kind: 'release', host: v.host })),
+    defineKind(
+      'flood',
+      z
+        .strictObject({
+          host: hostRef,
+          to: hostRef,
+          port,
+          sources: z.number().int().min(1).max(200).describe('how many forged sources (unused addresses of the lab /24)'),
+          count_per_source: z.number().int().min(1).max(100).optional().describe('SYNs from each source (default 1)'),
+        })
+        .describe('SYN flood from forged, unused addresses of the lab subnet only'),
+      (v): Step => ({ kind: 'flood', host: v.host, to: v.to, port: v.port, sources: v.sources, countPerSource: v.count_per_source ?? 1 }),
+    ),
   ].map((kind) => [kind.key, kind] as const),
 );
 
@@ -251,6 +266,20 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       }),
     ),
     defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({ kind: 'handshake', client: v.client, server: v.server })),
+    defineKind(
+      'timer',
+      z
+        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), about: duration, within: duration.optional() })
+        .describe("the socket's timer when first sampled in this state (e.g. TIME_WAIT about 60s)"),
+      (v): Expectation => ({
+        kind: 'timer',
+        host: v.host,
+        state: toState(v.state),
+        ...(v.port !== undefined && { port: v.port }),
+        aboutMs: durationMs(v.about),
+        withinMs: v.within === undefined ? 1_000 : durationMs(v.within),
+      }),
+    ),
     defineKind(
       'syn-retransmits',
       z.strictObject({ host: hostRef, conn: connName.optional() }),

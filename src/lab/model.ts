@@ -70,7 +70,13 @@ export type Step =
   | { readonly kind: 'wait-state'; readonly host: string; readonly state: TcpState; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
   | { readonly kind: 'wait-event'; readonly host: string; readonly event: AgentEventKind; readonly conn?: string; readonly timeoutMs: Millis }
   | { readonly kind: 'wait-gone'; readonly host: string; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
-  | { readonly kind: 'sleep'; readonly durationMs: Millis };
+  | { readonly kind: 'sleep'; readonly durationMs: Millis }
+  /** Queue everything `host` sends (not drop it) until a `release` step on that host; see src/run/hold-egress.ts. */
+  | { readonly kind: 'hold'; readonly host: string }
+  /** Send what `hold` queued on `host`, oldest first, and stop holding. */
+  | { readonly kind: 'release'; readonly host: string }
+  /** SYNs to `to:port` from `sources` forged, unused addresses of the lab's own /24, `countPerSource` each (src/run/syn-flood.ts). */
+  | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number };
 
 export type StepKind = Step['kind'];
 
@@ -102,6 +108,8 @@ export type Expectation =
   /** SYN-ACK retransmission times of a request on `port` and its silent drop match the Linux timing model. */
   | { readonly kind: 'synack-retransmits'; readonly host: string; readonly port?: number }
   /** FIN retransmissions of orphaned FIN_WAIT_1 `conn`, its destruction time, and no RST, match the Linux timing model. */
-  | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string };
+  | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string }
+  /** When a socket of `host` is first sampled in `state`, its /proc/net/tcp timer reads `aboutMs` ± `withinMs` (src/verify/timer-checks.ts). */
+  | { readonly kind: 'timer'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly aboutMs: number; readonly withinMs: number };
 
 export type ExpectationKind = Expectation['kind'];

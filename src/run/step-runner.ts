@@ -4,6 +4,8 @@ import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isLabSocket, portOf } from '../verify/socket-timeline.js';
 import type { DeployedLab } from './deployed-lab.js';
+import { holdEgress, releaseEgress } from './hold-egress.js';
+import { floodSyns } from './syn-flood.js';
 
 /** What the steps of one run share: the deployment, where waits start looking, names of things. */
 export interface StepContext {
@@ -88,6 +90,11 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       ctx.signal,
     );
   },
+  hold: (ctx, step) => holdEgress(ctx.lab, step.host),
+  release: (ctx, step) => releaseEgress(ctx.lab, step.host),
+  flood: async (ctx, step) => {
+    await floodSyns(ctx.lab, step, ctx.signal);
+  },
   sleep: (ctx, step) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, step.durationMs);
@@ -141,6 +148,12 @@ export function describeStep(step: Step): string {
       return `${step.host}: wait until the socket is gone${describeFilter(step.conn, step.port)}`;
     case 'sleep':
       return `sleep ${step.durationMs} ms`;
+    case 'hold':
+      return `${step.host}: hold everything it sends in a queue`;
+    case 'release':
+      return `${step.host}: release its queue, oldest first`;
+    case 'flood':
+      return `${step.host}: SYN flood to ${step.to}:${step.port} from ${step.sources} forged unused lab addresses, ${step.countPerSource} SYN each`;
   }
 }
 

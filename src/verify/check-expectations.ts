@@ -5,6 +5,7 @@ import type { Check } from './verdict.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
 import { checkTimingExpectation } from './timing-checks.js';
+import { checkTimerReading } from './timer-checks.js';
 
 type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
 
@@ -29,6 +30,8 @@ function checkExpectation(expectation: Expectation, run: RunRecord): Check {
     case 'synack-retransmits':
     case 'fin-retransmits':
       return checkTimingExpectation(expectation, run);
+    case 'timer':
+      return checkTimerReading(expectation, run);
     default:
       return assertNever(expectation);
   }

@@ -143,7 +143,7 @@ describe('bad lab files: one per error class, exact lines', () => {
     ],
     [
       'unknown-step-kind',
-      ['7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, send, shutdown, close, abort, rule, unrule, wait, sleep (did you mean "listen"?)'],
+      ['7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)'],
     ],
     [
       'three-problems',

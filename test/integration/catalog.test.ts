@@ -1,0 +1,175 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument, isMap, isSeq, type Document, type YAMLMap } from 'yaml';
+import { dockerAvailable } from '../helpers/docker-available.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
+
+/*
+ * The catalog: every lab in labs/ runs for real through the CLI and must PASS; a copy of each lab
+ * with one expectation turned false must FAIL with exit code 1 (so no lab passes vacuously); and
+ * `--parallel 2` runs two labs at once, each on its own network.
+ */
+
+interface JsonCheck {
+  name: string;
+  status: string;
+  expected: string;
+  observed: string;
+}
+interface JsonVerdict {
+  lab: string;
+  verdict: string;
+  runDir: string;
+  durationMs: number;
+  checks: JsonCheck[];
+}
+
+const LABS_DIR = join(REPO_ROOT, 'labs');
+const LAB_NAMES = readdirSync(LABS_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.replace(/\.yaml$/, ''))
+  .sort();
+const runsDir = mkdtempSync(join(tmpdir(), 'tcplab-catalog-'));
+/** Generous bound per lab run: the default form of every lab finishes in 30 s, plus deployment. */
+const RUN_TIMEOUT_MS = 120_000;
+
+/** How one expectation of a lab file was made false, and how the failing check is recognised. */
+export interface FlippedExpectation {
+  /** e.g. `never → states` */
+  readonly how: string;
+  /** Index of the changed item under `expect`. */
+  readonly index: number;
+  /** A fragment of the name of the check that must now fail. */
+  readonly failingCheck: RegExp;
+}
+
+/**
+ * Turns one expectation of a lab file into its opposite, in place, and says which. Preference:
+ * a `never` becomes a `states` path through the first forbidden state (a passing lab never
+ * sampled it); else an `outcome` names a different result; else a `packets` count is raised by one.
+ */
+export function flipOneExpectation(doc: Document): FlippedExpectation {
+  const expectations = doc.get('expect');
+  if (!isSeq(expectations)) throw new Error('flipOneExpectation: the lab has no `expect` list; a lab without expectations cannot be flipped');
+  const items = expectations.items.filter(isMap) as YAMLMap[];
+  const find = (key: string): number => items.findIndex((item) => item.has(key));
+  const never = find('never');
+  if (never >= 0) {
+    const value = items[never]!.get('never') as YAMLMap;
+    const states = value.get('states');
+    const first = isSeq(states) ? String((states.items[0] as { value?: unknown } | undefined)?.value ?? states.items[0]) : undefined;
+    if (first === undefined) throw new Error('flipOneExpectation: a `never` without states');
+    const flipped = doc.createNode({ states: { host: value.get('host'), ...(value.has('port') ? { port: value.get('port') } : {}), path: [first] } });
+    expectations.items[expectations.items.indexOf(items[never]!)] = flipped;
+    return { how: `never [${first}] → states [${first}]`, index: never, failingCheck: /passes through/ };
+  }
+  const outcome = find('outcome');
+  if (outcome >= 0) {
+    const value = items[outcome]!.get('outcome') as YAMLMap;
+    const observed = String(value.get('is'));
+    value.set('is', observed === 'connected' ? 'ETIMEDOUT' : 'connected');
+    return { how: `outcome ${observed} → ${String(value.get('is'))}`, index: outcome, failingCheck: /^connect\(\)/ };
+  }
+  const packets = items.findIndex((item) => item.has('packets') && (item.get('packets') as YAMLMap).has('count'));
+  if (packets >= 0) {
+    const value = items[packets]!.get('packets') as YAMLMap;
+    const count = Number(value.get('count'));
+    value.set('count', count + 1);
+    return { how: `packets count ${count} → ${count + 1}`, index: packets, failingCheck: /segments/ };
+  }
+  throw new Error('flipOneExpectation: no never, outcome or packets-count expectation to flip; add one to the lab');
+}
+
+function parseVerdicts(stdout: string): JsonVerdict[] {
+  return (JSON.parse(stdout) as { labs: JsonVerdict[] }).labs;
+}
+
+function describeFailures(verdict: JsonVerdict): string {
+  return verdict.checks
+    .filter((c) => c.status !== 'pass')
+    .map((c) => `${c.name}: expected ${c.expected}; observed ${c.observed}`)
+    .join('\n');
+}
+
+describe('flipOneExpectation (pure)', () => {
+  it('turns a never into a states path through the forbidden state', () => {
+    const doc = parseDocument('expect:\n  - outcome: { host: c, conn: c, is: connected }\n  - never: { host: c, port: 80, states: [TIME_WAIT, CLOSING] }\n');
+    const flip = flipOneExpectation(doc);
+    expect(flip.how).toBe('never [TIME_WAIT] → states [TIME_WAIT]');
+    expect(doc.toJS()).toEqual({ expect: [{ outcome: { host: 'c', conn: 'c', is: 'connected' } }, { states: { host: 'c', port: 80, path: ['TIME_WAIT'] } }] });
+  });
+  it('falls back to the outcome, then to a packets count', () => {
+    const outcome = parseDocument('expect:\n  - outcome: { host: c, conn: c, is: ECONNREFUSED }\n');
+    expect(flipOneExpectation(outcome).how).toBe('outcome ECONNREFUSED → connected');
+    const packets = parseDocument('expect:\n  - packets: { from: a, to: b, flags: "S", min: 1 }\n  - packets: { from: a, to: b, flags: "R.", count: 0 }\n');
+    expect(flipOneExpectation(packets).how).toBe('packets count 0 → 1');
+    expect(packets.toJS()).toEqual({ expect: [{ packets: { from: 'a', to: 'b', flags: 'S', min: 1 } }, { packets: { from: 'a', to: 'b', flags: 'R.', count: 1 } }] });
+  });
+  it('refuses a lab with nothing it can flip', () => {
+    expect(() => flipOneExpectation(parseDocument('title: x\n'))).toThrow(/no `expect` list/);
+    expect(() => flipOneExpectation(parseDocument('expect:\n  - handshake: { client: a, server: b }\n'))).toThrow(/no never, outcome or packets-count/);
+  });
+  it('can flip every lab of the catalog', () => {
+    expect(LAB_NAMES.length).toBeGreaterThanOrEqual(2);
+    for (const name of LAB_NAMES) {
+      const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
+      expect(() => flipOneExpectation(doc), name).not.toThrow();
+    }
+  });
+});
+
+describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', () => {
+  beforeAll(async () => {
+    const built = await runCli(['image', 'build']);
+    expect(built.exitCode, built.all).toBe(0);
+  }, 600_000);
+
+  describe.each(LAB_NAMES)('%s', (name) => {
+    it('passes', async () => {
+      const result = await runCli(['run', name, '--json', '--runs-dir', runsDir]);
+      const [verdict] = parseVerdicts(result.stdout);
+      expect(verdict, result.all).toBeDefined();
+      expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
+      expect(result.exitCode).toBe(0);
+      expect(verdict!.checks.length).toBeGreaterThan(0);
+    }, RUN_TIMEOUT_MS);
+
+    it('fails with exit code 1 when one expectation is turned false', async () => {
+      const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
+      const flip = flipOneExpectation(doc);
+      const dir = mkdtempSync(join(tmpdir(), 'tcplab-flipped-'));
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, doc.toString());
+      const result = await runCli(['run', file, '--json', '--runs-dir', runsDir]);
+      expect(result.exitCode, `${name} with ${flip.how}: ${result.all}`).toBe(1);
+      const [verdict] = parseVerdicts(result.stdout);
+      expect(verdict!.verdict).toBe('fail');
+      const failing = verdict!.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+      expect(failing.some((n) => flip.failingCheck.test(n)), `${flip.how}: failing checks were ${failing.join('; ')}`).toBe(true);
+    }, RUN_TIMEOUT_MS);
+  });
+
+  it('--parallel 2 runs two labs at the same time, each passing on its own network', async () => {
+    const pair = ['refused', 'abort'].filter((n) => LAB_NAMES.includes(n));
+    expect(pair).toHaveLength(2);
+    const result = await runCli(['run', ...pair, '--parallel', '2', '--json', '--runs-dir', runsDir]);
+    expect(result.exitCode, result.all).toBe(0);
+    const verdicts = parseVerdicts(result.stdout);
+    expect(verdicts.map((v) => v.lab).sort()).toEqual([...pair].sort());
+    expect(verdicts.every((v) => v.verdict === 'pass')).toBe(true);
+    // The two step sequences overlap in time: they really ran at once.
+    const spans = verdicts.map((v) => {
+      const steps = readFileSync(join(v.runDir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { startUs: number; endUs: number });
+      return { start: steps[0]!.startUs, end: steps.at(-1)!.endUs };
+    });
+    expect(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, JSON.stringify(spans)).toBe(true);
+    // Separate networks: the hosts' addresses come from different /24s.
+    const subnets = verdicts.map((v) => {
+      const run = JSON.parse(readFileSync(join(v.runDir, 'run.json'), 'utf8')) as { hosts: { address: string }[] };
+      return run.hosts[0]!.address.split('.').slice(0, 3).join('.');
+    });
+    expect(subnets[0]).not.toBe(subnets[1]);
+  }, 2 * RUN_TIMEOUT_MS);
+});
