@@ -59,6 +59,12 @@ function describeExpectation(e: Expectation): string {
       return `SYN-ACK retransmissions of ${e.host}${port} and the request's drop follow the Linux timing model`;
     case 'fin-retransmits':
       return `FIN retransmissions of orphaned ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and its silent end follow the Linux timing model`;
+    case 'error':
+      return e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`;
+    case 'sockets': {
+      const bounds = [e.min !== undefined && `at least ${e.min}`, e.max !== undefined && `at most ${e.max}`].filter(Boolean).join(' and ');
+      return `${bounds} sockets of ${e.host}${port} in ${e.state} at once`;
+    }
     case 'timer':
       return `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${port} is first seen in ${e.state}`;
   }

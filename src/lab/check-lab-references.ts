@@ -166,6 +166,13 @@ export function checkLabReferences(
         }
         break;
       }
+      case 'error':
+        checkHost(at('host'), expectation.host);
+        checkConn(at('conn'), expectation.host, expectation.conn, true);
+        break;
+      case 'sockets':
+        checkHost(at('host'), expectation.host);
+        break;
       case 'packets':
         checkHost(at('from'), expectation.from);
         checkHost(at('to'), expectation.to);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TCP_STATES, parseTcpState, type TcpState } from '../tcp/state.js';
 import { describeValue, parseDuration } from './duration.js';
-import type { AgentEventKind, ConnectOutcome, Expectation, Step } from './model.js';
+import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
 
 /**
  * The registry of step kinds and expectation kinds. Each entry is the YAML key of an item
@@ -105,6 +105,8 @@ export function checkFlags(value: string): string | undefined {
 
 const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
 const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
+
+const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
 
 const DEFAULT_WAIT_MS = 30_000;
 
@@ -278,6 +280,25 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
         ...(v.port !== undefined && { port: v.port }),
         aboutMs: durationMs(v.about),
         withinMs: v.within === undefined ? 1_000 : durationMs(v.within),
+      }),
+    ),
+    defineKind(
+      'error',
+      z.strictObject({ host: hostRef, conn: connName, is: z.enum(SOCKET_ERRORS) }).describe('the error the application saw on a connection, or none'),
+      (v): Expectation => ({ kind: 'error', host: v.host, conn: v.conn, is: v.is }),
+    ),
+    defineKind(
+      'sockets',
+      z
+        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+        .refine((v) => v.min !== undefined || v.max !== undefined, { message: 'sockets needs min or max; e.g. `min: 10` for "at least 10 at once"' }),
+      (v): Expectation => ({
+        kind: 'sockets',
+        host: v.host,
+        state: toState(v.state),
+        ...(v.port !== undefined && { port: v.port }),
+        ...(v.min !== undefined && { min: v.min }),
+        ...(v.max !== undefined && { max: v.max }),
       }),
     ),
     defineKind(

@@ -110,6 +110,13 @@ export type Expectation =
   /** FIN retransmissions of orphaned FIN_WAIT_1 `conn`, its destruction time, and no RST, match the Linux timing model. */
   | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string }
   /** When a socket of `host` is first sampled in `state`, its /proc/net/tcp timer reads `aboutMs` ± `withinMs` (src/verify/timer-checks.ts). */
-  | { readonly kind: 'timer'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly aboutMs: number; readonly withinMs: number };
+  | { readonly kind: 'timer'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly aboutMs: number; readonly withinMs: number }
+  /** The error the application saw on a connection (connected or accepted), or `none`. */
+  | { readonly kind: 'error'; readonly host: string; readonly conn: string; readonly is: SocketErrorCode }
+  /** How many sockets of `host` were in `state` at once, at the peak of the samples. */
+  | { readonly kind: 'sockets'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly min?: number; readonly max?: number };
+
+/** Errors a socket can report to the application in these labs; `none` claims there was none. */
+export type SocketErrorCode = 'none' | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH';
 
 export type ExpectationKind = Expectation['kind'];

@@ -32,6 +32,10 @@ function checkExpectation(expectation: Expectation, run: RunRecord): Check {
       return checkTimingExpectation(expectation, run);
     case 'timer':
       return checkTimerReading(expectation, run);
+    case 'error':
+      return checkSocketError(expectation, run);
+    case 'sockets':
+      return checkSocketCount(expectation, run);
     default:
       return assertNever(expectation);
   }
@@ -92,6 +96,42 @@ const checkOutcome: Checker<'outcome'> = (expectation, run) => {
     expected: expectation.is,
     observed,
     evidence,
+  };
+};
+
+const checkSocketError: Checker<'error'> = (expectation, run) => {
+  const error = hostOf(run, expectation.host).events.find((e) => e.type === 'error' && e.conn === expectation.conn);
+  const observed = error?.type === 'error' ? error.code : 'none';
+  return {
+    name: `${expectation.host}/${expectation.conn} sees ${expectation.is === 'none' ? 'no socket error' : expectation.is}`,
+    status: observed === expectation.is ? 'pass' : 'fail',
+    expected: expectation.is,
+    observed,
+    evidence: error?.type === 'error' ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`] : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
+  };
+};
+
+/** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */
+const checkSocketCount: Checker<'sockets'> = (expectation, run) => {
+  const current = new Map<string, string>();
+  let count = 0;
+  let peak = 0;
+  let peakUs = 0;
+  for (const sample of sampleStates(hostOf(run, expectation.host).events, expectation.port)) {
+    const before = current.get(sample.socket);
+    if (before === expectation.state) count--;
+    current.set(sample.socket, sample.state);
+    if (sample.state === expectation.state) count++;
+    if (count > peak) [peak, peakUs] = [count, sample.timeUs];
+  }
+  const bounds = [expectation.min !== undefined && `at least ${expectation.min}`, expectation.max !== undefined && `at most ${expectation.max}`].filter(Boolean).join(' and ');
+  const pass = (expectation.min === undefined || peak >= expectation.min) && (expectation.max === undefined || peak <= expectation.max);
+  return {
+    name: `${bounds} sockets of ${expectation.host}${portSuffix(expectation.port)} in ${expectation.state} at once`,
+    status: pass ? 'pass' : 'fail',
+    expected: bounds,
+    observed: `${peak}`,
+    evidence: peak > 0 ? [`${peak} in ${expectation.state} at ${relTime(run, peakUs)} (/proc/net/tcp samples)`] : [],
   };
 };
 
