@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { renderHtmlReport } from '../../src/report/html-report.js';
+import { renderRunReportHtml } from '../../src/report/html-report.js';
 import { buildLadderModel, type LadderModel } from '../../src/report/ladder-model.js';
 import { REPO_ROOT } from '../helpers/run-cli.js';
-import { loadFixtureRun } from '../unit/report/fixture-runs.js';
+import { loadFixtureRun, type FixtureRunName } from '../unit/report/fixture-runs.js';
 
 /**
  * Opens the HTML reports of the fixture runs in real headless Chromium (Debian's `chromium`), checks the
@@ -39,12 +39,13 @@ async function runChromium(args: string[]): Promise<string> {
   return result.stdout;
 }
 
-async function renderFixture(name: 'handshake' | 'syn-sent', lang: 'en' | 'zh' = 'en'): Promise<{ model: LadderModel; file: string; hosts: number }> {
+async function renderFixture(name: FixtureRunName, lang: 'en' | 'zh' = 'en'): Promise<{ model: LadderModel; file: string; hosts: number }> {
   const { record, verdict } = await loadFixtureRun(name);
   const model = buildLadderModel(record, verdict);
   mkdirSync(OUTPUT, { recursive: true });
   const file = join(OUTPUT, `${name}-report${lang === 'zh' ? '-zh' : ''}.html`);
-  writeFileSync(file, renderHtmlReport(model, { lang }));
+  // The report exactly as `tcplab run` writes it (with the run's commentary).
+  writeFileSync(file, renderRunReportHtml(record, verdict, { lang }));
   return { model, file, hosts: record.hosts.length };
 }
 
@@ -75,10 +76,21 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     expect(dom).toContain('data-state="TIME_WAIT"');
   });
 
+  it('four-way-close: ACK and FIN of the server as separate segments, the states of both closers', async () => {
+    const { model, file, hosts } = await renderFixture('four-way-close');
+    const dom = await runChromium(['--dump-dom', `file://${file}`]);
+    expect(count(dom, /<g class="lifeline"/)).toBe(hosts);
+    expect(count(dom, /<g id="seg-\d+" class="arrow delivered/)).toBe(model.arrows.length);
+    expect(dom).toContain('data-kind="four-way-close"');
+    for (const state of ['FIN_WAIT_2', 'TIME_WAIT', 'CLOSE_WAIT']) expect(dom).toContain(`data-state="${state}"`);
+    expect(dom).toMatch(/What happened/);
+  });
+
   it('saves readable screenshots (English and Chinese)', async () => {
     for (const [name, lang] of [
       ['syn-sent', 'en'],
       ['handshake', 'en'],
+      ['four-way-close', 'en'],
       ['syn-sent', 'zh'],
     ] as const) {
       const { file } = await renderFixture(name, lang);

@@ -5,12 +5,14 @@ import type { RunHost, RunRecord } from '../../../src/verify/run-record.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 
 /** Folder of a committed fixture run (test/fixtures/runs/<name>). */
-export function fixtureRunDir(name: 'handshake' | 'syn-sent'): string {
+export type FixtureRunName = 'handshake' | 'syn-sent' | 'four-way-close';
+
+export function fixtureRunDir(name: FixtureRunName): string {
   return fileURLToPath(new URL(`../../fixtures/runs/${name}`, import.meta.url));
 }
 
 /** A committed fixture run with its stored verdict. */
-export async function loadFixtureRun(name: 'handshake' | 'syn-sent'): Promise<{ record: RunRecord; verdict: Verdict }> {
+export async function loadFixtureRun(name: FixtureRunName): Promise<{ record: RunRecord; verdict: Verdict }> {
   const dir = fixtureRunDir(name);
   return { record: await loadRunRecord(dir), verdict: JSON.parse(readFileSync(`${dir}/verdict.json`, 'utf8')) as Verdict };
 }
