@@ -12,6 +12,26 @@
  * child socket is ESTABLISHED in the accept queue before the agent accept()s it); a `socket-gone`
  * event when a tuple disappears. Anything shorter-lived than one sampling period is invisible
  * (e.g. a loopback SYN_SENT lasts microseconds) — packets, not samples, are the evidence for that.
+ *
+ * One read of /proc/net/tcp is not a snapshot. The file is a seq_file (fs/seq_file.c seq_read_iter()):
+ * each read() system call returns at most one buffer of rows (a page at first, whatever the size the
+ * caller asks for: 4050-byte reads, 27 rows, measured with a 1 MiB buffer), and the next read() restarts the walk over the listening hash and the ehash from
+ * the bucket and the offset inside it where the previous one stopped (net/ipv4/tcp_ipv4.c
+ * tcp_seek_last_pos()). A file longer than one buffer — 27 rows of 150 bytes per page, which a SYN
+ * flood's request sockets easily exceed — is therefore walked in several passes, and when a socket is
+ * inserted at the head of a bucket (inet_ehash_insert() adds at the head) or removed from it between
+ * two of them, the walk shows a row twice or skips one. Even a short table takes two read() calls —
+ * the second, to find the end, resumes the walk at the saved position and returns the rows inserted in
+ * the meantime —, so the length of the file does not prove a read consistent (the syn-flood server saw
+ * one request three times in a 20-row read). Hence:
+ * - one 4-tuple is one socket: two rows on the same tuple in one read are the same socket read twice
+ *   (the ehash holds at most one socket per 4-tuple; a request socket is *replaced* by its child,
+ *   inet_ehash_insert(sk, osk)), and the later row — read later — wins. Listeners are the exception:
+ *   SO_REUSEPORT listeners share a tuple and are told apart by inode;
+ * - a row missing from one read may just have been skipped: it is reported gone only when a second
+ *   consecutive read misses it too (so a `socket-gone` comes one sampling period after the first read
+ *   without the row, and still after the row really went). A row missing once and back in the next
+ *   read was never gone, and nothing is reported for it.
  * Pure: rows and time are passed in.
  */
 import type { TcpState } from '../tcp/state.js';
@@ -31,6 +51,8 @@ export interface SampledSocketRow {
 /** A row as kept between samples: with the connection name already reported for it, if any. */
 export interface TrackedSocketRow extends SampledSocketRow {
   conn?: string;
+  /** Set when the latest read did not show the row: the time of that read (gone if the next one misses it too). */
+  missingSinceUs?: number;
 }
 
 export type SocketTableEvent = Extract<AgentEvent, { type: 'socket' } | { type: 'socket-gone' }>;
@@ -38,7 +60,10 @@ export type SocketTableEvent = Extract<AgentEvent, { type: 'socket' } | { type: 
 /** Names the agent connection a 4-tuple belongs to, if the agent knows it. */
 export type ConnectionLookup = (local: Endpoint, remote: Endpoint) => string | undefined;
 
-/** Compares a new sample with the previous one; returns the due events and the new table. */
+/**
+ * Compares a new read with the previous table; returns the due events and the new table. Repeated rows
+ * of one socket in the read collapse into the last one; a row is reported gone after two reads without it.
+ */
 export function diffSocketRows(
   previous: ReadonlyMap<string, TrackedSocketRow>,
   rows: readonly SampledSocketRow[],
@@ -47,10 +72,8 @@ export function diffSocketRows(
 ): { events: SocketTableEvent[]; current: Map<string, TrackedSocketRow> } {
   const current = new Map<string, TrackedSocketRow>();
   const events: SocketTableEvent[] = [];
-  for (const row of rows) {
-    let key = keyOfTuple(row.local, row.remote);
-    // Two rows on one tuple (SO_REUSEPORT listeners): keep both, in table order.
-    for (let n = 2; current.has(key); n++) key = `${keyOfTuple(row.local, row.remote)}#${n}`;
+  for (const row of collapseRepeatedRows(rows)) {
+    const key = keyOfRow(row);
     const before = previous.get(key);
     const conn = lookupConnection(row.local, row.remote) ?? before?.conn;
     const tracked: TrackedSocketRow = { local: row.local, remote: row.remote, state: row.state, timer: row.timer, txQueue: row.txQueue, rxQueue: row.rxQueue, inode: row.inode };
@@ -74,12 +97,35 @@ export function diffSocketRows(
   }
   for (const [key, row] of previous) {
     if (current.has(key)) continue;
+    if (row.missingSinceUs === undefined) {
+      // Missing from this read only: possibly skipped by a walk the table changed under. Confirm next read.
+      current.set(key, { ...row, missingSinceUs: timeUs });
+      continue;
+    }
     const event: SocketTableEvent = { type: 'socket-gone', timeUs, local: row.local, remote: row.remote, state: row.state };
     const conn = row.conn ?? lookupConnection(row.local, row.remote);
     if (conn !== undefined) event.conn = conn;
     events.push(event);
   }
   return { events, current };
+}
+
+/**
+ * The rows of one read with repeats of a socket removed: one row per 4-tuple (per 4-tuple and inode for
+ * listeners, which SO_REUSEPORT lets share a tuple), the last one read, in the order of first appearance.
+ */
+export function collapseRepeatedRows(rows: readonly SampledSocketRow[]): SampledSocketRow[] {
+  const byKey = new Map<string, SampledSocketRow>();
+  for (const row of rows) {
+    byKey.set(keyOfRow(row), row); // a Map keeps the first position and takes the later content
+  }
+  return [...byKey.values()];
+}
+
+/** The table key of a row: its 4-tuple, plus the inode for listeners (SO_REUSEPORT). */
+function keyOfRow(row: SampledSocketRow): string {
+  const tuple = keyOfTuple(row.local, row.remote);
+  return row.state === 'LISTEN' ? `${tuple} inode ${row.inode}` : tuple;
 }
 
 /** The key of a 4-tuple, with both endpoints in canonical form. */

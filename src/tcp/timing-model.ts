@@ -117,15 +117,66 @@ export function predictSynSchedule(input: Partial<KernelSettings> = {}, options:
 }
 
 /**
+ * The listener's request queue as reqsk_timer_handler() reads it when a request's timer fires.
+ * Observable: `requests` are the listener's SYN_RECV rows with inode 0 in /proc/net/tcp, `young` those of
+ * them whose retransmit count (the request's num_timeout, get_openreq4()) is still 0.
+ */
+export interface SynQueuePressure {
+  /** reqsk_queue_len(): request sockets of the listener (half-open, not yet children). */
+  readonly requests: number;
+  /** reqsk_queue_len_young(): requests whose timer has not fired yet (num_timeout 0). */
+  readonly young: number;
+  /** sk_max_ack_backlog: listen()'s backlog, capped at net.core.somaxconn by __sys_listen(). */
+  readonly backlog: number;
+}
+
+/**
+ * The SYN-ACK retry limit a request gets at one timer fire (net/ipv4/inet_connection_sock.c
+ * reqsk_timer_handler(), Linux ≥ 4.4 through 6.18): when `requests·2 > max(8, backlog)` — the queue more
+ * than half full — the limit drops by one per doubling of `young·2` that is still ≤ `requests`, down to
+ * 2: "we reserve half of room for young embrions; and abort old ones without pity". (Kernels before 4.4
+ * wrote the test as `qlen >> (max_qlen_log − 1)` against tcp_max_syn_backlog; 6.18 uses the listener's
+ * backlog, and tcp_max_syn_backlog only gates admission in tcp_conn_request().)
+ */
+export function effectiveSynAckRetries(retries: number, pressure: SynQueuePressure | undefined): number {
+  if (pressure === undefined || pressure.requests * 2 <= Math.max(8, pressure.backlog)) return retries;
+  let limit = retries;
+  let youngTwice = pressure.young * 2;
+  while (limit > 2) {
+    if (pressure.requests < youngTwice) break;
+    limit -= 1;
+    youngTwice *= 2;
+  }
+  return limit;
+}
+
+/** One fire of a request's timer: its num_timeout before the fire and the nominal time (ms from the first SYN-ACK). */
+export interface SynAckFire {
+  readonly numTimeout: number;
+  readonly atMs: number;
+}
+
+/** Options of the SYN-ACK schedule. */
+export interface SynAckScheduleOptions extends ScheduleOptions {
+  /** The queue at each fire (or at every fire), for reqsk_timer_handler()'s cut of the limit; none: no cut. */
+  readonly queuePressure?: SynQueuePressure | ((fire: SynAckFire) => SynQueuePressure | undefined);
+  /** The limit in force, when the caller already knows it (overrides tcp_synack_retries and queuePressure). */
+  readonly retriesLimit?: number;
+}
+
+/**
  * SYN-ACK schedule of a request socket (inet_connection_sock.c reqsk_timer_handler(), syn_ack_recalc(),
  * reqsk_timeout()): no linear phase; after fire n the timer is min(initial RTO << n, TCP_RTO_MAX); the
- * request is dropped silently at the fire where num_timeout ≥ tcp_synack_retries. The cap is the
- * constant TCP_RTO_MAX in 6.18 (tcp_rto_max for SYN-ACKs is a 6.19 change). Not modelled: the limit
- * shrinking toward 2 when the SYN queue is more than half full of old requests, and TCP_DEFER_ACCEPT.
+ * request is dropped silently at the fire where num_timeout ≥ the limit: tcp_synack_retries, or less when
+ * the SYN queue is more than half full of old requests (effectiveSynAckRetries(), evaluated at every fire
+ * from `queuePressure`). The cap is the constant TCP_RTO_MAX in 6.18 (tcp_rto_max for SYN-ACKs is a 6.19
+ * change). Not modelled: TCP_DEFER_ACCEPT.
  */
-export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, options: ScheduleOptions = {}): RetransmissionSchedule {
+export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, options: SynAckScheduleOptions = {}): RetransmissionSchedule {
   const settings = resolveKernelSettings(input);
-  const limit = settings.tcp_synack_retries;
+  const pressureAt = (fire: SynAckFire): SynQueuePressure | undefined =>
+    typeof options.queuePressure === 'function' ? options.queuePressure(fire) : options.queuePressure;
+  const limitAt = (fire: SynAckFire): number => options.retriesLimit ?? effectiveSynAckRetries(settings.tcp_synack_retries, pressureAt(fire));
   const initialMs = roundUpToJiffiesMs(settings.initialRtoMs, settings.hz);
   const sends: number[] = [0];
   const kinds: SendKind[] = ['original'];
@@ -135,7 +186,7 @@ export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, optio
   let lastSendMs = 0;
   for (;;) {
     const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
-    if (numTimeout >= limit) {
+    if (numTimeout >= limitAt({ numTimeout, atMs: fireMs })) {
       return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'count' };
     }
     sends.push(fireMs);
@@ -145,6 +196,26 @@ export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, optio
     numTimeout += 1;
     timerMs = Math.min(initialMs * 2 ** numTimeout, LINUX_TCP_CONSTANTS.TCP_RTO_MAX_MS);
   }
+}
+
+/**
+ * The num_timeout values at which a request may be dropped when each fire's limit is only known to lie in
+ * a set (e.g. the queue was sampled just before and just after other requests' timers changed it): fire k
+ * may drop the request when k ≥ the smallest possible limit there and no earlier fire surely dropped it
+ * (j ≥ the largest limit there). `limitsAt(numTimeout)` gives the possible limits at that fire; `fromNumTimeout`
+ * skips fires the capture shows passed with a retransmission, unless the limits say the request surely died there.
+ */
+export function possibleSynAckDropFires(limitsAt: (numTimeout: number) => readonly number[], fromNumTimeout = 0, maxFires = 64): number[] {
+  const fires: number[] = [];
+  for (let k = 0; k < maxFires; k += 1) {
+    const limits = limitsAt(k);
+    if (limits.length === 0) continue;
+    const certain = k >= Math.max(...limits);
+    // A fire that surely dropped the request stays a prediction even if the capture shows it survived.
+    if ((k >= fromNumTimeout || certain) && k >= Math.min(...limits)) fires.push(k);
+    if (certain) break;
+  }
+  return fires;
 }
 
 /** Options of the FIN / data schedules. */

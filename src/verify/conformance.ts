@@ -27,7 +27,9 @@ import type { Check } from './verdict.js';
  * every read reports every change (lastSampleBefore()) — and by the read that showed it. A transition
  * the replay owes to a timer (its window from the timing model and the host's settings) is therefore
  * accepted when that interval overlaps the window: early only if sampled before the window opened,
- * late only if the old state was still read after the window closed.
+ * late only if the old state was still read after the window closed. A timer with several alternative
+ * windows (a request's drop under either SYN-ACK limit the sampled queue allows) must overlap one of them:
+ * a change in the gap between them is explained by neither and is a violation.
  */
 
 /** Slack between a segment's capture time, the kernel's state change and the agent's sample time stamp. */
@@ -121,6 +123,20 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
         continue;
       }
       const lastReadUs = entry.cause.kind === 'timer' && found > position ? lastSampleBefore(host.events, sample.timeUs) : undefined;
+      const between = found > position ? findTimerBetweenWindows(timeline, position, found, lastReadUs ?? sample.timeUs, sample.timeUs) : undefined;
+      if (between !== undefined) {
+        const windows = (between.windows ?? []).map((w) => `${rel(w.timeUs)}–${rel(w.latestUs)}`).join(' or ');
+        violations.push({
+          message:
+            `${sample.state} came between ${rel(lastReadUs ?? sample.timeUs)} and ${rel(sample.timeUs)}, which is in none of the windows of ` +
+            `${describeCause(between.cause, replay.host)}: ${windows} (±${SAMPLE_ALLOWANCE_US / 1000} ms); no limit the evidence allows explains that moment`,
+          expected: `${between.state} at ${windows}`,
+          reference: between.row ? rowReference(between.row) : undefined,
+        });
+        position = found;
+        previousObserved = sample.state;
+        continue;
+      }
       const sampledInterval =
         lastReadUs === undefined
           ? undefined
@@ -231,6 +247,21 @@ function findLateTimer(
   for (let k = position + 1; k <= found; k += 1) {
     const entry = timeline[k] as ReplayEntry;
     if (entry.cause.kind === 'timer' && entry.latestUs < lastReadUs - SAMPLE_ALLOWANCE_US) return { timer: entry, lastReadUs };
+  }
+  return undefined;
+}
+
+/**
+ * A timer-caused entry among timeline[position+1 .. found] with several alternative windows (replay.ts:
+ * e.g. a request's drop under either SYN-ACK limit the sampled queue allows) none of which overlaps the
+ * sampled interval [afterUs, byUs] (with SAMPLE_ALLOWANCE_US): the change happened in a gap between them.
+ */
+function findTimerBetweenWindows(timeline: readonly ReplayEntry[], position: number, found: number, afterUs: number, byUs: number): ReplayEntry | undefined {
+  for (let k = position + 1; k <= found; k += 1) {
+    const entry = timeline[k] as ReplayEntry;
+    if (entry.cause.kind !== 'timer' || entry.windows === undefined) continue;
+    const overlaps = entry.windows.some((w) => w.timeUs - SAMPLE_ALLOWANCE_US <= byUs && w.latestUs + SAMPLE_ALLOWANCE_US >= afterUs);
+    if (!overlaps) return entry;
   }
   return undefined;
 }

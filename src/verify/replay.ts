@@ -10,6 +10,7 @@ import {
   finWait2DurationMs,
   predictOrphanFinSchedule,
   predictSynAckSchedule,
+  type SynQueuePressure,
   predictSynSchedule,
   timeWaitDurationMs,
   timerSlackMs,
@@ -19,7 +20,7 @@ import { readHostKernelSettings } from './host-kernel-settings.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
-import { estimateFinRto, predictGiveUpWindow } from './timing-checks.js';
+import { estimateFinRto, listenStepBacklog, predictGiveUpWindow, synAckDropLimits, synQueueReadings } from './timing-checks.js';
 
 /*
  * Replay: the state path each endpoint *should* have taken, predicted from its own packet trace and
@@ -41,6 +42,12 @@ import { estimateFinRto, predictGiveUpWindow } from './timing-checks.js';
  * in FIN_WAIT_1, CLOSING or LAST_ACK: tcp_write_timeout() → tcp_write_err(), no RST) is predicted from
  * the host's settings and anchored, like compareSchedule(), at the last retransmission the capture
  * shows: each timer re-arms from its real fire, so the lateness of the earlier ones is not guessed.
+ * A request's limit is not always tcp_synack_retries: reqsk_timer_handler() cuts it toward 2 at any fire
+ * where the listener's SYN queue is more than half full of old requests (a SYN flood). The queue at each
+ * fire is read from the host's samples (its SYN_RECV rows on the listener's address and their retransmit
+ * counts: timing-checks.ts synQueueReadings()) and the backlog from the lab's listen step; when the
+ * readings around a fire allow two limits, both drops are predicted as separate windows (ReplayEntry
+ * `windows`), and a drop in neither is not explained.
  *
  * The replay is a prediction, not a check: conformance.ts compares it with the sampled states.
  */
@@ -57,6 +64,12 @@ export interface ReplayEntry {
   readonly timeUs: number;
   /** For timers: the latest moment the expiry may come (timer wheel slack); else equal to timeUs. */
   readonly latestUs: number;
+  /**
+   * For a timer whose evidence allows more than one expiry (a request whose SYN-ACK limit the sampled
+   * queue cannot pin down): the separate windows, all inside [timeUs, latestUs]; the gaps between them
+   * are not accepted. Absent: the one window [timeUs, latestUs].
+   */
+  readonly windows?: readonly { readonly timeUs: number; readonly latestUs: number }[];
   readonly cause: ReplayCause;
   /** The machine row taken (absent for the initial state). */
   readonly row?: TransitionRow;
@@ -97,6 +110,12 @@ export interface ReplayInput {
   readonly endUs: number;
   /** The host's tcp_rto_min in ms (net.ipv4.tcp_rto_min_us), when recorded; else TCP_RTO_MIN. */
   readonly rtoMinMs?: number;
+  /**
+   * A passive socket's listener queue as sampled: every distinct reading of it from `fromUs` to `toUs`
+   * (the reading in force at `fromUs` first), for reqsk_timer_handler()'s cut of the SYN-ACK limit.
+   * Absent: the limit is tcp_synack_retries.
+   */
+  readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
 }
 
 const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
@@ -291,11 +310,19 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       if ('illegal' in result || result.to === state) return;
       state = result.to;
       context = result.context;
-      timeline.push({ state, timeUs: timer.timeUs, latestUs: timer.latestUs, cause: { kind: 'timer', name: timer.name }, row: result.row });
+      timeline.push({
+        state,
+        timeUs: timer.timeUs,
+        latestUs: timer.latestUs,
+        cause: { kind: 'timer', name: timer.name },
+        row: result.row,
+        ...(timer.windows !== undefined && { windows: timer.windows }),
+      });
     }
   }
 
-  function nextTimer(last: ReplayEntry): { event: TcpEvent; name: string; timeUs: number; latestUs: number } | undefined {
+  type TimerPrediction = { event: TcpEvent; name: string; timeUs: number; latestUs: number; windows?: ReplayEntry['windows'] };
+  function nextTimer(last: ReplayEntry): TimerPrediction | undefined {
     const window = (startUs: number, onTimeMs: number, lateMs: number, name: string, event: TcpEvent) => ({
       event,
       name,
@@ -324,8 +351,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           return window(last.timeUs, predictSynAckSchedule(settings).failAtMs, predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN-ACK retransmissions exhausted (request dropped)', 'retransmit-give-up');
         }
         const offsets = timerSends.map((a) => (a.timeUs - first.timeUs) / 1000);
-        const giveUp = predictGiveUpWindow((options) => predictSynAckSchedule(settings, options), offsets, settings.hz);
-        return window(first.timeUs, giveUp.earliestMs, giveUp.latestMs, `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${settings.tcp_synack_retries})`, 'retransmit-give-up');
+        return requestDropTimer(first.timeUs, offsets);
       }
       case 'FIN_WAIT_1':
       case 'CLOSING':
@@ -361,6 +387,46 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     }
   }
 
+  /**
+   * When a request socket is dropped: at the fire where num_timeout reaches the limit reqsk_timer_handler()
+   * computes then (effectiveSynAckRetries(): tcp_synack_retries, cut toward 2 while the SYN queue is more
+   * than half full of old requests). The queue at each fire is read from the samples around that fire's
+   * window; when the readings there allow different limits, every drop they allow is a window of its own.
+   */
+  function requestDropTimer(firstUs: number, offsets: readonly number[]): TimerPrediction {
+    const retries = settings.tcp_synack_retries;
+    const base = `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${retries}`;
+    const windowFor = (limit: number | undefined) =>
+      predictGiveUpWindow((o) => predictSynAckSchedule(settings, { ...o, ...(limit !== undefined && { retriesLimit: limit }) }), offsets, settings.hz);
+    const readingsOf = input.synQueueReadings;
+    if (readingsOf === undefined) {
+      const giveUp = windowFor(undefined);
+      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+    }
+    const candidates = synAckDropLimits(settings, firstUs, offsets.length - 1, readingsOf, input.tuple.remote);
+    const windows = candidates.map((c) => ({ ...c, ...windowFor(c.k) }));
+    const describe = (k: number): string => candidates.find((c) => c.k === k)?.description ?? `drop at num_timeout ${k}`;
+    if (windows.length === 0) {
+      const giveUp = windowFor(undefined);
+      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+    }
+    const cut = windows.some((w) => w.k < retries);
+    const reason = cut ? `; reqsk_timer_handler() cuts the limit while the SYN queue is more than half full of old requests` : '';
+    const which =
+      windows.length === 1
+        ? describe((windows[0] as { k: number }).k)
+        : `the sampled queue cannot tell which limit applies, so each is accepted: ${windows
+            .map((w) => `${describe(w.k)} → +${(w.earliestMs / 1000).toFixed(3)}–${(w.latestMs / 1000).toFixed(3)} s after the first SYN-ACK`)
+            .join('; or ')}`;
+    return {
+      event: 'retransmit-give-up',
+      name: `${base}${reason}: ${which})`,
+      timeUs: firstUs + Math.min(...windows.map((w) => w.earliestMs)) * 1000,
+      latestUs: firstUs + Math.max(...windows.map((w) => w.latestMs)) * 1000,
+      ...(windows.length > 1 && { windows: windows.map((w) => ({ timeUs: firstUs + w.earliestMs * 1000, latestUs: firstUs + w.latestMs * 1000 })) }),
+    };
+  }
+
   return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped };
 }
 
@@ -382,6 +448,7 @@ export function replayRun(run: RunRecord): EndpointReplay[] {
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = firewallDropper(run, host, addresses);
     for (const { tuple, conn } of socketsOf(host)) {
+      const backlog = listenStepBacklog(run, host, Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1)));
       const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
       replays.push(
         replayEndpoint({
@@ -394,6 +461,7 @@ export function replayRun(run: RunRecord): EndpointReplay[] {
           droppedBy,
           ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
           ...(rtoMinMs !== undefined && { rtoMinMs }),
+          ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
           endUs,
         }),
       );

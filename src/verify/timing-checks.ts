@@ -1,10 +1,13 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../tcp/kernel-settings.js';
+import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { assertNever, parseTcpState, type TcpState } from '../tcp/state.js';
 import {
+  CAPTURE_ALLOWANCE_MS,
   compareSchedule,
+  effectiveSynAckRetries,
+  possibleSynAckDropFires,
   predictOrphanFinSchedule,
   predictSynAckSchedule,
   predictSynSchedule,
@@ -12,6 +15,7 @@ import {
   scheduleTimeline,
   type RetransmissionSchedule,
   type ScheduleItemCheck,
+  type SynQueuePressure,
 } from '../tcp/timing-model.js';
 import { missingSettings, readHostKernelSettings } from './host-kernel-settings.js';
 import type { RunHost, RunRecord } from './run-record.js';
@@ -146,11 +150,27 @@ export function checkSynAckRetransmits(expectation: Extract<Expectation, { kind:
   );
   const giveUp = gone === undefined ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
   const settings = recorded.settings;
-  const outcome = bestOfPredictions((options) => predictSynAckSchedule(settings, options), timerSends, giveUp, hzOf(settings));
+  // reqsk_timer_handler() may cut the limit while the listener's queue is more than half full of old requests.
+  const backlog = listenStepBacklog(run, host, port);
+  const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
+  const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
+  const judged = candidates.map((candidate) => ({
+    candidate,
+    outcome: bestOfPredictions((options) => predictSynAckSchedule(settings, { ...options, retriesLimit: candidate.k }), timerSends, giveUp, hzOf(settings)),
+  }));
+  const best = judged.reduce((a, b) => (b.outcome.problems.length < a.outcome.problems.length ? b : a));
+  const { outcome } = best;
   const { schedule } = outcome;
   const evidence = describeItems(outcome.items, timerSends, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', giveUp);
   for (const reply of replies) evidence.push(`${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire`);
   evidence.push(...outcome.extraLines(host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
+  if (candidates.length > 1) {
+    evidence.push(
+      `the sampled queue cannot tell which SYN-ACK limit reqsk_timer_handler() applied; each is accepted: ${candidates.map((c) => c.description).join('; or ')} — this run fits: ${best.candidate.description}`,
+    );
+  } else if (readingsOf !== undefined) {
+    evidence.push(`SYN-ACK limit from the listener's queue (reqsk_timer_handler()): ${best.candidate.description}`);
+  }
   return {
     name,
     status: outcome.problems.length === 0 ? 'pass' : 'fail',
@@ -163,6 +183,21 @@ export function checkSynAckRetransmits(expectation: Extract<Expectation, { kind:
     reference: SYNACK_REFERENCE,
   };
 }
+
+/**
+ * The backlog of the lab's listen step on this host and port (Node's default 511 when the step gives
+ * none), capped at net.core.somaxconn when recorded (__sys_listen()); undefined without a listen step.
+ */
+export function listenStepBacklog(run: RunRecord, host: RunHost, port: number | undefined): number | undefined {
+  const step = run.lab.steps.find((s) => s.kind === 'listen' && s.host === host.name && (port === undefined || s.port === port));
+  if (step === undefined || step.kind !== 'listen') return undefined;
+  const somaxconn = Number(host.kernelSettings['net.core.somaxconn']);
+  const backlog = step.backlog ?? NODE_DEFAULT_BACKLOG;
+  return Number.isFinite(somaxconn) && somaxconn > 0 ? Math.min(backlog, somaxconn) : backlog;
+}
+
+/** net.Server.listen()'s backlog when none is given (Node's default, as the agent uses it). */
+const NODE_DEFAULT_BACKLOG = 511;
 
 /** How close after a received SYN a SYN-ACK counts as its answer rather than a timer fire. */
 const SYN_REPLY_WINDOW_US = 5_000;
@@ -265,20 +300,123 @@ function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined
 
 // ---- sampled disappearances
 
-/** Sampler events closer than this come from one read of /proc/net/tcp (they are emitted together). */
-const SAME_READ_US = 1_000;
+/**
+ * Consecutive sampler events closer than this come from one read of /proc/net/tcp (they are emitted
+ * together); reads are 5 ms apart, so half of that separates bursts even on a loaded machine.
+ */
+const SAME_READ_US = 2_500;
 
 /**
  * The time of the host sampler's last read of /proc/net/tcp before `timeUs`, as its events prove it:
- * the latest socket or socket-gone event (of any row) from an earlier read. Each read reports every
- * change, so a row that read did not report gone was still there. Undefined when no earlier read left an event.
+ * the latest socket or socket-gone event (of any row) from an earlier read. The events of one read are
+ * emitted back to back, each stamped when written, so a burst of them can spread over more than a
+ * millisecond on a loaded machine: a chain of sampler events less than SAME_READ_US apart is one read.
+ * Each read reports every change, so a row that read did not report gone was still there — or, in a
+ * table long enough to be walked in several passes, had just gone unconfirmed (the sampler reports a
+ * row gone after two reads without it, src/agent/socket-table.ts): up to one sampling period earlier
+ * than the bound says. Undefined when no earlier read left an event.
  */
 export function lastSampleBefore(events: readonly AgentEvent[], timeUs: number): number | undefined {
-  let last: number | undefined;
-  for (const e of events) {
-    if ((e.type === 'socket' || e.type === 'socket-gone') && e.timeUs < timeUs - SAME_READ_US && (last === undefined || e.timeUs > last)) last = e.timeUs;
+  const earlier = events
+    .filter((e) => (e.type === 'socket' || e.type === 'socket-gone') && e.timeUs < timeUs)
+    .map((e) => e.timeUs)
+    .sort((a, b) => b - a);
+  let burstStartUs = timeUs;
+  for (const t of earlier) {
+    if (burstStartUs - t >= SAME_READ_US) return t;
+    burstStartUs = t;
   }
-  return last;
+  return undefined;
+}
+
+/**
+ * The listener's request queue as the sampler saw it, for reqsk_timer_handler()'s cut of the SYN-ACK
+ * limit: after each read that changed a request row on `local` (the listener's address and port), the
+ * number of request sockets (SYN_RECV rows with inode 0) and of young ones (retransmit count 0), with
+ * the listener's backlog. Events of one read (a burst, see lastSampleBefore()) count as one reading. The returned
+ * function gives the reading in force at `fromUs` followed by every distinct later one up to `toUs`;
+ * `self` (the remote of the request being judged) counts as an old request in readings taken after its
+ * own row went — at its own timer fire it was still in the queue.
+ */
+export function synQueueReadings(
+  host: RunHost,
+  local: string,
+  backlog: number,
+): (fromUs: number, toUs: number, self?: string) => SynQueuePressure[] {
+  const rows = new Map<string, number>(); // remote → retransmits, request sockets only
+  const readings: { timeUs: number; rows: ReadonlyMap<string, number> }[] = [];
+  let lastEventUs: number | undefined;
+  const record = (timeUs: number): void => {
+    const lastReading = readings.at(-1);
+    if (lastReading !== undefined && lastEventUs !== undefined && timeUs - lastEventUs < SAME_READ_US) lastReading.rows = new Map(rows);
+    else readings.push({ timeUs, rows: new Map(rows) });
+    lastEventUs = timeUs;
+  };
+  for (const e of host.events) {
+    if ((e.type !== 'socket' && e.type !== 'socket-gone') || e.local !== local || e.remote.endsWith(':0')) continue;
+    if (e.type === 'socket' && parseTcpState(e.state) === 'SYN_RECEIVED' && e.inode === 0) rows.set(e.remote, e.timer.retransmits);
+    else if (!rows.delete(e.remote)) continue;
+    record(e.timeUs);
+  }
+  // The request being judged is in the queue at its own fire: a reading after its own removal still counts it (old).
+  const pressureOf = (reading: ReadonlyMap<string, number>, self: string | undefined): SynQueuePressure => {
+    let young = 0;
+    for (const retransmits of reading.values()) if (retransmits === 0) young += 1;
+    const missingSelf = self !== undefined && !reading.has(self) ? 1 : 0;
+    return { requests: reading.size + missingSelf, young, backlog };
+  };
+  return (fromUs, toUs, self) => {
+    const out: SynQueuePressure[] = [];
+    const push = (p: SynQueuePressure): void => {
+      if (!out.some((q) => q.requests === p.requests && q.young === p.young)) out.push(p);
+    };
+    let inForce: ReadonlyMap<string, number> | undefined;
+    for (const r of readings) if (r.timeUs <= fromUs) inForce = r.rows;
+    if (inForce !== undefined) push(pressureOf(inForce, self));
+    for (const r of readings) if (r.timeUs > fromUs && r.timeUs <= toUs) push(pressureOf(r.rows, self));
+    return out;
+  };
+}
+
+/** One SYN-ACK limit the evidence allows for a request: the num_timeout at which it is dropped, and why. */
+export interface SynAckDropCandidate {
+  readonly k: number;
+  readonly description: string;
+}
+
+/**
+ * The SYN-ACK limits (num_timeout at the drop) a request may have had, from the listener's queue sampled
+ * around each of its timer fires (reqsk_timer_handler() → effectiveSynAckRetries()) and skipping fires the
+ * capture shows passed (`observedRetransmissions` timer SYN-ACKs after the first). Without readings: the
+ * plain tcp_synack_retries. When readings around one fire disagree, every limit they allow is a candidate.
+ */
+export function synAckDropLimits(
+  settings: KernelSettings,
+  firstUs: number,
+  observedRetransmissions: number,
+  readingsOf: ((fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[]) | undefined,
+  self?: string,
+): SynAckDropCandidate[] {
+  const retries = settings.tcp_synack_retries;
+  if (readingsOf === undefined) return [{ k: retries, description: `limit tcp_synack_retries=${retries}` }];
+  const readingsAt = new Map<number, readonly SynQueuePressure[]>();
+  const limitsAt = (numTimeout: number): number[] => {
+    if (numTimeout === 0) return [retries]; // a young request is never dropped at its first fire (limit ≥ 2 > 0)
+    const onTime = predictSynAckSchedule(settings, { retriesLimit: numTimeout }).failAtMs;
+    const late = predictSynAckSchedule(settings, { retriesLimit: numTimeout, timerLateness: 'max' }).failAtMs;
+    const readings = readingsOf(firstUs + (onTime - CAPTURE_ALLOWANCE_MS) * 1000, firstUs + (late + CAPTURE_ALLOWANCE_MS) * 1000, self);
+    readingsAt.set(numTimeout, readings);
+    const limits = readings.length === 0 ? [retries] : readings.map((r) => effectiveSynAckRetries(retries, r));
+    return [...new Set(limits)].sort((a, b) => a - b);
+  };
+  const fires = possibleSynAckDropFires(limitsAt, Math.max(0, observedRetransmissions), retries + 1);
+  return fires.map((k) => {
+    const readings = readingsAt.get(k) ?? [];
+    const seen = [...new Set(readings.map((r) => `${r.requests} requests, ${r.young} young`))].join(' / ');
+    const backlog = readings[0]?.backlog;
+    const limit = k < retries ? `limit cut to ${k} from tcp_synack_retries=${retries}` : `limit tcp_synack_retries=${retries}`;
+    return { k, description: `${limit}${seen === '' ? '' : ` (queue sampled at that fire: ${seen}${backlog === undefined ? '' : `, backlog ${backlog}`})`}` };
+  });
 }
 
 /** When a row disappeared, as far as the evidence tells: after `afterMs`, by `byMs` (ms offsets from the first send). */

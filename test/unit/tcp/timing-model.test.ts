@@ -5,6 +5,8 @@ import {
   finWait2DurationMs,
   predictEstablishedSchedule,
   predictOrphanFinSchedule,
+  effectiveSynAckRetries,
+  possibleSynAckDropFires,
   predictSynAckSchedule,
   predictSynSchedule,
   scheduleTimeline,
@@ -231,5 +233,62 @@ describe('compareSchedule catches wrong schedules', () => {
 
   it('rejects mismatched inputs with a remedy', () => {
     expect(() => compareSchedule([0, 1000], [0], [0], 250)).toThrow(/one interval per expected offset.*scheduleTimeline/);
+  });
+});
+
+describe('SYN-ACK limit under queue pressure (reqsk_timer_handler())', () => {
+  it('keeps tcp_synack_retries while the queue is at most half full (requests·2 ≤ max(8, backlog))', () => {
+    expect(effectiveSynAckRetries(5, { requests: 8, young: 0, backlog: 16 })).toBe(5);
+    expect(effectiveSynAckRetries(5, { requests: 4, young: 0, backlog: 1 })).toBe(5); // max(8, backlog) floor
+    expect(effectiveSynAckRetries(5, undefined)).toBe(5);
+  });
+
+  it('cuts one retry per doubling of young·2 that is still ≤ requests, down to 2', () => {
+    // 17 requests, backlog 16: no young request left → limit 2 (the syn-flood lab).
+    expect(effectiveSynAckRetries(5, { requests: 17, young: 0, backlog: 16 })).toBe(2);
+    // young·2 = 2, 4, 8, 16 ≤ 17 → 5→4→3→2 (stops at 2).
+    expect(effectiveSynAckRetries(5, { requests: 17, young: 1, backlog: 16 })).toBe(2);
+    // young·2 = 8 ≤ 17 → 4; 16 ≤ 17 → 3; 32 > 17 → stop.
+    expect(effectiveSynAckRetries(5, { requests: 17, young: 4, backlog: 16 })).toBe(3);
+    // young·2 = 18 > 17: all young enough, no cut.
+    expect(effectiveSynAckRetries(5, { requests: 17, young: 9, backlog: 16 })).toBe(5);
+    // Never raised, never below 2, and a limit already ≤ 2 is left alone.
+    expect(effectiveSynAckRetries(1, { requests: 100, young: 0, backlog: 16 })).toBe(1);
+  });
+
+  it('drops an old request at 7 s (SYN-ACKs at 0, 1, 3 s) when the queue stays full of old requests', () => {
+    const flooded = predictSynAckSchedule({}, { queuePressure: { requests: 17, young: 0, backlog: 16 } });
+    expect(flooded.sends).toEqual([0, 1000, 3000]);
+    expect(flooded.failAtMs).toBe(7000);
+    // Without the pressure the same request lives to 63 s: the gap the replay used to have.
+    expect(predictSynAckSchedule().failAtMs).toBe(63000);
+  });
+
+  it('evaluates the queue at each fire', () => {
+    // Young requests at the 3 s fire keep the limit high; at the 7 s fire they have aged: dropped at 7 s.
+    const seen: number[] = [];
+    const schedule = predictSynAckSchedule(
+      {},
+      {
+        queuePressure: (fire) => {
+          seen.push(fire.numTimeout);
+          return fire.atMs < 5000 ? { requests: 17, young: 17, backlog: 16 } : { requests: 17, young: 0, backlog: 16 };
+        },
+      },
+    );
+    expect(schedule.failAtMs).toBe(7000);
+    expect(seen).toEqual([0, 1, 2]);
+    expect(predictSynAckSchedule({}, { retriesLimit: 3 }).failAtMs).toBe(15000);
+  });
+
+  it('lists every drop the possible limits allow, and only those', () => {
+    // Limit 2 or 3 at every fire: dropped at num_timeout 2 (7 s) or 3 (15 s), never later.
+    expect(possibleSynAckDropFires(() => [2, 3])).toEqual([2, 3]);
+    // Known limit: one drop.
+    expect(possibleSynAckDropFires(() => [5])).toEqual([5]);
+    // The capture shows 3 retransmissions: the num_timeout 2 drop did not happen.
+    expect(possibleSynAckDropFires(() => [2, 4], 3)).toEqual([3, 4]);
+    // A fire that surely dropped it stays the prediction even if the capture shows more SYN-ACKs.
+    expect(possibleSynAckDropFires(() => [2], 4)).toEqual([2]);
   });
 });
