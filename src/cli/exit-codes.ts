@@ -8,7 +8,9 @@ export const ExitCode = {
   usage: 2,
   /** The environment cannot run labs: no Docker engine, no image, no privileges. */
   environment: 3,
-  /** Interrupted by SIGINT/SIGTERM after cleaning up. */
+  /** A bug in tcplab itself (the message carries the stack trace for a report). */
+  internal: 4,
+  /** Interrupted by SIGINT/SIGTERM/SIGHUP after cleaning up. */
   interrupted: 130,
 } as const;
 

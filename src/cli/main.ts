@@ -17,11 +17,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const setExitCode = (code: number): void => {
     exitCode = code;
   };
-  // `| head` closes our stdout early: end quietly instead of crashing on EPIPE.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCode);
-    throw err;
-  });
+  // `| head` closes our output early (EPIPE; EIO when a terminal closes): end quietly, but a run
+  // in progress first removes what it created (its SIGTERM handler stops it and tears it down).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+      if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+      else process.exit(exitCode);
+    });
+  }
   const program = new Command('tcplab')
     .description('TCP failure experiments in Docker, verified against a reference TCP state machine and a Linux timing model')
     .version('0.1.0')
@@ -53,6 +57,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode;
     }
     process.stderr.write(`tcplab: internal error: ${(err as Error).stack ?? String(err)}\n`);
-    return 4;
+    return ExitCode.internal;
   }
 }

@@ -28,12 +28,16 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   });
 
   const controller = new AbortController();
+  // Ctrl-C, kill, or the terminal closing (SIGHUP): stop the steps and let teardown run.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) process.stderr.write(`\n${signal}: stopping; removing the lab's containers and network…\n`);
+    // After SIGHUP the terminal is gone; writes to it fail with EIO, which main.ts tolerates.
+    if (signal !== 'SIGHUP' && !controller.signal.aborted) {
+      process.stderr.write(`\n${signal}: stopping; removing the lab's containers and network…\n`);
+    }
     controller.abort(new RunInterruptedError(signal));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
   const verdicts: Verdict[] = [];
   try {
     const queue = [...labs];
@@ -59,8 +63,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   }
   if (flags.json) process.stdout.write(`${JSON.stringify({ labs: verdicts })}\n`);
   if (flags.junit) writeFileSync(flags.junit, renderJUnit(verdicts));

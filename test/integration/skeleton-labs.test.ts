@@ -91,23 +91,25 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     expect(await leftovers(lab.runDir)).toBe(0);
   }, 120_000);
 
-  it('Ctrl-C during a run removes every container and network and exits 130', async () => {
-    const { execa } = await import('execa');
-    const ownRuns = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
-    const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', 'syn-sent', '--runs-dir', ownRuns], { reject: false, all: true });
-    // The run folder appears first; then wait until the lab's network and both containers exist.
-    let runDir = '';
-    for (let i = 0; i < 600 && (!runDir || (await leftovers(runDir)) < 3); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      runDir = readdirSync(ownRuns).map((d) => join(ownRuns, d))[0] ?? '';
-    }
-    expect(await leftovers(runDir)).toBe(3);
-    child.kill('SIGINT');
-    const result = await child;
-    expect(result.exitCode, result.all).toBe(130);
-    expect(result.all).toMatch(/removed/);
-    expect(await leftovers(runDir)).toBe(0);
-  }, 120_000);
+  for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+    it(`${signal === 'SIGINT' ? 'Ctrl-C' : 'Closing the terminal (SIGHUP)'} during a run removes every container and network and exits 130`, async () => {
+      const { execa } = await import('execa');
+      const ownRuns = mkdtempSync(join(tmpdir(), 'tcplab-runs-'));
+      const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', 'syn-sent', '--runs-dir', ownRuns], { reject: false, all: true });
+      // The run folder appears first; then wait until the lab's network and both containers exist.
+      let runDir = '';
+      for (let i = 0; i < 600 && (!runDir || (await leftovers(runDir)) < 3); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        runDir = readdirSync(ownRuns).map((d) => join(ownRuns, d))[0] ?? '';
+      }
+      expect(await leftovers(runDir)).toBe(3);
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode, result.all).toBe(130);
+      expect(result.all).toMatch(/removed/);
+      expect(await leftovers(runDir)).toBe(0);
+    }, 120_000);
+  }
 
   it('`tcplab verify <run-folder>` recomputes the stored verdict offline', async () => {
     const result = await runCli(['run', 'handshake', '--json', '--runs-dir', runsDir]);
