@@ -5,7 +5,7 @@ import type { TcpState } from '../tcp/state.js';
 import type { RunRecord } from '../verify/run-record.js';
 import { sampleStates } from '../verify/socket-timeline.js';
 import type { Check, Verdict } from '../verify/verdict.js';
-import { compileRule } from './rule-matcher.js';
+import { compileRule } from '../faults/rule-matcher.js';
 
 /**
  * The ladder (sequence) diagram of one run, as data: what the HTML and Mermaid renderers draw. Pure:

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { CaptureDecoder } from '../observe/capture-decoder.js';
 import type { TcpSegment } from '../observe/packet.js';
 import type { RunObserver } from '../report/live-view.js';
-import { compileRule } from '../report/rule-matcher.js';
+import { compileRule } from '../faults/rule-matcher.js';
 import { isLabSocket } from '../verify/socket-timeline.js';
 import type { StepContext } from './step-runner.js';
 

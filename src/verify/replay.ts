@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { parseRule, RuleError } from '../faults/iptables-rule.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { compileRule } from '../report/rule-matcher.js';
+import { compileRule } from '../faults/rule-matcher.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';

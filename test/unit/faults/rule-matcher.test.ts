@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
-import { compileRule } from '../../../src/report/rule-matcher.js';
+import { compileRule } from '../../../src/faults/rule-matcher.js';
 
 const base: TcpSegment = {
   frame: 1,
