@@ -4,6 +4,7 @@ import type { RunRecord } from '../verify/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LadderPhaseKind, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
+import { formatDuration, formatRelativeSeconds } from './time-format.js';
 
 /**
  * `report.html`: one self-contained page (inline CSS and SVG, no scripts, fonts or network) showing a run
@@ -182,19 +183,6 @@ const ZH: Words = {
 /** Escapes text for HTML and SVG element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
-
-/** `+1.234 s` (or `−0.012 s`) for a relative time in µs. */
-export function formatRelativeSeconds(us: number): string {
-  return `${us < 0 ? '−' : '+'}${(Math.abs(us) / 1e6).toFixed(3)} s`;
-}
-
-/** A duration in the unit people read best: `15 µs`, `0.412 ms`, `1.030 s`. */
-export function formatDuration(us: number): string {
-  const a = Math.abs(us);
-  if (a < 1000) return `${Math.round(us)} µs`;
-  if (a < 1e6) return `${(us / 1000).toFixed(3)} ms`;
-  return `${(us / 1e6).toFixed(3)} s`;
 }
 
 /** The arrow label: tcpdump flags, absolute seq, ack (only with the ACK flag, as tcpdump), payload length. */

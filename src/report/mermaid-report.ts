@@ -1,7 +1,8 @@
 import { assertNever } from '../tcp/state.js';
 import type { RunRecord } from '../verify/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
-import { formatArrowLabel, formatDuration, formatRelativeSeconds } from './html-report.js';
+import { formatArrowLabel } from './html-report.js';
+import { formatDuration, formatRelativeSeconds } from './time-format.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 
 /**

@@ -23,6 +23,7 @@ import { sampleStates, type StateSample } from '../verify/socket-timeline.js';
 import { estimateFinRto } from '../verify/timing-checks.js';
 import type { Check, Verdict } from '../verify/verdict.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LadderPhase } from './ladder-model.js';
+import { formatDuration, formatRelativeSeconds } from './time-format.js';
 
 /*
  * Run commentary: what happened in a run, told in time order in English and Chinese, from the run's own
@@ -113,12 +114,12 @@ export function renderCommentaryText(lines: readonly CommentaryLine[], lang: Com
     out.push(`${lang === 'zh' ? '过程解说' : 'What happened'}${options.title === undefined ? '' : `${lang === 'zh' ? '：' : ': '}${options.title}`}${verdict}`);
   }
   const first = firstDeparture(lines);
-  const width = Math.max(0, ...lines.map((line) => formatRelative(line.timeUs).length));
+  const width = Math.max(0, ...lines.map((line) => formatRelativeSeconds(line.timeUs).length));
   for (const line of lines) {
     const marker = line === first ? '⚠ ' : line.departs ? '✗ ' : '  ';
     const arrow = line.arrowId === undefined ? '' : `  (→ ${line.arrowId.replace(/^seg-/, '')})`;
     const note = line === first ? (lang === 'zh' ? '  ← 观察首次偏离模型' : '  ← first departure from the model') : '';
-    out.push(`${marker}${formatRelative(line.timeUs).padStart(width)}  ${line[lang]}${arrow}${note}`);
+    out.push(`${marker}${formatRelativeSeconds(line.timeUs).padStart(width)}  ${line[lang]}${arrow}${note}`);
   }
   if (lines.length === 0) out.push(lang === 'zh' ? '（本次运行没有可解说的内容）' : '(nothing to tell: the run recorded no segments, states or events)');
   return `${out.join('\n')}\n`;
@@ -153,18 +154,6 @@ function line(timeUs: number, kind: CommentaryKind, text: Text, extra: { arrowId
   return { timeUs, kind, en: text.en, zh: text.zh, ...(extra.arrowId !== undefined && { arrowId: extra.arrowId }), departs: extra.departs ?? false };
 }
 
-/** `+1.234 s` (or `−0.012 s`) for a relative time in µs, as the reports print it. */
-function formatRelative(us: number): string {
-  return `${us < 0 ? '−' : '+'}${(Math.abs(us) / 1e6).toFixed(3)} s`;
-}
-
-/** `15 µs`, `0.412 ms`, `1.030 s`, as the reports print durations. */
-function formatSpan(us: number): string {
-  const a = Math.abs(us);
-  if (a < 1000) return `${Math.round(us)} µs`;
-  if (a < 1e6) return `${(us / 1000).toFixed(3)} ms`;
-  return `${(us / 1e6).toFixed(3)} s`;
-}
 
 function timeOfArrow(arrow: LadderArrow): number {
   return arrow.departUs ?? arrow.arriveUs ?? 0;
@@ -304,7 +293,7 @@ function describeCopy(series: Series, copy: LadderArrow, index: number, answer: 
 
 function headOf(series: Series, copy: LadderArrow, index: number, modelIndex?: number): Text {
   const what = whatOf(series);
-  const t = formatRelative(timeOfArrow(copy));
+  const t = formatRelativeSeconds(timeOfArrow(copy));
   const s = copy.segment;
   if (series.copies.length === 1) {
     const ack = (s.flags & TcpFlag.ACK) !== 0 ? `, ack ${s.ack}` : '';
@@ -320,7 +309,7 @@ function headOf(series: Series, copy: LadderArrow, index: number, modelIndex?: n
     };
   }
   const previous = series.copies[index - 1] as LadderArrow;
-  const gap = formatSpan(timeOfArrow(copy) - timeOfArrow(previous));
+  const gap = formatDuration(timeOfArrow(copy) - timeOfArrow(previous));
   const shifted = modelIndex !== undefined && modelIndex >= 0 && modelIndex !== index;
   return {
     en: `${what.en} #${index + 1} sent by ${series.from} at ${t}, ${gap} after #${index}${shifted ? ` (the model's #${modelIndex + 1})` : ''}`,
@@ -370,7 +359,7 @@ function firewallReset(rst: LadderArrow, arrows: readonly LadderArrow[]): Text |
 }
 
 function answeredBy(answer: LadderArrow): Text {
-  const t = formatRelative(answer.arriveUs ?? timeOfArrow(answer));
+  const t = formatRelativeSeconds(answer.arriveUs ?? timeOfArrow(answer));
   return { en: `answered by [${answer.flags}] from ${answer.from} at ${t}`, zh: `${answer.from} 在 ${t} 以 [${answer.flags}] 应答` };
 }
 
@@ -464,8 +453,8 @@ function describeModelledSeries(
   const intervals = scheduleTimeline(fit.schedule).intervalsMs;
   const endOffsetMs = (context.endUs - firstUs) / 1000;
   const windowText = (item: ScheduleItemCheck): Text => {
-    const a = formatRelative(firstUs + (item.earliestMs ?? 0) * 1000);
-    const b = formatRelative(firstUs + (item.latestMs ?? 0) * 1000);
+    const a = formatRelativeSeconds(firstUs + (item.earliestMs ?? 0) * 1000);
+    const b = formatRelativeSeconds(firstUs + (item.latestMs ?? 0) * 1000);
     return { en: `between ${a} and ${b}`, zh: `在 ${a} 与 ${b} 之间` };
   };
   const seriesKey = `${kind}|${series.from}`;
@@ -482,8 +471,8 @@ function describeModelledSeries(
     if (item.earliestMs > endOffsetMs) {
       lines.push(
         line(timeUs, 'model', {
-          en: `the run ended at ${formatRelative(context.endUs)}, before the model's ${what.en} #${m + 1} from ${series.from} (${window.en})`,
-          zh: `运行在 ${formatRelative(context.endUs)} 结束，早于模型预测的 ${series.from} 的 ${what.zh} #${m + 1}（${window.zh}）`,
+          en: `the run ended at ${formatRelativeSeconds(context.endUs)}, before the model's ${what.en} #${m + 1} from ${series.from} (${window.en})`,
+          zh: `运行在 ${formatRelativeSeconds(context.endUs)} 结束，早于模型预测的 ${series.from} 的 ${what.zh} #${m + 1}（${window.zh}）`,
         }),
       );
       continue;
@@ -508,8 +497,8 @@ function describeModelledSeries(
     if (reply !== undefined) {
       lines.push(
         describeCopy(series, copy, index, answer, {
-          en: `in answer to the retransmitted SYN that arrived at ${formatRelative(reply.arriveUs ?? 0)} (tcp_check_req()), not a timer retransmission`,
-          zh: `这是对 ${formatRelative(reply.arriveUs ?? 0)} 到达的重传 SYN 的应答（tcp_check_req()），不是定时器重传`,
+          en: `in answer to the retransmitted SYN that arrived at ${formatRelativeSeconds(reply.arriveUs ?? 0)} (tcp_check_req()), not a timer retransmission`,
+          zh: `这是对 ${formatRelativeSeconds(reply.arriveUs ?? 0)} 到达的重传 SYN 的应答（tcp_check_req()），不是定时器重传`,
         }),
       );
       return;
@@ -531,8 +520,8 @@ function describeModelledSeries(
       const reason = verdictReason(item.verdict);
       const window = windowText(item);
       parts.push({
-        en: `departs from the model: expected ${what.en} #${m + 1} ${window.en}, observed at ${formatRelative(timeOfArrow(copy))} (${reason.en})`,
-        zh: `与模型不符：预期 ${what.zh} #${m + 1} ${window.zh}发出，实际在 ${formatRelative(timeOfArrow(copy))}（${reason.zh}）`,
+        en: `departs from the model: expected ${what.en} #${m + 1} ${window.en}, observed at ${formatRelativeSeconds(timeOfArrow(copy))} (${reason.en})`,
+        zh: `与模型不符：预期 ${what.zh} #${m + 1} ${window.zh}发出，实际在 ${formatRelativeSeconds(timeOfArrow(copy))}（${reason.zh}）`,
       });
     }
     const isLast = timerIndex === timerCopies.length - 1;
@@ -540,10 +529,10 @@ function describeModelledSeries(
       const nextUs = timeOfArrow(copy) + (intervals[m + 1] ?? fit.schedule.failIntervalMs) * 1000;
       if (m + 1 < sends) {
         const settings = index === 0 ? ` (${fit.settings})` : '';
-        parts.push({ en: `the model predicts the next at ${formatRelative(nextUs)}${settings}`, zh: `模型预测下一次在 ${formatRelative(nextUs)}${settings === '' ? '' : `（${fit.settings}）`}` });
+        parts.push({ en: `the model predicts the next at ${formatRelativeSeconds(nextUs)}${settings}`, zh: `模型预测下一次在 ${formatRelativeSeconds(nextUs)}${settings === '' ? '' : `（${fit.settings}）`}` });
       } else if (m + 1 === sends && giveUp !== undefined) {
         const reason = failReasonText(fit.schedule.failReason);
-        const predicted = giveUp.predicted(formatRelative(nextUs));
+        const predicted = giveUp.predicted(formatRelativeSeconds(nextUs));
         parts.push({ en: `the model predicts ${predicted.en} (${reason.en}; ${fit.settings})`, zh: `模型预测${predicted.zh}（${reason.zh}；${fit.settings}）` });
       }
     } else if (isLast && answer !== undefined && series.copies.length > 1) {
@@ -562,7 +551,7 @@ function describeModelledSeries(
       const window = windowText(item);
       const reason = failReasonText(fit.schedule.failReason);
       if (giveUp.timeUs !== undefined) {
-        const said = giveUp.describe(formatRelative(giveUp.timeUs));
+        const said = giveUp.describe(formatRelativeSeconds(giveUp.timeUs));
         const ok = item.ok;
         if (!ok) notes.departed.add(seriesKey);
         const verdict = verdictReason(item.verdict);
@@ -583,8 +572,8 @@ function describeModelledSeries(
             firstUs + item.earliestMs * 1000,
             'model',
             {
-              en: `departs from the model: it expects ${giveUp.expected.en} ${window.en} (${reason.en}); not observed by the end of the run at ${formatRelative(context.endUs)}`,
-              zh: `与模型不符：预期${window.zh}${giveUp.expected.zh}（${reason.zh}）；直到运行结束（${formatRelative(context.endUs)}）都没有观察到`,
+              en: `departs from the model: it expects ${giveUp.expected.en} ${window.en} (${reason.en}); not observed by the end of the run at ${formatRelativeSeconds(context.endUs)}`,
+              zh: `与模型不符：预期${window.zh}${giveUp.expected.zh}（${reason.zh}）；直到运行结束（${formatRelativeSeconds(context.endUs)}）都没有观察到`,
             },
             { arrowId: lastCopy.id, departs: true },
           ),
@@ -788,7 +777,7 @@ function describeStates(context: Context): CommentaryLine[] {
       const who = replay?.conn === undefined ? host.name : `${host.name}/${replay.conn}`;
       if (replay === undefined) {
         for (const sample of samples) {
-          lines.push(line(rel(sample.timeUs), 'state', { en: `${who} enters ${sample.state} at ${formatRelative(rel(sample.timeUs))}`, zh: `${who} 在 ${formatRelative(rel(sample.timeUs))} 进入 ${sample.state} 状态` }));
+          lines.push(line(rel(sample.timeUs), 'state', { en: `${who} enters ${sample.state} at ${formatRelativeSeconds(rel(sample.timeUs))}`, zh: `${who} 在 ${formatRelativeSeconds(rel(sample.timeUs))} 进入 ${sample.state} 状态` }));
         }
         continue;
       }
@@ -807,7 +796,7 @@ function describeStates(context: Context): CommentaryLine[] {
         }
         // The first sample may show the state the socket started from (or one it had entered before the replay began).
         if (found === undefined && position === 0 && timeline[0]?.state === sample.state) found = 0;
-        const t = formatRelative(rel(sample.timeUs));
+        const t = formatRelativeSeconds(rel(sample.timeUs));
         if (found === undefined) {
           lines.push(line(rel(sample.timeUs), 'state', { en: `${who} enters ${sample.state} at ${t}`, zh: `${who} 在 ${t} 进入 ${sample.state} 状态` }));
           continue;
@@ -816,7 +805,7 @@ function describeStates(context: Context): CommentaryLine[] {
           const skipped = timeline[k];
           if (skipped === undefined) continue;
           const cause = describeCauseText(context, host, replay, skipped.cause, skipped.timeUs);
-          const at = formatRelative(rel(skipped.timeUs));
+          const at = formatRelativeSeconds(rel(skipped.timeUs));
           lines.push(
             line(
               rel(skipped.timeUs),
@@ -850,11 +839,11 @@ function describeListener(context: Context, host: RunHost, samples: readonly Sta
   const { record, rel } = context;
   const lines: CommentaryLine[] = [];
   for (const sample of samples) {
-    const t = formatRelative(rel(sample.timeUs));
+    const t = formatRelativeSeconds(rel(sample.timeUs));
     const port = Number(sample.local.slice(sample.local.lastIndexOf(':') + 1));
     const stepIndex = record.lab.steps.findIndex((s) => s.kind === 'listen' && s.host === host.name && s.port === port);
     const step = record.steps.find((s) => s.index === stepIndex);
-    const call: Text = step === undefined ? { en: '', zh: '' } : { en: ` (listen() at ${formatRelative(rel(step.startUs))})`, zh: `（listen() 调用于 ${formatRelative(rel(step.startUs))}）` };
+    const call: Text = step === undefined ? { en: '', zh: '' } : { en: ` (listen() at ${formatRelativeSeconds(rel(step.startUs))})`, zh: `（listen() 调用于 ${formatRelativeSeconds(rel(step.startUs))}）` };
     lines.push(line(rel(sample.timeUs), 'state', { en: `${host.name} listens on port ${port}: ${sample.state} at ${t}${call.en}`, zh: `${host.name} 在端口 ${port} 监听：${t} 进入 ${sample.state} 状态${call.zh}` }));
   }
   return lines;
@@ -869,7 +858,7 @@ const TIMER_NAMES_ZH: Readonly<Record<string, string>> = {
 };
 
 function describeCauseText(context: Context, host: RunHost, replay: EndpointReplay, cause: ReplayCause, timeUs: number): { text: Text; arrowId?: string } {
-  const at = formatRelative(context.rel(timeUs));
+  const at = formatRelativeSeconds(context.rel(timeUs));
   switch (cause.kind) {
     case 'segment': {
       const arrow = context.model.arrows.find((a) =>
@@ -888,7 +877,7 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
           return a.from === host.name && ends.src === replay.tuple.local && ends.dst === replay.tuple.remote && (a.segment.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
         });
         if (syn !== undefined) {
-          const synAt = formatRelative(timeOfArrow(syn));
+          const synAt = formatRelativeSeconds(timeOfArrow(syn));
           const label = syn.retransmission === undefined && !context.model.arrows.some((a) => a !== syn && a.retransmission !== undefined && a.from === syn.from && a.segment.seq === syn.segment.seq) ? 'SYN' : 'SYN #1';
           return { text: { en: `connect() at ${at}, ${label} at ${synAt}`, zh: `connect() 调用于 ${at}，${label} 于 ${synAt} 发出` }, arrowId: syn.id };
         }
@@ -925,7 +914,7 @@ function describePhases(context: Context): CommentaryLine[] {
 }
 
 function describePhase(phase: LadderPhase, first: LadderArrow, last: LadderArrow, arrows: readonly LadderArrow[]): Text {
-  const t = formatRelative(timeOfArrow(last));
+  const t = formatRelativeSeconds(timeOfArrow(last));
   const done = last.fate.kind === 'delivered' || last.fate.kind === 'unconfirmed';
   const complete = done ? `complete at ${t}` : `not completed (last segment at ${t})`;
   const completeZh = done ? '完成' : '未完成';
@@ -948,8 +937,8 @@ function describePhase(phase: LadderPhase, first: LadderArrow, last: LadderArrow
     }
     case 'simultaneous-open':
       return {
-        en: `simultaneous open: both ${first.from} and ${first.to} sent a SYN before receiving the other's (${formatRelative(timeOfArrow(first))} … ${t})`,
-        zh: `同时打开：${first.from} 与 ${first.to} 都在收到对方的 SYN 之前发出了自己的 SYN（${formatRelative(timeOfArrow(first))} … ${t}）`,
+        en: `simultaneous open: both ${first.from} and ${first.to} sent a SYN before receiving the other's (${formatRelativeSeconds(timeOfArrow(first))} … ${t})`,
+        zh: `同时打开：${first.from} 与 ${first.to} 都在收到对方的 SYN 之前发出了自己的 SYN（${formatRelativeSeconds(timeOfArrow(first))} … ${t}）`,
       };
     case 'half-open':
       return {
@@ -986,10 +975,10 @@ function describeRules(context: Context): CommentaryLine[] {
   const lines: CommentaryLine[] = [];
   for (const mark of model.marks) {
     if (mark.kind === 'rule-added') {
-      const t = formatRelative(mark.timeUs);
+      const t = formatRelativeSeconds(mark.timeUs);
       lines.push(line(mark.timeUs, 'rule', { en: `rule ${mark.rule} added on ${mark.host} at ${t}: iptables ${mark.text}`, zh: `${t} 在 ${mark.host} 上添加规则 ${mark.rule}：iptables ${mark.text}` }));
     } else if (mark.kind === 'rule-removed') {
-      const t = formatRelative(mark.timeUs);
+      const t = formatRelativeSeconds(mark.timeUs);
       lines.push(line(mark.timeUs, 'rule', { en: `rule ${mark.rule} removed from ${mark.host} at ${t}`, zh: `${t} 从 ${mark.host} 上删除规则 ${mark.rule}` }));
     }
   }
@@ -1045,7 +1034,7 @@ function describeApplication(context: Context, handledErrors: Set<unknown>): Com
   const lines: CommentaryLine[] = [];
   for (const host of record.hosts) {
     for (const event of host.events) {
-      const t = formatRelative(rel(event.timeUs));
+      const t = formatRelativeSeconds(rel(event.timeUs));
       switch (event.type) {
         case 'connected':
           lines.push(
@@ -1087,7 +1076,7 @@ function describeApplication(context: Context, handledErrors: Set<unknown>): Com
                 (tuple === undefined || (segmentEndpoints(a.segment).dst === tuple.local && segmentEndpoints(a.segment).src === tuple.remote)),
             );
           const rstText: Text =
-            rst === undefined ? { en: '', zh: '' } : { en: ` (the RST arrived at ${formatRelative(rst.arriveUs ?? timeOfArrow(rst))})`, zh: `（RST 于 ${formatRelative(rst.arriveUs ?? timeOfArrow(rst))} 到达）` };
+            rst === undefined ? { en: '', zh: '' } : { en: ` (the RST arrived at ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))})`, zh: `（RST 于 ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))} 到达）` };
           let text: Text;
           switch (event.code) {
             case 'ETIMEDOUT':

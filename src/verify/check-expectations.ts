@@ -2,7 +2,7 @@ import type { Expectation, ExpectationKind } from '../lab/model.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { assertNever } from '../tcp/state.js';
 import type { Check } from './verdict.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { hostOf, relTime, type RunRecord } from './run-record.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
@@ -199,16 +199,6 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   };
 };
 
-function hostOf(run: RunRecord, name: string): RunHost {
-  const host = run.hosts.find((h) => h.name === name);
-  if (!host) throw new Error(`run record has no host "${name}"`);
-  return host;
-}
-
-/** `+1.234 s` relative to the start of the first step. */
-export function relTime(run: RunRecord, timeUs: number): string {
-  return `+${((timeUs - run.startedUs) / 1e6).toFixed(3)} s`;
-}
 
 function portSuffix(port: number | undefined): string {
   return port === undefined ? '' : ` (port ${port})`;

@@ -3,7 +3,7 @@ import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
 import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from './replay.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { relTime, type RunHost, type RunRecord } from './run-record.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
 import { lastSampleBefore } from './timing-checks.js';
 import type { Check } from './verdict.js';
@@ -70,7 +70,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
   const first = samples[0] as StateSample;
   const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
   const observedPath = collapse(samples.map((s) => s.state)).join(' → ');
-  const rel = (us: number): string => `+${((us - run.startedUs) / 1e6).toFixed(3)} s`;
+  const rel = (us: number): string => relTime(run, us);
   const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts)';
   if (replay === undefined) {
     return {

@@ -36,3 +36,17 @@ export interface StepRecord {
   endUs: number;
   error?: string;
 }
+
+/** The host named `name`; a name the record lacks is a contradiction between lab and record. */
+export function hostOf(run: RunRecord, name: string): RunHost {
+  const host = run.hosts.find((h) => h.name === name);
+  if (host === undefined) {
+    throw new Error(`run record has no host "${name}" (hosts: ${run.hosts.map((h) => h.name).join(', ')}); fix the expectation's host`);
+  }
+  return host;
+}
+
+/** `+1.234 s` relative to the start of the first step, as every check's evidence prints times. */
+export function relTime(run: RunRecord, timeUs: number): string {
+  return `+${((timeUs - run.startedUs) / 1e6).toFixed(3)} s`;
+}

@@ -1,6 +1,6 @@
 import type { Expectation } from '../lab/model.js';
 import type { Check } from './verdict.js';
-import type { RunRecord } from './run-record.js';
+import { relTime, type RunRecord } from './run-record.js';
 import { isLabSocket, portOf } from './socket-timeline.js';
 import { parseTcpState } from '../tcp/state.js';
 
@@ -40,7 +40,7 @@ export function checkTimerReading(expectation: TimerExpectation, run: RunRecord)
     const ok = reading.kind !== 0 && off <= expectation.withinMs;
     pass &&= ok;
     evidence.push(
-      `${socket}: ${reading.kind === 0 ? 'no timer running' : `${seconds(reading.expiresMs)} left`} at +${((reading.timeUs - run.startedUs) / 1e6).toFixed(3)} s (/proc/net/tcp timer kind ${reading.kind})${ok ? '' : ` — ${seconds(off)} away from ${seconds(expectation.aboutMs)}`}`,
+      `${socket}: ${reading.kind === 0 ? 'no timer running' : `${seconds(reading.expiresMs)} left`} at ${relTime(run, reading.timeUs)} (/proc/net/tcp timer kind ${reading.kind})${ok ? '' : ` — ${seconds(off)} away from ${seconds(expectation.aboutMs)}`}`,
     );
   }
   const observed = [...firstReadings.values()].map((r) => seconds(r.expiresMs)).join(', ');

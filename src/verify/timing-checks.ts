@@ -18,7 +18,7 @@ import {
   type SynQueuePressure,
 } from '../tcp/timing-model.js';
 import { missingSettings, readHostKernelSettings } from './host-kernel-settings.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { hostOf, type RunHost, type RunRecord } from './run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import type { Check } from './verdict.js';
 
@@ -636,14 +636,6 @@ function noSendsCheck(name: string, host: RunHost, tuple: SocketTuple | undefine
     evidence: [],
     reference,
   };
-}
-
-function hostOf(run: RunRecord, name: string): RunHost {
-  const host = run.hosts.find((h) => h.name === name);
-  if (host === undefined) {
-    throw new Error(`run record has no host "${name}" (hosts: ${run.hosts.map((h) => h.name).join(', ')}); fix the expectation's host`);
-  }
-  return host;
 }
 
 function hzOf(settings: Partial<KernelSettings>): number {

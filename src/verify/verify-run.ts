@@ -1,6 +1,6 @@
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
-import type { RunRecord } from './run-record.js';
+import { relTime, type RunRecord } from './run-record.js';
 import { makeVerdict, type Check, type Verdict } from './verdict.js';
 
 /** Recomputes a run's verdict from its record alone (pure: no Docker, no clock). */
@@ -13,7 +13,7 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
       status: 'fail',
       expected: 'the step completes',
       observed: step.error,
-      evidence: [`step started at +${((step.startUs - run.startedUs) / 1e6).toFixed(3)} s`],
+      evidence: [`step started at ${relTime(run, step.startUs)}`],
     });
   }
   const skipped = run.lab.steps.length - run.steps.length;
