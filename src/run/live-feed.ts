@@ -2,7 +2,8 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { CaptureDecoder } from '../observe/capture-decoder.js';
 import type { TcpSegment } from '../observe/packet.js';
 import type { RunObserver } from '../report/live-view.js';
-import { compileRule } from '../faults/rule-matcher.js';
+import type { ParsedRule } from '../faults/iptables-rule.js';
+import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
 import { isLabSocket } from '../verify/socket-timeline.js';
 import type { StepContext } from './step-runner.js';
 
@@ -64,6 +65,9 @@ export class LiveFeed {
   }
 }
 
+/** Each rule is compiled once, not once per captured segment. */
+const compiledRules = new WeakMap<ParsedRule, CompiledRule>();
+
 /**
  * Names the rule on the receiving host that drops this segment (the first DROP or REJECT rule of
  * its INPUT chain that matches). Live only: the report decides with the rule counters.
@@ -71,7 +75,8 @@ export class LiveFeed {
 function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment): string | undefined {
   for (const [key, { host, rule }] of ctx.rules) {
     if (host !== receiver || rule.chain !== 'INPUT' || rule.table !== 'filter') continue;
-    const compiled = compileRule(rule.spec);
+    let compiled = compiledRules.get(rule);
+    if (compiled === undefined) compiledRules.set(rule, (compiled = compileRule(rule.spec)));
     if (compiled.ok && (compiled.target === 'DROP' || compiled.target === 'REJECT') && compiled.matches(seg, { inInterface: 'eth0' })) {
       return `${compiled.target === 'DROP' ? 'dropped' : 'rejected'} by rule ${key.slice(host.length + 1)} on ${host}`;
     }
