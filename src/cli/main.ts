@@ -3,6 +3,7 @@ import { LabError } from '../lab/lab-error.js';
 import { registerClean } from './clean-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { teardownIsGuarded } from './interrupt.js';
 import { registerImage } from './image-command.js';
 import { registerFsm } from './fsm-command.js';
 import { registerList } from './list-command.js';
@@ -22,7 +23,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
-      if (process.listenerCount('SIGTERM') > 0) process.emit('SIGTERM', 'SIGTERM');
+      if (teardownIsGuarded()) process.emit('SIGTERM', 'SIGTERM');
       else process.exit(exitCode);
     });
   }

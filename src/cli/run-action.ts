@@ -9,7 +9,9 @@ import { describeStep } from '../run/step-runner.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
 import type { Verdict } from '../verify/verdict.js';
+import { describeSweep, sweepDeadRuns } from '../run/reaper.js';
 import { connectEngine } from './connect-engine.js';
+import { interruptSignal, whileTearingDownOnInterrupt } from './interrupt.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LABS_DIR } from './paths.js';
 import type { RunFlags } from './run-command.js';
@@ -27,34 +29,32 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
     throw new CliError(`cannot make the lab image: ${err.message}\n  try: tcplab doctor`, ExitCode.environment);
   });
 
+  // Ctrl-C, kill, or the terminal closing (interrupt.ts): stop the steps and let teardown run.
   const controller = new AbortController();
-  // Ctrl-C, kill, or the terminal closing (SIGHUP): stop the steps and let teardown run.
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (signal: NodeJS.Signals): void => {
-    // After SIGHUP the terminal is gone; writes to it fail with EIO, which main.ts tolerates.
-    if (signal !== 'SIGHUP' && !controller.signal.aborted) {
-      process.stderr.write(`\n${signal}: stopping; removing the lab's containers and network…\n`);
-    }
-    controller.abort(new RunInterruptedError(signal));
-  };
-  for (const signal of signals) process.on(signal, onSignal);
+  const onInterrupt = (): void => controller.abort(new RunInterruptedError(String((interruptSignal.reason as Error).message)));
+  interruptSignal.addEventListener('abort', onInterrupt, { once: true });
   const verdicts: Verdict[] = [];
   try {
-    const queue = [...labs];
-    const worker = async (): Promise<void> => {
-      for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
-        const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
-        let verdict: Verdict;
-        try {
-          verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
-        } finally {
-          await observer?.close();
+    await whileTearingDownOnInterrupt(async () => {
+      if (interruptSignal.aborted) onInterrupt();
+      const swept = describeSweep(await sweepDeadRuns(runtime));
+      if (swept) progress(swept);
+      const queue = [...labs];
+      const worker = async (): Promise<void> => {
+        for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
+          const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
+          let verdict: Verdict;
+          try {
+            verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
+          } finally {
+            await observer?.close();
+          }
+          verdicts.push(verdict);
+          if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
         }
-        verdicts.push(verdict);
-        if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));
+    });
   } catch (err) {
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
       setExitCode(ExitCode.interrupted);
@@ -63,7 +63,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
     }
     throw err;
   } finally {
-    for (const signal of signals) process.off(signal, onSignal);
+    interruptSignal.removeEventListener('abort', onInterrupt);
   }
   if (flags.json) process.stdout.write(`${JSON.stringify({ labs: verdicts })}\n`);
   if (flags.junit) writeFileSync(flags.junit, renderJUnit(verdicts));

@@ -51,8 +51,8 @@ export class AgentSession {
   }
 
   /** Resolves once the agent has said it is ready. */
-  async ready(timeoutMs: number): Promise<void> {
-    await this.waitFor((e) => e.type === 'ready', timeoutMs, 'the agent to start', 0);
+  async ready(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    await this.waitFor((e) => e.type === 'ready', timeoutMs, 'the agent to start', 0, signal);
   }
 
   /** Sends a command and resolves when the agent confirms it has started it. */

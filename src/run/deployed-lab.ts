@@ -5,10 +5,14 @@ import type { Lab } from '../lab/model.js';
 import type { HostHandle, NetworkHandle, Runtime } from '../runtime/runtime.js';
 import { AgentSession } from './agent-session.js';
 import { PacketCapture } from './packet-capture.js';
+import { currentOwner, ownerLabels } from './run-owner.js';
 
 /** Labels put on everything a run creates; `tcplab clean` removes by the first one. */
 export const RUN_LABEL = 'tcplab.run';
 export const LAB_LABEL = 'tcplab.lab';
+
+/** This process, as the owner labels of everything it creates. */
+const OWNER = currentOwner();
 
 /** Private /24s for labs come from 198.18.0.0/15 (RFC 2544: reserved for network testing). */
 const SUBNET_POOL_SIZE = 512;
@@ -29,15 +33,25 @@ export interface DeployOptions {
   onAgentEvent?: (host: string, event: AgentEvent) => void;
   onPcapChunk?: (host: string, chunk: Buffer) => void;
   log?: (line: string) => void;
+  /** Aborting stops a deployment in progress: what was made so far is removed and deploy() rejects. */
+  signal?: AbortSignal;
+}
+
+interface Undo {
+  what: string;
+  undo: () => Promise<unknown>;
 }
 
 /**
  * A lab whose network, containers, agents and captures exist. Only a deployed lab can run steps
- * or be torn down; disposing it (`await using`) removes everything it created, in reverse order,
- * logging teardown errors rather than hiding the error that caused the teardown.
+ * or be torn down; disposing it (`await using`) removes everything it created — every host in
+ * parallel, each in reverse order of creation, then the network — logging teardown errors rather
+ * than hiding the error that caused the teardown.
  */
 export class DeployedLab implements AsyncDisposable {
-  private readonly teardown: { what: string; undo: () => Promise<unknown> }[] = [];
+  /** Per host, what to undo (in creation order); the network's undo runs after all hosts'. */
+  private readonly hostTeardown = new Map<string, Undo[]>();
+  private networkTeardown: Undo | undefined;
   readonly hosts = new Map<string, DeployedHost>();
   network!: NetworkHandle;
   private disposed = false;
@@ -48,12 +62,20 @@ export class DeployedLab implements AsyncDisposable {
     readonly options: DeployOptions,
   ) {}
 
-  /** Creates the network and one container per host, starts each host's agent and capture. */
+  /**
+   * Creates the network and one container per host, starts each host's agent and capture (hosts
+   * in parallel). If any host fails, or the signal aborts, the others are let finish their current
+   * stage, then everything is removed and the first error is re-thrown: nothing starts after the
+   * teardown, so nothing is left running.
+   */
   static async deploy(runtime: Runtime, lab: Lab, options: DeployOptions): Promise<DeployedLab> {
     const deployed = new DeployedLab(runtime, lab, options);
     try {
+      deployed.checkAborted();
       await deployed.createNetwork();
-      await Promise.all(lab.hosts.map((host, i) => deployed.startHost(host.name, host.sysctls, i)));
+      const started = await Promise.allSettled(lab.hosts.map((host, i) => deployed.startHost(host.name, host.sysctls, i)));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       return deployed;
     } catch (err) {
       await deployed[Symbol.asyncDispose]();
@@ -78,17 +100,33 @@ export class DeployedLab implements AsyncDisposable {
     if (this.disposed) return;
     this.disposed = true;
     const log = this.options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    for (const { what, undo } of this.teardown.reverse()) {
+    const attempt = async ({ what, undo }: Undo): Promise<void> => {
       try {
         await undo();
       } catch (err) {
-        log(`teardown: could not ${what}: ${(err as Error).message} (run \`tcplab clean\` to sweep leftovers)`);
+        log(`teardown: could not ${what}: ${(err as Error).message} (the next \`tcplab run\` or \`tcplab clean\` sweeps it)`);
       }
-    }
+    };
+    await Promise.all(
+      [...this.hostTeardown.values()].map(async (stack) => {
+        for (const undo of [...stack].reverse()) await attempt(undo);
+      }),
+    );
+    if (this.networkTeardown) await attempt(this.networkTeardown);
   }
 
   private labels(): Record<string, string> {
-    return { [RUN_LABEL]: this.options.runId, [LAB_LABEL]: this.lab.name };
+    return { [RUN_LABEL]: this.options.runId, [LAB_LABEL]: this.lab.name, ...ownerLabels(OWNER) };
+  }
+
+  private checkAborted(): void {
+    if (this.options.signal?.aborted) throw this.options.signal.reason;
+  }
+
+  private onTeardown(host: string, what: string, undo: () => Promise<unknown>): void {
+    const stack = this.hostTeardown.get(host) ?? [];
+    stack.push({ what, undo });
+    this.hostTeardown.set(host, stack);
   }
 
   private async createNetwork(): Promise<void> {
@@ -103,7 +141,7 @@ export class DeployedLab implements AsyncDisposable {
       try {
         this.network = await this.runtime.createNetwork({ name: `tcplab-${this.options.runId}`, subnet, labels: this.labels() });
         const network = this.network;
-        this.teardown.push({ what: `remove network ${network.name}`, undo: () => this.runtime.removeNetwork(network) });
+        this.networkTeardown = { what: `remove network ${network.name}`, undo: () => this.runtime.removeNetwork(network) };
         return;
       } catch (err) {
         // Another run took the subnet between our look and our create: try the next one.
@@ -126,17 +164,19 @@ export class DeployedLab implements AsyncDisposable {
       sysctls: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...sysctls },
       labels: this.labels(),
     });
-    this.teardown.push({ what: `remove container of ${name}`, undo: () => this.runtime.removeHost(handle) });
+    this.onTeardown(name, `remove container of ${name}`, () => this.runtime.removeHost(handle));
+    this.checkAborted();
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });
     const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
     const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
-    this.teardown.push({ what: `stop the agent on ${name}`, undo: () => agent.stop() });
-    await agent.ready(15_000);
+    this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
+    await agent.ready(15_000, this.options.signal);
     const capture = await PacketCapture.start(this.runtime, handle, join(dir, 'capture.pcap'), (chunk) =>
       this.options.onPcapChunk?.(name, chunk),
     );
-    this.teardown.push({ what: `stop tcpdump on ${name}`, undo: () => capture.stop() });
+    this.onTeardown(name, `stop tcpdump on ${name}`, () => capture.stop());
+    this.checkAborted();
     this.hosts.set(name, { name, address, handle, agent, capture, dir });
   }
 }

@@ -8,6 +8,7 @@ import type { Verdict } from '../verify/verdict.js';
 import type { StepRecord } from '../verify/run-record.js';
 import type { RunObserver } from '../report/live-view.js';
 import { renderRunReportHtml } from '../report/html-report.js';
+import { Deadline } from './deadline.js';
 import { DeployedLab } from './deployed-lab.js';
 import { LiveFeed } from './live-feed.js';
 import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
@@ -42,7 +43,8 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   copyFileSync(lab.file, join(runDir, 'lab.yaml'));
   writeFileSync(join(runDir, 'lab.json'), `${JSON.stringify(lab, null, 2)}\n`);
   const started = Date.now();
-  const signal = AbortSignal.any([AbortSignal.timeout(lab.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+  using deadline = new Deadline(lab.timeoutMs, `the lab's time limit (${lab.timeoutMs} ms) ran out`, options.signal);
+  const signal = deadline.signal;
 
   const steps: StepRecord[] = [];
   let startedUs = 0;
@@ -53,6 +55,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       image: options.image,
       runDir,
       log,
+      signal: options.signal,
       onAgentEvent: (host, event) => {
         appendFileSync(join(runDir, host, 'events.jsonl'), `${JSON.stringify(event)}\n`);
         live?.agentEvent(host, event);
@@ -70,11 +73,10 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
       observer?.stepStarted(index, record.description);
       try {
+        if (signal.aborted) throw signal.reason;
         await runStep(ctx, step);
       } catch (err) {
-        record.error = signal.aborted && !options.signal?.aborted
-          ? `the lab's time limit (${lab.timeoutMs} ms) ran out`
-          : (err as Error).message;
+        record.error = (deadline.expired ? signal.reason as Error : err as Error).message;
       }
       record.endUs = nowUs();
       steps.push(record);

@@ -12,7 +12,10 @@ export interface Runtime {
   hasImage(tag: string): Promise<boolean>;
   /** Builds `dockerfile` in `contextDir` as `tag`, passing build args; streams build output to onLine. */
   buildImage(spec: ImageBuildSpec): Promise<void>;
-  /** Creates an isolated (internal, no route off the machine) network with the given subnet. */
+  /**
+   * Creates an isolated network with the given subnet: no route off the machine (internal), and
+   * nothing from it reaches the engine's host itself (any of its addresses).
+   */
   createNetwork(spec: NetworkSpec): Promise<NetworkHandle>;
   /** Creates and starts one lab host container attached to its network at a fixed address. */
   startHost(spec: HostSpec): Promise<HostHandle>;
@@ -22,8 +25,10 @@ export interface Runtime {
   spawn(host: HostHandle, argv: readonly string[]): Promise<HostProcess>;
   /** Removes a host container (forcefully; missing is fine). */
   removeHost(host: HostHandle): Promise<void>;
-  /** Removes a network (missing is fine). */
+  /** Removes a network and its host isolation (missing is fine). */
   removeNetwork(network: NetworkHandle): Promise<void>;
+  /** Removes host isolation rules whose network no longer exists (left by killed runs); returns how many. */
+  sweepIsolationRules(): Promise<number>;
   /** Removes an image by tag or id (missing is fine; an image in use is an error). */
   removeImage(image: string): Promise<void>;
   /** Everything carrying `label` (key or key=value): for `tcplab clean` and subnet choice. */

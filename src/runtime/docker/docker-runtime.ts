@@ -15,13 +15,17 @@ import {
   type NetworkSpec,
   type Runtime,
 } from '../runtime.js';
+import { isolateFromHost, listIsolatedNetworks, releaseFromHost, runOnThisMachine, type EngineHostCommand } from './host-isolation.js';
 
 /** The Runtime on a Docker engine (through dockerode and the engine's socket; DOCKER_HOST is honoured). */
 export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
+  /** Runs iptables on the engine's host; undefined when the engine is remote (no way to reach its host yet). */
+  private readonly engineHost: EngineHostCommand | undefined;
 
-  constructor(docker = new Docker()) {
+  constructor(docker = new Docker(), engineHost: EngineHostCommand | undefined = engineIsLocal() ? runOnThisMachine : undefined) {
     this.docker = docker;
+    this.engineHost = engineHost;
   }
 
   async engineInfo(): Promise<EngineInfo> {
@@ -73,6 +77,13 @@ export class DockerRuntime implements Runtime {
   }
 
   async createNetwork(spec: NetworkSpec): Promise<NetworkHandle> {
+    const engineHost = this.engineHost;
+    if (!engineHost) {
+      throw new Error(
+        `the engine at ${process.env.DOCKER_HOST} is remote: tcplab blocks lab traffic to the engine's host with a host firewall ` +
+          'rule, which it can only add on this machine. Run tcplab on the machine of the engine (unset DOCKER_HOST).',
+      );
+    }
     const network = await this.docker.createNetwork({
       Name: spec.name,
       Driver: 'bridge',
@@ -81,7 +92,14 @@ export class DockerRuntime implements Runtime {
       Labels: spec.labels,
       IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet }] },
     });
-    return { id: network.id, name: spec.name, subnet: spec.subnet };
+    const handle = { id: network.id, name: spec.name, subnet: spec.subnet };
+    try {
+      await isolateFromHost(engineHost, network.id, spec.name);
+    } catch (err) {
+      await this.removeNetwork(handle);
+      throw err;
+    }
+    return handle;
   }
 
   async startHost(spec: HostSpec): Promise<HostHandle> {
@@ -172,6 +190,19 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
+    if (this.engineHost) await releaseFromHost(this.engineHost, network.id, network.name);
+  }
+
+  async sweepIsolationRules(): Promise<number> {
+    if (!this.engineHost) return 0;
+    const live = new Set((await this.docker.listNetworks()).map((n) => n.Id.slice(0, 12)));
+    let removed = 0;
+    for (const rule of await listIsolatedNetworks(this.engineHost)) {
+      if (live.has(rule.networkId12)) continue;
+      await releaseFromHost(this.engineHost, rule.networkId12, rule.networkName);
+      removed++;
+    }
+    return removed;
   }
 
   async listLabelled(label: string): Promise<LabelledResources> {
@@ -200,6 +231,12 @@ export class DockerRuntime implements Runtime {
     const networks = await this.docker.listNetworks();
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s));
   }
+}
+
+/** The engine is on this machine when DOCKER_HOST is unset or names a unix socket. */
+function engineIsLocal(): boolean {
+  const host = process.env.DOCKER_HOST;
+  return !host || host.startsWith('unix://') || host.startsWith('/');
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../../../src/lab/model.js';
 import { DeployedLab } from '../../../src/run/deployed-lab.js';
 import type { ExecResult, HostHandle, HostProcess, HostSpec, LabelledResources, NetworkHandle, NetworkSpec, Runtime } from '../../../src/runtime/runtime.js';
@@ -13,7 +13,11 @@ class FakeRuntime implements Runtime {
   readonly hosts = new Set<string>();
   readonly log: string[] = [];
   private readonly captures = new Map<string, PassThrough>();
-  constructor(private readonly fail: { startHost?: string; removeHost?: string } = {}) {}
+  constructor(
+    private readonly fail: { startHost?: string; removeHost?: string } = {},
+    /** Called as each host starts and as each is removed: lets a test hold one back. */
+    private readonly hooks: { startHost?: (name: string) => Promise<void>; removeHost?: (name: string) => Promise<void> } = {},
+  ) {}
 
   async engineInfo() {
     return { name: 'fake', version: '0', apiVersion: '0', kernel: '', cgroupVersion: '1' };
@@ -27,6 +31,7 @@ class FakeRuntime implements Runtime {
     return { id: spec.name, name: spec.name, subnet: spec.subnet };
   }
   async startHost(spec: HostSpec): Promise<HostHandle> {
+    await this.hooks.startHost?.(spec.name);
     if (spec.name === this.fail.startHost) throw new Error(`cannot start ${spec.name}`);
     this.hosts.add(spec.name);
     return { id: spec.name, name: spec.name, address: spec.address };
@@ -54,6 +59,7 @@ class FakeRuntime implements Runtime {
   }
   async removeHost(host: HostHandle) {
     this.log.push(`remove ${host.name}`);
+    await this.hooks.removeHost?.(host.name);
     if (host.name === this.fail.removeHost) throw new Error(`engine refused to remove ${host.name}`);
     this.hosts.delete(host.name);
   }
@@ -67,6 +73,9 @@ class FakeRuntime implements Runtime {
   }
   async listSubnets() {
     return [];
+  }
+  async sweepIsolationRules() {
+    return 0;
   }
 }
 
@@ -85,7 +94,26 @@ const lab = {
   positions: { steps: [], expectations: [] },
 } satisfies Lab;
 
-const options = () => ({ runId: 'test', image: 'img', runDir: mkdtempSync(join(tmpdir(), 'tcplab-fake-')), log: () => {} });
+const runDirs: string[] = [];
+const options = () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'tcplab-fake-'));
+  runDirs.push(runDir);
+  return { runId: 'test', image: 'img', runDir, log: () => {} };
+};
+afterAll(() => {
+  for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves once `n` callers are waiting on it: proves they ran at the same time. */
+function barrier(n: number): () => Promise<void> {
+  let waiting = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => (release = resolve));
+  return async () => {
+    if (++waiting === n) release();
+    await all;
+  };
+}
 
 describe('DeployedLab lifecycle (fake runtime)', () => {
   it('disposing removes every container, then the network', async () => {
@@ -117,5 +145,35 @@ describe('DeployedLab lifecycle (fake runtime)', () => {
     expect(lines.join('\n')).toMatch(/could not remove container of server: engine refused to remove server.*tcplab clean/);
     expect([...runtime.hosts]).toEqual(['server']);
     expect(runtime.networks.size).toBe(0);
+  });
+
+  it('a host still starting when another fails is removed too, once it has started', async () => {
+    let releaseServer!: () => void;
+    const serverHeld = new Promise<void>((resolve) => (releaseServer = resolve));
+    const runtime = new FakeRuntime({ startHost: 'client' }, {
+      startHost: async (name) => {
+        if (name === 'server') await serverHeld;
+        else setTimeout(releaseServer, 20); // the server finishes starting after the client failed
+      },
+    });
+    await expect(DeployedLab.deploy(runtime, lab, options())).rejects.toThrow('cannot start client');
+    expect(runtime.hosts.size).toBe(0);
+    expect(runtime.networks.size).toBe(0);
+  });
+
+  it('an abort during deployment stops it: deploy rejects with the abort reason and nothing is left', async () => {
+    const controller = new AbortController();
+    const runtime = new FakeRuntime({}, { startHost: async () => controller.abort(new Error('Ctrl-C')) });
+    await expect(DeployedLab.deploy(runtime, lab, { ...options(), signal: controller.signal })).rejects.toThrow('Ctrl-C');
+    expect(runtime.hosts.size).toBe(0);
+    expect(runtime.networks.size).toBe(0);
+  });
+
+  it('hosts are torn down in parallel, then the network', async () => {
+    const runtime = new FakeRuntime({}, { removeHost: barrier(2) });
+    const deployed = await DeployedLab.deploy(runtime, lab, options());
+    await deployed[Symbol.asyncDispose](); // would never resolve if the removals ran one after the other
+    expect(runtime.hosts.size).toBe(0);
+    expect(runtime.log.at(-1)).toBe('remove network');
   });
 });
