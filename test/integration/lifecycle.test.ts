@@ -1,0 +1,80 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISOLATION_CHAIN } from '../../src/runtime/docker/host-isolation.js';
+import { dockerAvailable } from '../helpers/docker-available.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
+
+const docker = new Docker();
+const scratch = mkdtempSync(join(tmpdir(), 'tcplab-lifecycle-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Containers and networks labelled with this run id, and host isolation rules naming it. */
+async function leftovers(runId: string): Promise<{ containers: number; networks: number; hostRules: number }> {
+  const filters = JSON.stringify({ label: [`tcplab.run=${runId}`] });
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  const rules = await execa('iptables', ['-w', '-S', ISOLATION_CHAIN], { reject: false });
+  const hostRules = rules.stdout.split('\n').filter((line) => line.includes(`tcplab:tcplab-${runId}`)).length;
+  return { containers: containers.length, networks: networks.length, hostRules };
+}
+
+/** Starts `tcplab run <lab>` and resolves once its network, containers and host rule exist. */
+async function startDeployedRun(labName: string): Promise<{ child: ReturnType<typeof execa>; runId: string }> {
+  const runs = mkdtempSync(join(scratch, 'runs-'));
+  const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', labName, '-q', '--runs-dir', runs], { reject: false, all: true });
+  let runId = '';
+  for (let i = 0; i < 600; i++) {
+    runId = readdirSync(runs)[0] ?? '';
+    if (runId) {
+      const left = await leftovers(runId);
+      if (left.containers === 2 && left.networks === 1 && left.hostRules === 1) return { child, runId };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`the ${labName} run did not deploy within 60 s`);
+}
+
+describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', () => {
+  beforeAll(async () => {
+    const built = await runCli(['image', 'build']);
+    expect(built.exitCode, built.all).toBe(0);
+  }, 600_000);
+
+  it('a run killed with SIGKILL mid-lab leaves resources that the next run sweeps, saying so', async () => {
+    const { child, runId } = await startDeployedRun('syn-sent');
+    child.kill('SIGKILL');
+    await child;
+    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1 });
+    const next = await runCli(['run', 'refused', '--runs-dir', mkdtempSync(join(scratch, 'runs-'))]);
+    expect(next.exitCode, next.all).toBe(0);
+    expect(next.stderr).toMatch(/removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\)/);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+  }, 180_000);
+
+  it('`tcplab clean` never touches a live run: the run goes on to its verdict', async () => {
+    const { child, runId } = await startDeployedRun('syn-sent');
+    const clean = await runCli(['clean']);
+    expect(clean.exitCode, clean.all).toBe(0);
+    expect(clean.stdout).toContain(runId);
+    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1 });
+    const result = await child;
+    expect(result.exitCode, String(result.all)).toBe(0);
+    expect(result.all).toMatch(/PASS syn-sent/);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+  }, 180_000);
+
+  it("--set timeout=3s ends syn-sent by the lab's time limit, long before its ETIMEDOUT at 15 s", async () => {
+    const runs = mkdtempSync(join(scratch, 'runs-'));
+    const result = await runCli(['run', 'syn-sent', '-q', '--set', 'timeout=3s', '--runs-dir', runs]);
+    expect(result.exitCode, result.all).toBe(1);
+    const runDir = join(runs, readdirSync(runs)[0]!);
+    const steps = readFileSync(join(runDir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { error?: string });
+    expect(steps.at(-1)!.error).toBe("the lab's time limit (3000 ms) ran out");
+    expect(readFileSync(join(runDir, 'client/events.jsonl'), 'utf8')).not.toMatch(/ETIMEDOUT/);
+    expect(await leftovers(basename(runDir))).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+  }, 120_000);
+});
