@@ -29,7 +29,7 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
         findings.push({
           ok: false,
           what: installed.exitCode === 0 ? 'Docker engine installed but not running' : 'no Docker engine installed',
-          fix: 'sudo scripts/docker-engine.sh start   (installs Debian\'s docker.io when missing, starts dockerd)',
+          fix: 'npx tcplab setup   (as root: installs Debian\'s docker.io when missing, starts dockerd, builds the lab image)',
         });
       }
       const image = describeLabImage();
@@ -45,7 +45,7 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
               findings.push(
                 debootstrap.exitCode === 0
                   ? { ok: true, what: `no registry (${REGISTRY_BASE} cannot be pulled); the base will be made with debootstrap` }
-                  : { ok: false, what: `no registry and no debootstrap to make the base image`, fix: 'sudo apt-get install -y debootstrap' },
+                  : { ok: false, what: `no registry and no debootstrap to make the base image`, fix: 'npx tcplab setup   (as root), or: apt-get install -y debootstrap' },
               );
             }
           }

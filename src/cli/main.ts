@@ -9,6 +9,7 @@ import { registerFsm } from './fsm-command.js';
 import { registerList } from './list-command.js';
 import { registerReport } from './report-command.js';
 import { registerRun } from './run-command.js';
+import { registerSetup } from './setup-command.js';
 import { registerShow } from './show-command.js';
 import { registerVerify } from './verify-command.js';
 
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerDoctor(program, setExitCode);
   registerImage(program);
   registerClean(program);
+  registerSetup(program);
   try {
     await program.parseAsync(argv);
     return exitCode;

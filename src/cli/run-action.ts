@@ -9,6 +9,7 @@ import { describeStep } from '../run/step-runner.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
 import type { Verdict } from '../verify/verdict.js';
+import { DeployError } from '../run/deployed-lab.js';
 import { describeSweep, sweepDeadRuns } from '../run/reaper.js';
 import { connectEngine } from './connect-engine.js';
 import { interruptSignal, whileTearingDownOnInterrupt } from './interrupt.js';
@@ -61,6 +62,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
       process.stderr.write('interrupted; everything the run created has been removed\n');
       return;
     }
+    if (err instanceof DeployError) throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);
     throw err;
   } finally {
     interruptSignal.removeEventListener('abort', onInterrupt);

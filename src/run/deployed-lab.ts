@@ -37,6 +37,11 @@ export interface DeployOptions {
   signal?: AbortSignal;
 }
 
+/** The engine refused to create part of the lab; everything made so far has been removed. */
+export class DeployError extends Error {
+  override readonly name = 'DeployError';
+}
+
 interface Undo {
   what: string;
   undo: () => Promise<unknown>;
@@ -73,7 +78,14 @@ export class DeployedLab implements AsyncDisposable {
     try {
       deployed.checkAborted();
       await deployed.createNetwork();
-      const started = await Promise.allSettled(lab.hosts.map((host, i) => deployed.startHost(host.name, host.sysctls, i)));
+      const started = await Promise.allSettled(
+        lab.hosts.map((host, i) =>
+          deployed.startHost(host.name, host.sysctls, i).catch((err: unknown) => {
+            if (options.signal?.aborted) throw err;
+            throw new DeployError(`could not start host ${host.name}: ${(err as Error).message}`, { cause: err });
+          }),
+        ),
+      );
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return deployed;

@@ -42,7 +42,7 @@ export class DockerRuntime implements Runtime {
       const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
       throw new EngineUnavailableError(
         `no Docker engine answers at ${where} (${(err as Error).message}). ` +
-          `Start one with: sudo scripts/docker-engine.sh start (installs Debian's docker.io when missing)`,
+          `Start one with: npx tcplab setup (as root: installs Debian's docker.io when missing and starts dockerd)`,
       );
     }
   }
