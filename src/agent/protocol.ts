@@ -12,7 +12,7 @@ export type AgentCommand =
   /** onFin: close(2) the moment the peer's FIN arrives (at once if it already has), like a server whose read() returned 0. */
   | { id: number; op: 'close'; conn: string; onFin?: boolean }
   | { id: number; op: 'abort'; conn: string }
-  /** Runs `netstat -tano` in the host and returns its text as a `netstat` event (the seeds' view, with timers). */
+  /** Returns `netstat -tano`'s text for the host as a `netstat` event (the seeds' view, with timers). */
   | { id: number; op: 'netstat' }
   | { id: number; op: 'exit' };
 
@@ -32,7 +32,8 @@ export interface SocketTimer {
 }
 
 export type AgentEvent =
-  | { type: 'ready'; timeUs: number; pid: number; node: string }
+  /** tcpSettings: the namespace's net.ipv4.tcp_* sysctls as `sysctl -a` would print their values. */
+  | { type: 'ready'; timeUs: number; pid: number; node: string; tcpSettings?: Record<string, string> }
   | { type: 'reply'; timeUs: number; id: number; ok: true }
   | { type: 'reply'; timeUs: number; id: number; ok: false; code: string; message: string }
   | { type: 'listening'; timeUs: number; port: number }

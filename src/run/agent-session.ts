@@ -57,6 +57,11 @@ export class AgentSession {
 
   /** Sends a command and resolves when the agent confirms it has started it. */
   async command(body: CommandBody, timeoutMs = 10_000): Promise<void> {
+    await this.request(body, timeoutMs);
+  }
+
+  /** `command`, resolving with the command's id (its reply and any event it produced carry it). */
+  private async request(body: CommandBody, timeoutMs = 10_000): Promise<number> {
     const id = this.nextId++;
     const from = this.events.length;
     this.proc.stdin.write(`${JSON.stringify({ ...body, id })}\n`);
@@ -64,14 +69,16 @@ export class AgentSession {
     if (reply.type === 'reply' && !reply.ok) {
       throw new AgentCommandError(`${this.host}: ${body.op} failed: ${reply.code}: ${reply.message}`);
     }
+    return id;
   }
 
-  /** `netstat -tan` as the host sees it now. */
-  async netstat(): Promise<string> {
+  /** `netstat -tano` as the host saw it when its agent took the command, and when that was. */
+  async netstat(): Promise<{ text: string; timeUs: number }> {
     const from = this.events.length;
-    await this.command({ op: 'netstat' });
-    const snapshot = this.events.slice(from).find((e) => e.type === 'netstat');
-    return snapshot?.type === 'netstat' ? snapshot.text : '';
+    const id = await this.request({ op: 'netstat' });
+    // Several snapshots may be in flight: take the one answering this command.
+    const snapshot = this.events.slice(from).find((e) => e.type === 'netstat' && e.id === id);
+    return snapshot?.type === 'netstat' ? { text: snapshot.text, timeUs: snapshot.timeUs } : { text: '', timeUs: Date.now() * 1000 };
   }
 
   /**

@@ -180,14 +180,24 @@ export class DeployedLab implements AsyncDisposable {
     this.checkAborted();
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });
-    const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
-    const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
-    this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
-    await agent.ready(15_000, this.options.signal);
-    const capture = await PacketCapture.start(this.runtime, handle, join(dir, 'capture.pcap'), (chunk) =>
-      this.options.onPcapChunk?.(name, chunk),
-    );
-    this.onTeardown(name, `stop tcpdump on ${name}`, () => capture.stop());
+    // The agent and tcpdump start side by side; each is stopped on teardown whether or not the other started.
+    const startAgent = async (): Promise<AgentSession> => {
+      const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
+      const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
+      this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
+      await agent.ready(15_000, this.options.signal);
+      return agent;
+    };
+    const startCapture = async (): Promise<PacketCapture> => {
+      const capture = await PacketCapture.start(this.runtime, handle, join(dir, 'capture.pcap'), (chunk) => this.options.onPcapChunk?.(name, chunk));
+      this.onTeardown(name, `stop tcpdump on ${name}`, () => capture.stop());
+      return capture;
+    };
+    const [agentStarted, captureStarted] = await Promise.allSettled([startAgent(), startCapture()]);
+    if (agentStarted.status === 'rejected') throw agentStarted.reason;
+    if (captureStarted.status === 'rejected') throw captureStarted.reason;
+    const agent = agentStarted.value;
+    const capture = captureStarted.value;
     this.checkAborted();
     this.hosts.set(name, { name, address, handle, agent, capture, dir });
   }

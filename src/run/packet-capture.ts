@@ -45,9 +45,15 @@ export class PacketCapture {
     return new PacketCapture(runtime, host, proc, file, stderr);
   }
 
-  /** Stops tcpdump with SIGINT (it flushes and prints its counters) and waits for the file. */
-  async stop(): Promise<string> {
-    await this.runtime.exec(this.host, ['pkill', '-INT', '-x', 'tcpdump']);
+  /** The command that stops tcpdump: SIGINT, on which it flushes and prints its counters. */
+  static readonly STOP_ARGV = ['pkill', '-INT', '-x', 'tcpdump'] as const;
+
+  /**
+   * Stops tcpdump and waits for the file. `signalled`: the caller already ran STOP_ARGV in the
+   * host (folded into another command to save an exec); only the waiting is left.
+   */
+  async stop(signalled = false): Promise<string> {
+    if (!signalled) await this.runtime.exec(this.host, PacketCapture.STOP_ARGV);
     await waitAtMost(this.proc.exited, 5_000);
     // tcpdump flushed and exited; if it hung, end the file with what arrived.
     if (!this.file.writableFinished) this.file.end();

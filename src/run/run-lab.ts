@@ -10,6 +10,7 @@ import type { RunObserver } from '../report/live-view.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { Deadline } from './deadline.js';
 import { DeployedLab } from './deployed-lab.js';
+import { PacketCapture } from './packet-capture.js';
 import { LiveFeed } from './live-feed.js';
 import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
 
@@ -48,6 +49,9 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
 
   const steps: StepRecord[] = [];
   let startedUs = 0;
+  /** Wall time of each phase of the run, in ms (timings.json; bench/lab-overhead reads it). */
+  const timings = { deployMs: 0, settingsMs: 0, stepsMs: 0, collectMs: 0, teardownMs: 0, verifyMs: 0 };
+  let mark = Date.now();
   const live = observer && new LiveFeed(observer, lab.hosts.map((h) => h.name));
   {
     await using deployed = await DeployedLab.deploy(options.runtime, lab, {
@@ -62,12 +66,16 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       },
       onPcapChunk: live && ((host, chunk) => live.pcapChunk(host, chunk)),
     });
+    timings.deployMs = Date.now() - mark;
+    mark = Date.now();
     const ctx: StepContext = { lab: deployed, signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
     for (const host of deployed.hosts.values()) host.agent.subscribe((event) => trackConnections(ctx, host.name, event));
-    await Promise.all([...deployed.hosts.values()].map((h) => recordKernelSettings(deployed, h.name)));
+    for (const host of deployed.hosts.values()) recordKernelSettings(deployed, host.name);
 
+    timings.settingsMs = Date.now() - mark;
     startedUs = nowUs();
     live?.start(ctx, startedUs);
+    const snapshots: Promise<void>[] = [];
     for (const [index, step] of lab.steps.entries()) {
       if (options.signal?.aborted) break;
       const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
@@ -81,25 +89,44 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       record.endUs = nowUs();
       steps.push(record);
       appendFileSync(join(runDir, 'steps.jsonl'), `${JSON.stringify(record)}\n`);
-      await snapshotNetstat(deployed, index, record.description);
+      // Not awaited: each agent reads its table when it takes the command, before the next step's.
+      snapshots.push(snapshotNetstat(deployed, index, record.description));
       observer?.stepFinished(index, record.error);
       if (record.error) break;
     }
+    for (const failed of (await Promise.allSettled(snapshots)).filter((r) => r.status === 'rejected')) {
+      log(`a netstat snapshot failed: ${(failed.reason as Error).message}`);
+    }
     if (options.signal?.aborted) throw new RunInterruptedError('interrupted; the lab was torn down');
+    // The experiment ends here: read every rule's counters and, in the same command, stop all lab
+    // traffic, so the FINs and RSTs that agents leaving (teardown) would send never reach a peer.
+    const endUs = nowUs();
+    timings.stepsMs = Math.round((endUs - startedUs) / 1000);
+    mark = Date.now();
     live?.flush();
     log('collecting captures, counters and snapshots; removing the lab');
-    await Promise.all([...deployed.hosts.values()].map((h) => recordRuleCounters(deployed, h.name)));
-    for (const host of deployed.hosts.values()) await host.capture.stop();
+    await Promise.all(
+      [...deployed.hosts.values()].map(async (h) => {
+        await recordRuleCountersFreezeAndStopCapture(deployed, h.name);
+        await h.capture.stop(true);
+      }),
+    );
     await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
     writeFileSync(
       join(runDir, 'run.json'),
-      `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address })) }, null, 2)}\n`,
+      `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, endUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address })) }, null, 2)}\n`,
     );
+    timings.collectMs = Date.now() - mark;
+    mark = Date.now();
   }
+  timings.teardownMs = Date.now() - mark;
+  mark = Date.now();
   const record = await loadRunRecord(runDir);
   const verdict = verifyRun(record, runDir, Date.now() - started);
   writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
   writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(record, verdict));
+  timings.verifyMs = Date.now() - mark;
+  writeFileSync(join(runDir, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
   return verdict;
 }
 
@@ -112,30 +139,35 @@ function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** Every host's `netstat -tano` view after a step, appended to its netstat.txt (in step order: agents reply in order). */
 async function snapshotNetstat(deployed: DeployedLab, index: number, description: string): Promise<void> {
   await Promise.all(
     [...deployed.hosts.values()].map(async (host) => {
-      const text = await host.agent.netstat();
-      const header = `# after step ${index + 1} (${description}) at ${new Date().toISOString()}\n`;
+      const { text, timeUs } = await host.agent.netstat();
+      const header = `# after step ${index + 1} (${description}) at ${new Date(timeUs / 1000).toISOString()}\n`;
       appendFileSync(join(host.dir, 'netstat.txt'), `${header}${text}\n`);
     }),
   );
 }
 
-async function recordKernelSettings(deployed: DeployedLab, name: string): Promise<void> {
+/** The host's net.ipv4.tcp_* settings, as its agent read them at start. */
+function recordKernelSettings(deployed: DeployedLab, name: string): void {
   const host = deployed.host(name);
-  const result = await deployed.runtime.exec(host.handle, ['sysctl', '-a', '--pattern', '^net\\.ipv4\\.tcp_']);
-  const settings: Record<string, string> = {};
-  for (const line of result.stdout.toString('utf8').split('\n')) {
-    const m = /^(\S+)\s*=\s*(.*)$/.exec(line);
-    if (m) settings[m[1] as string] = (m[2] as string).trim();
-  }
+  const ready = host.agent.events.find((e) => e.type === 'ready');
+  const settings = ready?.type === 'ready' ? (ready.tcpSettings ?? {}) : {};
   writeFileSync(join(host.dir, 'kernel-settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
 }
 
-async function recordRuleCounters(deployed: DeployedLab, name: string): Promise<void> {
+/**
+ * In one command: `iptables-save -c` (proof that a rule fired), then DROP everything in and out of
+ * the host (IPv4 and IPv6; after the counters were read, so the freeze never appears in them),
+ * then stop tcpdump.
+ */
+async function recordRuleCountersFreezeAndStopCapture(deployed: DeployedLab, name: string): Promise<void> {
   const host = deployed.host(name);
-  const result = await deployed.runtime.exec(host.handle, ['iptables-save', '-c']);
+  const freeze = ['iptables', 'ip6tables'].flatMap((tool) => ['INPUT', 'OUTPUT'].map((chain) => `${tool} -w -I ${chain} 1 -j DROP 2>/dev/null`));
+  const script = `iptables-save -c; ${freeze.join('; ')}; ${PacketCapture.STOP_ARGV.join(' ')} >/dev/null; true`;
+  const result = await deployed.runtime.exec(host.handle, ['sh', '-c', script]);
   writeFileSync(join(host.dir, 'iptables-counters.txt'), result.stdout);
 }
 
