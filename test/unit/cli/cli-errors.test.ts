@@ -53,7 +53,7 @@ describe('no Docker engine', () => {
     const result = await runCli(['run', 'handshake'], { env });
     expect(result.exitCode).toBe(3);
     expect(result.stderr).toMatch(/no Docker engine answers at unix:\/\/\/nonexistent\/docker\.sock/);
-    expect(result.stderr).toMatch(/scripts\/docker-engine\.sh start/);
+    expect(result.stderr).toMatch(/Start one with: npx tcplab setup/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -61,7 +61,7 @@ describe('no Docker engine', () => {
     const result = await runCli(['doctor'], { env });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toMatch(/FIX .*Docker engine/);
-    expect(result.stdout).toMatch(/→ sudo scripts\/docker-engine\.sh start/);
+    expect(result.stdout).toMatch(/→ npx tcplab setup/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Builds the agent for tests exactly as it will be deployed: only src/agent/*, src/tcp/state.ts,
- * src/observe/proc-net-tcp.ts and src/observe/ip-address.ts are copied into a temporary tree and compiled with tsc (lib ES2022, a
+ * src/observe/proc-net-tcp.ts, ip-address.ts and netstat-render.ts are copied into a temporary tree and compiled with tsc (lib ES2022, a
  * rough guard against APIs newer than the image's Node 18), next to a package.json of type module.
  * A compile error here also means the agent imports something the image will not have.
  */
@@ -32,6 +32,7 @@ export function buildAgent(): BuiltAgent {
   copy('src/tcp/state.ts', 'src/tcp/state.ts');
   copy('src/observe/proc-net-tcp.ts', 'src/observe/proc-net-tcp.ts');
   copy('src/observe/ip-address.ts', 'src/observe/ip-address.ts');
+  copy('src/observe/netstat-render.ts', 'src/observe/netstat-render.ts');
   writeFileSync(
     join(root, 'tsconfig.json'),
     JSON.stringify({
