@@ -11,7 +11,12 @@ import { floodSyns } from './syn-flood.js';
 export interface StepContext {
   readonly lab: DeployedLab;
   readonly signal: AbortSignal;
-  /** Per host: index into its agent's events where the latest action step began; waits look from there. */
+  /**
+   * Where waits start looking, as an index into a host's agent events: under `host` the latest
+   * action step on that host, under `host/conn` the latest one on that connection. A wait looks
+   * back to the latest action on the host and connection it names, so another host's (or another
+   * connection's) step in between does not hide a state reached before the wait began.
+   */
   readonly actionStart: Map<string, number>;
   /** Per `host/conn`: the endpoints known for the connection (remote from connect, both from accepted/connected). */
   readonly connections: Map<string, { local?: string; remote: string }>;
@@ -66,7 +71,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       (e) => e.type === 'socket' && parseTcpState(e.state) === step.state && socketMatches(ctx, step.host, e, step.conn, step.port),
       step.timeoutMs,
       `socket in ${step.state}${describeFilter(step.conn, step.port)}`,
-      ctx.actionStart.get(step.host) ?? 0,
+      waitStart(ctx, step.host, step.conn),
       ctx.signal,
     );
   },
@@ -76,7 +81,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       (e) => e.type === step.event && (step.conn === undefined || ('conn' in e && e.conn === step.conn)),
       step.timeoutMs,
       `"${step.event}" event${describeFilter(step.conn, undefined)}`,
-      ctx.actionStart.get(step.host) ?? 0,
+      waitStart(ctx, step.host, step.conn),
       ctx.signal,
     );
   },
@@ -86,7 +91,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       (e) => e.type === 'socket-gone' && socketMatches(ctx, step.host, e, step.conn, step.port),
       step.timeoutMs,
       `socket to disappear${describeFilter(step.conn, step.port)}`,
-      ctx.actionStart.get(step.host) ?? 0,
+      waitStart(ctx, step.host, step.conn),
       ctx.signal,
     );
   },
@@ -105,10 +110,20 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
     }),
 };
 
-/** Runs one step; action steps (all but waits and sleeps) move every host's wait window forward. */
+/** Runs one step; an action step (all but waits and sleeps) moves the wait window of its host and connection. */
 export async function runStep(ctx: StepContext, step: Step): Promise<void> {
-  if (!isWait(step)) for (const host of ctx.lab.hosts.values()) ctx.actionStart.set(host.name, host.agent.events.length);
+  if (!isWait(step) && 'host' in step) {
+    const start = ctx.lab.host(step.host).agent.events.length;
+    ctx.actionStart.set(step.host, start);
+    const conn = 'conn' in step ? (step.conn ?? ctx.latestConn.get(step.host)) : undefined;
+    if (conn !== undefined) ctx.actionStart.set(`${step.host}/${conn}`, start);
+  }
   await (EXECUTORS[step.kind] as StepExecutor<StepKind>)(ctx, step as never);
+}
+
+/** Index of the host's agent events from which a wait (on `conn`, if it names one) looks. */
+function waitStart(ctx: StepContext, host: string, conn: string | undefined): number {
+  return (conn !== undefined ? ctx.actionStart.get(`${host}/${conn}`) : undefined) ?? ctx.actionStart.get(host) ?? 0;
 }
 
 /** Remembers connection names and endpoints as the agents report them. */
