@@ -29,7 +29,7 @@ for (const lab of labs) {
   const failed = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    const result = await $`node ${root}/bin/tcplab.js run ${lab} --json --runs-dir ${runsDir}`.nothrow();
+    const result = await $`node ${root}/bin/tcplab.js run ${lab} --json -q --runs-dir ${runsDir}`.nothrow().quiet();
     totalMs += performance.now() - start;
     if (result.exitCode === 0) pass++;
     else {
