@@ -12,13 +12,14 @@ import type { Verdict } from '../verify/verdict.js';
 import { connectEngine } from './connect-engine.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LABS_DIR } from './paths.js';
+import { quote } from '../lab/quote-token.js';
 import type { RunFlags } from './run-command.js';
 
 /** The work of `tcplab run`, loaded only when that verb runs (it pulls in Docker, YAML and the live view). */
 export async function runLabs(names: string[], flags: RunFlags, setExitCode: (code: number) => void): Promise<void> {
   const labs = await loadLabs(names, flags);
   const parallel = Number(flags.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received "${flags.parallel}"`, ExitCode.usage);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received ${quote(flags.parallel)}`, ExitCode.usage);
   const runtime = await connectEngine();
   const progress = (line: string): void => {
     if (!flags.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);

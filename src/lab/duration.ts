@@ -1,4 +1,5 @@
 import type { Millis } from './model.js';
+import { quote } from './quote-token.js';
 
 const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/;
 
@@ -20,16 +21,16 @@ export function parseDuration(value: unknown): DurationParse {
   }
   const match = DURATION_PATTERN.exec(value.trim());
   if (match === null && /^-\s*\d/.test(value.trim())) {
-    return { ok: false, message: `expected a positive duration, received "${value}"; durations cannot be negative, write e.g. 1s` };
+    return { ok: false, message: `expected a positive duration, received ${quote(value)}; durations cannot be negative, write e.g. 1s` };
   }
   if (match === null) {
-    return { ok: false, message: `expected a duration such as 500ms, 2s, 1.5s or 2m, received "${value}"; units are ms, s and m (a bare number means seconds)` };
+    return { ok: false, message: `expected a duration such as 500ms, 2s, 1.5s or 2m, received ${quote(value)}; units are ms, s and m (a bare number means seconds)` };
   }
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';
   const ms = Math.round(unit === 'ms' ? amount : unit === 's' ? amount * 1000 : amount * 60_000);
   if (ms <= 0) {
-    return { ok: false, message: `expected a positive duration, received "${value}"; write at least 1ms` };
+    return { ok: false, message: `expected a positive duration, received ${quote(value)}; write at least 1ms` };
   }
   return { ok: true, ms };
 }
@@ -38,7 +39,7 @@ export function parseDuration(value: unknown): DurationParse {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null (an empty value)';
-  if (typeof value === 'string') return `"${value}" (a string)`;
+  if (typeof value === 'string') return `${quote(value)} (a string)`;
   if (typeof value === 'number') return `${value} (a number)`;
   if (typeof value === 'boolean') return `${value} (a boolean)`;
   if (Array.isArray(value)) return 'a list';

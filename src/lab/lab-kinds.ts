@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TCP_STATES, parseTcpState, type TcpState } from '../tcp/state.js';
 import { describeValue, parseDuration } from './duration.js';
 import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
+import { quote } from './quote-token.js';
 
 /**
  * The registry of step kinds and expectation kinds. Each entry is the YAML key of an item
@@ -35,7 +36,7 @@ const connName = z
   .describe('connection name (a connect step’s `as`, or accepted-N)')
   .superRefine((value, ctx) => {
     if (!/^[a-z][a-z0-9-]*$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `invalid connection name "${value}"; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
+      ctx.addIssue({ code: 'custom', message: `invalid connection name ${quote(value)}; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
     }
   });
 
@@ -63,7 +64,7 @@ export const tcpState = z
     if (parseTcpState(value) === undefined) {
       ctx.addIssue({
         code: 'custom',
-        message: `unknown TCP state "${value}"; valid states: ${TCP_STATES.join(', ')} (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)`,
+        message: `unknown TCP state ${quote(value)}; valid states: ${TCP_STATES.join(', ')} (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)`,
       });
     }
   });
@@ -92,11 +93,11 @@ export function checkFlags(value: string): string | undefined {
   for (const letter of value) {
     const index = FLAG_ORDER.indexOf(letter);
     if (index < 0) {
-      return `invalid flag letter "${letter}" in "${value}"; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
+      return `invalid flag letter ${quote(letter)} in ${quote(value)}; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
     }
     if (index <= last) {
       const fixed = [...new Set(value)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join('');
-      return `flags "${value}" are not in tcpdump order F S R P . U E W; write "${fixed}"`;
+      return `flags ${quote(value)} are not in tcpdump order F S R P . U E W; write ${quote(fixed)}`;
     }
     last = index;
   }

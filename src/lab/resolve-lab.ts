@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { LabError, didYouMean } from './lab-error.js';
+import { quote } from './quote-token.js';
 
 /** A lab found in a labs folder: its name (file name without .yaml) and its title. */
 export interface LabListing {
@@ -26,7 +27,7 @@ export async function resolveLab(nameOrPath: string, labsDir: string): Promise<s
       line: 1,
       col: 1,
       path: nameOrPath,
-      message: `unknown lab "${nameOrPath}"; ${available}${suggestion === '' ? '; run `tcplab list` or give a path to a .yaml file' : suggestion}`,
+      message: `unknown lab ${quote(nameOrPath)}; ${available}${suggestion === '' ? '; run `tcplab list` or give a path to a .yaml file' : suggestion}`,
     },
   ]);
 }
