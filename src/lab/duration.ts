@@ -1,20 +1,22 @@
+import { MAX_DURATION_MS } from './lab-limits.js';
 import type { Millis } from './model.js';
 import { quote } from './quote-token.js';
 
-const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/;
+/** The text form of a duration (also the JSON Schema pattern of the string form). */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/;
 
 export type DurationParse = { readonly ok: true; readonly ms: Millis } | { readonly ok: false; readonly message: string };
 
 /**
  * Parses a lab duration: `500ms`, `2s`, `1.5s`, `2m`, or a bare number (string or YAML number) of seconds.
- * Durations in lab files are always positive; zero and negative values are rejected with a remedy.
+ * Durations in lab files are positive and at most MAX_DURATION_MS (1 h); others are rejected with a remedy.
  */
 export function parseDuration(value: unknown): DurationParse {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value <= 0) {
       return { ok: false, message: `expected a positive duration, received ${String(value)}; write e.g. 500ms, 2s, 1.5s, 2m or a positive number of seconds` };
     }
-    return { ok: true, ms: Math.round(value * 1000) };
+    return checkMaximum(Math.round(value * 1000), String(value));
   }
   if (typeof value !== 'string') {
     return { ok: false, message: `expected a duration such as 500ms, 2s, 1.5s or 2m, received ${describeValue(value)}` };
@@ -31,6 +33,13 @@ export function parseDuration(value: unknown): DurationParse {
   const ms = Math.round(unit === 'ms' ? amount : unit === 's' ? amount * 1000 : amount * 60_000);
   if (ms <= 0) {
     return { ok: false, message: `expected a positive duration, received ${quote(value)}; write at least 1ms` };
+  }
+  return checkMaximum(ms, quote(value));
+}
+
+function checkMaximum(ms: number, shown: string): DurationParse {
+  if (ms > MAX_DURATION_MS) {
+    return { ok: false, message: `a duration is at most ${MAX_DURATION_MS / 60_000}m (${MAX_DURATION_MS / 1000}s), received ${shown}; write e.g. 90s or 10m` };
   }
   return { ok: true, ms };
 }

@@ -159,7 +159,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
         const relation = issue.code === 'too_small' ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
         const unit = issue.origin === 'array' ? ' item(s)' : issue.origin === 'string' ? ' character(s)' : '';
         const shown = Array.isArray(received) ? `${received.length} item(s)` : describeValue(received);
-        problems.push({ path, target: 'value', message: `expected ${relation} ${String(bound)}${unit}, received ${shown}${exampleFor(path)}` });
+        const remedy = issue.code === 'too_big' ? '; that is a limit of the lab format (README: Lab format, limits)' : exampleFor(path);
+        problems.push({ path, target: 'value', message: `expected ${relation} ${String(bound)}${unit}, received ${shown}${remedy}` });
         break;
       }
       case 'invalid_value': {
@@ -199,6 +200,9 @@ function describeFormatProblem(path: readonly PropertyKey[], received: unknown):
   const field = path[path.length - 1];
   const shown = typeof received === 'string' ? `${quote(received)}` : describeValue(received);
   if (parent === 'hosts') return `invalid host name ${shown}; use lower-case letters, digits and -, starting with a letter (e.g. client, server-2)`;
+  if (parent === 'sysctls' && typeof received === 'string' && received.startsWith('net.')) {
+    return `invalid sysctl ${shown}; a key is net. and dot-separated words of letters, digits, _ and - with no empty word (e.g. net.ipv4.tcp_syn_retries)`;
+  }
   if (parent === 'sysctls') return `invalid sysctl ${shown}; only per-network-namespace sysctls starting with "net." can be set (e.g. net.ipv4.tcp_syn_retries)`;
   if (path.length === 1 && field === 'name') return `invalid lab name ${shown}; use lower-case letters, digits and -, starting with a letter or digit (e.g. syn-sent)`;
   if (field === 'name') return `invalid name ${shown}; use lower-case letters, digits and -, starting with a letter (e.g. drop-syn)`;

@@ -3,6 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { RuleError, parseRule } from '../faults/iptables-rule.js';
+import { checkLabCapacity } from './check-lab-capacity.js';
 import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
 import { describeValue } from './duration.js';
 import { LabError, didYouMean, formatLabPath, type LabProblem } from './lab-error.js';
@@ -54,6 +55,7 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
   const validHosts = hostNames.filter((name) => HOST_NAME_PATTERN.test(name));
   pathProblems.push(...checkLabReferences(validHosts, namedSteps, expectations));
   pathProblems.push(...checkRuleTexts(namedSteps, validHosts));
+  pathProblems.push(...checkLabCapacity(hostNames.length, namedSteps));
 
   let name = typeof record['name'] === 'string' ? record['name'] : basename(file).replace(/\.ya?ml$/, '');
   if (record['name'] === undefined && !LAB_NAME_PATTERN.test(name)) {
