@@ -24,6 +24,15 @@ export async function loadLabFile(path: string, overrides: readonly string[] = [
   return loadLabText(await readLabFileText(path), path, overrides);
 }
 
+/**
+ * Positions problems found after loading (checks against this machine's kernel and iptables) in the lab file
+ * and its `--set` arguments, as loading does; `problems` use lab paths such as `hosts.client.sysctls.KEY`.
+ */
+export async function locateLabFileProblems(path: string, overrides: readonly string[], problems: readonly PathProblem[]): Promise<LabError> {
+  const { doc, lineCounter } = parseLabYaml(await readLabFileText(path), path);
+  return new LabError(locateProblems(problems, doc, lineCounter, path, parseOverrides(overrides).overrides));
+}
+
 /** Validates lab YAML text (pure: no I/O); `file` names it in problems and becomes `Lab.file` (made absolute). */
 export function loadLabText(text: string, file: string, overrides: readonly string[] = []): Lab {
   const { doc, lineCounter, value } = parseLabYaml(text, file);

@@ -52,6 +52,9 @@ class FakeRuntime implements Runtime {
     }
     return { stdin, stdout, stderr, exited };
   }
+  async runThrowaway(): Promise<ExecResult> {
+    throw new Error('DeployedLab never runs throw-away containers');
+  }
   async removeHost(host: HostHandle) {
     this.log.push(`remove ${host.name}`);
     if (host.name === this.fail.removeHost) throw new Error(`engine refused to remove ${host.name}`);
