@@ -52,7 +52,13 @@ async function chooseRestoreRunner(runtime: Runtime, image: string): Promise<Res
   if (canUnshare) return namespaceRestoreRunner;
   return {
     restore: async (input) => {
-      const result = await runtime.runThrowaway({ image, argv: ['iptables-restore', '--noflush'], capAdd: ['NET_ADMIN'], stdin: input, labels: { 'tcplab.probe': 'iptables' } });
+      const result = await runtime.runThrowaway({
+        image,
+        argv: ['iptables-restore', '--noflush'],
+        capAdd: ['NET_ADMIN'],
+        stdin: input,
+        labels: { 'tcplab.probe': 'iptables' },
+      });
       return { exitCode: result.exitCode, stderr: result.stderr };
     },
   };

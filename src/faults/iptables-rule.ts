@@ -95,7 +95,8 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
   // eslint-disable-next-line no-control-regex
   const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(text);
   if (control !== null) {
-    fail(`a rule is one line of iptables arguments, but it holds ${control[0] === '\n' || control[0] === '\r' ? 'a line break' : 'a control character'} at column ${control.index + 1}; put each rule in its own rule step`);
+    const what = control[0] === '\n' || control[0] === '\r' ? 'a line break' : 'a control character';
+    fail(`a rule is one line of iptables arguments, but it holds ${what} at column ${control.index + 1}; put each rule in its own rule step`);
   }
   const split = splitShellWords(text);
   if (!split.ok) return fail(split.message);

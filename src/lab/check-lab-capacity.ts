@@ -23,7 +23,9 @@ export function checkLabCapacity(hostCount: number, steps: readonly LoadedItem<S
     problems.push({
       path: ['steps', index, 'flood', 'sources'],
       target: 'value',
-      message: `the lab's /24 has ${unused} addresses no host uses (${MAX_HOSTS} minus ${hostCount} hosts), received sources: ${item.model.sources}; lower sources to ${unused} or less`,
+      message:
+        `the lab's /24 has ${unused} addresses no host uses (${MAX_HOSTS} minus ${hostCount} hosts), ` +
+        `received sources: ${item.model.sources}; lower sources to ${unused} or less`,
     });
   });
   return problems;

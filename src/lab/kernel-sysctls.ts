@@ -153,17 +153,20 @@ export function checkSysctl(key: string, value: string, facts: SysctlFacts, writ
   const current = facts.values[known];
   if (current === undefined && !writable.has(known)) {
     const hint = didYouMean(key, Object.keys(facts.values));
-    return `the kernel has no sysctl ${quote(key)} in a lab host's network namespace (read from ${facts.image} on kernel ${quote(facts.kernel, 30)}); check the name${hint}`;
+    const source = `read from ${facts.image} on kernel ${quote(facts.kernel, 30)}`;
+    return `the kernel has no sysctl ${quote(key)} in a lab host's network namespace (${source}); check the name${hint}`;
   }
   if (!writable.has(known)) return `sysctl ${quote(key)} is read-only; remove it (its value is ${quote(current ?? '', 40)})`;
   const words = value.trim().split(/\s+/);
   const range = key.startsWith('net.ipv4.') ? TCP_SYSCTL_RANGES[key.slice('net.ipv4.'.length)] : undefined;
-  const expectedCount = range?.count ?? (current !== undefined && current.trim().split(/\s+/).every((w) => INTEGER.test(w)) ? current.trim().split(/\s+/).length : 0);
+  const currentWords = current?.trim().split(/\s+/) ?? [];
+  const expectedCount = range?.count ?? (currentWords.length > 0 && currentWords.every((w) => INTEGER.test(w)) ? currentWords.length : 0);
   if (range === undefined && expectedCount === 0) return undefined; // text-valued: any one line (checked at load)
   const count = expectedCount || 1;
   const noun = count === 1 ? 'a whole number' : `up to ${count} whole numbers separated by spaces`;
   if (words.length > count || !words.every((w) => INTEGER.test(w))) {
-    return `sysctl ${quote(key)} takes ${noun}, received ${quote(value)}${current === undefined ? '' : `; its default here is ${quote(current.replace(/\s+/g, ' '), 40)}`}`;
+    const byDefault = current === undefined ? '' : `; its default here is ${quote(current.replace(/\s+/g, ' '), 40)}`;
+    return `sysctl ${quote(key)} takes ${noun}, received ${quote(value)}${byDefault}`;
   }
   if (range === undefined) return undefined;
   const outside = words.find((w) => BigInt(w) < range.min || BigInt(w) > range.max);

@@ -363,7 +363,8 @@ const hostName = z.string().max(MAX_NAME_CHARS).regex(HOST_NAME_PATTERN);
 /** Why a sysctl value cannot be passed to the kernel as written, or undefined (the kernel's own rules are in kernel-sysctls.ts). */
 export function checkSysctlValueText(value: string | number): string | undefined {
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) ? undefined : `expected a whole number or one line of text, received ${describeValue(value)}; sysctls take whole numbers`;
+    if (Number.isSafeInteger(value)) return undefined;
+    return `expected a whole number or one line of text, received ${describeValue(value)}; sysctls take whole numbers`;
   }
   // eslint-disable-next-line no-control-regex
   const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value);

@@ -110,7 +110,8 @@ function parseLabYaml(text: string, file: string): { doc: Document; lineCounter:
     throw new LabError(locateProblems(problems, doc, lineCounter, file, []));
   };
   if (text.length > MAX_LAB_FILE_BYTES) {
-    throw new LabError([{ file, line: 1, col: 1, path: '(document)', message: `the text has ${text.length} characters, more than a lab file may have (${MAX_LAB_FILE_BYTES}); is it the right file?` }]);
+    const message = `the text has ${text.length} characters, more than a lab file may have (${MAX_LAB_FILE_BYTES}); is it the right file?`;
+    throw new LabError([{ file, line: 1, col: 1, path: '(document)', message }]);
   }
   const tooDeep = checkYamlDepth(text);
   if (tooDeep !== undefined) {
@@ -126,19 +127,22 @@ function parseLabYaml(text: string, file: string): { doc: Document; lineCounter:
     const { line, col } = lineCounter.linePos(firstError.pos[0]);
     const path = pathAtOffsetSafe(doc, firstError.pos[0]);
     const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more YAML error(s) after this one)` : '';
-    throw new LabError([{ file, line, col, path: formatLabPath(path), message: `${describeYamlError(firstError.code, firstError.message, path[path.length - 1])}${more}` }]);
+    const message = `${describeYamlError(firstError.code, firstError.message, path[path.length - 1])}${more}`;
+    throw new LabError([{ file, line, col, path: formatLabPath(path), message }]);
   }
   const limits = checkYamlLimits(doc);
   if (limits.problems.length > 0) fail(limits.problems, doc);
   if (doc.contents !== null && !isMap(doc.contents)) {
     const what = isSeq(doc.contents) ? 'a list' : 'a single value';
-    fail([{ path: [], target: 'value', message: `this is not a lab file: its YAML is ${what}, a lab is a mapping with title, description, hosts and steps` }], doc);
+    const message = `this is not a lab file: its YAML is ${what}, a lab is a mapping with title, description, hosts and steps`;
+    fail([{ path: [], target: 'value', message }], doc);
   }
   try {
     return { doc, lineCounter, value: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES * 2 }) as unknown };
   } catch (error) {
     if (!(error instanceof ReferenceError) || !/alias/i.test(error.message)) throw error;
-    return fail([{ path: limits.firstAliasPath ?? [], target: 'value', message: 'YAML aliases here expand to too many nodes (an alias bomb); write the values out instead of nesting aliases' }], doc);
+    const message = 'YAML aliases here expand to too many nodes (an alias bomb); write the values out instead of nesting aliases';
+    return fail([{ path: limits.firstAliasPath ?? [], target: 'value', message }], doc);
   }
 }
 

@@ -16,14 +16,17 @@ export async function readLabFileText(path: string): Promise<string> {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
+    const reasons: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory' };
+    const reason = reasons[code ?? ''] ?? code ?? 'unreadable';
     throw refuse(`cannot read lab file: ${reason}; check the path`);
   }
   try {
     const stat = await handle.stat();
     if (stat.isDirectory()) throw refuse('this is a directory, not a lab file; give a .yaml file or a lab name (tcplab list)');
     if (!stat.isFile()) throw refuse('this is not a regular file (a device, FIFO or socket); give a .yaml lab file');
-    if (stat.size > MAX_LAB_FILE_BYTES) throw refuse(`the file has ${stat.size} bytes, more than a lab file may have (${MAX_LAB_FILE_BYTES}); is it the right file?`);
+    if (stat.size > MAX_LAB_FILE_BYTES) {
+      throw refuse(`the file has ${stat.size} bytes, more than a lab file may have (${MAX_LAB_FILE_BYTES}); is it the right file?`);
+    }
     // /proc files report size 0: read at most one byte more than allowed, whatever stat said
     const buffer = Buffer.alloc(MAX_LAB_FILE_BYTES + 1);
     let length = 0;

@@ -25,7 +25,8 @@ export function checkYamlDepth(text: string): DepthViolation | undefined {
       if (node === null || node === undefined) continue;
       if (node.type !== 'block-map' && node.type !== 'block-seq' && node.type !== 'flow-collection') continue;
       if (depth + 1 > MAX_YAML_DEPTH) {
-        return { offset: node.offset, path, message: `mappings and lists nest more than ${MAX_YAML_DEPTH} deep here; a lab file nests about 5 deep, flatten it` };
+        const message = `mappings and lists nest more than ${MAX_YAML_DEPTH} deep here; a lab file nests about 5 deep, flatten it`;
+        return { offset: node.offset, path, message };
       }
       const isMapping = node.type === 'block-map' || (node.type === 'flow-collection' && node.start.source === '{');
       const children: Entry[] = [];
@@ -61,7 +62,8 @@ export function checkYamlLimits(doc: Document): { problems: PathProblem[]; first
       aliasCount++;
       firstAliasPath ??= path;
       if (aliasCount === MAX_YAML_ALIASES + 1) {
-        problems.push({ path, target: 'value', message: `more than ${MAX_YAML_ALIASES} YAML aliases (*name); a lab file needs few or none, write the values out` });
+        const message = `more than ${MAX_YAML_ALIASES} YAML aliases (*name); a lab file needs few or none, write the values out`;
+        problems.push({ path, target: 'value', message });
       }
       continue;
     }

@@ -29,7 +29,8 @@ export async function readSysctlFacts(runtime: Runtime, image: string, cacheDir:
   const result = await runtime.runThrowaway({ image, argv: ['sh', '-c', PROBE_SCRIPT], labels: { 'tcplab.probe': 'sysctl' } });
   const facts = parseSysctlProbe(result.stdout.toString('utf8'), image, kernel);
   if (Object.keys(facts.values).length === 0) {
-    throw new Error(`the sysctl probe in ${image} printed no net.* sysctls (exit ${result.exitCode}: ${result.stderr.trim().slice(0, 200)}); rebuild the image: tcplab image build --force`);
+    const said = `exit ${result.exitCode}: ${result.stderr.trim().slice(0, 200)}`;
+    throw new Error(`the sysctl probe in ${image} printed no net.* sysctls (${said}); rebuild the image: tcplab image build --force`);
   }
   mkdirSync(join(cacheDir, 'sysctl-facts'), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
