@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { checkLabRules, namespaceRestoreRunner, type RestoreRunner } from '../faults/check-rules.js';
+import { checkLabRules, namespaceRestoreRunner, throwawayRestoreRunner, type RestoreRunner } from '../faults/check-rules.js';
 import { checkLabSysctls } from '../lab/kernel-sysctls.js';
 import { LabError } from '../lab/lab-error.js';
 import type { PathProblem } from '../lab/lab-issues.js';
@@ -49,17 +49,5 @@ async function chooseRestoreRunner(runtime: Runtime, image: string): Promise<Res
   const canUnshare = await new Promise<boolean>((resolve) => {
     execFile('unshare', ['--net', '--', 'iptables-restore', '--version'], { timeout: 5_000 }, (error) => resolve(error === null));
   });
-  if (canUnshare) return namespaceRestoreRunner;
-  return {
-    restore: async (input) => {
-      const result = await runtime.runThrowaway({
-        image,
-        argv: ['iptables-restore', '--noflush'],
-        capAdd: ['NET_ADMIN'],
-        stdin: input,
-        labels: { 'tcplab.probe': 'iptables' },
-      });
-      return { exitCode: result.exitCode, stderr: result.stderr };
-    },
-  };
+  return canUnshare ? namespaceRestoreRunner : throwawayRestoreRunner(runtime, image);
 }

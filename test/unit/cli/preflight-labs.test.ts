@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliError } from '../../../src/cli/exit-codes.js';
 import { checkLabsOnMachine } from '../../../src/cli/preflight-labs.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import type { SysctlFacts } from '../../../src/lab/kernel-sysctls.js';
@@ -107,5 +108,22 @@ describe.skipIf(!canUnshare())('checks against this machine, before anything is 
     expect(first.probe.throwaways.filter((t) => t.argv[0] === 'sh')).toHaveLength(1);
     expect(second.probe.throwaways.filter((t) => t.argv[0] === 'sh')).toHaveLength(0);
     expect(readFileSync(join(cacheDir, 'sysctl-facts', `tcplab_lab_test@${FACTS.kernel}.json`), 'utf8')).toMatch(/"net\.ipv4\.tcp_syn_retries":"6"/);
+  });
+});
+
+describe('when the probe cannot run', () => {
+  it('is an environment problem (exit 3), not bad input', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tcplab-preflight-')), 'lab.yaml');
+    writeFileSync(path, LAB);
+    const runtime = {
+      engineInfo: async () => ({ name: 'fake', version: '0', apiVersion: '0', kernel: 'k', cgroupVersion: '1' }),
+      runThrowaway: async () => {
+        throw new Error('no such image');
+      },
+    } as unknown as Runtime;
+    const error = await checkLabsOnMachine([{ lab: await loadLabFile(path), path }], [], runtime, 'img').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).exitCode).toBe(3);
+    expect((error as CliError).message).toMatch(/cannot read which sysctls the kernel accepts from the lab image: no such image/);
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { checkLabRules, iptablesReason, namespaceRestoreRunner, restoreInput, type RestoreRunner } from '../../../src/faults/check-rules.js';
+import { checkLabRules, iptablesReason, namespaceRestoreRunner, restoreInput, throwawayRestoreRunner, type RestoreRunner } from '../../../src/faults/check-rules.js';
+import type { Runtime, ThrowawaySpec } from '../../../src/runtime/runtime.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import { loadLabText } from '../../../src/lab/load-lab.js';
 
@@ -94,5 +95,28 @@ describe.skipIf(!canUnshare())('iptables itself, in a throw-away network namespa
       'rule: { host: server, name: c, add: "-I INPUT 2 -p icmp -j ACCEPT" }',
     );
     expect(await checkLabRules(lab, namespaceRestoreRunner)).toStrictEqual([{ stepIndex: 4, reason: 'Index of insertion too big.' }]);
+  });
+});
+
+describe('without unshare: a throw-away lab container', () => {
+  it('runs iptables-restore --noflush with NET_ADMIN, the input on stdin, and reads its verdict', async () => {
+    const specs: ThrowawaySpec[] = [];
+    const runtime = {
+      runThrowaway: async (spec: ThrowawaySpec) => {
+        specs.push(spec);
+        return { exitCode: 2, stdout: Buffer.alloc(0), stderr: "iptables-restore v1.8.9 (nf_tables): Chain 'X' does not exist\nError occurred at line: 3\n" };
+      },
+    } as unknown as Runtime;
+    const refused = await checkLabRules(labWith('rule: { host: server, add: "-A INPUT -j X" }'), throwawayRestoreRunner(runtime, 'tcplab/lab:t'));
+    expect(refused).toStrictEqual([{ stepIndex: 0, reason: "Chain 'X' does not exist" }]);
+    expect(specs).toStrictEqual([
+      {
+        image: 'tcplab/lab:t',
+        argv: ['iptables-restore', '--noflush'],
+        capAdd: ['NET_ADMIN'],
+        stdin: '*filter\n-A INPUT -j X -m comment --comment tcplab:rule1\nCOMMIT\n',
+        labels: { 'tcplab.probe': 'iptables' },
+      },
+    ]);
   });
 });
