@@ -10,7 +10,7 @@ export const MAX_LAB_FILE_BYTES = 256 * 1024;
 /** Mappings and lists inside each other; real labs nest 5 deep (`expect[0].states.path[1]`), 4,000 overflowed the stack. */
 export const MAX_YAML_DEPTH = 20;
 
-/** Alias nodes (`*name`) in a file; each alias may expand to at most this many nodes in total (yaml's maxAliasCount). */
+/** Alias nodes (`*name`) in a file; their expansion is bounded by yaml's maxAliasCount, set to twice this (load-lab.ts). */
 export const MAX_YAML_ALIASES = 50;
 
 /** Every duration (timeout, wait timeout, sleep, timer about/within): 1 h. Node's setTimeout overflows above 2^31-1 ms (24.8 days) and fires at once. */
