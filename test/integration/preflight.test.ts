@@ -1,10 +1,21 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /*
  * Bad sysctls and rules that only this machine's kernel and iptables can judge: `tcplab run` must
@@ -14,7 +25,7 @@ import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 const hasDocker = await dockerAvailable();
 
 describe.skipIf(!hasDocker)('checks against the kernel and iptables create nothing', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcplab-preflight-'));
+  const dir = tempDir('tcplab-preflight-');
   const name = `preflight-${process.pid}`;
   const copy = (source: string, edit: (text: string) => string): string => {
     const file = join(dir, `${name}.yaml`);

@@ -1,8 +1,19 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/run-cli.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 // No Docker needed: bad input is rejected before anything is created. DOCKER_HOST points
 // nowhere, so a test that reached Docker would fail with exit 3, not 2.
@@ -18,7 +29,7 @@ describe('bad input: clear message, exit 2, no stack trace', () => {
   });
 
   it('a broken lab file reports every problem as file:line:col: path: message', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tcplab-bad-'));
+    const dir = tempDir('tcplab-bad-');
     const file = join(dir, 'bad.yaml');
     writeFileSync(
       file,
@@ -85,7 +96,7 @@ describe('catalog verbs', () => {
 });
 
 describe('hostile input: exit 2, one positioned line, no stack trace, no run folder (before Docker is even asked)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tcplab-hostile-cli-'));
+  const dir = tempDir('tcplab-hostile-cli-');
   const runsDir = join(dir, 'runs');
   const lab = (name: string, lines: string[]): string => {
     const file = join(dir, `${name}.yaml`);

@@ -1,14 +1,25 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../../../src/cli/exit-codes.js';
 import { checkLabsOnMachine } from '../../../src/cli/preflight-labs.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import type { SysctlFacts } from '../../../src/lab/kernel-sysctls.js';
 import { loadLabFile } from '../../../src/lab/load-lab.js';
 import type { ExecResult, Runtime, ThrowawaySpec } from '../../../src/runtime/runtime.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const FACTS = JSON.parse(readFileSync('test/fixtures/sysctl-facts/lab-image-linux-6.18.json', 'utf8')) as SysctlFacts;
 /** What the probe printed on this project's machine, rebuilt from the stored facts. */
@@ -61,7 +72,7 @@ function canUnshare(): boolean {
 
 let cacheDir: string;
 beforeEach(() => {
-  cacheDir = mkdtempSync(join(tmpdir(), 'tcplab-cache-'));
+  cacheDir = tempDir('tcplab-cache-');
   process.env['TCPLAB_CACHE_DIR'] = cacheDir;
 });
 afterEach(() => {
@@ -69,7 +80,7 @@ afterEach(() => {
 });
 
 async function preflightLines(text: string, overrides: string[] = []): Promise<{ lines: string[]; probe: ProbeOnlyRuntime }> {
-  const path = join(mkdtempSync(join(tmpdir(), 'tcplab-preflight-')), 'lab.yaml');
+  const path = join(tempDir('tcplab-preflight-'), 'lab.yaml');
   writeFileSync(path, text);
   const { runtime, probe } = makeRuntime();
   try {
@@ -113,7 +124,7 @@ describe.skipIf(!canUnshare())('checks against this machine, before anything is 
 
 describe('when the probe cannot run', () => {
   it('is an environment problem (exit 3), not bad input', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'tcplab-preflight-')), 'lab.yaml');
+    const path = join(tempDir('tcplab-preflight-'), 'lab.yaml');
     writeFileSync(path, LAB);
     const runtime = {
       engineInfo: async () => ({ name: 'fake', version: '0', apiVersion: '0', kernel: 'k', cgroupVersion: '1' }),

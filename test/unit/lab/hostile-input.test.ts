@@ -1,12 +1,23 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../../src/lab/lab-error.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from '../../../src/lab/lab-limits.js';
 import { loadLabFile, loadLabText } from '../../../src/lab/load-lab.js';
 import { MAX_QUOTED_CHARS, quote } from '../../../src/lab/quote-token.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const LAB = ['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ''].join('\n');
 const POSITIONED = /^[^:\n]+:\d+:\d+: \S.*: .+$/;
@@ -32,7 +43,7 @@ async function problemsOfFile(file: string): Promise<string[]> {
 }
 
 function tempFile(name: string, content: string | Buffer): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tcplab-hostile-')), name);
+  const file = join(tempDir('tcplab-hostile-'), name);
   writeFileSync(file, content);
   return file;
 }
@@ -102,7 +113,7 @@ describe('files that cannot be labs are refused by size and shape before parsing
   });
 
   it('a directory, a FIFO and /dev/zero', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tcplab-hostile-'));
+    const dir = tempDir('tcplab-hostile-');
     expect(await problemsOfFile(dir)).toStrictEqual([expect.stringMatching(/this is a directory, not a lab file/)]);
     const fifo = join(dir, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);

@@ -1,13 +1,24 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/run-cli.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const FIXTURE = 'test/fixtures/runs/syn-sent';
 
 function damagedCopy(damage: (dir: string) => void): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'tcplab-corrupt-')), 'run');
+  const dir = join(tempDir('tcplab-corrupt-'), 'run');
   cpSync(FIXTURE, dir, { recursive: true });
   damage(dir);
   return dir;
