@@ -4,7 +4,7 @@ export const ExitCode = {
   ok: 0,
   /** A verdict is FAIL. */
   fail: 1,
-  /** Bad input: lab file, flags, arguments. Nothing was created. */
+  /** Bad input: lab file, flags, arguments, or a lab's sysctls and rules this machine refuses. Nothing was created. */
   usage: 2,
   /** The environment cannot run labs: no Docker engine, no image, no privileges. */
   environment: 3,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../lab/lab-error.js';
+import { RunFolderError } from '../verify/run-folder-error.js';
 import { registerClean } from './clean-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -53,6 +54,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (err instanceof LabError) {
       process.stderr.write(`${err.formatProblems()}\n`);
+      return ExitCode.usage;
+    }
+    if (err instanceof RunFolderError) {
+      process.stderr.write(`tcplab: ${err.message}\n`);
       return ExitCode.usage;
     }
     if (err instanceof CliError) {

@@ -15,13 +15,16 @@ import { connectEngine } from './connect-engine.js';
 import { interruptSignal, whileTearingDownOnInterrupt } from './interrupt.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LABS_DIR } from './paths.js';
+import { checkLabsOnMachine, type LoadedLab } from './preflight-labs.js';
+import { quote } from '../lab/quote-token.js';
 import type { RunFlags } from './run-command.js';
 
 /** The work of `tcplab run`, loaded only when that verb runs (it pulls in Docker, YAML and the live view). */
 export async function runLabs(names: string[], flags: RunFlags, setExitCode: (code: number) => void): Promise<void> {
-  const labs = await loadLabs(names, flags);
+  const loaded = await loadLabs(names, flags);
+  const labs = loaded.map((l) => l.lab);
   const parallel = Number(flags.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received "${flags.parallel}"`, ExitCode.usage);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new CliError(`--parallel takes a whole number ≥ 1; received ${quote(flags.parallel)}`, ExitCode.usage);
   const runtime = await connectEngine();
   const progress = (line: string): void => {
     if (!flags.quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
@@ -29,6 +32,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   const image = await ensureLabImage(runtime, { offline: flags.offline, log: progress }).catch((err: Error) => {
     throw new CliError(`cannot make the lab image: ${err.message}\n  try: tcplab doctor`, ExitCode.environment);
   });
+  await checkLabsOnMachine(loaded, flags.set, runtime, image);
 
   // Ctrl-C, kill, or the terminal closing (interrupt.ts): stop the steps and let teardown run.
   const controller = new AbortController();
@@ -84,10 +88,13 @@ function makeObserver(lab: Lab, flags: RunFlags, prefixed: boolean): RunObserver
   return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '');
 }
 
-async function loadLabs(names: string[], flags: RunFlags): Promise<Lab[]> {
+async function loadLabs(names: string[], flags: RunFlags): Promise<LoadedLab[]> {
   if (flags.all) names = [...names, ...(await listLabs(LABS_DIR)).map((l) => l.name)];
   if (names.length === 0) throw new CliError('name a lab to run (see `tcplab list`), or use --all', ExitCode.usage);
-  const labs: Lab[] = [];
-  for (const name of names) labs.push(await loadLabFile(await resolveLab(name, LABS_DIR), flags.set));
+  const labs: LoadedLab[] = [];
+  for (const name of names) {
+    const path = await resolveLab(name, LABS_DIR);
+    labs.push({ lab: await loadLabFile(path, flags.set), path });
+  }
   return labs;
 }

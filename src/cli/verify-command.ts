@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderVerdict } from '../report/terminal-report.js';
-import { loadRunRecord } from '../verify/load-run.js';
+import { loadRunRecord, readRunJson } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -23,7 +23,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       }
       if (!existsSync(join(path, 'run.json'))) throw new CliError(`${path}: not a run folder (no run.json); give a folder written by \`tcplab run\``, ExitCode.usage);
       const record = await loadRunRecord(path);
-      const stored = existsSync(join(path, 'verdict.json')) ? (JSON.parse(readFileSync(join(path, 'verdict.json'), 'utf8')) as Verdict) : undefined;
+      const stored = existsSync(join(path, 'verdict.json')) ? (readRunJson(join(path, 'verdict.json')) as Verdict) : undefined;
       const verdict = verifyRun(record, path, stored?.durationMs ?? 0);
       const differences = stored ? compareVerdicts(stored, verdict) : ['no stored verdict.json to compare with'];
       if (flags.json) {

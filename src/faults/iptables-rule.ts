@@ -1,4 +1,5 @@
 import { splitShellWords } from './split-shell-words.js';
+import { quote } from '../lab/quote-token.js';
 
 /**
  * A lab's `rule: { add: "…" }` turned into iptables argument vectors. Rules are given as the arguments of
@@ -30,7 +31,7 @@ export class RuleError extends Error {
   readonly ruleText: string;
   readonly reason: string;
   constructor(ruleText: string, reason: string) {
-    super(`rule "${ruleText}": ${reason}`);
+    super(`rule ${quote(ruleText)}: ${reason}`);
     this.name = 'RuleError';
     this.ruleText = ruleText;
     this.reason = reason;
@@ -91,6 +92,12 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
   const fail = (reason: string): never => {
     throw new RuleError(text, reason);
   };
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(text);
+  if (control !== null) {
+    const what = control[0] === '\n' || control[0] === '\r' ? 'a line break' : 'a control character';
+    fail(`a rule is one line of iptables arguments, but it holds ${what} at column ${control.index + 1}; put each rule in its own rule step`);
+  }
   const split = splitShellWords(text);
   if (!split.ok) return fail(split.message);
   const words = split.words[0] === 'iptables' ? split.words.slice(1) : split.words;
@@ -105,7 +112,7 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
     const next = words[i + 1];
     if (word === '-t' || word === '--table') {
       if (next === undefined) fail(`${word} needs a table name: filter, raw, mangle or nat`);
-      if (!isTable(next as string)) fail(`unknown table "${next as string}"; use filter, raw, mangle or nat`);
+      if (!isTable(next as string)) fail(`unknown table ${quote(next as string)}; use filter, raw, mangle or nat`);
       table = next as RuleTable;
       i++;
     } else if (word === '-I' || word === '--insert' || word === '-A' || word === '--append') {
@@ -155,7 +162,7 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
   if (command === undefined) return fail('missing -I CHAIN or -A CHAIN; a rule step adds one rule, e.g. "-I INPUT -p tcp --dport 8888 -j DROP"');
   const chains = CHAINS_BY_TABLE[table];
   if (!chains.includes(command.chain)) {
-    fail(`chain "${command.chain}" is not a built-in chain of table ${table}; use one of ${chains.join(', ')} (rule steps cannot create chains)`);
+    fail(`chain ${quote(command.chain)} is not a built-in chain of table ${table}; use one of ${chains.join(', ')} (rule steps cannot create chains)`);
   }
   if (options.comment !== undefined) spec.push('-m', 'comment', '--comment', options.comment);
 
@@ -193,12 +200,12 @@ function resolveAddresses(value: string, hostAddresses: Readonly<Record<string, 
       const prefix = slash < 0 ? '' : item.slice(slash);
       const address = hostAddresses[name];
       if (address !== undefined) {
-        if (prefix !== '' && !isPrefixLength(prefix.slice(1), 32)) fail(`"${item}": a host's address takes a prefix length 0-32, e.g. ${name}/32`);
+        if (prefix !== '' && !isPrefixLength(prefix.slice(1), 32)) fail(`${quote(item)}: a host's address takes a prefix length 0-32, e.g. ${name}/32`);
         return address + prefix;
       }
       if (isIpv4(name) && (prefix === '' || isPrefixLength(prefix.slice(1), 32) || isIpv4(prefix.slice(1)))) return item;
       const hosts = Object.keys(hostAddresses);
-      return fail(`"${item}" is neither a host of this lab nor an IPv4 address/CIDR; hosts: ${hosts.join(', ') || '(none)'}`);
+      return fail(`${quote(item)} is neither a host of this lab nor an IPv4 address/CIDR; hosts: ${hosts.join(', ') || '(none)'}`);
     })
     .join(',');
 }

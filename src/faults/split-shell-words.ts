@@ -1,3 +1,4 @@
+import { quote } from '../lab/quote-token.js';
 /**
  * Splits a command line into words the way a POSIX shell would for plain words, quotes and backslashes,
  * without running a shell. Anything that only a shell would act on (`;`, `|`, `&`, redirections, `$`
@@ -62,6 +63,6 @@ function refuse(ch: string, index: number, text: string): SplitResult {
   return {
     ok: false,
     index,
-    message: `"${ch}" at column ${index + 1} of "${text}" is shell syntax (${SHELL_ONLY[ch] ?? 'shell'}); rules are run as iptables arguments without a shell, so write one rule per step, or quote the character with '…' if it is literal`,
+    message: `${quote(ch)} at column ${index + 1} of ${quote(text)} is shell syntax (${SHELL_ONLY[ch] ?? 'shell'}); rules are run as iptables arguments without a shell, so write one rule per step, or quote the character with '…' if it is literal`,
   };
 }

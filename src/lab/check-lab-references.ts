@@ -2,6 +2,7 @@ import { assertNever } from '../tcp/state.js';
 import { didYouMean } from './lab-error.js';
 import type { PathProblem } from './lab-issues.js';
 import type { Expectation, Step } from './model.js';
+import { quote } from './quote-token.js';
 
 /** A step or expectation item as loaded: mapped to the model, or failed (its raw value still declares names). */
 export type LoadedItem<Model> =
@@ -33,7 +34,7 @@ export function checkLabReferences(
   const checkHost = (path: readonly PropertyKey[], name: string): boolean => {
     if (hosts.has(name)) return true;
     const suggestion = didYouMean(name, hostNames);
-    report(path, `unknown host "${name}"; declared hosts: ${hostNames.join(', ')}${suggestion === '' ? '; declare it under hosts or use one of these' : suggestion}`);
+    report(path, `unknown host ${quote(name)}; declared hosts: ${hostNames.join(', ')}${suggestion === '' ? '; declare it under hosts or use one of these' : suggestion}`);
     return false;
   };
   const declareConn = (host: string, conn: string, index: number): void => {
@@ -50,7 +51,7 @@ export function checkLabReferences(
     const hasListener = listenersByHost.has(host);
     if (conn === undefined) {
       if (required && known.length === 0 && !hasListener) {
-        report(path.slice(0, -1), `host "${host}" has no connection at this step; add a connect (or listen) step on ${host} before this one`);
+        report(path.slice(0, -1), `host ${quote(host)} has no connection at this step; add a connect (or listen) step on ${host} before this one`);
       }
       return;
     }
@@ -59,7 +60,7 @@ export function checkLabReferences(
     const names = hasListener ? [...known, 'accepted-1', 'accepted-2', '…'] : known;
     const listed = names.length > 0 ? `connections on ${host} at this step: ${names.join(', ')}` : `no connection exists on ${host} at this step`;
     const suggestion = didYouMean(conn, known);
-    report(path, `unknown connection "${conn}" on host "${host}"; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`);
+    report(path, `unknown connection ${quote(conn)} on host ${quote(host)}; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`);
   };
 
   steps.forEach((item, index) => {
@@ -77,9 +78,9 @@ export function checkLabReferences(
         const hostOk = checkHost(at('host'), step.host);
         checkHost(at('to'), step.to);
         if (ACCEPTED_CONN.test(step.conn)) {
-          report(at('as'), `connection name "${step.conn}" is reserved for connections accepted by a listener; choose another name, e.g. as: c`);
+          report(at('as'), `connection name ${quote(step.conn)} is reserved for connections accepted by a listener; choose another name, e.g. as: c`);
         } else if (hostOk && connectsByHost.get(step.host)?.has(step.conn)) {
-          report(at('as'), `connection "${step.conn}" already exists on host "${step.host}"; give this connect another name with \`as\``);
+          report(at('as'), `connection ${quote(step.conn)} already exists on host ${quote(step.host)}; give this connect another name with \`as\``);
         }
         if (hostOk) declareConn(step.host, step.conn, index);
         break;
@@ -100,7 +101,7 @@ export function checkLabReferences(
         checkHost(at('host'), step.host);
         const earlier = rules.get(step.name);
         if (earlier !== undefined) {
-          report(at('name'), `duplicate rule name "${step.name}" (already used by steps[${earlier.index}]); rule names must be unique in a lab, rename one`);
+          report(at('name'), `duplicate rule name ${quote(step.name)} (already used by steps[${earlier.index}]); rule names must be unique in a lab, rename one`);
         } else {
           rules.set(step.name, { host: step.host, index });
         }
@@ -113,9 +114,9 @@ export function checkLabReferences(
         if (rule === undefined || rule.host !== step.host) {
           const listed = onHost.length > 0 ? `rules on ${step.host} at this step: ${onHost.join(', ')}` : `no rule has been added on ${step.host} before this step`;
           const suggestion = didYouMean(step.name, onHost);
-          report(at('name'), `unknown rule "${step.name}" on host "${step.host}"; ${listed}${suggestion === '' ? '; an unrule must follow the rule step that adds it' : suggestion}`);
+          report(at('name'), `unknown rule ${quote(step.name)} on host ${quote(step.host)}; ${listed}${suggestion === '' ? '; an unrule must follow the rule step that adds it' : suggestion}`);
         } else if (rule.removedAt !== undefined) {
-          report(at('name'), `rule "${step.name}" was already removed by steps[${rule.removedAt}]; remove this unrule`);
+          report(at('name'), `rule ${quote(step.name)} was already removed by steps[${rule.removedAt}]; remove this unrule`);
         } else {
           rule.removedAt = index;
         }
@@ -152,7 +153,7 @@ export function checkLabReferences(
         if (!checkHost(at('host'), expectation.host) || expectation.conn === undefined) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];
         if (!connects.includes(expectation.conn)) {
-          report(at('conn'), `unknown connection "${expectation.conn}" on host "${expectation.host}"; connections made by connect steps there: ${connects.join(', ') || '(none)'}`);
+          report(at('conn'), `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; connections made by connect steps there: ${connects.join(', ') || '(none)'}`);
         }
         break;
       }
@@ -162,7 +163,7 @@ export function checkLabReferences(
         if (!connects.includes(expectation.conn)) {
           const listed = connects.length > 0 ? `connections made by connect steps on ${expectation.host}: ${connects.join(', ')}` : `no connect step runs on ${expectation.host}`;
           const suggestion = didYouMean(expectation.conn, connects);
-          report(at('conn'), `unknown connection "${expectation.conn}" on host "${expectation.host}"; ${listed}${suggestion === '' ? '; an outcome names the `as` of a connect step' : suggestion}`);
+          report(at('conn'), `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; ${listed}${suggestion === '' ? '; an outcome names the `as` of a connect step' : suggestion}`);
         }
         break;
       }

@@ -1,3 +1,4 @@
+import { MAX_QUOTED_CHARS, clip, quote } from './quote-token.js';
 /** One thing wrong with a lab file or a `--set` override, located for an editor (1-based line/col). */
 export interface LabProblem {
   /** The file as the user named it, or `--set` for an override argument. */
@@ -30,8 +31,15 @@ export class LabError extends Error {
 
 /** Renders problems one per line as `file:line:col: path: message` (the format editors and CI annotators parse). */
 export function formatProblems(problems: readonly LabProblem[]): string {
-  return problems.map((p) => `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`).join('\n');
+  // messages quote tokens through quote(); this cap is only a last guard against a message that forgot to
+  return problems.map((p) => clip(`${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`, MAX_PROBLEM_LINE_CHARS)).join('\n');
 }
+
+/** No problem line is longer than this (the longest real messages, listing every step kind, are about 300). */
+export const MAX_PROBLEM_LINE_CHARS = 1000;
+
+/** Paths longer than this (a deeply nested hostile file) are cut with an ellipsis. */
+export const MAX_PATH_CHARS = 160;
 
 /** Renders a path like `steps[2].connect.port`; keys that are not plain words are quoted: `sysctls["net.ipv4.x"]`. */
 export function formatLabPath(path: readonly PropertyKey[]): string {
@@ -40,11 +48,11 @@ export function formatLabPath(path: readonly PropertyKey[]): string {
     if (typeof segment === 'number') out += `[${segment}]`;
     else {
       const key = String(segment);
-      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) out += out === '' ? key : `.${key}`;
-      else out += `[${JSON.stringify(key)}]`;
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) && key.length <= MAX_QUOTED_CHARS) out += out === '' ? key : `.${key}`;
+      else out += `[${quote(key)}]`;
     }
   }
-  return out === '' ? '(document)' : out;
+  return out === '' ? '(document)' : clip(out, MAX_PATH_CHARS);
 }
 
 /** Suggests the closest candidate (edit distance ≤ 2, or ≤ a third of the length) for a misspelt name. */
@@ -65,7 +73,7 @@ export function suggestClosest(received: string, candidates: Iterable<string>): 
 /** ` (did you mean "x"?)` or the empty string. */
 export function didYouMean(received: string, candidates: Iterable<string>): string {
   const suggestion = suggestClosest(received, candidates);
-  return suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`;
+  return suggestion === undefined ? '' : ` (did you mean ${quote(suggestion)}?)`;
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { didYouMean } from './lab-error.js';
 import { describeValue } from './duration.js';
+import { quote } from './quote-token.js';
 
 /** A problem located by its path in the lab document; `target: 'key'` points at the key rather than its value. */
 export interface PathProblem {
@@ -135,7 +136,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
           problems.push({
             path: [...path, key],
             target: 'key',
-            message: `unknown key "${key}"; known keys: ${known.join(', ')}${didYouMean(key, known)}`,
+            message: `unknown key ${quote(key)}; known keys: ${known.join(', ')}${didYouMean(key, known)}`,
           });
         }
         break;
@@ -145,7 +146,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
         if (path.length === 0 && (received === null || received === undefined)) {
           problems.push({ path, target: 'value', message: 'the lab file is empty; a lab needs at least title, description, hosts and steps' });
         } else if (received === undefined && typeof last === 'string') {
-          problems.push({ path, target: 'value', message: `missing required key "${last}"${exampleFor(path).replace('; e.g.', '; add it, e.g.')}` });
+          problems.push({ path, target: 'value', message: `missing required key ${quote(last)}${exampleFor(path).replace('; e.g.', '; add it, e.g.')}` });
         } else {
           const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
           problems.push({ path, target: 'value', message: `expected ${expected}, received ${describeValue(received)}${exampleFor(path)}` });
@@ -158,7 +159,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
         const relation = issue.code === 'too_small' ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
         const unit = issue.origin === 'array' ? ' item(s)' : issue.origin === 'string' ? ' character(s)' : '';
         const shown = Array.isArray(received) ? `${received.length} item(s)` : describeValue(received);
-        problems.push({ path, target: 'value', message: `expected ${relation} ${String(bound)}${unit}, received ${shown}${exampleFor(path)}` });
+        const remedy = issue.code === 'too_big' ? '; that is a limit of the lab format (README: Lab format, limits)' : exampleFor(path);
+        problems.push({ path, target: 'value', message: `expected ${relation} ${String(bound)}${unit}, received ${shown}${remedy}` });
         break;
       }
       case 'invalid_value': {
@@ -196,8 +198,11 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.Zo
 function describeFormatProblem(path: readonly PropertyKey[], received: unknown): string {
   const parent = path[path.length - 2];
   const field = path[path.length - 1];
-  const shown = typeof received === 'string' ? `"${received}"` : describeValue(received);
+  const shown = typeof received === 'string' ? `${quote(received)}` : describeValue(received);
   if (parent === 'hosts') return `invalid host name ${shown}; use lower-case letters, digits and -, starting with a letter (e.g. client, server-2)`;
+  if (parent === 'sysctls' && typeof received === 'string' && received.startsWith('net.')) {
+    return `invalid sysctl ${shown}; a key is net. and dot-separated words of letters, digits, _ and - with no empty word (e.g. net.ipv4.tcp_syn_retries)`;
+  }
   if (parent === 'sysctls') return `invalid sysctl ${shown}; only per-network-namespace sysctls starting with "net." can be set (e.g. net.ipv4.tcp_syn_retries)`;
   if (path.length === 1 && field === 'name') return `invalid lab name ${shown}; use lower-case letters, digits and -, starting with a letter or digit (e.g. syn-sent)`;
   if (field === 'name') return `invalid name ${shown}; use lower-case letters, digits and -, starting with a letter (e.g. drop-syn)`;

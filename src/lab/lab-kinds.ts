@@ -1,7 +1,23 @@
 import { z } from 'zod';
 import { TCP_STATES, parseTcpState, type TcpState } from '../tcp/state.js';
-import { describeValue, parseDuration } from './duration.js';
+import { DURATION_PATTERN, describeValue, parseDuration } from './duration.js';
+import {
+  MAX_BACKLOG,
+  MAX_DURATION_MS,
+  MAX_EXPECTATIONS,
+  MAX_EXPECTED_COUNT,
+  MAX_HOSTS,
+  MAX_NAME_CHARS,
+  MAX_RULE_CHARS,
+  MAX_SEND_BYTES,
+  MAX_STEPS,
+  MAX_SYSCTL_VALUE_CHARS,
+  MAX_SYSCTLS_PER_HOST,
+  MAX_TEXT_CHARS,
+  MAX_TITLE_CHARS,
+} from './lab-limits.js';
 import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
+import { quote } from './quote-token.js';
 
 /**
  * The registry of step kinds and expectation kinds. Each entry is the YAML key of an item
@@ -28,21 +44,26 @@ export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 /** Host names that would read as something else in a lab file or on the command line. */
 export const RESERVED_HOST_NAMES = ['all', 'any', 'none', 'self', 'host', 'hosts', 'lab', 'localhost', 'default', 'timeout'] as const;
 
-export const hostRef = z.string().min(1).describe('name of a host declared under `hosts`');
+export const hostRef = z.string().min(1).max(MAX_NAME_CHARS).describe('name of a host declared under `hosts`');
 export const port = z.number().int().min(1).max(65535).describe('TCP port 1-65535');
 const connName = z
   .string()
+  .max(MAX_NAME_CHARS)
   .describe('connection name (a connect step’s `as`, or accepted-N)')
   .superRefine((value, ctx) => {
     if (!/^[a-z][a-z0-9-]*$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `invalid connection name "${value}"; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
+      ctx.addIssue({ code: 'custom', message: `invalid connection name ${quote(value)}; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
     }
   });
 
 /** A duration: `500ms`, `2s`, `1.5s`, `2m`, or a number of seconds. */
 export const duration = z
-  .union([z.string(), z.number()])
-  .describe('duration: 500ms, 2s, 1.5s, 2m, or a number of seconds')
+  .union([
+    // the metadata states the limits in the JSON Schema; the checks (with their messages) are parseDuration's
+    z.string().meta({ pattern: DURATION_PATTERN.source }),
+    z.number().meta({ exclusiveMinimum: 0, maximum: MAX_DURATION_MS / 1000 }),
+  ])
+  .describe(`duration: 500ms, 2s, 1.5s, 2m, or a number of seconds; more than 0 and at most ${MAX_DURATION_MS / 60_000}m`)
   .superRefine((value, ctx) => {
     const parsed = parseDuration(value);
     if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
@@ -63,7 +84,7 @@ export const tcpState = z
     if (parseTcpState(value) === undefined) {
       ctx.addIssue({
         code: 'custom',
-        message: `unknown TCP state "${value}"; valid states: ${TCP_STATES.join(', ')} (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)`,
+        message: `unknown TCP state ${quote(value)}; valid states: ${TCP_STATES.join(', ')} (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)`,
       });
     }
   });
@@ -92,11 +113,11 @@ export function checkFlags(value: string): string | undefined {
   for (const letter of value) {
     const index = FLAG_ORDER.indexOf(letter);
     if (index < 0) {
-      return `invalid flag letter "${letter}" in "${value}"; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
+      return `invalid flag letter ${quote(letter)} in ${quote(value)}; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
     }
     if (index <= last) {
       const fixed = [...new Set(value)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join('');
-      return `flags "${value}" are not in tcpdump order F S R P . U E W; write "${fixed}"`;
+      return `flags ${quote(value)} are not in tcpdump order F S R P . U E W; write ${quote(fixed)}`;
     }
     last = index;
   }
@@ -157,7 +178,7 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
   [
     defineKind(
       'listen',
-      z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).optional(), accept: z.boolean().optional() }),
+      z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(), accept: z.boolean().optional() }),
       (v): Step => ({ kind: 'listen', host: v.host, port: v.port, ...(v.backlog !== undefined && { backlog: v.backlog }), accept: v.accept ?? true }),
     ),
     defineKind(
@@ -167,7 +188,7 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
     ),
     defineKind(
       'send',
-      z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1) }),
+      z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1).max(MAX_SEND_BYTES) }),
       (v): Step => ({ kind: 'send', host: v.host, ...(v.conn !== undefined && { conn: v.conn }), bytes: v.bytes }),
     ),
     defineKind('shutdown', hostOnly, (v): Step => ({ kind: 'shutdown', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
@@ -185,12 +206,12 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       'rule',
       z.strictObject({
         host: hostRef,
-        name: z.string().regex(NAME_PATTERN).optional(),
-        add: z.string().min(1).describe('iptables arguments, e.g. -I INPUT -p tcp --dport 8888 -j DROP'),
+        name: z.string().max(MAX_NAME_CHARS).regex(NAME_PATTERN).optional(),
+        add: z.string().min(1).max(MAX_RULE_CHARS).describe('iptables arguments, e.g. -I INPUT -p tcp --dport 8888 -j DROP'),
       }),
       (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add }),
     ),
-    defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1) }), (v): Step => ({ kind: 'unrule', host: v.host, name: v.name })),
+    defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1).max(MAX_NAME_CHARS) }), (v): Step => ({ kind: 'unrule', host: v.host, name: v.name })),
     defineKind('wait', waitSchema, toWaitStep),
     defineKind('sleep', duration, (v): Step => ({ kind: 'sleep', durationMs: durationMs(v) })),
     defineKind('hold', z.strictObject({ host: hostRef }).describe("queue everything the host sends until a release step (nothing is lost)"), (v): Step => ({ kind: 'hold', host: v.host })),
@@ -213,14 +234,16 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
 
 // ---- expectation kinds
 
+const expectedCount = z.number().int().min(0).max(MAX_EXPECTED_COUNT);
+
 const packetsSchema = z
   .strictObject({
     from: hostRef,
     to: hostRef,
     flags: tcpFlags,
-    count: z.number().int().min(0).optional(),
-    min: z.number().int().min(0).optional(),
-    max: z.number().int().min(0).optional(),
+    count: expectedCount.optional(),
+    min: expectedCount.optional(),
+    max: expectedCount.optional(),
     same_seq: z.boolean().optional(),
   })
   .superRefine((value, ctx) => {
@@ -290,7 +313,7 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
     defineKind(
       'sockets',
       z
-        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), min: expectedCount.optional(), max: expectedCount.optional() })
         .refine((v) => v.min !== undefined || v.max !== undefined, { message: 'sockets needs min or max; e.g. `min: 10` for "at least 10 at once"' }),
       (v): Expectation => ({
         kind: 'sockets',
@@ -321,23 +344,51 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
 
 // ---- the whole file
 
-const sysctlKey = z.string().regex(/^net\.[A-Za-z0-9_.-]+$/);
-const hostSchema = z.strictObject({ sysctls: z.record(sysctlKey, z.union([z.string().min(1), z.number()])).optional() }).nullable();
-const hostName = z.string().regex(HOST_NAME_PATTERN);
+/** A per-network-namespace sysctl: `net.` and dot-separated words, no empty word (`net...ipv4..x` is refused). */
+export const SYSCTL_KEY_PATTERN = /^net(\.[A-Za-z0-9_-]+)+$/;
+const sysctlKey = z.string().max(128).regex(SYSCTL_KEY_PATTERN);
+/** A sysctl value: a whole number, or one line of text (several numbers are separated by spaces or tabs). */
+const sysctlValue = z
+  .union([z.string().min(1).max(MAX_SYSCTL_VALUE_CHARS).meta({ pattern: '^[^\\x00-\\x08\\x0a-\\x1f\\x7f]+$' }), z.number().int()])
+  .describe('a whole number, or one line of text (numbers separated by spaces), e.g. 3 or "4096 131072 6291456"')
+  .superRefine((value, ctx) => {
+    const problem = checkSysctlValueText(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const hostSchema = z
+  .strictObject({ sysctls: z.record(sysctlKey, sysctlValue).meta({ maxProperties: MAX_SYSCTLS_PER_HOST }).optional() })
+  .nullable();
+const hostName = z.string().max(MAX_NAME_CHARS).regex(HOST_NAME_PATTERN);
+
+/** Why a sysctl value cannot be passed to the kernel as written, or undefined (the kernel's own rules are in kernel-sysctls.ts). */
+export function checkSysctlValueText(value: string | number): string | undefined {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return undefined;
+    return `expected a whole number or one line of text, received ${describeValue(value)}; sysctls take whole numbers`;
+  }
+  // eslint-disable-next-line no-control-regex
+  const control = /[\x00-\x08\x0a-\x1f\x7f]/.exec(value);
+  if (control !== null) {
+    const what = control[0] === '\n' || control[0] === '\r' ? 'a line break' : 'a control character';
+    return `a sysctl value is one line, received ${quote(value)} with ${what}; write the value alone, e.g. 3 (each sysctl is its own key)`;
+  }
+  if (value !== '' && value.trim() === '') return 'a sysctl value cannot be blank; write e.g. 3';
+  return undefined;
+}
 
 /** The top level of a lab file; `steps`/`expect` items are checked one by one against the registries. */
 export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodType) {
   return z
     .strictObject({
-      name: z.string().regex(LAB_NAME_PATTERN).optional(),
-      title: z.string().min(1),
-      source: z.string().optional(),
-      description: z.string(),
-      description_zh: z.string().optional(),
+      name: z.string().max(MAX_NAME_CHARS).regex(LAB_NAME_PATTERN).optional(),
+      title: z.string().min(1).max(MAX_TITLE_CHARS),
+      source: z.string().max(MAX_TITLE_CHARS).optional(),
+      description: z.string().max(MAX_TEXT_CHARS),
+      description_zh: z.string().max(MAX_TEXT_CHARS).optional(),
       timeout: duration.optional(),
-      hosts: z.record(hostName, hostSchema).meta({ minProperties: 1 }),
-      steps: z.array(stepItem),
-      expect: z.array(expectationItem).optional(),
+      hosts: z.record(hostName, hostSchema).meta({ minProperties: 1, maxProperties: MAX_HOSTS }),
+      steps: z.array(stepItem).max(MAX_STEPS),
+      expect: z.array(expectationItem).max(MAX_EXPECTATIONS).optional(),
     });
 }
 

@@ -1,4 +1,6 @@
 import { didYouMean, type LabProblem } from './lab-error.js';
+import { PROTOTYPE_KEYS } from './lab-limits.js';
+import { quote } from './quote-token.js';
 
 /**
  * `--set` overrides, applied to the parsed YAML before validation so they pass through the same checks as
@@ -32,7 +34,7 @@ export function parseOverrides(args: readonly string[]): { overrides: LabOverrid
     };
     const equals = arg.indexOf('=');
     if (equals < 0) {
-      problem(1, arg, `expected ${FORMS}, received "${arg}" (no "="); add =VALUE`);
+      problem(1, arg, `expected ${FORMS}, received ${quote(arg)} (no "="); add =VALUE`);
       return;
     }
     const key = arg.slice(0, equals);
@@ -44,10 +46,15 @@ export function parseOverrides(args: readonly string[]): { overrides: LabOverrid
     }
     const match = /^([^.]+)\.(sysctls?)\.(.+)$/.exec(key);
     if (match === null || match[1] === undefined || match[2] === undefined || match[3] === undefined) {
-      problem(1, key, `unknown override "${key}"; expected ${FORMS}${didYouMean(key, ['timeout'])}`);
+      problem(1, key, `unknown override ${quote(key)}; expected ${FORMS}${didYouMean(key, ['timeout'])}`);
       return;
     }
     const [, host, word, sysctl] = match;
+    const prototypeSegment = [host, ...sysctl.split('.')].find((segment) => PROTOTYPE_KEYS.has(segment));
+    if (prototypeSegment !== undefined) {
+      problem(1, key, `${quote(prototypeSegment)} is not allowed in an override (a JavaScript prototype name); name a declared host and a net.* sysctl`);
+      return;
+    }
     overrides.push({ arg, ordinal, path: ['hosts', host, 'sysctls', sysctl], value, keyCol: host.length + word.length + 3, valueCol });
   });
   return { overrides, problems };
@@ -77,7 +84,7 @@ export function applyOverrides(document: unknown, overrides: readonly LabOverrid
         line: override.ordinal,
         col: 1,
         path: override.arg.slice(0, override.arg.indexOf('=')),
-        message: `unknown host "${host}"; declared hosts: ${names.join(', ') || '(none)'}${didYouMean(host, names) || '; overrides can only change hosts the lab declares'}`,
+        message: `unknown host ${quote(host)}; declared hosts: ${names.join(', ') || '(none)'}${didYouMean(host, names) || '; overrides can only change hosts the lab declares'}`,
       });
       continue;
     }

@@ -1,48 +1,43 @@
 // Lab files may start with `# yaml-language-server: $schema=../schema/lab.schema.json` so editors
 // (VS Code's YAML extension, any yaml-language-server client) complete and check them against the schema.
-import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { RuleError, parseRule } from '../faults/iptables-rule.js';
+import { checkLabCapacity } from './check-lab-capacity.js';
 import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
 import { describeValue } from './duration.js';
 import { LabError, didYouMean, formatLabPath, type LabProblem } from './lab-error.js';
 import { describeIssues, type PathProblem } from './lab-issues.js';
 import { EXPECTATION_KINDS, HOST_NAME_PATTERN, LAB_FILE_SCHEMA, LAB_NAME_PATTERN, RESERVED_HOST_NAMES, STEP_KINDS, durationMs, type ItemKind } from './lab-kinds.js';
+import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES } from './lab-limits.js';
 import { applyOverrides, findOverrideFor, parseOverrides } from './lab-overrides.js';
 import type { Expectation, Lab, LabHost, SourcePos, Step } from './model.js';
+import { readLabFileText } from './read-lab-file.js';
+import { checkYamlDepth, checkYamlLimits } from './yaml-limits.js';
 import { findKeyNode, findNode, pathAtOffset, positionOf } from './yaml-positions.js';
+import { clip, quote } from './quote-token.js';
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 /** Reads and validates a lab file; throws LabError with every problem found. `overrides` are `--set` arguments. */
 export async function loadLabFile(path: string, overrides: readonly string[] = []): Promise<Lab> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new LabError([{ file: path, line: 1, col: 1, path: '(document)', message: `cannot read lab file: ${reason}; check the path` }]);
-  }
-  return loadLabText(text, path, overrides);
+  return loadLabText(await readLabFileText(path), path, overrides);
+}
+
+/**
+ * Positions problems found after loading (checks against this machine's kernel and iptables) in the lab file
+ * and its `--set` arguments, as loading does; `problems` use lab paths such as `hosts.client.sysctls.KEY`.
+ */
+export async function locateLabFileProblems(path: string, overrides: readonly string[], problems: readonly PathProblem[]): Promise<LabError> {
+  const { doc, lineCounter } = parseLabYaml(await readLabFileText(path), path);
+  return new LabError(locateProblems(problems, doc, lineCounter, path, parseOverrides(overrides).overrides));
 }
 
 /** Validates lab YAML text (pure: no I/O); `file` names it in problems and becomes `Lab.file` (made absolute). */
 export function loadLabText(text: string, file: string, overrides: readonly string[] = []): Lab {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new LabError(
-      doc.errors.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        const path = pathAtOffsetSafe(doc, error.pos[0]);
-        return { file, line, col, path: formatLabPath(path), message: describeYamlError(error.code, error.message, path[path.length - 1]) };
-      }),
-    );
-  }
-
+  const { doc, lineCounter, value } = parseLabYaml(text, file);
   const parsedOverrides = parseOverrides(overrides);
-  const applied = applyOverrides(doc.toJS({ maxAliasCount: 100 }) as unknown, parsedOverrides.overrides);
+  const applied = applyOverrides(value, parsedOverrides.overrides);
   const overrideProblems = [...parsedOverrides.problems, ...applied.problems];
   const root = applied.document;
 
@@ -59,7 +54,7 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
   }
   for (const name of hostNames) {
     if ((RESERVED_HOST_NAMES as readonly string[]).includes(name)) {
-      pathProblems.push({ path: ['hosts', name], target: 'key', message: `host name "${name}" is reserved; choose another name (e.g. client, server, peer)` });
+      pathProblems.push({ path: ['hosts', name], target: 'key', message: `host name ${quote(name)} is reserved; choose another name (e.g. client, server, peer)` });
     }
   }
 
@@ -69,10 +64,11 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
   const validHosts = hostNames.filter((name) => HOST_NAME_PATTERN.test(name));
   pathProblems.push(...checkLabReferences(validHosts, namedSteps, expectations));
   pathProblems.push(...checkRuleTexts(namedSteps, validHosts));
+  pathProblems.push(...checkLabCapacity(hostNames.length, namedSteps));
 
   let name = typeof record['name'] === 'string' ? record['name'] : basename(file).replace(/\.ya?ml$/, '');
   if (record['name'] === undefined && !LAB_NAME_PATTERN.test(name)) {
-    pathProblems.push({ path: [], target: 'value', message: `the file name gives the lab name "${name}", which is not valid; add name: with lower-case letters, digits and - (e.g. name: syn-sent)` });
+    pathProblems.push({ path: [], target: 'value', message: `the file name gives the lab name ${quote(name)}, which is not valid; add name: with lower-case letters, digits and - (e.g. name: syn-sent)` });
     name = 'lab';
   }
 
@@ -102,6 +98,52 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
     timeoutMs: data.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(data.timeout),
     positions,
   };
+}
+
+/**
+ * Parses lab YAML within the limits of lab-limits.ts (size, nesting depth, aliases, prototype keys) and
+ * turns it into plain values; throws LabError with one positioned problem per kind of violation.
+ */
+function parseLabYaml(text: string, file: string): { doc: Document; lineCounter: LineCounter; value: unknown } {
+  const lineCounter = new LineCounter();
+  const fail = (problems: readonly PathProblem[], doc: Document): never => {
+    throw new LabError(locateProblems(problems, doc, lineCounter, file, []));
+  };
+  if (text.length > MAX_LAB_FILE_BYTES) {
+    const message = `the text has ${text.length} characters, more than a lab file may have (${MAX_LAB_FILE_BYTES}); is it the right file?`;
+    throw new LabError([{ file, line: 1, col: 1, path: '(document)', message }]);
+  }
+  const tooDeep = checkYamlDepth(text);
+  if (tooDeep !== undefined) {
+    const before = text.slice(0, tooDeep.offset);
+    const line = before.split('\n').length;
+    const col = tooDeep.offset - before.lastIndexOf('\n');
+    throw new LabError([{ file, line, col, path: formatLabPath(tooDeep.path), message: tooDeep.message }]);
+  }
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const [firstError] = doc.errors;
+  if (firstError !== undefined) {
+    // the first syntax error only: a file that is not YAML at all would otherwise give one line per line
+    const { line, col } = lineCounter.linePos(firstError.pos[0]);
+    const path = pathAtOffsetSafe(doc, firstError.pos[0]);
+    const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more YAML error(s) after this one)` : '';
+    const message = `${describeYamlError(firstError.code, firstError.message, path[path.length - 1])}${more}`;
+    throw new LabError([{ file, line, col, path: formatLabPath(path), message }]);
+  }
+  const limits = checkYamlLimits(doc);
+  if (limits.problems.length > 0) fail(limits.problems, doc);
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    const what = isSeq(doc.contents) ? 'a list' : 'a single value';
+    const message = `this is not a lab file: its YAML is ${what}, a lab is a mapping with title, description, hosts and steps`;
+    fail([{ path: [], target: 'value', message }], doc);
+  }
+  try {
+    return { doc, lineCounter, value: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES * 2 }) as unknown };
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || !/alias/i.test(error.message)) throw error;
+    const message = 'YAML aliases here expand to too many nodes (an alias bomb); write the values out instead of nesting aliases';
+    return fail([{ path: limits.firstAliasPath ?? [], target: 'value', message }], doc);
+  }
 }
 
 function parsedModel<Model>(item: LoadedItem<Model>): Model {
@@ -134,7 +176,7 @@ function loadItems<Model>(value: unknown, section: 'steps' | 'expect', kinds: Re
     const raw = (item as Record<string, unknown>)[key];
     const kind = kinds.get(key);
     if (kind === undefined) {
-      problems.push({ path: [...path, key], target: 'key', message: `unknown ${noun} kind "${key}"; known kinds: ${known.join(', ')}${didYouMean(key, known)}` });
+      problems.push({ path: [...path, key], target: 'key', message: `unknown ${noun} kind ${quote(key)}; known kinds: ${known.join(', ')}${didYouMean(key, known)}` });
       return { status: 'failed', key, raw };
     }
     const parsed = kind.schema.safeParse(raw);
@@ -216,11 +258,11 @@ function describeYamlError(code: string, message: string, key: PropertyKey | und
   const first = message.split('\n')[0] ?? message;
   switch (code) {
     case 'DUPLICATE_KEY':
-      return `duplicate key${typeof key === 'string' ? ` "${key}"` : ''}; each key may appear once in a mapping, remove or rename one of them`;
+      return `duplicate key${typeof key === 'string' ? ` ${quote(key)}` : ''}; each key may appear once in a mapping, remove or rename one of them`;
     case 'TAB_AS_INDENT':
       return 'YAML syntax: tabs are not allowed for indentation; indent with spaces';
     default:
-      return `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}; fix the YAML near here`;
+      return `YAML syntax: ${clip(first.replace(/ at line \d+, column \d+:?$/, ''), 120)}; fix the YAML near here`;
   }
 }
 

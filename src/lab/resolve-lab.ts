@@ -2,6 +2,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { LabError, didYouMean } from './lab-error.js';
+import { MAX_LAB_FILE_BYTES, MAX_TITLE_CHARS } from './lab-limits.js';
+import { clip, quote } from './quote-token.js';
+import { checkYamlDepth } from './yaml-limits.js';
 
 /** A lab found in a labs folder: its name (file name without .yaml) and its title. */
 export interface LabListing {
@@ -26,7 +29,7 @@ export async function resolveLab(nameOrPath: string, labsDir: string): Promise<s
       line: 1,
       col: 1,
       path: nameOrPath,
-      message: `unknown lab "${nameOrPath}"; ${available}${suggestion === '' ? '; run `tcplab list` or give a path to a .yaml file' : suggestion}`,
+      message: `unknown lab ${quote(nameOrPath)}; ${available}${suggestion === '' ? '; run `tcplab list` or give a path to a .yaml file' : suggestion}`,
     },
   ]);
 }
@@ -45,10 +48,14 @@ export async function listLabs(labsDir: string): Promise<LabListing[]> {
 
 /** The `title:` of lab text without full validation (listing must not fail on one broken lab). */
 export function readTitle(text: string): string {
+  if (text.length > MAX_LAB_FILE_BYTES) return '(invalid: too large for a lab file)';
+  if (checkYamlDepth(text) !== undefined) return '(invalid: nested too deep)';
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors.length > 0) return '(invalid: YAML syntax error)';
   const title: unknown = doc.get('title');
-  return typeof title === 'string' ? title : '(invalid: no title)';
+  // one line, no terminal control characters, no longer than the format allows
+  // eslint-disable-next-line no-control-regex
+  return typeof title === 'string' ? clip(title.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' '), MAX_TITLE_CHARS) : '(invalid: no title)';
 }
 
 async function listLabNames(labsDir: string): Promise<string[]> {

@@ -23,6 +23,11 @@ export interface Runtime {
   exec(host: HostHandle, argv: readonly string[]): Promise<ExecResult>;
   /** Starts argv inside a host with stdin, stdout and stderr connected; returns at once. */
   spawn(host: HostHandle, argv: readonly string[]): Promise<HostProcess>;
+  /**
+   * Runs argv in a throw-away container of `image` with no network (`--network none`), feeding `stdin`,
+   * and removes the container; for probes of what the image and the kernel accept (no lab is created).
+   */
+  runThrowaway(spec: ThrowawaySpec): Promise<ExecResult>;
   /** Removes a host container (forcefully; missing is fine). */
   removeHost(host: HostHandle): Promise<void>;
   /** Removes a network and its host isolation (missing is fine). */
@@ -73,6 +78,15 @@ export interface HostSpec {
   address: string;
   sysctls: Record<string, string>;
   labels: Record<string, string>;
+}
+
+export interface ThrowawaySpec {
+  image: string;
+  argv: readonly string[];
+  labels: Record<string, string>;
+  /** Extra capabilities, e.g. NET_ADMIN for iptables. */
+  capAdd?: readonly string[];
+  stdin?: string;
 }
 
 export interface HostHandle {

@@ -2,40 +2,113 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
-import { decodeCaptureBuffer } from '../observe/capture-decoder.js';
+import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
+import { RunFolderError } from './run-folder-error.js';
 import type { RunHost, RunRecord, StepRecord } from './run-record.js';
 
-/** Reads a run folder written by `tcplab run` into a RunRecord (the verifier's only input). */
+export { RunFolderError };
+
+const HOST_NAME = /^[a-z][a-z0-9-]*$/;
+
+/** Reads a run folder written by `tcplab run` into a RunRecord (the verifier's only input); throws RunFolderError. */
 export async function loadRunRecord(runDir: string): Promise<RunRecord> {
-  const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as {
-    runId: string;
-    startedUs: number;
-    hosts: { name: string; address: string }[];
-  };
-  const lab = JSON.parse(readFileSync(join(runDir, 'lab.json'), 'utf8')) as Lab;
-  const hosts: RunHost[] = run.hosts.map(({ name, address }) => {
+  const runFile = join(runDir, 'run.json');
+  const run = readRunJson(runFile) as { runId?: unknown; startedUs?: unknown; hosts?: unknown };
+  const hostList = Array.isArray(run.hosts) ? (run.hosts as unknown[]) : undefined;
+  if (typeof run.runId !== 'string' || typeof run.startedUs !== 'number' || hostList === undefined) {
+    throw new RunFolderError(runFile, '', 'expected an object with runId, startedUs and hosts as tcplab run writes it');
+  }
+  const runHosts = hostList.map((host, index) => {
+    const { name, address } = (host ?? {}) as { name?: unknown; address?: unknown };
+    if (typeof name !== 'string' || !HOST_NAME.test(name) || typeof address !== 'string') {
+      throw new RunFolderError(runFile, '', `hosts[${index}] is not a host (a name of lower-case letters, digits and -, and an address)`);
+    }
+    return { name, address };
+  });
+  const labFile = join(runDir, 'lab.json');
+  const lab = readRunJson(labFile) as Lab;
+  if (!Array.isArray(lab.hosts) || !Array.isArray(lab.steps) || !Array.isArray(lab.expectations) || typeof lab.name !== 'string') {
+    throw new RunFolderError(labFile, '', 'expected the lab as tcplab run writes it (name, hosts, steps, expectations)');
+  }
+  const hosts: RunHost[] = runHosts.map(({ name, address }) => {
     const dir = join(runDir, name);
     const pcap = join(dir, 'capture.pcap');
     return {
       name,
       address,
       events: readJsonLines<AgentEvent>(join(dir, 'events.jsonl')),
-      segments: existsSync(pcap) ? decodeCaptureBuffer(readFileSync(pcap)).segments : [],
-      kernelSettings: readJson(join(dir, 'kernel-settings.json'), {}),
+      segments: existsSync(pcap) ? readCapture(pcap) : [],
+      kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
     };
   });
   return { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
 }
 
-function readJsonLines<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
+/** Parses a JSON file of a run folder; a broken one is a RunFolderError naming the byte offset. */
+export function readRunJson(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new RunFolderError(path, offsetOf(error, text), 'not valid JSON');
+  }
 }
 
-function readJson<T>(path: string, fallback: T): T {
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : fallback;
+function readCapture(path: string): RunHost['segments'] {
+  try {
+    return decodeCaptureBuffer(readFileSync(path)).segments;
+  } catch (error) {
+    if (!(error instanceof CaptureFormatError)) throw error;
+    throw new RunFolderError(path, ` (byte ${error.offset})`, `not a complete capture: ${error.problem}`);
+  }
+}
+
+function readJsonLines<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  const records: T[] = [];
+  let offset = 0;
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, index) => {
+      if (line.trim() !== '') {
+        try {
+          records.push(JSON.parse(line) as T);
+        } catch {
+          throw new RunFolderError(path, `:${index + 1} (byte ${offset})`, 'a broken line, not JSON');
+        }
+      }
+      offset += Buffer.byteLength(line) + 1;
+    });
+  return records;
+}
+
+/**
+ * ` (byte N)` where JSON.parse failed: from its message (`… at position N`) or, when the message has no
+ * position (`Unexpected token 'x', "…" is not valid JSON` quotes the text instead, so it is never shown),
+ * the shortest prefix that is already invalid rather than merely incomplete (binary search).
+ */
+function offsetOf(error: unknown, text: string): string {
+  const message = String((error as Error).message);
+  const position = /position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return ` (byte ${Buffer.byteLength(text.slice(0, Number(position)))})`;
+  if (/end of JSON input/.test(message)) return ' (at its end)';
+  const invalid = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (e) {
+      // incomplete, not invalid: "Unexpected end of JSON input", or a position at the prefix's end
+      const said = String((e as Error).message);
+      return !/end of JSON input/.test(said) && /position (\d+)/.exec(said)?.[1] !== String(length);
+    }
+  };
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (invalid(middle)) high = middle;
+    else low = middle + 1;
+  }
+  return ` (byte ${Buffer.byteLength(text.slice(0, Math.max(0, low - 1)))})`;
 }

@@ -14,6 +14,7 @@ import {
   type NetworkHandle,
   type NetworkSpec,
   type Runtime,
+  type ThrowawaySpec,
 } from '../runtime.js';
 import { isolateFromHost, listIsolatedNetworks, releaseFromHost, runOnThisMachine, type EngineHostCommand } from './host-isolation.js';
 
@@ -174,6 +175,29 @@ export class DockerRuntime implements Runtime {
       });
     });
     return { stdin, stdout, stderr, exited };
+  }
+
+  async runThrowaway(spec: ThrowawaySpec): Promise<ExecResult> {
+    const container = await this.docker.createContainer({
+      Image: spec.image,
+      Cmd: ['sleep', '300'],
+      Labels: spec.labels,
+      HostConfig: { NetworkMode: 'none', CapAdd: [...(spec.capAdd ?? [])], AutoRemove: false },
+    });
+    const handle = { id: container.id, name: 'throwaway', address: '' };
+    try {
+      await container.start();
+      const proc = await this.spawn(handle, spec.argv);
+      proc.stdin.end(spec.stdin ?? '');
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      proc.stdout.on('data', (b: Buffer) => stdout.push(b));
+      proc.stderr.on('data', (b: Buffer) => stderr.push(b));
+      const exitCode = await proc.exited;
+      return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
+    } finally {
+      await this.removeHost(handle);
+    }
   }
 
   async removeHost(host: HostHandle): Promise<void> {

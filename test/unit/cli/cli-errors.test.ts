@@ -1,8 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/run-cli.js';
+
+// temp folders made by these tests, removed at the end
+const madeDirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 // No Docker needed: bad input is rejected before anything is created. DOCKER_HOST points
 // nowhere, so a test that reached Docker would fail with exit 3, not 2.
@@ -18,7 +29,7 @@ describe('bad input: clear message, exit 2, no stack trace', () => {
   });
 
   it('a broken lab file reports every problem as file:line:col: path: message', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tcplab-bad-'));
+    const dir = tempDir('tcplab-bad-');
     const file = join(dir, 'bad.yaml');
     writeFileSync(
       file,
@@ -81,5 +92,46 @@ describe('catalog verbs', () => {
     expect(result.stdout).toMatch(/connect\(\) of client\/c ends in ETIMEDOUT/);
     const zh = await runCli(['show', 'syn-sent', '--lang', 'zh']);
     expect(zh.stdout).toMatch(/服务器在 8888 端口监听/);
+  });
+});
+
+describe('hostile input: exit 2, one positioned line, no stack trace, no run folder (before Docker is even asked)', () => {
+  const dir = tempDir('tcplab-hostile-cli-');
+  const runsDir = join(dir, 'runs');
+  const lab = (name: string, lines: string[]): string => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, `${['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ...lines].join('\n')}\n`);
+    return file;
+  };
+  const crowd = (): string => {
+    const file = join(dir, 'crowd.yaml');
+    writeFileSync(file, `${['title: t', 'description: d', 'hosts:', ...Array.from({ length: 300 }, (_, i) => `  h${i}: {}`), 'steps: []'].join('\n')}\n`);
+    return file;
+  };
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]'];
+  const cases: [string, () => string[], RegExp][] = [
+    ['timeout: 99999999999m', () => [lab('huge-timeout', ['timeout: 99999999999m'])], /:8:10: timeout: a duration is at most 60m/],
+    ['timeout: 40000m', () => [lab('long-timeout', ['timeout: 40000m'])], /:8:10: timeout: a duration is at most 60m/],
+    ['--set timeout=99999999999m', () => ['syn-sent', '--set', 'timeout=99999999999m'], /^--set:1:9: timeout: a duration is at most 60m/],
+    ['an alias bomb', () => [lab('alias-bomb', bomb)], /:9:\d+: b\[0\]: YAML aliases here expand to too many nodes/],
+    ['4,000-deep nesting', () => [lab('deep', [`x: ${'['.repeat(4000)}${']'.repeat(4000)}`])], /:8:\d+: x(\[0\])+: mappings and lists nest more than 20 deep/],
+    ['300 hosts', () => [crowd()], /:4:3: hosts: a lab has at most 253 hosts \(its \/24 gives them \.2-\.254\), received 300/],
+    ['--set client.sysctl.__proto__=1', () => ['syn-sent', '--set', 'client.sysctl.__proto__=1'], /^--set:1:1: client\.sysctl\.__proto__: "__proto__" is not allowed/],
+    ['a sysctl key with empty words', () => ['refused', '--set', 'client.sysctl.net...ipv4..tcp_syn_retries=3'], /^--set:1:15: .*invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"/],
+    ['a two-line sysctl value', () => ['refused', '--set', 'client.sysctl.net.ipv4.tcp_syn_retries=3\nkernel.panic=1'], /^--set:1:40: .*a sysctl value is one line, received "3\\nkernel\.panic=1"/],
+    ['a rule with a line break', () => [lab('rule-newline', [`  - rule: { host: server, add: "-I INPUT -j 'DROP\\ntouch'" }`])], /:8:\d+: steps\[1\]\.rule\.add: a rule is one line/],
+    ['/etc/passwd', () => ['/etc/passwd'], /^\/etc\/passwd:1:1: \(document\): this is not a lab file/],
+    ['/proc/self/environ', () => ['/proc/self/environ'], /^\/proc\/self\/environ:1:1: \(document\): this is a binary file/],
+    ['/dev/zero', () => ['/dev/zero'], /^\/dev\/zero:1:1: \(document\): this is not a regular file/],
+  ];
+  it.each(cases)('%s', async (_name, args, expected) => {
+    const result = await runCli(['run', ...args(), '--runs-dir', runsDir], { env: { ...env, SECRET_FOR_TEST: 'hunter2-secret' } });
+    expect(result.exitCode).toBe(2);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+    expect(lines[0]?.length).toBeLessThan(400);
+    expect(result.stderr).not.toMatch(/\n\s+at |hunter2|\/bin\/(ba)?sh|Error:/);
+    expect(existsSync(runsDir)).toBe(false);
   });
 });

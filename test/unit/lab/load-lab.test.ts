@@ -241,7 +241,7 @@ describe('other validation rules', () => {
 
   it('reports an empty file and a non-mapping document', () => {
     expect(messagesOf('# nothing here\n')).toStrictEqual(['(document): the lab file is empty; a lab needs at least title, description, hosts and steps']);
-    expect(messagesOf('- a\n')).toStrictEqual(['(document): expected a mapping, received a list']);
+    expect(messagesOf('- a\n')).toStrictEqual(['(document): this is not a lab file: its YAML is a list, a lab is a mapping with title, description, hosts and steps']);
   });
 
   it('reports an unreadable file as a LabError', async () => {

@@ -41,3 +41,12 @@ describe('listLabs', () => {
     ]);
   });
 });
+
+describe('readTitle never fails on a hostile lab (tcplab list must list the others)', () => {
+  it('deep nesting, control characters and a huge title', async () => {
+    const { readTitle } = await import('../../../src/lab/resolve-lab.js');
+    expect(readTitle(`title: t\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)).toBe('(invalid: nested too deep)');
+    expect(readTitle('title: "a\\u001b[2Jb"\n')).toBe('a [2Jb'); // the escape is gone, so nothing drives the terminal
+    expect(readTitle(`title: ${'x'.repeat(1000)}\n`)).toBe(`${'x'.repeat(200)}…`);
+  });
+});

@@ -57,6 +57,9 @@ class FakeRuntime implements Runtime {
     }
     return { stdin, stdout, stderr, exited };
   }
+  async runThrowaway(): Promise<ExecResult> {
+    throw new Error('DeployedLab never runs throw-away containers');
+  }
   async removeHost(host: HostHandle) {
     this.log.push(`remove ${host.name}`);
     await this.hooks.removeHost?.(host.name);
