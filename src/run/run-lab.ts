@@ -8,6 +8,7 @@ import type { Verdict } from '../verify/verdict.js';
 import type { StepRecord } from '../verify/run-record.js';
 import type { RunObserver } from '../report/live-view.js';
 import { renderRunReportHtml } from '../report/html-report.js';
+import { anchorRealtimeClock } from '../agent/realtime-clock.js';
 import { DeployedLab } from './deployed-lab.js';
 import { LiveFeed } from './live-feed.js';
 import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
@@ -88,6 +89,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     log('collecting captures, counters and snapshots; removing the lab');
     await Promise.all([...deployed.hosts.values()].map((h) => recordRuleCounters(deployed, h.name)));
     for (const host of deployed.hosts.values()) await host.capture.stop();
+    deployed.kernelTracer.collect(runDir, [...deployed.hosts.values()]);
     await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
     writeFileSync(
       join(runDir, 'run.json'),
@@ -106,8 +108,11 @@ function makeRunId(lab: string): string {
   return `${lab}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
+const realtimeClock = anchorRealtimeClock();
+
+/** CLOCK_REALTIME µs, the capture's clock (step times are compared with segment times). */
 function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return realtimeClock.nowUs();
 }
 
 async function snapshotNetstat(deployed: DeployedLab, index: number, description: string): Promise<void> {
