@@ -172,7 +172,24 @@ export function parseKernelTrace(text: string, hosts: readonly { name: string; a
     }
     eventsByHost.get(host)?.push(event);
   }
+  for (const events of eventsByHost.values()) fillConnectPorts(events);
   return { eventsByHost, foreign: foreignLines.size, foreignLines, unparsed, clock, entriesInBuffer, entriesWritten };
+}
+
+/**
+ * tcp_v4_connect() sets SYN_SENT before inet_hash_connect() picks the local port, so that event
+ * prints sport=0. The port is the one of the socket's next event with the same local address and
+ * remote endpoint that leaves SYN_SENT or is sent in it.
+ */
+function fillConnectPorts(events: KernelEvent[]): void {
+  for (const [i, event] of events.entries()) {
+    if (event.kind !== 'state' || event.to !== 'SYN_SENT' || !event.local.endsWith(':0')) continue;
+    const address = event.local.slice(0, -2);
+    const next = events.slice(i + 1).find(
+      (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
+    );
+    if (next) event.local = next.local;
+  }
 }
 
 type ParsedBody = { event: Omit<KernelEvent, 'tracepoint' | 'traceUs' | 'timeUs' | 'line'>; localAddress: string; remoteAddress: string };

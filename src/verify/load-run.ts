@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import { decodeCaptureBuffer } from '../observe/capture-decoder.js';
-import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+import type { KernelEvent } from '../observe/kernel-trace.js';
+import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
 
 /** Reads a run folder written by `tcplab run` into a RunRecord (the verifier's only input). */
 export async function loadRunRecord(runDir: string): Promise<RunRecord> {
@@ -23,9 +24,15 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       segments: existsSync(pcap) ? decodeCaptureBuffer(readFileSync(pcap)).segments : [],
       kernelSettings: readJson(join(dir, 'kernel-settings.json'), {}),
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
+      ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
     };
   });
-  return { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
+  const record: RunRecord = { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
+  if (hosts.some((h) => stateSourceOf(h) === 'sampled')) {
+    const trace = readJson<{ unavailable?: string }>(join(runDir, 'kernel-trace.json'), {});
+    record.kernelTraceUnavailable = trace.unavailable ?? 'the run folder has no kernel trace (recorded before tcplab traced the kernel, or by hand)';
+  }
+  return record;
 }
 
 function readJsonLines<T>(path: string): T[] {
