@@ -81,8 +81,8 @@ export interface KernelTraceSummary {
   clockOffsetUs?: number;
   filters?: Record<string, string>;
   eventsPerHost?: Record<string, number>;
-  /** Lines of unfiltered tracepoints that belonged to no host of the run (dropped before writing). */
-  foreignDropped?: number;
+  /** Lines that belonged to no host of the run, by tracepoint (dropped before writing; only unfiltered ones expected). */
+  foreignDropped?: Record<string, number>;
   /** Events the ring buffer could not keep (entries-written − entries-in-buffer). */
   lost?: number;
   unparsedLines?: number;
@@ -174,7 +174,13 @@ function writeTrace(
   // First pass finds the lines of no host (unfiltered tracepoints); the written text leaves them out,
   // and the second pass numbers events by the lines of the text as written.
   const first = parseKernelTrace(text, hosts, traceClock);
-  const kept = text.split('\n').filter((_line, i) => !first.foreignLines.has(i + 1));
+  const lines = text.split('\n');
+  const foreignDropped: Record<string, number> = {};
+  for (const line of first.foreignLines) {
+    const tracepoint = /\s(\w+):\s/.exec(lines[line - 1]?.replace(/^.*?\d+\.\d+:/, ' ') ?? '')?.[1] ?? 'unknown';
+    foreignDropped[tracepoint] = (foreignDropped[tracepoint] ?? 0) + 1;
+  }
+  const kept = lines.filter((_line, i) => !first.foreignLines.has(i + 1));
   const keptText = kept.join('\n');
   writeFileSync(join(runDir, 'kernel-trace.txt'), keptText);
   const parsed = parseKernelTrace(keptText, hosts, traceClock);
@@ -193,7 +199,7 @@ function writeTrace(
     clockOffsetUs: parsed.clock.offsetUs,
     filters,
     eventsPerHost,
-    foreignDropped: first.foreign,
+    foreignDropped,
     lost: Math.max(0, lost),
     unparsedLines: parsed.unparsed.length,
   };
