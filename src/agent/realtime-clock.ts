@@ -17,25 +17,50 @@ export interface RealtimeClock {
   nowUs(): number;
   /** realtime ns − monotonic ns found when anchoring. */
   readonly offsetNs: bigint;
-  /** How long the anchoring spun, in ns (the width of the Date.now() tick it waited for). */
+  /** Half the width of the interval the offset is known to lie in (ns): the anchoring's error bound. */
+  readonly uncertaintyNs: bigint;
+  /** How long the anchoring spun, in ns. */
   readonly spinNs: bigint;
 }
 
-/** Anchors process.hrtime.bigint() to the real-time clock (spins ≤ 1 ms, once). */
-export function anchorRealtimeClock(): RealtimeClock {
+/**
+ * Anchors process.hrtime.bigint() to the real-time clock by watching `ticks` Date.now() ticks
+ * (spins about that many ms, once). At a tick, real time is a whole millisecond and the monotonic
+ * clock lies between the reading taken before the previous Date.now() call and the one taken
+ * after the call that saw the tick; each tick bounds the offset, and the bounds of all ticks are
+ * intersected, so a preemption during one tick (a loaded machine) only widens that tick's bound.
+ */
+export function anchorRealtimeClock(ticks = 5): RealtimeClock {
   const started = process.hrtime.bigint();
-  const before = Date.now();
-  let ms = before;
-  let mono = started;
-  // Bounded: a stuck Date.now() (a frozen clock) must not hang the agent; 50 ms is 50 ticks.
-  while (ms === before && mono - started < 50_000_000n) {
-    ms = Date.now();
-    mono = process.hrtime.bigint();
+  let lower = -(1n << 62n);
+  let upper = 1n << 62n;
+  let last = Date.now();
+  let monoBeforeLast = started;
+  // Bounded: a stuck Date.now() (a frozen clock) must not hang the agent.
+  for (let seen = 0; seen < ticks && process.hrtime.bigint() - started < 100_000_000n; ) {
+    const monoBefore = process.hrtime.bigint();
+    const ms = Date.now();
+    if (ms === last) {
+      monoBeforeLast = monoBefore;
+      continue;
+    }
+    const monoAfter = process.hrtime.bigint();
+    const tickNs = BigInt(ms) * 1_000_000n;
+    if (seen > 0 || ms === last + 1) {
+      // The first tick counts only when it follows the start's millisecond (no jump while starting).
+      lower = tickNs - monoAfter > lower ? tickNs - monoAfter : lower;
+      upper = tickNs - monoBeforeLast < upper ? tickNs - monoBeforeLast : upper;
+    }
+    seen++;
+    last = ms;
+    monoBeforeLast = monoBefore;
   }
-  const offsetNs = BigInt(ms) * 1_000_000n - mono;
+  if (lower > upper) [lower, upper] = [upper, lower]; // the clock was stepped while anchoring: keep the latest bounds' span
+  const offsetNs = (lower + upper) / 2n;
   return {
     offsetNs,
-    spinNs: mono - started,
+    uncertaintyNs: (upper - lower) / 2n,
+    spinNs: process.hrtime.bigint() - started,
     nowUs: () => Number((process.hrtime.bigint() + offsetNs) / 1000n),
   };
 }
