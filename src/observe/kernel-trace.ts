@@ -59,6 +59,13 @@ export interface KernelEvent {
   reason?: string;
   /** The kernel's socket pointer (hashed %p) or sock_cookie, when the tracepoint prints one. */
   socket?: string;
+  /**
+   * state → CLOSED from FIN_WAIT_1, FIN_WAIT_2 or CLOSING with no RST or error on the socket just
+   * before: tcp_time_wait() handed the connection to a timewait socket (FIN_WAIT_2 of an orphan, or
+   * TIME_WAIT), which lives on in /proc/net/tcp with no tracepoint, and closed the full socket
+   * (tcp_done()). A real close from those states follows tcp_reset() or tcp_write_err().
+   */
+  handedToTimewait?: true;
 }
 
 /** A parsed trace: events per host, events no host claimed, and how the clocks were tied. */
@@ -172,7 +179,10 @@ export function parseKernelTrace(text: string, hosts: readonly { name: string; a
     }
     eventsByHost.get(host)?.push(event);
   }
-  for (const events of eventsByHost.values()) fillConnectPorts(events);
+  for (const events of eventsByHost.values()) {
+    fillConnectPorts(events);
+    markTimewaitHandovers(events);
+  }
   return { eventsByHost, foreign: foreignLines.size, foreignLines, unparsed, clock, entriesInBuffer, entriesWritten };
 }
 
@@ -189,6 +199,18 @@ function fillConnectPorts(events: KernelEvent[]): void {
       (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
     );
     if (next) event.local = next.local;
+  }
+}
+
+const TIMEWAIT_FROM: ReadonlySet<TcpState> = new Set(['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING']);
+
+function markTimewaitHandovers(events: KernelEvent[]): void {
+  for (const [i, event] of events.entries()) {
+    if (event.kind !== 'state' || event.to !== 'CLOSED' || !TIMEWAIT_FROM.has(event.from as TcpState)) continue;
+    const cause = events.slice(0, i).reverse().find(
+      (e) => e.local === event.local && e.remote === event.remote && (e.kind === 'receive-reset' || e.kind === 'error-report' || e.kind === 'send-reset'),
+    );
+    if (cause === undefined || event.timeUs - cause.timeUs > 1000) event.handedToTimewait = true;
   }
 }
 

@@ -21,6 +21,8 @@ export interface SampledTransition {
   remote: string;
   to: TcpState;
   exactUs: number;
+  /** When the socket left the state (its next exact transition), if it did within the trace. */
+  leftUs?: number;
   /** Stamp of the sample that first showed the state, when one did. */
   sampledUs?: number;
 }
@@ -29,7 +31,8 @@ export interface SampledTransition {
  * Each exact transition (into a state other than CLOSED: a socket that closes leaves /proc as a row
  * that disappears, and one handed to a timewait socket stays) and the first sample of the same
  * socket showing that state, stamped from 1 ms before the transition until the socket's next one
- * (+ `lateUs`, the lag a late sample may still have). A LISTEN → SYN_RECEIVED child (made at the
+ * (+ `lateUs`, the lag a late sample may still have). A hand-over to a timewait socket is not a
+ * leaving: /proc shows the timewait socket in the same state. A LISTEN → SYN_RECEIVED child (made at the
  * final ACK) is "missed" when the sampler only saw the request socket, which has another lifetime.
  */
 export function compareSamplesWithTrace(host: HostObservations, lateUs = 200_000): SampledTransition[] {
@@ -44,7 +47,14 @@ export function compareSamplesWithTrace(host: HostObservations, lateUs = 200_000
     const sample = samples.find(
       (s) => s.local === event.local && s.remote === event.remote && s.state === to && s.timeUs >= event.timeUs - 1000 && s.timeUs <= until,
     );
-    out.push({ local: event.local, remote: event.remote, to, exactUs: event.timeUs, ...(sample && { sampledUs: sample.timeUs }) });
+    out.push({
+      local: event.local,
+      remote: event.remote,
+      to,
+      exactUs: event.timeUs,
+      ...(next && !next.handedToTimewait && { leftUs: next.timeUs }),
+      ...(sample && { sampledUs: sample.timeUs }),
+    });
   }
   return out;
 }

@@ -39,6 +39,8 @@ describe('parseKernelTrace on recorded runs', () => {
     expect(client?.every((e) => e.local.startsWith('198.18.25.3:'))).toBe(true);
     expect(server?.every((e) => e.local.startsWith('198.18.25.2:'))).toBe(true);
     expect(client?.at(-1)).toMatchObject({ kind: 'destroy', socket: '2d' });
+    expect(client?.filter((e) => e.handedToTimewait).map((e) => `${e.from}→${e.to}`)).toEqual(['FIN_WAIT_2→CLOSED']);
+    expect(server?.some((e) => e.handedToTimewait)).toBe(false); // LAST_ACK → CLOSED is a real close
   });
 
   it('refused: the RST sent by the server and received by the client, the client\'s ECONNREFUSED', () => {
@@ -48,6 +50,7 @@ describe('parseKernelTrace on recorded runs', () => {
     const client = parsed.eventsByHost.get('client') ?? [];
     expect(client.map((e) => e.kind)).toEqual(['state', 'receive-reset', 'state', 'error-report', 'destroy']);
     expect(client.find((e) => e.kind === 'error-report')?.error).toBe(111); // ECONNREFUSED
+    expect(client.some((e) => e.handedToTimewait)).toBe(false);
   });
 
   it('syn-sent: one tcp_retransmit_skb per retransmitted SYN, then ETIMEDOUT', () => {
