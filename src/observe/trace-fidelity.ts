@@ -68,8 +68,9 @@ export interface ClockPair {
 /**
  * Pairs tracepoints with the segment they cause or follow, on the same host: a SYN_SENT with the
  * SYN it sends (tcp_connect() after tcp_set_state()), each tcp_retransmit_skb / synack with the next
- * copy of that SYN / SYN-ACK, tcp_send_reset with the RST it sends, tcp_receive_reset and
- * SYN_SENT → ESTABLISHED with the segment that arrived (negative deltas: the device saw it first).
+ * copy of that SYN / SYN-ACK (both tracepoints fire after the copy was handed to the device:
+ * __tcp_retransmit_skb(), tcp_rtx_synack()), tcp_send_reset with the RST it sends, tcp_receive_reset
+ * and SYN_SENT → ESTABLISHED with the segment that arrived (negative deltas: the device saw it first).
  */
 export function compareTraceWithCapture(host: HostObservations): ClockPair[] {
   const pairs: ClockPair[] = [];
