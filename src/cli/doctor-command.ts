@@ -67,7 +67,12 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
       findings.push(
         tracefs.ok
           ? { ok: true, what: `tracefs at ${TRACEFS}: exact socket states from the kernel's tracepoints (trace_clock ${tracefs.traceClock})` }
-          : { ok: false, advisory: true, what: `no kernel trace: ${tracefs.reason}; runs fall back to /proc/net/tcp samples every 5 ms and say so`, fix: tracefs.fix },
+          : {
+              ok: false,
+              advisory: true,
+              what: `no kernel trace: ${tracefs.reason}; runs fall back to /proc/net/tcp samples every 5 ms and say so`,
+              fix: tracefs.fix,
+            },
       );
       for (const f of findings) {
         process.stdout.write(`${f.ok ? 'ok  ' : f.advisory ? 'warn' : 'FIX '} ${f.what}\n`);

@@ -162,7 +162,8 @@ export function parseKernelTrace(text: string, hosts: readonly { name: string; a
       unparsed.push({ line: lineNo, text: raw });
       continue;
     }
-    pending.push({ event: { ...parsed.event, tracepoint, traceUs, timeUs: traceUs, line: lineNo }, localAddress: parsed.localAddress, remoteAddress: parsed.remoteAddress });
+    const event: KernelEvent = { ...parsed.event, tracepoint, traceUs, timeUs: traceUs, line: lineNo };
+    pending.push({ event, localAddress: parsed.localAddress, remoteAddress: parsed.remoteAddress });
   }
   if (!clock) {
     throw new Error('kernel trace has no clock marker (tcplab-clock realtime_us=…): its times cannot be put on the capture clock');

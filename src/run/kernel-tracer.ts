@@ -43,28 +43,33 @@ const UNFILTERED_EVENTS = ['tcp/tcp_send_reset'] as const;
 /** Per CPU; a syn-flood lab writes a few thousand events of ~250 bytes. */
 const BUFFER_SIZE_KB = 4096;
 
+const ON_ENGINE_MACHINE = "run tcplab on the engine's machine (as root)";
+
 export type TracefsAvailability = { ok: true; traceClock: 'tai' | 'mono' } | { ok: false; reason: string; fix: string };
 
 /** Whether this process can trace the engine's kernel (mounting tracefs if needed). */
 export async function checkTracefs(engineKernel: string | undefined): Promise<TracefsAvailability> {
   const dockerHost = process.env['DOCKER_HOST'];
   if (dockerHost && !dockerHost.startsWith('unix://')) {
-    return { ok: false, reason: `the engine is remote (DOCKER_HOST=${dockerHost}): its kernel cannot be traced from here`, fix: 'run tcplab on the engine\'s machine' };
+    return { ok: false, reason: `the engine is remote (DOCKER_HOST=${dockerHost}): its kernel cannot be traced from here`, fix: ON_ENGINE_MACHINE };
   }
   if (engineKernel !== undefined && engineKernel !== release()) {
-    return { ok: false, reason: `the engine runs kernel ${engineKernel || '(unknown)'}, this process ${release()}: not the same kernel`, fix: 'run tcplab on the engine\'s machine' };
+    const reason = `the engine runs kernel ${engineKernel || '(unknown)'}, this process ${release()}: not the same kernel`;
+    return { ok: false, reason, fix: ON_ENGINE_MACHINE };
   }
   if (process.getuid?.() !== 0) return { ok: false, reason: 'not root: tracefs needs root', fix: 'run tcplab as root' };
   if (!existsSync(join(TRACEFS, 'instances'))) {
     try {
       await promisify(execFile)('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
     } catch (err) {
-      return { ok: false, reason: `tracefs is not mounted and mounting it failed: ${(err as Error).message.split('\n')[0]}`, fix: `mount -t tracefs nodev ${TRACEFS}` };
+      const reason = `tracefs is not mounted and mounting it failed: ${(err as Error).message.split('\n')[0]}`;
+      return { ok: false, reason, fix: `mount -t tracefs nodev ${TRACEFS}` };
     }
   }
   for (const event of [...ADDRESS_FILTERED_EVENTS, ...UNFILTERED_EVENTS]) {
     if (!existsSync(join(TRACEFS, 'events', event))) {
-      return { ok: false, reason: `the kernel has no tracepoint ${event.replace('/', ':')}`, fix: 'a kernel with CONFIG_TRACEPOINTS and the tcp/sock events (Linux ≥ 5.15)' };
+      const fix = 'a kernel with CONFIG_TRACEPOINTS and the tcp/sock events (Linux ≥ 5.15)';
+      return { ok: false, reason: `the kernel has no tracepoint ${event.replace('/', ':')}`, fix };
     }
   }
   const clocks = readFileSync(join(TRACEFS, 'trace_clock'), 'utf8');
@@ -130,7 +135,8 @@ export class KernelTracer {
   /** The instance's filters, as written (for kernel-trace.json). */
   filters(): Record<string, string> {
     const filter = addressFilter(this.addresses);
-    return Object.fromEntries([...ADDRESS_FILTERED_EVENTS.map((e) => [e, filter]), ...UNFILTERED_EVENTS.map((e) => [e, '(none: picked by address in user space)'])]);
+    const unfiltered = '(none: picked by address in user space)';
+    return Object.fromEntries([...ADDRESS_FILTERED_EVENTS.map((e) => [e, filter]), ...UNFILTERED_EVENTS.map((e) => [e, unfiltered])]);
   }
 
   /**

@@ -34,7 +34,13 @@ describe('parseKernelTrace on recorded runs', () => {
       'FIN_WAIT_2→CLOSED',
     ]);
     // The request socket gets no event; the child is made in SYN_RECV at the final ACK (inet_csk_clone_lock()).
-    expect(transitions(server)).toEqual(['LISTEN→SYN_RECEIVED', 'SYN_RECEIVED→ESTABLISHED', 'ESTABLISHED→CLOSE_WAIT', 'CLOSE_WAIT→LAST_ACK', 'LAST_ACK→CLOSED']);
+    expect(transitions(server)).toEqual([
+      'LISTEN→SYN_RECEIVED',
+      'SYN_RECEIVED→ESTABLISHED',
+      'ESTABLISHED→CLOSE_WAIT',
+      'CLOSE_WAIT→LAST_ACK',
+      'LAST_ACK→CLOSED',
+    ]);
     expect(client?.[0]?.local).toBe('198.18.25.3:58694'); // printed sport=0, filled from the next event
     expect(client?.every((e) => e.local.startsWith('198.18.25.3:'))).toBe(true);
     expect(server?.every((e) => e.local.startsWith('198.18.25.2:'))).toBe(true);
