@@ -5,7 +5,8 @@
 // (sample stamp − tracepoint time: median and max), and the clock check (capture stamp − tracepoint
 // time of the segments tied to a tracepoint: median and max of |Δ|). "outside" counts samples stamped
 // outside the exact interval of the state they show (before it began or after it ended): a stamp
-// that cannot be the moment the row was read.
+// that cannot be the moment the row was read. A sample carries the span of its read (readFromUs …
+// timeUs): "outside" needs the whole span to miss the state; "read span max" is the widest span.
 //
 // Usage: node bench/state-fidelity.mjs [-n N] lab ...        runs each lab N times (default 1), one at a time
 //        node bench/state-fidelity.mjs --folders DIR ...     reads existing run folders instead
@@ -58,7 +59,7 @@ const ms = (us) => (Number.isNaN(us) ? '—' : (us / 1000).toFixed(1));
 const byLab = new Map();
 for (const folder of folders) {
   const record = await loadRunRecord(folder);
-  const row = byLab.get(record.lab.name) ?? { runs: 0, sampledRuns: 0, exact: 0, missed: 0, missedStates: new Map(), errors: [], outside: 0, clock: [] };
+  const row = byLab.get(record.lab.name) ?? { runs: 0, sampledRuns: 0, exact: 0, missed: 0, missedStates: new Map(), errors: [], outside: 0, readSpans: [], clock: [] };
   row.runs++;
   for (const host of record.hosts) {
     if (host.kernelEvents === undefined) {
@@ -74,7 +75,10 @@ for (const folder of folders) {
         row.missedStates.set(key, (row.missedStates.get(key) ?? 0) + 1);
       } else {
         row.errors.push(t.sampledUs - t.exactUs);
-        if (t.sampledUs < t.exactUs || (t.leftUs !== undefined && t.sampledUs > t.leftUs)) row.outside++;
+        // The row was read somewhere in [readFromUs, sampledUs]: outside when that whole span misses the state.
+        const from = t.readFromUs ?? t.sampledUs;
+        if (t.sampledUs < t.exactUs || (t.leftUs !== undefined && from > t.leftUs)) row.outside++;
+        if (t.readFromUs !== undefined) row.readSpans.push(t.sampledUs - t.readFromUs);
       }
     }
     for (const pair of compareTraceWithCapture(observations)) row.clock.push(Math.abs(pair.deltaUs));
@@ -82,7 +86,7 @@ for (const folder of folders) {
   byLab.set(record.lab.name, row);
 }
 
-const header = ['lab', 'runs', 'exact', 'missed', 'stamp err median ms', 'max ms', 'outside', 'clock |Δ| median µs', 'max µs', 'missed (host:state ×n)'];
+const header = ['lab', 'runs', 'exact', 'missed', 'stamp err median ms', 'max ms', 'outside', 'read span max ms', 'clock |Δ| median µs', 'max µs', 'missed (host:state ×n)'];
 const lines = [header];
 for (const [lab, row] of [...byLab].sort(([a], [b]) => a.localeCompare(b))) {
   lines.push([
@@ -93,6 +97,7 @@ for (const [lab, row] of [...byLab].sort(([a], [b]) => a.localeCompare(b))) {
     ms(median(row.errors)),
     ms(max(row.errors)),
     String(row.outside),
+    ms(max(row.readSpans)),
     String(median(row.clock)),
     String(max(row.clock)),
     [...row.missedStates].map(([k, n]) => `${k}×${n}`).join(', '),

@@ -365,17 +365,18 @@ function handleLine(line: string): void {
 let socketTable = new Map<string, TrackedSocketRow>();
 let lastSamplerProblem: string | undefined;
 
-/** Reads a table; `readAtUs` is the real time right after the read (the moment its rows describe). */
-function readProcTable(path: string, family: 4 | 6): { rows: SampledSocketRow[]; readAtUs: number } {
+/** Reads a table; its rows describe a moment between `readFromUs` and `readAtUs` (real time just before and after the read). */
+function readProcTable(path: string, family: 4 | 6): { rows: SampledSocketRow[]; readFromUs: number; readAtUs: number } {
   let text: string;
+  const readFromUs = nowUs();
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if (family === 6 && errorCode(err) === 'ENOENT') return { rows: [], readAtUs: nowUs() }; // IPv6 disabled in this namespace
+    if (family === 6 && errorCode(err) === 'ENOENT') return { rows: [], readFromUs, readAtUs: nowUs() }; // IPv6 disabled in this namespace
     throw err;
   }
   const readAtUs = nowUs();
-  return { rows: parseProcNetTcp(text, family), readAtUs };
+  return { rows: parseProcNetTcp(text, family), readFromUs, readAtUs };
 }
 
 function sampleSockets(): void {
@@ -388,7 +389,7 @@ function sampleSockets(): void {
       connectionOfTuple.get(keyOfTuple(local, remote)),
     );
     socketTable = current;
-    for (const { type, timeUs: sampledAt, ...rest } of events) emit({ type, ...rest } as UntimedEvent, sampledAt);
+    for (const { type, timeUs: sampledAt, ...rest } of events) emit({ type, ...rest, readFromUs: v4.readFromUs } as UntimedEvent, sampledAt);
     lastSamplerProblem = undefined;
   } catch (err) {
     const problem = `socket sampler: reading /proc/net/tcp{,6} failed: ${errorMessage(err)}; remedy: check that /proc is mounted in the container`;

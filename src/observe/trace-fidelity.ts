@@ -25,6 +25,8 @@ export interface SampledTransition {
   leftUs?: number;
   /** Stamp of the sample that first showed the state, when one did. */
   sampledUs?: number;
+  /** That sample's read began at (the agent's readFromUs; absent in samples recorded before it existed). */
+  readFromUs?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export function compareSamplesWithTrace(host: HostObservations, lateUs = 200_000
       exactUs: event.timeUs,
       ...(next && !next.handedToTimewait && { leftUs: next.timeUs }),
       ...(sample && { sampledUs: sample.timeUs }),
+      ...(sample?.readFromUs !== undefined && { readFromUs: sample.readFromUs }),
     });
   }
   return out;
