@@ -61,6 +61,7 @@ for (const folder of folders) {
   const record = await loadRunRecord(folder);
   const row = byLab.get(record.lab.name) ?? { runs: 0, sampledRuns: 0, exact: 0, missed: 0, missedStates: new Map(), errors: [], outside: 0, readSpans: [], clock: [] };
   row.runs++;
+  row.held = record.lab.steps.some((step) => step.kind === 'hold');
   for (const host of record.hosts) {
     if (host.kernelEvents === undefined) {
       row.sampledRuns++;
@@ -81,7 +82,8 @@ for (const folder of folders) {
         if (t.readFromUs !== undefined) row.readSpans.push(t.sampledUs - t.readFromUs);
       }
     }
-    for (const pair of compareTraceWithCapture(observations)) row.clock.push(Math.abs(pair.deltaUs));
+    // A held egress queue (hold/release) keeps segments from the device for seconds: no clock figure there.
+    if (!row.held) for (const pair of compareTraceWithCapture(observations)) row.clock.push(Math.abs(pair.deltaUs));
   }
   byLab.set(record.lab.name, row);
 }
@@ -98,8 +100,8 @@ for (const [lab, row] of [...byLab].sort(([a], [b]) => a.localeCompare(b))) {
     ms(max(row.errors)),
     String(row.outside),
     ms(max(row.readSpans)),
-    String(median(row.clock)),
-    String(max(row.clock)),
+    row.held ? '(held egress)' : String(median(row.clock)),
+    row.held ? '' : String(max(row.clock)),
     [...row.missedStates].map(([k, n]) => `${k}×${n}`).join(', '),
   ]);
 }
