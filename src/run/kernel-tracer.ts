@@ -152,7 +152,7 @@ export class KernelTracer {
       try {
         writeFileSync(join(this.instanceDir, 'tracing_on'), '0');
         const text = readFileSync(join(this.instanceDir, 'trace'), 'utf8');
-        summary = writeTrace(runDir, hosts, text, this.traceClock, this.instanceDir, this.filters());
+        summary = writeKernelTrace(runDir, hosts, text, this.traceClock, this.instanceDir, this.filters());
       } catch (err) {
         summary = { stateSource: 'sampled', unavailable: `reading the kernel trace failed: ${(err as Error).message}` };
       }
@@ -169,7 +169,11 @@ export class KernelTracer {
   }
 }
 
-function writeTrace(
+/**
+ * Writes a run's trace text into its folder: kernel-trace.txt less the lines of no host, and
+ * `<host>/kernel-events.jsonl` numbered by the lines of the text as written. Returns the summary.
+ */
+export function writeKernelTrace(
   runDir: string,
   hosts: readonly { name: string; address: string }[],
   text: string,

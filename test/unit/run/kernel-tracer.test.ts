@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'n
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS } from '../../../src/run/kernel-tracer.js';
+import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
+import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 
@@ -86,5 +87,20 @@ describe('a tracer without tracefs', () => {
       { name: 'server', address: '198.18.25.2', stateSource: 'tracepoint' },
     ]);
     expect(verdict.notes).toBeUndefined();
+  });
+});
+
+describe('writeKernelTrace', () => {
+  it('leaves other addresses\' lines out of kernel-trace.txt and numbers events by the lines written', () => {
+    const text = readFileSync(join(import.meta.dirname, '../../fixtures/kernel-trace/netns-refused-with-foreign.txt'), 'utf8');
+    const runDir = mkdtempSync(join(tmpdir(), 'tcplab-kt-'));
+    const summary = writeKernelTrace(runDir, [{ name: 'run', address: '198.19.255.2' }], text, 'tai', '/none', {});
+    expect(summary).toMatchObject({ stateSource: 'tracepoint', foreignDropped: { tcp_send_reset: 3 }, eventsPerHost: { run: 21 }, unparsedLines: 0 });
+    const written = readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8').split('\n');
+    expect(written.join('\n')).not.toContain('127.0.0.1');
+    expect(written.length).toBe(text.split('\n').length - 3);
+    const events = readFileSync(join(runDir, 'run', 'kernel-events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as KernelEvent);
+    for (const e of events) expect(written[e.line - 1]).toContain(`${e.tracepoint}:`);
+    expect(events.every((e, i) => i === 0 || e.line > (events[i - 1] as KernelEvent).line)).toBe(true);
   });
 });
