@@ -16,20 +16,21 @@
  *   close anyway (tcp_close_state()), so abort is a plain close there.
  * - `listen` with accept=false never accept()s: see queued-listener.ts.
  * - A sampler reads /proc/net/tcp{,6} every few ms and reports state changes (socket-table.ts).
- * - Times are wall-clock microseconds since the epoch (performance.timeOrigin + now()), so the host
- *   can line them up with tcpdump's timestamps.
+ * - Times are CLOCK_REALTIME microseconds since the epoch (realtime-clock.ts: the monotonic clock
+ *   anchored to the real-time clock at start), the clock of tcpdump's timestamps. A state sample is
+ *   stamped the moment /proc/net/tcp was read, not when its event is written.
  * Runs on Node 18.0+ (Debian bookworm's nodejs): only node:* builtins and files under src/agent/,
  * src/observe/proc-net-tcp.ts and src/tcp/state.ts may be imported.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { renderNetstatTano } from '../observe/netstat-render.js';
 import { parseProcNetTcp, type ProcNetTcpRow } from '../observe/proc-net-tcp.js';
 import { assertNever } from '../tcp/state.js';
 import { parseAgentCommand } from './command.js';
 import type { AgentCommand, AgentEvent } from './protocol.js';
+import { anchorRealtimeClock } from './realtime-clock.js';
 import { startQueuedListener, type QueuedListener } from './queued-listener.js';
 import { diffSocketRows, formatEndpoint, keyOfTuple, type TrackedSocketRow } from './socket-table.js';
 
@@ -66,15 +67,17 @@ let acceptedCount = 0;
 let exiting = false;
 let samplerTimer: NodeJS.Timeout | undefined;
 
-/** Wall-clock microseconds since the epoch, with µs resolution. */
+const realtimeClock = anchorRealtimeClock();
+
+/** CLOCK_REALTIME microseconds since the epoch, with µs resolution (the capture's clock). */
 function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return realtimeClock.nowUs();
 }
 
-/** Writes one event as one line (a single write, so lines never interleave). */
-function emit(event: UntimedEvent): void {
+/** Writes one event as one line (a single write, so lines never interleave), stamped now or at `timeUs`. */
+function emit(event: UntimedEvent, timeUs: number = nowUs()): void {
   const { type, ...rest } = event;
-  process.stdout.write(`${JSON.stringify({ type, timeUs: nowUs(), ...rest })}\n`);
+  process.stdout.write(`${JSON.stringify({ type, timeUs, ...rest })}\n`);
 }
 
 function replyOk(id: number): void {
@@ -336,7 +339,8 @@ function runCommand(command: AgentCommand): void {
 /** `netstat -tano`'s text, rendered from /proc/net/tcp{,6} (what netstat reads) in well under a millisecond. */
 function snapshotNetstat(id: number): void {
   try {
-    emit({ type: 'netstat', id, text: renderNetstatTano([...readProcTable('/proc/net/tcp', 4), ...readProcTable('/proc/net/tcp6', 6)]) });
+    const rows = [...readProcTable('/proc/net/tcp', 4).rows, ...readProcTable('/proc/net/tcp6', 6).rows];
+    emit({ type: 'netstat', id, text: renderNetstatTano(rows) });
     replyOk(id);
   } catch (err) {
     replyError(id, errorCode(err), `reading /proc/net/tcp for the netstat snapshot failed: ${errorMessage(err)}`);
@@ -377,26 +381,31 @@ function handleLine(line: string): void {
 let socketTable = new Map<string, TrackedSocketRow>();
 let lastSamplerProblem: string | undefined;
 
-function readProcTable(path: string, family: 4 | 6): ProcNetTcpRow[] {
+/** Reads a table; its rows describe a moment between `readFromUs` and `readAtUs` (real time just before and after the read). */
+function readProcTable(path: string, family: 4 | 6): { rows: ProcNetTcpRow[]; readFromUs: number; readAtUs: number } {
   let text: string;
+  const readFromUs = nowUs();
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if (family === 6 && errorCode(err) === 'ENOENT') return []; // IPv6 disabled in this namespace
+    if (family === 6 && errorCode(err) === 'ENOENT') return { rows: [], readFromUs, readAtUs: nowUs() }; // IPv6 disabled in this namespace
     throw err;
   }
-  return parseProcNetTcp(text, family);
+  const readAtUs = nowUs();
+  return { rows: parseProcNetTcp(text, family), readFromUs, readAtUs };
 }
 
 function sampleSockets(): void {
   try {
     for (const connection of connections.values()) registerConnectingTuple(connection);
-    const rows = [...readProcTable('/proc/net/tcp', 4), ...readProcTable('/proc/net/tcp6', 6)];
-    const { events, current } = diffSocketRows(socketTable, rows, nowUs(), (local, remote) =>
+    const v4 = readProcTable('/proc/net/tcp', 4);
+    const v6 = readProcTable('/proc/net/tcp6', 6);
+    // Stamped when the IPv4 table was read: the labs' sockets are IPv4, and the v6 read follows within µs.
+    const { events, current } = diffSocketRows(socketTable, [...v4.rows, ...v6.rows], v4.readAtUs, (local, remote) =>
       connectionOfTuple.get(keyOfTuple(local, remote)),
     );
     socketTable = current;
-    for (const { type, timeUs: _sampledAt, ...rest } of events) emit({ type, ...rest } as UntimedEvent);
+    for (const { type, timeUs: sampledAt, ...rest } of events) emit({ type, ...rest, readFromUs: v4.readFromUs } as UntimedEvent, sampledAt);
     lastSamplerProblem = undefined;
   } catch (err) {
     const problem = `socket sampler: reading /proc/net/tcp{,6} failed: ${errorMessage(err)}; remedy: check that /proc is mounted in the container`;

@@ -57,9 +57,14 @@ export type AgentEvent =
       timer: SocketTimer;
       txQueue: number;
       rxQueue: number;
+      /**
+       * Real time just before /proc/net/tcp was read (timeUs: just after). The row describes a moment in
+       * [readFromUs, timeUs]; on a loaded machine the agent can be preempted on either side of the read.
+       */
+      readFromUs?: number;
     }
   /** A socket row disappeared from /proc/net/tcp{,6}; `state` is the last state seen. */
-  | { type: 'socket-gone'; timeUs: number; conn?: string; local: Endpoint; remote: Endpoint; state: string }
+  | { type: 'socket-gone'; timeUs: number; conn?: string; local: Endpoint; remote: Endpoint; state: string; readFromUs?: number }
   /** Output of `netstat -tano`, answering the netstat command `id` (sent before its reply). */
   | { type: 'netstat'; timeUs: number; id: number; text: string }
   /** The agent itself hit a problem it cannot attribute to a command. */

@@ -11,7 +11,7 @@ interface CleanFlags {
 
 /**
  * `tcplab clean`: removes what runs whose process is gone left behind (containers, networks, host
- * isolation rules). Runs of live tcplab processes are kept unless `--all` (asks first) or `--force`.
+ * isolation rules, tracing instances). Runs of live tcplab processes are kept unless `--all` (asks first) or `--force`.
  */
 export function registerClean(program: Command): void {
   program
@@ -28,7 +28,8 @@ export function registerClean(program: Command): void {
       if (flags.all && !includeLive) includeLive = await confirm('remove runs of live tcplab processes too? They will fail. [y/N] ');
       const swept = await sweepDeadRuns(runtime, { includeLive });
       process.stdout.write(
-        `removed ${swept.containers} container(s), ${swept.networks} network(s) and ${swept.hostRules} host isolation rule(s) of ${swept.runs.length} run(s)\n`,
+        `removed ${swept.containers} container(s), ${swept.networks} network(s), ${swept.hostRules} host isolation rule(s) ` +
+          `and ${swept.tracingInstances} tracing instance(s) of ${swept.runs.length} run(s)\n`,
       );
       if (swept.kept.length > 0) {
         process.stdout.write(`kept ${swept.kept.length} run(s) whose tcplab process is alive or on another machine (--all to remove them): ` +

@@ -6,6 +6,8 @@ interface Finding {
   ok: boolean;
   what: string;
   fix?: string;
+  /** A limit tcplab works around (printed as `warn`, not counted as a failure). */
+  advisory?: boolean;
 }
 
 /** `tcplab doctor`: what this machine lacks to run labs, each with the command that fixes it. */
@@ -20,9 +22,11 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
       const findings: Finding[] = [];
       const runtime = new DockerRuntime();
       let engine = false;
+      let engineKernel: string | undefined;
       try {
         const info = await runtime.engineInfo();
         engine = true;
+        engineKernel = info.kernel;
         findings.push({ ok: true, what: `${info.name} ${info.version} (API ${info.apiVersion}, kernel ${info.kernel}, cgroup v${info.cgroupVersion})` });
       } catch {
         const installed = await execa('sh', ['-c', 'command -v dockerd'], { reject: false });
@@ -58,11 +62,23 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
             ? { ok: true, what: 'not root, but the Docker socket is writable' }
             : { ok: false, what: 'not root and the Docker socket is not writable', fix: 'sudo usermod -aG docker $USER (then log in again), or run as root' },
       );
+      const { checkTracefs, TRACEFS } = await import('../run/kernel-tracer.js');
+      const tracefs = await checkTracefs(engineKernel);
+      findings.push(
+        tracefs.ok
+          ? { ok: true, what: `tracefs at ${TRACEFS}: exact socket states from the kernel's tracepoints (trace_clock ${tracefs.traceClock})` }
+          : {
+              ok: false,
+              advisory: true,
+              what: `no kernel trace: ${tracefs.reason}; runs fall back to /proc/net/tcp samples every 5 ms and say so`,
+              fix: tracefs.fix,
+            },
+      );
       for (const f of findings) {
-        process.stdout.write(`${f.ok ? 'ok  ' : 'FIX '} ${f.what}\n`);
+        process.stdout.write(`${f.ok ? 'ok  ' : f.advisory ? 'warn' : 'FIX '} ${f.what}\n`);
         if (f.fix) process.stdout.write(`      → ${f.fix}\n`);
       }
-      setExitCode(findings.every((f) => f.ok) ? ExitCode.ok : ExitCode.environment);
+      setExitCode(findings.every((f) => f.ok || f.advisory) ? ExitCode.ok : ExitCode.environment);
     });
 }
 

@@ -55,7 +55,10 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
             await observer?.close();
           }
           verdicts.push(verdict);
-          if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
+          if (!flags.json) {
+            process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
+            for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
+          }
         }
       };
       await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));

@@ -30,6 +30,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
         process.stdout.write(`${JSON.stringify({ labs: [verdict], matchesStored: differences.length === 0, differences })}\n`);
       } else {
         process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true })}\n`);
+        for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
         process.stdout.write(differences.length === 0 ? '  recomputed verdict matches the stored verdict.json\n' : `  differs from the stored verdict.json:\n${differences.map((d) => `    ${d}`).join('\n')}\n`);
       }
       setExitCode(verdict.verdict === 'pass' ? ExitCode.ok : ExitCode.fail);

@@ -4,6 +4,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import type { HostHandle, NetworkHandle, Runtime } from '../runtime/runtime.js';
 import { AgentSession } from './agent-session.js';
+import { KernelTracer } from './kernel-tracer.js';
 import { PacketCapture } from './packet-capture.js';
 import { currentOwner, ownerLabels } from './run-owner.js';
 
@@ -57,8 +58,11 @@ export class DeployedLab implements AsyncDisposable {
   /** Per host, what to undo (in creation order); the network's undo runs after all hosts'. */
   private readonly hostTeardown = new Map<string, Undo[]>();
   private networkTeardown: Undo | undefined;
+  private tracerTeardown: Undo | undefined;
   readonly hosts = new Map<string, DeployedHost>();
   network!: NetworkHandle;
+  /** The run's tracefs instance (or why there is none); made before the first container starts. */
+  kernelTracer!: KernelTracer;
   private disposed = false;
 
   private constructor(
@@ -78,6 +82,8 @@ export class DeployedLab implements AsyncDisposable {
     try {
       deployed.checkAborted();
       await deployed.createNetwork();
+      await deployed.startKernelTracer();
+      deployed.checkAborted();
       const started = await Promise.allSettled(
         lab.hosts.map((host, i) =>
           deployed.startHost(host.name, host.sysctls, i).catch((err: unknown) => {
@@ -124,6 +130,7 @@ export class DeployedLab implements AsyncDisposable {
         for (const undo of [...stack].reverse()) await attempt(undo);
       }),
     );
+    if (this.tracerTeardown) await attempt(this.tracerTeardown);
     if (this.networkTeardown) await attempt(this.networkTeardown);
   }
 
@@ -163,9 +170,16 @@ export class DeployedLab implements AsyncDisposable {
     throw new Error(`could not create a lab network in 198.18.0.0/15: ${(lastError as Error)?.message ?? 'every /24 is in use'}`);
   }
 
+  private async startKernelTracer(): Promise<void> {
+    const addresses = this.lab.hosts.map((_host, i) => hostAddress(this.network.subnet, i));
+    const engine = await this.runtime.engineInfo().catch(() => undefined);
+    this.kernelTracer = await KernelTracer.start(this.options.runId, addresses, engine?.kernel);
+    const tracer = this.kernelTracer;
+    this.tracerTeardown = { what: `remove the tracing instance ${tracer.instanceDir ?? ''}`, undo: async () => tracer.remove() };
+  }
+
   private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number): Promise<void> {
-    const prefix = this.network.subnet.split('.').slice(0, 3).join('.');
-    const address = `${prefix}.${index + 2}`; // .1 is the bridge
+    const address = hostAddress(this.network.subnet, index);
     const handle = await this.runtime.startHost({
       name,
       containerName: `tcplab-${this.options.runId}-${name}`,
@@ -201,4 +215,9 @@ export class DeployedLab implements AsyncDisposable {
     this.checkAborted();
     this.hosts.set(name, { name, address, handle, agent, capture, dir });
   }
+}
+
+/** The address of the lab's `index`-th host (declaration order) in its /24: .2, .3, … (.1 is the bridge). */
+export function hostAddress(subnet: string, index: number): string {
+  return `${subnet.split('.').slice(0, 3).join('.')}.${index + 2}`;
 }

@@ -1,11 +1,13 @@
 import type { Runtime } from '../runtime/runtime.js';
 import { RUN_LABEL } from './deployed-lab.js';
+import { listTracingInstanceRuns, sweepTracingInstances } from './kernel-tracer.js';
 import { currentOwner, ownerLiveness, type OwnerLiveness, type RunOwner } from './run-owner.js';
 
 export interface SweepResult {
   containers: number;
   networks: number;
   hostRules: number;
+  tracingInstances: number;
   /** Runs (by id) whose resources were removed. */
   runs: string[];
   /** Runs left in place because their owner is alive (or on another machine). */
@@ -16,15 +18,23 @@ export interface SweepOptions {
   /** Also remove runs whose owner is alive or unknown (`tcplab clean --all/--force`). */
   includeLive?: boolean;
   self?: RunOwner;
+  /** The machine's tcplab tracing instances (tests pass a fake). */
+  tracing?: { listRuns(): string[]; sweep(isRunAlive: (runId: string) => boolean): string[] };
 }
 
+const MACHINE_TRACING = { listRuns: listTracingInstanceRuns, sweep: sweepTracingInstances };
+
 /**
- * Removes what runs whose owner is gone left on the engine: containers, networks, and the host
- * isolation rules of networks that no longer exist. Live runs of other processes are kept unless
+ * Removes what runs whose owner is gone left on the engine: containers, networks, the host
+ * isolation rules of networks that no longer exist, and tracing instances. A run makes its network
+ * before its tracing instance, so instances are listed before the engine is: an instance whose run
+ * has no live resource in the later listing is a leftover, and one made after the listing is kept. Live runs of other processes are kept unless
  * `includeLive`. Runs first in every `tcplab run`, and is what `tcplab clean` does.
  */
 export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}): Promise<SweepResult> {
   const self = options.self ?? currentOwner();
+  const tracing = options.tracing ?? MACHINE_TRACING;
+  const instancesBefore = new Set(tracing.listRuns());
   const found = await runtime.listLabelled(RUN_LABEL);
   const verdictOf = new Map<string, OwnerLiveness>();
   for (const resource of [...found.containers, ...found.networks]) {
@@ -39,17 +49,23 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
   await Promise.all(networks.map((n) => runtime.removeNetwork({ id: n.id, name: n.name, subnet: '' })));
   const hostRules = await runtime.sweepIsolationRules();
   const runs = [...verdictOf.keys()].filter((id) => options.includeLive === true || verdictOf.get(id) === 'dead');
-  const kept = [...verdictOf.entries()]
-    .filter(([id]) => !runs.includes(id))
-    .map(([runId, liveness]) => ({ runId, liveness }));
-  return { containers: containers.length, networks: networks.length, hostRules, runs, kept };
+  const kept = new Set([...verdictOf.keys()].filter((id) => !runs.includes(id)));
+  const tracingInstances = tracing.sweep((runId) => !instancesBefore.has(runId) || kept.has(runId)).length;
+  return {
+    containers: containers.length,
+    networks: networks.length,
+    hostRules,
+    tracingInstances,
+    runs,
+    kept: [...kept].map((runId) => ({ runId, liveness: verdictOf.get(runId) ?? 'unknown' })),
+  };
 }
 
 /** One line saying what a sweep removed, or undefined when it removed nothing. */
 export function describeSweep(result: SweepResult): string | undefined {
-  if (result.containers + result.networks + result.hostRules === 0) return undefined;
+  if (result.containers + result.networks + result.hostRules + result.tracingInstances === 0) return undefined;
   return (
     `removed what ${result.runs.length} dead run(s) left: ${result.containers} container(s), ${result.networks} network(s), ` +
-    `${result.hostRules} host isolation rule(s)`
+    `${result.hostRules} other host isolation rule(s), ${result.tracingInstances} tracing instance(s)`
   );
 }

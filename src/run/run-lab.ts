@@ -9,6 +9,7 @@ import type { StepRecord } from '../verify/run-record.js';
 import type { RunObserver } from '../report/live-view.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { Deadline } from './deadline.js';
+import { anchorRealtimeClock } from '../agent/realtime-clock.js';
 import { DeployedLab } from './deployed-lab.js';
 import { PacketCapture } from './packet-capture.js';
 import { LiveFeed } from './live-feed.js';
@@ -111,6 +112,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
         await h.capture.stop(true);
       }),
     );
+    deployed.kernelTracer.collect(runDir, [...deployed.hosts.values()]);
     await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
     writeFileSync(
       join(runDir, 'run.json'),
@@ -135,8 +137,11 @@ function makeRunId(lab: string): string {
   return `${lab}-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
 }
 
+const realtimeClock = anchorRealtimeClock();
+
+/** CLOCK_REALTIME µs, the capture's clock (step times are compared with segment times). */
 function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return realtimeClock.nowUs();
 }
 
 /** Every host's `netstat -tano` view after a step, appended to its netstat.txt (in step order: agents reply in order). */

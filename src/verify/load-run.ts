@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
+import type { KernelEvent } from '../observe/kernel-trace.js';
 import { RunFolderError } from './run-folder-error.js';
-import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
 
 export { RunFolderError };
 
@@ -40,9 +41,16 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       segments: existsSync(pcap) ? readCapture(pcap) : [],
       kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
+      ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
     };
   });
-  return { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
+  const record: RunRecord = { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
+  if (hosts.some((h) => stateSourceOf(h) === 'sampled')) {
+    const traceFile = join(runDir, 'kernel-trace.json');
+    const trace = (existsSync(traceFile) ? readRunJson(traceFile) : {}) as { unavailable?: string };
+    record.kernelTraceUnavailable = trace.unavailable ?? 'the run folder has no kernel trace (recorded before tcplab traced the kernel, or by hand)';
+  }
+  return record;
 }
 
 /** Parses a JSON file of a run folder; a broken one is a RunFolderError naming the byte offset. */

@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
+import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpSegment } from '../observe/packet.js';
 
 /**
@@ -13,6 +14,8 @@ export interface RunRecord {
   startedUs: number;
   hosts: readonly RunHost[];
   steps: readonly StepRecord[];
+  /** Why the run has no kernel trace (tracefs unavailable, remote engine, …); absent when it has one. */
+  kernelTraceUnavailable?: string;
 }
 
 export interface RunHost {
@@ -26,6 +29,16 @@ export interface RunHost {
   kernelSettings: Readonly<Record<string, string>>;
   /** `iptables-save -c` output taken after the last step (empty when the host had no rules). */
   ruleCounters: string;
+  /**
+   * The kernel's tracepoint events of this host's sockets (`<host>/kernel-events.jsonl`, on the
+   * capture clock), in time order; absent when the run had no kernel trace (see stateSourceOf).
+   */
+  kernelEvents?: readonly KernelEvent[];
+}
+
+/** Where a host's exact socket states come from: the kernel's tracepoints, or /proc/net/tcp samples only. */
+export function stateSourceOf(host: RunHost): 'tracepoint' | 'sampled' {
+  return host.kernelEvents !== undefined ? 'tracepoint' : 'sampled';
 }
 
 export interface StepRecord {

@@ -5,6 +5,16 @@ export interface Verdict {
   runDir: string;
   durationMs: number;
   checks: Check[];
+  /** Each host of the run and where its exact socket states came from (`run --json`: labs[].hosts[]). */
+  hosts?: VerdictHost[];
+  /** What the reader must know about how the observations were made (e.g. no kernel trace). */
+  notes?: string[];
+}
+
+export interface VerdictHost {
+  name: string;
+  address: string;
+  stateSource: 'tracepoint' | 'sampled';
 }
 
 export interface Check {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,11 @@ interface JsonVerdict {
   runDir: string;
   durationMs: number;
   checks: JsonCheck[];
+  hosts?: { name: string; address: string; stateSource: string }[];
 }
+
+/** Root beside a local engine: the kernel can be traced, so every host's states must come from tracepoints. */
+const TRACEABLE = process.getuid?.() === 0 && (process.env['DOCKER_HOST'] ?? 'unix://').startsWith('unix://');
 
 const LABS_DIR = join(REPO_ROOT, 'labs');
 const LAB_NAMES = readdirSync(LABS_DIR)
@@ -134,6 +138,9 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
       expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
       expect(result.exitCode).toBe(0);
       expect(verdict!.checks.length).toBeGreaterThan(0);
+      if (TRACEABLE) expect(verdict!.hosts?.map((h) => h.stateSource)).toEqual(verdict!.hosts?.map(() => 'tracepoint'));
+      const runId = (JSON.parse(readFileSync(join(verdict!.runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
+      expect(existsSync(`/sys/kernel/tracing/instances/tcplab-${runId}`), 'the tracing instance outlived its run').toBe(false);
     }, RUN_TIMEOUT_MS);
 
     it('fails with exit code 1 when one expectation is turned false', async () => {
@@ -171,5 +178,13 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
       return run.hosts[0]!.address.split('.').slice(0, 3).join('.');
     });
     expect(subnets[0]).not.toBe(subnets[1]);
+    // Each run's kernel trace holds its own sockets only, although the other run's traffic happened at the same time.
+    if (TRACEABLE) {
+      verdicts.forEach((v, i) => {
+        const trace = readFileSync(join(v.runDir, 'kernel-trace.txt'), 'utf8');
+        expect(trace).toContain(`${subnets[i]}.`);
+        expect(trace, `${v.runDir}/kernel-trace.txt`).not.toContain(`${subnets[1 - i]}.`);
+      });
+    }
   }, 2 * RUN_TIMEOUT_MS);
 });

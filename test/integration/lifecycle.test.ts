@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listTracingInstanceRuns } from '../../src/run/kernel-tracer.js';
 import { ISOLATION_CHAIN } from '../../src/runtime/docker/host-isolation.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
@@ -13,12 +14,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'tcplab-lifecycle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Containers and networks labelled with this run id, and host isolation rules naming it. */
-async function leftovers(runId: string): Promise<{ containers: number; networks: number; hostRules: number }> {
+async function leftovers(runId: string): Promise<{ containers: number; networks: number; hostRules: number; tracing: number }> {
   const filters = JSON.stringify({ label: [`tcplab.run=${runId}`] });
   const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
   const rules = await execa('iptables', ['-w', '-S', ISOLATION_CHAIN], { reject: false });
   const hostRules = rules.stdout.split('\n').filter((line) => line.includes(`tcplab:tcplab-${runId}`)).length;
-  return { containers: containers.length, networks: networks.length, hostRules };
+  const tracing = listTracingInstanceRuns().filter((id) => id === runId).length;
+  return { containers: containers.length, networks: networks.length, hostRules, tracing };
 }
 
 /** Starts `tcplab run <lab>` and resolves once its network, containers and host rule exist. */
@@ -30,7 +32,7 @@ async function startDeployedRun(labName: string): Promise<{ child: ReturnType<ty
     runId = readdirSync(runs)[0] ?? '';
     if (runId) {
       const left = await leftovers(runId);
-      if (left.containers === 2 && left.networks === 1 && left.hostRules === 1) return { child, runId };
+      if (left.containers === 2 && left.networks === 1 && left.hostRules === 1 && left.tracing === 1) return { child, runId };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -48,11 +50,11 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     const { child, runId } = await startDeployedRun('syn-sent');
     child.kill('SIGKILL');
     await child;
-    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1 });
+    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1, tracing: 1 });
     const next = await runCli(['run', 'refused', '--runs-dir', mkdtempSync(join(scratch, 'runs-'))]);
     expect(next.exitCode, next.all).toBe(0);
-    expect(next.stderr).toMatch(/removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\)/);
-    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+    expect(next.stderr).toMatch(/removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\), \d+ other host isolation rule\(s\), [1-9]\d* tracing instance\(s\)/);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
   }, 180_000);
 
   it('`tcplab clean` never touches a live run: the run goes on to its verdict', async () => {
@@ -60,11 +62,11 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     const clean = await runCli(['clean']);
     expect(clean.exitCode, clean.all).toBe(0);
     expect(clean.stdout).toContain(runId);
-    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1 });
+    expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1, tracing: 1 });
     const result = await child;
     expect(result.exitCode, String(result.all)).toBe(0);
     expect(result.all).toMatch(/PASS syn-sent/);
-    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
   }, 180_000);
 
   it("--set timeout=3s ends syn-sent by the lab's time limit, long before its ETIMEDOUT at 15 s", async () => {
@@ -75,6 +77,6 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     const steps = readFileSync(join(runDir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { error?: string });
     expect(steps.at(-1)!.error).toBe("the lab's time limit (3000 ms) ran out");
     expect(readFileSync(join(runDir, 'client/events.jsonl'), 'utf8')).not.toMatch(/ETIMEDOUT/);
-    expect(await leftovers(basename(runDir))).toEqual({ containers: 0, networks: 0, hostRules: 0 });
+    expect(await leftovers(basename(runDir))).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
   }, 120_000);
 });

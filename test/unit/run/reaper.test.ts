@@ -56,21 +56,37 @@ describe('sweepDeadRuns', () => {
       removeNetwork: async (n: { id: string }) => void removed.push(n.id),
       sweepIsolationRules: async () => 1,
     } as unknown as Runtime;
-    return { runtime, removed };
+    const instances = new Set(['dead-run', 'live-run', 'orphan-run']);
+    const tracing = {
+      listRuns: () => [...instances],
+      sweep: (isRunAlive: (runId: string) => boolean) => {
+        // A run that made its instance after the listing above must be kept.
+        instances.add('new-run');
+        const gone = [...instances].filter((id) => !isRunAlive(id));
+        for (const id of gone) instances.delete(id);
+        return gone;
+      },
+    };
+    return { runtime, removed, tracing, instances };
   };
 
-  it('removes only what dead owners left, and says so in one line', async () => {
-    const { runtime, removed } = fake();
-    const result = await sweepDeadRuns(runtime, { self: me });
+  it('removes only what dead owners left (tracing instances too), and says so in one line', async () => {
+    const { runtime, removed, tracing, instances } = fake();
+    const result = await sweepDeadRuns(runtime, { self: me, tracing });
     expect(removed.sort()).toEqual(['c1', 'n1']);
     expect(result.runs).toEqual(['dead-run']);
     expect(result.kept).toEqual([{ runId: 'live-run', liveness: 'alive' }]);
-    expect(describeSweep(result)).toBe('removed what 1 dead run(s) left: 1 container(s), 1 network(s), 1 host isolation rule(s)');
+    // The orphan instance has no resource left at all: a run killed after its network was removed.
+    expect([...instances].sort()).toEqual(['live-run', 'new-run']);
+    expect(describeSweep(result)).toBe(
+      'removed what 1 dead run(s) left: 1 container(s), 1 network(s), 1 other host isolation rule(s), 2 tracing instance(s)',
+    );
   });
 
   it('includeLive (clean --all/--force) removes live runs too', async () => {
-    const { runtime, removed } = fake();
-    await sweepDeadRuns(runtime, { self: me, includeLive: true });
+    const { runtime, removed, tracing, instances } = fake();
+    await sweepDeadRuns(runtime, { self: me, includeLive: true, tracing });
     expect(removed.sort()).toEqual(['c1', 'c2', 'n1', 'n2']);
+    expect([...instances]).toEqual(['new-run']);
   });
 });

@@ -1,0 +1,297 @@
+/**
+ * Exact kernel observations: the text of a tracefs instance (`instances/tcplab-<run id>/trace`)
+ * recording the socket tracepoints, parsed into events on the capture's clock and attributed to
+ * the lab host whose socket they belong to. Pure: text in, events out.
+ *
+ * Model.
+ * - Tracepoints (include/trace/events/sock.h, tcp.h) fire in the kernel at the moment of the change:
+ *   inet_sock_set_state from inet_sk_set_state()/tcp_set_state(), tcp_retransmit_skb from
+ *   __tcp_retransmit_skb(), tcp_retransmit_synack from tcp_rtx_synack(), tcp_send_reset from
+ *   tcp_v4_send_reset()/tcp_send_active_reset(), tcp_receive_reset from tcp_reset(),
+ *   tcp_destroy_sock from tcp_v4_destroy_sock(), inet_sk_error_report from sk_error_report().
+ * - The instance uses trace_clock `tai` (ktime_get_tai_fast_ns(): CLOCK_MONOTONIC + offs_tai). The
+ *   capture's clock is CLOCK_REALTIME (tcpdump -tt; packet sockets stamp with ktime_get_real()), and
+ *   CLOCK_TAI − CLOCK_REALTIME is the kernel's TAI offset: a whole number of seconds (0 unless NTP set
+ *   it; timekeeping.c __timekeeping_set_tai_offset()). A marker written at start with the real time
+ *   (`tcplab-clock realtime_us=…`) gives that number: round((trace stamp − real time) / 1 s). Real
+ *   time known only to the millisecond is enough to find a whole-second offset, so the mapping
+ *   itself adds no error; what remains is the distance between the tracepoint and the device
+ *   (measured in the README). With trace_clock `mono` the same marker gives the offset directly,
+ *   as exact as the real time written in it (Date.now(): 1 ms).
+ * - Attribution: an event belongs to the host whose address is the socket's local address (saddr,
+ *   or the RST's source for tcp_send_reset). tcp_disconnect() clears a socket's local address and
+ *   destination port before tcp_destroy_sock fires, so an event with local 0.0.0.0 is attributed by
+ *   the (local port, remote address) an earlier event of the run tied to a host.
+ */
+import { TCP_STATES, assertNever, parseTcpState, type TcpState } from '../tcp/state.js';
+
+export type KernelEventKind =
+  | 'state'
+  | 'retransmit'
+  | 'synack-retransmit'
+  | 'send-reset'
+  | 'receive-reset'
+  | 'destroy'
+  | 'error-report';
+
+/** One tracepoint hit, on the capture's clock, as written to `<host>/kernel-events.jsonl`. */
+export interface KernelEvent {
+  kind: KernelEventKind;
+  /** The tracepoint's own name (`inet_sock_set_state`, `tcp_retransmit_skb`, …). */
+  tracepoint: string;
+  /** CLOCK_REALTIME µs since the epoch: the clock of the capture's timestamps. */
+  timeUs: number;
+  /** The trace clock's own µs, as printed in kernel-trace.txt. */
+  traceUs: number;
+  /** 1-based line in kernel-trace.txt. */
+  line: number;
+  /** `ip:port` of the socket on the host the event belongs to. */
+  local: string;
+  remote: string;
+  /** state: the transition (TCP_NEW_SYN_RECV is SYN_RECEIVED). */
+  from?: TcpState;
+  to?: TcpState;
+  /** retransmit, send-reset: the socket's state when it happened (absent for a RST without socket). */
+  state?: TcpState;
+  /** retransmit: err of tcp_retransmit_skb (0 sent; non-zero: not sent). error-report: the errno. */
+  error?: number;
+  /** send-reset: enum sk_rst_reason (NO_SOCKET, TCP_ABORT_ON_CLOSE, …). */
+  reason?: string;
+  /** The kernel's socket pointer (hashed %p) or sock_cookie, when the tracepoint prints one. */
+  socket?: string;
+  /**
+   * state → CLOSED from FIN_WAIT_1, FIN_WAIT_2 or CLOSING with no RST or error on the socket just
+   * before: tcp_time_wait() handed the connection to a timewait socket (FIN_WAIT_2 of an orphan, or
+   * TIME_WAIT), which lives on in /proc/net/tcp with no tracepoint, and closed the full socket
+   * (tcp_done()). A real close from those states follows tcp_reset() or tcp_write_err().
+   */
+  handedToTimewait?: true;
+}
+
+/** A parsed trace: events per host, events no host claimed, and how the clocks were tied. */
+export interface ParsedKernelTrace {
+  eventsByHost: Map<string, KernelEvent[]>;
+  /** Events with no address of the run (another run's or the machine's; only unfiltered tracepoints). */
+  foreign: number;
+  /** Line numbers of those events. */
+  foreignLines: ReadonlySet<number>;
+  /** Lines the parser did not understand (header lines excepted), with their line numbers. */
+  unparsed: { line: number; text: string }[];
+  clock: TraceClockMapping;
+  /** `entries-in-buffer/entries-written` from the header: written > in buffer means events were lost. */
+  entriesInBuffer?: number;
+  entriesWritten?: number;
+}
+
+export interface TraceClockMapping {
+  traceClock: string;
+  /** capture µs = trace µs − offsetUs. */
+  offsetUs: number;
+  /** The trace stamp and the real time of the clock marker the offset came from. */
+  markerTraceUs: number;
+  markerRealtimeUs: number;
+}
+
+/** The text the tracer writes into the instance's trace_marker once tracing is on. */
+export function clockMarkerText(realtimeUs: number): string {
+  return `tcplab-clock realtime_us=${realtimeUs}`;
+}
+
+/** The offset capture µs = trace µs − offset, from the clock marker (see the module comment). */
+export function mapTraceClock(traceClock: string, markerTraceUs: number, markerRealtimeUs: number): TraceClockMapping {
+  const raw = markerTraceUs - markerRealtimeUs;
+  // tai: a whole number of seconds, which a real time good to a few ms pins exactly.
+  const offsetUs = traceClock === 'tai' ? Math.round(raw / 1e6) * 1e6 : raw;
+  return { traceClock, offsetUs, markerTraceUs, markerRealtimeUs };
+}
+
+/** An IPv4 address as the event filter compares a `__u8 addr[4]` field: loaded as a little-endian u32. */
+export function ipv4FilterValue(address: string): string {
+  const octets = address.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 address: "${address}"`);
+  const [a, b, c, d] = octets as [number, number, number, number];
+  return `0x${((a | (b << 8) | (c << 16) | (d << 24)) >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** The event filter keeping events whose saddr or daddr is one of `addresses` (tracepoints with `__u8 saddr[4]`). */
+export function addressFilter(addresses: readonly string[]): string {
+  return addresses.flatMap((a) => [`saddr == ${ipv4FilterValue(a)}`, `daddr == ${ipv4FilterValue(a)}`]).join(' || ');
+}
+
+const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+([\w]+):\s?(.*)$/;
+
+/**
+ * Parses the trace text of one run. `hosts` are the run's hosts and addresses; the clock mapping
+ * comes from the marker line in the text (an error when it is missing: times could not be mapped).
+ */
+export function parseKernelTrace(text: string, hosts: readonly { name: string; address: string }[], traceClock: string): ParsedKernelTrace {
+  const hostOfAddress = new Map(hosts.map((h) => [h.address, h.name]));
+  const hostOfPortPeer = new Map<string, string>();
+  const eventsByHost = new Map<string, KernelEvent[]>(hosts.map((h) => [h.name, []]));
+  const unparsed: { line: number; text: string }[] = [];
+  const pending: { event: KernelEvent; localAddress: string; remoteAddress: string }[] = [];
+  let clock: TraceClockMapping | undefined;
+  const foreignLines = new Set<number>();
+  let entriesInBuffer: number | undefined;
+  let entriesWritten: number | undefined;
+
+  const lines = text.split('\n');
+  for (const [index, raw] of lines.entries()) {
+    const lineNo = index + 1;
+    if (raw.trim() === '') continue;
+    if (raw.startsWith('#')) {
+      const entries = /entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/.exec(raw);
+      if (entries) [entriesInBuffer, entriesWritten] = [Number(entries[1]), Number(entries[2])];
+      continue;
+    }
+    const m = LINE.exec(raw);
+    if (!m) {
+      unparsed.push({ line: lineNo, text: raw });
+      continue;
+    }
+    const traceUs = Number(m[5]) * 1e6 + Number((m[6] as string).padEnd(6, '0').slice(0, 6));
+    const tracepoint = m[7] as string;
+    const body = m[8] as string;
+    if (tracepoint === 'tracing_mark_write') {
+      const marker = /tcplab-clock realtime_us=(\d+)/.exec(body);
+      if (marker && !clock) clock = mapTraceClock(traceClock, traceUs, Number(marker[1]));
+      continue;
+    }
+    const parsed = parseEventBody(tracepoint, body);
+    if (!parsed) {
+      unparsed.push({ line: lineNo, text: raw });
+      continue;
+    }
+    const event: KernelEvent = { ...parsed.event, tracepoint, traceUs, timeUs: traceUs, line: lineNo };
+    pending.push({ event, localAddress: parsed.localAddress, remoteAddress: parsed.remoteAddress });
+  }
+  if (!clock) {
+    throw new Error('kernel trace has no clock marker (tcplab-clock realtime_us=…): its times cannot be put on the capture clock');
+  }
+  for (const { event, localAddress, remoteAddress } of pending) {
+    event.timeUs = event.traceUs - clock.offsetUs;
+    const localPort = event.local.slice(event.local.lastIndexOf(':') + 1);
+    let host = hostOfAddress.get(localAddress);
+    if (host !== undefined) hostOfPortPeer.set(`${localPort}|${remoteAddress}`, host);
+    else if (localAddress === '0.0.0.0') host = hostOfPortPeer.get(`${localPort}|${remoteAddress}`);
+    if (host === undefined) {
+      foreignLines.add(event.line);
+      continue;
+    }
+    eventsByHost.get(host)?.push(event);
+  }
+  for (const events of eventsByHost.values()) {
+    fillConnectPorts(events);
+    markTimewaitHandovers(events);
+  }
+  return { eventsByHost, foreign: foreignLines.size, foreignLines, unparsed, clock, entriesInBuffer, entriesWritten };
+}
+
+/**
+ * tcp_v4_connect() sets SYN_SENT before inet_hash_connect() picks the local port, so that event
+ * prints sport=0. The port is the one of the socket's next event with the same local address and
+ * remote endpoint that leaves SYN_SENT or is sent in it.
+ */
+function fillConnectPorts(events: KernelEvent[]): void {
+  for (const [i, event] of events.entries()) {
+    if (event.kind !== 'state' || event.to !== 'SYN_SENT' || !event.local.endsWith(':0')) continue;
+    const address = event.local.slice(0, -2);
+    const next = events.slice(i + 1).find(
+      (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
+    );
+    if (next) event.local = next.local;
+  }
+}
+
+const TIMEWAIT_FROM: ReadonlySet<TcpState> = new Set(['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING']);
+
+function markTimewaitHandovers(events: KernelEvent[]): void {
+  for (const [i, event] of events.entries()) {
+    if (event.kind !== 'state' || event.to !== 'CLOSED' || !TIMEWAIT_FROM.has(event.from as TcpState)) continue;
+    const cause = events.slice(0, i).reverse().find(
+      (e) => e.local === event.local && e.remote === event.remote && (e.kind === 'receive-reset' || e.kind === 'error-report' || e.kind === 'send-reset'),
+    );
+    if (cause === undefined || event.timeUs - cause.timeUs > 1000) event.handedToTimewait = true;
+  }
+}
+
+type ParsedBody = { event: Omit<KernelEvent, 'tracepoint' | 'traceUs' | 'timeUs' | 'line'>; localAddress: string; remoteAddress: string };
+
+/** key=value fields of a tracepoint's print format (values never contain spaces in these events). */
+function fieldsOf(body: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const m of body.matchAll(/(\w+)=(\S*)/g)) fields.set(m[1] as string, m[2] as string);
+  return fields;
+}
+
+function parseEventBody(tracepoint: string, body: string): ParsedBody | undefined {
+  const f = fieldsOf(body);
+  if (tracepoint === 'tcp_send_reset') return parseSendReset(f);
+  const kind = KIND_OF_TRACEPOINT[tracepoint];
+  if (kind === undefined) return undefined;
+  if (f.get('family') !== undefined && f.get('family') !== 'AF_INET') return undefined;
+  const saddr = f.get('saddr');
+  const daddr = f.get('daddr');
+  const sport = f.get('sport');
+  const dport = f.get('dport');
+  if (saddr === undefined || daddr === undefined || sport === undefined || dport === undefined) return undefined;
+  const event: ParsedBody['event'] = { kind, local: `${saddr}:${sport}`, remote: `${daddr}:${dport}` };
+  const socket = f.get('skaddr') ?? f.get('sock_cookie');
+  if (socket !== undefined) event.socket = socket;
+  switch (kind) {
+    case 'state': {
+      const from = kernelState(f.get('oldstate'));
+      const to = kernelState(f.get('newstate'));
+      if (!from || !to) return undefined;
+      event.from = from;
+      event.to = to;
+      break;
+    }
+    case 'retransmit': {
+      const state = kernelState(f.get('state'));
+      if (state) event.state = state;
+      event.error = Number(f.get('err') ?? 0);
+      break;
+    }
+    case 'error-report':
+      event.error = Number(f.get('error') ?? 0);
+      break;
+    case 'synack-retransmit':
+    case 'receive-reset':
+    case 'destroy':
+      break;
+    default:
+      return assertNever(kind);
+  }
+  return { event, localAddress: saddr, remoteAddress: daddr };
+}
+
+/** tcp_send_reset prints `src=ip:port dest=ip:port state=… reason=…` (sockaddrs, %pISpc). */
+function parseSendReset(f: Map<string, string>): ParsedBody | undefined {
+  const src = f.get('src');
+  const dest = f.get('dest');
+  if (src === undefined || dest === undefined || src.startsWith('[') || dest.startsWith('[')) return undefined;
+  const event: ParsedBody['event'] = { kind: 'send-reset', local: src, remote: dest };
+  const state = kernelState(f.get('state'));
+  if (state) event.state = state;
+  const reason = f.get('reason');
+  if (reason !== undefined) event.reason = reason;
+  const skaddr = f.get('skaddr');
+  if (skaddr !== undefined && !/^0+$/.test(skaddr)) event.socket = skaddr;
+  return { event, localAddress: src.slice(0, src.lastIndexOf(':')), remoteAddress: dest.slice(0, dest.lastIndexOf(':')) };
+}
+
+const KIND_OF_TRACEPOINT: Readonly<Record<string, Exclude<KernelEventKind, 'send-reset'>>> = {
+  inet_sock_set_state: 'state',
+  tcp_retransmit_skb: 'retransmit',
+  tcp_retransmit_synack: 'synack-retransmit',
+  tcp_receive_reset: 'receive-reset',
+  tcp_destroy_sock: 'destroy',
+  inet_sk_error_report: 'error-report',
+};
+
+function kernelState(name: string | undefined): TcpState | undefined {
+  if (name === undefined || name === 'UNKNOWN') return undefined;
+  const state = parseTcpState(name);
+  return state !== undefined && (TCP_STATES as readonly string[]).includes(state) ? state : undefined;
+}

@@ -1,0 +1,106 @@
+// The tracing instance's lifecycle on this machine's real tracefs (skipped where tracefs cannot be
+// written: not root, or no tracefs). Only instances named tcplab-kt-test-* are ever made or swept.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
+import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
+import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { verifyRun } from '../../../src/verify/verify-run.js';
+
+const available = (await checkTracefs(release())).ok;
+const TEST_PREFIX = 'kt-test-';
+const instances = (): string[] => (existsSync(join(TRACEFS, 'instances')) ? readdirSync(join(TRACEFS, 'instances')) : []);
+
+describe('checkTracefs', () => {
+  it('refuses a kernel that is not this one (a remote engine)', async () => {
+    expect(await checkTracefs('5.10.0-other')).toMatchObject({ ok: false, reason: expect.stringMatching(/not the same kernel/) });
+  });
+  it('refuses a remote DOCKER_HOST', async () => {
+    const saved = process.env['DOCKER_HOST'];
+    process.env['DOCKER_HOST'] = 'tcp://10.0.0.9:2375';
+    try {
+      expect(await checkTracefs(release())).toMatchObject({ ok: false, reason: expect.stringMatching(/remote/) });
+    } finally {
+      if (saved === undefined) delete process.env['DOCKER_HOST'];
+      else process.env['DOCKER_HOST'] = saved;
+    }
+  });
+});
+
+describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
+  it('creates a filtered instance, records a marker, and removes it', async () => {
+    const runId = `${TEST_PREFIX}${process.pid}-a`;
+    const tracer = await KernelTracer.start(runId, ['198.19.254.2'], release());
+    expect(tracer.unavailable).toBeUndefined();
+    expect(instances()).toContain(`tcplab-${runId}`);
+    const dir = tracer.instanceDir as string;
+    expect(readFileSync(join(dir, 'trace_clock'), 'utf8')).toMatch(/\[tai\]/);
+    expect(readFileSync(join(dir, 'events/sock/inet_sock_set_state/filter'), 'utf8').trim()).toBe('saddr == 0x02fe13c6 || daddr == 0x02fe13c6');
+    expect(readFileSync(join(dir, 'events/tcp/tcp_send_reset/enable'), 'utf8').trim()).toBe('1');
+    const runDir = mkdtempSync(join(tmpdir(), 'tcplab-kt-'));
+    mkdirSync(join(runDir, 'h'));
+    const summary = tracer.collect(runDir, [{ name: 'h', address: '198.19.254.2' }]);
+    expect(summary).toMatchObject({ stateSource: 'tracepoint', traceClock: 'tai', eventsPerHost: { h: 0 }, lost: 0 });
+    expect(readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8')).toContain('tcplab-clock realtime_us=');
+    tracer.remove();
+    tracer.remove(); // idempotent
+    expect(instances()).not.toContain(`tcplab-${runId}`);
+  });
+
+  it('sweeps the instances of dead runs and leaves live ones', async () => {
+    const dead = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-dead`, ['198.19.254.3'], release());
+    const alive = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-alive`, ['198.19.254.4'], release());
+    const removed = sweepTracingInstances((runId) => !runId.startsWith(TEST_PREFIX) || runId.endsWith('-alive'));
+    expect(removed).toEqual([`tcplab-${TEST_PREFIX}${process.pid}-dead`]);
+    expect(instances()).toContain(`tcplab-${TEST_PREFIX}${process.pid}-alive`);
+    alive.remove();
+    dead.remove(); // already swept: fine
+    expect(instances().filter((i) => i.includes(`${TEST_PREFIX}${process.pid}`))).toEqual([]);
+  });
+});
+
+describe('a tracer without tracefs', () => {
+  it('falls back to samples, says why in kernel-trace.json, and the verdict notes it', async () => {
+    const tracer = await KernelTracer.start('never-made', ['198.19.254.5'], 'another-kernel');
+    expect(tracer.instanceDir).toBeUndefined();
+    const runDir = mkdtempSync(join(tmpdir(), 'tcplab-kt-'));
+    const summary = tracer.collect(runDir, []);
+    expect(summary).toMatchObject({ stateSource: 'sampled', unavailable: expect.stringMatching(/not the same kernel/) });
+    expect(JSON.parse(readFileSync(join(runDir, 'kernel-trace.json'), 'utf8'))).toEqual(summary);
+  });
+
+  it('an old run folder without kernel events loads as sampled, and its verdict says so', async () => {
+    const dir = join(import.meta.dirname, '../../fixtures/runs/handshake');
+    const record = await loadRunRecord(dir);
+    const verdict = verifyRun(record, dir, 0);
+    expect(verdict.hosts?.map((h) => h.stateSource)).toEqual(record.hosts.map(() => 'sampled'));
+    expect(verdict.notes?.[0]).toMatch(/come from \/proc\/net\/tcp samples only/);
+  });
+
+  it('a traced run folder loads as tracepoint, with no note', async () => {
+    const dir = join(import.meta.dirname, '../../fixtures/kernel-trace/handshake');
+    const verdict = verifyRun(await loadRunRecord(dir), dir, 0);
+    expect(verdict.hosts).toEqual([
+      { name: 'client', address: '198.18.25.3', stateSource: 'tracepoint' },
+      { name: 'server', address: '198.18.25.2', stateSource: 'tracepoint' },
+    ]);
+    expect(verdict.notes).toBeUndefined();
+  });
+});
+
+describe('writeKernelTrace', () => {
+  it('leaves other addresses\' lines out of kernel-trace.txt and numbers events by the lines written', () => {
+    const text = readFileSync(join(import.meta.dirname, '../../fixtures/kernel-trace/netns-refused-with-foreign.txt'), 'utf8');
+    const runDir = mkdtempSync(join(tmpdir(), 'tcplab-kt-'));
+    const summary = writeKernelTrace(runDir, [{ name: 'run', address: '198.19.255.2' }], text, 'tai', '/none', {});
+    expect(summary).toMatchObject({ stateSource: 'tracepoint', foreignDropped: { tcp_send_reset: 3 }, eventsPerHost: { run: 21 }, unparsedLines: 0 });
+    const written = readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8').split('\n');
+    expect(written.join('\n')).not.toContain('127.0.0.1');
+    expect(written.length).toBe(text.split('\n').length - 3);
+    const events = readFileSync(join(runDir, 'run', 'kernel-events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as KernelEvent);
+    for (const e of events) expect(written[e.line - 1]).toContain(`${e.tracepoint}:`);
+    expect(events.every((e, i) => i === 0 || e.line > (events[i - 1] as KernelEvent).line)).toBe(true);
+  });
+});
