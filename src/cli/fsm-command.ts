@@ -6,11 +6,11 @@ import { linuxMachine } from '../tcp/linux-profile.js';
 import { RFC9293_MACHINE } from '../tcp/rfc9293-machine.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
-import { readHostKernelSettings } from '../verify/host-kernel-settings.js';
+import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { loadRunRecord } from '../verify/load-run.js';
-import { replayRun } from '../verify/replay.js';
-import type { RunRecord } from '../verify/run-record.js';
-import { sampleStates } from '../verify/socket-timeline.js';
+import { replayRun } from '../analysis/endpoint-replay.js';
+import type { RunRecord } from '../analysis/run-record.js';
+import { sampleStates } from '../analysis/socket-timeline.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 interface FsmFlags {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { renderJUnit } from '../report/junit-report.js';
 import { listLabs, resolveLab } from '../lab/resolve-lab.js';
@@ -86,6 +87,11 @@ async function loadLabs(names: string[], flags: RunFlags): Promise<Lab[]> {
   if (flags.all) names = [...names, ...(await listLabs(LABS_DIR)).map((l) => l.name)];
   if (names.length === 0) throw new CliError('name a lab to run (see `tcplab list`), or use --all', ExitCode.usage);
   const labs: Lab[] = [];
-  for (const name of names) labs.push(await loadLabFile(await resolveLab(name, LABS_DIR), flags.set));
+  for (const name of names) {
+    const path = await resolveLab(name, LABS_DIR);
+    const lab = await loadLabFile(path, flags.set);
+    // Checks name the lab file as the user gave it; a catalog lab by its place in the package (`labs/syn-sent.yaml:42:5`).
+    labs.push({ ...lab, sourceFile: path === join(LABS_DIR, `${name}.yaml`) ? `labs/${name}.yaml` : path });
+  }
   return labs;
 }

@@ -1,6 +1,6 @@
 import { assertNever } from '../tcp/state.js';
 import { TcpFlag } from '../observe/packet.js';
-import type { RunRecord } from '../verify/run-record.js';
+import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LadderPhaseKind, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
@@ -26,10 +26,10 @@ export interface HtmlReportOptions {
   readonly commentary?: readonly CommentaryLine[];
 }
 
-/** Renders the report page of a run (RunRecord + Verdict → HTML string; pure), with its commentary. */
-export function renderRunReportHtml(record: RunRecord, verdict: Verdict, options: HtmlReportOptions = {}): string {
-  const model = buildLadderModel(record, verdict);
-  return renderHtmlReport(model, { ...options, commentary: options.commentary ?? buildRunCommentary(record, verdict, model) });
+/** Renders the report page of a run (its analysis + verdict → HTML string; pure), with its commentary. */
+export function renderRunReportHtml(analysis: RunAnalysis, verdict: Verdict, options: HtmlReportOptions = {}): string {
+  const model = buildLadderModel(analysis, verdict);
+  return renderHtmlReport(model, { ...options, commentary: options.commentary ?? buildRunCommentary(analysis, verdict, model) });
 }
 
 type Words = Record<

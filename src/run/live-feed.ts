@@ -4,7 +4,7 @@ import type { TcpSegment } from '../observe/packet.js';
 import type { RunObserver } from '../report/live-view.js';
 import type { ParsedRule } from '../faults/iptables-rule.js';
 import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
-import { isLabSocket } from '../verify/socket-timeline.js';
+import { isLabSocket } from '../analysis/socket-timeline.js';
 import type { StepContext } from './step-runner.js';
 
 /**

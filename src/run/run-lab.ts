@@ -5,12 +5,13 @@ import type { Runtime } from '../runtime/runtime.js';
 import { loadRunRecord } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
-import type { StepRecord } from '../verify/run-record.js';
+import { analyzeRun } from '../analysis/analyze-run.js';
+import type { StepRecord } from '../analysis/run-record.js';
 import type { RunObserver } from '../report/live-view.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { DeployedLab } from './deployed-lab.js';
 import { LiveFeed } from './live-feed.js';
-import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
+import { describeStep, runStep, stepConnection, trackConnections, type StepContext } from './step-runner.js';
 
 export interface RunOptions {
   runtime: Runtime;
@@ -67,7 +68,8 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     live?.start(ctx, startedUs);
     for (const [index, step] of lab.steps.entries()) {
       if (options.signal?.aborted) break;
-      const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
+      const conn = stepConnection(ctx, step);
+      const record: StepRecord = { index, kind: step.kind, description: describeStep(step), ...(conn !== undefined && { conn }), startUs: nowUs(), endUs: 0 };
       observer?.stepStarted(index, record.description);
       try {
         await runStep(ctx, step);
@@ -95,9 +97,10 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     );
   }
   const record = await loadRunRecord(runDir);
-  const verdict = verifyRun(record, runDir, Date.now() - started);
+  const analysis = analyzeRun(record);
+  const verdict = verifyRun(record, runDir, Date.now() - started, analysis);
   writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
-  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(record, verdict));
+  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(analysis, verdict));
   return verdict;
 }
 

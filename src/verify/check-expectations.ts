@@ -1,20 +1,31 @@
+import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
+import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
+import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
+import { assertNever } from '../assert-never.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { assertNever } from '../tcp/state.js';
-import type { Check } from './verdict.js';
-import { hostOf, relTime, type RunRecord } from './run-record.js';
-import { sampleStates, type StateSample } from './socket-timeline.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
+import { segmentRefs, type Check, type Evidence } from './verdict.js';
+import { expectationSource } from './check-source.js';
 
 type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
 
-/** Turns each of the lab's expectations into a check of expected against observed. */
-export function checkExpectations(run: RunRecord): Check[] {
-  return run.lab.expectations.map((expectation) => checkExpectation(expectation, run));
+/** Turns each of the lab's expectations into a check of expected against observed, with its lab line and typed origin. */
+export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check[] {
+  return run.lab.expectations.map((expectation, index) => {
+    const check = checkExpectation(expectation, run, analysis);
+    const host = 'host' in expectation ? expectation.host : undefined;
+    return {
+      ...check,
+      source: expectationSource(run, index),
+      origin: { kind: 'expectation', index, expectation: expectation.kind, ...(host !== undefined && { host }) },
+      refs: check.refs ?? [],
+    };
+  });
 }
 
-function checkExpectation(expectation: Expectation, run: RunRecord): Check {
+function checkExpectation(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
   switch (expectation.kind) {
     case 'states':
       return checkStatePath(expectation, run);
@@ -29,7 +40,7 @@ function checkExpectation(expectation: Expectation, run: RunRecord): Check {
     case 'syn-retransmits':
     case 'synack-retransmits':
     case 'fin-retransmits':
-      return checkTimingExpectation(expectation, run);
+      return checkTimingExpectation(expectation, run, analysis);
     case 'timer':
       return checkTimerReading(expectation, run);
     case 'error':
@@ -61,6 +72,7 @@ const checkStatePath: Checker<'states'> = (expectation, run) => {
     expected: expectation.path.join(' → '),
     observed: describeSamples(samples),
     evidence,
+    refs: sampleRefs(expectation.host, matched),
   };
 };
 
@@ -73,6 +85,7 @@ const checkNeverStates: Checker<'never'> = (expectation, run) => {
     expected: `none of ${expectation.states.join(', ')}`,
     observed: offending.length === 0 ? describeSamples(samples) : `${offending[0]?.state} at ${relTime(run, offending[0]!.timeUs)}`,
     evidence: offending.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`),
+    refs: sampleRefs(expectation.host, offending),
   };
 };
 
@@ -96,6 +109,7 @@ const checkOutcome: Checker<'outcome'> = (expectation, run) => {
     expected: expectation.is,
     observed,
     evidence,
+    refs: decisive === undefined ? [] : [eventRef(expectation.host, decisive)],
   };
 };
 
@@ -108,6 +122,7 @@ const checkSocketError: Checker<'error'> = (expectation, run) => {
     expected: expectation.is,
     observed,
     evidence: error?.type === 'error' ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`] : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
+    refs: error === undefined ? [] : [eventRef(expectation.host, error)],
   };
 };
 
@@ -164,6 +179,7 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
     expected: bounds.join(', '),
     observed,
     evidence: matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} seq ${s.seq}`),
+    refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
   };
 };
 
@@ -179,7 +195,7 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const name = `three-way handshake ${expectation.client} → ${expectation.server} (absolute sequence numbers)`;
   if (!syn || !synAck || !ack) {
     const missing = !syn ? 'no SYN' : !synAck ? 'no SYN-ACK answering the SYN' : 'no ACK of the SYN-ACK';
-    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [] };
+    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [], refs: segmentRefs(expectation.client, syn ? [syn.frame] : []) };
   }
   const x = syn.seq;
   const y = synAck.seq;
@@ -195,10 +211,19 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
       `SYN-ACK ${expectation.client} capture #${synAck.frame}${synAck.ack === plus1(x) ? '' : ` (ack should be ${plus1(x)})`}`,
       `ACK ${expectation.client} capture #${ack.frame}${ack.ack === plus1(y) ? '' : ` (ack should be ${plus1(y)})`}`,
     ],
+    refs: segmentRefs(expectation.client, [syn.frame, synAck.frame, ack.frame]),
     reference: 'RFC 9293 §3.5',
   };
 };
 
+
+function sampleRefs(host: string, samples: readonly StateSample[]): Evidence[] {
+  return samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
+}
+
+function eventRef(host: string, event: { type: string; timeUs: number; conn?: string }): Evidence {
+  return { kind: 'event', host, timeUs: event.timeUs, event: event.type, ...(event.conn !== undefined && { conn: event.conn }) };
+}
 
 function portSuffix(port: number | undefined): string {
   return port === undefined ? '' : ` (port ${port})`;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import { decodeCaptureBuffer } from '../observe/capture-decoder.js';
-import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+import type { RunHost, RunRecord, StepRecord } from '../analysis/run-record.js';
 
 /** Reads a run folder written by `tcplab run` into a RunRecord (the verifier's only input). */
 export async function loadRunRecord(runDir: string): Promise<RunRecord> {

@@ -1,10 +1,12 @@
+import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
+import { relTime, type RunRecord } from '../analysis/run-record.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
-import { relTime, type RunRecord } from './run-record.js';
+import { expectationSource, stepSource } from './check-source.js';
 import { makeVerdict, type Check, type Verdict } from './verdict.js';
 
-/** Recomputes a run's verdict from its record alone (pure: no Docker, no clock). */
-export function verifyRun(run: RunRecord, runDir: string, durationMs: number): Verdict {
+/** Recomputes a run's verdict from its record alone (pure: no Docker, no clock); the analysis is computed once and shared. */
+export function verifyRun(run: RunRecord, runDir: string, durationMs: number, analysis: RunAnalysis = analyzeRun(run)): Verdict {
   const checks: Check[] = [];
   for (const step of run.steps) {
     if (!step.error) continue;
@@ -14,6 +16,9 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
       expected: 'the step completes',
       observed: step.error,
       evidence: [`step started at ${relTime(run, step.startUs)}`],
+      source: stepSource(run, step.index),
+      origin: { kind: 'step', index: step.index },
+      refs: [{ kind: 'step', index: step.index, startUs: step.startUs }],
     });
   }
   const skipped = run.lab.steps.length - run.steps.length;
@@ -24,10 +29,36 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
       expected: `${run.lab.steps.length} steps`,
       observed: `${run.steps.length} steps (the run was cut short)`,
       evidence: [],
+      source: 'run record (steps.jsonl)',
+      origin: { kind: 'steps-ran' },
+      refs: [],
     });
   }
-  checks.push(...checkExpectations(run));
+  checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
-  checks.push(...checkConformance(run));
+  checks.push(...checkConformance(run, analysis.replays, analysis));
   return makeVerdict(run.lab.name, runDir, durationMs, checks);
+}
+
+/**
+ * A stored verdict's checks with the typed origin and source of the recomputed check of the same name, and
+ * its refs when the recomputation says the same (status and text are kept as stored).
+ */
+export function attachCheckOrigins(stored: Verdict, recomputed: Verdict): Verdict {
+  const byName = new Map(recomputed.checks.map((c) => [c.name, c]));
+  return {
+    ...stored,
+    checks: stored.checks.map((check) => {
+      const fresh = byName.get(check.name);
+      if (fresh === undefined || check.origin !== undefined) return check;
+      // The refs describe the recomputed observation: they are the stored check's only when it says the same.
+      const same = fresh.status === check.status && fresh.observed === check.observed && fresh.expected === check.expected;
+      return {
+        ...check,
+        ...(fresh.source !== undefined && { source: fresh.source }),
+        ...(fresh.origin !== undefined && { origin: fresh.origin }),
+        ...(same && fresh.refs !== undefined && { refs: fresh.refs }),
+      };
+    }),
+  };
 }
