@@ -7,7 +7,7 @@ import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { analyzeRun } from '../analysis/analyze-run.js';
 import type { StepRecord } from '../analysis/run-record.js';
-import type { RunObserver } from '../report/live-view.js';
+import type { RunObserver } from './run-observer.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { DeployedLab } from './deployed-lab.js';
 import { LiveFeed } from './live-feed.js';
