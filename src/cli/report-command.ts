@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { renderRunMermaid } from '../report/mermaid-report.js';
 import { buildRunCommentary, renderCommentaryText } from '../report/run-commentary.js';
-import { loadRunRecord } from '../verify/load-run.js';
+import { loadRunRecord, readJson, RunFolderError } from '../verify/load-run.js';
 import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
 import type { RunRecord } from '../analysis/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
@@ -74,16 +74,20 @@ async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: R
   try {
     record = await loadRunRecord(runDir);
   } catch (err) {
-    throw new CliError(`${runDir}: the run folder could not be read (${(err as Error).message}); re-run the lab to get a complete folder`, ExitCode.usage);
+    if (err instanceof RunFolderError) throw new CliError(err.message, ExitCode.usage);
+    throw err;
   }
   const analysis = analyzeRun(record);
   const verdictPath = join(runDir, 'verdict.json');
   if (!existsSync(verdictPath)) return { record, analysis, verdict: verifyRun(record, runDir, 0, analysis) };
+  let stored: Verdict;
   try {
-    const stored = JSON.parse(readFileSync(verdictPath, 'utf8')) as Verdict;
-    const typed = stored.checks.every((c) => c.origin !== undefined) ? stored : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
-    return { record, analysis, verdict: typed };
+    stored = readJson<Verdict>(verdictPath) as Verdict;
   } catch (err) {
-    throw new CliError(`${verdictPath}: expected JSON written by \`tcplab run\`, got unreadable content (${(err as Error).message}); delete it to recompute the verdict`, ExitCode.usage);
+    if (err instanceof RunFolderError) throw new CliError(`${err.message}; or delete verdict.json to recompute the verdict`, ExitCode.usage);
+    throw err;
   }
+  if (!Array.isArray(stored.checks)) throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
+  const typed = stored.checks.every((c) => c.origin !== undefined) ? stored : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
+  return { record, analysis, verdict: typed };
 }
