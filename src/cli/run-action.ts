@@ -10,6 +10,7 @@ import { renderVerdict } from '../report/terminal-report.js';
 import { describeStep } from '../run/step-runner.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
+import { runPool, SiblingRunFailed } from '../run/run-pool.js';
 import type { Verdict } from '../verify/verdict.js';
 import { connectEngine } from './connect-engine.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -40,24 +41,31 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
     controller.abort(new RunInterruptedError(signal));
   };
   for (const signal of signals) process.on(signal, onSignal);
-  const verdicts: Verdict[] = [];
+  let verdicts: Verdict[] = [];
   try {
-    const queue = [...labs];
-    const worker = async (): Promise<void> => {
-      for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
+    verdicts = await runPool(
+      labs,
+      parallel,
+      async (lab) => {
         const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
-        let verdict: Verdict;
         try {
-          verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
+          return await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
         } finally {
           await observer?.close();
         }
-        verdicts.push(verdict);
+      },
+      controller,
+      (verdict) => {
         if (!flags.json) process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));
+      },
+    );
   } catch (err) {
+    const reason: unknown = controller.signal.reason;
+    if (reason instanceof SiblingRunFailed) {
+      // The other runs were stopped and torn down before runPool rethrew; say so, then report the error itself.
+      process.stderr.write(`${reason.message}: the other labs' runs were stopped and their containers and networks removed\n`);
+      throw err;
+    }
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
       setExitCode(ExitCode.interrupted);
       process.stderr.write('interrupted; everything the run created has been removed\n');
