@@ -7,13 +7,14 @@ import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
 import { sampleStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
+import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
  * The analysis of one run, computed once (pure: from the RunRecord alone) and read by every check and
  * every report: the connections and each segment's copies and fate, the rule timeline, each host's
  * sampled states and recorded settings, the SYN-ACKs that answer a SYN rather than fire a timer, the
- * replay of every endpoint through the Linux machine, and the phases (handshake, close, simultaneous
- * open/close). Checks (src/verify) judge it against the lab; reports (src/report) draw it with the verdict.
+ * replay of every endpoint through the Linux machine, the timing fits of every retransmitted series under
+ * one policy, and the phases (handshake, close, simultaneous open/close). Checks (src/verify) judge it against the lab; reports (src/report) draw it with the verdict.
  */
 
 /** One TCP connection of the run: its two ends and its segments (ids into `trace.segments`). */
@@ -44,6 +45,8 @@ export interface RunAnalysis {
   readonly trace: SegmentTrace;
   readonly connections: readonly RunConnection[];
   readonly replays: readonly EndpointReplay[];
+  /** Every series of copies, the retransmitted SYN/SYN-ACK/FIN ones fitted to the timing model (timing-series.ts). */
+  readonly series: readonly AnalysedSeries[];
 }
 
 /** Analyses a run record once; every check and report reads the result. */
@@ -58,7 +61,16 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
     synAckReplies: synAckRepliesOf(host.segments, host.address, (s) => ruleDropOf(rules, host.name, s.frame) !== undefined),
   }));
   const endUs = Math.max(record.startedUs, ...record.steps.map((s) => s.endUs), ...record.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
-  return { record, endUs, hosts, rules, trace, connections: connectionsOf(trace), replays: replayRun(record, rules) };
+  return {
+    record,
+    endUs,
+    hosts,
+    rules,
+    trace,
+    connections: connectionsOf(trace),
+    replays: replayRun(record, rules),
+    series: analyseSeries(record, hosts, trace.segments),
+  };
 }
 
 /** The analysis of host `name`; a name the run lacks is a contradiction between lab and record. */

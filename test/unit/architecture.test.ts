@@ -34,6 +34,15 @@ describe('the shape of the tree (issue 8)', () => {
     expect(offending).toEqual([]);
   });
 
+  it('files in src/report compute nothing the analysis holds: no fitter, predictor, replay, sampler, rule parser', () => {
+    const computing = /\b(fitRetransmissions|predict\w*Schedule|predictGiveUpWindow|estimateFinRto|replayRun|replayEndpoint|analyzeRun|analyseSeries|traceSegments|buildRuleTimeline|sampleStates|readHostKernelSettings|compileRule|parseRule|parseRuleCounters|matchCounterToRule|findSynAckReplies)\b/;
+    const offending = files
+      .filter((f) => f.startsWith('src/report/'))
+      .flatMap((f) => importsOf(f).filter((i) => !i.typeOnly && computing.test(i.text)).map((i) => `${f}: ${i.text}`));
+    expect(offending).toEqual([]);
+    expect(importsOf('src/cli/report-command.ts').some((i) => computing.test(i.text))).toBe(true);
+  });
+
   it('the import checker itself sees a value import from verify (a test that can fail)', () => {
     expect(importsOf('src/cli/report-command.ts').some((i) => i.from.includes('/verify/') && !i.typeOnly)).toBe(true);
   });

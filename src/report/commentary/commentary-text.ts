@@ -2,7 +2,8 @@ import type { RunAnalysis } from '../../analysis/analyze-run.js';
 import type { EndpointReplay } from '../../analysis/endpoint-replay.js';
 import type { RunHost, RunRecord } from '../../analysis/run-record.js';
 import { assertNever } from '../../assert-never.js';
-import type { LadderArrow, LadderModel } from '../ladder-model.js';
+import type { TracedSegment } from '../../analysis/segment-trace.js';
+import type { LadderModel } from '../ladder-model.js';
 
 /* The commentary's shared vocabulary: its line type, the context every part reads, and small helpers. */
 
@@ -64,7 +65,7 @@ export function line(timeUs: number, kind: CommentaryKind, text: Text, extra: { 
 
 
 /** When the arrow left (or arrived, without a sender copy), relative µs. */
-export function timeOfArrow(arrow: LadderArrow): number {
+export function timeOfArrow(arrow: TracedSegment): number {
   return arrow.departUs ?? arrow.arriveUs ?? 0;
 }
 
@@ -79,7 +80,7 @@ export function hostOf(record: RunRecord, name: string): RunHost | undefined {
 }
 
 /** What happened to a copy, unless it was delivered. */
-export function fateOf(copy: LadderArrow): Text[] {
+export function fateOf(copy: TracedSegment): Text[] {
   const fate = copy.fate;
   switch (fate.kind) {
     case 'delivered':

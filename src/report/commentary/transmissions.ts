@@ -1,63 +1,23 @@
-import { hostAnalysisOf } from '../../analysis/analyze-run.js';
-import { missingSettings } from '../../analysis/host-kernel-settings.js';
-import { REJECT_REPLY_WINDOW_US } from '../../analysis/rule-timeline.js';
-import type { RunHost, RunRecord } from '../../analysis/run-record.js';
-import { findConnTuple, segmentEndpoints, type SocketTuple } from '../../analysis/run-sockets.js';
-import { kindOf, type SegmentKind } from '../../analysis/segment-kind.js';
-import { estimateFinRto, fitRetransmissions } from '../../analysis/timing-fit.js';
+import type { TracedSegment } from '../../analysis/segment-trace.js';
+import type { AnalysedSeries, ModelKind, ModelledSeries, SegmentSeries, SeriesGiveUp } from '../../analysis/timing-series.js';
 import { assertNever } from '../../assert-never.js';
 import { TcpFlag } from '../../observe/packet.js';
-import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../../tcp/kernel-settings.js';
-import { parseTcpState } from '../../tcp/state.js';
-import {
-  predictOrphanFinSchedule,
-  predictSynAckSchedule,
-  predictSynSchedule,
-  scheduleTimeline,
-  type FailReason,
-  type RetransmissionSchedule,
-  type ScheduleItemCheck,
-} from '../../tcp/timing-model.js';
-import type { LadderArrow } from '../ladder-model.js';
+import { scheduleTimeline, type FailReason, type ScheduleItemCheck } from '../../tcp/timing-model.js';
+import { REJECT_REPLY_WINDOW_US } from '../../analysis/rule-timeline.js';
 import { formatDuration, formatRelativeSeconds } from '../time-format.js';
-import { fateOf, hostOf, joinParts, line, plural, timeOfArrow, type CommentaryLine, type Context, type Text } from './commentary-text.js';
+import { fateOf, joinParts, line, plural, timeOfArrow, type CommentaryLine, type Context, type Text } from './commentary-text.js';
+
+export type { ModelKind } from '../../analysis/timing-series.js';
 
 /*
- * Transmissions and the timing model. Segments that occupy sequence space are grouped into series of
- * copies (the ladder's retransmission key, so `#k` here is the ladder's copy k). A series that was
- * retransmitted or never answered is fitted to its model by the run analysis' one fitter
- * (analysis/timing-fit.ts fitRetransmissions(), as the timing checks are); SYN-ACKs that answer a SYN are
- * the analysis' (analysis/syn-ack-replies.ts). "The model predicts the next at" is the observed send plus
+ * Transmissions and the timing model, told from the analysis: its series of copies and, for each
+ * retransmitted or unanswered SYN, SYN-ACK or orphan FIN, its fit to the model (analysis/timing-series.ts,
+ * through the one fitter analysis/timing-fit.ts), with the SYN-ACKs that answer a SYN left out
+ * (analysis/syn-ack-replies.ts). Nothing is fitted or predicted here. "The model predicts the next at" is the observed send plus
  * the model's next interval.
  */
 
-interface Series {
-  readonly kind: SegmentKind;
-  readonly from: string;
-  readonly to: string;
-  readonly tuple: SocketTuple;
-  readonly copies: readonly LadderArrow[];
-}
-
-function groupSeries(arrows: readonly LadderArrow[]): Series[] {
-  const byKey = new Map<string, LadderArrow[]>();
-  for (const arrow of arrows) {
-    const s = arrow.segment;
-    const occupies = s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
-    // The ladder's retransmission key, so that copy numbers agree with the diagram.
-    const key = occupies ? `${s.src}:${s.srcPort}>${s.dst}:${s.dstPort}|${s.seq}|${s.flags}|${s.payloadLength}` : arrow.id;
-    const list = byKey.get(key) ?? [];
-    list.push(arrow);
-    byKey.set(key, list);
-  }
-  return [...byKey.values()].map((copies) => {
-    const first = copies[0] as LadderArrow;
-    const ends = segmentEndpoints(first.segment);
-    return { kind: kindOf(first.segment.flags, first.segment.payloadLength), from: first.from, to: first.to, tuple: { local: ends.src, remote: ends.dst }, copies };
-  });
-}
-
-function whatOf(series: Series): Text {
+function whatOf(series: SegmentSeries): Text {
   switch (series.kind) {
     case 'SYN':
     case 'SYN-ACK':
@@ -76,26 +36,9 @@ function whatOf(series: Series): Text {
   }
 }
 
-/** The first delivered segment of the peer on the reverse tuple that acknowledges the series (or resets it), after its first copy. */
-function findAnswer(series: Series, arrows: readonly LadderArrow[]): LadderArrow | undefined {
-  const first = series.copies[0] as LadderArrow;
-  const s = first.segment;
-  const end = (s.seq + s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
-  return arrows.find((a) => {
-    if (a.fate.kind !== 'delivered' || a.from !== series.to || a.to !== series.from) return false;
-    const r = a.segment;
-    if (r.src !== s.dst || r.srcPort !== s.dstPort || r.dst !== s.src || r.dstPort !== s.srcPort) return false;
-    if ((a.arriveUs ?? timeOfArrow(a)) < timeOfArrow(first)) return false;
-    if ((r.flags & TcpFlag.RST) !== 0) return true;
-    return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - end) | 0) >= 0;
-  });
-}
-
-export type ModelKind = 'SYN' | 'SYN-ACK' | 'FIN';
-
 /** What the timing commentary learnt per modelled series (`<kind>|<host>`), for the failed-check lines. */
 export interface SeriesNotes {
-  /** Series where the commentary found a departure (their failed timing check is not told again). */
+  /** SegmentSeries where the commentary found a departure (their failed timing check is not told again). */
   readonly departed: Set<string>;
   /** Where each series' story ends: its give-up line, else its last copy. */
   readonly ends: Map<string, { readonly timeUs: number; readonly arrowId: string }>;
@@ -117,31 +60,29 @@ interface GiveUp {
 export function describeTransmissions(context: Context, departedSeries: SeriesNotes, handledErrors: Set<unknown>): CommentaryLine[] {
   const { model } = context;
   const lines: CommentaryLine[] = [];
-  for (const series of groupSeries(model.arrows)) {
-    const answer = findAnswer(series, model.arrows);
+  for (const analysed of context.analysis.series) {
+    const { series, answer } = analysed;
     const interesting =
       series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' || series.kind === 'RST' || series.copies.length > 1 || series.copies.some((c) => c.fate.kind !== 'delivered');
     if (!interesting) continue;
-    const modelKind: ModelKind | undefined = series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' ? series.kind : undefined;
-    const modelled = modelKind !== undefined && (series.copies.length > 1 || answer === undefined);
-    if (!modelled) {
+    if (analysed.modelled === undefined) {
       series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, series.kind === 'RST' ? firewallReset(copy, model.arrows) : undefined)));
       continue;
     }
-    lines.push(...describeModelledSeries(context, series, modelKind, answer, departedSeries, handledErrors));
+    lines.push(...describeModelledSeries(context, analysed, analysed.modelled, departedSeries, handledErrors));
   }
   return lines;
 }
 
 /** A transmission line without a timing prediction. */
-function describeCopy(series: Series, copy: LadderArrow, index: number, answer: LadderArrow | undefined, extra: Text | undefined): CommentaryLine {
+function describeCopy(series: SegmentSeries, copy: TracedSegment, index: number, answer: TracedSegment | undefined, extra: Text | undefined): CommentaryLine {
   const parts: Text[] = [headOf(series, copy, index), ...fateOf(copy)];
   if (extra !== undefined) parts.push(extra);
   if (answer !== undefined && index === series.copies.length - 1 && series.copies.length > 1) parts.push(answeredBy(answer));
   return line(timeOfArrow(copy), 'transmission', joinParts(parts), { arrowId: copy.id });
 }
 
-function headOf(series: Series, copy: LadderArrow, index: number, modelIndex?: number): Text {
+function headOf(series: SegmentSeries, copy: TracedSegment, index: number, modelIndex?: number): Text {
   const what = whatOf(series);
   const t = formatRelativeSeconds(timeOfArrow(copy));
   const s = copy.segment;
@@ -158,7 +99,7 @@ function headOf(series: Series, copy: LadderArrow, index: number, modelIndex?: n
       zh: `${series.from} 在 ${t} 向 ${series.to} 发送 ${what.zh} #1（seq ${s.seq}）`,
     };
   }
-  const previous = series.copies[index - 1] as LadderArrow;
+  const previous = series.copies[index - 1] as TracedSegment;
   const gap = formatDuration(timeOfArrow(copy) - timeOfArrow(previous));
   const shifted = modelIndex !== undefined && modelIndex >= 0 && modelIndex !== index;
   return {
@@ -168,7 +109,7 @@ function headOf(series: Series, copy: LadderArrow, index: number, modelIndex?: n
 }
 
 /** For a RST that answers a segment a REJECT rule of its sender rejected: it came from netfilter, not from TCP. */
-function firewallReset(rst: LadderArrow, arrows: readonly LadderArrow[]): Text | undefined {
+function firewallReset(rst: TracedSegment, arrows: readonly TracedSegment[]): Text | undefined {
   const sentUs = timeOfArrow(rst);
   const rejected = arrows.find(
     (a) =>
@@ -187,7 +128,7 @@ function firewallReset(rst: LadderArrow, arrows: readonly LadderArrow[]): Text |
   };
 }
 
-function answeredBy(answer: LadderArrow): Text {
+function answeredBy(answer: TracedSegment): Text {
   const t = formatRelativeSeconds(answer.arriveUs ?? timeOfArrow(answer));
   return { en: `answered by [${answer.flags}] from ${answer.from} at ${t}`, zh: `${answer.from} 在 ${t} 以 [${answer.flags}] 应答` };
 }
@@ -224,49 +165,34 @@ function verdictReason(verdict: ScheduleItemCheck['verdict']): Text {
 
 function describeModelledSeries(
   context: Context,
-  series: Series,
-  kind: ModelKind,
-  answer: LadderArrow | undefined,
+  analysed: AnalysedSeries,
+  modelled: ModelledSeries,
   notes: SeriesNotes,
   handledErrors: Set<unknown>,
 ): CommentaryLine[] {
-  const { record } = context;
-  const host = hostOf(record, series.from);
+  const { series, answer } = analysed;
+  const kind = modelled.kind;
   const lines: CommentaryLine[] = [];
   const what = whatOf(series);
-  // SYN-ACKs answering a retransmitted SYN that reached TCP are replies, not timer fires (the analysis decides).
-  const replies = new Map<LadderArrow, { arriveUs: number }>();
-  if (kind === 'SYN-ACK') {
-    const answered = context.analysis.hosts.find((h) => h.name === series.from)?.synAckReplies;
-    for (const copy of series.copies) {
-      const syn = copy.senderFrame === undefined ? undefined : answered?.get(copy.senderFrame);
-      if (syn !== undefined) replies.set(copy, { arriveUs: context.rel(syn.timeUs) });
-    }
-  }
-  const timerCopies = series.copies.filter((c) => !replies.has(c));
-  const firstUs = timeOfArrow(timerCopies[0] as LadderArrow);
-  const prediction = host === undefined ? undefined : predictorFor(context, kind, host, timerCopies);
-  if (prediction === 'not-modelled') {
+  const { replies, timerCopies, model } = modelled;
+  const firstUs = timeOfArrow(timerCopies[0] as TracedSegment);
+  if (model.kind === 'not-modelled') {
     series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, undefined)));
     return lines;
   }
-  if (prediction === undefined || 'missing' in prediction) {
+  if (model.kind === 'no-host' || model.kind === 'missing-settings') {
     const reason: Text =
-      prediction === undefined
+      model.kind === 'no-host'
         ? { en: `no timing prediction: ${series.from} is not a host of the run`, zh: `无法给出时间预测：${series.from} 不是本次运行的主机` }
         : {
-            en: `no timing prediction: ${series.from}'s kernel-settings.json lacks ${prediction.missing.join(', ')}`,
-            zh: `无法给出时间预测：${series.from} 的 kernel-settings.json 缺少 ${prediction.missing.join('、')}`,
+            en: `no timing prediction: ${series.from}'s kernel-settings.json lacks ${model.missing.join(', ')}`,
+            zh: `无法给出时间预测：${series.from} 的 kernel-settings.json 缺少 ${model.missing.join('、')}`,
           };
     series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, i === 0 ? reason : undefined)));
     return lines;
   }
-  const giveUp = answer === undefined && host !== undefined ? findGiveUp(context, host, series, kind) : undefined;
-  const offsets = timerCopies.map((c) => (timeOfArrow(c) - firstUs) / 1000);
-  const giveUpOffsetMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
-  const sends = timerCopies.map((c, i) => ({ offsetMs: offsets[i] ?? 0, frame: c.senderFrame ?? c.receiverFrame ?? 0, timeUs: timeOfArrow(c) }));
-  const observedGiveUp = giveUpOffsetMs === undefined ? undefined : { afterMs: giveUpOffsetMs, byMs: giveUpOffsetMs, source: 'the give-up' };
-  const fit = { ...fitRetransmissions(prediction.predict, sends, observedGiveUp, prediction.hz, 'allow-gaps'), settings: prediction.settings };
+  const giveUp = modelled.giveUp === undefined ? undefined : giveUpTexts(kind, modelled.giveUp, series);
+  const fit = { ...model.fit, settings: model.settings };
   const modelSends = fit.schedule.sends.length;
   const intervals = scheduleTimeline(fit.schedule).intervalsMs;
   const endOffsetMs = (context.endUs - firstUs) / 1000;
@@ -311,12 +237,12 @@ function describeModelledSeries(
 
   // Each copy, with its window verdict and the model's next send.
   series.copies.forEach((copy, index) => {
-    const reply = replies.get(copy);
+    const reply = replies.get(copy.id);
     if (reply !== undefined) {
       lines.push(
         describeCopy(series, copy, index, answer, {
-          en: `in answer to the retransmitted SYN that arrived at ${formatRelativeSeconds(reply.arriveUs)} (tcp_check_req()), not a timer retransmission`,
-          zh: `这是对 ${formatRelativeSeconds(reply.arriveUs)} 到达的重传 SYN 的应答（tcp_check_req()），不是定时器重传`,
+          en: `in answer to the retransmitted SYN that arrived at ${formatRelativeSeconds(reply)} (tcp_check_req()), not a timer retransmission`,
+          zh: `这是对 ${formatRelativeSeconds(reply)} 到达的重传 SYN 的应答（tcp_check_req()），不是定时器重传`,
         }),
       );
       return;
@@ -364,7 +290,7 @@ function describeModelledSeries(
   if (giveUp !== undefined) {
     if (giveUp.error !== undefined) handledErrors.add(giveUp.error);
     const item = fit.items[modelSends];
-    const lastCopy = timerCopies[timerCopies.length - 1] as LadderArrow;
+    const lastCopy = timerCopies[timerCopies.length - 1] as TracedSegment;
     if (item !== undefined && item.earliestMs !== undefined) {
       const window = windowText(item);
       const reason = failReasonText(fit.schedule.failReason);
@@ -404,102 +330,38 @@ function describeModelledSeries(
   return lines;
 }
 
-interface Predictor {
-  readonly predict: (options: { timerLateness: 'none' | 'max' }) => RetransmissionSchedule;
-  readonly hz: number;
-  readonly settings: string;
-}
-
-function predictorFor(context: Context, kind: ModelKind, host: RunHost, timerCopies: readonly LadderArrow[]): Predictor | { missing: string[] } | 'not-modelled' {
-  const { record } = context;
-  const recorded = hostAnalysisOf(context.analysis, host.name).settings;
-  const settings = recorded.settings;
-  const hz = settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz;
+/** The words for a series' give-up, from what the analysis found (analysis/timing-series.ts). */
+function giveUpTexts(kind: ModelKind, giveUp: SeriesGiveUp, series: SegmentSeries): GiveUp {
+  const host = series.from;
   switch (kind) {
-    case 'SYN': {
-      const missing = missingSettings(recorded, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']);
-      if (missing.length > 0) return { missing };
-      return { predict: (o) => predictSynSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']) };
-    }
-    case 'SYN-ACK': {
-      const missing = missingSettings(recorded, ['tcp_synack_retries']);
-      if (missing.length > 0) return { missing };
-      return { predict: (o) => predictSynAckSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_synack_retries']) };
-    }
-    case 'FIN': {
-      // Only a socket the application close()d is an orphan; after shutdown() tcp_retries2 applies (not modelled here).
-      if (!closesWithClose(record, host)) return 'not-modelled';
-      const missing = missingSettings(recorded, ['tcp_orphan_retries']);
-      if (missing.length > 0) return { missing };
-      const first = timerCopies[0] as LadderArrow;
-      const offsets = timerCopies.map((c) => (timeOfArrow(c) - timeOfArrow(first)) / 1000);
-      const estimate = estimateFinRto(offsets, recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
-      const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+    case 'SYN':
       return {
-        predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
-        hz,
-        settings: `${settingsText(settings, ['tcp_orphan_retries'])}, RTO ${estimate.rtoMs} ms`,
-      };
-    }
-    default:
-      return assertNever(kind);
-  }
-}
-
-/** Whether the sender's application closed the connection with close() (an orphan), not shutdown(). */
-function closesWithClose(record: RunRecord, host: RunHost): boolean {
-  return !record.lab.steps.some((s) => s.kind === 'shutdown' && s.host === host.name);
-}
-
-function settingsText(settings: Partial<KernelSettings>, names: readonly (keyof KernelSettings)[]): string {
-  return names.map((n) => `${n}=${String(settings[n])}`).join(', ');
-}
-
-/** How the series' socket gives up, and whether (when) the run saw it. */
-function findGiveUp(context: Context, host: RunHost, series: Series, kind: ModelKind): GiveUp {
-  const { rel } = context;
-  switch (kind) {
-    case 'SYN': {
-      const error = host.events.find((e): e is Extract<RunHost['events'][number], { type: 'error' }> => {
-        if (e.type !== 'error') return false;
-        const tuple = findConnTuple(host.events, e.conn);
-        return tuple !== undefined && tuple.local === series.tuple.local && tuple.remote === series.tuple.remote;
-      });
-      const who = error === undefined ? `${host.name}` : `${host.name}/${error.conn}`;
-      const timedOut = error !== undefined && error.code === 'ETIMEDOUT';
-      return {
-        timeUs: timedOut ? rel(error.timeUs) : undefined,
-        ...(timedOut && { error }),
+        timeUs: giveUp.timeUs,
+        ...(giveUp.error !== undefined && { error: giveUp.error }),
         describe: (at) => ({
-          en: `connect() of ${who} failed with ETIMEDOUT at ${at} (timed out)`,
-          zh: `${who} 的 connect() 在 ${at} 以 ETIMEDOUT 失败（连接超时）`,
+          en: `connect() of ${giveUp.who} failed with ETIMEDOUT at ${at} (timed out)`,
+          zh: `${giveUp.who} 的 connect() 在 ${at} 以 ETIMEDOUT 失败（连接超时）`,
         }),
         predicted: (at) => ({ en: `connect() gives up at ${at}`, zh: ` connect() 在 ${at} 放弃` }),
         expected: { en: 'connect() to fail with ETIMEDOUT', zh: ' connect() 以 ETIMEDOUT 失败' },
       };
-    }
-    case 'SYN-ACK': {
-      const gone = host.events.find(
-        (e) => e.type === 'socket-gone' && e.local === series.tuple.local && e.remote === series.tuple.remote && parseTcpState(e.state) === 'SYN_RECEIVED',
-      );
+    case 'SYN-ACK':
       return {
-        timeUs: gone === undefined ? undefined : rel(gone.timeUs),
+        timeUs: giveUp.timeUs,
         describe: (at) => ({
-          en: `${host.name}'s half-open request (SYN_RECEIVED) for ${series.tuple.remote} is dropped silently at ${at} (its row left /proc/net/tcp)`,
-          zh: `${host.name} 上来自 ${series.tuple.remote} 的半连接（SYN_RECEIVED）在 ${at} 被悄悄丢弃（从 /proc/net/tcp 中消失）`,
+          en: `${host}'s half-open request (SYN_RECEIVED) for ${series.tuple.remote} is dropped silently at ${at} (its row left /proc/net/tcp)`,
+          zh: `${host} 上来自 ${series.tuple.remote} 的半连接（SYN_RECEIVED）在 ${at} 被悄悄丢弃（从 /proc/net/tcp 中消失）`,
         }),
         predicted: (at) => ({ en: `the half-open request is dropped at ${at}`, zh: `半连接在 ${at} 被丢弃` }),
         expected: { en: 'the half-open request to be dropped', zh: '半连接被丢弃' },
       };
-    }
     case 'FIN': {
-      const gone = host.events.find((e) => e.type === 'socket-gone' && e.local === series.tuple.local && e.remote === series.tuple.remote);
-      const state = gone?.type === 'socket-gone' ? (parseTcpState(gone.state) ?? gone.state) : undefined;
+      const state = giveUp.goneState;
       return {
-        timeUs: gone === undefined ? undefined : rel(gone.timeUs),
+        timeUs: giveUp.timeUs,
         describe: (at) => ({
-          en: `${host.name}'s orphaned socket ${series.tuple.local} is destroyed at ${at}, last seen in ${state ?? '?'} (its row left /proc/net/tcp)`,
-          zh: `${host.name} 的孤儿套接字 ${series.tuple.local} 在 ${at} 被销毁，最后的状态为 ${state ?? '?'}（从 /proc/net/tcp 中消失）`,
+          en: `${host}'s orphaned socket ${series.tuple.local} is destroyed at ${at}, last seen in ${state ?? '?'} (its row left /proc/net/tcp)`,
+          zh: `${host} 的孤儿套接字 ${series.tuple.local} 在 ${at} 被销毁，最后的状态为 ${state ?? '?'}（从 /proc/net/tcp 中消失）`,
         }),
         predicted: (at) => ({ en: `the orphaned socket is destroyed at ${at}`, zh: `孤儿套接字在 ${at} 被销毁` }),
         expected: { en: 'the orphaned socket to be destroyed', zh: '孤儿套接字被销毁' },
@@ -509,4 +371,3 @@ function findGiveUp(context: Context, host: RunHost, series: Series, kind: Model
       return assertNever(kind);
   }
 }
-
