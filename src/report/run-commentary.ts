@@ -8,6 +8,7 @@ import { describeRules } from './commentary/rules.js';
 import { describeStates } from './commentary/states.js';
 import { describeTransmissions, type SeriesNotes } from './commentary/transmissions.js';
 import { buildLadderModel, type LadderModel } from './ladder-model.js';
+import { message } from './messages/catalog.js';
 import { formatRelativeSeconds } from './time-format.js';
 
 export type { CommentaryKind, CommentaryLang, CommentaryLine } from './commentary/commentary-text.js';
@@ -74,18 +75,18 @@ export interface CommentaryTextOptions {
 export function renderCommentaryText(lines: readonly CommentaryLine[], lang: CommentaryLang, options: CommentaryTextOptions = {}): string {
   const out: string[] = [];
   if (options.title !== undefined || options.verdict !== undefined) {
-    const verdict = options.verdict === undefined ? '' : lang === 'zh' ? (options.verdict === 'pass' ? ' — 通过' : ' — 失败') : ` — ${options.verdict.toUpperCase()}`;
-    out.push(`${lang === 'zh' ? '过程解说' : 'What happened'}${options.title === undefined ? '' : `${lang === 'zh' ? '：' : ': '}${options.title}`}${verdict}`);
+    const verdict = options.verdict === undefined ? '' : message(lang, 'commentary.verdict', { verdict: message(lang, options.verdict === 'pass' ? 'commentary.verdict.pass' : 'commentary.verdict.fail') });
+    out.push(`${message(lang, 'commentary.title')}${options.title === undefined ? '' : `${message(lang, 'commentary.titleSeparator')}${options.title}`}${verdict}`);
   }
   const first = firstDeparture(lines);
   const width = Math.max(0, ...lines.map((line) => formatRelativeSeconds(line.timeUs).length));
   for (const line of lines) {
     const marker = line === first ? '⚠ ' : line.departs ? '✗ ' : '  ';
     const arrow = line.arrowId === undefined ? '' : `  (→ ${line.arrowId.replace(/^seg-/, '')})`;
-    const note = line === first ? (lang === 'zh' ? '  ← 观察首次偏离模型' : '  ← first departure from the model') : '';
+    const note = line === first ? message(lang, 'commentary.firstDeparture') : '';
     out.push(`${marker}${formatRelativeSeconds(line.timeUs).padStart(width)}  ${line[lang]}${arrow}${note}`);
   }
-  if (lines.length === 0) out.push(lang === 'zh' ? '（本次运行没有可解说的内容）' : '(nothing to tell: the run recorded no segments, states or events)');
+  if (lines.length === 0) out.push(message(lang, 'commentary.empty'));
   return `${out.join('\n')}\n`;
 }
 
