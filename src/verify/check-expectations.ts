@@ -1,6 +1,6 @@
-import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
+import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
-import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
+import { portOf, type StateSample } from '../analysis/socket-timeline.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
@@ -9,7 +9,7 @@ import { checkTimerReading } from './timer-checks.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 import { expectationSource } from './check-source.js';
 
-type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
+type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord, analysis: RunAnalysis) => Check;
 
 /** Turns each of the lab's expectations into a check of expected against observed, with its lab line and typed origin. */
 export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check[] {
@@ -28,15 +28,15 @@ export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyz
 function checkExpectation(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
   switch (expectation.kind) {
     case 'states':
-      return checkStatePath(expectation, run);
+      return checkStatePath(expectation, run, analysis);
     case 'never':
-      return checkNeverStates(expectation, run);
+      return checkNeverStates(expectation, run, analysis);
     case 'outcome':
-      return checkOutcome(expectation, run);
+      return checkOutcome(expectation, run, analysis);
     case 'packets':
-      return checkPackets(expectation, run);
+      return checkPackets(expectation, run, analysis);
     case 'handshake':
-      return checkHandshake(expectation, run);
+      return checkHandshake(expectation, run, analysis);
     case 'syn-retransmits':
     case 'synack-retransmits':
     case 'fin-retransmits':
@@ -44,17 +44,16 @@ function checkExpectation(expectation: Expectation, run: RunRecord, analysis: Ru
     case 'timer':
       return checkTimerReading(expectation, run);
     case 'error':
-      return checkSocketError(expectation, run);
+      return checkSocketError(expectation, run, analysis);
     case 'sockets':
-      return checkSocketCount(expectation, run);
+      return checkSocketCount(expectation, run, analysis);
     default:
       return assertNever(expectation);
   }
 }
 
-const checkStatePath: Checker<'states'> = (expectation, run) => {
-  const host = hostOf(run, expectation.host);
-  const samples = sampleStates(host.events, expectation.port);
+const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
+  const samples = samplesOf(analysis, expectation.host, expectation.port);
   const matched: StateSample[] = [];
   let next = 0;
   for (const sample of samples) {
@@ -76,8 +75,8 @@ const checkStatePath: Checker<'states'> = (expectation, run) => {
   };
 };
 
-const checkNeverStates: Checker<'never'> = (expectation, run) => {
-  const samples = sampleStates(hostOf(run, expectation.host).events, expectation.port);
+const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
+  const samples = samplesOf(analysis, expectation.host, expectation.port);
   const offending = samples.filter((s) => expectation.states.includes(s.state));
   return {
     name: `${expectation.host}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
@@ -127,12 +126,12 @@ const checkSocketError: Checker<'error'> = (expectation, run) => {
 };
 
 /** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */
-const checkSocketCount: Checker<'sockets'> = (expectation, run) => {
+const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
   const current = new Map<string, string>();
   let count = 0;
   let peak = 0;
   let peakUs = 0;
-  for (const sample of sampleStates(hostOf(run, expectation.host).events, expectation.port)) {
+  for (const sample of samplesOf(analysis, expectation.host, expectation.port)) {
     const before = current.get(sample.socket);
     if (before === expectation.state) count--;
     current.set(sample.socket, sample.state);
@@ -216,6 +215,12 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   };
 };
 
+
+/** The host's sampled states from the analysis, on `port` (local or remote) when given. */
+function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {
+  const samples = hostAnalysisOf(analysis, host).samples;
+  return port === undefined ? samples : samples.filter((s) => portOf(s.local) === port || portOf(s.remote) === port);
+}
 
 function sampleRefs(host: string, samples: readonly StateSample[]): Evidence[] {
   return samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
