@@ -1,9 +1,10 @@
 import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
 import { relTime, type RunRecord } from '../analysis/run-record.js';
+import { segmentAtFrame } from '../analysis/segment-trace.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
 import { expectationSource, stepSource } from './check-source.js';
-import { makeVerdict, type Check, type Verdict } from './verdict.js';
+import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
 
 /** Recomputes a run's verdict from its record alone (pure: no Docker, no clock); the analysis is computed once and shared. */
 export function verifyRun(run: RunRecord, runDir: string, durationMs: number, analysis: RunAnalysis = analyzeRun(run)): Verdict {
@@ -37,7 +38,21 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
   checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
   checks.push(...checkConformance(run, analysis.replays, analysis));
-  return makeVerdict(run.lab.name, runDir, durationMs, checks);
+  return makeVerdict(run.lab.name, runDir, durationMs, checks.map((check) => withRuleRefs(check, analysis)));
+}
+
+/** Adds a rule ref for every rule that dropped a segment the check's segment refs name (from the analysis' trace). */
+function withRuleRefs(check: Check, analysis: RunAnalysis): Check {
+  if (check.refs === undefined) return check;
+  const rules = new Map<string, Evidence>();
+  for (const ref of check.refs) {
+    if (ref.kind !== 'segment') continue;
+    const fate = segmentAtFrame(analysis.trace, ref.host, ref.frame)?.fate;
+    if (fate?.kind === 'dropped') rules.set(`${fate.host}/${fate.rule}`, { kind: 'rule', host: fate.host, rule: fate.rule });
+  }
+  const known = new Set(check.refs.flatMap((r) => (r.kind === 'rule' ? [`${r.host}/${r.rule}`] : [])));
+  const added = [...rules].filter(([key]) => !known.has(key)).map(([, ref]) => ref);
+  return added.length === 0 ? check : { ...check, refs: [...check.refs, ...added] };
 }
 
 /**

@@ -49,4 +49,11 @@ describe('every check says where it came from (source, origin)', async () => {
     expect(timing?.refs?.filter((r) => r.kind === 'segment').map((r) => (r.kind === 'segment' ? r.frame : 0))).toEqual(syns);
     expect(timing?.refs?.some((r) => r.kind === 'prediction' && r.earliestUs < r.latestUs)).toBe(true);
   });
+
+  it('typed evidence names the rule that dropped the segments a check points at', () => {
+    const timing = verdict.checks.find((c) => c.origin?.kind === 'expectation' && c.origin.expectation === 'syn-retransmits');
+    expect(timing?.refs?.filter((r) => r.kind === 'rule')).toEqual([{ kind: 'rule', host: 'server', rule: 'drop-syn' }]);
+    const handshakeLike = verdict.checks.find((c) => c.origin?.kind === 'expectation' && c.origin.expectation === 'states');
+    expect(handshakeLike?.refs?.some((r) => r.kind === 'rule')).toBe(false);
+  });
 });
