@@ -32,8 +32,8 @@ import { estimateFinRto, predictGiveUpWindow } from './timing-fit.js';
  * and fed to the machine as events. A received segment is classified against what the endpoint has
  * sent (its ISS and FIN position): a SYN-ACK acknowledging our SYN is `rcv-syn-ack`, an ACK covering
  * our FIN is `rcv-ack-of-fin`, a FIN that also covers ours is `rcv-fin-ack-of-fin` (RFC 9293 §3.3.2
- * Note 2), and so on. A segment the capture shows arriving but that an INPUT/PREROUTING DROP or REJECT
- * rule of that host matched while the rule was in place never reached TCP, and is skipped. A sent
+ * Note 2), and so on. A segment the capture shows arriving but that the run's rule timeline says an
+ * INPUT/PREROUTING DROP or REJECT rule of that host dropped (rule-timeline.ts) never reached TCP, and is skipped. A sent
  * segment stands for a call when the call itself is unknown (a FIN without a close step: close()).
  * Segments that change nothing (duplicates, plain data in ESTABLISHED) are ignored.
  * Timers come last: when the socket stays in a state that a timer ends, the timer's predicted expiry
