@@ -1,4 +1,4 @@
-import { roundUpToJiffiesMs, compareSchedule, scheduleTimeline, type RetransmissionSchedule, type ScheduleItemCheck } from '../tcp/timing-model.js';
+import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, compareSchedule, scheduleTimeline, type RetransmissionSchedule, type ScheduleItemCheck } from '../tcp/timing-model.js';
 import type { ObservedGiveUp } from './sampled-reads.js';
 
 /*
@@ -10,7 +10,8 @@ import type { ObservedGiveUp } from './sampled-reads.js';
  * can give up one fire earlier than the nominal one: both predictions (timers on time, timers as late as
  * the wheel allows) are fitted, and the fit kept is the late-timer one only when it has fewer problems than
  * the on-time one. The sends are placed in order for the checks; the commentary may let a late send fill a
- * later slot (SendPlacement), with the same windows, problems and choice. fitRetransmissions() is the one fitter: the timing checks, the replay's give-up windows
+ * later slot (SendPlacement), with the same windows, problems and choice. The replay's give-up windows come
+ * from the same fit (predictGiveUpWindow(): the union over the predictions whose sends all fit). fitRetransmissions() is the one fitter: the timing checks, the replay's give-up windows
  * (predictGiveUpWindow()) and the report's commentary all read its result.
  */
 
@@ -69,6 +70,7 @@ function fitOne(
   giveUp: ObservedGiveUp | undefined,
   hz: number,
   mode: SendPlacement,
+  allowanceMs: number = CAPTURE_ALLOWANCE_MS,
 ): ScheduleFit {
   const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
   const expectedSends = schedule.sends.length;
@@ -83,7 +85,7 @@ function fitOne(
     if (m >= 0) slotSends[m] = send;
     else extra.push(send);
   });
-  const items = compareGiveUpInterval(compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz), giveUp);
+  const items = compareGiveUpInterval(compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs), giveUp);
   const problems: string[] = [];
   const failed = items.filter((item) => !item.ok);
   const missingSends = failed.filter((item) => item.verdict === 'unobserved' && item.index < expectedSends).length;
@@ -155,23 +157,22 @@ function compareGiveUpInterval(items: ScheduleItemCheck[], giveUp: ObservedGiveU
 
 /**
  * The window (ms offsets from the first send) in which the model lets a retransmitting socket give up,
- * after the sends observed so far: for the on-time and the late-timer prediction, the give-up item of
- * compareSchedule() anchored at the last observed send (no capture allowance: the caller adds its own).
- * Only predictions whose sends all fit are kept; if none fits, both are (`fits` false).
+ * after the sends observed so far (the replay's timer windows): the same fitter, for the on-time and the
+ * late-timer prediction, its give-up item anchored at the last observed send (no capture allowance: the
+ * caller adds its own). Only predictions whose sends all fit are kept; if none fits, both are (`fits` false).
  */
 export function predictGiveUpWindow(
-  predict: (options: { timerLateness: 'none' | 'max' }) => RetransmissionSchedule,
+  predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
   sendOffsetsMs: readonly number[],
   hz: number,
 ): { earliestMs: number; latestMs: number; fits: boolean } {
-  const windows = (['none', 'max'] as const).map((timerLateness) => {
-    const schedule = predict({ timerLateness });
-    const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
-    const observed = [...schedule.sends.map((_, i) => sendOffsetsMs[i]), undefined];
-    const items = compareSchedule(expectedOffsetsMs, observed, intervalsMs, hz, 0);
-    const giveUp = items.at(-1) as ScheduleItemCheck;
-    const fits = sendOffsetsMs.length === schedule.sends.length && items.slice(0, -1).every((item) => item.ok);
-    return { earliestMs: giveUp.earliestMs ?? schedule.failAtMs, latestMs: giveUp.latestMs ?? schedule.failAtMs, fits };
+  const sends = sendOffsetsMs.map((offsetMs, frame) => ({ offsetMs, frame, timeUs: 0 }));
+  const windows = (['none', 'max'] as const).map((lateness) => {
+    const fit = fitOne(lateness, predict({ timerLateness: lateness }), sends, undefined, hz, 'in-order', 0);
+    const giveUp = fit.items.at(-1) as ScheduleItemCheck;
+    // The give-up is not observed yet: the prediction fits when that is its only problem.
+    const fits = fit.problems.length === 1 && giveUp.verdict === 'unobserved';
+    return { earliestMs: giveUp.earliestMs ?? fit.schedule.failAtMs, latestMs: giveUp.latestMs ?? fit.schedule.failAtMs, fits };
   });
   const fitting = windows.filter((w) => w.fits);
   const kept = fitting.length > 0 ? fitting : windows;
