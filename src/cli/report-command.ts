@@ -4,12 +4,12 @@ import type { Command } from 'commander';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { renderRunMermaid } from '../report/mermaid-report.js';
 import { buildRunCommentary, renderCommentaryText } from '../report/run-commentary.js';
-import { loadRunRecord, readJson, RunFolderError } from '../verify/load-run.js';
 import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
 import type { RunRecord } from '../analysis/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
 import { attachCheckOrigins, verifyRun } from '../verify/verify-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { readRunJson, readRunRecord } from './run-folder.js';
 
 const FORMATS = ['html', 'mermaid', 'text'] as const;
 const LANGS = ['en', 'zh'] as const;
@@ -70,23 +70,11 @@ async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: R
   for (const file of ['run.json', 'lab.json']) {
     if (!existsSync(join(runDir, file))) throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);
   }
-  let record: RunRecord;
-  try {
-    record = await loadRunRecord(runDir);
-  } catch (err) {
-    if (err instanceof RunFolderError) throw new CliError(err.message, ExitCode.usage);
-    throw err;
-  }
+  const record = await readRunRecord(runDir);
   const analysis = analyzeRun(record);
   const verdictPath = join(runDir, 'verdict.json');
   if (!existsSync(verdictPath)) return { record, analysis, verdict: verifyRun(record, runDir, 0, analysis) };
-  let stored: Verdict;
-  try {
-    stored = readJson<Verdict>(verdictPath) as Verdict;
-  } catch (err) {
-    if (err instanceof RunFolderError) throw new CliError(`${err.message}; or delete verdict.json to recompute the verdict`, ExitCode.usage);
-    throw err;
-  }
+  const stored = readRunJson<Verdict>(verdictPath, '; or delete verdict.json to recompute the verdict') as Verdict;
   if (!Array.isArray(stored.checks)) throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
   const typed = stored.checks.every((c) => c.origin !== undefined) ? stored : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
   return { record, analysis, verdict: typed };

@@ -2,11 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderVerdict } from '../report/terminal-report.js';
-import type { RunRecord } from '../analysis/run-record.js';
-import { loadRunRecord, readJson, RunFolderError } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { readRunJson, readRunRecord } from './run-folder.js';
 
 /** `tcplab verify <run-folder>`: recomputes a run's verdict offline and compares it with the stored one. */
 export function registerVerify(program: Command, setExitCode: (code: number) => void): void {
@@ -23,7 +22,8 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
         return;
       }
       if (!existsSync(join(path, 'run.json'))) throw new CliError(`${path}: not a run folder (no run.json); give a folder written by \`tcplab run\``, ExitCode.usage);
-      const { record, stored } = await readRunFolder(path);
+      const record = await readRunRecord(path);
+      const stored = readRunJson<Verdict>(join(path, 'verdict.json'));
       const verdict = verifyRun(record, path, stored?.durationMs ?? 0);
       const differences = stored ? compareVerdicts(stored, verdict) : ['no stored verdict.json to compare with'];
       if (flags.json) {
@@ -34,16 +34,6 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       }
       setExitCode(verdict.verdict === 'pass' ? ExitCode.ok : ExitCode.fail);
     });
-}
-
-/** The run folder's record and stored verdict; a damaged file is bad input (exit 2, one line naming the file and where). */
-async function readRunFolder(path: string): Promise<{ record: RunRecord; stored: Verdict | undefined }> {
-  try {
-    return { record: await loadRunRecord(path), stored: readJson<Verdict>(join(path, 'verdict.json')) };
-  } catch (err) {
-    if (err instanceof RunFolderError) throw new CliError(err.message, ExitCode.usage);
-    throw err;
-  }
 }
 
 /** Lists checks whose status, expected or observed value differ between two verdicts. */

@@ -29,12 +29,13 @@ const cases: { name: string; file: string; damage: (b: Buffer) => Buffer | strin
   },
 ];
 
-describe('a damaged run folder is bad input for verify and report: exit 2, one line naming the file and where, no stack', () => {
+describe('a damaged run folder is bad input for verify, report and fsm --lab: exit 2, one line naming the file and where, no stack', () => {
   for (const c of cases) {
     it(c.name, async () => {
       const dir = damaged(c.name.replace(/\W+/g, '-'), c.file, c.damage);
-      for (const verb of ['verify', 'report']) {
-        const result = await runCli([verb, dir]);
+      for (const args of [['verify', dir], ['report', dir], ['fsm', '--lab', dir]]) {
+        const verb = args.join(' ');
+        const result = await runCli(args);
         expect(result.exitCode, `${verb}: ${result.all}`).toBe(2);
         expect(result.stderr).toMatch(c.where);
         expect(result.stderr).not.toMatch(/\n\s+at /);
