@@ -2,8 +2,10 @@
 # Makes the Debian bookworm base image from Debian packages, for machines with no image
 # registry (`docker pull` fails) but a reachable Debian mirror: debootstrap a minimal root
 # file system and `docker import` it. Needs root. Usage: make-base.sh TAG [MIRROR]
+# `make-base.sh --tar [MIRROR]` writes the root file system as a tar stream on stdout instead;
+# tcplab imports that through its engine connection (src/runtime/lab-image.ts, Runtime.importImage).
 set -euo pipefail
-tag=${1:?usage: make-base.sh TAG [MIRROR]}
+tag=${1:?usage: make-base.sh TAG [MIRROR] | make-base.sh --tar [MIRROR]}
 mirror=${2:-http://deb.debian.org/debian}
 if [ "$(id -u)" -ne 0 ]; then
   echo "make-base.sh: debootstrap needs root; run it as root (sudo $0 $*)" >&2
@@ -23,5 +25,9 @@ deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 SOURCES
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+if [ "$tag" = "--tar" ]; then
+  tar -C "$rootfs" -c .
+  exit 0
+fi
 tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - "$tag" >/dev/null
 echo "$tag"

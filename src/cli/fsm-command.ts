@@ -6,12 +6,12 @@ import { linuxMachine } from '../tcp/linux-profile.js';
 import { RFC9293_MACHINE } from '../tcp/rfc9293-machine.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
-import { readHostKernelSettings } from '../verify/host-kernel-settings.js';
-import { loadRunRecord } from '../verify/load-run.js';
-import { replayRun } from '../verify/replay.js';
-import type { RunRecord } from '../verify/run-record.js';
-import { sampleStates } from '../verify/socket-timeline.js';
+import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
+import { replayRun } from '../analysis/endpoint-replay.js';
+import type { RunRecord } from '../analysis/run-record.js';
+import { sampleStates } from '../analysis/socket-timeline.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { readRunRecord } from './run-folder.js';
 
 interface FsmFlags {
   format: FsmFormat;
@@ -44,7 +44,7 @@ export async function renderFsmCommand(flags: FsmFlags): Promise<string> {
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(join(dir, 'run.json'))) {
     throw new CliError(`--lab ${dir}: expected a run folder written by \`tcplab run\` (with run.json), received ${existsSync(dir) ? 'a path without run.json' : 'a path that does not exist'}`, ExitCode.usage);
   }
-  const run = await loadRunRecord(dir);
+  const run = await readRunRecord(dir);
   if (flags.host !== undefined && !run.hosts.some((h) => h.name === flags.host)) {
     throw new CliError(`--host ${flags.host}: the run has no such host; its hosts are ${run.hosts.map((h) => h.name).join(', ')}`, ExitCode.usage);
   }

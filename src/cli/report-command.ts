@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { renderRunMermaid } from '../report/mermaid-report.js';
 import { buildRunCommentary, renderCommentaryText } from '../report/run-commentary.js';
-import { loadRunRecord } from '../verify/load-run.js';
-import type { RunRecord } from '../verify/run-record.js';
+import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
+import type { RunRecord } from '../analysis/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
-import { verifyRun } from '../verify/verify-run.js';
+import { attachCheckOrigins, verifyRun } from '../verify/verify-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { readRunJson, readRunRecord } from './run-folder.js';
 
 const FORMATS = ['html', 'mermaid', 'text'] as const;
 const LANGS = ['en', 'zh'] as const;
@@ -16,9 +17,9 @@ type ReportFormat = (typeof FORMATS)[number];
 type ReportLang = (typeof LANGS)[number];
 
 /** Writes `<runDir>/report.html` (or `out`) for a run and returns its path; what `tcplab run` calls after verifying. */
-export function writeHtmlReport(runDir: string, record: RunRecord, verdict: Verdict, options: { lang?: ReportLang; out?: string } = {}): string {
+export function writeHtmlReport(runDir: string, analysis: RunAnalysis, verdict: Verdict, options: { lang?: ReportLang; out?: string } = {}): string {
   const path = resolve(options.out ?? join(runDir, 'report.html'));
-  writeFileSync(path, renderRunReportHtml(record, verdict, { lang: options.lang ?? 'en' }));
+  writeFileSync(path, renderRunReportHtml(analysis, verdict, { lang: options.lang ?? 'en' }));
   return path;
 }
 
@@ -34,14 +35,14 @@ export function registerReport(program: Command, setExitCode: (code: number) => 
     .action(async (runDir: string, flags: { format: string; lang: string; out?: string }) => {
       const format = pickOne('--format', flags.format, FORMATS);
       const lang = pickOne('--lang', flags.lang, LANGS);
-      const { record, verdict } = await loadRun(runDir);
+      const { record, analysis, verdict } = await loadRun(runDir);
       if (format === 'html') {
-        process.stdout.write(`${writeHtmlReport(runDir, record, verdict, { lang, ...(flags.out !== undefined && { out: flags.out }) })}\n`);
+        process.stdout.write(`${writeHtmlReport(runDir, analysis, verdict, { lang, ...(flags.out !== undefined && { out: flags.out }) })}\n`);
       } else {
         const text =
           format === 'mermaid'
-            ? renderRunMermaid(record, verdict)
-            : renderCommentaryText(buildRunCommentary(record, verdict), lang, { title: record.lab.title, verdict: verdict.verdict });
+            ? renderRunMermaid(analysis, verdict)
+            : renderCommentaryText(buildRunCommentary(analysis, verdict), lang, { title: record.lab.title, verdict: verdict.verdict });
         if (flags.out !== undefined) {
           writeFileSync(flags.out, text);
           process.stdout.write(`${resolve(flags.out)}\n`);
@@ -58,24 +59,23 @@ function pickOne<T extends string>(option: string, value: string, allowed: reado
   throw new CliError(`${option} "${value}" is not supported; use one of: ${allowed.join(', ')}`, ExitCode.usage);
 }
 
-/** Loads a run folder and its verdict (the stored verdict.json, else recomputed); bad folders are usage errors. */
-async function loadRun(runDir: string): Promise<{ record: RunRecord; verdict: Verdict }> {
+/**
+ * Loads a run folder, analyses it once, and takes its verdict (the stored verdict.json, else recomputed); a
+ * stored verdict from before checks carried typed origins gets them from a recomputation, matched by name.
+ * Bad folders are usage errors.
+ */
+async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: RunAnalysis; verdict: Verdict }> {
   if (!existsSync(runDir)) throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
   if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: is a file, expected a run folder written by \`tcplab run\``, ExitCode.usage);
   for (const file of ['run.json', 'lab.json']) {
     if (!existsSync(join(runDir, file))) throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);
   }
-  let record: RunRecord;
-  try {
-    record = await loadRunRecord(runDir);
-  } catch (err) {
-    throw new CliError(`${runDir}: the run folder could not be read (${(err as Error).message}); re-run the lab to get a complete folder`, ExitCode.usage);
-  }
+  const record = await readRunRecord(runDir);
+  const analysis = analyzeRun(record);
   const verdictPath = join(runDir, 'verdict.json');
-  if (!existsSync(verdictPath)) return { record, verdict: verifyRun(record, runDir, 0) };
-  try {
-    return { record, verdict: JSON.parse(readFileSync(verdictPath, 'utf8')) as Verdict };
-  } catch (err) {
-    throw new CliError(`${verdictPath}: expected JSON written by \`tcplab run\`, got unreadable content (${(err as Error).message}); delete it to recompute the verdict`, ExitCode.usage);
-  }
+  if (!existsSync(verdictPath)) return { record, analysis, verdict: verifyRun(record, runDir, 0, analysis) };
+  const stored = readRunJson<Verdict>(verdictPath, '; or delete verdict.json to recompute the verdict') as Verdict;
+  if (!Array.isArray(stored.checks)) throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
+  const typed = stored.checks.every((c) => c.origin !== undefined) ? stored : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
+  return { record, analysis, verdict: typed };
 }

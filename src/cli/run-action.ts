@@ -1,13 +1,16 @@
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { renderJUnit } from '../report/junit-report.js';
 import { listLabs, resolveLab } from '../lab/resolve-lab.js';
 import { loadLabFile } from '../lab/load-lab.js';
 import type { Lab } from '../lab/model.js';
-import { PlainRunView, TaskListRunView, type RunObserver } from '../report/live-view.js';
+import { PlainRunView, TaskListRunView } from '../report/live-view.js';
+import type { RunObserver } from '../run/run-observer.js';
 import { renderVerdict } from '../report/terminal-report.js';
 import { describeStep } from '../run/step-runner.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
+import { runPool, SiblingRunFailed } from '../run/run-pool.js';
 import type { Verdict } from '../verify/verdict.js';
 import { DeployError } from '../run/deployed-lab.js';
 import { describeSweep, sweepDeadRuns } from '../run/reaper.js';
@@ -38,32 +41,38 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   const controller = new AbortController();
   const onInterrupt = (): void => controller.abort(new RunInterruptedError(String((interruptSignal.reason as Error).message)));
   interruptSignal.addEventListener('abort', onInterrupt, { once: true });
-  const verdicts: Verdict[] = [];
+  let verdicts: Verdict[] = [];
   try {
-    await whileTearingDownOnInterrupt(async () => {
+    verdicts = await whileTearingDownOnInterrupt(async () => {
       if (interruptSignal.aborted) onInterrupt();
       const swept = describeSweep(await sweepDeadRuns(runtime));
       if (swept) progress(swept);
-      const queue = [...labs];
-      const worker = async (): Promise<void> => {
-        for (let lab = queue.shift(); lab && !controller.signal.aborted; lab = queue.shift()) {
+      return runPool(
+        labs,
+        parallel,
+        async (lab) => {
           const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
-          let verdict: Verdict;
           try {
-            verdict = await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
+            return await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
           } finally {
             await observer?.close();
           }
-          verdicts.push(verdict);
-          if (!flags.json) {
-            process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
-            for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(parallel, labs.length) }, worker));
+        },
+        controller,
+        (verdict) => {
+          if (flags.json) return;
+          process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
+          for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
+        },
+      );
     });
   } catch (err) {
+    const reason: unknown = controller.signal.reason;
+    if (reason instanceof SiblingRunFailed) {
+      // The other runs were stopped and torn down before runPool rethrew; say so, then report the error itself.
+      process.stderr.write(`${reason.message}: the other labs' runs were stopped and their containers and networks removed\n`);
+      throw err;
+    }
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
       setExitCode(ExitCode.interrupted);
       process.stderr.write('interrupted; everything the run created has been removed\n');
@@ -97,7 +106,9 @@ async function loadLabs(names: string[], flags: RunFlags): Promise<LoadedLab[]> 
   const labs: LoadedLab[] = [];
   for (const name of names) {
     const path = await resolveLab(name, LABS_DIR);
-    labs.push({ lab: await loadLabFile(path, flags.set), path });
+    const lab = await loadLabFile(path, flags.set);
+    // Checks name the lab file as the user gave it; a catalog lab by its place in the package (`labs/syn-sent.yaml:42:5`).
+    labs.push({ lab: { ...lab, sourceFile: path === join(LABS_DIR, `${name}.yaml`) ? `labs/${name}.yaml` : path }, path });
   }
   return labs;
 }

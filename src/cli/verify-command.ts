@@ -2,10 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderVerdict } from '../report/terminal-report.js';
-import { loadRunRecord, readRunJson } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { readRunJson, readRunRecord } from './run-folder.js';
 
 /** `tcplab verify <run-folder>`: recomputes a run's verdict offline and compares it with the stored one. */
 export function registerVerify(program: Command, setExitCode: (code: number) => void): void {
@@ -22,8 +22,8 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
         return;
       }
       if (!existsSync(join(path, 'run.json'))) throw new CliError(`${path}: not a run folder (no run.json); give a folder written by \`tcplab run\``, ExitCode.usage);
-      const record = await loadRunRecord(path);
-      const stored = existsSync(join(path, 'verdict.json')) ? (readRunJson(join(path, 'verdict.json')) as Verdict) : undefined;
+      const record = await readRunRecord(path);
+      const stored = readRunJson<Verdict>(join(path, 'verdict.json'));
       const verdict = verifyRun(record, path, stored?.durationMs ?? 0);
       const differences = stored ? compareVerdicts(stored, verdict) : ['no stored verdict.json to compare with'];
       if (flags.json) {

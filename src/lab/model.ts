@@ -15,6 +15,8 @@ export interface Lab {
   readonly source?: string;
   /** Absolute path of the file it was loaded from. */
   readonly file: string;
+  /** The file as the user named it (relative where given relative; `labs/x.yaml` for the catalog), set by the CLI: checks name it. */
+  readonly sourceFile?: string;
   /** Hosts in declaration order; addresses are assigned in this order by the runtime. */
   readonly hosts: readonly LabHost[];
   readonly steps: readonly Step[];

@@ -3,8 +3,9 @@ import type { Verdict } from '../verify/verdict.js';
 /**
  * JUnit XML for CI (the de-facto schema read by Jenkins, GitLab and GitHub test reporters): one
  * `<testsuites>`, one `<testsuite name="tcplab">`, one `<testcase>` per lab run. A failed lab gets a
- * single `<failure>` (what most consumers accept) whose message counts the failed checks and whose text
- * lists each failed check with expected vs observed and its evidence. Times are in seconds.
+ * single `<failure>` (what most consumers accept) whose message counts the failed checks and names each
+ * with its source (the lab line `labs/x.yaml:42:5`, or what produced it), and whose text lists each failed
+ * check with its source, expected vs observed and its evidence. Times are in seconds.
  */
 
 /** Escapes text for XML content or a double-quoted attribute; characters XML 1.0 forbids become U+FFFD. */
@@ -36,9 +37,9 @@ export function renderJUnit(verdicts: readonly Verdict[]): string {
     const message =
       failed.length === 0
         ? 'verdict FAIL with no failed check (the lab produced no checks)'
-        : `${failed.length} of ${verdict.checks.length} checks failed: ${failed.map((c) => c.name).join('; ')}`;
+        : `${failed.length} of ${verdict.checks.length} checks failed: ${failed.map((c) => (c.source === undefined ? c.name : `${c.name} (${c.source})`)).join('; ')}`;
     const text = failed
-      .map((c) => [`✗ ${c.name}`, `  expected: ${c.expected}`, `  observed: ${c.observed}`, ...c.evidence.map((e) => `  evidence: ${e}`), ...(c.reference ? [`  see: ${c.reference}`] : [])].join('\n'))
+      .map((c) => [`✗ ${c.name}`, ...(c.source ? [`  source: ${c.source}`] : []), `  expected: ${c.expected}`, `  observed: ${c.observed}`, ...c.evidence.map((e) => `  evidence: ${e}`), ...(c.reference ? [`  see: ${c.reference}`] : [])].join('\n'))
       .join('\n\n');
     return `${open}\n      <failure message="${escapeAttribute(message)}" type="tcplab.check">${escapeXml(`${text}\nrun folder: ${verdict.runDir}`)}</failure>\n${out}\n    </testcase>`;
   });

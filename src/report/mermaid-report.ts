@@ -1,5 +1,5 @@
 import { assertNever } from '../tcp/state.js';
-import type { RunRecord } from '../verify/run-record.js';
+import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { formatArrowLabel } from './html-report.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
@@ -13,9 +13,9 @@ import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark
  * `<`/`>` are read as HTML, so those are written as entity codes (`#59;`, `#35;`, `#60;`, `#62;`).
  */
 
-/** Renders a run as Mermaid (RunRecord + Verdict → text; pure). */
-export function renderRunMermaid(record: RunRecord, verdict: Verdict): string {
-  return renderMermaid(buildLadderModel(record, verdict));
+/** Renders a run as Mermaid (its analysis + verdict → text; pure). */
+export function renderRunMermaid(analysis: RunAnalysis, verdict: Verdict): string {
+  return renderMermaid(buildLadderModel(analysis, verdict));
 }
 
 /** Escapes free text for a Mermaid message, note or participant label (one line, entity codes). */

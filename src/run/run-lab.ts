@@ -5,15 +5,16 @@ import type { Runtime } from '../runtime/runtime.js';
 import { loadRunRecord } from '../verify/load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
-import type { StepRecord } from '../verify/run-record.js';
-import type { RunObserver } from '../report/live-view.js';
+import { analyzeRun } from '../analysis/analyze-run.js';
+import type { StepRecord } from '../analysis/run-record.js';
+import type { RunObserver } from './run-observer.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { Deadline } from './deadline.js';
 import { anchorRealtimeClock } from '../agent/realtime-clock.js';
 import { DeployedLab } from './deployed-lab.js';
 import { PacketCapture } from './packet-capture.js';
 import { LiveFeed } from './live-feed.js';
-import { describeStep, runStep, trackConnections, type StepContext } from './step-runner.js';
+import { describeStep, runStep, stepConnection, trackConnections, type StepContext } from './step-runner.js';
 
 export interface RunOptions {
   runtime: Runtime;
@@ -79,7 +80,8 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     const snapshots: Promise<void>[] = [];
     for (const [index, step] of lab.steps.entries()) {
       if (options.signal?.aborted) break;
-      const record: StepRecord = { index, kind: step.kind, description: describeStep(step), startUs: nowUs(), endUs: 0 };
+      const conn = stepConnection(ctx, step);
+      const record: StepRecord = { index, kind: step.kind, description: describeStep(step), ...(conn !== undefined && { conn }), startUs: nowUs(), endUs: 0 };
       observer?.stepStarted(index, record.description);
       try {
         if (signal.aborted) throw signal.reason;
@@ -124,9 +126,10 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   timings.teardownMs = Date.now() - mark;
   mark = Date.now();
   const record = await loadRunRecord(runDir);
-  const verdict = verifyRun(record, runDir, Date.now() - started);
+  const analysis = analyzeRun(record);
+  const verdict = verifyRun(record, runDir, Date.now() - started, analysis);
   writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
-  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(record, verdict));
+  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(analysis, verdict));
   timings.verifyMs = Date.now() - mark;
   writeFileSync(join(runDir, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
   return verdict;

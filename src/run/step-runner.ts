@@ -1,8 +1,9 @@
+import { assertNever } from '../assert-never.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Step, StepKind } from '../lab/model.js';
 import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
 import { parseTcpState } from '../tcp/state.js';
-import { isLabSocket, portOf } from '../verify/socket-timeline.js';
+import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
 import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
 import { floodSyns } from './syn-flood.js';
@@ -174,6 +175,36 @@ export function describeStep(step: Step): string {
 
 function isWait(step: Step): boolean {
   return step.kind === 'wait-state' || step.kind === 'wait-event' || step.kind === 'wait-gone' || step.kind === 'sleep';
+}
+
+/**
+ * The connection a socket-call step acts on, resolved now (its `conn`, else the host's latest one), or
+ * undefined for steps that act on none: recorded in steps.jsonl so the offline replay attributes it.
+ */
+export function stepConnection(ctx: StepContext, step: Step): string | undefined {
+  switch (step.kind) {
+    case 'send':
+    case 'shutdown':
+    case 'close':
+    case 'close-on-fin':
+    case 'abort':
+      return step.conn ?? ctx.latestConn.get(step.host);
+    case 'connect':
+      return step.conn;
+    case 'listen':
+    case 'rule':
+    case 'unrule':
+    case 'wait-state':
+    case 'wait-event':
+    case 'wait-gone':
+    case 'sleep':
+    case 'hold':
+    case 'release':
+    case 'flood':
+      return undefined;
+    default:
+      return assertNever(step);
+  }
 }
 
 function connOf(ctx: StepContext, host: string, conn: string | undefined): string {

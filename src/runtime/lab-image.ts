@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { Runtime } from './runtime.js';
@@ -73,20 +74,38 @@ export async function ensureLabImage(runtime: Runtime, options: EnsureImageOptio
   return image.tag;
 }
 
-async function ensureBaseImage(runtime: Runtime, offline: boolean, log: (line: string) => void): Promise<string> {
+/**
+ * The base image's tag: the registry's when it is here or can be pulled, else the one made from Debian
+ * packages. Pulling and importing go through the Runtime seam (the engine may be remote: DOCKER_HOST);
+ * only the root file system is made locally, by docker/make-base.sh --tar (debootstrap, needs root).
+ */
+export async function ensureBaseImage(runtime: Runtime, offline: boolean, log: (line: string) => void, makeRootfs: RootfsMaker = debootstrapRootfs): Promise<string> {
   if (!offline) {
     if (await runtime.hasImage(REGISTRY_BASE)) return REGISTRY_BASE;
-    const pulled = await execa('docker', ['pull', REGISTRY_BASE], { reject: false, timeout: 120_000 });
-    if (pulled.exitCode === 0) return REGISTRY_BASE;
-    log(`cannot pull ${REGISTRY_BASE} (${lastLine(pulled.stderr)}); using a base made from Debian packages`);
+    const pulled = await runtime.pullImage(REGISTRY_BASE);
+    if (pulled.ok) return REGISTRY_BASE;
+    log(`cannot pull ${REGISTRY_BASE} (${pulled.reason}); using a base made from Debian packages`);
   }
   if (await runtime.hasImage(OFFLINE_BASE)) return OFFLINE_BASE;
   log(`making ${OFFLINE_BASE} with debootstrap (about 30 s)`);
-  const made = await execa(MAKE_BASE, [OFFLINE_BASE], { reject: false, stderr: 'pipe' });
-  if (made.exitCode !== 0) {
-    throw new Error(`could not make the base image ${OFFLINE_BASE}: ${lastLine(made.stderr)}`);
-  }
+  const rootfs = makeRootfs();
+  const imported = runtime.importImage({ tarball: rootfs.tarball, tag: OFFLINE_BASE, changes: ['CMD ["bash"]'] });
+  const [made] = await Promise.allSettled([rootfs.done, imported]);
+  if (made.status === 'rejected') throw new Error(`could not make the base image ${OFFLINE_BASE}: ${(made.reason as Error).message}`);
+  await imported;
   return OFFLINE_BASE;
+}
+
+/** A root file system as a tar stream, and a promise that settles when its maker has finished. */
+export type RootfsMaker = () => { tarball: Readable; done: Promise<void> };
+
+/** docker/make-base.sh --tar: debootstrap a minimal bookworm and write it as a tar stream on stdout. */
+function debootstrapRootfs(): { tarball: Readable; done: Promise<void> } {
+  const child = execa(MAKE_BASE, ['--tar'], { reject: false, stdout: 'pipe', stderr: 'pipe', encoding: 'buffer', buffer: { stdout: false, stderr: true } });
+  const done = child.then((result) => {
+    if (result.exitCode !== 0) throw new Error(lastLine(Buffer.from(result.stderr as Uint8Array).toString('utf8')));
+  });
+  return { tarball: child.stdout, done };
 }
 
 /** The entry file plus every relative module it imports, transitively (compiled ESM). */

@@ -12,6 +12,10 @@ export interface Runtime {
   hasImage(tag: string): Promise<boolean>;
   /** Builds `dockerfile` in `contextDir` as `tag`, passing build args; streams build output to onLine. */
   buildImage(spec: ImageBuildSpec): Promise<void>;
+  /** Pulls `ref` from its registry; a registry that cannot be reached is `{ ok: false, reason }`, not an error. */
+  pullImage(ref: string): Promise<PullResult>;
+  /** Imports a root file system tarball (a stream of tar bytes) as image `tag`, with Dockerfile `changes` (e.g. `CMD ["bash"]`). */
+  importImage(spec: ImageImportSpec): Promise<void>;
   /**
    * Creates an isolated network with the given subnet: no route off the machine (internal), and
    * nothing from it reaches the engine's host itself (any of its addresses).
@@ -56,6 +60,14 @@ export interface ImageBuildSpec {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   onLine?: (line: string) => void;
+}
+
+export type PullResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export interface ImageImportSpec {
+  tarball: Readable;
+  tag: string;
+  changes: string[];
 }
 
 export interface NetworkSpec {

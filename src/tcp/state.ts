@@ -1,3 +1,4 @@
+import { assertNever } from '../assert-never.js';
 /**
  * The one TCP state vocabulary of tcplab (RFC 9293 §3.3.2 names, underscored), and the
  * mapping from every other vocabulary a user or a tool may speak: RFC (`SYN-RECEIVED`),
@@ -85,7 +86,5 @@ export function netstatName(state: TcpState): string {
   }
 }
 
-/** Compile-time exhaustiveness guard for switches over discriminated unions. */
-export function assertNever(value: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
-}
+/** Re-exported for older imports; the one definition is src/assert-never.ts. */
+export { assertNever };

@@ -1,49 +1,59 @@
+import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
+import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
+import { portOf, type StateSample } from '../analysis/socket-timeline.js';
+import { assertNever } from '../assert-never.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { assertNever } from '../tcp/state.js';
-import type { Check } from './verdict.js';
-import { hostOf, relTime, type RunRecord } from './run-record.js';
-import { sampleStates, type StateSample } from './socket-timeline.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
+import { segmentRefs, type Check, type Evidence } from './verdict.js';
+import { expectationSource } from './check-source.js';
 
-type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord) => Check;
+type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord, analysis: RunAnalysis) => Check;
 
-/** Turns each of the lab's expectations into a check of expected against observed. */
-export function checkExpectations(run: RunRecord): Check[] {
-  return run.lab.expectations.map((expectation) => checkExpectation(expectation, run));
+/** Turns each of the lab's expectations into a check of expected against observed, with its lab line and typed origin. */
+export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check[] {
+  return run.lab.expectations.map((expectation, index) => {
+    const check = checkExpectation(expectation, run, analysis);
+    const host = 'host' in expectation ? expectation.host : undefined;
+    return {
+      ...check,
+      source: expectationSource(run, index),
+      origin: { kind: 'expectation', index, expectation: expectation.kind, ...(host !== undefined && { host }) },
+      refs: check.refs ?? [],
+    };
+  });
 }
 
-function checkExpectation(expectation: Expectation, run: RunRecord): Check {
+function checkExpectation(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
   switch (expectation.kind) {
     case 'states':
-      return checkStatePath(expectation, run);
+      return checkStatePath(expectation, run, analysis);
     case 'never':
-      return checkNeverStates(expectation, run);
+      return checkNeverStates(expectation, run, analysis);
     case 'outcome':
-      return checkOutcome(expectation, run);
+      return checkOutcome(expectation, run, analysis);
     case 'packets':
-      return checkPackets(expectation, run);
+      return checkPackets(expectation, run, analysis);
     case 'handshake':
-      return checkHandshake(expectation, run);
+      return checkHandshake(expectation, run, analysis);
     case 'syn-retransmits':
     case 'synack-retransmits':
     case 'fin-retransmits':
-      return checkTimingExpectation(expectation, run);
+      return checkTimingExpectation(expectation, run, analysis);
     case 'timer':
       return checkTimerReading(expectation, run);
     case 'error':
-      return checkSocketError(expectation, run);
+      return checkSocketError(expectation, run, analysis);
     case 'sockets':
-      return checkSocketCount(expectation, run);
+      return checkSocketCount(expectation, run, analysis);
     default:
       return assertNever(expectation);
   }
 }
 
-const checkStatePath: Checker<'states'> = (expectation, run) => {
-  const host = hostOf(run, expectation.host);
-  const samples = sampleStates(host.events, expectation.port);
+const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
+  const samples = samplesOf(analysis, expectation.host, expectation.port);
   const matched: StateSample[] = [];
   let next = 0;
   for (const sample of samples) {
@@ -61,11 +71,12 @@ const checkStatePath: Checker<'states'> = (expectation, run) => {
     expected: expectation.path.join(' → '),
     observed: describeSamples(samples),
     evidence,
+    refs: sampleRefs(expectation.host, matched),
   };
 };
 
-const checkNeverStates: Checker<'never'> = (expectation, run) => {
-  const samples = sampleStates(hostOf(run, expectation.host).events, expectation.port);
+const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
+  const samples = samplesOf(analysis, expectation.host, expectation.port);
   const offending = samples.filter((s) => expectation.states.includes(s.state));
   return {
     name: `${expectation.host}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
@@ -73,6 +84,7 @@ const checkNeverStates: Checker<'never'> = (expectation, run) => {
     expected: `none of ${expectation.states.join(', ')}`,
     observed: offending.length === 0 ? describeSamples(samples) : `${offending[0]?.state} at ${relTime(run, offending[0]!.timeUs)}`,
     evidence: offending.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`),
+    refs: sampleRefs(expectation.host, offending),
   };
 };
 
@@ -96,6 +108,7 @@ const checkOutcome: Checker<'outcome'> = (expectation, run) => {
     expected: expectation.is,
     observed,
     evidence,
+    refs: decisive === undefined ? [] : [eventRef(expectation.host, decisive)],
   };
 };
 
@@ -108,16 +121,17 @@ const checkSocketError: Checker<'error'> = (expectation, run) => {
     expected: expectation.is,
     observed,
     evidence: error?.type === 'error' ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`] : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
+    refs: error === undefined ? [] : [eventRef(expectation.host, error)],
   };
 };
 
 /** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */
-const checkSocketCount: Checker<'sockets'> = (expectation, run) => {
+const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
   const current = new Map<string, string>();
   let count = 0;
   let peak = 0;
   let peakUs = 0;
-  for (const sample of sampleStates(hostOf(run, expectation.host).events, expectation.port)) {
+  for (const sample of samplesOf(analysis, expectation.host, expectation.port)) {
     const before = current.get(sample.socket);
     if (before === expectation.state) count--;
     current.set(sample.socket, sample.state);
@@ -164,6 +178,7 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
     expected: bounds.join(', '),
     observed,
     evidence: matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} seq ${s.seq}`),
+    refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
   };
 };
 
@@ -179,7 +194,7 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const name = `three-way handshake ${expectation.client} → ${expectation.server} (absolute sequence numbers)`;
   if (!syn || !synAck || !ack) {
     const missing = !syn ? 'no SYN' : !synAck ? 'no SYN-ACK answering the SYN' : 'no ACK of the SYN-ACK';
-    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [] };
+    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [], refs: segmentRefs(expectation.client, syn ? [syn.frame] : []) };
   }
   const x = syn.seq;
   const y = synAck.seq;
@@ -195,10 +210,25 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
       `SYN-ACK ${expectation.client} capture #${synAck.frame}${synAck.ack === plus1(x) ? '' : ` (ack should be ${plus1(x)})`}`,
       `ACK ${expectation.client} capture #${ack.frame}${ack.ack === plus1(y) ? '' : ` (ack should be ${plus1(y)})`}`,
     ],
+    refs: segmentRefs(expectation.client, [syn.frame, synAck.frame, ack.frame]),
     reference: 'RFC 9293 §3.5',
   };
 };
 
+
+/** The host's sampled states from the analysis, on `port` (local or remote) when given. */
+function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {
+  const samples = hostAnalysisOf(analysis, host).samples;
+  return port === undefined ? samples : samples.filter((s) => portOf(s.local) === port || portOf(s.remote) === port);
+}
+
+function sampleRefs(host: string, samples: readonly StateSample[]): Evidence[] {
+  return samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
+}
+
+function eventRef(host: string, event: { type: string; timeUs: number; conn?: string }): Evidence {
+  return { kind: 'event', host, timeUs: event.timeUs, event: event.type, ...(event.conn !== undefined && { conn: event.conn }) };
+}
 
 function portSuffix(port: number | undefined): string {
   return port === undefined ? '' : ` (port ${port})`;

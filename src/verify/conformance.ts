@@ -1,12 +1,13 @@
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
-import { readHostKernelSettings } from './host-kernel-settings.js';
-import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from './replay.js';
-import { relTime, type RunHost, type RunRecord } from './run-record.js';
-import { sampleStates, type StateSample } from './socket-timeline.js';
-import { lastSampleBefore } from './timing-checks.js';
-import type { Check } from './verdict.js';
+import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
+import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from '../analysis/endpoint-replay.js';
+import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
+import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
+import type { RunAnalysis } from '../analysis/analyze-run.js';
+import type { Check, Evidence } from './verdict.js';
 
 /*
  * Conformance: every sampled state of every lab socket against the Linux machine and the replay.
@@ -32,19 +33,18 @@ import type { Check } from './verdict.js';
  * a change in the gap between them is explained by neither and is a violation.
  */
 
-/** Slack between a segment's capture time, the kernel's state change and the agent's sample time stamp. */
-export const SAMPLE_ALLOWANCE_US = 20_000;
 
 /** Longest path the legality test considers between two consecutive samples. */
 const MAX_GAP_TRANSITIONS = 6;
 
 /** One Check per sampled lab socket of every host: "follows the TCP state machine". */
-export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run)): Check[] {
+export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run), analysis?: RunAnalysis): Check[] {
   const checks: Check[] = [];
   for (const host of run.hosts) {
-    const machine = linuxMachine(readHostKernelSettings(host).settings);
+    const analysed = analysis?.hosts.find((h) => h.name === host.name);
+    const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
     const bySocket = new Map<string, StateSample[]>();
-    for (const sample of sampleStates(host.events)) {
+    for (const sample of analysed?.samples ?? sampleStates(host.events)) {
       if (sample.remote.endsWith(':0')) continue; // listeners: not a connection
       const list = bySocket.get(sample.socket) ?? [];
       list.push(sample);
@@ -53,13 +53,31 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
     for (const samples of bySocket.values()) {
       const first = samples[0] as StateSample;
       const replay = replays.find((r) => r.host === host.name && r.tuple.local === first.local && r.tuple.remote === first.remote);
-      checks.push(checkSocket(run, host, machine, samples, replay));
+      const check = checkSocket(run, host, machine, samples, replay);
+      checks.push({
+        ...check,
+        source: 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+        origin: { kind: 'conformance', host: host.name, local: first.local, remote: first.remote },
+        refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
+      });
     }
   }
   return checks;
 }
 
+/** The socket's samples, the capture frames its replay rests on, and the timer windows it predicts. */
+function conformanceRefs(host: string, samples: readonly StateSample[], replay: EndpointReplay | undefined): Evidence[] {
+  const refs: Evidence[] = samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
+  for (const entry of replay?.timeline ?? []) {
+    if (entry.cause.kind === 'segment') refs.push({ kind: 'segment', host, frame: entry.cause.frame });
+    else if (entry.cause.kind === 'timer') refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
+  }
+  return refs;
+}
+
 interface Violation {
+  /** The first moment the message names (where the observation departs). */
+  readonly timeUs: number;
   readonly message: string;
   readonly expected: string;
   readonly reference: string | undefined;
@@ -112,6 +130,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
       if (lateTimer !== undefined) {
         const { timer, lastReadUs } = lateTimer;
         violations.push({
+          timeUs: lastReadUs,
           message:
             `${previousObserved} was still read at ${rel(lastReadUs)} (the last sample before ${sample.state} at ${rel(sample.timeUs)}), ` +
             `but ${describeCause(timer.cause, replay.host)} had to end it by ${rel(timer.latestUs)} (window ${rel(timer.timeUs)}–${rel(timer.latestUs)})`,
@@ -127,6 +146,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
       if (between !== undefined) {
         const windows = (between.windows ?? []).map((w) => `${rel(w.timeUs)}–${rel(w.latestUs)}`).join(' or ');
         violations.push({
+          timeUs: lastReadUs ?? sample.timeUs,
           message:
             `${sample.state} came between ${rel(lastReadUs ?? sample.timeUs)} and ${rel(sample.timeUs)}, which is in none of the windows of ` +
             `${describeCause(between.cause, replay.host)}: ${windows} (±${SAMPLE_ALLOWANCE_US / 1000} ms); no limit the evidence allows explains that moment`,
@@ -145,6 +165,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
       const next = timeline[found + 1];
       if (next !== undefined && next.latestUs < sample.timeUs - SAMPLE_ALLOWANCE_US && !matches(next, sample.state)) {
         violations.push({
+          timeUs: sample.timeUs,
           message: `${sample.state} sampled at ${rel(sample.timeUs)}, but the socket had left it for ${next.state} at ${rel(next.timeUs)} on ${describeCause(next.cause, replay.host)}`,
           expected: `${next.state} at ${rel(sample.timeUs)}`,
           reference: next.row ? rowReference(next.row) : undefined,
@@ -169,6 +190,7 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
       expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
       observed: `${observedPath}: ${violations.map((v) => v.message).join('; ')}`,
       evidence: [...violations.map((v) => `violation: ${v.message}`), ...evidence],
+      refs: violations.map((v) => ({ kind: 'violation', host: host.name, timeUs: v.timeUs, message: v.message })),
       reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
     };
   }
@@ -203,6 +225,7 @@ function describeViolation(
   if (paths.length === 0) {
     const leaving = [...new Set(machine.nextTransitions(previous).filter((r) => r.to !== previous).map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`))];
     return {
+      timeUs: sample.timeUs,
       message:
         `${sample.state} sampled at ${rel(sample.timeUs)} cannot follow ${previous}: the Linux machine has no path ${previous} → ${sample.state}; ` +
         `from ${previous} it can only reach ${leaving.join(', ') || 'nothing'}`,
@@ -214,6 +237,7 @@ function describeViolation(
   const pending = timeline.slice(position + 1).find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
   if (pending !== undefined && pending.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) {
     return {
+      timeUs: sample.timeUs,
       message:
         `${sample.state} sampled at ${rel(sample.timeUs)} has no cause yet: the only one in the evidence, ${describeCause(pending.cause, replay.host)}, ` +
         `is due between ${rel(pending.timeUs)} and ${rel(pending.latestUs)} (timing model, ${replay.host}'s kernel settings), and no segment ` +
@@ -223,6 +247,7 @@ function describeViolation(
     };
   }
   return {
+    timeUs: sample.timeUs,
     message:
       `${sample.state} sampled at ${rel(sample.timeUs)} has no cause: the machine allows ${shortest.join(' → ')}, but no segment in the ` +
       `${replay.host} capture, call or timer up to then leads there; the replay is in ${replayState}`,

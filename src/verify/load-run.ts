@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
+import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import { RunFolderError } from './run-folder-error.js';
-import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
 
 export { RunFolderError };
 
@@ -51,6 +51,11 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
     record.kernelTraceUnavailable = trace.unavailable ?? 'the run folder has no kernel trace (recorded before tcplab traced the kernel, or by hand)';
   }
   return record;
+}
+
+/** A JSON file of a run folder, undefined when it does not exist; a broken one is a RunFolderError. */
+export function readOptionalRunJson<T>(path: string): T | undefined {
+  return existsSync(path) ? (readRunJson(path) as T) : undefined;
 }
 
 /** Parses a JSON file of a run folder; a broken one is a RunFolderError naming the byte offset. */

@@ -1,7 +1,7 @@
 import type { Expectation } from '../lab/model.js';
 import type { Check } from './verdict.js';
-import { relTime, type RunRecord } from './run-record.js';
-import { isLabSocket, portOf } from './socket-timeline.js';
+import { relTime, type RunRecord } from '../analysis/run-record.js';
+import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
 import { parseTcpState } from '../tcp/state.js';
 
 /*

@@ -1,10 +1,13 @@
+import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
+import { relTime, stateSourceOf, type RunRecord } from '../analysis/run-record.js';
+import { segmentAtFrame } from '../analysis/segment-trace.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
-import { relTime, stateSourceOf, type RunRecord } from './run-record.js';
-import { makeVerdict, type Check, type Verdict } from './verdict.js';
+import { expectationSource, stepSource } from './check-source.js';
+import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
 
-/** Recomputes a run's verdict from its record alone (pure: no Docker, no clock). */
-export function verifyRun(run: RunRecord, runDir: string, durationMs: number): Verdict {
+/** Recomputes a run's verdict from its record alone (pure: no Docker, no clock); the analysis is computed once and shared. */
+export function verifyRun(run: RunRecord, runDir: string, durationMs: number, analysis: RunAnalysis = analyzeRun(run)): Verdict {
   const checks: Check[] = [];
   for (const step of run.steps) {
     if (!step.error) continue;
@@ -14,6 +17,9 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
       expected: 'the step completes',
       observed: step.error,
       evidence: [`step started at ${relTime(run, step.startUs)}`],
+      source: stepSource(run, step.index),
+      origin: { kind: 'step', index: step.index },
+      refs: [{ kind: 'step', index: step.index, startUs: step.startUs }],
     });
   }
   const skipped = run.lab.steps.length - run.steps.length;
@@ -24,12 +30,15 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number): V
       expected: `${run.lab.steps.length} steps`,
       observed: `${run.steps.length} steps (the run was cut short)`,
       evidence: [],
+      source: 'run record (steps.jsonl)',
+      origin: { kind: 'steps-ran' },
+      refs: [],
     });
   }
-  checks.push(...checkExpectations(run));
+  checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
-  checks.push(...checkConformance(run));
-  const verdict = makeVerdict(run.lab.name, runDir, durationMs, checks);
+  checks.push(...checkConformance(run, analysis.replays, analysis));
+  const verdict = makeVerdict(run.lab.name, runDir, durationMs, checks.map((check) => withRuleRefs(check, analysis)));
   verdict.hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, stateSource: stateSourceOf(h) }));
   const notes = observationNotes(run);
   if (notes.length > 0) verdict.notes = notes;
@@ -42,4 +51,41 @@ function observationNotes(run: RunRecord): string[] {
   if (sampled.length === 0) return [];
   const why = run.kernelTraceUnavailable ?? 'no kernel trace was recorded';
   return [`socket states of ${sampled.join(', ')} come from /proc/net/tcp samples only, not the kernel's tracepoints: ${why}`];
+}
+
+/** Adds a rule ref for every rule that dropped a segment the check's segment refs name (from the analysis' trace). */
+function withRuleRefs(check: Check, analysis: RunAnalysis): Check {
+  if (check.refs === undefined) return check;
+  const rules = new Map<string, Evidence>();
+  for (const ref of check.refs) {
+    if (ref.kind !== 'segment') continue;
+    const fate = segmentAtFrame(analysis.trace, ref.host, ref.frame)?.fate;
+    if (fate?.kind === 'dropped') rules.set(`${fate.host}/${fate.rule}`, { kind: 'rule', host: fate.host, rule: fate.rule });
+  }
+  const known = new Set(check.refs.flatMap((r) => (r.kind === 'rule' ? [`${r.host}/${r.rule}`] : [])));
+  const added = [...rules].filter(([key]) => !known.has(key)).map(([, ref]) => ref);
+  return added.length === 0 ? check : { ...check, refs: [...check.refs, ...added] };
+}
+
+/**
+ * A stored verdict's checks with the typed origin and source of the recomputed check of the same name, and
+ * its refs when the recomputation says the same (status and text are kept as stored).
+ */
+export function attachCheckOrigins(stored: Verdict, recomputed: Verdict): Verdict {
+  const byName = new Map(recomputed.checks.map((c) => [c.name, c]));
+  return {
+    ...stored,
+    checks: stored.checks.map((check) => {
+      const fresh = byName.get(check.name);
+      if (fresh === undefined || check.origin !== undefined) return check;
+      // The refs describe the recomputed observation: they are the stored check's only when it says the same.
+      const same = fresh.status === check.status && fresh.observed === check.observed && fresh.expected === check.expected;
+      return {
+        ...check,
+        ...(fresh.source !== undefined && { source: fresh.source }),
+        ...(fresh.origin !== undefined && { origin: fresh.origin }),
+        ...(same && fresh.refs !== undefined && { refs: fresh.refs }),
+      };
+    }),
+  };
 }

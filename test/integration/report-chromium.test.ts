@@ -7,6 +7,7 @@ import { renderRunReportHtml } from '../../src/report/html-report.js';
 import { buildLadderModel, type LadderModel } from '../../src/report/ladder-model.js';
 import { REPO_ROOT } from '../helpers/run-cli.js';
 import { loadFixtureRun, type FixtureRunName } from '../unit/report/fixture-runs.js';
+import { analyzeRun } from '../../src/analysis/analyze-run.js';
 
 /**
  * Opens the HTML reports of the fixture runs in real headless Chromium (Debian's `chromium`), checks the
@@ -41,11 +42,11 @@ async function runChromium(args: string[]): Promise<string> {
 
 async function renderFixture(name: FixtureRunName, lang: 'en' | 'zh' = 'en'): Promise<{ model: LadderModel; file: string; hosts: number }> {
   const { record, verdict } = await loadFixtureRun(name);
-  const model = buildLadderModel(record, verdict);
+  const model = buildLadderModel(analyzeRun(record), verdict);
   mkdirSync(OUTPUT, { recursive: true });
   const file = join(OUTPUT, `${name}-report${lang === 'zh' ? '-zh' : ''}.html`);
   // The report exactly as `tcplab run` writes it (with the run's commentary).
-  writeFileSync(file, renderRunReportHtml(record, verdict, { lang }));
+  writeFileSync(file, renderRunReportHtml(analyzeRun(record), verdict, { lang }));
   return { model, file, hosts: record.hosts.length };
 }
 

@@ -10,6 +10,8 @@ import {
   type HostProcess,
   type HostSpec,
   type ImageBuildSpec,
+  type ImageImportSpec,
+  type PullResult,
   type LabelledResources,
   type NetworkHandle,
   type NetworkSpec,
@@ -75,6 +77,34 @@ export class DockerRuntime implements Runtime {
       );
     });
     if (buildError) throw new Error(`docker build of ${spec.tag} failed: ${buildError}`);
+  }
+
+  async pullImage(ref: string): Promise<PullResult> {
+    try {
+      const stream = await this.docker.pull(ref);
+      let pullError: string | undefined;
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (err ? reject(err) : resolve()),
+          (event: { error?: string }) => {
+            if (event.error) pullError = event.error;
+          },
+        );
+      });
+      return pullError === undefined ? { ok: true } : { ok: false, reason: pullError };
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message.split('\n')[0] ?? String(err) };
+    }
+  }
+
+  async importImage(spec: ImageImportSpec): Promise<void> {
+    const colon = spec.tag.lastIndexOf(':');
+    const [repo, tag] = colon > spec.tag.lastIndexOf('/') ? [spec.tag.slice(0, colon), spec.tag.slice(colon + 1)] : [spec.tag, 'latest'];
+    const stream = await this.docker.importImage(spec.tarball, { repo, tag, changes: spec.changes } as unknown as Record<string, unknown>);
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
   }
 
   async createNetwork(spec: NetworkSpec): Promise<NetworkHandle> {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { addressFilter, ipv4FilterValue, mapTraceClock, parseKernelTrace, type KernelEvent } from '../../../src/observe/kernel-trace.js';
 import { compareSamplesWithTrace, compareTraceWithCapture } from '../../../src/observe/trace-fidelity.js';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
-import { stateSourceOf } from '../../../src/verify/run-record.js';
+import { stateSourceOf } from '../../../src/analysis/run-record.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/kernel-trace');
 const readTrace = (lab: string): string => readFileSync(join(FIXTURES, lab, 'kernel-trace.txt'), 'utf8');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
-import type { RunHost, RunRecord } from '../../../src/verify/run-record.js';
+import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 
 /** Folder of a committed fixture run (test/fixtures/runs/<name>). */

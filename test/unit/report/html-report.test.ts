@@ -3,6 +3,7 @@ import { escapeHtml, renderHtmlReport, renderRunReportHtml } from '../../../src/
 import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 import { loadFixtureRun } from './fixture-runs.js';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 const count = (html: string, pattern: RegExp): number => html.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 
@@ -11,14 +12,14 @@ describe('renderHtmlReport', async () => {
   const synSent = await loadFixtureRun('syn-sent');
 
   it('is one self-contained document: no scripts, no external resources', () => {
-    const html = renderRunReportHtml(handshake.record, handshake.verdict);
+    const html = renderRunReportHtml(analyzeRun(handshake.record), handshake.verdict);
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).not.toMatch(/<script|<link|@import|url\(http|src="http|href="http/i);
     expect(count(html, /<svg class="ladder"/)).toBe(1);
   });
 
   it('draws one lifeline per host, one arrow group per segment with its id, and the states', () => {
-    const model = buildLadderModel(handshake.record, handshake.verdict);
+    const model = buildLadderModel(analyzeRun(handshake.record), handshake.verdict);
     const html = renderHtmlReport(model);
     expect(count(html, /<g class="lifeline"/)).toBe(handshake.record.hosts.length);
     expect(count(html, /<g id="seg-\d+" class="arrow /)).toBe(model.arrows.length);
@@ -31,8 +32,8 @@ describe('renderHtmlReport', async () => {
   });
 
   it('draws syn-sent SYNs short with the rule name, retransmission badges and compressed gaps', () => {
-    const html = renderRunReportHtml(synSent.record, synSent.verdict);
-    const model = buildLadderModel(synSent.record, synSent.verdict);
+    const html = renderRunReportHtml(analyzeRun(synSent.record), synSent.verdict);
+    const model = buildLadderModel(analyzeRun(synSent.record), synSent.verdict);
     expect(count(html, /class="arrow dropped/)).toBe(model.arrows.length);
     expect(html).toContain('dropped by rule drop-syn on server');
     expect(count(html, /class="retrans-badge"/)).toBe(model.arrows.length - 1);
@@ -41,14 +42,14 @@ describe('renderHtmlReport', async () => {
   });
 
   it('marks failed checks in the table and on the arrow they point at', () => {
-    const model = buildLadderModel(handshake.record, handshake.verdict);
+    const model = buildLadderModel(analyzeRun(handshake.record), handshake.verdict);
     const frame = model.arrows[1]?.receiverFrame;
     const failing: Verdict = {
       ...handshake.verdict,
       verdict: 'fail',
       checks: [{ name: 'server refuses', status: 'fail', expected: '[R.]', observed: '[S.]', evidence: [`client capture #${frame}`] }],
     };
-    const html = renderRunReportHtml(handshake.record, failing);
+    const html = renderRunReportHtml(analyzeRun(handshake.record), failing);
     expect(html).toContain('<tr class="check fail">');
     expect(html).toMatch(/<g id="seg-2" class="arrow delivered failed"/);
     expect(html).toContain(`<a href="#seg-2">client capture #${frame}</a>`);
@@ -59,7 +60,7 @@ describe('renderHtmlReport', async () => {
     const evil = '<script>alert("x")</script>';
     const record = { ...handshake.record, lab: { ...handshake.record.lab, title: evil, description: `a ${evil} & \`code\`` } };
     const verdict: Verdict = { ...handshake.verdict, checks: [{ name: evil, status: 'fail', expected: evil, observed: `"'`, evidence: [evil] }] };
-    const html = renderRunReportHtml(record, verdict);
+    const html = renderRunReportHtml(analyzeRun(record), verdict);
     expect(html).not.toContain('<script>');
     expect(html).toContain(escapeHtml(evil));
     expect(html).toContain('<code>code</code>');
@@ -67,7 +68,7 @@ describe('renderHtmlReport', async () => {
   });
 
   it('speaks Chinese with lang zh: narrative, UI words and the seeds\' terms', () => {
-    const html = renderRunReportHtml(handshake.record, handshake.verdict, { lang: 'zh' });
+    const html = renderRunReportHtml(analyzeRun(handshake.record), handshake.verdict, { lang: 'zh' });
     expect(html).toContain('<html lang="zh-CN">');
     expect(html).toContain('三次握手');
     expect(html).toContain('四次挥手');
@@ -75,7 +76,7 @@ describe('renderHtmlReport', async () => {
     const firstZhLine = (handshake.record.lab.descriptionZh ?? '').split('\n')[0] ?? '';
     expect(firstZhLine.length).toBeGreaterThan(0);
     expect(html).toContain(escapeHtml(firstZhLine.trim()));
-    const en = renderRunReportHtml(handshake.record, handshake.verdict);
+    const en = renderRunReportHtml(analyzeRun(handshake.record), handshake.verdict);
     expect(en).not.toContain('三次握手</text>');
   });
 });

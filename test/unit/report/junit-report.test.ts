@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { renderJUnit } from '../../../src/report/junit-report.js';
+import { renderVerdict } from '../../../src/report/terminal-report.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 
 const passing: Verdict = {
@@ -70,5 +71,30 @@ describe('renderJUnit', () => {
     const empty = renderJUnit([]);
     expect(XMLValidator.validate(empty)).toBe(true);
     expect(empty).toContain('<testsuite name="tcplab" tests="0" failures="0" errors="0" skipped="0" time="0.000">');
+  });
+});
+
+describe('check sources (the lab line a check came from)', () => {
+  const sourced: Verdict = {
+    lab: 'syn-sent',
+    verdict: 'fail',
+    runDir: 'runs/syn-sent-x',
+    durationMs: 1000,
+    checks: [
+      { name: 'client passes through SYN_SENT → CLOSED', status: 'fail', expected: 'SYN_SENT → CLOSED', observed: 'SYN_SENT', evidence: [], source: 'labs/syn-sent.yaml:42:5' },
+      { name: 'client 1 ↔ 2 follows the TCP state machine', status: 'pass', expected: 'x', observed: 'x', evidence: [], source: 'conformance (Linux machine, src/tcp/linux-profile.ts)' },
+    ],
+  };
+
+  it('JUnit names the failed check with its lab line, in the message and the text', () => {
+    const failure = (parse(renderJUnit([sourced])) as { testsuites: { testsuite: { testcase: { failure: { message: string; '#text': string }[] }[] } } }).testsuites.testsuite.testcase[0]?.failure[0];
+    expect(failure?.message).toBe('1 of 2 checks failed: client passes through SYN_SENT → CLOSED (labs/syn-sent.yaml:42:5)');
+    expect(failure?.['#text']).toContain('  source: labs/syn-sent.yaml:42:5');
+  });
+
+  it('the terminal shows the source under a failed check only', () => {
+    const text = renderVerdict(sourced, { color: false });
+    expect(text).toContain('      from labs/syn-sent.yaml:42:5');
+    expect(text).not.toContain('from conformance');
   });
 });

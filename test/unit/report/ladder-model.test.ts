@@ -3,10 +3,11 @@ import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import type { Lab, Step } from '../../../src/lab/model.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 import { hostOf, loadFixtureRun, withHost } from './fixture-runs.js';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 describe('ladder model of the handshake fixture', async () => {
   const { record, verdict } = await loadFixtureRun('handshake');
-  const model = buildLadderModel(record, verdict);
+  const model = buildLadderModel(analyzeRun(record), verdict);
   const client = hostOf(record, 'client').address;
 
   it('has one lifeline per host in lab order', () => {
@@ -70,7 +71,7 @@ describe('ladder model of the handshake fixture', async () => {
 
 describe('ladder model of the syn-sent fixture', async () => {
   const { record, verdict } = await loadFixtureRun('syn-sent');
-  const model = buildLadderModel(record, verdict);
+  const model = buildLadderModel(analyzeRun(record), verdict);
   const clientSyns = hostOf(record, 'client').segments.filter((s) => s.flags === 0x02);
 
   it('draws every SYN as dropped by rule drop-syn on the server, and no SYN-ACK', () => {
@@ -105,14 +106,14 @@ describe('ladder model of the syn-sent fixture', async () => {
 
   it('warns when the rule counter disagrees with the capture', () => {
     const mutated = withHost(record, 'server', (h) => ({ ...h, ruleCounters: h.ruleCounters.replace(/\[\d+:\d+\] (-A INPUT)/, '[9:540] $1') }));
-    const warned = buildLadderModel(mutated, verdict);
+    const warned = buildLadderModel(analyzeRun(mutated), verdict);
     expect(warned.warnings.join('\n')).toMatch(new RegExp(`rule drop-syn on server \\(INPUT\\): its counter says 9 packet\\(s\\) dropped, but ${clientSyns.length} captured segment\\(s\\) match it`));
     expect(warned.arrows.every((a) => a.fate.kind === 'dropped')).toBe(true);
   });
 
   it('draws nothing as dropped when the counter is 0, and says the rule matched anyway', () => {
     const mutated = withHost(record, 'server', (h) => ({ ...h, ruleCounters: h.ruleCounters.replace(/\[\d+:\d+\] (-A INPUT)/, '[0:0] $1') }));
-    const zero = buildLadderModel(mutated, verdict);
+    const zero = buildLadderModel(analyzeRun(mutated), verdict);
     expect(zero.arrows.every((a) => a.fate.kind === 'delivered')).toBe(true);
     expect(zero.warnings.join('\n')).toMatch(/matches \d+ captured segment\(s\) but its counter is 0/);
   });
@@ -125,7 +126,7 @@ describe('ladder model of the syn-sent fixture', async () => {
       `[${clientSyns.length}:0] -A INPUT -s ${address}/32 -p tcp -m tcp --dport 8888 -m comment --comment tcplab:drop-syn -j DROP`,
       'COMMIT',
     ].join('\n');
-    const commented = buildLadderModel(withHost(record, 'server', (h) => ({ ...h, ruleCounters: counters })), verdict);
+    const commented = buildLadderModel(analyzeRun(withHost(record, 'server', (h) => ({ ...h, ruleCounters: counters }))), verdict);
     expect(commented.warnings).toEqual([]);
     expect(commented.arrows.every((a) => a.fate.kind === 'dropped')).toBe(true);
   });
@@ -135,9 +136,9 @@ describe('ladder model of mutated records', async () => {
   const { record, verdict } = await loadFixtureRun('handshake');
 
   it('marks a segment whose receiver copy is missing as lost in the network', () => {
-    const finalAck = buildLadderModel(record, verdict).arrows[2];
+    const finalAck = buildLadderModel(analyzeRun(record), verdict).arrows[2];
     const mutated = withHost(record, 'server', (h) => ({ ...h, segments: h.segments.filter((s) => s.frame !== finalAck?.receiverFrame) }));
-    const model = buildLadderModel(mutated, verdict);
+    const model = buildLadderModel(analyzeRun(mutated), verdict);
     expect(model.arrows).toHaveLength(9);
     expect(model.arrows[2]?.fate).toEqual({ kind: 'lost' });
     expect(model.arrows[2]?.arriveUs).toBeUndefined();
@@ -145,22 +146,22 @@ describe('ladder model of mutated records', async () => {
   });
 
   it('draws a segment missing from the sender capture from its arrival, with a warning', () => {
-    const syn = buildLadderModel(record, verdict).arrows[0];
+    const syn = buildLadderModel(analyzeRun(record), verdict).arrows[0];
     const mutated = withHost(record, 'client', (h) => ({ ...h, segments: h.segments.filter((s) => s.frame !== syn?.senderFrame) }));
-    const model = buildLadderModel(mutated, verdict);
+    const model = buildLadderModel(analyzeRun(mutated), verdict);
     expect(model.arrows[0]?.departUs).toBeUndefined();
     expect(model.arrows[0]?.arriveUs).toBe(syn?.arriveUs);
     expect(model.warnings.join('\n')).toMatch(/has no copy in client's capture/);
   });
 
   it('highlights the arrows a failed check points at', () => {
-    const frame = buildLadderModel(record, verdict).arrows.find((a) => a.flags === 'S.')?.receiverFrame;
+    const frame = buildLadderModel(analyzeRun(record), verdict).arrows.find((a) => a.flags === 'S.')?.receiverFrame;
     const failing: Verdict = {
       ...verdict,
       verdict: 'fail',
       checks: [{ name: 'server answers with RST', status: 'fail', expected: '[R.]', observed: '[S.]', evidence: [`client capture #${frame} at +0.195 s`] }],
     };
-    const model = buildLadderModel(record, failing);
+    const model = buildLadderModel(analyzeRun(record), failing);
     const synAck = model.arrows.find((a) => a.flags === 'S.');
     expect(frame).toBeDefined();
     expect(synAck?.failedChecks).toEqual(['server answers with RST']);
@@ -172,7 +173,7 @@ describe('ladder model of mutated records', async () => {
     const rule: Step = { kind: 'rule', host: 'client', name: 'block-out', text: '-I OUTPUT -p tcp --dport 8888 -j DROP' };
     const lab: Lab = { ...record.lab, steps: [...record.lab.steps, rule] };
     const counters = '*filter\n[3:180] -A OUTPUT -p tcp -m tcp --dport 8888 -m comment --comment tcplab:block-out -j DROP\nCOMMIT\n';
-    const model = buildLadderModel({ ...withHost(record, 'client', (h) => ({ ...h, ruleCounters: counters })), lab }, verdict);
+    const model = buildLadderModel(analyzeRun({ ...withHost(record, 'client', (h) => ({ ...h, ruleCounters: counters })), lab }), verdict);
     expect(model.lifelines.find((l) => l.host === 'client')?.notes).toEqual(['3 segments dropped by rule block-out before capture (OUTPUT)']);
     expect(model.arrows.every((a) => a.fate.kind === 'delivered')).toBe(true);
   });
@@ -180,7 +181,7 @@ describe('ladder model of mutated records', async () => {
   it('says so when a rule uses matches it cannot evaluate', () => {
     const rule: Step = { kind: 'rule', host: 'server', name: 'sometimes', text: '-I INPUT -p tcp -m statistic --mode random --probability 0.5 -j DROP' };
     const lab: Lab = { ...record.lab, steps: [...record.lab.steps, rule] };
-    const model = buildLadderModel({ ...record, lab }, verdict);
+    const model = buildLadderModel(analyzeRun({ ...record, lab }), verdict);
     expect(model.warnings.join('\n')).toMatch(/rule sometimes on server \(INPUT\) uses options the report cannot match \(-m statistic/);
   });
 });

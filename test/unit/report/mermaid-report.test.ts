@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildLadderModel, type LadderModel } from '../../../src/report/ladder-model.js';
 import { escapeMermaidText, renderMermaid, renderRunMermaid } from '../../../src/report/mermaid-report.js';
 import { loadFixtureRun } from './fixture-runs.js';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 /** A structural check of the sequenceDiagram subset we emit (Mermaid's grammar: message text stops at `;`, `#`, newline). */
 function expectValidSequenceDiagram(text: string, participants: readonly string[]): void {
@@ -27,7 +28,7 @@ describe('renderMermaid', async () => {
   const synSent = await loadFixtureRun('syn-sent');
 
   it('renders the handshake: participants, one message per segment, state notes', () => {
-    const model = buildLadderModel(handshake.record, handshake.verdict);
+    const model = buildLadderModel(analyzeRun(handshake.record), handshake.verdict);
     const text = renderMermaid(model);
     expectValidSequenceDiagram(text, ['client', 'server']);
     expect(text).toContain('  participant client as client ');
@@ -39,7 +40,7 @@ describe('renderMermaid', async () => {
   });
 
   it('renders syn-sent SYNs as crossed arrows naming the rule, with retransmissions', () => {
-    const text = renderRunMermaid(synSent.record, synSent.verdict);
+    const text = renderRunMermaid(analyzeRun(synSent.record), synSent.verdict);
     expectValidSequenceDiagram(text, ['server', 'client']);
     expect(text).toMatch(/^ {2}client-xserver: \[S\] seq=\d+ len=0 · \+[\d.]+ s \(dropped by rule drop-syn on server\)$/m);
     expect(text).toMatch(/client-xserver: .*\(retransmission 1, 1\.\d{3} s after the previous copy · dropped by rule drop-syn on server\)/);
@@ -49,7 +50,7 @@ describe('renderMermaid', async () => {
 
   it('escapes # ; < > and aliases host names Mermaid cannot take as ids', () => {
     expect(escapeMermaidText('a;b #1 <x>\nnext')).toBe('a#59;b #35;1 #60;x#62; next');
-    const model = buildLadderModel(handshake.record, handshake.verdict);
+    const model = buildLadderModel(analyzeRun(handshake.record), handshake.verdict);
     const renamed: LadderModel = {
       ...model,
       lifelines: model.lifelines.map((l) => ({ ...l, host: l.host === 'client' ? 'client-1' : 'end' })),

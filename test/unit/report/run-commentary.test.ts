@@ -12,13 +12,14 @@ import { formatDuration, formatRelativeSeconds } from '../../../src/report/time-
 import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import { buildRunCommentary, firstDeparture, renderCommentaryText, type CommentaryLine } from '../../../src/report/run-commentary.js';
 import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTimeline, timerSlackMs } from '../../../src/tcp/timing-model.js';
-import { readHostKernelSettings } from '../../../src/verify/host-kernel-settings.js';
+import { readHostKernelSettings } from '../../../src/analysis/host-kernel-settings.js';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
-import type { RunHost, RunRecord } from '../../../src/verify/run-record.js';
-import { estimateFinRto } from '../../../src/verify/timing-checks.js';
+import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
+import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 import { hostOf, loadFixtureRun, withHost } from './fixture-runs.js';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 /** Real run folders made for this test (tcplab run …, copied without report.html). */
 type ExtraFixture = 'syn-rcvd-late-drop' | 'fin-wait-1-orphan' | 'refused' | 'reset-reject';
@@ -61,7 +62,7 @@ function changeSyn(record: RunRecord, index: number, change: { remove: true } | 
 
 describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times out)', async () => {
   const { record, verdict } = await loadFixtureRun('syn-sent');
-  const lines = buildRunCommentary(record, verdict);
+  const lines = buildRunCommentary(analyzeRun(record), verdict);
   const client = hostOf(record, 'client');
   const settings = readHostKernelSettings(client).settings;
   const schedule = predictSynSchedule(settings);
@@ -106,7 +107,7 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
         `between ${formatRelativeSeconds(firstUs - record.startedUs + (giveUp?.earliestMs ?? 0) * 1000)} and ${formatRelativeSeconds(firstUs - record.startedUs + (giveUp?.latestMs ?? 0) * 1000)} (count limit)`,
     );
     expect(timedOut.zh).toContain(`client/c 的 connect() 在 ${at(record, error.timeUs)} 以 ETIMEDOUT 失败（连接超时）`);
-    expect(timedOut.arrowId).toBe(buildLadderModel(record, verdict).arrows.find((a) => a.segment.timeUs === s4.timeUs || a.departUs === s4.timeUs - record.startedUs)?.id);
+    expect(timedOut.arrowId).toBe(buildLadderModel(analyzeRun(record), verdict).arrows.find((a) => a.segment.timeUs === s4.timeUs || a.departUs === s4.timeUs - record.startedUs)?.id);
     // told once: the application commentary does not repeat the ETIMEDOUT
     expect(lines.filter((l) => l.en.includes('failed with ETIMEDOUT')).length).toBe(1);
 
@@ -132,7 +133,7 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
 
   it('a removed SYN is told as missing where the model expected it: the departed line appears', () => {
     const mutated = changeSyn(record, 1, { remove: true });
-    const mutatedLines = buildRunCommentary(mutated, verdict);
+    const mutatedLines = buildRunCommentary(analyzeRun(mutated), verdict);
     const departure = firstDeparture(mutatedLines);
     const s1 = syns[0] as TcpSegment;
     const interval = schedule.intervalsMs[1] ?? 0;
@@ -150,7 +151,7 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
 
   it('a SYN shifted 300 ms early departs from the model at that SYN', () => {
     const mutated = changeSyn(record, 2, { shiftUs: -300_000 });
-    const mutatedLines = buildRunCommentary(mutated, verdict);
+    const mutatedLines = buildRunCommentary(analyzeRun(mutated), verdict);
     const departure = firstDeparture(mutatedLines);
     const [, s2, s3] = syns as [TcpSegment, TcpSegment, TcpSegment];
     const interval = schedule.intervalsMs[2] ?? 0;
@@ -167,7 +168,7 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
 
 describe('buildRunCommentary: handshake (phases, states passed too quickly to sample)', async () => {
   const { record, verdict } = await loadFixtureRun('handshake');
-  const lines = buildRunCommentary(record, verdict);
+  const lines = buildRunCommentary(analyzeRun(record), verdict);
   const client = hostOf(record, 'client');
 
   it('tells the three-way handshake with ack = ISN + 1 on both sides, and the four-way close', () => {
@@ -200,7 +201,7 @@ describe('buildRunCommentary: handshake (phases, states passed too quickly to sa
 
 describe('buildRunCommentary: a real failed run (syn-rcvd: the half-open request is dropped late)', async () => {
   const { record, verdict } = await loadExtraFixture('syn-rcvd-late-drop');
-  const lines = buildRunCommentary(record, verdict);
+  const lines = buildRunCommentary(analyzeRun(record), verdict);
   const server = hostOf(record, 'server');
   const synAcks = sentBy(server, isSynAck);
   const gone = server.events.find((e) => e.type === 'socket-gone' && e.state === 'SYN_RECEIVED');
@@ -237,13 +238,13 @@ describe('buildRunCommentary: a real failed run (syn-rcvd: the half-open request
   });
 
   it('marks it in the HTML report: the section, the first departure and a link to it', () => {
-    const html = renderRunReportHtml(record, verdict);
+    const html = renderRunReportHtml(analyzeRun(record), verdict);
     expect(html).toContain('<section id="commentary"><h2>What happened</h2>');
     expect(html.match(/id="first-departure"/g)?.length).toBe(1);
     expect(html).toMatch(/<li class="commentary-line model departs first-departure" id="first-departure">.*⚠ first departure from the model/);
     expect(html).toContain('<a class="departure-link" href="#first-departure">');
     expect(html).toContain(escapeHtml(firstDeparture(lines)?.en ?? '∅'));
-    const zh = renderRunReportHtml(record, verdict, { lang: 'zh' });
+    const zh = renderRunReportHtml(analyzeRun(record), verdict, { lang: 'zh' });
     expect(zh).toContain('<h2>过程解说</h2>');
     expect(zh).toContain('⚠ 观察首次偏离模型');
   });
@@ -252,7 +253,7 @@ describe('buildRunCommentary: a real failed run (syn-rcvd: the half-open request
 describe('buildRunCommentary: orphan FIN, refused, reset', async () => {
   it('fin-wait-1: FIN retransmissions with the orphan model, the tail-loss probe and the silent destruction', async () => {
     const { record, verdict } = await loadExtraFixture('fin-wait-1-orphan');
-    const lines = buildRunCommentary(record, verdict);
+    const lines = buildRunCommentary(analyzeRun(record), verdict);
     const client = hostOf(record, 'client');
     const fins = sentBy(client, (s) => (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN);
     const firstUs = (fins[0] as TcpSegment).timeUs;
@@ -276,8 +277,8 @@ describe('buildRunCommentary: orphan FIN, refused, reset', async () => {
 
   it('refused: ECONNREFUSED tied to the RST that answered the SYN', async () => {
     const { record, verdict } = await loadExtraFixture('refused');
-    const lines = buildRunCommentary(record, verdict);
-    const model = buildLadderModel(record, verdict);
+    const lines = buildRunCommentary(analyzeRun(record), verdict);
+    const model = buildLadderModel(analyzeRun(record), verdict);
     const rst = model.arrows.find((a) => (a.segment.flags & TcpFlag.RST) !== 0);
     const error = hostOf(record, 'client').events.find((e) => e.type === 'error');
     const refused = lineContaining(lines, 'ECONNREFUSED');
@@ -292,7 +293,7 @@ describe('buildRunCommentary: orphan FIN, refused, reset', async () => {
 
   it('reset: the REJECT rule, the RST the firewall sent for it, and ECONNRESET', async () => {
     const { record, verdict } = await loadExtraFixture('reset-reject');
-    const lines = buildRunCommentary(record, verdict);
+    const lines = buildRunCommentary(analyzeRun(record), verdict);
     expect(lineContaining(lines, 'rejected by rule reset-client on server (REJECT)').kind).toBe('transmission');
     const firewall = lineContaining(lines, "sent by server's firewall");
     expect(firewall.en).toContain('(rule reset-client, REJECT --reject-with tcp-reset) in reply to the rejected [P.], not by TCP');
@@ -304,7 +305,7 @@ describe('renderCommentaryText and the HTML section', async () => {
   const { record, verdict } = await loadFixtureRun('syn-sent');
 
   it('prints one line per entry with its arrow, in the chosen language, and marks the first departure', () => {
-    const lines = buildRunCommentary(record, verdict);
+    const lines = buildRunCommentary(analyzeRun(record), verdict);
     const en = renderCommentaryText(lines, 'en', { title: record.lab.title, verdict: 'pass' });
     const zh = renderCommentaryText(lines, 'zh', { title: record.lab.title, verdict: 'pass' });
     expect(en.split('\n')[0]).toBe(`What happened: ${record.lab.title} — PASS`);
@@ -313,7 +314,7 @@ describe('renderCommentaryText and the HTML section', async () => {
     expect(en).toContain(`${lineContaining(lines, 'SYN #3 sent').en}  (→ 3)`);
     expect(zh).toContain(lineContaining(lines, 'SYN #3', 'zh').zh);
     expect(en).not.toContain('first departure');
-    const departed = renderCommentaryText(buildRunCommentary(changeSyn(record, 2, { shiftUs: -300_000 }), verdict), 'en');
+    const departed = renderCommentaryText(buildRunCommentary(analyzeRun(changeSyn(record, 2, { shiftUs: -300_000 })), verdict), 'en');
     expect(departed).toMatch(/^⚠ +\+\d+\.\d{3} s {2}SYN #3 .*← first departure from the model$/m);
   });
 
@@ -324,14 +325,14 @@ describe('renderCommentaryText and the HTML section', async () => {
       ...h,
       events: [...h.events, { type: 'error', timeUs: client.events.at(-1)?.timeUs ?? 0, conn: 'c', code: 'EPIPE', syscall: 'write', message: evil }],
     }));
-    const html = renderRunReportHtml(tampered, verdict);
+    const html = renderRunReportHtml(analyzeRun(tampered), verdict);
     expect(html).not.toContain('<script>');
     expect(html).toContain(escapeHtml(`failed with EPIPE`));
     expect(html).toContain(escapeHtml(evil));
     const section = html.slice(html.indexOf('<section id="commentary">'), html.indexOf('<section id="checks">'));
     expect(section).toContain('<a class="arrow-ref" href="#seg-1">(→ 1)</a>');
     const times = [...section.matchAll(/<span class="time">\+([\d.]+) s<\/span>/g)].map((m) => Number(m[1]));
-    expect(times.length).toBe(buildRunCommentary(tampered, verdict).length);
+    expect(times.length).toBe(buildRunCommentary(analyzeRun(tampered), verdict).length);
     expect(times).toEqual([...times].sort((x, y) => x - y));
     expect(html).not.toContain('id="first-departure"');
   });
@@ -340,8 +341,8 @@ describe('renderCommentaryText and the HTML section', async () => {
     const mutated = changeSyn(record, 1, { remove: true });
     const recomputed = verifyRun(mutated, '/tmp/none', 0);
     expect(recomputed.verdict).toBe('fail');
-    const html = renderRunReportHtml(mutated, recomputed);
-    const first = firstDeparture(buildRunCommentary(mutated, recomputed));
+    const html = renderRunReportHtml(analyzeRun(mutated), recomputed);
+    const first = firstDeparture(buildRunCommentary(analyzeRun(mutated), recomputed));
     expect(first?.en).toContain('expected SYN #2 from client');
     expect(html).toMatch(/id="first-departure"><span class="time">[^<]+<\/span><span class="text"><strong class="departure-flag">⚠ first departure from the model<\/strong> departs from the model: expected SYN #2/);
   });

@@ -26,6 +26,10 @@ class FakeRuntime implements Runtime {
     return true;
   }
   async buildImage() {}
+  async pullImage() {
+    return { ok: false as const, reason: 'no registry in a fake' };
+  }
+  async importImage() {}
   async createNetwork(spec: NetworkSpec): Promise<NetworkHandle> {
     this.networks.add(spec.name);
     return { id: spec.name, name: spec.name, subnet: spec.subnet };

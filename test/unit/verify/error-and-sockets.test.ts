@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Expectation } from '../../../src/lab/model.js';
 import { checkExpectations } from '../../../src/verify/check-expectations.js';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
-import type { RunRecord } from '../../../src/verify/run-record.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { REPO_ROOT } from '../../helpers/run-cli.js';
 
 async function checkOn(fixture: string, expectation: Expectation) {

@@ -3,9 +3,11 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { predictOrphanFinSchedule } from '../../../src/tcp/timing-model.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
-import { replayRun } from '../../../src/verify/replay.js';
-import type { RunRecord } from '../../../src/verify/run-record.js';
-import { checkFinRetransmits, checkSynAckRetransmits, lastSampleBefore, predictGiveUpWindow } from '../../../src/verify/timing-checks.js';
+import { replayRun } from '../../../src/analysis/endpoint-replay.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
+import { lastSampleBefore } from '../../../src/analysis/sampled-reads.js';
+import { predictGiveUpWindow } from '../../../src/analysis/timing-fit.js';
+import { checkFinRetransmits, checkSynAckRetransmits } from '../../../src/verify/timing-checks.js';
 import { at, loadFixtureRun, withHost, withSettings } from './run-fixtures.js';
 
 type SocketEvent = Extract<AgentEvent, { type: 'socket' }>;

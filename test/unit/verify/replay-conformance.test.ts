@@ -3,8 +3,9 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { analyzeCapture } from '../../../src/verify/connections.js';
-import { firewallDropper, inferCapturePaths, replayEndpoint, replayRun } from '../../../src/verify/replay.js';
-import type { RunRecord } from '../../../src/verify/run-record.js';
+import { firewallDropper, replayEndpoint, replayRun } from '../../../src/analysis/endpoint-replay.js';
+import { inferCapturePaths } from '../../../src/verify/replay.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { FIN_ACK, loadFixtureRun, segment, SYN_ACK, withHost } from './run-fixtures.js';
 
 const states = (run: RunRecord, host: string): string[] =>

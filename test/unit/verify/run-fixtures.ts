@@ -3,7 +3,7 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import type { Lab } from '../../../src/lab/model.js';
 import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
 import { loadRunRecord } from '../../../src/verify/load-run.js';
-import type { RunHost, RunRecord } from '../../../src/verify/run-record.js';
+import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 
 export const FIXTURE_RUNS = join(import.meta.dirname, '../../fixtures/runs');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/agent/protocol.js';
 import type { Lab } from '../../../src/lab/model.js';
-import type { RunRecord } from '../../../src/verify/run-record.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { checkTimerReading } from '../../../src/verify/timer-checks.js';
 
 const T0 = 1_800_000_000_000_000;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TcpFlag } from '../../../src/observe/packet.js';
-import { checkFinRetransmits, checkSynAckRetransmits, checkSynRetransmits, estimateFinRto } from '../../../src/verify/timing-checks.js';
+import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
+import { checkFinRetransmits, checkSynAckRetransmits, checkSynRetransmits } from '../../../src/verify/timing-checks.js';
 import { FIN_ACK, SYN_ACK, T0_US, at, loadFixtureRun, segment, syntheticRun, withHost, withSettings } from './run-fixtures.js';
 
 const syn = { kind: 'syn-retransmits', host: 'client', conn: 'c' } as const;

@@ -1,5 +1,5 @@
 /**
- * Builds the agent for tests exactly as it will be deployed: only src/agent/*, src/tcp/state.ts,
+ * Builds the agent for tests exactly as it will be deployed: only src/agent/*, src/tcp/state.ts, src/assert-never.ts,
  * src/observe/proc-net-tcp.ts, ip-address.ts and netstat-render.ts are copied into a temporary tree and compiled with tsc (lib ES2022, a
  * rough guard against APIs newer than the image's Node 18), next to a package.json of type module.
  * A compile error here also means the agent imports something the image will not have.
@@ -30,6 +30,7 @@ export function buildAgent(): BuiltAgent {
     if (file.endsWith('.ts')) copy(`src/agent/${file}`, `src/agent/${file}`);
   }
   copy('src/tcp/state.ts', 'src/tcp/state.ts');
+  copy('src/assert-never.ts', 'src/assert-never.ts');
   copy('src/observe/proc-net-tcp.ts', 'src/observe/proc-net-tcp.ts');
   copy('src/observe/ip-address.ts', 'src/observe/ip-address.ts');
   copy('src/observe/netstat-render.ts', 'src/observe/netstat-render.ts');

@@ -45,6 +45,8 @@ export interface StepRecord {
   index: number;
   kind: string;
   description: string;
+  /** The connection a socket-call step acted on, as resolved at run time (its `conn`, else the host's latest one). */
+  conn?: string;
   startUs: number;
   endUs: number;
   error?: string;

@@ -1,0 +1,566 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
+import { linuxMachine } from '../tcp/linux-profile.js';
+import type { TcpState } from '../tcp/state.js';
+import type { TcpContext, TcpEvent, TcpMachine, TransitionRow } from '../tcp/tcp-machine.js';
+import {
+  finWait2DurationMs,
+  predictOrphanFinSchedule,
+  predictSynAckSchedule,
+  type SynQueuePressure,
+  predictSynSchedule,
+  timeWaitDurationMs,
+  timerSlackMs,
+} from '../tcp/timing-model.js';
+import { readHostKernelSettings } from './host-kernel-settings.js';
+import { assertNever } from '../assert-never.js';
+import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { isLabSocket } from './socket-timeline.js';
+import { buildRuleTimeline, describeRuleDrop, REJECT_REPLY_WINDOW_US, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
+import { listenStepBacklog, synAckDropLimits, synQueueReadings } from './sampled-reads.js';
+import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
+import { estimateFinRto, predictGiveUpWindow } from './timing-fit.js';
+
+/*
+ * Replay: the state path each endpoint *should* have taken, predicted from its own packet trace and
+ * its application's calls by the Linux machine (linuxMachine(host settings)).
+ *
+ * How it works. For one socket of one host, the user calls (lab steps on that connection, timed by the
+ * step records) and the segments of the host's own capture on that 4-tuple are merged in time order
+ * and fed to the machine as events. A received segment is classified against what the endpoint has
+ * sent (its ISS and FIN position): a SYN-ACK acknowledging our SYN is `rcv-syn-ack`, an ACK covering
+ * our FIN is `rcv-ack-of-fin`, a FIN that also covers ours is `rcv-fin-ack-of-fin` (RFC 9293 §3.3.2
+ * Note 2), and so on. A segment the capture shows arriving but that the run's rule timeline says an
+ * INPUT/PREROUTING DROP or REJECT rule of that host dropped (rule-timeline.ts) never reached TCP, and is skipped. A sent
+ * segment stands for a call when the call itself is unknown (a FIN without a close step: close()).
+ * Segments that change nothing (duplicates, plain data in ESTABLISHED) are ignored.
+ * Timers come last: when the socket stays in a state that a timer ends, the timer's predicted expiry
+ * (timing-model.ts: SYN give-up — or the agent's ETIMEDOUT —, request drop, orphan FIN give-up,
+ * FIN_WAIT_2 timeout, TIME_WAIT) is added if it falls before the end of the run, with its window
+ * [on time, as late as the timer wheel allows]. A retransmission give-up (the request's, or an orphan's
+ * in FIN_WAIT_1, CLOSING or LAST_ACK: tcp_write_timeout() → tcp_write_err(), no RST) is predicted from
+ * the host's settings and anchored, like compareSchedule(), at the last retransmission the capture
+ * shows: each timer re-arms from its real fire, so the lateness of the earlier ones is not guessed.
+ * A request's limit is not always tcp_synack_retries: reqsk_timer_handler() cuts it toward 2 at any fire
+ * where the listener's SYN queue is more than half full of old requests (a SYN flood). The queue at each
+ * fire is read from the host's samples (its SYN_RECV rows on the listener's address and their retransmit
+ * counts: sampled-reads.ts synQueueReadings()) and the backlog from the lab's listen step; when the
+ * readings around a fire allow two limits, both drops are predicted as separate windows (ReplayEntry
+ * `windows`), and a drop in neither is not explained.
+ *
+ * The replay is a prediction, not a check: conformance.ts compares it with the sampled states.
+ */
+
+/** Why the replayed endpoint entered a state. */
+export type ReplayCause =
+  | { readonly kind: 'segment'; readonly frame: number; readonly direction: 'sent' | 'received'; readonly flags: string }
+  | { readonly kind: 'call'; readonly op: string }
+  | { readonly kind: 'timer'; readonly name: string };
+
+export interface ReplayEntry {
+  readonly state: TcpState;
+  /** When the state was entered (µs, capture clock); for a timer, its on-time expiry. */
+  readonly timeUs: number;
+  /** For timers: the latest moment the expiry may come (timer wheel slack); else equal to timeUs. */
+  readonly latestUs: number;
+  /**
+   * For a timer whose evidence allows more than one expiry (a request whose SYN-ACK limit the sampled
+   * queue cannot pin down): the separate windows, all inside [timeUs, latestUs]; the gaps between them
+   * are not accepted. Absent: the one window [timeUs, latestUs].
+   */
+  readonly windows?: readonly { readonly timeUs: number; readonly latestUs: number }[];
+  readonly cause: ReplayCause;
+  /** The machine row taken (absent for the initial state). */
+  readonly row?: TransitionRow;
+}
+
+export type EndpointRole = 'active' | 'passive' | 'unknown';
+
+export interface EndpointReplay {
+  readonly host: string;
+  readonly tuple: SocketTuple;
+  readonly conn: string | undefined;
+  readonly role: EndpointRole;
+  /** The first entry is the state the socket starts from (CLOSED before connect(), LISTEN for a passive socket). */
+  readonly timeline: readonly ReplayEntry[];
+  /** Segments that did not reach TCP or that the machine had no row for, with the reason. */
+  readonly skipped: readonly { readonly frame: number; readonly reason: string }[];
+}
+
+/** A user call on the socket, as the replay needs it. */
+export interface ReplayCall {
+  readonly op: 'connect' | 'listen' | 'send' | 'shutdown' | 'close' | 'abort';
+  readonly timeUs: number;
+}
+
+export interface ReplayInput {
+  readonly host: string;
+  readonly tuple: SocketTuple;
+  readonly conn?: string;
+  /** The host's own capture (all segments; the replay keeps the tuple's). */
+  readonly segments: readonly TcpSegment[];
+  readonly calls: readonly ReplayCall[];
+  readonly settings: Partial<KernelSettings>;
+  /** Why a received segment never reached TCP (a firewall rule), or undefined when it did. */
+  readonly droppedBy?: (segment: TcpSegment) => string | undefined;
+  /** The application's error for this connection (e.g. ETIMEDOUT of connect()). */
+  readonly error?: { readonly code: string; readonly timeUs: number };
+  /** End of the observation: predicted timers after it are not added. */
+  readonly endUs: number;
+  /** The host's tcp_rto_min in ms (net.ipv4.tcp_rto_min_us), when recorded; else TCP_RTO_MIN. */
+  readonly rtoMinMs?: number;
+  /**
+   * A passive socket's listener queue as sampled: every distinct reading of it from `fromUs` to `toUs`
+   * (the reading in force at `fromUs` first), for reqsk_timer_handler()'s cut of the SYN-ACK limit.
+   * Absent: the limit is tcp_synack_retries.
+   */
+  readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
+}
+
+const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
+
+/** Replays one endpoint (one socket of one host) through the Linux machine. */
+export function replayEndpoint(input: ReplayInput): EndpointReplay {
+  const machine = linuxMachine(input.settings);
+  const settings = resolveKernelSettings(input.settings);
+  const own = input.segments.filter((s) => {
+    const { src, dst } = segmentEndpoints(s);
+    return (src === input.tuple.local && dst === input.tuple.remote) || (src === input.tuple.remote && dst === input.tuple.local);
+  });
+  const isSent = (s: TcpSegment): boolean => segmentEndpoints(s).src === input.tuple.local;
+  const firstSyn = own.find((s) => (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN);
+  const connectCall = input.calls.find((c) => c.op === 'connect');
+  const role: EndpointRole = connectCall !== undefined || (firstSyn !== undefined && isSent(firstSyn)) ? 'active' : firstSyn !== undefined ? 'passive' : 'unknown';
+
+  const timeline: ReplayEntry[] = [];
+  const skipped: { frame: number; reason: string }[] = [];
+  let state: TcpState;
+  let context: TcpContext = {};
+  if (role === 'passive') {
+    const listen = input.calls.find((c) => c.op === 'listen');
+    state = 'LISTEN' as TcpState;
+    context = { openedBy: 'passive' };
+    const row = machine.nextTransitions('CLOSED', 'open-passive')[0];
+    const start = listen?.timeUs ?? (firstSyn?.timeUs ?? 0) - 1;
+    timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'listen' }, ...(row && { row }) });
+  } else if (role === 'active') {
+    state = 'CLOSED' as TcpState;
+    const start = Math.min(connectCall?.timeUs ?? Infinity, firstSyn?.timeUs ?? Infinity);
+    timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'socket' } });
+  } else {
+    // No handshake in the capture: the socket was open before it started.
+    state = 'ESTABLISHED' as TcpState;
+    const start = own[0]?.timeUs ?? input.calls[0]?.timeUs ?? 0;
+    timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'unknown (open before the capture)' } });
+  }
+
+  // Sequence bookkeeping (RFC 9293 §3.4): what acknowledges our SYN and our FIN.
+  let iss: number | undefined;
+  let ourFinAckValue: number | undefined;
+  let ourFinAcked = false;
+  let peerIsn: number | undefined;
+  let peerFinSeen = false;
+  let closedByApp: 'close' | 'shutdown' | undefined;
+  const ackCovers = (s: TcpSegment, value: number | undefined): boolean => value !== undefined && (s.flags & TcpFlag.ACK) !== 0 && ((s.ack - value) | 0) >= 0;
+
+  const apply = (event: TcpEvent, timeUs: number, cause: ReplayCause, extra: TcpContext = {}): boolean => {
+    const result = machine.step(state, event, { ...context, ...extra });
+    if ('illegal' in result) return false;
+    context = { ...result.context, lingerZero: false, unreadData: false };
+    if (result.to !== state) {
+      state = result.to;
+      timeline.push({ state, timeUs, latestUs: timeUs, cause, row: result.row });
+    }
+    return true;
+  };
+
+  type Item = { timeUs: number; order: number; call?: ReplayCall; segment?: TcpSegment };
+  const items: Item[] = [
+    ...input.calls.filter((c) => c.op !== 'listen').map((call, i) => ({ timeUs: call.timeUs, order: i, call })),
+    ...own.map((segment, i) => ({ timeUs: segment.timeUs, order: 1e6 + i, segment })),
+  ].sort((x, y) => x.timeUs - y.timeUs || x.order - y.order);
+
+  for (const item of items) {
+    if (item.call !== undefined) {
+      const { op, timeUs } = item.call;
+      const cause: ReplayCause = { kind: 'call', op };
+      switch (op) {
+        case 'connect':
+          if (state === 'CLOSED') apply('open-active', timeUs, cause);
+          break;
+        case 'close':
+        case 'shutdown': {
+          closedByApp = op;
+          // close() is abortive (RST) when the next segment the socket sends is a RST (SO_LINGER 0, unread data).
+          const next = own.find((s) => s.timeUs >= timeUs && isSent(s));
+          const abortive = op === 'close' && next !== undefined && (next.flags & TcpFlag.RST) !== 0 && next.timeUs - timeUs < 1_000_000;
+          apply('close', timeUs, cause, { lingerZero: abortive });
+          break;
+        }
+        case 'abort':
+          apply('abort', timeUs, cause);
+          break;
+        case 'send':
+        case 'listen':
+          break;
+        default: {
+          const never: never = op;
+          throw new Error(`replay: unknown call ${String(never)}`);
+        }
+      }
+      continue;
+    }
+    const s = item.segment as TcpSegment;
+    const flags = s.flags & FLAGS_OF_INTEREST;
+    const sent = isSent(s);
+    const cause: ReplayCause = { kind: 'segment', frame: s.frame, direction: sent ? 'sent' : 'received', flags: formatFlags(s.flags) };
+    if (sent) {
+      if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+        iss ??= s.seq;
+        if (state === 'CLOSED' && timeline.length === 1) apply('open-active', s.timeUs, cause);
+      } else if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
+        iss ??= s.seq;
+      }
+      if ((flags & TcpFlag.FIN) !== 0) {
+        ourFinAckValue ??= (s.seq + s.payloadLength + ((flags & TcpFlag.SYN) !== 0 ? 1 : 0) + 1) >>> 0;
+        if (closedByApp === undefined && (state === 'ESTABLISHED' || state === 'CLOSE_WAIT' || state === 'SYN_RECEIVED')) {
+          closedByApp = 'close';
+          apply('close', s.timeUs, cause);
+        }
+      }
+      if ((flags & TcpFlag.RST) !== 0) {
+        // `REJECT --reject-with tcp-reset` answers a dropped segment from netfilter: TCP sent nothing.
+        const rejected = own.find((r) => !isSent(r) && r.timeUs <= s.timeUs && s.timeUs - r.timeUs <= REJECT_REPLY_WINDOW_US && input.droppedBy?.(r) !== undefined);
+        if (rejected !== undefined) skipped.push({ frame: s.frame, reason: `RST sent by the firewall (REJECT) in reply to #${rejected.frame}, not by TCP` });
+        else if (closedByApp === undefined && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2', 'SYN_RECEIVED'].includes(state)) apply('abort', s.timeUs, cause);
+      }
+      continue;
+    }
+    const dropped = input.droppedBy?.(s);
+    if (dropped !== undefined) {
+      skipped.push({ frame: s.frame, reason: dropped });
+      continue;
+    }
+    const handled = replayReceived(s, cause);
+    if (!handled) skipped.push({ frame: s.frame, reason: `no transition in ${state} for a [${formatFlags(s.flags)}] segment` });
+  }
+
+  function replayReceived(s: TcpSegment, cause: ReplayCause): boolean {
+    const flags = s.flags & FLAGS_OF_INTEREST;
+    const syn = (flags & TcpFlag.SYN) !== 0;
+    const ack = (flags & TcpFlag.ACK) !== 0;
+    if ((flags & TcpFlag.RST) !== 0) {
+      if (state === 'LISTEN' || state === 'CLOSED') return true;
+      if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === ((iss + 1) >>> 0))) return true; // unacceptable: ignored (§3.10.7.3)
+      return apply('rcv-rst', s.timeUs, cause);
+    }
+    if (syn && !ack) {
+      if (state === 'LISTEN' || state === 'SYN_SENT') {
+        peerIsn = s.seq;
+        return apply('rcv-syn', s.timeUs, cause);
+      }
+      if (state === 'SYN_RECEIVED' && context.openedBy === 'passive' && peerIsn !== undefined && s.seq !== peerIsn) return apply('rcv-syn', s.timeUs, cause);
+      return true; // a retransmitted SYN: the SYN-ACK goes out again, the state stays
+    }
+    if (syn && ack) {
+      if (state === 'SYN_SENT') {
+        peerIsn = s.seq;
+        return apply(iss !== undefined && s.ack === ((iss + 1) >>> 0) ? 'rcv-syn-ack' : 'rcv-bad-ack', s.timeUs, cause);
+      }
+      if (state === 'SYN_RECEIVED' && ackCovers(s, iss === undefined ? undefined : (iss + 1) >>> 0)) return apply('rcv-ack-of-syn', s.timeUs, cause);
+      return true;
+    }
+    if (state === 'SYN_RECEIVED' && ackCovers(s, iss === undefined ? undefined : (iss + 1) >>> 0)) {
+      if (!apply('rcv-ack-of-syn', s.timeUs, cause)) return false;
+    }
+    const orphan = closedByApp === 'close';
+    if (s.payloadLength > 0 && orphan && (state === 'FIN_WAIT_1' || state === 'FIN_WAIT_2')) return apply('rcv-data', s.timeUs, cause);
+    const fin = (flags & TcpFlag.FIN) !== 0;
+    const coversOurFin = !ourFinAcked && ackCovers(s, ourFinAckValue);
+    if (fin && !peerFinSeen) {
+      peerFinSeen = true;
+      if (state === 'FIN_WAIT_1' && coversOurFin) {
+        ourFinAcked = true;
+        return apply('rcv-fin-ack-of-fin', s.timeUs, cause);
+      }
+      if (coversOurFin && (state === 'CLOSING' || state === 'LAST_ACK')) {
+        ourFinAcked = true;
+        apply('rcv-ack-of-fin', s.timeUs, cause);
+      }
+      return apply('rcv-fin', s.timeUs, cause);
+    }
+    if (coversOurFin && (state === 'FIN_WAIT_1' || state === 'CLOSING' || state === 'LAST_ACK')) {
+      ourFinAcked = true;
+      return apply('rcv-ack-of-fin', s.timeUs, cause);
+    }
+    return true;
+  }
+
+  addTimers();
+
+  function addTimers(): void {
+    for (let guard = 0; guard < 3; guard += 1) {
+      const last = timeline[timeline.length - 1] as ReplayEntry;
+      const timer = nextTimer(last);
+      if (timer === undefined || timer.timeUs > input.endUs) return;
+      const result = machine.step(state, timer.event, context);
+      if ('illegal' in result || result.to === state) return;
+      state = result.to;
+      context = result.context;
+      timeline.push({
+        state,
+        timeUs: timer.timeUs,
+        latestUs: timer.latestUs,
+        cause: { kind: 'timer', name: timer.name },
+        row: result.row,
+        ...(timer.windows !== undefined && { windows: timer.windows }),
+      });
+    }
+  }
+
+  type TimerPrediction = { event: TcpEvent; name: string; timeUs: number; latestUs: number; windows?: ReplayEntry['windows'] };
+  function nextTimer(last: ReplayEntry): TimerPrediction | undefined {
+    const window = (startUs: number, onTimeMs: number, lateMs: number, name: string, event: TcpEvent) => ({
+      event,
+      name,
+      timeUs: startUs + onTimeMs * 1000,
+      latestUs: startUs + lateMs * 1000,
+    });
+    switch (state) {
+      case 'SYN_SENT': {
+        if (input.error !== undefined && input.error.timeUs >= last.timeUs) {
+          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: input.error.timeUs, latestUs: input.error.timeUs };
+        }
+        const startUs = firstSyn?.timeUs ?? last.timeUs;
+        return window(startUs, predictSynSchedule(settings).failAtMs, predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN retransmissions exhausted', 'retransmit-give-up');
+      }
+      case 'SYN_RECEIVED': {
+        if (context.openedBy !== 'passive') return undefined;
+        // Timer fires only: a SYN-ACK answering a retransmitted SYN that reached TCP is a reply (syn-ack-replies.ts).
+        const synAcks = sameSequence(own.filter((s) => isSent(s) && isSynAck(s)));
+        const replies = findSynAckReplies(synAcks, own.filter((r) => !isSent(r) && isPureSyn(r)), (r) => input.droppedBy?.(r) !== undefined);
+        const timerSends = synAcks.filter((a) => !replies.has(a.frame));
+        const first = timerSends[0];
+        if (first === undefined) {
+          return window(last.timeUs, predictSynAckSchedule(settings).failAtMs, predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN-ACK retransmissions exhausted (request dropped)', 'retransmit-give-up');
+        }
+        const offsets = timerSends.map((a) => (a.timeUs - first.timeUs) / 1000);
+        return requestDropTimer(first.timeUs, offsets);
+      }
+      case 'FIN_WAIT_1':
+      case 'CLOSING':
+      case 'LAST_ACK': {
+        // Only an orphan (close(), not shutdown()) follows tcp_orphan_retries.
+        if (closedByApp !== 'close' || ourFinAcked) return undefined;
+        const fins = sameSequence(own.filter((s) => isSent(s) && (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN));
+        const firstFin = fins[0];
+        if (firstFin === undefined) return undefined;
+        const offsets = fins.map((f) => (f.timeUs - firstFin.timeUs) / 1000);
+        const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
+        const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+        const giveUp = predictGiveUpWindow((lateness) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+        return window(
+          firstFin.timeUs,
+          giveUp.earliestMs,
+          giveUp.latestMs,
+          `orphan FIN retransmissions exhausted in ${state} (tcp_orphan_retries=${settings.tcp_orphan_retries}, RTO ${estimate.rtoMs} ms; destroyed without a RST)`,
+          'retransmit-give-up',
+        );
+      }
+      case 'FIN_WAIT_2': {
+        if (closedByApp !== 'close') return undefined;
+        const ms = finWait2DurationMs(settings, 200);
+        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), 'FIN_WAIT_2 timeout (tcp_fin_timeout)', 'fin-wait-2-timeout');
+      }
+      case 'TIME_WAIT': {
+        const ms = timeWaitDurationMs();
+        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), 'TIME_WAIT expiry (TCP_TIMEWAIT_LEN)', 'time-wait-expiry');
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * When a request socket is dropped: at the fire where num_timeout reaches the limit reqsk_timer_handler()
+   * computes then (effectiveSynAckRetries(): tcp_synack_retries, cut toward 2 while the SYN queue is more
+   * than half full of old requests). The queue at each fire is read from the samples around that fire's
+   * window; when the readings there allow different limits, every drop they allow is a window of its own.
+   */
+  function requestDropTimer(firstUs: number, offsets: readonly number[]): TimerPrediction {
+    const retries = settings.tcp_synack_retries;
+    const base = `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${retries}`;
+    const windowFor = (limit: number | undefined) =>
+      predictGiveUpWindow((o) => predictSynAckSchedule(settings, { ...o, ...(limit !== undefined && { retriesLimit: limit }) }), offsets, settings.hz);
+    const readingsOf = input.synQueueReadings;
+    if (readingsOf === undefined) {
+      const giveUp = windowFor(undefined);
+      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+    }
+    const candidates = synAckDropLimits(settings, firstUs, offsets.length - 1, readingsOf, input.tuple.remote);
+    const windows = candidates.map((c) => ({ ...c, ...windowFor(c.k) }));
+    const describe = (k: number): string => candidates.find((c) => c.k === k)?.description ?? `drop at num_timeout ${k}`;
+    if (windows.length === 0) {
+      const giveUp = windowFor(undefined);
+      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+    }
+    const cut = windows.some((w) => w.k < retries);
+    const reason = cut ? `; reqsk_timer_handler() cuts the limit while the SYN queue is more than half full of old requests` : '';
+    const which =
+      windows.length === 1
+        ? describe((windows[0] as { k: number }).k)
+        : `the sampled queue cannot tell which limit applies, so each is accepted: ${windows
+            .map((w) => `${describe(w.k)} → +${(w.earliestMs / 1000).toFixed(3)}–${(w.latestMs / 1000).toFixed(3)} s after the first SYN-ACK`)
+            .join('; or ')}`;
+    return {
+      event: 'retransmit-give-up',
+      name: `${base}${reason}: ${which})`,
+      timeUs: firstUs + Math.min(...windows.map((w) => w.earliestMs)) * 1000,
+      latestUs: firstUs + Math.max(...windows.map((w) => w.latestMs)) * 1000,
+      ...(windows.length > 1 && { windows: windows.map((w) => ({ timeUs: firstUs + w.earliestMs * 1000, latestUs: firstUs + w.latestMs * 1000 })) }),
+    };
+  }
+
+  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped };
+}
+
+/** The transmissions of one retransmitted segment: those with the first one's sequence number. */
+function sameSequence(segments: readonly TcpSegment[]): TcpSegment[] {
+  const first = segments[0];
+  return first === undefined ? [] : segments.filter((s) => s.seq === first.seq);
+}
+
+/** Replays every lab socket of every host of a run (sockets the agent sampled or named). */
+export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimeline(run)): EndpointReplay[] {
+  const replays: EndpointReplay[] = [];
+  const endUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs), ...run.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
+  for (const host of run.hosts) {
+    const { settings, rtoMinMs } = readHostKernelSettings(host);
+    const droppedBy = timelineDropper(rules, host);
+    for (const { tuple, conn } of socketsOf(host)) {
+      const backlog = listenStepBacklog(run, host, Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1)));
+      const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+      replays.push(
+        replayEndpoint({
+          host: host.name,
+          tuple,
+          ...(conn !== undefined && { conn }),
+          segments: host.segments,
+          calls: callsOf(run, host, conn, tuple),
+          settings,
+          droppedBy,
+          ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
+          ...(rtoMinMs !== undefined && { rtoMinMs }),
+          ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
+          endUs,
+        }),
+      );
+    }
+  }
+  return replays;
+}
+
+/** The connection sockets of a host: every lab socket the agent sampled or named, with its connection name. */
+function socketsOf(host: RunHost): { tuple: SocketTuple; conn: string | undefined }[] {
+  const found = new Map<string, { tuple: SocketTuple; conn: string | undefined }>();
+  for (const event of host.events) {
+    if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected') continue;
+    if (!isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
+    const key = `${event.local} ${event.remote}`;
+    const known = found.get(key);
+    if (known === undefined) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: event.conn });
+    else if (known.conn === undefined && event.conn !== undefined) known.conn = event.conn;
+  }
+  return [...found.values()];
+}
+
+/**
+ * The user calls of the lab on this host's connection, timed by their step records (when the step started).
+ * A socket-call step without `conn` acted on the host's latest connection at run time: steps.jsonl records
+ * which (StepRecord.conn); for older run folders it is inferred the same way, from the host's agent events.
+ */
+function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple: SocketTuple): ReplayCall[] {
+  const calls: ReplayCall[] = [];
+  const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
+  const actsOn = (record: StepRecord, stepConn: string | undefined): boolean =>
+    conn !== undefined && (record.conn ?? stepConn ?? latestConnBefore(run, host, record.startUs)) === conn;
+  for (const record of run.steps) {
+    const step = run.lab.steps[record.index];
+    if (step === undefined || !('host' in step) || step.host !== host.name) continue;
+    switch (step.kind) {
+      case 'listen':
+        if (step.port === localPort) calls.push({ op: 'listen', timeUs: record.startUs });
+        break;
+      case 'connect':
+        if (conn !== undefined && step.conn === conn) calls.push({ op: 'connect', timeUs: record.startUs });
+        break;
+      case 'send':
+      case 'shutdown':
+      case 'abort':
+        if (actsOn(record, step.conn)) calls.push({ op: step.kind, timeUs: record.startUs });
+        break;
+      case 'close':
+      case 'close-on-fin': {
+        if (!actsOn(record, step.conn)) break;
+        // close-on-fin (older run folders: close with onFin) is armed by the step and done by the agent
+        // when the peer's FIN is read: its `end` event is the moment of the call.
+        const onFin = step.kind === 'close-on-fin' || (step as { onFin?: boolean }).onFin === true;
+        const end = onFin ? host.events.find((e) => e.type === 'end' && e.conn === conn && e.timeUs >= record.startUs) : undefined;
+        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : record.startUs) });
+        break;
+      }
+      case 'rule':
+      case 'unrule':
+      case 'wait-state':
+      case 'wait-event':
+      case 'wait-gone':
+      case 'hold':
+      case 'release':
+      case 'flood':
+        break;
+      default:
+        assertNever(step);
+    }
+  }
+  return calls;
+}
+
+/**
+ * The host's latest connection when a step started, as the step runner tracks it (run/step-runner.ts
+ * trackConnections(): the latest connect step, accepted or connected event), for steps without `conn`.
+ */
+function latestConnBefore(run: RunRecord, host: RunHost, timeUs: number): string | undefined {
+  let latest: { conn: string; timeUs: number } | undefined;
+  for (const record of run.steps) {
+    const step = run.lab.steps[record.index];
+    if (step?.kind === 'connect' && step.host === host.name && record.startUs <= timeUs && (latest === undefined || record.startUs >= latest.timeUs)) {
+      latest = { conn: step.conn, timeUs: record.startUs };
+    }
+  }
+  for (const event of host.events) {
+    if ((event.type === 'accepted' || event.type === 'connected') && event.timeUs <= timeUs && (latest === undefined || event.timeUs >= latest.timeUs)) {
+      latest = { conn: event.conn, timeUs: event.timeUs };
+    }
+  }
+  return latest?.conn;
+}
+
+/** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */
+function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegment) => string | undefined {
+  return (segment) => {
+    if (segment.dst !== host.address) return undefined;
+    const drop = ruleDropOf(rules, host.name, segment.frame);
+    return drop === undefined ? undefined : describeRuleDrop(drop);
+  };
+}
+
+/**
+ * Received segments a host's firewall dropped before TCP saw them, from the run's rule timeline
+ * (rule-timeline.ts: INPUT/PREROUTING DROP or REJECT rules while in place, confirmed by their counters).
+ * tcpdump sees an incoming packet before netfilter does, so such a segment is in the capture.
+ */
+export function firewallDropper(run: RunRecord, host: RunHost, _addresses?: Readonly<Record<string, string>>): (segment: TcpSegment) => string | undefined {
+  return timelineDropper(buildRuleTimeline(run), host);
+}

@@ -1,0 +1,204 @@
+import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.js';
+import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
+import { compileRule } from '../faults/rule-matcher.js';
+import type { TcpSegment } from '../observe/packet.js';
+import type { RunRecord } from './run-record.js';
+
+/*
+ * The rule timeline: which iptables rule of the lab was in place when, and which captured segments it
+ * dropped. The one implementation of "does this rule drop that segment", used by the replay (a dropped
+ * segment never reached TCP), the ladder (an arrow stopping short) and the live feed (run/live-feed.ts).
+ *
+ * How it works. A rule is in place from the start of its `rule` step to the end of its `unrule` step
+ * (or the end of the run). Only rules with a DROP or REJECT target matter. On a receive chain (INPUT,
+ * PREROUTING) the receiver's capture still has the segment: the AF_PACKET tap runs in
+ * `__netif_receive_skb_core()` (net/core/dev.c) before NF_INET_PRE_ROUTING, so the timeline attributes
+ * each received segment to the first rule of the chain (the counter's position, else the lab's order)
+ * that matches it while in place. A rule whose counter reads 0 dropped nothing, whatever it matches (the
+ * counter is the proof; a mismatch is a warning). On a send chain (OUTPUT, POSTROUTING) the sender's tap
+ * (`dev_queue_xmit_nit()`) runs after netfilter: a dropped segment was never captured, only the counter
+ * tells of it. Rules the matcher cannot decide (`-m statistic`, …) are listed as unsupported.
+ */
+
+/** How soon after a segment a REJECT rule rejected a RST from the same host is taken as the firewall's reply, not TCP's. */
+export const REJECT_REPLY_WINDOW_US = 10_000;
+
+/** Chains whose drops happen after the receiver's capture saw the segment. */
+export const RECEIVE_CHAINS: ReadonlySet<string> = new Set(['INPUT', 'PREROUTING']);
+/** Chains whose drops happen before the sender's capture sees the segment. */
+export const SEND_CHAINS: ReadonlySet<string> = new Set(['OUTPUT', 'POSTROUTING']);
+
+/** A rule that drops received segments: compiled once, decided with dropsReceived(). */
+export interface ReceiveDropRule {
+  readonly target: 'DROP' | 'REJECT';
+  readonly chain: string;
+  readonly matches: (segment: TcpSegment) => boolean;
+}
+
+const compiledDrops = new WeakMap<ParsedRule, ReceiveDropRule | 'not-a-receive-drop' | { unsupported: readonly string[] }>();
+
+/**
+ * The rule as a receive-side drop (INPUT/PREROUTING, target DROP or REJECT, segments captured on eth0),
+ * `undefined` when it is none, or the options the matcher cannot decide. Compiled once per parsed rule.
+ */
+export function receiveDropRule(rule: ParsedRule): ReceiveDropRule | undefined | { unsupported: readonly string[] } {
+  let known = compiledDrops.get(rule);
+  if (known === undefined) {
+    known = compileReceiveDrop(rule);
+    compiledDrops.set(rule, known);
+  }
+  return known === 'not-a-receive-drop' ? undefined : known;
+}
+
+function compileReceiveDrop(rule: ParsedRule): ReceiveDropRule | 'not-a-receive-drop' | { unsupported: readonly string[] } {
+  const target = targetOf(rule.spec);
+  if (!RECEIVE_CHAINS.has(rule.chain) || (target !== 'DROP' && target !== 'REJECT')) return 'not-a-receive-drop';
+  const compiled = compileRule(rule.spec);
+  if (!compiled.ok) return { unsupported: compiled.unsupported };
+  return { target, chain: rule.chain, matches: (segment) => compiled.matches(segment, { inInterface: 'eth0' }) };
+}
+
+/** True when `rule` is a receive-side drop that matches `segment` (a segment arriving at the rule's host). */
+export function dropsReceived(rule: ParsedRule, segment: TcpSegment): boolean {
+  const drop = receiveDropRule(rule);
+  return drop !== undefined && 'matches' in drop && drop.matches(segment);
+}
+
+/** The `-j` target of a rule spec, upper-cased (`''` when none). */
+export function targetOf(spec: readonly string[]): string {
+  const index = spec.findIndex((w) => w === '-j' || w === '--jump');
+  return (spec[index + 1] ?? '').toUpperCase();
+}
+
+/** One rule of the lab as it was in place during the run. */
+export interface TimedRule {
+  readonly name: string;
+  readonly host: string;
+  readonly text: string;
+  readonly parsed: ParsedRule;
+  readonly target: string;
+  readonly counter: RuleCounter | undefined;
+  /** From the start of the rule step (µs, capture clock) … */
+  readonly fromUs: number;
+  /** … to the end of its unrule step, or Infinity. */
+  readonly untilUs: number;
+  /** Index of its step in the lab. */
+  readonly labOrder: number;
+  /** Frames of the host's capture this rule dropped (receive chains only). */
+  readonly droppedFrames: readonly number[];
+}
+
+/** Why a received segment never reached TCP. */
+export interface RuleDrop {
+  readonly rule: string;
+  readonly host: string;
+  readonly chain: string;
+  readonly target: string;
+  /** e.g. `filter/INPUT: -s 198.18.0.3 -p tcp --dport 8888 → DROP`. */
+  readonly description: string;
+}
+
+export interface RuleTimeline {
+  /** In chain order (counter position, else lab order). */
+  readonly rules: readonly TimedRule[];
+  /** Per host, frame of a received segment → the rule that dropped it. */
+  readonly drops: ReadonlyMap<string, ReadonlyMap<number, RuleDrop>>;
+  /** Per host: segments dropped on a send chain before capture, as the counters tell. */
+  readonly notes: ReadonlyMap<string, readonly string[]>;
+  /** Disagreements between rules, counters and captures; never silently dropped. */
+  readonly warnings: readonly string[];
+}
+
+/** Builds the rule timeline of a run (pure). */
+export function buildRuleTimeline(record: RunRecord): RuleTimeline {
+  const addresses = Object.fromEntries(record.hosts.map((h) => [h.name, h.address]));
+  const warnings: string[] = [];
+  const notes = new Map<string, string[]>(record.hosts.map((h) => [h.name, []]));
+  const drafts: (Omit<TimedRule, 'droppedFrames'> & { droppedFrames: number[] })[] = [];
+  record.lab.steps.forEach((step, index) => {
+    if (step.kind !== 'rule') return;
+    let parsed: ParsedRule;
+    try {
+      parsed = parseRule(step.text, addresses);
+    } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      warnings.push(`rule ${step.name} on ${step.host} could not be read (${err.reason}); its drops are not drawn`);
+      return;
+    }
+    const counters = parseRuleCounters(record.hosts.find((h) => h.name === step.host)?.ruleCounters ?? '');
+    const counter = matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}` }), counters) ?? matchCounterToRule(parsed, counters);
+    const added = record.steps.find((s) => s.index === index);
+    const removalIndex = record.lab.steps.findIndex((s, i) => i > index && s.kind === 'unrule' && s.host === step.host && s.name === step.name);
+    const removed = record.steps.find((s) => s.index === removalIndex);
+    drafts.push({
+      name: step.name,
+      host: step.host,
+      text: step.text,
+      parsed,
+      target: targetOf(parsed.spec),
+      counter,
+      fromUs: added?.startUs ?? -Infinity,
+      untilUs: removed?.endUs ?? Infinity,
+      labOrder: index,
+      droppedFrames: [],
+    });
+  });
+  // The chain is evaluated in rule order: the counter's position, else the order the lab added them.
+  drafts.sort((x, y) => (x.counter?.num ?? 1e9) - (y.counter?.num ?? 1e9) || x.labOrder - y.labOrder);
+
+  const drops = new Map<string, Map<number, RuleDrop>>(record.hosts.map((h) => [h.name, new Map()]));
+  for (const rule of drafts) {
+    if (rule.target !== 'DROP' && rule.target !== 'REJECT') continue;
+    const where = `rule ${rule.name} on ${rule.host} (${rule.parsed.chain})`;
+    const counted = rule.counter?.pkts;
+    if (SEND_CHAINS.has(rule.parsed.chain)) {
+      if (counted !== undefined && counted > 0) {
+        notes.get(rule.host)?.push(`${counted} segment${counted === 1 ? '' : 's'} dropped by rule ${rule.name} before capture (${rule.parsed.chain})`);
+      } else if (counted === undefined) {
+        warnings.push(`${where}: no counter found in ${rule.host}'s iptables-counters.txt, so segments it dropped before capture cannot be counted`);
+      }
+      continue;
+    }
+    if (!RECEIVE_CHAINS.has(rule.parsed.chain)) {
+      warnings.push(`${where}: only INPUT, PREROUTING, OUTPUT and POSTROUTING drops are drawn`);
+      continue;
+    }
+    const drop = receiveDropRule(rule.parsed);
+    if (drop === undefined) continue;
+    if (!('matches' in drop)) {
+      warnings.push(`${where} uses options the report cannot match (${drop.unsupported.join(', ')}); its ${counted ?? 'unknown number of'} dropped packets are not attributed to arrows`);
+      continue;
+    }
+    const host = record.hosts.find((h) => h.name === rule.host);
+    const hostDrops = drops.get(rule.host);
+    if (host === undefined || hostDrops === undefined) continue;
+    const matched = host.segments.filter(
+      (s) => s.dst === host.address && !hostDrops.has(s.frame) && s.timeUs >= rule.fromUs && s.timeUs <= rule.untilUs && drop.matches(s),
+    );
+    if (counted === 0) {
+      if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured segment(s) but its counter is 0: they are drawn as delivered`);
+      continue;
+    }
+    const attribution: RuleDrop = { rule: rule.name, host: rule.host, chain: rule.parsed.chain, target: rule.target, description: rule.parsed.matchDescription };
+    for (const segment of matched) {
+      hostDrops.set(segment.frame, attribution);
+      rule.droppedFrames.push(segment.frame);
+    }
+    if (counted === undefined) {
+      warnings.push(`${where}: no counter found in ${rule.host}'s iptables-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`);
+    } else if (counted !== matched.length) {
+      warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);
+    }
+  }
+  return { rules: drafts, drops, notes, warnings };
+}
+
+/** The rule that dropped the segment `frame` of `host`'s capture before TCP saw it, if any. */
+export function ruleDropOf(timeline: RuleTimeline, host: string, frame: number): RuleDrop | undefined {
+  return timeline.drops.get(host)?.get(frame);
+}
+
+/** `dropped by server's rule drop-syn (filter/INPUT: … → DROP) before TCP saw it`: the replay's reason. */
+export function describeRuleDrop(drop: RuleDrop): string {
+  return `dropped by ${drop.host}'s rule ${drop.rule} (${drop.description}) before TCP saw it`;
+}

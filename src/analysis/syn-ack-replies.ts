@@ -1,0 +1,44 @@
+import { TcpFlag, type TcpSegment } from '../observe/packet.js';
+
+/*
+ * A SYN-ACK is a *reply*, not a timer fire, when the request socket sent it because a retransmitted
+ * SYN reached TCP: tcp_minisocks.c tcp_check_req() → inet_rtx_syn_ack() answers at once. Such SYN-ACKs
+ * are left out of the request's retransmission schedule (timing checks, replay, commentary all use this
+ * one rule). A SYN the host's firewall dropped never reached TCP, so it is answered by nothing.
+ */
+
+/** How close after a received SYN (that reached TCP) a SYN-ACK counts as its answer rather than a timer fire. */
+export const SYN_REPLY_WINDOW_US = 5_000;
+
+/**
+ * The SYN-ACKs of one request that answer a retransmitted SYN, mapped to that SYN: every SYN-ACK but the
+ * first sent within SYN_REPLY_WINDOW_US after a SYN from the peer that the host's capture shows arriving
+ * and that no firewall rule dropped (`droppedBefore(frame)`).
+ * `synAcks` are the request's SYN-ACKs (one sequence number) in capture order; `receivedSyns` the peer's
+ * SYNs on the same 4-tuple in the same capture.
+ */
+export function findSynAckReplies(
+  synAcks: readonly TcpSegment[],
+  receivedSyns: readonly TcpSegment[],
+  droppedBefore: (segment: TcpSegment) => boolean,
+): Map<number, TcpSegment> {
+  const replies = new Map<number, TcpSegment>();
+  synAcks.forEach((synAck, index) => {
+    if (index === 0) return;
+    const syn = receivedSyns.find(
+      (s) => s.frame < synAck.frame && s.timeUs <= synAck.timeUs && synAck.timeUs - s.timeUs <= SYN_REPLY_WINDOW_US && !droppedBefore(s),
+    );
+    if (syn !== undefined) replies.set(synAck.frame, syn);
+  });
+  return replies;
+}
+
+/** A pure SYN (no ACK, no RST). */
+export function isPureSyn(segment: TcpSegment): boolean {
+  return (segment.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
+}
+
+/** A SYN-ACK (no RST). */
+export function isSynAck(segment: TcpSegment): boolean {
+  return (segment.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.SYN | TcpFlag.ACK);
+}

@@ -1,0 +1,214 @@
+import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, compareSchedule, scheduleTimeline, type RetransmissionSchedule, type ScheduleItemCheck } from '../tcp/timing-model.js';
+import type { ObservedGiveUp } from './sampled-reads.js';
+
+/*
+ * Timing fits under one policy (packetdrill's single verify_time() with a tolerance is the model): the
+ * observed transmissions of one retransmitted segment, and the moment its socket gave up, against the
+ * Linux timing model's schedule (src/tcp/timing-model.ts). A timer never fires early and fires late by at
+ * most its timer-wheel granularity, so each send must fall in a window anchored at the previous observed
+ * send (compareSchedule()). Give-up is a time test at a timer fire, so a schedule whose timers all ran late
+ * can give up one fire earlier than the nominal one: both predictions (timers on time, timers as late as
+ * the wheel allows) are fitted, and the fit kept is the late-timer one only when it has fewer problems than
+ * the on-time one. The sends are placed in order for the checks; the commentary may let a late send fill a
+ * later slot (SendPlacement), with the same windows, problems and choice. The replay's give-up windows come
+ * from the same fit (predictGiveUpWindow(): the union over the predictions whose sends all fit). fitRetransmissions() is the one fitter: the timing checks, the replay's give-up windows
+ * (predictGiveUpWindow()) and the report's commentary all read its result.
+ */
+
+/** One observed transmission: its offset from the first one and where it is in the capture. */
+export interface ObservedSend {
+  readonly offsetMs: number;
+  readonly frame: number;
+  readonly timeUs: number;
+}
+
+/**
+ * How observed sends are placed on the model's sends: `in-order` (the k-th observed is the model's k-th;
+ * what the checks judge), or `allow-gaps` (a send too late for its slot that fits a later one is placed
+ * there, the ones between counted missing; the commentary tells a removed SYN as missing this way).
+ */
+export type SendPlacement = 'in-order' | 'allow-gaps';
+
+/** Which prediction a fit is of: timers on time, or as late as the timer wheel allows. */
+export type TimerLateness = 'none' | 'max';
+
+/** A model schedule fitted to the observation. */
+export interface ScheduleFit {
+  readonly lateness: TimerLateness;
+  readonly schedule: RetransmissionSchedule;
+  /** Model index each observed send was placed at, in observation order (−1: beyond the model). */
+  readonly placement: readonly number[];
+  /** One item per model send, then the give-up. */
+  readonly items: readonly ScheduleItemCheck[];
+  /** The observed send at each model index (undefined: missing). */
+  readonly slotSends: readonly (ObservedSend | undefined)[];
+  /** Observed sends the model does not have. */
+  readonly extra: readonly ObservedSend[];
+  /** Departures from the model, for people; empty when the observation fits. */
+  readonly problems: readonly string[];
+}
+
+/** Fits the observation to the on-time and the late-timer prediction; keeps the late one only when it has fewer problems. */
+export function fitRetransmissions(
+  predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
+  sends: readonly ObservedSend[],
+  giveUp: ObservedGiveUp | undefined,
+  hz: number,
+  placement: SendPlacement = 'in-order',
+): ScheduleFit {
+  const [onTime, late] = (['none', 'max'] as const).map((lateness) => fitOne(lateness, predict({ timerLateness: lateness }), sends, giveUp, hz, placement)) as [
+    ScheduleFit,
+    ScheduleFit,
+  ];
+  return late.problems.length < onTime.problems.length ? late : onTime;
+}
+
+function fitOne(
+  lateness: TimerLateness,
+  schedule: RetransmissionSchedule,
+  sends: readonly ObservedSend[],
+  giveUp: ObservedGiveUp | undefined,
+  hz: number,
+  mode: SendPlacement,
+  allowanceMs: number = CAPTURE_ALLOWANCE_MS,
+): ScheduleFit {
+  const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
+  const expectedSends = schedule.sends.length;
+  const placement =
+    mode === 'allow-gaps'
+      ? alignSends(expectedOffsetsMs.slice(0, expectedSends), intervalsMs.slice(0, expectedSends), sends.map((s) => s.offsetMs), hz)
+      : sends.map((_, i) => (i < expectedSends ? i : -1));
+  const slotSends: (ObservedSend | undefined)[] = new Array<ObservedSend | undefined>(expectedSends).fill(undefined);
+  const extra: ObservedSend[] = [];
+  placement.forEach((m, i) => {
+    const send = sends[i] as ObservedSend;
+    if (m >= 0) slotSends[m] = send;
+    else extra.push(send);
+  });
+  const items = compareGiveUpInterval(compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs), giveUp);
+  const problems: string[] = [];
+  const failed = items.filter((item) => !item.ok);
+  const missingSends = failed.filter((item) => item.verdict === 'unobserved' && item.index < expectedSends).length;
+  if (missingSends > 0) problems.push(`${missingSends} of ${expectedSends} transmissions missing`);
+  for (const item of failed) {
+    if (item.verdict === 'early' || item.verdict === 'late') {
+      const isGiveUp = item.index >= expectedSends;
+      const what = isGiveUp ? 'the give-up' : `transmission ${item.index + 1}`;
+      const when = isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs ? `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s` : `${seconds(item.observedMs ?? 0)} s`;
+      problems.push(`${what} ${item.verdict} (${when}, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`);
+    }
+  }
+  if (items.at(-1)?.verdict === 'unobserved') problems.push('the give-up was not observed');
+  if (extra.length > 0) problems.push(`${extra.length} transmission(s) more than the model allows`);
+  return { lateness, schedule, placement, items, slotSends, extra, problems };
+}
+
+/**
+ * Places each observed send at a model index: the next free one, unless the send is late for it and
+ * fits a later one (the sends in between are missing). −1 for sends beyond the model.
+ */
+function alignSends(expected: readonly number[], intervals: readonly number[], observed: readonly number[], hz: number): number[] {
+  const slots: (number | undefined)[] = [];
+  const placement: number[] = [];
+  observed.forEach((offset, i) => {
+    if (i === 0) {
+      slots.push(offset);
+      placement.push(0);
+      return;
+    }
+    const next = slots.length;
+    if (next >= expected.length) {
+      placement.push(-1);
+      return;
+    }
+    const verdictAt = (j: number): ScheduleItemCheck['verdict'] | undefined => {
+      const trial = [...slots, ...new Array<number | undefined>(j - slots.length).fill(undefined), offset];
+      return compareSchedule(expected.slice(0, j + 1), trial, intervals.slice(0, j + 1), hz)[j]?.verdict;
+    };
+    let chosen = next;
+    if (verdictAt(next) === 'late') {
+      for (let j = next + 1; j < expected.length; j += 1) {
+        const verdict = verdictAt(j);
+        if (verdict === 'ok') {
+          chosen = j;
+          break;
+        }
+        if (verdict === 'early') break;
+      }
+    }
+    while (slots.length < chosen) slots.push(undefined);
+    slots.push(offset);
+    placement.push(chosen);
+  });
+  return placement;
+}
+
+/**
+ * Re-judges the last item (the give-up) when it is known only as an interval (a sampled disappearance):
+ * it is early only if it was gone before the window opened, late only if it was still there after the
+ * window closed; any overlap is consistent with the model.
+ */
+function compareGiveUpInterval(items: ScheduleItemCheck[], giveUp: ObservedGiveUp | undefined): ScheduleItemCheck[] {
+  const last = items.at(-1);
+  if (last === undefined || giveUp === undefined || giveUp.afterMs === giveUp.byMs || last.earliestMs === undefined || last.latestMs === undefined) return items;
+  const verdict = giveUp.byMs < last.earliestMs ? 'early' : giveUp.afterMs > last.latestMs ? 'late' : 'ok';
+  return [...items.slice(0, -1), { ...last, verdict, ok: verdict === 'ok' }];
+}
+
+/**
+ * The window (ms offsets from the first send) in which the model lets a retransmitting socket give up,
+ * after the sends observed so far (the replay's timer windows): the same fitter, for the on-time and the
+ * late-timer prediction, its give-up item anchored at the last observed send (no capture allowance: the
+ * caller adds its own). Only predictions whose sends all fit are kept; if none fits, both are (`fits` false).
+ */
+export function predictGiveUpWindow(
+  predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
+  sendOffsetsMs: readonly number[],
+  hz: number,
+): { earliestMs: number; latestMs: number; fits: boolean } {
+  const sends = sendOffsetsMs.map((offsetMs, frame) => ({ offsetMs, frame, timeUs: 0 }));
+  const windows = (['none', 'max'] as const).map((lateness) => {
+    const fit = fitOne(lateness, predict({ timerLateness: lateness }), sends, undefined, hz, 'in-order', 0);
+    const giveUp = fit.items.at(-1) as ScheduleItemCheck;
+    // The give-up is not observed yet: the prediction fits when that is its only problem.
+    const fits = fit.problems.length === 1 && giveUp.verdict === 'unobserved';
+    return { earliestMs: giveUp.earliestMs ?? fit.schedule.failAtMs, latestMs: giveUp.latestMs ?? fit.schedule.failAtMs, fits };
+  });
+  const fitting = windows.filter((w) => w.fits);
+  const kept = fitting.length > 0 ? fitting : windows;
+  return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
+}
+
+/** The RTO an orphan's FIN timer used, and whether the first repeat was a tail-loss probe. */
+export interface FinRtoEstimate {
+  readonly rtoMs: number;
+  readonly tlpAtMs: number | undefined;
+  readonly source: string;
+}
+
+/**
+ * Estimates the RTO of an orphan's FIN from its send offsets. A tail-loss probe (tcp_output.c
+ * tcp_send_loss_probe(), capped at the RTO for a lone FIN) shows as a first gap about equal to the
+ * second instead of half of it. A timer never fires early, so the RTO is at most every RTO gap / 2^k;
+ * the estimate is that bound in whole jiffies, never below tcp_rto_min.
+ */
+export function estimateFinRto(offsetsMs: readonly number[], rtoMinMs: number, hz: number): FinRtoEstimate {
+  const gaps = offsetsMs.slice(1).map((t, i) => t - (offsetsMs[i] ?? 0));
+  const [first, second] = gaps;
+  const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
+  const rtoGaps = hasTlp ? gaps.slice(1) : gaps;
+  if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
+  const bound = Math.min(...rtoGaps.map((gap, k) => gap / 2 ** k));
+  const jiffyMs = 1000 / hz;
+  const floored = Math.floor(bound / jiffyMs + 1e-9) * jiffyMs;
+  const rtoMs = Math.max(roundUpToJiffiesMs(rtoMinMs, hz), floored);
+  return {
+    rtoMs,
+    tlpAtMs: hasTlp ? offsetsMs[1] : undefined,
+    source: floored >= rtoMinMs ? 'from the observed gaps (each RTO gap / 2^k, whole jiffies)' : `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter`,
+  };
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}

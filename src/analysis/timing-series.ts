@@ -1,0 +1,224 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import { assertNever } from '../assert-never.js';
+import { TcpFlag } from '../observe/packet.js';
+import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../tcp/kernel-settings.js';
+import { parseTcpState } from '../tcp/state.js';
+import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, type RetransmissionSchedule } from '../tcp/timing-model.js';
+import { missingSettings, type HostKernelSettings } from './host-kernel-settings.js';
+import type { RunHost, RunRecord } from './run-record.js';
+import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { kindOf, type SegmentKind } from './segment-kind.js';
+import type { TracedSegment } from './segment-trace.js';
+import { estimateFinRto, fitRetransmissions, type ScheduleFit, type TimerLateness } from './timing-fit.js';
+
+/*
+ * Every series of copies of the run (segments that occupy sequence space with the same direction, seq,
+ * flags and length: the trace's retransmission key, so copy k here is the ladder's copy k), and for a SYN,
+ * SYN-ACK or orphan FIN that was retransmitted or never answered, its fit to the timing model: the one
+ * fitter (timing-fit.ts) fed with the sending host's own settings, SYN-ACKs that answer a SYN left out
+ * (syn-ack-replies.ts), and the moment the socket gave up when the run saw it. Computed once; the report's
+ * commentary tells it. Times are µs relative to the run's start, like the trace's.
+ */
+
+/** Copies of one segment. */
+export interface SegmentSeries {
+  readonly kind: SegmentKind;
+  readonly from: string;
+  readonly to: string;
+  readonly tuple: SocketTuple;
+  readonly copies: readonly TracedSegment[];
+}
+
+/** The kinds of series the timing model predicts. */
+export type ModelKind = 'SYN' | 'SYN-ACK' | 'FIN';
+
+/** How a modelled series' socket gave up, as far as the run saw it. */
+export interface SeriesGiveUp {
+  /** Relative µs of the give-up (connect()'s ETIMEDOUT, or the row's disappearance), if observed. */
+  readonly timeUs: number | undefined;
+  /** The agent error that is the give-up (SYN series). */
+  readonly error?: Extract<AgentEvent, { type: 'error' }>;
+  /** `client/c` for a SYN series with a known connection, else the host. */
+  readonly who: string;
+  /** The state the socket was last in when its row went (FIN series). */
+  readonly goneState?: string;
+}
+
+export type SeriesModel =
+  | { readonly kind: 'fitted'; readonly fit: ScheduleFit; readonly settings: string }
+  | { readonly kind: 'missing-settings'; readonly missing: readonly string[] }
+  | { readonly kind: 'no-host' }
+  /** A FIN after shutdown(): tcp_retries2 applies, which this model does not cover. */
+  | { readonly kind: 'not-modelled' };
+
+/** A retransmitted or unanswered SYN, SYN-ACK or FIN series and its model. */
+export interface ModelledSeries {
+  readonly kind: ModelKind;
+  /** Copy id → relative arrival of the retransmitted SYN this SYN-ACK answers (not a timer fire). */
+  readonly replies: ReadonlyMap<string, number>;
+  readonly timerCopies: readonly TracedSegment[];
+  readonly model: SeriesModel;
+  /** Absent when the series was answered (the timer stopped). */
+  readonly giveUp?: SeriesGiveUp;
+}
+
+export interface AnalysedSeries {
+  /** `SYN|client`: the series' kind and sender, as timing checks name them. */
+  readonly key: string;
+  readonly series: SegmentSeries;
+  /** The first delivered segment of the peer that acknowledges (or resets) the series after its first copy. */
+  readonly answer?: TracedSegment;
+  readonly modelled?: ModelledSeries;
+}
+
+/** When a traced segment left (or arrived, without a sender copy), relative µs. */
+export function timeOfSegment(segment: TracedSegment): number {
+  return segment.departUs ?? segment.arriveUs ?? 0;
+}
+
+/** Groups the trace into series and fits the retransmitted ones to the model (pure). */
+export function analyseSeries(
+  record: RunRecord,
+  hosts: readonly { readonly name: string; readonly settings: HostKernelSettings; readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }> }[],
+  segments: readonly TracedSegment[],
+): AnalysedSeries[] {
+  return groupSeries(segments).map((series) => {
+    const answer = findAnswer(series, segments);
+    const key = `${series.kind}|${series.from}`;
+    const modelKind: ModelKind | undefined = series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' ? series.kind : undefined;
+    if (modelKind === undefined || (series.copies.length <= 1 && answer !== undefined)) return { key, series, ...(answer && { answer }) };
+    const host = hosts.find((h) => h.name === series.from);
+    const replies = new Map<string, number>();
+    if (modelKind === 'SYN-ACK') {
+      for (const copy of series.copies) {
+        const syn = copy.senderFrame === undefined ? undefined : host?.synAckReplies.get(copy.senderFrame);
+        if (syn !== undefined) replies.set(copy.id, syn.timeUs - record.startedUs);
+      }
+    }
+    const timerCopies = series.copies.filter((c) => !replies.has(c.id));
+    const runHost = record.hosts.find((h) => h.name === series.from);
+    if (host === undefined || runHost === undefined) return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'no-host' } } };
+    const predictor = predictorFor(record, modelKind, runHost, host.settings, timerCopies);
+    const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
+    let model: SeriesModel;
+    if (predictor === 'not-modelled') model = { kind: 'not-modelled' };
+    else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
+    else {
+      const firstUs = timeOfSegment(timerCopies[0] as TracedSegment);
+      const sends = timerCopies.map((c) => ({ offsetMs: (timeOfSegment(c) - firstUs) / 1000, frame: c.senderFrame ?? c.receiverFrame ?? 0, timeUs: timeOfSegment(c) }));
+      const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
+      const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
+      model = { kind: 'fitted', fit: fitRetransmissions(predictor.predict, sends, observed, predictor.hz, 'allow-gaps'), settings: predictor.settings };
+    }
+    return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model, ...(giveUp && { giveUp }) } };
+  });
+}
+
+function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
+  const byKey = new Map<string, TracedSegment[]>();
+  for (const traced of segments) {
+    const s = traced.segment;
+    const occupies = s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
+    // The trace's retransmission key, so that copy numbers agree with the diagram.
+    const key = occupies ? `${s.src}:${s.srcPort}>${s.dst}:${s.dstPort}|${s.seq}|${s.flags}|${s.payloadLength}` : traced.id;
+    byKey.set(key, [...(byKey.get(key) ?? []), traced]);
+  }
+  return [...byKey.values()].map((copies) => {
+    const first = copies[0] as TracedSegment;
+    const ends = segmentEndpoints(first.segment);
+    return { kind: kindOf(first.segment.flags, first.segment.payloadLength), from: first.from, to: first.to, tuple: { local: ends.src, remote: ends.dst }, copies };
+  });
+}
+
+function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[]): TracedSegment | undefined {
+  const first = series.copies[0] as TracedSegment;
+  const s = first.segment;
+  const end = (s.seq + s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
+  return segments.find((a) => {
+    if (a.fate.kind !== 'delivered' || a.from !== series.to || a.to !== series.from) return false;
+    const r = a.segment;
+    if (r.src !== s.dst || r.srcPort !== s.dstPort || r.dst !== s.src || r.dstPort !== s.srcPort) return false;
+    if ((a.arriveUs ?? timeOfSegment(a)) < timeOfSegment(first)) return false;
+    if ((r.flags & TcpFlag.RST) !== 0) return true;
+    return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - end) | 0) >= 0;
+  });
+}
+
+interface Predictor {
+  readonly predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule;
+  readonly hz: number;
+  readonly settings: string;
+}
+
+function predictorFor(
+  record: RunRecord,
+  kind: ModelKind,
+  host: RunHost,
+  recorded: HostKernelSettings,
+  timerCopies: readonly TracedSegment[],
+): Predictor | { missing: string[] } | 'not-modelled' {
+  const settings = recorded.settings;
+  const hz = settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz;
+  switch (kind) {
+    case 'SYN': {
+      const missing = missingSettings(recorded, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']);
+      if (missing.length > 0) return { missing };
+      return { predict: (o) => predictSynSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']) };
+    }
+    case 'SYN-ACK': {
+      const missing = missingSettings(recorded, ['tcp_synack_retries']);
+      if (missing.length > 0) return { missing };
+      return { predict: (o) => predictSynAckSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_synack_retries']) };
+    }
+    case 'FIN': {
+      // Only a socket the application close()d is an orphan; after shutdown() tcp_retries2 applies (not modelled here).
+      if (record.lab.steps.some((s) => s.kind === 'shutdown' && s.host === host.name)) return 'not-modelled';
+      const missing = missingSettings(recorded, ['tcp_orphan_retries']);
+      if (missing.length > 0) return { missing };
+      const first = timerCopies[0] as TracedSegment;
+      const offsets = timerCopies.map((c) => (timeOfSegment(c) - timeOfSegment(first)) / 1000);
+      const estimate = estimateFinRto(offsets, recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
+      const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+      return {
+        predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
+        hz,
+        settings: `${settingsText(settings, ['tcp_orphan_retries'])}, RTO ${estimate.rtoMs} ms`,
+      };
+    }
+    default:
+      return assertNever(kind);
+  }
+}
+
+function settingsText(settings: Partial<KernelSettings>, names: readonly (keyof KernelSettings)[]): string {
+  return names.map((n) => `${n}=${String(settings[n])}`).join(', ');
+}
+
+/** How the series' socket gave up, and whether (when) the run saw it. */
+function findGiveUp(record: RunRecord, host: RunHost, series: SegmentSeries, kind: ModelKind): SeriesGiveUp {
+  const rel = (us: number): number => us - record.startedUs;
+  switch (kind) {
+    case 'SYN': {
+      const error = host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => {
+        if (e.type !== 'error') return false;
+        const tuple = findConnTuple(host.events, e.conn);
+        return tuple !== undefined && tuple.local === series.tuple.local && tuple.remote === series.tuple.remote;
+      });
+      const timedOut = error !== undefined && error.code === 'ETIMEDOUT';
+      return { timeUs: timedOut ? rel(error.timeUs) : undefined, ...(timedOut && { error }), who: error === undefined ? host.name : `${host.name}/${error.conn}` };
+    }
+    case 'SYN-ACK': {
+      const gone = host.events.find(
+        (e) => e.type === 'socket-gone' && e.local === series.tuple.local && e.remote === series.tuple.remote && parseTcpState(e.state) === 'SYN_RECEIVED',
+      );
+      return { timeUs: gone === undefined ? undefined : rel(gone.timeUs), who: host.name };
+    }
+    case 'FIN': {
+      const gone = host.events.find((e) => e.type === 'socket-gone' && e.local === series.tuple.local && e.remote === series.tuple.remote);
+      const goneState = gone?.type === 'socket-gone' ? (parseTcpState(gone.state) ?? gone.state) : undefined;
+      return { timeUs: gone === undefined ? undefined : rel(gone.timeUs), who: host.name, ...(goneState !== undefined && { goneState }) };
+    }
+    default:
+      return assertNever(kind);
+  }
+}
