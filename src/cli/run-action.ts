@@ -10,6 +10,7 @@ import { renderVerdict } from '../report/terminal-report.js';
 import { describeStep } from '../run/step-runner.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
+import { longestFirst, readLabDurations, recordLabDurations } from '../run/lab-durations.js';
 import { runPool, SiblingRunFailed } from '../run/run-pool.js';
 import type { Verdict } from '../verify/verdict.js';
 import { DeployError } from '../run/deployed-lab.js';
@@ -48,7 +49,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
       const swept = describeSweep(await sweepDeadRuns(runtime));
       if (swept) progress(swept);
       return runPool(
-        labs,
+        parallel > 1 ? longestFirst(labs, readLabDurations(flags.runsDir)) : labs,
         parallel,
         async (lab) => {
           const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
@@ -83,6 +84,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   } finally {
     interruptSignal.removeEventListener('abort', onInterrupt);
   }
+  if (verdicts.length > 0) recordLabDurations(flags.runsDir, Object.fromEntries(verdicts.map((v) => [v.lab, v.durationMs])));
   if (flags.json) process.stdout.write(`${JSON.stringify({ labs: verdicts })}\n`);
   if (flags.junit) writeFileSync(flags.junit, renderJUnit(verdicts));
   setExitCode(verdicts.every((v) => v.verdict === 'pass') ? ExitCode.ok : ExitCode.fail);
