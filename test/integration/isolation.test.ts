@@ -3,27 +3,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lab } from '../../src/lab/model.js';
+import { bareLab } from '../helpers/bare-lab.js';
 import { DeployedLab } from '../../src/run/deployed-lab.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { isolateFromHost, releaseFromHost, runOnThisMachine } from '../../src/runtime/docker/host-isolation.js';
 import { ensureLabImage } from '../../src/runtime/lab-image.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
 
-const lab = {
-  name: 'isolation',
-  title: 'isolation',
-  description: '',
-  file: '/dev/null',
-  hosts: [
-    { name: 'server', sysctls: {} },
-    { name: 'client', sysctls: {} },
-  ],
-  steps: [],
-  expectations: [],
-  timeoutMs: 60_000,
-  positions: { steps: [], expectations: [] },
-} satisfies Lab;
+const lab = bareLab('isolation');
 
 /** Exit code of a TCP connect from inside `host` to address:port (0 connected, 1 refused or timed out). */
 async function connectFrom(deployed: DeployedLab, host: string, address: string, port: number): Promise<number> {

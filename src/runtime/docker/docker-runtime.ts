@@ -162,14 +162,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async exec(host: HostHandle, argv: readonly string[]): Promise<ExecResult> {
-    const proc = await this.spawn(host, argv);
-    proc.stdin.end();
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    proc.stdout.on('data', (b: Buffer) => stdout.push(b));
-    proc.stderr.on('data', (b: Buffer) => stderr.push(b));
-    const exitCode = await proc.exited;
-    return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
+    return collectOutput(await this.spawn(host, argv));
   }
 
   async spawn(host: HostHandle, argv: readonly string[]): Promise<HostProcess> {
@@ -217,14 +210,7 @@ export class DockerRuntime implements Runtime {
     const handle = { id: container.id, name: 'throwaway', address: '' };
     try {
       await container.start();
-      const proc = await this.spawn(handle, spec.argv);
-      proc.stdin.end(spec.stdin ?? '');
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      proc.stdout.on('data', (b: Buffer) => stdout.push(b));
-      proc.stderr.on('data', (b: Buffer) => stderr.push(b));
-      const exitCode = await proc.exited;
-      return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
+      return await collectOutput(await this.spawn(handle, spec.argv), spec.stdin);
     } finally {
       await this.removeHost(handle);
     }
@@ -285,6 +271,17 @@ export class DockerRuntime implements Runtime {
     const networks = await this.docker.listNetworks();
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s));
   }
+}
+
+/** Feeds `stdin` (nothing by default) to a started process and collects its output and exit code. */
+async function collectOutput(proc: HostProcess, stdin: string | Buffer = ''): Promise<ExecResult> {
+  proc.stdin.end(stdin);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  proc.stdout.on('data', (b: Buffer) => stdout.push(b));
+  proc.stderr.on('data', (b: Buffer) => stderr.push(b));
+  const exitCode = await proc.exited;
+  return { exitCode, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr).toString('utf8') };
 }
 
 /** The engine is on this machine when DOCKER_HOST is unset or names a unix socket. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { CliError } from '../../../src/cli/exit-codes.js';
 import { checkLabsOnMachine } from '../../../src/cli/preflight-labs.js';
 import { LabError } from '../../../src/lab/lab-error.js';
@@ -10,16 +11,6 @@ import type { SysctlFacts } from '../../../src/lab/kernel-sysctls.js';
 import { loadLabFile } from '../../../src/lab/load-lab.js';
 import type { ExecResult, Runtime, ThrowawaySpec } from '../../../src/runtime/runtime.js';
 
-// temp folders made by these tests, removed at the end
-const madeDirs: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
 
 const FACTS = JSON.parse(readFileSync('test/fixtures/sysctl-facts/lab-image-linux-6.18.json', 'utf8')) as SysctlFacts;
 /** What the probe printed on this project's machine, rebuilt from the stored facts. */

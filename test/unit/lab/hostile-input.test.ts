@@ -3,21 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from '../../../src/lab/lab-limits.js';
 import { loadLabFile, loadLabText } from '../../../src/lab/load-lab.js';
 import { MAX_QUOTED_CHARS, quote } from '../../../src/lab/quote-token.js';
 
-// temp folders made by these tests, removed at the end
-const madeDirs: string[] = [];
-const tempDir = (prefix: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
 
 const LAB = ['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ''].join('\n');
 const POSITIONED = /^[^:\n]+:\d+:\d+: \S.*: .+$/;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Lab } from '../../../src/lab/model.js';
+import { bareLab } from '../../helpers/bare-lab.js';
 import { DeployedLab } from '../../../src/run/deployed-lab.js';
 import type { ExecResult, HostHandle, HostProcess, HostSpec, LabelledResources, NetworkHandle, NetworkSpec, Runtime } from '../../../src/runtime/runtime.js';
 
@@ -86,20 +86,7 @@ class FakeRuntime implements Runtime {
   }
 }
 
-const lab = {
-  name: 'fake',
-  title: 'fake',
-  description: '',
-  file: '/dev/null',
-  hosts: [
-    { name: 'server', sysctls: {} },
-    { name: 'client', sysctls: {} },
-  ],
-  steps: [],
-  expectations: [],
-  timeoutMs: 1000,
-  positions: { steps: [], expectations: [] },
-} satisfies Lab;
+const lab = bareLab('fake', 1000);
 
 const runDirs: string[] = [];
 const options = () => {
