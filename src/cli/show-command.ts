@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Lab } from '../lab/model.js';
-import { message } from '../report/messages/catalog.js';
-import { describeExpectationIn, describeStepIn } from '../report/messages/lab-words.js';
+import { message } from '../messages/catalog.js';
+import { describeExpectationIn, describeStepIn } from '../messages/lab-words.js';
 import { LABS_DIR } from './paths.js';
 
 /** `tcplab show <lab>`: narrative, hosts, steps, faults and expectations of a lab. */

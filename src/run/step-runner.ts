@@ -1,5 +1,5 @@
 import { assertNever } from '../assert-never.js';
-import { describeStepIn } from '../report/messages/lab-words.js';
+import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Step, StepKind } from '../lab/model.js';
 import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CATALOGS, catalogProblems, message } from '../../../src/report/messages/catalog.js';
+import { CATALOGS, catalogProblems, message } from '../../../src/messages/catalog.js';
 
 describe('message catalogs (en, zh)', () => {
   it('every key of every catalog exists in both languages, with the same placeholders', () => {
@@ -21,7 +21,7 @@ describe('show --lang zh: every step and expectation of the catalog reads in Chi
   const { readdirSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { loadLabFile } = await import('../../../src/lab/load-lab.js');
-  const { describeExpectationIn, describeStepIn } = await import('../../../src/report/messages/lab-words.js');
+  const { describeExpectationIn, describeStepIn } = await import('../../../src/messages/lab-words.js');
   const { describeStep } = await import('../../../src/run/step-runner.js');
   const labsDir = join(import.meta.dirname, '../../../labs');
   const labs = await Promise.all(readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => loadLabFile(join(labsDir, f))));

@@ -1,4 +1,4 @@
-import type { Expectation, Step } from '../../lab/model.js';
+import type { Expectation, Step } from '../lab/model.js';
 import type { Lang } from './catalog.js';
 
 /*

@@ -4,7 +4,7 @@ import { LAB_WORDS } from './lab-words.js';
 /*
  * The message catalog: the words of the reports (and, as they move here, the CLI), one table per language.
  * A message is a template with `{name}` placeholders. catalogProblems() is the rule every catalog keeps:
- * each key exists in every language, with the same placeholders (test/unit/report/messages.test.ts).
+ * each key exists in every language, with the same placeholders (test/unit/messages/catalog.test.ts).
  */
 
 export type Lang = 'en' | 'zh';
