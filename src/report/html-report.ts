@@ -3,7 +3,7 @@ import { TcpFlag } from '../observe/packet.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { HTML_WORDS, type Words } from '../messages/html-words.js';
-import { buildLadderModel, type LadderArrow, type LadderModel, type LadderPhaseKind, type LifelineMark } from './ladder-model.js';
+import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
 
