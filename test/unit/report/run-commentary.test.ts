@@ -384,3 +384,19 @@ describe('tcplab report --format text', () => {
     expect(readFileSync(out, 'utf8')).toBe(en);
   });
 });
+
+describe('a failed check in the commentary names the lab line it came from', async () => {
+  it('appends the check source to its line, in both languages', async () => {
+    const { record } = await loadExtraFixture('syn-rcvd-late-drop');
+    const { verifyRun } = await import('../../../src/verify/verify-run.js');
+    const run = { ...record, lab: { ...record.lab, sourceFile: 'labs/syn-rcvd.yaml' } };
+    const mutated = { ...run, hosts: run.hosts.map((h) => (h.name === 'client' ? { ...h, events: h.events.filter((e) => e.type !== 'error') } : h)) };
+    const analysis = analyzeRun(mutated);
+    const verdict = verifyRun(mutated, 'x', 0, analysis);
+    const failed = verdict.checks.find((c) => c.status === 'fail' && c.origin?.kind === 'expectation' && c.origin.expectation === 'outcome');
+    expect(failed?.source).toMatch(/^labs\/syn-rcvd\.yaml:\d+:\d+$/);
+    const line = buildRunCommentary(analysis, verdict).find((l) => l.kind === 'check' && l.en.includes(failed?.name ?? '∅'));
+    expect(line?.en.endsWith(`(${failed?.source})`)).toBe(true);
+    expect(line?.zh.endsWith(`（${failed?.source}）`)).toBe(true);
+  });
+});
