@@ -1,5 +1,5 @@
 import type { RunRecord } from '../analysis/run-record.js';
-import { loadRunRecord, readJson, RunFolderError } from '../verify/load-run.js';
+import { loadRunRecord, readJson, RunFolderError } from '../run/load-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Reads a run folder for verify, report and fsm: a damaged file is bad input (exit 2, one line naming the file and where). */

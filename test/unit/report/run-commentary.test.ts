@@ -13,7 +13,7 @@ import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import { buildRunCommentary, firstDeparture, renderCommentaryText, type CommentaryLine } from '../../../src/report/run-commentary.js';
 import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTimeline, timerSlackMs } from '../../../src/tcp/timing-model.js';
 import { readHostKernelSettings } from '../../../src/analysis/host-kernel-settings.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
