@@ -22,7 +22,7 @@ import { hostOf, loadFixtureRun, withHost } from './fixture-runs.js';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 /** Real run folders made for this test (tcplab run …, copied without report.html). */
-type ExtraFixture = 'syn-rcvd-late-drop' | 'fin-wait-1-orphan' | 'refused' | 'reset-reject';
+type ExtraFixture = 'syn-rcvd-late-drop' | 'fin-wait-1-orphan' | 'refused' | 'reset-reject' | 'syn-flood';
 
 function extraFixtureDir(name: ExtraFixture): string {
   return fileURLToPath(new URL(`../../fixtures/runs/${name}`, import.meta.url));
@@ -398,5 +398,20 @@ describe('a failed check in the commentary names the lab line it came from', asy
     const line = buildRunCommentary(analysis, verdict).find((l) => l.kind === 'check' && l.en.includes(failed?.name ?? '∅'));
     expect(line?.en.endsWith(`(${failed?.source})`)).toBe(true);
     expect(line?.zh.endsWith(`（${failed?.source}）`)).toBe(true);
+  });
+});
+
+describe('forged SYNs of a flood are not held to a socket timer', async () => {
+  it('syn-flood: the verdict passes, and the commentary finds no departure either; the forged SYNs say why', async () => {
+    const { record } = await loadExtraFixture('syn-flood');
+    const { verifyRun } = await import('../../../src/verify/verify-run.js');
+    const analysis = analyzeRun(record);
+    const verdict = verifyRun(record, 'x', 0, analysis);
+    expect(verdict.verdict).toBe('pass');
+    const lines = buildRunCommentary(analysis, verdict);
+    expect(firstDeparture(lines)).toBeUndefined();
+    const forged = lines.filter((l) => l.en.includes('a forged source address'));
+    expect(forged.length).toBeGreaterThan(0);
+    expect(forged.every((l) => l.zh.includes('伪造的源地址'))).toBe(true);
   });
 });
