@@ -205,10 +205,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         case 'send':
         case 'listen':
           break;
-        default: {
-          const never: never = op;
-          throw new Error(`replay: unknown call ${String(never)}`);
-        }
+        default:
+          assertNever(op);
       }
       continue;
     }

@@ -49,7 +49,9 @@ export type SeriesModel =
   | { readonly kind: 'missing-settings'; readonly missing: readonly string[] }
   | { readonly kind: 'no-host' }
   /** A FIN after shutdown(): tcp_retries2 applies, which this model does not cover. */
-  | { readonly kind: 'not-modelled' };
+  | { readonly kind: 'not-modelled' }
+  /** Sent from an address that is not the host's own (a `flood` step's forged SYNs): no socket, no timer, nothing retransmits it. */
+  | { readonly kind: 'forged'; readonly source: string };
 
 /** A retransmitted or unanswered SYN, SYN-ACK or FIN series and its model. */
 export interface ModelledSeries {
@@ -98,6 +100,10 @@ export function analyseSeries(
     const timerCopies = series.copies.filter((c) => !replies.has(c.id));
     const runHost = record.hosts.find((h) => h.name === series.from);
     if (host === undefined || runHost === undefined) return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'no-host' } } };
+    const source = series.copies[0]?.segment.src ?? '';
+    if (source !== runHost.address) {
+      return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'forged', source } } };
+    }
     const predictor = predictorFor(record, modelKind, runHost, host.settings, timerCopies);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
     let model: SeriesModel;

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LabError } from '../lab/lab-error.js';
-import { RunFolderError } from '../verify/run-folder-error.js';
+import { RunFolderError } from '../run/run-folder-error.js';
 import { registerClean } from './clean-command.js';
 import { registerDoctor } from './doctor-command.js';
 import { CliError, ExitCode } from './exit-codes.js';

@@ -1,6 +1,6 @@
 import type { RunRecord } from '../analysis/run-record.js';
-import { loadRunRecord, readOptionalRunJson } from '../verify/load-run.js';
-import { RunFolderError } from '../verify/run-folder-error.js';
+import { loadRunRecord, readOptionalRunJson } from '../run/load-run.js';
+import { RunFolderError } from '../run/run-folder-error.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Reads a run folder for verify, report and fsm: a damaged file is bad input (exit 2, one line naming the file and where). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { Expectation, Lab } from '../lab/model.js';
-import { describeStep } from '../run/step-runner.js';
+import type { Lab } from '../lab/model.js';
+import { message } from '../messages/catalog.js';
+import { describeExpectationIn, describeStepIn } from '../messages/lab-words.js';
 import { LABS_DIR } from './paths.js';
 
 /** `tcplab show <lab>`: narrative, hosts, steps, faults and expectations of a lab. */
@@ -24,48 +25,17 @@ export function collect(value: string, previous: string[]): string[] {
 }
 
 function renderLab(lab: Lab, zh: boolean): string {
+  const lang = zh ? 'zh' : 'en';
   const out: string[] = [`${lab.name}: ${lab.title}`];
-  if (lab.source) out.push(`source: ${lab.source}`);
-  out.push('', ((zh && lab.descriptionZh) || lab.description).trim(), '', 'hosts:');
+  if (lab.source) out.push(message(lang, 'show.source', { source: lab.source }));
+  out.push('', ((zh && lab.descriptionZh) || lab.description).trim(), '', message(lang, 'show.hosts'));
   for (const host of lab.hosts) {
     const sysctls = Object.entries(host.sysctls).map(([k, v]) => `${k}=${v}`);
     out.push(`  ${host.name}${sysctls.length ? `  (${sysctls.join(', ')})` : ''}`);
   }
-  out.push('', 'steps:');
-  lab.steps.forEach((step, i) => out.push(`  ${String(i + 1).padStart(2)}. ${describeStep(step)}`));
-  out.push('', 'expects:');
-  for (const expectation of lab.expectations) out.push(`  - ${describeExpectation(expectation)}`);
+  out.push('', message(lang, 'show.steps'));
+  lab.steps.forEach((step, i) => out.push(`  ${String(i + 1).padStart(2)}. ${describeStepIn(lang, step)}`));
+  out.push('', message(lang, 'show.expects'));
+  for (const expectation of lab.expectations) out.push(`  - ${describeExpectationIn(lang, expectation)}`);
   return `${out.join('\n')}\n`;
-}
-
-function describeExpectation(e: Expectation): string {
-  const port = 'port' in e && e.port !== undefined ? ` (port ${e.port})` : '';
-  switch (e.kind) {
-    case 'states':
-      return `${e.host}${port} passes through ${e.path.join(' → ')}`;
-    case 'never':
-      return `${e.host}${port} is never in ${e.states.join(', ')}`;
-    case 'outcome':
-      return `connect() of ${e.host}/${e.conn} ends in ${e.is}`;
-    case 'packets': {
-      const bounds = [e.count !== undefined && `exactly ${e.count}`, e.min !== undefined && `at least ${e.min}`, e.max !== undefined && `at most ${e.max}`].filter(Boolean);
-      return `[${e.flags}] ${e.from} → ${e.to}: ${bounds.join(', ')}${e.sameSeq ? ', same sequence number' : ''}`;
-    }
-    case 'handshake':
-      return `three-way handshake ${e.client} → ${e.server} with ack = ISN + 1 on both sides`;
-    case 'syn-retransmits':
-      return `SYN retransmissions of ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and the ETIMEDOUT follow the Linux timing model`;
-    case 'synack-retransmits':
-      return `SYN-ACK retransmissions of ${e.host}${port} and the request's drop follow the Linux timing model`;
-    case 'fin-retransmits':
-      return `FIN retransmissions of orphaned ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and its silent end follow the Linux timing model`;
-    case 'error':
-      return e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`;
-    case 'sockets': {
-      const bounds = [e.min !== undefined && `at least ${e.min}`, e.max !== undefined && `at most ${e.max}`].filter(Boolean).join(' and ');
-      return `${bounds} sockets of ${e.host}${port} in ${e.state} at once`;
-    }
-    case 'timer':
-      return `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${port} is first seen in ${e.state}`;
-  }
 }

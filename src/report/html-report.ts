@@ -2,8 +2,8 @@ import { assertNever } from '../tcp/state.js';
 import { TcpFlag } from '../observe/packet.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
-import { HTML_WORDS, type Words } from './messages/html-words.js';
-import { buildLadderModel, type LadderArrow, type LadderModel, type LadderPhaseKind, type LifelineMark } from './ladder-model.js';
+import { HTML_WORDS, type Words } from '../messages/html-words.js';
+import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
 
@@ -414,7 +414,8 @@ function renderChecks(model: LadderModel, w: Words): string {
     const status = check.status === 'pass' ? `<span class="status pass">✓ ${escapeHtml(w.pass)}</span>` : `<span class="status fail">✗ ${escapeHtml(w.fail)}</span>`;
     const evidence = check.evidence.map((item) => `<li>${linkCaptureReferences(model, item)}</li>`).join('');
     const reference = check.reference !== undefined ? `<div class="reference">${escapeHtml(check.reference)}</div>` : '';
-    return `<tr class="check ${check.status}"><td>${status}</td><td>${escapeHtml(check.name)}${reference}</td><td>${escapeHtml(check.expected)}</td><td>${escapeHtml(check.observed)}</td><td><ul class="evidence">${evidence}</ul></td></tr>`;
+    const source = check.source !== undefined ? `<div class="check-source">${escapeHtml(check.source)}</div>` : '';
+    return `<tr class="check ${check.status}"><td>${status}</td><td>${escapeHtml(check.name)}${source}${reference}</td><td>${escapeHtml(check.expected)}</td><td>${escapeHtml(check.observed)}</td><td><ul class="evidence">${evidence}</ul></td></tr>`;
   });
   return `<table class="checks"><thead><tr><th>${escapeHtml(w.status)}</th><th>${escapeHtml(w.check)}</th><th>${escapeHtml(w.expected)}</th><th>${escapeHtml(w.observed)}</th><th>${escapeHtml(w.evidence)}</th></tr></thead>
 <tbody>
@@ -514,6 +515,7 @@ table.checks tr.pass td:first-child { border-left: 6px solid #047857; }
 .evidence { margin: 0; padding-left: 18px; font-size: 14px; color: #374151; }
 .arrow-ref { color: #6b7280; }
 .reference { font-size: 13px; color: #6b7280; }
+.check-source { font-size: 13px; color: #374151; font-family: "DejaVu Sans Mono", monospace; }
 footer { margin-top: 24px; font-size: 14px; color: #6b7280; }
 .departure-link { color: #b91c1c; font-weight: 700; }
 ol.commentary { list-style: none; padding: 0; margin: 0; font-size: 16px; }

@@ -8,7 +8,7 @@ import { describeRules } from './commentary/rules.js';
 import { describeStates } from './commentary/states.js';
 import { describeTransmissions, type SeriesNotes } from './commentary/transmissions.js';
 import { buildLadderModel, type LadderModel } from './ladder-model.js';
-import { message } from './messages/catalog.js';
+import { message } from '../messages/catalog.js';
 import { formatRelativeSeconds } from './time-format.js';
 
 export type { CommentaryKind, CommentaryLang, CommentaryLine } from './commentary/commentary-text.js';

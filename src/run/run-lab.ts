@@ -2,7 +2,7 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import type { Lab } from '../lab/model.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { loadRunRecord } from '../verify/load-run.js';
+import { loadRunRecord } from './load-run.js';
 import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { analyzeRun } from '../analysis/analyze-run.js';

@@ -1,4 +1,5 @@
 import { assertNever } from '../assert-never.js';
+import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Step, StepKind } from '../lab/model.js';
 import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
@@ -137,40 +138,9 @@ export function trackConnections(ctx: StepContext, host: string, event: AgentEve
   }
 }
 
-/** One-line description of a step for logs and the step record. */
+/** One-line description of a step for logs and the step record (English; the sentences live in report/messages/lab-words.ts). */
 export function describeStep(step: Step): string {
-  switch (step.kind) {
-    case 'listen':
-      return `${step.host}: listen on port ${step.port}${step.accept ? '' : ' (never accept)'}`;
-    case 'connect':
-      return `${step.host}: connect ${step.conn} to ${step.to}:${step.port}${step.localPort ? ` from port ${step.localPort}` : ''}`;
-    case 'send':
-      return `${step.host}: send ${step.bytes} bytes on ${step.conn ?? 'the latest connection'}`;
-    case 'close-on-fin':
-      return `${step.host}: close ${step.conn ?? 'the latest connection'} as soon as the peer's FIN arrives`;
-    case 'close':
-    case 'shutdown':
-    case 'abort':
-      return `${step.host}: ${step.kind} ${step.conn ?? 'the latest connection'}`;
-    case 'rule':
-      return `${step.host}: iptables ${step.text} (${step.name})`;
-    case 'unrule':
-      return `${step.host}: remove rule ${step.name}`;
-    case 'wait-state':
-      return `${step.host}: wait for ${step.state}${describeFilter(step.conn, step.port)}`;
-    case 'wait-event':
-      return `${step.host}: wait for "${step.event}"${describeFilter(step.conn, undefined)}`;
-    case 'wait-gone':
-      return `${step.host}: wait until the socket is gone${describeFilter(step.conn, step.port)}`;
-    case 'sleep':
-      return `sleep ${step.durationMs} ms`;
-    case 'hold':
-      return `${step.host}: hold everything it sends in a queue`;
-    case 'release':
-      return `${step.host}: release its queue, oldest first`;
-    case 'flood':
-      return `${step.host}: SYN flood to ${step.to}:${step.port} from ${step.sources} forged unused lab addresses, ${step.countPerSource} SYN each`;
-  }
+  return describeStepIn('en', step);
 }
 
 function isWait(step: Step): boolean {
@@ -223,13 +193,14 @@ function socketMatches(ctx: StepContext, host: string, event: AgentEvent, conn: 
   return event.remote === known.remote && (known.local === undefined || event.local === known.local);
 }
 
-function describeFilter(conn: string | undefined, port: number | undefined): string {
-  return `${conn ? ` on ${conn}` : ''}${port !== undefined ? ` (port ${port})` : ''}`;
-}
 
 async function runIptables(ctx: StepContext, host: string, argv: readonly string[], what: string): Promise<void> {
   const result = await ctx.lab.runtime.exec(ctx.lab.host(host).handle, ['iptables', ...argv]);
   if (result.exitCode !== 0) {
     throw new Error(`${host}: could not ${what}: iptables ${argv.join(' ')}: ${result.stderr.trim()}`);
   }
+}
+
+function describeFilter(conn: string | undefined, port: number | undefined): string {
+  return `${conn ? ` on ${conn}` : ''}${port !== undefined ? ` (port ${port})` : ''}`;
 }

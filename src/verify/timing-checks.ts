@@ -4,7 +4,7 @@ import { missingSettings, readHostKernelSettings } from '../analysis/host-kernel
 import { hostOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
-import { findSynAckReplies, isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
+import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
 import { estimateFinRto, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';

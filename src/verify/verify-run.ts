@@ -3,7 +3,7 @@ import { relTime, stateSourceOf, type RunRecord } from '../analysis/run-record.j
 import { segmentAtFrame } from '../analysis/segment-trace.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
-import { expectationSource, stepSource } from './check-source.js';
+import { stepSource } from './check-source.js';
 import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
 
 /** Recomputes a run's verdict from its record alone (pure: no Docker, no clock); the analysis is computed once and shared. */

@@ -31,7 +31,10 @@ export function describeFailedChecks(context: Context, verdict: Verdict, notes: 
       line(
         timeUs,
         'check',
-        { en: `check failed: ${check.name}: expected ${check.expected}; observed ${check.observed}`, zh: `检查失败：${check.name}：预期 ${check.expected}；观察到 ${check.observed}` },
+        {
+          en: `check failed: ${check.name}: expected ${check.expected}; observed ${check.observed}${check.source === undefined ? '' : ` (${check.source})`}`,
+          zh: `检查失败：${check.name}：预期 ${check.expected}；观察到 ${check.observed}${check.source === undefined ? '' : `（${check.source}）`}`,
+        },
         { arrowId, departs: true },
       ),
     );

@@ -180,6 +180,14 @@ function describeModelledSeries(
     series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, undefined)));
     return lines;
   }
+  if (model.kind === 'forged') {
+    const forged: Text = {
+      en: `a forged source address (${model.source}, not ${series.from}'s own): no socket of ${series.from} sent it, so no timer retransmits it`,
+      zh: `伪造的源地址（${model.source}，不是 ${series.from} 自己的地址）：它不是 ${series.from} 的套接字发出的，没有定时器会重传它`,
+    };
+    series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, i === 0 ? forged : undefined)));
+    return lines;
+  }
   if (model.kind === 'no-host' || model.kind === 'missing-settings') {
     const reason: Text =
       model.kind === 'no-host'

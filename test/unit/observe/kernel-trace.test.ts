@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addressFilter, ipv4FilterValue, mapTraceClock, parseKernelTrace, type KernelEvent } from '../../../src/observe/kernel-trace.js';
 import { compareSamplesWithTrace, compareTraceWithCapture } from '../../../src/observe/trace-fidelity.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import { stateSourceOf } from '../../../src/analysis/run-record.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/kernel-trace');

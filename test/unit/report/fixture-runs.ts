@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 

@@ -80,3 +80,16 @@ describe('renderHtmlReport', async () => {
     expect(en).not.toContain('三次握手</text>');
   });
 });
+
+describe('the verdict table names where each check came from', async () => {
+  const { verifyRun } = await import('../../../src/verify/verify-run.js');
+  const { loadFixtureRun } = await import('./fixture-runs.js');
+  it('shows the lab line of an expectation check and the producer of a conformance check', async () => {
+    const { record } = await loadFixtureRun('syn-sent');
+    const run = { ...record, lab: { ...record.lab, sourceFile: 'labs/syn-sent.yaml' } };
+    const analysis = analyzeRun(run);
+    const html = renderHtmlReport(buildLadderModel(analysis, verifyRun(run, 'x', 0, analysis)));
+    expect(html).toMatch(/<div class="check-source">labs\/syn-sent\.yaml:\d+:\d+<\/div>/);
+    expect(html).toContain('<div class="check-source">conformance (Linux machine, src/tcp/linux-profile.ts)</div>');
+  });
+});

@@ -13,7 +13,7 @@ import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import { buildRunCommentary, firstDeparture, renderCommentaryText, type CommentaryLine } from '../../../src/report/run-commentary.js';
 import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTimeline, timerSlackMs } from '../../../src/tcp/timing-model.js';
 import { readHostKernelSettings } from '../../../src/analysis/host-kernel-settings.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
@@ -22,7 +22,7 @@ import { hostOf, loadFixtureRun, withHost } from './fixture-runs.js';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 
 /** Real run folders made for this test (tcplab run …, copied without report.html). */
-type ExtraFixture = 'syn-rcvd-late-drop' | 'fin-wait-1-orphan' | 'refused' | 'reset-reject';
+type ExtraFixture = 'syn-rcvd-late-drop' | 'fin-wait-1-orphan' | 'refused' | 'reset-reject' | 'syn-flood';
 
 function extraFixtureDir(name: ExtraFixture): string {
   return fileURLToPath(new URL(`../../fixtures/runs/${name}`, import.meta.url));
@@ -382,5 +382,36 @@ describe('tcplab report --format text', () => {
     temporary.push(join(out, '..'));
     expect((await runReport([dir, '--format', 'text', '--out', out])).trim()).toBe(out);
     expect(readFileSync(out, 'utf8')).toBe(en);
+  });
+});
+
+describe('a failed check in the commentary names the lab line it came from', async () => {
+  it('appends the check source to its line, in both languages', async () => {
+    const { record } = await loadExtraFixture('syn-rcvd-late-drop');
+    const { verifyRun } = await import('../../../src/verify/verify-run.js');
+    const run = { ...record, lab: { ...record.lab, sourceFile: 'labs/syn-rcvd.yaml' } };
+    const mutated = { ...run, hosts: run.hosts.map((h) => (h.name === 'client' ? { ...h, events: h.events.filter((e) => e.type !== 'error') } : h)) };
+    const analysis = analyzeRun(mutated);
+    const verdict = verifyRun(mutated, 'x', 0, analysis);
+    const failed = verdict.checks.find((c) => c.status === 'fail' && c.origin?.kind === 'expectation' && c.origin.expectation === 'outcome');
+    expect(failed?.source).toMatch(/^labs\/syn-rcvd\.yaml:\d+:\d+$/);
+    const line = buildRunCommentary(analysis, verdict).find((l) => l.kind === 'check' && l.en.includes(failed?.name ?? '∅'));
+    expect(line?.en.endsWith(`(${failed?.source})`)).toBe(true);
+    expect(line?.zh.endsWith(`（${failed?.source}）`)).toBe(true);
+  });
+});
+
+describe('forged SYNs of a flood are not held to a socket timer', async () => {
+  it('syn-flood: the verdict passes, and the commentary finds no departure either; the forged SYNs say why', async () => {
+    const { record } = await loadExtraFixture('syn-flood');
+    const { verifyRun } = await import('../../../src/verify/verify-run.js');
+    const analysis = analyzeRun(record);
+    const verdict = verifyRun(record, 'x', 0, analysis);
+    expect(verdict.verdict).toBe('pass');
+    const lines = buildRunCommentary(analysis, verdict);
+    expect(firstDeparture(lines)).toBeUndefined();
+    const forged = lines.filter((l) => l.en.includes('a forged source address'));
+    expect(forged.length).toBeGreaterThan(0);
+    expect(forged.every((l) => l.zh.includes('伪造的源地址'))).toBe(true);
   });
 });

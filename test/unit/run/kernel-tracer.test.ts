@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
 import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 
 const available = (await checkTracefs(release())).ok;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Expectation } from '../../../src/lab/model.js';
 import { checkExpectations } from '../../../src/verify/check-expectations.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { REPO_ROOT } from '../../helpers/run-cli.js';
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { AgentEvent } from '../../../src/agent/protocol.js';
 import type { Lab } from '../../../src/lab/model.js';
 import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 
 export const FIXTURE_RUNS = join(import.meta.dirname, '../../fixtures/runs');

@@ -5,7 +5,7 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { compareVerdicts } from '../../../src/cli/verify-command.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
-import { loadRunRecord } from '../../../src/verify/load-run.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
 import { replayRun } from '../../../src/analysis/endpoint-replay.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { synQueueReadings } from '../../../src/analysis/sampled-reads.js';

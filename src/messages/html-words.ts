@@ -1,8 +1,8 @@
-import type { LadderPhaseKind } from '../ladder-model.js';
+import type { LadderPhaseKind } from '../report/ladder-model.js';
 
 /* The words of the HTML report, by language. The message catalog (catalog.ts) checks both sets have the same keys. */
 
-/** The words of the HTML report page, one set per language (same keys: test/unit/report/messages.test.ts). */
+/** The words of the HTML report page, one set per language (same keys: test/unit/messages/catalog.test.ts). */
 export type Words = Record<
   | 'ladder'
   | 'narrative'

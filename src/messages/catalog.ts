@@ -1,9 +1,10 @@
 import { HTML_WORDS } from './html-words.js';
+import { LAB_WORDS } from './lab-words.js';
 
 /*
  * The message catalog: the words of the reports (and, as they move here, the CLI), one table per language.
  * A message is a template with `{name}` placeholders. catalogProblems() is the rule every catalog keeps:
- * each key exists in every language, with the same placeholders (test/unit/report/messages.test.ts).
+ * each key exists in every language, with the same placeholders (test/unit/messages/catalog.test.ts).
  */
 
 export type Lang = 'en' | 'zh';
@@ -16,6 +17,10 @@ const EN = {
   'commentary.verdict.fail': 'FAIL',
   'commentary.firstDeparture': '  ← first departure from the model',
   'commentary.empty': '(nothing to tell: the run recorded no segments, states or events)',
+  'show.source': 'source: {source}',
+  'show.hosts': 'hosts:',
+  'show.steps': 'steps:',
+  'show.expects': 'expects:',
 } as const;
 
 export type MessageKey = keyof typeof EN;
@@ -28,12 +33,18 @@ const ZH: Record<MessageKey, string> = {
   'commentary.verdict.fail': '失败',
   'commentary.firstDeparture': '  ← 观察首次偏离模型',
   'commentary.empty': '（本次运行没有可解说的内容）',
+  'show.source': '出处：{source}',
+  'show.hosts': '主机：',
+  'show.steps': '步骤：',
+  'show.expects': '预期：',
 };
 
 /** Every catalog of the reports, by name and language: what catalogProblems() checks. */
 export const CATALOGS: Readonly<Record<string, Readonly<Record<Lang, Readonly<Record<string, unknown>>>>>> = {
   messages: { en: EN, zh: ZH },
   'html-words': HTML_WORDS,
+  'lab-steps': { en: LAB_WORDS.en.steps, zh: LAB_WORDS.zh.steps },
+  'lab-expectations': { en: LAB_WORDS.en.expectations, zh: LAB_WORDS.zh.expectations },
 };
 
 /** The message `key` in `lang`, its `{name}` placeholders filled from `params`. */

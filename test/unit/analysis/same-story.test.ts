@@ -1,0 +1,31 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
+import { buildRunCommentary, firstDeparture } from '../../../src/report/run-commentary.js';
+import { loadRunRecord } from '../../../src/run/load-run.js';
+import { verifyRun } from '../../../src/verify/verify-run.js';
+
+const FIXTURES = join(import.meta.dirname, '../../fixtures/runs');
+
+/**
+ * Known disagreement, kept visible: the commentary judges a request's drop at the moment its row was found
+ * gone (+15.787 s, late), the check by the sampled interval (after +7.222 s, by +15.787 s: overlaps the
+ * window). test/unit/report/run-commentary.test.ts pins the commentary's reading; issue 9's exact kernel
+ * events will make the two one.
+ */
+const KNOWN = new Set(['syn-rcvd-late-drop']);
+
+describe('the checks and the commentary tell the same story: a recomputed PASS has no departure in the commentary', async () => {
+  for (const name of readdirSync(FIXTURES)) {
+    it(name, async () => {
+      const record = await loadRunRecord(join(FIXTURES, name));
+      const analysis = analyzeRun(record);
+      const verdict = verifyRun(record, 'x', 0, analysis);
+      const departure = firstDeparture(buildRunCommentary(analysis, verdict));
+      if (verdict.verdict === 'pass' && !KNOWN.has(name)) expect(departure?.en).toBeUndefined();
+      if (verdict.verdict === 'fail') expect(departure).toBeDefined();
+      if (KNOWN.has(name)) expect(departure?.en).toMatch(/dropped silently at .*departs from the model/);
+    });
+  }
+});
