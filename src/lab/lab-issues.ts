@@ -126,7 +126,7 @@ export function knownKeysAt(schema: z.ZodType, relativePath: readonly PropertyKe
 export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, basePath: readonly PropertyKey[], root: unknown): PathProblem[] {
   const problems: PathProblem[] = [];
   for (const issue of issues) {
-    const relative = issue.path as PropertyKey[];
+    const relative = issue.path;
     const path = [...basePath, ...relative];
     const received = valueAt(root, path);
     switch (issue.code) {

@@ -9,7 +9,7 @@ export interface FoundNode {
 
 /** Finds the node at `path` (map keys and sequence indices) or the deepest ancestor that exists. */
 export function findNode(doc: Document, path: readonly PropertyKey[]): FoundNode {
-  let node: Node | null = (doc.contents as Node | null) ?? null;
+  let node: Node | null = (doc.contents) ?? null;
   for (const segment of path) {
     const next = childOf(node, segment);
     if (next === undefined) return { node, exact: false };
@@ -55,7 +55,7 @@ export function positionOf(node: Node | null, lineCounter: LineCounter): { line:
 /** The path of the deepest map entry or sequence item that contains `offset` (for YAML syntax errors). */
 export function pathAtOffset(doc: Document, offset: number): PropertyKey[] {
   const path: PropertyKey[] = [];
-  let node: Node | null = (doc.contents as Node | null) ?? null;
+  let node: Node | null = (doc.contents) ?? null;
   for (;;) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && containsOffset(p.key as Node | null, p.value as Node | null, offset));

@@ -259,7 +259,7 @@ function renderArrow(model: LadderModel, arrow: LadderArrow, index: number, y: n
   const y1 = y0 + SLOPE;
   const senderIndex = model.lifelines.findIndex((l) => l.host === arrow.from);
   let color = COLORS[Math.max(0, senderIndex) % COLORS.length] as string;
-  let marker = `head-${Math.max(0, senderIndex) % COLORS.length}`;
+  const marker = `head-${Math.max(0, senderIndex) % COLORS.length}`;
   const classes = ['arrow', arrow.fate.kind];
   let endFraction = 1;
   let dash = '';

@@ -120,7 +120,7 @@ export async function runStep(ctx: StepContext, step: Step): Promise<void> {
     const conn = 'conn' in step ? (step.conn ?? ctx.latestConn.get(step.host)) : undefined;
     if (conn !== undefined) ctx.actionStart.set(`${step.host}/${conn}`, start);
   }
-  await (EXECUTORS[step.kind] as StepExecutor<StepKind>)(ctx, step as never);
+  await (EXECUTORS[step.kind] as StepExecutor<StepKind>)(ctx, step);
 }
 
 /** Index of the host's agent events from which a wait (on `conn`, if it names one) looks. */

@@ -103,7 +103,7 @@ export type RootfsMaker = () => { tarball: Readable; done: Promise<void> };
 function debootstrapRootfs(): { tarball: Readable; done: Promise<void> } {
   const child = execa(MAKE_BASE, ['--tar'], { reject: false, stdout: 'pipe', stderr: 'pipe', encoding: 'buffer', buffer: { stdout: false, stderr: true } });
   const done = child.then((result) => {
-    if (result.exitCode !== 0) throw new Error(lastLine(Buffer.from(result.stderr as Uint8Array).toString('utf8')));
+    if (result.exitCode !== 0) throw new Error(lastLine(Buffer.from(result.stderr).toString('utf8')));
   });
   return { tarball: child.stdout, done };
 }

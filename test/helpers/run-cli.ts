@@ -6,5 +6,5 @@ const BIN = fileURLToPath(new URL('../../bin/tcplab.js', import.meta.url));
 
 /** Runs the built CLI as a user would (`node bin/tcplab.js …`), never rejecting on exit codes. */
 export function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): ResultPromise<{ reject: false; all: true }> {
-  return execa('node', [BIN, ...args], { reject: false, all: true, cwd: options.cwd ?? REPO_ROOT, env: options.env }) as ResultPromise<{ reject: false; all: true }>;
+  return execa('node', [BIN, ...args], { reject: false, all: true, cwd: options.cwd ?? REPO_ROOT, env: options.env });
 }

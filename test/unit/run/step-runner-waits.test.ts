@@ -16,7 +16,7 @@ function fakeLab(hosts: string[]): { lab: DeployedLab; events: Map<string, Agent
       agent: {
         events: list,
         command: async (command: { op: string; port?: number }) => {
-          if (command.op === 'listen') list.push({ type: 'listening', timeUs: 1, port: command.port! } as AgentEvent);
+          if (command.op === 'listen') list.push({ type: 'listening', timeUs: 1, port: command.port! });
         },
         waitFor: async (match: (e: AgentEvent) => boolean, _ms: number, what: string, from: number) => {
           const seen = list.slice(from).find(match);
