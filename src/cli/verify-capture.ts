@@ -1,4 +1,5 @@
 import { CaptureFormatError, decodeCaptureFile } from '../observe/capture-decoder.js';
+import { skippedList } from '../observe/frame-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
 import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
 import { inferCapturePaths } from '../verify/replay.js';
@@ -23,16 +24,26 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
     },
   });
   if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
+  let stats;
   try {
-    await decodeCaptureFile(path, (segment) => tracker.push(segment));
+    stats = await decodeCaptureFile(path, (segment) => tracker.push(segment));
   } catch (err) {
     if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, ExitCode.usage);
     throw err;
   }
   tracker.finish();
-  if (flags.json) out.write(`],"segments":${tracker.segmentCount}}\n`);
-  else out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections\n`);
+  const skipped = skippedList(stats);
+  if (flags.json) {
+    out.write(`],"segments":${tracker.segmentCount},"frames":${stats.frames},"notTcp":${stats.skippedNonTcp},"skipped":${JSON.stringify(skipped)}}\n`);
+  } else {
+    out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections (${stats.frames} frames, ${stats.skippedNonTcp} not TCP)\n`);
+  }
   await out.flush();
+  for (const s of skipped) process.stderr.write(`${path}: skipped ${s.frames} frame${s.frames === 1 ? '' : 's'}: ${s.reason}\n`);
+  if (tracker.segmentCount === 0 && skipped.length > 0) {
+    process.stderr.write(`${path}: no TCP segment could be decoded; the frames above were skipped (exit ${ExitCode.nothingDecoded})\n`);
+    return ExitCode.nothingDecoded;
+  }
   return ExitCode.ok;
 }
 
@@ -41,6 +52,7 @@ type ConnectionEntry = ReturnType<typeof describeConnection>;
 function describeConnection(c: TcpConnection) {
   return {
     id: c.id,
+    ...(c.via !== undefined ? { via: c.via } : {}),
     client: c.a,
     server: c.b,
     midStream: c.midStream,
@@ -57,7 +69,7 @@ function describeConnection(c: TcpConnection) {
 function renderConnection(e: ConnectionEntry): string {
   const c = e.counts;
   const lines = [
-    `#${e.id} ${e.client} → ${e.server}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
+    `#${e.id} ${e.client} → ${e.server}${e.via !== undefined ? ` via ${e.via}` : ''}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
     `    client ${e.client}: ${e.paths.client.join(' → ')}`,
     `    server ${e.server}: ${e.paths.server.join(' → ')}`,
     ...e.anomalies.map((a) => `    ${a}`),

@@ -1,7 +1,10 @@
 /**
  * Groups TCP segments into connections and reports, per connection, what happened on the wire.
  *
- * Model. Segments are pushed in capture order. A connection is keyed by its unordered 4-tuple.
+ * Model. Segments are pushed in capture order. A connection is keyed by its unordered 4-tuple and
+ * the path (`via`: VLANs/tunnels) each direction came through: a connection mirrored on three VLANs
+ * is three connections, while a routed capture whose two directions use two VLANs (or one tagged,
+ * one not) is one connection named with both paths (see pickByPath).
  * Connection identity follows Wireshark/tshark's `tcp.stream` (epan/dissectors/packet-tcp.c,
  * "TCP Port numbers reused"): a SYN without ACK whose sequence number differs from the *base
  * sequence* of its direction (the ISN of that direction's SYN, or seq−1 of that direction's first
@@ -63,6 +66,8 @@ export interface TcpConnection {
   /** 0-based, in order of first segment: equal to tshark's tcp.stream where the identity rules agree. */
   id: number;
   family: 4 | 6;
+  /** VLANs/tunnels the connection came through (part of its identity: one per VLAN, one per tunnel). */
+  via?: string;
   /** `addr:port` (IPv6 bracketed) of side a (the client) and side b. */
   a: string;
   b: string;
@@ -138,6 +143,8 @@ interface Tracked {
   /** Side 0 = the first sender (address/port of `first`), side 1 = the other. */
   side: [SideState, SideState];
   firstAddr: string;
+  /** The path (`via`, '' = none) each side's segments came through, from its first segment. */
+  paths: [string | undefined, string | undefined];
   firstPort: number;
   /** Which side is the client (0/1), once known. */
   clientSide: 0 | 1 | undefined;
@@ -154,7 +161,9 @@ interface Tracked {
 export class ConnectionTracker {
   /** Finalised connections (only with keepClosed). */
   readonly closed: TcpConnection[] = [];
-  private readonly open = new Map<string, Tracked>();
+  /** Open connections by unordered 4-tuple; more than one when copies came through several VLANs/tunnels. */
+  private readonly open = new Map<string, Tracked[]>();
+  private openConnections = 0;
   private readonly onConnection: ((c: TcpConnection) => void) | undefined;
   private readonly keepClosed: boolean;
   private readonly lingerUs: number;
@@ -171,7 +180,7 @@ export class ConnectionTracker {
 
   /** Number of connections currently held (open, or closed and lingering). */
   get openCount(): number {
-    return this.open.size;
+    return this.openConnections;
   }
 
   /** Adds one segment (capture order). */
@@ -179,7 +188,9 @@ export class ConnectionTracker {
     if (this.finished) throw new Error('ConnectionTracker.push: finish() was already called; create a new tracker');
     this.segments++;
     const key = tupleKey(seg);
-    let t = this.open.get(key);
+    const path = seg.via ?? '';
+    let list = this.open.get(key);
+    let t = list === undefined ? undefined : pickByPath(list, seg, path);
     const isSynOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
     if (t !== undefined) {
       const s = t.side[sideOf(t, seg)];
@@ -193,8 +204,12 @@ export class ConnectionTracker {
     }
     if (t === undefined) {
       t = this.create(seg);
-      this.open.set(key, t);
+      list = this.open.get(key);
+      if (list === undefined) this.open.set(key, [t]);
+      else list.push(t);
+      this.openConnections++;
     }
+    t.paths[sideOf(t, seg)] ??= path;
     this.account(t, seg);
     if (seg.timeUs - this.lastSweepUs > 1_000_000) this.sweep(seg.timeUs);
   }
@@ -202,7 +217,7 @@ export class ConnectionTracker {
   /** Finalises every remaining connection and returns all kept connections (sorted by id). */
   finish(): TcpConnection[] {
     if (!this.finished) {
-      for (const [key, t] of [...this.open]) this.finalise(key, t);
+      for (const [key, list] of [...this.open]) for (const t of [...list]) this.finalise(key, t);
       this.finished = true;
     }
     return [...this.closed].sort((x, y) => x.id - y.id);
@@ -215,15 +230,26 @@ export class ConnectionTracker {
 
   private sweep(nowUs: number): void {
     this.lastSweepUs = nowUs;
-    for (const [key, t] of this.open) {
-      if (t.closedAtUs !== undefined && nowUs - t.closedAtUs > this.lingerUs) this.finalise(key, t);
+    for (const [key, list] of [...this.open]) {
+      for (const t of [...list]) if (t.closedAtUs !== undefined && nowUs - t.closedAtUs > this.lingerUs) this.finalise(key, t);
     }
   }
 
   private finalise(key: string, t: Tracked): void {
-    this.open.delete(key);
+    const list = this.open.get(key);
+    if (list !== undefined) {
+      const i = list.indexOf(t);
+      if (i >= 0) {
+        list.splice(i, 1);
+        this.openConnections--;
+      }
+      if (list.length === 0) this.open.delete(key);
+    }
     const c = t.conn;
     c.openAtEnd = c.closedBy === undefined;
+    const client = t.clientSide ?? 0;
+    const via = nameOfPaths(t.paths[client], t.paths[1 - client]);
+    if (via !== undefined) c.via = via;
     if (t.clientSide === 1) swapSides(c);
     if (this.keepClosed) this.closed.push(c);
     this.onConnection?.(c);
@@ -280,6 +306,7 @@ export class ConnectionTracker {
       conn,
       side: [newSide(), newSide()],
       firstAddr: seg.src,
+      paths: [undefined, undefined],
       firstPort: seg.srcPort,
       clientSide: undefined,
       firstFinSide: undefined,
@@ -453,6 +480,35 @@ function tupleKey(seg: TcpSegment): string {
   const x = `${seg.src}|${seg.srcPort}`;
   const y = `${seg.dst}|${seg.dstPort}`;
   return x < y ? `${x}|${y}` : `${y}|${x}`;
+}
+
+/**
+ * Which of the tuple's parallel connections a segment belongs to, by the path (`via`) it came
+ * through: the one that already saw this path in this direction; else one whose direction has no
+ * path yet, preferring one that saw this path the other way; undefined when every connection saw
+ * another path this way (the segment is a copy seen on another VLAN/tunnel: a new connection).
+ */
+function pickByPath(list: Tracked[], seg: TcpSegment, path: string): Tracked | undefined {
+  let symmetric: Tracked | undefined;
+  let free: Tracked | undefined;
+  for (const t of list) {
+    const side = sideOf(t, seg);
+    const seen = t.paths[side];
+    if (seen === path) return t;
+    if (seen === undefined) {
+      if (t.paths[1 - side] === path) symmetric ??= t;
+      else free ??= t;
+    }
+  }
+  return symmetric ?? free;
+}
+
+/** The connection's name for its paths: one path, or each direction's when they differ (a routed capture). */
+function nameOfPaths(clientToServer: string | undefined, serverToClient: string | undefined): string | undefined {
+  const forward = clientToServer ?? serverToClient ?? '';
+  const backward = serverToClient ?? clientToServer ?? '';
+  if (forward === backward) return forward === '' ? undefined : forward;
+  return `${forward || 'untagged'} (client to server), ${backward || 'untagged'} (server to client)`;
 }
 
 function endpoint(address: string, port: number, family: 4 | 6): string {
