@@ -1,4 +1,4 @@
-import { CaptureFormatError, decodeCaptureFile } from '../observe/capture-decoder.js';
+import { readCaptureFile } from '../observe/capture-decoder.js';
 import { skippedList } from '../observe/frame-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
 import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
@@ -24,22 +24,28 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
     },
   });
   if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
-  let stats;
-  try {
-    stats = await decodeCaptureFile(path, (segment) => tracker.push(segment));
-  } catch (err) {
-    if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, ExitCode.usage);
-    throw err;
+  const { stats, compression, problem } = await readCaptureFile(path, (segment) => tracker.push(segment));
+  if (problem !== undefined && stats.frames === 0) {
+    throw new CliError(`${path}: ${problem.message}; nothing could be read — is this a pcap/pcapng capture (optionally gzip or zstd compressed)?`, ExitCode.usage);
   }
   tracker.finish();
   const skipped = skippedList(stats);
+  const warnings = problem === undefined ? [] : [{ kind: problem.kind, offset: problem.offset, message: problem.message }];
   if (flags.json) {
-    out.write(`],"segments":${tracker.segmentCount},"frames":${stats.frames},"notTcp":${stats.skippedNonTcp},"skipped":${JSON.stringify(skipped)}}\n`);
+    out.write(
+      `],"segments":${tracker.segmentCount},"frames":${stats.frames},"notTcp":${stats.skippedNonTcp},"skipped":${JSON.stringify(skipped)}` +
+        `${compression !== undefined ? `,"compression":"${compression}"` : ''},"warnings":${JSON.stringify(warnings)}}\n`,
+    );
   } else {
     out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections (${stats.frames} frames, ${stats.skippedNonTcp} not TCP)\n`);
   }
   await out.flush();
   for (const s of skipped) process.stderr.write(`${path}: skipped ${s.frames} frame${s.frames === 1 ? '' : 's'}: ${s.reason}\n`);
+  if (problem !== undefined) {
+    process.stderr.write(`${path}: warning: ${problem.message}\n`);
+    // A cut-off file is normal for a capture stopped abruptly: its complete packets are the result. A corrupt one is bad input.
+    if (problem.kind === 'corrupt') return ExitCode.usage;
+  }
   if (tracker.segmentCount === 0 && skipped.length > 0) {
     process.stderr.write(`${path}: no TCP segment could be decoded; the frames above were skipped (exit ${ExitCode.nothingDecoded})\n`);
     return ExitCode.nothingDecoded;
