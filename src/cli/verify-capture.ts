@@ -65,10 +65,32 @@ function describeConnection(c: TcpConnection) {
     packets: c.packets,
     counts: c.counts,
     bytes: { clientToServer: c.bytesAtoB, serverToClient: c.bytesBtoA },
+    byDirection: {
+      clientToServer: { packets: c.packetsAtoB, bytes: c.bytesAtoB, ...c.flagsAtoB },
+      serverToClient: { packets: c.packetsBtoA, bytes: c.bytesBtoA, ...c.flagsBtoA },
+    },
+    retransmissions: describeRetransmissions(c),
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
     paths: inferCapturePaths(c),
     anomalies: describeAnomalies(c),
+  };
+}
+
+function describeRetransmissions(c: TcpConnection) {
+  const r = c.dataRetransmissions;
+  return {
+    data: r.count,
+    fast: r.fast,
+    spurious: r.spurious,
+    outOfOrder: r.outOfOrder,
+    keepalives: r.keepalives,
+    zeroWindowProbes: r.zeroWindowProbes,
+    captureDuplicates: r.captureDuplicates,
+    syn: c.synRetransmissions.count,
+    synAck: c.synAckRetransmissions.count,
+    fin: c.finRetransmissions,
+    segments: r.segments.map((s) => ({ frame: s.frame, from: s.from === 'a' ? 'client' : 'server', kind: s.kind, seq: s.seq, length: s.length })),
   };
 }
 

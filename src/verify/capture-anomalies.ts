@@ -13,6 +13,17 @@ export function describeAnomalies(c: TcpConnection): string[] {
   }
   if (c.synAckRetransmissions.count > 0) out.push(`SYN-ACK retransmitted ${c.synAckRetransmissions.count}× (intervals ${c.synAckRetransmissions.intervalsUs.map(seconds).join(', ')})`);
   if (c.finRetransmissions > 0) out.push(`FIN retransmitted ${c.finRetransmissions}×`);
+  const data = c.dataRetransmissions;
+  for (const side of ['a', 'b'] as const) {
+    const mine = data.segments.filter((r) => r.from === side);
+    if (mine.length === 0) continue;
+    const fast = mine.filter((r) => r.kind === 'fast retransmission').length;
+    const spurious = mine.filter((r) => r.kind === 'spurious retransmission').length;
+    const kinds = [fast > 0 ? `${fast} fast` : '', spurious > 0 ? `${spurious} spurious` : ''].filter((k) => k !== '').join(', ');
+    const frames = mine.slice(0, 8).map((r) => r.frame).join(', ') + (mine.length > 8 ? ', …' : '');
+    out.push(`data retransmitted by the ${side === 'a' ? 'client' : 'server'} ${mine.length}×${kinds ? ` (${kinds})` : ''}: frames ${frames}`);
+  }
+  if (data.count > data.segments.length) out.push(`… ${data.count - data.segments.length} more data retransmissions not listed`);
   for (const rst of c.rsts) {
     const who = rst.from === 'a' ? 'client' : 'server';
     out.push(`RST from the ${who} (frame ${rst.frame}) in reply to ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''}`);

@@ -24,11 +24,14 @@
  * Deliberate difference from tshark: a segment that arrives after its connection was finalised
  * (more than `lingerUs` after the close) starts a new, mid-stream connection.
  */
+import { DataRetransmissionTracker, type DataRetransmissions } from '../analysis/capture-retransmissions.js';
 import { decodeCaptureFile } from '../observe/capture-decoder.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 
 /** How many SYN / SYN-ACK / FIN / RST marks a connection keeps (their counts are always exact). */
 export const MARK_LIMIT = 64;
+/** How many retransmitted data segments a connection lists (their counts are always exact). */
+export const RETRANSMISSION_LIMIT = 1024;
 
 /** What a segment was, for "in reply to what". */
 export type SegmentKind = 'SYN' | 'SYN-ACK' | 'FIN' | 'RST' | 'data' | 'ACK' | 'none';
@@ -88,6 +91,11 @@ export interface TcpConnection {
   counts: { syn: number; synAck: number; fin: number; rst: number; pureAck: number; data: number };
   bytesAtoB: number;
   bytesBtoA: number;
+  /** Segments carrying SYN (with or without ACK), FIN and RST, per direction. */
+  flagsAtoB: DirectionFlags;
+  flagsBtoA: DirectionFlags;
+  /** Retransmitted data segments (see src/analysis/capture-retransmissions.ts). */
+  dataRetransmissions: DataRetransmissions;
   syns: MarkedSegment[];
   synAcks: MarkedSegment[];
   fins: MarkedSegment[];
@@ -114,6 +122,13 @@ export interface TcpConnection {
   closedBy: 'rst' | 'fin' | undefined;
   /** Neither a RST nor two acknowledged FINs by the end of the capture. */
   openAtEnd: boolean;
+}
+
+/** Flag counts of one direction. */
+export interface DirectionFlags {
+  syn: number;
+  fin: number;
+  rst: number;
 }
 
 export interface ConnectionTrackerOptions {
@@ -145,6 +160,7 @@ interface Tracked {
   firstAddr: string;
   /** The path (`via`, '' = none) each side's segments came through, from its first segment. */
   paths: [string | undefined, string | undefined];
+  retransmissions: DataRetransmissionTracker;
   firstPort: number;
   /** Which side is the client (0/1), once known. */
   clientSide: 0 | 1 | undefined;
@@ -266,6 +282,7 @@ export class ConnectionTracker {
       finAcked: false,
       sentSyn: false,
     });
+    const retransmissions = new DataRetransmissionTracker(RETRANSMISSION_LIMIT);
     const conn: TcpConnection = {
       id: this.nextId++,
       family: seg.family,
@@ -286,6 +303,9 @@ export class ConnectionTracker {
       counts: { syn: 0, synAck: 0, fin: 0, rst: 0, pureAck: 0, data: 0 },
       bytesAtoB: 0,
       bytesBtoA: 0,
+      flagsAtoB: { syn: 0, fin: 0, rst: 0 },
+      flagsBtoA: { syn: 0, fin: 0, rst: 0 },
+      dataRetransmissions: retransmissions.result,
       syns: [],
       synAcks: [],
       fins: [],
@@ -307,6 +327,7 @@ export class ConnectionTracker {
       side: [newSide(), newSide()],
       firstAddr: seg.src,
       paths: [undefined, undefined],
+      retransmissions,
       firstPort: seg.srcPort,
       clientSide: undefined,
       firstFinSide: undefined,
@@ -343,6 +364,11 @@ export class ConnectionTracker {
       c.packetsBtoA++;
       c.bytesBtoA += len;
     }
+    const dirFlags = si === 0 ? c.flagsAtoB : c.flagsBtoA;
+    if (syn) dirFlags.syn++;
+    if (fin) dirFlags.fin++;
+    if (rst) dirFlags.rst++;
+    t.retransmissions.observe(seg, si);
     if (me.baseSeq === undefined) {
       me.baseSeq = syn ? seg.seq : (seg.seq - 1) >>> 0;
       me.isnFromSyn = syn;
@@ -524,6 +550,8 @@ function swapSides(c: TcpConnection): void {
   [c.aPort, c.bPort] = [c.bPort, c.aPort];
   [c.packetsAtoB, c.packetsBtoA] = [c.packetsBtoA, c.packetsAtoB];
   [c.bytesAtoB, c.bytesBtoA] = [c.bytesBtoA, c.bytesAtoB];
+  [c.flagsAtoB, c.flagsBtoA] = [c.flagsBtoA, c.flagsAtoB];
+  for (const r of c.dataRetransmissions.segments) r.from = flip(r.from);
   c.finAcked = { a: c.finAcked.b, b: c.finAcked.a };
   for (const list of [c.syns, c.synAcks, c.fins, c.rsts] as MarkedSegment[][]) for (const m of list) m.from = flip(m.from);
 }
