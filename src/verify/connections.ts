@@ -206,10 +206,18 @@ export class ConnectionTracker {
     const key = tupleKey(seg);
     const path = seg.via ?? '';
     let list = this.open.get(key);
-    let t = list === undefined ? undefined : pickByPath(list, seg, path);
+    let t: Tracked | undefined;
+    let si: 0 | 1 = 0;
+    if (list !== undefined) {
+      // The common case, one untunnelled connection on the tuple, without the path search.
+      const only = list.length === 1 ? list[0]! : undefined;
+      if (only !== undefined && path === '' && only.paths[0] !== undefined && only.paths[0] === only.paths[1] && only.paths[0] === '') t = only;
+      else t = pickByPath(list, seg, path);
+      if (t !== undefined) si = sideOf(t, seg);
+    }
     const isSynOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
     if (t !== undefined) {
-      const s = t.side[sideOf(t, seg)];
+      const s = t.side[si];
       if (isSynOnly && s.baseSeq !== undefined && (s.isnFromSyn ? seg.seq : (seg.seq - 1) >>> 0) !== s.baseSeq) {
         this.finalise(key, t); // tshark: "TCP Port numbers reused"
         t = undefined;
@@ -224,9 +232,10 @@ export class ConnectionTracker {
       if (list === undefined) this.open.set(key, [t]);
       else list.push(t);
       this.openConnections++;
+      si = 0;
     }
-    t.paths[sideOf(t, seg)] ??= path;
-    this.account(t, seg);
+    t.paths[si] ??= path;
+    this.account(t, seg, si);
     if (seg.timeUs - this.lastSweepUs > 1_000_000) this.sweep(seg.timeUs);
   }
 
@@ -340,9 +349,8 @@ export class ConnectionTracker {
     };
   }
 
-  private account(t: Tracked, seg: TcpSegment): void {
+  private account(t: Tracked, seg: TcpSegment, si: 0 | 1): void {
     const c = t.conn;
-    const si = sideOf(t, seg);
     const other = (1 - si) as 0 | 1;
     const me = t.side[si];
     const peer = t.side[other];
