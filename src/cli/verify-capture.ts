@@ -2,7 +2,7 @@ import { readCaptureFile } from '../observe/capture-decoder.js';
 import { skippedList } from '../observe/frame-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
 import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
-import { inferCapturePaths } from '../verify/replay.js';
+import type { StateTransition } from '../analysis/capture-states.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /**
@@ -72,9 +72,17 @@ function describeConnection(c: TcpConnection) {
     retransmissions: describeRetransmissions(c),
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
-    paths: inferCapturePaths(c),
+    paths: { client: c.states.client.path, server: c.states.server.path },
+    transitions: {
+      client: c.states.client.transitions.map(describeTransition),
+      server: c.states.server.transitions.map(describeTransition),
+    },
     anomalies: describeAnomalies(c),
   };
+}
+
+function describeTransition(t: StateTransition) {
+  return { from: t.from, event: t.event, to: t.to, frame: t.frame, ...(t.inferred ? { inferred: true } : {}) };
 }
 
 function describeRetransmissions(c: TcpConnection) {

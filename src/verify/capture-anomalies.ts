@@ -5,11 +5,23 @@ export function describeAnomalies(c: TcpConnection): string[] {
   const out: string[] = [];
   const seconds = (us: number): string => `${(us / 1e6).toFixed(2)} s`;
   if (c.midStream) out.push('already open when the capture started (no handshake seen)');
+  // A SYN-ACK seen, or one the client's ACKs prove (a one-sided capture), answered the SYN.
+  const synAnswered = c.counts.synAck > 0 || c.states.client.transitions.some((t) => t.event === 'rcv-syn-ack');
   if (c.synRetransmissions.count > 0) {
-    const answered = c.counts.synAck > 0 ? 'then answered' : 'never answered';
+    const answered = synAnswered ? 'then answered' : 'never answered';
     out.push(`SYN retransmitted ${c.synRetransmissions.count}× (intervals ${c.synRetransmissions.intervalsUs.map(seconds).join(', ')}), ${answered}`);
-  } else if (c.counts.syn > 0 && c.counts.synAck === 0 && c.counts.rst === 0) {
+  } else if (c.counts.syn > 0 && !synAnswered && c.counts.rst === 0) {
     out.push('SYN never answered');
+  }
+  if (c.synAckIsns.length > 1) {
+    out.push(`SYN-ACKs with ${c.synAckIsns.length} different ISNs (frames ${c.synAckIsns.map((s) => s.frame).join(', ')}): a second SYN-ACK is not a retransmission`);
+  }
+  for (const [who, h] of [['client', c.states.client], ['server', c.states.server]] as const) {
+    for (const p of h.problems) out.push(`${who}: frame ${p.frame} does not fit the reference machine (${p.problem})`);
+    const inferred = h.transitions.filter((t) => t.inferred);
+    if (inferred.length > 0) {
+      out.push(`${who}: inferred from what later segments prove: ${inferred.map((t) => `${t.from} → ${t.to} (${t.event}, frame ${t.frame})`).join('; ')}`);
+    }
   }
   if (c.synAckRetransmissions.count > 0) out.push(`SYN-ACK retransmitted ${c.synAckRetransmissions.count}× (intervals ${c.synAckRetransmissions.intervalsUs.map(seconds).join(', ')})`);
   if (c.finRetransmissions > 0) out.push(`FIN retransmitted ${c.finRetransmissions}×`);

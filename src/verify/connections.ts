@@ -25,6 +25,7 @@
  * (more than `lingerUs` after the close) starts a new, mid-stream connection.
  */
 import { DataRetransmissionTracker, type DataRetransmissions } from '../analysis/capture-retransmissions.js';
+import { CaptureStateReplay, type EndpointHistory } from '../analysis/capture-states.js';
 import { decodeCaptureFile } from '../observe/capture-decoder.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 
@@ -96,6 +97,10 @@ export interface TcpConnection {
   flagsBtoA: DirectionFlags;
   /** Retransmitted data segments (see src/analysis/capture-retransmissions.ts). */
   dataRetransmissions: DataRetransmissions;
+  /** Each endpoint replayed through the reference machine (src/analysis/capture-states.ts); set when finalised. */
+  states: { client: EndpointHistory; server: EndpointHistory };
+  /** Distinct ISNs of the SYN-ACKs, with the frame of the first SYN-ACK carrying each. */
+  synAckIsns: Array<{ isn: number; frame: number }>;
   syns: MarkedSegment[];
   synAcks: MarkedSegment[];
   fins: MarkedSegment[];
@@ -161,6 +166,7 @@ interface Tracked {
   /** The path (`via`, '' = none) each side's segments came through, from its first segment. */
   paths: [string | undefined, string | undefined];
   retransmissions: DataRetransmissionTracker;
+  replay: CaptureStateReplay;
   firstPort: number;
   /** Which side is the client (0/1), once known. */
   clientSide: 0 | 1 | undefined;
@@ -274,6 +280,8 @@ export class ConnectionTracker {
     c.openAtEnd = c.closedBy === undefined;
     const client = t.clientSide ?? 0;
     const via = nameOfPaths(t.paths[client], t.paths[1 - client]);
+    const histories = t.replay.histories();
+    c.states = { client: histories[client], server: histories[1 - client]! };
     if (via !== undefined) c.via = via;
     if (t.clientSide === 1) swapSides(c);
     if (this.keepClosed) this.closed.push(c);
@@ -292,6 +300,7 @@ export class ConnectionTracker {
       sentSyn: false,
     });
     const retransmissions = new DataRetransmissionTracker(RETRANSMISSION_LIMIT);
+    const replay = new CaptureStateReplay();
     const conn: TcpConnection = {
       id: this.nextId++,
       family: seg.family,
@@ -315,6 +324,8 @@ export class ConnectionTracker {
       flagsAtoB: { syn: 0, fin: 0, rst: 0 },
       flagsBtoA: { syn: 0, fin: 0, rst: 0 },
       dataRetransmissions: retransmissions.result,
+      states: { client: { path: [], transitions: [], problems: [] }, server: { path: [], transitions: [], problems: [] } },
+      synAckIsns: replay.synAckIsns,
       syns: [],
       synAcks: [],
       fins: [],
@@ -337,6 +348,7 @@ export class ConnectionTracker {
       firstAddr: seg.src,
       paths: [undefined, undefined],
       retransmissions,
+      replay,
       firstPort: seg.srcPort,
       clientSide: undefined,
       firstFinSide: undefined,
@@ -377,6 +389,7 @@ export class ConnectionTracker {
     if (fin) dirFlags.fin++;
     if (rst) dirFlags.rst++;
     t.retransmissions.observe(seg, si);
+    t.replay.observe(seg, si);
     if (me.baseSeq === undefined) {
       me.baseSeq = syn ? seg.seq : (seg.seq - 1) >>> 0;
       me.isnFromSyn = syn;
