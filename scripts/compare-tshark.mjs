@@ -38,7 +38,8 @@ const endpoint = (ip, port) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${
 
 /** tshark's streams of one capture: per direction packets, SYN/FIN/RST, bytes, and its retransmitted data frames. */
 function tsharkStreams(file) {
-  const r = spawnSync('tshark', ['-r', file, '-Y', 'tcp && !icmp && !icmpv6', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', ...FIELDS.flatMap((f) => ['-e', f])], {
+  const args = ['-r', file, '-Y', 'tcp && !icmp && !icmpv6', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,'];
+  const r = spawnSync('tshark', [...args, ...FIELDS.flatMap((f) => ['-e', f])], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
@@ -75,7 +76,9 @@ function tsharkStreams(file) {
     if (flags & 0x01) d.fin++;
     if (flags & 0x04) d.rst++;
     d.bytes += len;
-    if (c[10] === '1' && len > 0 && !(flags & 0x06)) s.retx.set(frame, c[11] === '1' ? 'fast retransmission' : c[12] === '1' ? 'spurious retransmission' : 'retransmission');
+    if (c[10] === '1' && len > 0 && !(flags & 0x06)) {
+      s.retx.set(frame, c[11] === '1' ? 'fast retransmission' : c[12] === '1' ? 'spurious retransmission' : 'retransmission');
+    }
   }
   return { streams, frameStream };
 }
@@ -137,7 +140,10 @@ for (const file of files) {
       if (samePackets) f.packets++;
       else notes.push(`stream ${s.id}: packets ${dirs.map(([ep, d]) => `${ep} tcplab ${d.packets} tshark ${tdir(ep).packets}`).join('; ')}`);
       if (sameFlags) f.flags++;
-      else notes.push(`stream ${s.id}: SYN/FIN/RST ${dirs.map(([ep, d]) => `${ep} tcplab ${d.syn}/${d.fin}/${d.rst} tshark ${tdir(ep).syn}/${tdir(ep).fin}/${tdir(ep).rst}`).join('; ')}`);
+      else {
+        const both = dirs.map(([ep, d]) => `${ep} tcplab ${d.syn}/${d.fin}/${d.rst} tshark ${tdir(ep).syn}/${tdir(ep).fin}/${tdir(ep).rst}`);
+        notes.push(`stream ${s.id}: SYN/FIN/RST ${both.join('; ')}`);
+      }
       if (sameBytes) f.bytes++;
       else notes.push(`stream ${s.id}: bytes ${dirs.map(([ep, d]) => `${ep} tcplab ${d.bytes} tshark ${tdir(ep).bytes}`).join('; ')}`);
     }
@@ -153,7 +159,9 @@ for (const file of files) {
     }
     for (const [frame, kind] of ours) if (!s.retx.has(frame)) notes.push(`stream ${s.id}: frame ${frame} is a ${kind} for tcplab only`);
   }
-  for (const c of l.json.connections) if (t.frameStream.get(c.firstFrame) === undefined) notes.push(`tcplab connection #${c.id} (frame ${c.firstFrame}) is in no tshark stream`);
+  for (const c of l.json.connections) {
+    if (t.frameStream.get(c.firstFrame) === undefined) notes.push(`tcplab connection #${c.id} (frame ${c.firstFrame}) is in no tshark stream`);
+  }
   total.streams += f.streams;
   total.tcplabConnections += f.conns;
   total.matched += f.matched;
@@ -165,7 +173,9 @@ for (const file of files) {
   total.retxBoth += f.both;
   total.retxSameKind += f.kind;
   const skipped = (l.json.skipped ?? []).map((s) => `${s.frames} skipped: ${s.reason}`).join('; ');
-  const summary = `${file.split('/').pop()}: streams ${f.streams}, tcplab ${f.conns}, matched ${f.matched}; packets ${f.packets}, flags ${f.flags}, bytes ${f.bytes}; retx tshark ${f.rt} tcplab ${f.rl} both ${f.both}${skipped ? `; ${skipped}` : ''}`;
+  const summary =
+    `${file.split('/').pop()}: streams ${f.streams}, tcplab ${f.conns}, matched ${f.matched}; ` +
+    `packets ${f.packets}, flags ${f.flags}, bytes ${f.bytes}; retx tshark ${f.rt} tcplab ${f.rl} both ${f.both}${skipped ? `; ${skipped}` : ''}`;
   if (notes.length > 0 || details) lines.push(summary, ...(details ? notes.map((n) => `    ${n}`) : []));
 }
 for (const line of lines) console.log(line);
@@ -179,4 +189,7 @@ console.log(`  missing in tcplab:          ${total.missing}`);
 console.log(`packets per direction agree:  ${total.packets} of ${total.matched} matched (${pct(total.packets, total.matched)})`);
 console.log(`SYN/FIN/RST per direction:    ${total.flags} of ${total.matched} (${pct(total.flags, total.matched)})`);
 console.log(`bytes per direction agree:    ${total.bytes} of ${total.matched} (${pct(total.bytes, total.matched)})`);
-console.log(`data retransmissions:         tshark ${total.retxTshark}, tcplab ${total.retxTcplab}, both ${total.retxBoth}; same category ${total.retxSameKind} of ${total.retxBoth}`);
+console.log(
+  `data retransmissions:         tshark ${total.retxTshark}, tcplab ${total.retxTcplab}, both ${total.retxBoth}; ` +
+    `same category ${total.retxSameKind} of ${total.retxBoth}`,
+);

@@ -47,7 +47,8 @@ function ipv4(src, dst, protocol, payload) {
 /** IPv6 header (RFC 8200). */
 const ipv6 = (src, dst, next, payload) => cat(u32(0x60000000), u16(payload.length), Buffer.from([next, 64]), ip6(src), ip6(dst), payload);
 /** TCP header without options (RFC 9293 §3.1); checksum left 0 (tshark does not verify it by default). */
-const tcp = (sport, dport, seq, ack, flags, data) => cat(u16(sport), u16(dport), u32(seq), u32(ack), Buffer.from([0x50, flags]), u16(64240), u16(0), u16(0), data);
+const tcp = (sport, dport, seq, ack, flags, data) =>
+  cat(u16(sport), u16(dport), u32(seq), u32(ack), Buffer.from([0x50, flags]), u16(64240), u16(0), u16(0), data);
 const udp = (sport, dport, payload) => cat(u16(sport), u16(dport), u16(8 + payload.length), u16(0), payload);
 const ethernet = (type, payload) => cat(MAC_B, MAC_A, u16(type), payload);
 
@@ -137,7 +138,9 @@ const captures = {
     return cat(MAC_B, MAC_A, u16(0x88a8), vlanTag(100, 0x8100), vlanTag(200, 0x8864), pppoe);
   }),
   // QinQ four tags deep (0x88a8, 0x8100 ×3).
-  'qinq-4-deep.pcap': wrap(1, (c, s) => cat(MAC_B, MAC_A, u16(0x88a8), vlanTag(10, 0x8100), vlanTag(20, 0x8100), vlanTag(30, 0x8100), vlanTag(40, 0x0800), inner4(c, s))),
+  'qinq-4-deep.pcap': wrap(1, (c, s) =>
+    cat(MAC_B, MAC_A, u16(0x88a8), vlanTag(10, 0x8100), vlanTag(20, 0x8100), vlanTag(30, 0x8100), vlanTag(40, 0x0800), inner4(c, s)),
+  ),
   // One connection mirrored on VLANs 10, 20 and 30: three connections, no retransmissions.
   'vlan-mirror-3.pcap': pcap(
     1,
@@ -147,7 +150,8 @@ const captures = {
   'gre-ipv4.pcap': wrap(1, (c, s) => ethernet(0x0800, outer4(c, 47, cat(gre(0x0800, { key: 42 }), inner4(c, s))))),
   // GRE over IPv6 carrying IPv4.
   'gre-over-ipv6.pcap': wrap(1, (c, s) =>
-    ethernet(0x86dd, c ? ipv6('2001:db8::a', '2001:db8::b', 47, cat(gre(0x0800), inner4(c, s))) : ipv6('2001:db8::b', '2001:db8::a', 47, cat(gre(0x0800), inner4(c, s)))),
+    ethernet(0x86dd, c ? ipv6('2001:db8::a', '2001:db8::b', 47, cat(gre(0x0800), inner4(c, s)))
+      : ipv6('2001:db8::b', '2001:db8::a', 47, cat(gre(0x0800), inner4(c, s)))),
   ),
   // GRE transparent Ethernet bridging (0x6558).
   'gre-teb.pcap': wrap(1, (c, s) => ethernet(0x0800, outer4(c, 47, cat(gre(0x6558), ethernet(0x0800, inner4(c, s)))))),
@@ -165,7 +169,8 @@ const captures = {
   ),
   // ERSPAN type III: GRE 0x22eb, 12-byte header (version 2, session 9, timestamp, FT 0), O bit set + 8-byte sub-header.
   'erspan-iii.pcap': wrap(1, (c, s, i) =>
-    ethernet(0x0800, outer4(c, 47, cat(gre(0x22eb, { seq: i }), u16(0x2000), u16(9), u32(i * 100), u16(0), u16(0x0001), Buffer.alloc(8), ethernet(0x0800, inner4(c, s))))),
+    ethernet(0x0800, outer4(c, 47, cat(gre(0x22eb, { seq: i }), u16(0x2000), u16(9), u32(i * 100), u16(0), u16(0x0001), Buffer.alloc(8),
+      ethernet(0x0800, inner4(c, s))))),
   ),
   // Aruba GRE (0x8200): an 802.11 QoS data frame (to-DS from the client, from-DS to it), LLC/SNAP, IPv4.
   'gre-aruba.pcap': wrap(1, (c, s) => {
@@ -174,12 +179,17 @@ const captures = {
     return ethernet(0x0800, outer4(c, 47, cat(gre(0x8200), wlan)));
   }),
   // 802.11 (LINKTYPE_IEEE802_11 105) data frames with LLC/SNAP.
-  'ieee802-11.pcap': wrap(105, (c, s) => cat(Buffer.from([0x08, c ? 0x01 : 0x02]), u16(0), MAC_B, MAC_A, MAC_B, u16(0), Buffer.from([0xaa, 0xaa, 0x03, 0, 0, 0]), u16(0x0800), inner4(c, s))),
+  'ieee802-11.pcap': wrap(105, (c, s) =>
+    cat(Buffer.from([0x08, c ? 0x01 : 0x02]), u16(0), MAC_B, MAC_A, MAC_B, u16(0), Buffer.from([0xaa, 0xaa, 0x03, 0, 0, 0]), u16(0x0800), inner4(c, s)),
+  ),
   // VXLAN (RFC 7348): UDP 4789, flags 0x08, VNI 4242, inner Ethernet.
-  'vxlan.pcap': wrap(1, (c, s) => ethernet(0x0800, outer4(c, 17, udp(c ? 50001 : 50002, 4789, cat(u32(0x08000000), u32(4242 << 8), ethernet(0x0800, inner4(c, s))))))),
+  'vxlan.pcap': wrap(1, (c, s) =>
+    ethernet(0x0800, outer4(c, 17, udp(c ? 50001 : 50002, 4789, cat(u32(0x08000000), u32(4242 << 8), ethernet(0x0800, inner4(c, s)))))),
+  ),
   // Geneve (RFC 8926): UDP 6081, one 8-byte option (opt len 2), protocol 0x6558, VNI 77.
   'geneve.pcap': wrap(1, (c, s) =>
-    ethernet(0x0800, outer4(c, 17, udp(c ? 50001 : 50002, 6081, cat(Buffer.from([0x02, 0x00]), u16(0x6558), u32(77 << 8), u16(0x0102), Buffer.from([0x03, 0x01]), u32(0xdeadbeef), ethernet(0x0800, inner4(c, s)))))),
+    ethernet(0x0800, outer4(c, 17, udp(c ? 50001 : 50002, 6081, cat(Buffer.from([0x02, 0x00]), u16(0x6558), u32(77 << 8),
+      u16(0x0102), Buffer.from([0x03, 0x01]), u32(0xdeadbeef), ethernet(0x0800, inner4(c, s)))))),
   ),
   // MPLS (RFC 3032): two labels (16, then 1000 with bottom-of-stack), IPv4.
   'mpls.pcap': wrap(1, (c, s) => ethernet(0x8847, cat(u32((16 << 12) | 64), u32((1000 << 12) | 0x100 | 64), inner4(c, s)))),

@@ -188,7 +188,9 @@ export class DataRetransmissionTracker {
     r.count++;
     if (kind === 'fast retransmission') r.fast++;
     if (kind === 'spurious retransmission') r.spurious++;
-    if (r.segments.length < this.limit) r.segments.push({ frame: seg.frame, timeUs: seg.timeUs, from: side === 0 ? 'a' : 'b', kind, seq: seg.seq, length: len });
+    if (r.segments.length < this.limit) {
+      r.segments.push({ frame: seg.frame, timeUs: seg.timeUs, from: side === 0 ? 'a' : 'b', kind, seq: seg.seq, length: len });
+    }
     return false;
   }
 }

@@ -26,7 +26,8 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
   if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
   const { stats, compression, problem } = await readCaptureFile(path, (segment) => tracker.push(segment));
   if (problem !== undefined && stats.frames === 0) {
-    throw new CliError(`${path}: ${problem.message}; nothing could be read — is this a pcap/pcapng capture (optionally gzip or zstd compressed)?`, ExitCode.usage);
+    const hint = 'nothing could be read — is this a pcap/pcapng capture (optionally gzip or zstd compressed)?';
+    throw new CliError(`${path}: ${problem.message}; ${hint}`, ExitCode.usage);
   }
   tracker.finish();
   const skipped = skippedList(stats);
@@ -105,7 +106,8 @@ function describeRetransmissions(c: TcpConnection) {
 function renderConnection(e: ConnectionEntry): string {
   const c = e.counts;
   const lines = [
-    `#${e.id} ${e.client} → ${e.server}${e.via !== undefined ? ` via ${e.via}` : ''}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
+    `#${e.id} ${e.client} → ${e.server}${e.via !== undefined ? ` via ${e.via}` : ''}  ` +
+      `${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
     `    client ${e.client}: ${e.paths.client.join(' → ')}`,
     `    server ${e.server}: ${e.paths.server.join(' → ')}`,
     ...e.anomalies.map((a) => `    ${a}`),

@@ -206,8 +206,9 @@ export class CaptureDecoder {
         throw new CaptureFormatError(
           this.base + pos,
           this.stats.frames,
-          `the header of record ${this.stats.frames + 1} (at byte ${this.base + pos}) says it holds ${caplen} bytes, more than the ${this.maxCaplen} a capture ` +
-            `can hold: the record header is corrupt${this.stats.frames > 0 ? ` (or the previous record's length, at byte ${this.lastRecordOffset}, was wrong)` : ''}`,
+          `the header of record ${this.stats.frames + 1} (at byte ${this.base + pos}) says it holds ${caplen} bytes, ` +
+            `more than the ${this.maxCaplen} a capture can hold: the record header is corrupt` +
+            (this.stats.frames > 0 ? ` (or the previous record's length, at byte ${this.lastRecordOffset}, was wrong)` : ''),
         );
       }
       if (pos + 16 + caplen > len) break;
@@ -255,7 +256,8 @@ export class CaptureDecoder {
           throw new CaptureFormatError(
             this.base + pos,
             this.stats.frames,
-            `packet block ${this.stats.frames + 1} (at byte ${this.base + pos}) has total length ${blockLength} for a packet of ${caplen} bytes: its length is corrupt`,
+            `packet block ${this.stats.frames + 1} (at byte ${this.base + pos}) has total length ${blockLength} ` +
+              `for a packet of ${caplen} bytes: its length is corrupt`,
           );
         }
       }
@@ -466,7 +468,8 @@ export async function readCaptureFile(path: string, onSegment: (segment: TcpSegm
       throw new CaptureFormatError(
         decoder.bytesParsed,
         decoder.stats.frames,
-        `the ${compression} stream ${truncated ? 'ends early' : `is damaged (${(err as Error).message})`}; ${decoder.stats.frames} packets were read completely`,
+        `the ${compression} stream ${truncated ? 'ends early' : `is damaged (${(err as Error).message})`}; ` +
+          `${decoder.stats.frames} packets were read completely`,
         truncated ? 'truncated' : 'corrupt',
       );
     }

@@ -14,7 +14,8 @@ export function describeAnomalies(c: TcpConnection): string[] {
     out.push('SYN never answered');
   }
   if (c.synAckIsns.length > 1) {
-    out.push(`SYN-ACKs with ${c.synAckIsns.length} different ISNs (frames ${c.synAckIsns.map((s) => s.frame).join(', ')}): a second SYN-ACK is not a retransmission`);
+    const frames = c.synAckIsns.map((s) => s.frame).join(', ');
+    out.push(`SYN-ACKs with ${c.synAckIsns.length} different ISNs (frames ${frames}): a second SYN-ACK is not a retransmission`);
   }
   for (const [who, h] of [['client', c.states.client], ['server', c.states.server]] as const) {
     for (const p of h.problems) out.push(`${who}: frame ${p.frame} does not fit the reference machine (${p.problem})`);

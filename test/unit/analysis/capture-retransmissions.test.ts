@@ -16,7 +16,8 @@ let ipId = 100;
 /** A segment from the client (c) or server (s) at `ms` milliseconds. */
 function seg(from: 'c' | 's', ms: number, flags: number, seq: number, ack: number, len = 0, extra: Partial<TcpSegment> = {}): TcpSegment {
   const [src, dst] = from === 'c' ? [C, S] : [S, C];
-  return { frame: ++frame, timeUs: 1e12 + ms * 1000, family: 4, src: src.addr, srcPort: src.port, dst: dst.addr, dstPort: dst.port, seq, ack, flags, window: 1000, payloadLength: len, ipId: ipId++, ...extra };
+  const addresses = { src: src.addr, srcPort: src.port, dst: dst.addr, dstPort: dst.port };
+  return { frame: ++frame, timeUs: 1e12 + ms * 1000, family: 4, ...addresses, seq, ack, flags, window: 1000, payloadLength: len, ipId: ipId++, ...extra };
 }
 
 /** A handshake (client ISN 1000, server ISN 5000, RTT 1 ms), then `rest`; returns the one connection. */
@@ -55,7 +56,12 @@ describe('data retransmissions: one rule each', () => {
   });
 
   it('a keepalive (one byte at nextSeq − 1) is not a retransmission', () => {
-    const c = run((t) => [seg('s', t, ACK, 5001, 1001, 100), seg('c', t + 1, ACK, 1001, 5101), seg('s', t + 7_200_000, ACK, 5100, 1001, 1), seg('s', t + 7_275_000, ACK, 5100, 1001, 1)]);
+    const c = run((t) => [
+      seg('s', t, ACK, 5001, 1001, 100),
+      seg('c', t + 1, ACK, 1001, 5101),
+      seg('s', t + 7_200_000, ACK, 5100, 1001, 1),
+      seg('s', t + 7_275_000, ACK, 5100, 1001, 1),
+    ]);
     expect(c.dataRetransmissions).toMatchObject({ count: 0, keepalives: 2 });
   });
 

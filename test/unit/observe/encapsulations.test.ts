@@ -41,7 +41,8 @@ const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 
 /** tshark's TCP frames as "frame stream", the reference this decoder is compared with. */
 function tsharkTcpFrames(file: string): string[] {
-  const out = execFileSync('tshark', ['-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const args = ['-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'];
+  const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   return out.split('\n').filter((l) => l !== '').map((l) => l.replace('\t', ' '));
 }
 
