@@ -157,6 +157,13 @@ export class CaptureStateReplay {
   observe(seg: TcpSegment, side: 0 | 1): void {
     const sender = this.sides[side];
     const receiver = this.sides[1 - side]!;
+    if ((seg.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 && sender.state === 'ESTABLISHED' && receiver.state === 'ESTABLISHED') {
+      // The bulk of any capture: data and ACKs between two established endpoints change no state.
+      const end = (seg.seq + seg.payloadLength) >>> 0;
+      if (sender.sndNxt === undefined || seqGt(end, sender.sndNxt)) sender.sndNxt = end;
+      if (receiver.rcvNxt === undefined || seqGt(end, receiver.rcvNxt)) receiver.rcvNxt = end;
+      return;
+    }
     this.send(sender, receiver, seg);
     this.receive(receiver, sender, seg);
   }
@@ -274,7 +281,7 @@ export class CaptureStateReplay {
     const ackCoversSyn = ack && me.isn !== undefined && seqGe(seg.ack, (me.isn + 1) >>> 0) && withinSent;
     const ackCoversFin = ack && me.finAckValue !== undefined && seqGe(seg.ack, me.finAckValue) && withinSent;
     const state = me.state;
-    if (state !== undefined) this.arrive(me, state, seg, { syn, ack, fin, rst, duplicateSyn, ackCoversSyn, ackCoversFin });
+    if (state !== undefined) this.arrive(me, state, seg, syn, ack, fin, rst, duplicateSyn, ackCoversSyn, ackCoversFin);
     if (!rst && (me.rcvNxt === undefined || seqGt(end, me.rcvNxt))) me.rcvNxt = end;
     void peer;
   }
@@ -284,8 +291,15 @@ export class CaptureStateReplay {
     me: Endpoint,
     state: TcpState,
     seg: TcpSegment,
-    s: { syn: boolean; ack: boolean; fin: boolean; rst: boolean; duplicateSyn: boolean; ackCoversSyn: boolean; ackCoversFin: boolean },
+    syn: boolean,
+    ack: boolean,
+    fin: boolean,
+    rst: boolean,
+    duplicateSyn: boolean,
+    ackCoversSyn: boolean,
+    ackCoversFin: boolean,
   ): void {
+    const s = { syn, ack, fin, rst, duplicateSyn, ackCoversSyn, ackCoversFin };
     const frame = seg.frame;
     if (s.rst) {
       if (state === 'SYN_SENT') {

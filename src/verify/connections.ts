@@ -31,6 +31,11 @@ import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 
 /** How many SYN / SYN-ACK / FIN / RST marks a connection keeps (their counts are always exact). */
 export const MARK_LIMIT = 64;
+/** The placeholder for `states` until a connection is finalised (one shared object, never mutated). */
+const NOT_REPLAYED: TcpConnection['states'] = Object.freeze({
+  client: Object.freeze({ path: [], transitions: [], problems: [] }),
+  server: Object.freeze({ path: [], transitions: [], problems: [] }),
+}) as TcpConnection['states'];
 /** How many retransmitted data segments a connection lists (their counts are always exact). */
 export const RETRANSMISSION_LIMIT = 1024;
 
@@ -324,7 +329,7 @@ export class ConnectionTracker {
       flagsAtoB: { syn: 0, fin: 0, rst: 0 },
       flagsBtoA: { syn: 0, fin: 0, rst: 0 },
       dataRetransmissions: retransmissions.result,
-      states: { client: { path: [], transitions: [], problems: [] }, server: { path: [], transitions: [], problems: [] } },
+      states: NOT_REPLAYED,
       synAckIsns: replay.synAckIsns,
       syns: [],
       synAcks: [],
