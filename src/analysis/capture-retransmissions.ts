@@ -70,7 +70,13 @@ interface Direction {
   lastAckTimeUs: number;
   window: number | undefined;
   dupAcks: number;
-  last: TcpSegment | undefined;
+  /** The previous segment of this direction, as the numbers a capture duplicate repeats (no reference kept). */
+  lastIpId: number | undefined;
+  lastSeq: number;
+  lastAckField: number;
+  lastLength: number;
+  lastFlags: number;
+  lastWindow: number;
   synTimeUs: number | undefined;
 }
 
@@ -83,7 +89,12 @@ const newDirection = (): Direction => ({
   lastAckTimeUs: 0,
   window: undefined,
   dupAcks: 0,
-  last: undefined,
+  lastIpId: undefined,
+  lastSeq: 0,
+  lastAckField: 0,
+  lastLength: -1,
+  lastFlags: 0,
+  lastWindow: 0,
   synTimeUs: undefined,
 });
 
@@ -145,7 +156,12 @@ export class DataRetransmissionTracker {
     }
     me.lastAckTimeUs = seg.timeUs;
     me.window = seg.window;
-    me.last = seg;
+    me.lastIpId = seg.ipId;
+    me.lastSeq = seg.seq;
+    me.lastAckField = seg.ack;
+    me.lastLength = seg.payloadLength;
+    me.lastFlags = seg.flags;
+    me.lastWindow = seg.window;
   }
 
   /** A data segment below nextSeq: keepalive, probe repeat, duplicate, out-of-order or a retransmission. Returns true for a probe. */
@@ -161,16 +177,14 @@ export class DataRetransmissionTracker {
       this.result.keepalives++;
       return false;
     }
-    const prev = me.last;
     if (
-      prev !== undefined &&
       seg.ipId !== undefined &&
-      prev.ipId === seg.ipId &&
-      prev.seq === seg.seq &&
-      prev.ack === seg.ack &&
-      prev.payloadLength === len &&
-      prev.flags === seg.flags &&
-      prev.window === seg.window
+      me.lastIpId === seg.ipId &&
+      me.lastSeq === seg.seq &&
+      me.lastAckField === seg.ack &&
+      me.lastLength === len &&
+      me.lastFlags === seg.flags &&
+      me.lastWindow === seg.window
     ) {
       this.result.captureDuplicates++;
       return false;
