@@ -127,3 +127,28 @@ describe('encapsulation captures', () => {
     expect(skippedList(decodeCaptureBuffer(ppp).stats)).toEqual([{ reason: 'PPP compressed datagram (CCP) not decoded', frames: 1 }]);
   });
 });
+
+describe('broken encapsulations never throw or loop', () => {
+  it('500 random byte flips in every encapsulation capture: decoded or counted, never an exception', () => {
+    let seed = 12345;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
+    for (const name of readdirSync(ENCAP_DIR).filter((n) => n.endsWith('.pcap'))) {
+      const original = readFileSync(join(ENCAP_DIR, name));
+      for (let i = 0; i < 500; i++) {
+        const buf = Buffer.from(original);
+        // Flip bytes after the 24-byte file header and the first record header, where the encapsulations are.
+        for (let f = 0; f < 3; f++) buf[40 + Math.floor(random() * (buf.length - 40))] = Math.floor(random() * 256);
+        try {
+          const { stats } = decodeCaptureBuffer(buf);
+          const accounted = stats.tcpSegments + stats.skippedNonTcp + [...stats.skipped.values()].reduce((x, y) => x + y, 0);
+          expect(accounted, `${name} flip ${i}: every frame is TCP, not TCP, or skipped with a reason`).toBe(stats.frames);
+        } catch (err) {
+          expect((err as Error).name, `${name} flip ${i}`).toBe('CaptureFormatError');
+        }
+      }
+    }
+  });
+});
