@@ -22,7 +22,7 @@
 import type { TcpSegment } from '../observe/packet.js';
 import { TcpFlag } from '../observe/packet.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
-import type { TcpContext, TcpEvent, TcpMachine } from '../tcp/tcp-machine.js';
+import type { StepResult, TcpContext, TcpEvent, TcpMachine } from '../tcp/tcp-machine.js';
 import type { TcpState } from '../tcp/state.js';
 
 /** The machine captures are replayed through: the one `tcplab fsm --linux` prints. */
@@ -127,7 +127,7 @@ class Endpoint {
   /** Steps the machine; records the transition, or the problem when the machine has no such edge. */
   apply(event: TcpEvent, frame: number, inferred = false): boolean {
     if (this.state === undefined) return false;
-    const result = this.machine.step(this.state, event, this.context);
+    const result = cachedStep(this.machine, this.state, event, this.context);
     if ('illegal' in result) {
       if (this.history.problems.length < PROBLEM_LIMIT) this.history.problems.push({ frame, problem: `${event} in ${this.state}: ${result.illegal}` });
       return false;
@@ -358,6 +358,24 @@ export class CaptureStateReplay {
 /** The ACK value that covers a FIN segment: SEG.SEQ + SEG.LEN (+1 for a SYN) + 1. */
 function finEnd(seg: TcpSegment): number {
   return (seg.seq + seg.payloadLength + (seg.flags & TcpFlag.SYN ? 1 : 0) + 1) >>> 0;
+}
+
+const stepCache = new WeakMap<TcpMachine, Map<string, StepResult>>();
+
+/**
+ * machine.step, remembered per (state, event, openedBy): the replay only ever passes `openedBy` in the
+ * context, and a step's result (row, target, new context) is never mutated, so it can be shared.
+ */
+function cachedStep(machine: TcpMachine, state: TcpState, event: TcpEvent, context: TcpContext): StepResult {
+  let cache = stepCache.get(machine);
+  if (cache === undefined) stepCache.set(machine, (cache = new Map()));
+  const key = `${state}|${event}|${context.openedBy ?? ''}`;
+  let result = cache.get(key);
+  if (result === undefined) {
+    result = machine.step(state, event, context);
+    cache.set(key, result);
+  }
+  return result;
 }
 
 function finish(e: Endpoint): EndpointHistory {
