@@ -10,6 +10,8 @@ export const ExitCode = {
   environment: 3,
   /** A bug in tcplab itself (the message carries the stack trace for a report). */
   internal: 4,
+  /** `verify <capture>`: frames were skipped (link type or encapsulation not decoded) and no TCP was found. */
+  nothingDecoded: 5,
   /** Interrupted by SIGINT/SIGTERM/SIGHUP after cleaning up. */
   interrupted: 130,
 } as const;

@@ -1,7 +1,8 @@
-import { CaptureFormatError, decodeCaptureFile } from '../observe/capture-decoder.js';
+import { readCaptureFile } from '../observe/capture-decoder.js';
+import { skippedList } from '../observe/frame-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
 import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
-import { inferCapturePaths } from '../verify/replay.js';
+import type { StateTransition } from '../analysis/capture-states.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /**
@@ -23,16 +24,33 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
     },
   });
   if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
-  try {
-    await decodeCaptureFile(path, (segment) => tracker.push(segment));
-  } catch (err) {
-    if (err instanceof CaptureFormatError) throw new CliError(`${path}: ${err.message}`, ExitCode.usage);
-    throw err;
+  const { stats, compression, problem } = await readCaptureFile(path, (segment) => tracker.push(segment));
+  if (problem !== undefined && stats.frames === 0) {
+    const hint = 'nothing could be read — is this a pcap/pcapng capture (optionally gzip or zstd compressed)?';
+    throw new CliError(`${path}: ${problem.message}; ${hint}`, ExitCode.usage);
   }
   tracker.finish();
-  if (flags.json) out.write(`],"segments":${tracker.segmentCount}}\n`);
-  else out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections\n`);
+  const skipped = skippedList(stats);
+  const warnings = problem === undefined ? [] : [{ kind: problem.kind, offset: problem.offset, message: problem.message }];
+  if (flags.json) {
+    out.write(
+      `],"segments":${tracker.segmentCount},"frames":${stats.frames},"notTcp":${stats.skippedNonTcp},"skipped":${JSON.stringify(skipped)}` +
+        `${compression !== undefined ? `,"compression":"${compression}"` : ''},"warnings":${JSON.stringify(warnings)}}\n`,
+    );
+  } else {
+    out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections (${stats.frames} frames, ${stats.skippedNonTcp} not TCP)\n`);
+  }
   await out.flush();
+  for (const s of skipped) process.stderr.write(`${path}: skipped ${s.frames} frame${s.frames === 1 ? '' : 's'}: ${s.reason}\n`);
+  if (problem !== undefined) {
+    process.stderr.write(`${path}: warning: ${problem.message}\n`);
+    // A cut-off file is normal for a capture stopped abruptly: its complete packets are the result. A corrupt one is bad input.
+    if (problem.kind === 'corrupt') return ExitCode.usage;
+  }
+  if (tracker.segmentCount === 0 && skipped.length > 0) {
+    process.stderr.write(`${path}: no TCP segment could be decoded; the frames above were skipped (exit ${ExitCode.nothingDecoded})\n`);
+    return ExitCode.nothingDecoded;
+  }
   return ExitCode.ok;
 }
 
@@ -41,23 +59,55 @@ type ConnectionEntry = ReturnType<typeof describeConnection>;
 function describeConnection(c: TcpConnection) {
   return {
     id: c.id,
+    ...(c.via !== undefined ? { via: c.via } : {}),
     client: c.a,
     server: c.b,
     midStream: c.midStream,
     packets: c.packets,
     counts: c.counts,
     bytes: { clientToServer: c.bytesAtoB, serverToClient: c.bytesBtoA },
+    byDirection: {
+      clientToServer: { packets: c.packetsAtoB, bytes: c.bytesAtoB, ...c.flagsAtoB },
+      serverToClient: { packets: c.packetsBtoA, bytes: c.bytesBtoA, ...c.flagsBtoA },
+    },
+    retransmissions: describeRetransmissions(c),
     firstFrame: c.firstFrame,
     lastFrame: c.lastFrame,
-    paths: inferCapturePaths(c),
+    paths: { client: c.states.client.path, server: c.states.server.path },
+    transitions: {
+      client: c.states.client.transitions.map(describeTransition),
+      server: c.states.server.transitions.map(describeTransition),
+    },
     anomalies: describeAnomalies(c),
+  };
+}
+
+function describeTransition(t: StateTransition) {
+  return { from: t.from, event: t.event, to: t.to, frame: t.frame, ...(t.inferred ? { inferred: true } : {}) };
+}
+
+function describeRetransmissions(c: TcpConnection) {
+  const r = c.dataRetransmissions;
+  return {
+    data: r.count,
+    fast: r.fast,
+    spurious: r.spurious,
+    outOfOrder: r.outOfOrder,
+    keepalives: r.keepalives,
+    zeroWindowProbes: r.zeroWindowProbes,
+    captureDuplicates: r.captureDuplicates,
+    syn: c.synRetransmissions.count,
+    synAck: c.synAckRetransmissions.count,
+    fin: c.finRetransmissions,
+    segments: r.segments.map((s) => ({ frame: s.frame, from: s.from === 'a' ? 'client' : 'server', kind: s.kind, seq: s.seq, length: s.length })),
   };
 }
 
 function renderConnection(e: ConnectionEntry): string {
   const c = e.counts;
   const lines = [
-    `#${e.id} ${e.client} → ${e.server}  ${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
+    `#${e.id} ${e.client} → ${e.server}${e.via !== undefined ? ` via ${e.via}` : ''}  ` +
+      `${e.packets} pkts (SYN ${c.syn}, SYN-ACK ${c.synAck}, FIN ${c.fin}, RST ${c.rst}, data ${c.data})`,
     `    client ${e.client}: ${e.paths.client.join(' → ')}`,
     `    server ${e.server}: ${e.paths.server.join(' → ')}`,
     ...e.anomalies.map((a) => `    ${a}`),

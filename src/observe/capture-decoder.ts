@@ -13,10 +13,21 @@
  * 14), EPB, SPB (interface 0, no timestamp: takes the previous packet's time), obsolete PB; every
  * other block is skipped by its length.
  *
- * Errors: CaptureFormatError for anything structurally wrong with the container; a broken frame
- * inside a well-formed record is only counted (stats.truncatedFrames).
+ * Errors: CaptureFormatError for anything structurally wrong with the container, at the offset of
+ * the record or block that is wrong (its `kind` says 'truncated' when the file merely ends inside a
+ * record, 'corrupt' otherwise); a broken frame inside a well-formed record is only counted. A pcap
+ * record longer than the largest packet a capture tool writes (MAX_PACKET_BYTES, tshark's and
+ * libpcap's limit, or the file's snaplen if larger) is corrupt at once, not after reading that many
+ * bytes; so is a pcapng packet block whose length cannot hold its packet, or whose trailer disagrees.
+ *
+ * Files: readCaptureFile() reads gzip (RFC 1952, node:zlib) and Zstandard (RFC 8878, fzstd)
+ * compressed captures transparently, by their magic numbers, and never throws a format error: it
+ * returns what it decoded and the problem (offsets are then in the decompressed capture).
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
 import { createCaptureStats, FrameDecoder, type CaptureStats } from './frame-decoder.js';
 import type { TcpSegment } from './packet.js';
 
@@ -24,6 +35,11 @@ export type { CaptureStats } from './frame-decoder.js';
 
 /** Largest record/block accepted (256 MiB): anything bigger is corruption, not a packet. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/** Largest packet a pcap record may hold unless the file's snaplen is larger (wiretap's and libpcap's 262144). */
+export const MAX_PACKET_BYTES = 262_144;
+/** Options and padding a pcapng packet block may carry beyond its packet before its length is called corrupt. */
+const MAX_PACKET_BLOCK_EXTRA = 65_536;
 
 /** A capture file's container structure is broken; `offset` is the byte offset in the file. */
 export class CaptureFormatError extends Error {
@@ -34,6 +50,8 @@ export class CaptureFormatError extends Error {
     readonly offset: number,
     readonly framesRead: number,
     readonly problem: string,
+    /** 'truncated': the file ends inside a header, record or block; 'corrupt': a length or magic is wrong. */
+    readonly kind: 'truncated' | 'corrupt' = 'corrupt',
   ) {
     super(`capture format error at byte ${offset} (after ${framesRead} packets): ${problem}`);
   }
@@ -74,6 +92,8 @@ export class CaptureDecoder {
   private littleEndian = true;
   private nanos = false;
   private pcapLinkType = 0;
+  private maxCaplen = MAX_PACKET_BYTES;
+  private lastRecordOffset = 0;
   // pcapng state
   private interfaces: PcapngInterface[] = [];
   private lastTimeUs = 0;
@@ -104,6 +124,16 @@ export class CaptureDecoder {
     this.tail = consumed < buf.length ? Buffer.from(buf.subarray(consumed)) : undefined;
   }
 
+  /** Bytes of the file parsed into complete records so far (the offset where an incomplete record starts). */
+  get bytesParsed(): number {
+    return this.base;
+  }
+
+  /** Marks the decoder ended without checking for a partial record (the caller reports why it stopped). */
+  endQuietly(): void {
+    this.ended = true;
+  }
+
   /** Declares the end of the file; throws CaptureFormatError if it ended inside a header, record or block. */
   end(): CaptureStats {
     if (this.failed) throw this.failed;
@@ -114,6 +144,7 @@ export class CaptureDecoder {
         this.base,
         0,
         `truncated file header: expected at least ${this.stats.format === 'pcapng' ? 28 : 24} bytes, file has ${left}; is this a pcap/pcapng file?`,
+        'truncated',
       );
       throw this.failed;
     }
@@ -122,6 +153,7 @@ export class CaptureDecoder {
         this.base,
         this.stats.frames,
         `file ends inside a ${this.stats.format === 'pcapng' ? 'block' : 'record'} (${left} bytes left over); ${this.stats.frames} packets were read completely — the capture was probably cut off while being written`,
+        'truncated',
       );
       throw this.failed;
     }
@@ -151,6 +183,8 @@ export class CaptureDecoder {
         if (buf.length < 24) return 0;
         this.nanos = magic === PCAP_MAGIC_NS_LE || magic === PCAP_MAGIC_NS_BE;
         this.pcapLinkType = this.u32(buf, 20) & 0xffff;
+        const snaplen = this.u32(buf, 16);
+        this.maxCaplen = snaplen > MAX_PACKET_BYTES && snaplen <= MAX_RECORD_BYTES ? snaplen : MAX_PACKET_BYTES;
         this.noteLinkType(this.pcapLinkType);
         this.headerRead = true;
         pos = 24;
@@ -168,14 +202,17 @@ export class CaptureDecoder {
       const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
       const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
       const caplen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
-      if (caplen > MAX_RECORD_BYTES) {
+      if (caplen > this.maxCaplen) {
         throw new CaptureFormatError(
-          this.base + pos + 8,
+          this.base + pos,
           this.stats.frames,
-          `record caplen ${caplen} is larger than ${MAX_RECORD_BYTES} bytes: the record header is corrupt`,
+          `the header of record ${this.stats.frames + 1} (at byte ${this.base + pos}) says it holds ${caplen} bytes, ` +
+            `more than the ${this.maxCaplen} a capture can hold: the record header is corrupt` +
+            (this.stats.frames > 0 ? ` (or the previous record's length, at byte ${this.lastRecordOffset}, was wrong)` : ''),
         );
       }
       if (pos + 16 + caplen > len) break;
+      this.lastRecordOffset = this.base + pos;
       const frame = ++this.stats.frames;
       const timeUs = this.nanos ? sec * 1e6 + frac / 1000 : sec * 1e6 + frac;
       const seg = this.frames.decode(buf, pos + 16, caplen, linkType, frame, timeUs, undefined);
@@ -211,6 +248,19 @@ export class CaptureDecoder {
           `block type 0x${type.toString(16)} has total length ${blockLength}: expected a multiple of 4 and at least 12`,
         );
       }
+      if ((type === 6 || type === 2) && pos + 24 <= len) {
+        // A packet block's length must hold its packet, and not much more: checked before waiting for it.
+        const caplen = this.u32(buf, pos + 20);
+        const room = blockLength - 32;
+        if (caplen > room || room - caplen > MAX_PACKET_BLOCK_EXTRA + 3) {
+          throw new CaptureFormatError(
+            this.base + pos,
+            this.stats.frames,
+            `packet block ${this.stats.frames + 1} (at byte ${this.base + pos}) has total length ${blockLength} ` +
+              `for a packet of ${caplen} bytes: its length is corrupt`,
+          );
+        }
+      }
       if (blockLength > MAX_RECORD_BYTES + 64) {
         throw new CaptureFormatError(
           this.base + pos + 4,
@@ -222,9 +272,10 @@ export class CaptureDecoder {
       const trailer = this.u32(buf, pos + blockLength - 4);
       if (trailer !== blockLength) {
         throw new CaptureFormatError(
-          this.base + pos + blockLength - 4,
+          this.base + pos,
           this.stats.frames,
-          `block type 0x${type.toString(16)} starts with total length ${blockLength} but its trailer says ${trailer}`,
+          `block type 0x${type.toString(16)} at byte ${this.base + pos} starts with total length ${blockLength}, but the copy of its length at its end ` +
+            `(byte ${this.base + pos + blockLength - 4}) says ${trailer}: the block's length is corrupt`,
         );
       }
       this.handleBlock(buf, pos, type, blockLength);
@@ -380,10 +431,96 @@ export function decodeCaptureBuffer(buf: Buffer): { segments: TcpSegment[]; stat
   }
 }
 
-/** Streams a capture file in 1 MiB chunks, calling `onSegment` for every TCP segment; resolves to the stats. */
+/** Streams a capture file (plain, gzip or zstd) in 1 MiB chunks, calling `onSegment` per TCP segment; throws CaptureFormatError. */
 export async function decodeCaptureFile(path: string, onSegment: (segment: TcpSegment) => void): Promise<CaptureStats> {
+  const read = await readCaptureFile(path, onSegment);
+  if (read.problem !== undefined) throw read.problem;
+  return read.stats;
+}
+
+export type Compression = 'gzip' | 'zstd';
+
+/** What readCaptureFile decoded, and the problem that stopped it early, if any. */
+export interface CaptureRead {
+  stats: CaptureStats;
+  compression: Compression | undefined;
+  /** The file is cut off ('truncated') or broken ('corrupt'); every complete packet before it was decoded. */
+  problem?: CaptureFormatError;
+}
+
+/**
+ * Streams a capture file, decompressing gzip/zstd transparently, calling `onSegment` per TCP segment.
+ * Never throws a format error (only I/O errors such as a missing file): a cut-off or corrupt file
+ * yields every complete packet before the problem, and the problem with its offset.
+ */
+export async function readCaptureFile(path: string, onSegment: (segment: TcpSegment) => void): Promise<CaptureRead> {
+  const compression = await sniffCompression(path);
   const decoder = new CaptureDecoder({ onSegment });
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) decoder.push(chunk as Buffer);
-  return decoder.end();
+  const where = compression === undefined ? '' : ` of the ${compression}-decompressed capture`;
+  try {
+    try {
+      for await (const chunk of captureChunks(path, compression)) decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof CaptureFormatError || compression === undefined) throw err;
+      // The compressed stream itself ended early or is damaged: keep what was decompressed.
+      const truncated = /unexpected end|EOF/i.test((err as Error).message);
+      decoder.endQuietly();
+      throw new CaptureFormatError(
+        decoder.bytesParsed,
+        decoder.stats.frames,
+        `the ${compression} stream ${truncated ? 'ends early' : `is damaged (${(err as Error).message})`}; ` +
+          `${decoder.stats.frames} packets were read completely`,
+        truncated ? 'truncated' : 'corrupt',
+      );
+    }
+    return { stats: decoder.end(), compression };
+  } catch (err) {
+    if (!(err instanceof CaptureFormatError)) throw err;
+    const problem = where === '' ? err : new CaptureFormatError(err.offset, err.framesRead, `${err.problem} (byte offsets are${where})`, err.kind);
+    return { stats: decoder.stats, compression, problem };
+  }
+}
+
+async function sniffCompression(path: string): Promise<Compression | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+    if (bytesRead === 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* captureChunks(path: string, compression: Compression | undefined): AsyncGenerator<Buffer> {
+  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  if (compression === undefined) {
+    for await (const chunk of file) yield chunk as Buffer;
+  } else if (compression === 'gzip') {
+    const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
+    file.on('error', (err) => gunzip.destroy(err));
+    file.pipe(gunzip);
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } else {
+    let out: Buffer[] = [];
+    const zstd = new Decompress((data) => {
+      if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    });
+    const drain = (): Buffer[] => {
+      const ready = out;
+      out = [];
+      return ready;
+    };
+    for await (const chunk of file) {
+      zstd.push(chunk as Buffer);
+      yield* drain();
+    }
+    try {
+      zstd.push(new Uint8Array(0), true);
+    } finally {
+      yield* drain();
+    }
+  }
 }

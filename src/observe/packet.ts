@@ -44,6 +44,8 @@ export interface TcpSegment {
   direction?: 'in' | 'out';
   /** IPv4 identification field (absent for IPv6); used to recognise one packet seen on several interfaces. */
   ipId?: number;
+  /** VLANs and tunnels the segment came through ("vlan 10 / gre 192.0.2.1<>192.0.2.2"); absent when untagged, untunnelled. */
+  via?: string;
 }
 
 /** Renders flags the way tcpdump does: letters in the order F S R P . U E W (print-tcp.c). */

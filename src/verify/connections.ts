@@ -1,7 +1,10 @@
 /**
  * Groups TCP segments into connections and reports, per connection, what happened on the wire.
  *
- * Model. Segments are pushed in capture order. A connection is keyed by its unordered 4-tuple.
+ * Model. Segments are pushed in capture order. A connection is keyed by its unordered 4-tuple and
+ * the path (`via`: VLANs/tunnels) each direction came through: a connection mirrored on three VLANs
+ * is three connections, while a routed capture whose two directions use two VLANs (or one tagged,
+ * one not) is one connection named with both paths (see pickByPath).
  * Connection identity follows Wireshark/tshark's `tcp.stream` (epan/dissectors/packet-tcp.c,
  * "TCP Port numbers reused"): a SYN without ACK whose sequence number differs from the *base
  * sequence* of its direction (the ISN of that direction's SYN, or seq−1 of that direction's first
@@ -21,11 +24,20 @@
  * Deliberate difference from tshark: a segment that arrives after its connection was finalised
  * (more than `lingerUs` after the close) starts a new, mid-stream connection.
  */
+import { DataRetransmissionTracker, type DataRetransmissions } from '../analysis/capture-retransmissions.js';
+import { CaptureStateReplay, type EndpointHistory } from '../analysis/capture-states.js';
 import { decodeCaptureFile } from '../observe/capture-decoder.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 
 /** How many SYN / SYN-ACK / FIN / RST marks a connection keeps (their counts are always exact). */
 export const MARK_LIMIT = 64;
+/** The placeholder for `states` until a connection is finalised (one shared object, never mutated). */
+const NOT_REPLAYED: TcpConnection['states'] = Object.freeze({
+  client: Object.freeze({ path: [], transitions: [], problems: [] }),
+  server: Object.freeze({ path: [], transitions: [], problems: [] }),
+}) as TcpConnection['states'];
+/** How many retransmitted data segments a connection lists (their counts are always exact). */
+export const RETRANSMISSION_LIMIT = 1024;
 
 /** What a segment was, for "in reply to what". */
 export type SegmentKind = 'SYN' | 'SYN-ACK' | 'FIN' | 'RST' | 'data' | 'ACK' | 'none';
@@ -63,6 +75,8 @@ export interface TcpConnection {
   /** 0-based, in order of first segment: equal to tshark's tcp.stream where the identity rules agree. */
   id: number;
   family: 4 | 6;
+  /** VLANs/tunnels the connection came through (part of its identity: one per VLAN, one per tunnel). */
+  via?: string;
   /** `addr:port` (IPv6 bracketed) of side a (the client) and side b. */
   a: string;
   b: string;
@@ -83,6 +97,15 @@ export interface TcpConnection {
   counts: { syn: number; synAck: number; fin: number; rst: number; pureAck: number; data: number };
   bytesAtoB: number;
   bytesBtoA: number;
+  /** Segments carrying SYN (with or without ACK), FIN and RST, per direction. */
+  flagsAtoB: DirectionFlags;
+  flagsBtoA: DirectionFlags;
+  /** Retransmitted data segments (see src/analysis/capture-retransmissions.ts). */
+  dataRetransmissions: DataRetransmissions;
+  /** Each endpoint replayed through the reference machine (src/analysis/capture-states.ts); set when finalised. */
+  states: { client: EndpointHistory; server: EndpointHistory };
+  /** Distinct ISNs of the SYN-ACKs, with the frame of the first SYN-ACK carrying each. */
+  synAckIsns: Array<{ isn: number; frame: number }>;
   syns: MarkedSegment[];
   synAcks: MarkedSegment[];
   fins: MarkedSegment[];
@@ -109,6 +132,13 @@ export interface TcpConnection {
   closedBy: 'rst' | 'fin' | undefined;
   /** Neither a RST nor two acknowledged FINs by the end of the capture. */
   openAtEnd: boolean;
+}
+
+/** Flag counts of one direction. */
+export interface DirectionFlags {
+  syn: number;
+  fin: number;
+  rst: number;
 }
 
 export interface ConnectionTrackerOptions {
@@ -138,6 +168,10 @@ interface Tracked {
   /** Side 0 = the first sender (address/port of `first`), side 1 = the other. */
   side: [SideState, SideState];
   firstAddr: string;
+  /** The path (`via`, '' = none) each side's segments came through, from its first segment. */
+  paths: [string | undefined, string | undefined];
+  retransmissions: DataRetransmissionTracker;
+  replay: CaptureStateReplay;
   firstPort: number;
   /** Which side is the client (0/1), once known. */
   clientSide: 0 | 1 | undefined;
@@ -154,7 +188,9 @@ interface Tracked {
 export class ConnectionTracker {
   /** Finalised connections (only with keepClosed). */
   readonly closed: TcpConnection[] = [];
-  private readonly open = new Map<string, Tracked>();
+  /** Open connections by unordered 4-tuple; more than one when copies came through several VLANs/tunnels. */
+  private readonly open = new Map<string, Tracked[]>();
+  private openConnections = 0;
   private readonly onConnection: ((c: TcpConnection) => void) | undefined;
   private readonly keepClosed: boolean;
   private readonly lingerUs: number;
@@ -171,7 +207,7 @@ export class ConnectionTracker {
 
   /** Number of connections currently held (open, or closed and lingering). */
   get openCount(): number {
-    return this.open.size;
+    return this.openConnections;
   }
 
   /** Adds one segment (capture order). */
@@ -179,10 +215,20 @@ export class ConnectionTracker {
     if (this.finished) throw new Error('ConnectionTracker.push: finish() was already called; create a new tracker');
     this.segments++;
     const key = tupleKey(seg);
-    let t = this.open.get(key);
+    const path = seg.via ?? '';
+    let list = this.open.get(key);
+    let t: Tracked | undefined;
+    let si: 0 | 1 = 0;
+    if (list !== undefined) {
+      // The common case, one untunnelled connection on the tuple, without the path search.
+      const only = list.length === 1 ? list[0]! : undefined;
+      if (only !== undefined && path === '' && only.paths[0] !== undefined && only.paths[0] === only.paths[1] && only.paths[0] === '') t = only;
+      else t = pickByPath(list, seg, path);
+      if (t !== undefined) si = sideOf(t, seg);
+    }
     const isSynOnly = (seg.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
     if (t !== undefined) {
-      const s = t.side[sideOf(t, seg)];
+      const s = t.side[si];
       if (isSynOnly && s.baseSeq !== undefined && (s.isnFromSyn ? seg.seq : (seg.seq - 1) >>> 0) !== s.baseSeq) {
         this.finalise(key, t); // tshark: "TCP Port numbers reused"
         t = undefined;
@@ -193,16 +239,21 @@ export class ConnectionTracker {
     }
     if (t === undefined) {
       t = this.create(seg);
-      this.open.set(key, t);
+      list = this.open.get(key);
+      if (list === undefined) this.open.set(key, [t]);
+      else list.push(t);
+      this.openConnections++;
+      si = 0;
     }
-    this.account(t, seg);
+    t.paths[si] ??= path;
+    this.account(t, seg, si);
     if (seg.timeUs - this.lastSweepUs > 1_000_000) this.sweep(seg.timeUs);
   }
 
   /** Finalises every remaining connection and returns all kept connections (sorted by id). */
   finish(): TcpConnection[] {
     if (!this.finished) {
-      for (const [key, t] of [...this.open]) this.finalise(key, t);
+      for (const [key, list] of [...this.open]) for (const t of [...list]) this.finalise(key, t);
       this.finished = true;
     }
     return [...this.closed].sort((x, y) => x.id - y.id);
@@ -215,15 +266,28 @@ export class ConnectionTracker {
 
   private sweep(nowUs: number): void {
     this.lastSweepUs = nowUs;
-    for (const [key, t] of this.open) {
-      if (t.closedAtUs !== undefined && nowUs - t.closedAtUs > this.lingerUs) this.finalise(key, t);
+    for (const [key, list] of [...this.open]) {
+      for (const t of [...list]) if (t.closedAtUs !== undefined && nowUs - t.closedAtUs > this.lingerUs) this.finalise(key, t);
     }
   }
 
   private finalise(key: string, t: Tracked): void {
-    this.open.delete(key);
+    const list = this.open.get(key);
+    if (list !== undefined) {
+      const i = list.indexOf(t);
+      if (i >= 0) {
+        list.splice(i, 1);
+        this.openConnections--;
+      }
+      if (list.length === 0) this.open.delete(key);
+    }
     const c = t.conn;
     c.openAtEnd = c.closedBy === undefined;
+    const client = t.clientSide ?? 0;
+    const via = nameOfPaths(t.paths[client], t.paths[1 - client]);
+    const histories = t.replay.histories();
+    c.states = { client: histories[client], server: histories[1 - client]! };
+    if (via !== undefined) c.via = via;
     if (t.clientSide === 1) swapSides(c);
     if (this.keepClosed) this.closed.push(c);
     this.onConnection?.(c);
@@ -240,6 +304,8 @@ export class ConnectionTracker {
       finAcked: false,
       sentSyn: false,
     });
+    const retransmissions = new DataRetransmissionTracker(RETRANSMISSION_LIMIT);
+    const replay = new CaptureStateReplay();
     const conn: TcpConnection = {
       id: this.nextId++,
       family: seg.family,
@@ -260,6 +326,11 @@ export class ConnectionTracker {
       counts: { syn: 0, synAck: 0, fin: 0, rst: 0, pureAck: 0, data: 0 },
       bytesAtoB: 0,
       bytesBtoA: 0,
+      flagsAtoB: { syn: 0, fin: 0, rst: 0 },
+      flagsBtoA: { syn: 0, fin: 0, rst: 0 },
+      dataRetransmissions: retransmissions.result,
+      states: NOT_REPLAYED,
+      synAckIsns: replay.synAckIsns,
       syns: [],
       synAcks: [],
       fins: [],
@@ -280,6 +351,9 @@ export class ConnectionTracker {
       conn,
       side: [newSide(), newSide()],
       firstAddr: seg.src,
+      paths: [undefined, undefined],
+      retransmissions,
+      replay,
       firstPort: seg.srcPort,
       clientSide: undefined,
       firstFinSide: undefined,
@@ -292,9 +366,8 @@ export class ConnectionTracker {
     };
   }
 
-  private account(t: Tracked, seg: TcpSegment): void {
+  private account(t: Tracked, seg: TcpSegment, si: 0 | 1): void {
     const c = t.conn;
-    const si = sideOf(t, seg);
     const other = (1 - si) as 0 | 1;
     const me = t.side[si];
     const peer = t.side[other];
@@ -316,6 +389,12 @@ export class ConnectionTracker {
       c.packetsBtoA++;
       c.bytesBtoA += len;
     }
+    const dirFlags = si === 0 ? c.flagsAtoB : c.flagsBtoA;
+    if (syn) dirFlags.syn++;
+    if (fin) dirFlags.fin++;
+    if (rst) dirFlags.rst++;
+    t.retransmissions.observe(seg, si);
+    t.replay.observe(seg, si);
     if (me.baseSeq === undefined) {
       me.baseSeq = syn ? seg.seq : (seg.seq - 1) >>> 0;
       me.isnFromSyn = syn;
@@ -455,6 +534,35 @@ function tupleKey(seg: TcpSegment): string {
   return x < y ? `${x}|${y}` : `${y}|${x}`;
 }
 
+/**
+ * Which of the tuple's parallel connections a segment belongs to, by the path (`via`) it came
+ * through: the one that already saw this path in this direction; else one whose direction has no
+ * path yet, preferring one that saw this path the other way; undefined when every connection saw
+ * another path this way (the segment is a copy seen on another VLAN/tunnel: a new connection).
+ */
+function pickByPath(list: Tracked[], seg: TcpSegment, path: string): Tracked | undefined {
+  let symmetric: Tracked | undefined;
+  let free: Tracked | undefined;
+  for (const t of list) {
+    const side = sideOf(t, seg);
+    const seen = t.paths[side];
+    if (seen === path) return t;
+    if (seen === undefined) {
+      if (t.paths[1 - side] === path) symmetric ??= t;
+      else free ??= t;
+    }
+  }
+  return symmetric ?? free;
+}
+
+/** The connection's name for its paths: one path, or each direction's when they differ (a routed capture). */
+function nameOfPaths(clientToServer: string | undefined, serverToClient: string | undefined): string | undefined {
+  const forward = clientToServer ?? serverToClient ?? '';
+  const backward = serverToClient ?? clientToServer ?? '';
+  if (forward === backward) return forward === '' ? undefined : forward;
+  return `${forward || 'untagged'} (client to server), ${backward || 'untagged'} (server to client)`;
+}
+
 function endpoint(address: string, port: number, family: 4 | 6): string {
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
@@ -468,6 +576,8 @@ function swapSides(c: TcpConnection): void {
   [c.aPort, c.bPort] = [c.bPort, c.aPort];
   [c.packetsAtoB, c.packetsBtoA] = [c.packetsBtoA, c.packetsAtoB];
   [c.bytesAtoB, c.bytesBtoA] = [c.bytesBtoA, c.bytesAtoB];
+  [c.flagsAtoB, c.flagsBtoA] = [c.flagsBtoA, c.flagsAtoB];
+  for (const r of c.dataRetransmissions.segments) r.from = flip(r.from);
   c.finAcked = { a: c.finAcked.b, b: c.finAcked.a };
   for (const list of [c.syns, c.synAcks, c.fins, c.rsts] as MarkedSegment[][]) for (const m of list) m.from = flip(m.from);
 }
