@@ -36,7 +36,9 @@ for (const lab of labs) {
       let dir = `(exit ${result.exitCode}, no verdict)`;
       try {
         dir = JSON.parse(result.stdout).labs[0].runDir;
-      } catch {}
+      } catch {
+        // no JSON verdict on stdout: keep the exit code as the reason
+      }
       failed.push(dir);
     }
   }

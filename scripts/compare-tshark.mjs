@@ -13,7 +13,7 @@
 // SYN or RST, against tcplab's data retransmissions. For tunnelled frames the first TCP header and
 // the IP header just before it are used (frame.protocols tells which), not packets carried inside a
 // TCP payload (OpenFlow packet-in/out). Exit 0 always: the figures are the result; --details lists every difference.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,7 @@ for (const file of files) {
   const f = { streams: t.streams.size, conns: l.json.connections.length, matched: 0, packets: 0, flags: 0, bytes: 0, rt: 0, rl: 0, both: 0, kind: 0 };
   for (const s of t.streams.values()) {
     const mine = perStream.get(s.id) ?? [];
-    for (const [frame] of s.retx) f.rt++;
+    f.rt += s.retx.size;
     if (mine.length === 0) {
       total.missing++;
       notes.push(`stream ${s.id} (${s.ends.join(' ↔ ')}, frame ${s.firstFrame}): no tcplab connection`);

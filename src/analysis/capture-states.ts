@@ -368,7 +368,7 @@ const stepCache = new WeakMap<TcpMachine, Map<string, StepResult>>();
  */
 function cachedStep(machine: TcpMachine, state: TcpState, event: TcpEvent, context: TcpContext): StepResult {
   let cache = stepCache.get(machine);
-  if (cache === undefined) stepCache.set(machine, (cache = new Map()));
+  if (cache === undefined) stepCache.set(machine, (cache = new Map<string, StepResult>()));
   const key = `${state}|${event}|${context.openedBy ?? ''}`;
   let result = cache.get(key);
   if (result === undefined) {

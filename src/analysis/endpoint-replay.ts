@@ -3,7 +3,7 @@ import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
-import type { TcpContext, TcpEvent, TcpMachine, TransitionRow } from '../tcp/tcp-machine.js';
+import type { TcpContext, TcpEvent, TransitionRow } from '../tcp/tcp-machine.js';
 import {
   finWait2DurationMs,
   predictOrphanFinSchedule,

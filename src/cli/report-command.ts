@@ -13,7 +13,6 @@ import { readRunJson, readRunRecord } from './run-folder.js';
 
 const FORMATS = ['html', 'mermaid', 'text'] as const;
 const LANGS = ['en', 'zh'] as const;
-type ReportFormat = (typeof FORMATS)[number];
 type ReportLang = (typeof LANGS)[number];
 
 /** Writes `<runDir>/report.html` (or `out`) for a run and returns its path; what `tcplab run` calls after verifying. */

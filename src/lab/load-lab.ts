@@ -11,7 +11,7 @@ import { describeIssues, type PathProblem } from './lab-issues.js';
 import { EXPECTATION_KINDS, HOST_NAME_PATTERN, LAB_FILE_SCHEMA, LAB_NAME_PATTERN, RESERVED_HOST_NAMES, STEP_KINDS, durationMs, type ItemKind } from './lab-kinds.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES } from './lab-limits.js';
 import { applyOverrides, findOverrideFor, parseOverrides } from './lab-overrides.js';
-import type { Expectation, Lab, LabHost, SourcePos, Step } from './model.js';
+import type { Lab, LabHost, SourcePos, Step } from './model.js';
 import { readLabFileText } from './read-lab-file.js';
 import { checkYamlDepth, checkYamlLimits } from './yaml-limits.js';
 import { findKeyNode, findNode, pathAtOffset, positionOf } from './yaml-positions.js';

@@ -32,8 +32,8 @@ function childOf(node: Node | null, segment: PropertyKey): { key: Node | null; v
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = pair.key as Node | null;
-      const keyValue = isScalar(key) ? key.value : key;
-      if (keyValue !== null && String(keyValue) === String(segment)) {
+      // Only a scalar key can name a path segment; a map or sequence used as a key never does.
+      if (isScalar(key) && key.value !== null && String(key.value as string | number | boolean) === String(segment)) {
         return { key, value: (pair.value as Node | null) ?? null };
       }
     }

@@ -188,7 +188,7 @@ function fractionUs(frac: string | undefined): number {
 function parseTcpFields(row: TcpdumpRow, rest: string, fail: (problem: string) => never): void {
   const flagsMatch = /^Flags \[([^\]]*)\]/.exec(rest);
   if (!flagsMatch) fail('expected `Flags [..]`');
-  const flagsText = flagsMatch![1]!;
+  const flagsText = flagsMatch[1]!;
   let flags = 0;
   if (flagsText !== 'none') {
     for (const letter of flagsText) {
@@ -198,12 +198,12 @@ function parseTcpFields(row: TcpdumpRow, rest: string, fail: (problem: string) =
       }
       const bit = FLAG_LETTERS[letter];
       if (bit === undefined) fail(`unknown flag letter ${JSON.stringify(letter)} in [${flagsText}] (expected F S R P . U E W e or none)`);
-      flags |= bit!;
+      flags |= bit;
     }
   }
   row.flags = flags;
   row.flagsText = flagsText;
-  let p = flagsMatch![0].length;
+  let p = flagsMatch[0].length;
   let sawLength = false;
   while (p < rest.length && !sawLength) {
     const tail = rest.slice(p);

@@ -11,6 +11,8 @@ import type { Verdict } from '../verify/verdict.js';
 /** Escapes text for XML content or a double-quoted attribute; characters XML 1.0 forbids become U+FFFD. */
 export function escapeXml(text: string): string {
   return text
+    // XML 1.0 forbids these characters outright (§2.2 Char): they are replaced, not escaped.
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
     .replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch] as string);
 }

@@ -105,7 +105,7 @@ export class AgentSession {
       };
       const onAbort = (): void => {
         cleanup();
-        reject(signal?.reason ?? new Error('aborted'));
+        reject(abortReason(signal));
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -136,4 +136,10 @@ export class AgentSession {
     const tail = this.stderrLines.slice(-5).join('\n  ');
     return tail ? `; agent stderr:\n  ${tail}` : '';
   }
+}
+
+/** The reason an aborted signal carries, as an Error (what waits reject with). */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error(reason === undefined ? 'aborted' : JSON.stringify(reason));
 }

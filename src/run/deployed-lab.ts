@@ -175,7 +175,7 @@ export class DeployedLab implements AsyncDisposable {
     const engine = await this.runtime.engineInfo().catch(() => undefined);
     this.kernelTracer = await KernelTracer.start(this.options.runId, addresses, engine?.kernel);
     const tracer = this.kernelTracer;
-    this.tracerTeardown = { what: `remove the tracing instance ${tracer.instanceDir ?? ''}`, undo: async () => tracer.remove() };
+    this.tracerTeardown = { what: `remove the tracing instance ${tracer.instanceDir ?? ''}`, undo: () => Promise.resolve(tracer.remove()) };
   }
 
   private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number): Promise<void> {

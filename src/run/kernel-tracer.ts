@@ -136,7 +136,7 @@ export class KernelTracer {
   filters(): Record<string, string> {
     const filter = addressFilter(this.addresses);
     const unfiltered = '(none: picked by address in user space)';
-    return Object.fromEntries([...ADDRESS_FILTERED_EVENTS.map((e) => [e, filter]), ...UNFILTERED_EVENTS.map((e) => [e, unfiltered])]);
+    return Object.fromEntries<string>([...ADDRESS_FILTERED_EVENTS.map((e) => [e, filter] as const), ...UNFILTERED_EVENTS.map((e) => [e, unfiltered] as const)]);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Step, StepKind } from '../lab/model.js';
 import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
+import { abortReason } from './agent-session.js';
 import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
 import { floodSyns } from './syn-flood.js';
@@ -107,7 +108,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       const timer = setTimeout(resolve, step.durationMs);
       ctx.signal.addEventListener('abort', () => {
         clearTimeout(timer);
-        reject(ctx.signal.reason);
+        reject(abortReason(ctx.signal));
       }, { once: true });
     }),
 };

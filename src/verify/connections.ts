@@ -35,7 +35,7 @@ export const MARK_LIMIT = 64;
 const NOT_REPLAYED: TcpConnection['states'] = Object.freeze({
   client: Object.freeze({ path: [], transitions: [], problems: [] }),
   server: Object.freeze({ path: [], transitions: [], problems: [] }),
-}) as TcpConnection['states'];
+});
 /** How many retransmitted data segments a connection lists (their counts are always exact). */
 export const RETRANSMISSION_LIMIT = 1024;
 

@@ -57,7 +57,7 @@ export interface FlippedExpectation {
 export function flipOneExpectation(doc: Document): FlippedExpectation {
   const expectations = doc.get('expect');
   if (!isSeq(expectations)) throw new Error('flipOneExpectation: the lab has no `expect` list; a lab without expectations cannot be flipped');
-  const items = expectations.items.filter(isMap) as YAMLMap[];
+  const items = expectations.items.filter((item): item is YAMLMap => isMap(item));
   const find = (key: string): number => items.findIndex((item) => item.has(key));
   const never = find('never');
   if (never >= 0) {

@@ -33,13 +33,13 @@ export class DockerRuntime implements Runtime {
 
   async engineInfo(): Promise<EngineInfo> {
     try {
-      const [version, info] = await Promise.all([this.docker.version(), this.docker.info()]);
+      const [version, info] = await Promise.all([this.docker.version(), this.docker.info() as Promise<{ CgroupVersion?: string }>]);
       return {
         name: 'Docker Engine',
         version: version.Version,
         apiVersion: version.ApiVersion,
         kernel: version.KernelVersion ?? '',
-        cgroupVersion: String((info as { CgroupVersion?: string }).CgroupVersion ?? '?'),
+        cgroupVersion: String(info.CgroupVersion ?? '?'),
       };
     } catch (err) {
       const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
@@ -188,7 +188,7 @@ export class DockerRuntime implements Runtime {
         stderr.end();
         exec.inspect().then(
           (info) => resolve(info.ExitCode ?? -1),
-          (err: unknown) => reject(err),
+          (err: Error) => reject(err),
         );
       };
       duplex.on('end', finish);

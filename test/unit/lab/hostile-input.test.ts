@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from '../../../src/lab/lab-limits.js';

@@ -169,7 +169,9 @@ describe('pcapng variants', () => {
     ]);
     const { segments, stats } = decodeCaptureBuffer(file);
     expect(stats).toMatchObject({ format: 'pcapng', frames: 3, tcpSegments: 3, linkTypes: [101] });
-    expect(segments[0]!.timeUs).toBeCloseTo(1_700_000_000_123_456.789, 3);
+    // 1_700_000_000_123_456.789 µs is not a double: at this size doubles step by 0.25 µs, so the
+    // nanoseconds survive as the nearest quarter microsecond.
+    expect(segments[0]!.timeUs).toBe(1_700_000_000_123_456.75);
     expect(segments[1]!.timeUs).toBe(1_700_000_001_000_000);
     expect(segments[2]!.timeUs).toBe(1_700_000_001_000_000); // SPB: no timestamp, takes the previous one
     expect(segments.map((s) => s.interfaceId)).toEqual([0, 0, 0]);

@@ -2,7 +2,7 @@
 // `zstd -19` of two corpus captures), cut off mid-record, or with a corrupt record length. The decoder
 // keeps every complete packet and names the offset of the problem: the record's own offset.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';

@@ -1,10 +1,9 @@
 // Connection analysis on the real corpus: per tshark stream, the counts agree; per behaviour in
 // INDEX.md's coverage matrix, the analysis reports the anomaly.
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { decodeCaptureBuffer } from '../../../src/observe/capture-decoder.js';
-import { analyzeCapture, ConnectionTracker, type TcpConnection } from '../../../src/verify/connections.js';
-import { corpusDir, listCorpusCaptures, loadExpectation, readCapture } from './corpus-helpers.js';
+import { analyzeCapture, type TcpConnection } from '../../../src/verify/connections.js';
+import { listCorpusCaptures, loadExpectation, readCapture } from './corpus-helpers.js';
 
 function analyze(name: string): TcpConnection[] {
   return analyzeCapture(decodeCaptureBuffer(readCapture(name)).segments).connections;

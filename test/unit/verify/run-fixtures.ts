@@ -101,7 +101,7 @@ export function syntheticRun(options: {
 
 /** An agent event at `atMs`. */
 export function at(atMs: number, event: EventWithoutTime): AgentEvent {
-  return { ...event, timeUs: T0_US + atMs * 1000 } as AgentEvent;
+  return { ...event, timeUs: T0_US + atMs * 1000 };
 }
 
 type EventWithoutTime = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'timeUs'> : never) : never;

@@ -32,7 +32,7 @@ export class AgentProcess {
   async command(body: Record<string, unknown>, timeoutMs = 5000): Promise<Reply> {
     const id = this.nextId++;
     this.writeLine(JSON.stringify({ id, ...body }));
-    return (await this.waitFor((e): e is Reply => e.type === 'reply' && e.id === id, timeoutMs)) as Reply;
+    return this.waitFor<Reply>((e): e is Reply => e.type === 'reply' && e.id === id, timeoutMs);
   }
 
   /** Resolves with the first event (already seen or future) that matches. */
