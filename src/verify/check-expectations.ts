@@ -26,6 +26,38 @@ export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyz
 }
 
 function checkExpectation(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
+  const check = checkClaim(expectation, run, analysis);
+  // A claim about a connection that never existed is false, whatever "none observed" would make of it.
+  const conn = 'conn' in expectation ? expectation.conn : undefined;
+  const missing = conn === undefined || !('host' in expectation) ? undefined : missingConnection(run, expectation.host, conn);
+  if (missing === undefined) return check;
+  return { ...check, status: 'fail', observed: missing.observed, evidence: [missing.evidence, ...check.evidence], refs: [] };
+}
+
+/**
+ * Why connection `conn` of `host` never existed, or undefined when it did: an `accepted-N` the host's
+ * listeners never accepted (its agent reports each accept() as an `accepted` event), or a connect
+ * step (its `as`) that never ran.
+ */
+export function missingConnection(run: RunRecord, host: string, conn: string): { observed: string; evidence: string } | undefined {
+  const events = hostOf(run, host).events;
+  const accepted = events.filter((e) => e.type === 'accepted');
+  if (/^accepted-[1-9][0-9]*$/.test(conn)) {
+    if (accepted.some((e) => e.conn === conn)) return undefined;
+    return {
+      observed: `no connection ${conn}: the listener accepted ${accepted.length}`,
+      evidence: `${host}'s agent events hold ${accepted.length} accept()${accepted.length === 0 ? '' : ` (${accepted.map((e) => e.conn).join(', ')})`}, none named ${conn}`,
+    };
+  }
+  const connectIndex = run.lab.steps.findIndex((step) => step.kind === 'connect' && step.host === host && step.conn === conn);
+  const ran = connectIndex >= 0 && run.steps.some((step) => step.index === connectIndex);
+  if (ran || events.some((e) => 'conn' in e && e.conn === conn)) return undefined;
+  return connectIndex < 0
+    ? { observed: `no connection ${conn} on ${host}`, evidence: `no connect step of ${host} is named ${conn}, and its agent reported no connection of that name` }
+    : { observed: `no connection ${conn}: its connect step (step ${connectIndex + 1}) never ran`, evidence: `the run recorded ${run.steps.length} of ${run.lab.steps.length} steps` };
+}
+
+function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
   switch (expectation.kind) {
     case 'states':
       return checkStatePath(expectation, run, analysis);
