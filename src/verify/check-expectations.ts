@@ -3,7 +3,7 @@ import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import { portOf, type StateSample } from '../analysis/socket-timeline.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
-import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { formatFlags, parseFlagLetters, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
@@ -181,13 +181,20 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
   };
 };
 
+/**
+ * Segments from → to in the sender's capture whose flags equal `flags` exactly (tcpdump's notation), or
+ * include them all when `flags` ends in `*` (`R*`: RST set). An exact claim also shows its near misses,
+ * the segments carrying those flags and more (`0 [R]; 1 [R.] at #12`), so "R" never hides an [R.] unseen.
+ */
 const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
   const from = hostOf(run, expectation.from);
   const to = hostOf(run, expectation.to);
-  const matching = from.segments.filter(
-    (s) => s.src === from.address && s.dst === to.address && formatFlags(s.flags) === expectation.flags,
-  );
+  const atLeast = expectation.flags.endsWith('*');
+  const wanted = parseFlagLetters(atLeast ? expectation.flags.slice(0, -1) : expectation.flags);
+  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address);
+  const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === expectation.flags));
+  const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
   const bounds: string[] = [];
   if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
   if (expectation.min !== undefined) bounds.push(`at least ${expectation.min}`);
@@ -204,15 +211,27 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
     pass &&= seqs.length <= 1;
     observed += seqs.length <= 1 ? (n > 0 ? `, all seq ${seqs[0]}` : '') : `, ${seqs.length} different sequence numbers (${seqs.slice(0, 4).join(', ')})`;
   }
+  if (nearMisses.length > 0) observed = `${observed.replace(/^\d+/, `${n} [${expectation.flags}]`)}; ${describeNearMisses(nearMisses)}`;
+  const letters = atLeast ? expectation.flags.slice(0, -1) : expectation.flags;
   return {
-    name: `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
+    name: atLeast ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}` : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
     status: pass ? 'pass' : 'fail',
     expected: bounds.join(', '),
     observed,
-    evidence: matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} seq ${s.seq}`),
+    evidence: [
+      ...matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`),
+      ...nearMisses.slice(0, 10).map((s) => `not counted (flags differ from exactly [${expectation.flags}]): ${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} [${formatFlags(s.flags)}] seq ${s.seq}; write "${letters}*" to count every segment with ${letters} set`),
+    ],
     refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
   };
 };
+
+/** `1 [R.] at #12; 3 [FP.] first at #7`: segments grouped by their flags, in capture order. */
+function describeNearMisses(segments: readonly TcpSegment[]): string {
+  const groups = new Map<string, TcpSegment[]>();
+  for (const s of segments) groups.set(formatFlags(s.flags), [...(groups.get(formatFlags(s.flags)) ?? []), s]);
+  return [...groups].map(([flags, list]) => `${list.length} [${flags}] ${list.length === 1 ? 'at' : 'first at'} #${list[0]?.frame}`).join('; ');
+}
 
 const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const client = hostOf(run, expectation.client);
