@@ -34,7 +34,8 @@ export function splitPcap(buf: Buffer): PcapFile {
   const le = buf.readUInt32LE(0);
   const be = buf.readUInt32BE(0);
   const littleEndian = le === MAGIC_US || le === MAGIC_NS;
-  if (!littleEndian && be !== MAGIC_US && be !== MAGIC_NS) throw new Error('splitPcap: not a classic pcap file (unknown magic number); pcapng is not supported');
+  if (!littleEndian && be !== MAGIC_US && be !== MAGIC_NS)
+    throw new Error('splitPcap: not a classic pcap file (unknown magic number); pcapng is not supported');
   const nanosecond = (littleEndian ? le : be) === MAGIC_NS;
   const u32 = (offset: number): number => (littleEndian ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset));
   const records: PcapRecord[] = [];
@@ -46,7 +47,11 @@ export function splitPcap(buf: Buffer): PcapFile {
     const included = u32(offset + 8);
     const originalLength = u32(offset + 12);
     if (offset + 16 + included > buf.length) throw new Error(`splitPcap: file ends inside a record at byte ${offset}`);
-    records.push({ timeUs: seconds * 1e6 + (nanosecond ? fraction / 1000 : fraction), originalLength, frame: Buffer.from(buf.subarray(offset + 16, offset + 16 + included)) });
+    records.push({
+      timeUs: seconds * 1e6 + (nanosecond ? fraction / 1000 : fraction),
+      originalLength,
+      frame: Buffer.from(buf.subarray(offset + 16, offset + 16 + included)),
+    });
     offset += 16 + included;
   }
   return { header: Buffer.from(buf.subarray(0, 24)), littleEndian, nanosecond, records };

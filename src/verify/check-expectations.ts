@@ -46,15 +46,20 @@ export function missingConnection(run: RunRecord, host: string, conn: string): {
     if (accepted.some((e) => e.conn === conn)) return undefined;
     return {
       observed: `no connection ${conn}: the listener accepted ${accepted.length}`,
-      evidence: `${host}'s agent events hold ${accepted.length} accept()${accepted.length === 0 ? '' : ` (${accepted.map((e) => e.conn).join(', ')})`}, none named ${conn}`,
+      evidence:
+        `${host}'s agent events hold ${accepted.length} accept()` +
+        `${accepted.length === 0 ? '' : ` (${accepted.map((e) => e.conn).join(', ')})`}, none named ${conn}`,
     };
   }
   const connectIndex = run.lab.steps.findIndex((step) => step.kind === 'connect' && step.host === host && step.conn === conn);
   const ran = connectIndex >= 0 && run.steps.some((step) => step.index === connectIndex);
   if (ran || events.some((e) => 'conn' in e && e.conn === conn)) return undefined;
   return connectIndex < 0
-    ? { observed: `no connection ${conn} on ${host}`, evidence: `no connect step of ${host} is named ${conn}, and its agent reported no connection of that name` }
-    : { observed: `no connection ${conn}: its connect step (step ${connectIndex + 1}) never ran`, evidence: `the run recorded ${run.steps.length} of ${run.lab.steps.length} steps` };
+    ? { observed: `no connection ${conn} on ${host}`, evidence: `no connect step of ${host} is named ${conn}, and its agent reported none of that name` }
+    : {
+        observed: `no connection ${conn}: its connect step (step ${connectIndex + 1}) never ran`,
+        evidence: `the run recorded ${run.steps.length} of ${run.lab.steps.length} steps`,
+      };
 }
 
 function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
@@ -213,14 +218,23 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
   }
   if (nearMisses.length > 0) observed = `${observed.replace(/^\d+/, `${n} [${expectation.flags}]`)}; ${describeNearMisses(nearMisses)}`;
   const letters = atLeast ? expectation.flags.slice(0, -1) : expectation.flags;
+  const where = (s: TcpSegment): string => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}`;
   return {
-    name: atLeast ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}` : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
+    name: atLeast
+      ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}`
+      : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
     status: pass ? 'pass' : 'fail',
     expected: bounds.join(', '),
     observed,
     evidence: [
-      ...matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`),
-      ...nearMisses.slice(0, 10).map((s) => `not counted (flags differ from exactly [${expectation.flags}]): ${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} [${formatFlags(s.flags)}] seq ${s.seq}; write "${letters}*" to count every segment with ${letters} set`),
+      ...matching.slice(0, 20).map((s) => `${where(s)}${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`),
+      ...nearMisses
+        .slice(0, 10)
+        .map(
+          (s) =>
+            `not counted (flags differ from exactly [${expectation.flags}]): ${where(s)} [${formatFlags(s.flags)}] seq ${s.seq}; ` +
+            `write "${letters}*" to count every segment with ${letters} set`,
+        ),
     ],
     refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
   };

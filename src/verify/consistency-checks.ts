@@ -90,21 +90,24 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
     if (traced.senderFrame !== undefined && traced.receiverFrame === undefined) {
       if (covered(traced.segment, hostByName(run, traced.to).segments)) continue;
       findings.push({
-        text: `${traced.from} capture #${traced.senderFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} sent to ${traced.to}, `
-          + `but ${traced.to}'s capture never saw it arrive (and no rule drops a segment before the receiver's capture)`,
+        text:
+          `${traced.from} capture #${traced.senderFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} sent to ${traced.to}, ` +
+          `but ${traced.to}'s capture never saw it arrive (and no rule drops a segment before the receiver's capture)`,
         refs: [{ kind: 'segment', host: traced.from, frame: traced.senderFrame }],
       });
     } else if (traced.senderFrame === undefined && traced.receiverFrame !== undefined) {
       if (covered(traced.segment, hostByName(run, traced.from).segments)) continue;
       findings.push({
-        text: `${traced.to} capture #${traced.receiverFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} arriving from ${traced.from}, `
-          + `but ${traced.from}'s capture never sent it`,
+        text:
+          `${traced.to} capture #${traced.receiverFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} ` +
+          `arriving from ${traced.from}, ` +
+          `but ${traced.from}'s capture never sent it`,
         refs: [{ kind: 'segment', host: traced.to, frame: traced.receiverFrame }],
       });
     }
   }
   return verdictOf(
-    'captures agree: every segment one host sent arrives in the other\'s capture, and every arrival was sent',
+    "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent",
     'each segment between lab hosts in both captures (sender and receiver), from the first step to the end of the last',
     findings,
     `${judged} segment(s) in both captures`,
@@ -114,8 +117,13 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
 /** Copies of `segment`'s direction in `copies` (the other capture) within DELIVERY_WINDOW_US that cover its sequence range. */
 function covered(segment: TcpSegment, copies: readonly TcpSegment[]): boolean {
   const near = copies.filter(
-    (c) => c.src === segment.src && c.dst === segment.dst && c.srcPort === segment.srcPort && c.dstPort === segment.dstPort
-      && Math.abs(c.timeUs - segment.timeUs) <= DELIVERY_WINDOW_US && (c.flags & (TcpFlag.SYN | TcpFlag.RST)) === (segment.flags & (TcpFlag.SYN | TcpFlag.RST)),
+    (c) =>
+      c.src === segment.src &&
+      c.dst === segment.dst &&
+      c.srcPort === segment.srcPort &&
+      c.dstPort === segment.dstPort &&
+      Math.abs(c.timeUs - segment.timeUs) <= DELIVERY_WINDOW_US &&
+      (c.flags & (TcpFlag.SYN | TcpFlag.RST)) === (segment.flags & (TcpFlag.SYN | TcpFlag.RST)),
   );
   const length = sequenceLength(segment);
   if (length === 0) return near.some((c) => c.seq === segment.seq && c.ack === segment.ack && c.flags === segment.flags);
@@ -167,7 +175,9 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
   const findings: Finding[] = [];
   let judged = 0;
   for (const host of run.hosts) {
-    if (host.segments.length === 0) continue;
+    // A held egress queue (hold step) keeps retransmissions in the qdisc: tcp_retransmit_skb() refuses to send a
+    // copy while the original is still in the host queue (skb_still_in_host_queue()), yet the count was raised.
+    if (host.segments.length === 0 || run.lab.steps.some((step) => step.kind === 'hold' && step.host === host.name)) continue;
     const dropsBeforeCapture = sendChainDrops(analysis, host.name);
     if (dropsBeforeCapture === undefined) continue;
     const reported = new Set<string>();
@@ -186,9 +196,10 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
       reported.add(row.local + row.remote);
       const seq = most[0] === undefined ? '' : ` (seq ${most[0].seq}: #${most.map((s) => s.frame).join(', #')})`;
       findings.push({
-        text: `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} (${row.state}) counts ${claimed} retransmission(s), `
-          + `but ${host.name}'s capture shows ${captured} retransmitted cop${captured === 1 ? 'y' : 'ies'} of any one segment by then${seq}`
-          + (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : ''),
+        text:
+          `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} (${row.state}) counts ${claimed} retransmission(s), ` +
+          `but ${host.name}'s capture shows ${captured} retransmitted cop${captured === 1 ? 'y' : 'ies'} of any one segment by then${seq}` +
+          (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : ''),
         // The sample is where the sources part: the copies are named in the text.
         refs: [{ kind: 'sample', host: host.name, timeUs: row.timeUs, socket: `${row.local} ${row.remote}`, state: row.state }],
       });
@@ -196,7 +207,7 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
   }
   return verdictOf(
     'samples agree with the captures: no socket counts more retransmissions than its capture shows sent',
-    'each sampled retransmission count ≤ the retransmitted copies of one segment in that host\'s capture',
+    "each sampled retransmission count ≤ the retransmitted copies of one segment in that host's capture",
     findings,
     `${judged} sampled row(s) with retransmissions, all backed by the capture`,
   );
@@ -215,39 +226,63 @@ function sendChainDrops(analysis: RunAnalysis, host: string): number | undefined
 
 const isPureSyn = (s: TcpSegment): boolean => (s.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
 
-/** The moment a socket left SYN_SENT by what its own capture shows: the completing ACK it sent, or an acceptable RST it received. */
+/**
+ * The moment one connection of a socket tuple left SYN_SENT by what its own capture shows: the completing ACK
+ * it sent, or an acceptable RST it received; `untilUs` is when the tuple's next connection (a new ISN) began.
+ */
 interface SynSentExit {
   readonly how: 'handshake-ack' | 'reset';
   readonly segment: TcpSegment;
   readonly isn: number;
+  readonly untilUs: number;
 }
 
-function synSentExit(host: RunHost, local: string, remote: string, trace: readonly TracedSegment[]): SynSentExit | undefined {
+/** Each connection's exit from SYN_SENT on the tuple (a reused tuple has one connection per client ISN). */
+function synSentExits(host: RunHost, local: string, remote: string, trace: readonly TracedSegment[]): SynSentExit[] {
   const segments = host.segments.filter((s) => {
     const { src, dst } = segmentEndpoints(s);
     return (src === local && dst === remote) || (src === remote && dst === local);
   });
+  const exits: { how: SynSentExit['how']; segment: TcpSegment; isn: number; untilUs: number }[] = [];
   let isn: number | undefined;
+  let decided = false;
   let synAckArrived = false;
   for (const s of segments) {
-    const { src } = segmentEndpoints(s);
-    const outgoing = src === local;
+    const outgoing = segmentEndpoints(s).src === local;
     if (outgoing && isPureSyn(s)) {
-      isn ??= s.seq;
+      if (isn !== s.seq) {
+        // A new ISN: a new connection on the same tuple (port reuse); the previous one ends here.
+        const previous = exits.at(-1);
+        if (previous !== undefined && previous.isn === isn && previous.untilUs === Infinity) previous.untilUs = s.timeUs;
+        isn = s.seq;
+        decided = false;
+        synAckArrived = false;
+      }
       continue;
     }
-    if (isn === undefined) continue;
+    if (isn === undefined || decided) continue;
     const plus1 = (isn + 1) >>> 0;
-    if (outgoing && (s.flags & TcpFlag.ACK) !== 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && s.seq === plus1) return { how: 'handshake-ack', segment: s, isn };
+    if (outgoing && (s.flags & TcpFlag.ACK) !== 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && s.seq === plus1) {
+      exits.push({ how: 'handshake-ack', segment: s, isn, untilUs: Infinity });
+      decided = true;
+      continue;
+    }
     // A SYN-ACK that reached TCP moves the socket on: from then on only its ACK tells (a later RST is no SYN_SENT reset).
     if (!outgoing && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK) && !droppedOnArrival(trace, host.name, s)) synAckArrived = true;
-    if (!outgoing && !synAckArrived && (s.flags & (TcpFlag.RST | TcpFlag.ACK)) === (TcpFlag.RST | TcpFlag.ACK) && s.ack === plus1 && !droppedOnArrival(trace, host.name, s)) {
+    if (
+      !outgoing &&
+      !synAckArrived &&
+      (s.flags & (TcpFlag.RST | TcpFlag.ACK)) === (TcpFlag.RST | TcpFlag.ACK) &&
+      s.ack === plus1 &&
+      !droppedOnArrival(trace, host.name, s)
+    ) {
       // tcp_rcv_synsent_state_process() rejects an ACK failing PAWS before looking at RST: leave a timestamped RST undecided.
-      if (s.options?.timestamp !== undefined && s.options.timestamp.echo !== 0) return undefined;
-      return { how: 'reset', segment: s, isn };
+      decided = true;
+      if (s.options?.timestamp !== undefined && s.options.timestamp.echo !== 0) continue;
+      exits.push({ how: 'reset', segment: s, isn, untilUs: Infinity });
     }
   }
-  return undefined;
+  return exits;
 }
 
 function droppedOnArrival(trace: readonly TracedSegment[], host: string, segment: TcpSegment): boolean {
@@ -264,47 +299,66 @@ function checkSocketStory(run: RunRecord, analysis: RunAnalysis): Check {
     const tuples = new Map<string, { local: string; remote: string }>();
     for (const row of rows) if (row.state === 'SYN_SENT') tuples.set(`${row.local} ${row.remote}`, { local: row.local, remote: row.remote });
     for (const { local, remote } of tuples.values()) {
-      const exit = synSentExit(host, local, remote, analysis.trace.segments);
-      if (exit === undefined) continue;
-      judged++;
-      const at = exit.segment.timeUs;
-      const what = exit.how === 'handshake-ack'
-        ? `${host.name} capture #${exit.segment.frame} shows ${local} sent the handshake-completing ACK (seq ISN+1 = ${exit.segment.seq}) at ${relTime(run, at)}`
-        : `${host.name} capture #${exit.segment.frame} shows an acceptable [${formatFlags(exit.segment.flags)}] (ack ISN+1 = ${exit.segment.ack}) reach ${local} in SYN_SENT at ${relTime(run, at)}`;
-      const segmentRef: Evidence = { kind: 'segment', host: host.name, frame: exit.segment.frame };
-      const late = rows.find((r) => r.local === local && r.remote === remote && r.state === 'SYN_SENT' && readFrom(r) > at);
-      if (late !== undefined) {
-        findings.push({
-          text: `${host.name}'s ${local} ↔ ${remote} was sampled in SYN_SENT at ${relTime(run, late.timeUs)}, but ${what}`,
-          refs: [segmentRef, { kind: 'sample', host: host.name, timeUs: late.timeUs, socket: `${local} ${remote}`, state: late.state }],
-        });
-        continue;
-      }
-      const again = sentBy(host, local, remote).find((s) => isPureSyn(s) && s.seq === exit.isn && s.timeUs > at + 1000);
-      if (again !== undefined) {
-        findings.push({
-          text: `${host.name} capture #${again.frame} shows ${local} sending its SYN again at ${relTime(run, again.timeUs)}, but ${what}`,
-          refs: [segmentRef, { kind: 'segment', host: host.name, frame: again.frame }],
-        });
-        continue;
-      }
-      if (exit.how === 'reset') {
-        const outcome = outcomeOf(host, local, remote);
-        if (outcome !== undefined && outcome.code !== 'ECONNREFUSED') {
-          findings.push({
-            text: `${host.name}'s connection ${outcome.conn} reports ${outcome.code} at ${relTime(run, outcome.timeUs)}, but ${what}: tcp_reset() in SYN_SENT reports ECONNREFUSED`,
-            refs: [segmentRef, { kind: 'event', host: host.name, timeUs: outcome.timeUs, event: outcome.code === 'connected' ? 'connected' : 'error', conn: outcome.conn }],
-          });
-        }
+      for (const exit of synSentExits(host, local, remote, analysis.trace.segments)) {
+        judged++;
+        const finding = storyFinding(run, host, rows, { local, remote }, exit);
+        if (finding !== undefined) findings.push(finding);
       }
     }
   }
   return verdictOf(
     'socket states agree with the captures: no socket stays in SYN_SENT after its capture shows it left',
-    'a socket whose capture shows its handshake-completing ACK, or an acceptable RST, is no longer sampled in SYN_SENT, sends no SYN again, and a reset ends in ECONNREFUSED',
+    'a socket whose capture shows its handshake-completing ACK, or an acceptable RST, is no longer sampled in SYN_SENT, ' +
+      'sends no SYN again, and a reset ends in ECONNREFUSED',
     findings,
     `${judged} socket(s) leaving SYN_SENT in their capture, all consistent with the samples and events`,
   );
+}
+
+/** What contradicts one connection's exit from SYN_SENT: a later SYN_SENT row, its SYN sent again, or (after a reset) its outcome. */
+function storyFinding(
+  run: RunRecord,
+  host: RunHost,
+  rows: readonly SocketRow[],
+  tuple: { local: string; remote: string },
+  exit: SynSentExit,
+): Finding | undefined {
+  const { local, remote } = tuple;
+  const at = exit.segment.timeUs;
+  const what =
+    exit.how === 'handshake-ack'
+      ? `${host.name} capture #${exit.segment.frame} shows ${local} sent the handshake-completing ACK (seq ISN+1 = ${exit.segment.seq}) at ${relTime(run, at)}`
+      : `${host.name} capture #${exit.segment.frame} shows an acceptable [${formatFlags(exit.segment.flags)}] (ack ISN+1 = ${exit.segment.ack}) ` +
+        `reach ${local} in SYN_SENT at ${relTime(run, at)}`;
+  const segmentRef: Evidence = { kind: 'segment', host: host.name, frame: exit.segment.frame };
+  const late = rows.find((r) => r.local === local && r.remote === remote && r.state === 'SYN_SENT' && readFrom(r) > at && r.timeUs < exit.untilUs);
+  if (late !== undefined) {
+    return {
+      text: `${host.name}'s ${local} ↔ ${remote} was sampled in SYN_SENT at ${relTime(run, late.timeUs)}, but ${what}`,
+      refs: [segmentRef, { kind: 'sample', host: host.name, timeUs: late.timeUs, socket: `${local} ${remote}`, state: late.state }],
+    };
+  }
+  const syns = sentBy(host, local, remote).filter(isPureSyn);
+  const again = syns.find((s) => s.seq === exit.isn && s.timeUs > at + 1000 && s.timeUs < exit.untilUs);
+  if (again !== undefined) {
+    return {
+      text: `${host.name} capture #${again.frame} shows ${local} sending its SYN again at ${relTime(run, again.timeUs)}, but ${what}`,
+      refs: [segmentRef, { kind: 'segment', host: host.name, frame: again.frame }],
+    };
+  }
+  // Only with one connection on the tuple is its agent outcome this connection's.
+  if (exit.how !== 'reset' || new Set(syns.map((s) => s.seq)).size !== 1) return undefined;
+  const outcome = outcomeOf(host, local, remote);
+  if (outcome === undefined || outcome.code === 'ECONNREFUSED') return undefined;
+  return {
+    text:
+      `${host.name}'s connection ${outcome.conn} reports ${outcome.code} at ${relTime(run, outcome.timeUs)}, ` +
+      `but ${what}: tcp_reset() in SYN_SENT reports ECONNREFUSED`,
+    refs: [
+      segmentRef,
+      { kind: 'event', host: host.name, timeUs: outcome.timeUs, event: outcome.code === 'connected' ? 'connected' : 'error', conn: outcome.conn },
+    ],
+  };
 }
 
 /** The first outcome (connected, or an error code) of the agent connection on this tuple. */

@@ -25,13 +25,28 @@ import { segmentRefs, type Check } from './verdict.js';
  * - Send chains: a captured departure that a DROP/REJECT rule surely in place matches was let through,
  *   which a counted drop cannot explain.
  * Rules whose matches the matcher cannot decide (`-m statistic`, …) get no check here, and make the
- * bounds of the rules after them in the same path unknown.
+ * bounds of the rules after them in the same path unknown. Nor do nat rules: a nat chain is walked only
+ * by a connection's first packet (nf_nat_inet_fn() looks up the chain for a new conntrack entry only).
  */
 
 /** Targets that end a packet's walk through the path when their rule matches. */
 const TERMINAL_TARGETS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'REJECT', 'NFQUEUE', 'QUEUE']);
 /** Targets that count and let the packet go on. */
-const CONTINUING_TARGETS: ReadonlySet<string> = new Set(['LOG', 'NFLOG', 'MARK', 'CONNMARK', 'TRACE', 'CT', 'NOTRACK', 'TCPMSS', 'DSCP', 'TOS', 'TTL', 'CLASSIFY', '']);
+const CONTINUING_TARGETS: ReadonlySet<string> = new Set([
+  'LOG',
+  'NFLOG',
+  'MARK',
+  'CONNMARK',
+  'TRACE',
+  'CT',
+  'NOTRACK',
+  'TCPMSS',
+  'DSCP',
+  'TOS',
+  'TTL',
+  'CLASSIFY',
+  '',
+]);
 const HOOK_ORDER: Readonly<Record<string, number>> = { PREROUTING: 0, INPUT: 1, OUTPUT: 0, POSTROUTING: 1 };
 const TABLE_ORDER: Readonly<Record<string, number>> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
 
@@ -58,10 +73,12 @@ export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[
         .map((rule) => toPathRule(run, rule));
       const segments = host.segments.filter((s) => s.family === 4 && (direction === 'receive' ? s.dst === host.address : s.src === host.address));
       path.forEach((entry, index) => {
-        if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0) return;
-        const check = direction === 'receive'
-          ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
-          : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
+        // nat chains see only a connection's first packet (conntrack), so their counters are no count of segments.
+        if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0 || tableOf(entry.rule) === 'nat') return;
+        const check =
+          direction === 'receive'
+            ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
+            : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
         if (check !== undefined) checks.push(check);
       });
     }
@@ -69,7 +86,14 @@ export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[
   return checks;
 }
 
-function checkReceiveCounter(run: RunRecord, host: RunHost, path: readonly PathRule[], index: number, arrivals: readonly TcpSegment[], endOfStepsUs: number): Check {
+function checkReceiveCounter(
+  run: RunRecord,
+  host: RunHost,
+  path: readonly PathRule[],
+  index: number,
+  arrivals: readonly TcpSegment[],
+  endOfStepsUs: number,
+): Check {
   const entry = path[index] as PathRule;
   const rule = entry.rule;
   const counted = rule.counter?.pkts ?? 0;
@@ -86,17 +110,25 @@ function checkReceiveCounter(run: RunRecord, host: RunHost, path: readonly PathR
   const lower = surely.length;
   const upper = boundedAbove ? possibly.length : undefined;
   const pass = counted >= lower && (upper === undefined || counted <= upper);
-  const expected = upper === undefined ? `at least ${lower} packet(s): the captured arrivals it matched while surely in place`
-    : lower === upper ? `${lower} packet(s): the captured arrivals it matches while in place`
-      : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
+  const expected =
+    upper === undefined
+      ? `at least ${lower} packet(s): the captured arrivals it matched while surely in place`
+      : lower === upper
+        ? `${lower} packet(s): the captured arrivals it matches while in place`
+        : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
   const evidence = [
     `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
-    ...possibly.slice(0, 12).map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),
+    ...possibly
+      .slice(0, 12)
+      .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),
   ];
   if (!pass) {
-    evidence.push(counted < lower
-      ? `the counter says the rule took ${counted}, but ${lower} captured segment(s) reached it while it was in place: the counter is no proof of what the rule did`
-      : `the counter says the rule took ${counted}, but only ${upper ?? 0} captured segment(s) could have reached it`);
+    evidence.push(
+      counted < lower
+        ? `the counter says the rule took ${counted}, but ${lower} captured segment(s) reached it while it was in place: ` +
+            'the counter is no proof of what the rule did'
+        : `the counter says the rule took ${counted}, but only ${upper ?? 0} captured segment(s) could have reached it`,
+    );
   }
   return {
     name: `rule ${rule.name} on ${host.name}: its counter agrees with the captured segments it matches`,
@@ -109,21 +141,44 @@ function checkReceiveCounter(run: RunRecord, host: RunHost, path: readonly PathR
   };
 }
 
-function checkSendPassage(run: RunRecord, host: RunHost, path: readonly PathRule[], index: number, departures: readonly TcpSegment[], endOfStepsUs: number): Check | undefined {
+function checkSendPassage(
+  run: RunRecord,
+  host: RunHost,
+  path: readonly PathRule[],
+  index: number,
+  departures: readonly TcpSegment[],
+  endOfStepsUs: number,
+): Check | undefined {
   const entry = path[index] as PathRule;
   const rule = entry.rule;
   if (rule.target !== 'DROP' && rule.target !== 'REJECT') return undefined;
   const passed = departures.filter(
-    (s) => s.timeUs > entry.surelyFromUs && s.timeUs < entry.surelyUntilUs && s.timeUs <= endOfStepsUs && matches(entry, s, 'send')
-      && !path.slice(0, index).some((e) => mightTake(e, s, 'send')),
+    (s) =>
+      s.timeUs > entry.surelyFromUs &&
+      s.timeUs < entry.surelyUntilUs &&
+      s.timeUs <= endOfStepsUs &&
+      matches(entry, s, 'send') &&
+      !path.slice(0, index).some((e) => mightTake(e, s, 'send')),
   );
   return {
     name: `rule ${rule.name} on ${host.name}: no captured segment left past it`,
     status: passed.length === 0 ? 'pass' : 'fail',
     expected: `no segment it matches in ${host.name}'s capture while it was in place (${rule.parsed.chain} drops before the capture sees a segment)`,
-    observed: passed.length === 0 ? `none (counter ${rule.counter?.pkts ?? 0} packet(s) dropped before capture)` : `${passed.length} left ${host.name}: #${passed.slice(0, 8).map((s) => s.frame).join(', #')}`,
+    observed:
+      passed.length === 0
+        ? `none (counter ${rule.counter?.pkts ?? 0} packet(s) dropped before capture)`
+        : `${passed.length} left ${host.name}: #${passed
+            .slice(0, 8)
+            .map((s) => s.frame)
+            .join(', #')}`,
     evidence: passed.slice(0, 12).map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it, yet was sent`),
-    refs: [{ kind: 'rule', host: host.name, rule: rule.name }, ...segmentRefs(host.name, passed.slice(0, 20).map((s) => s.frame))],
+    refs: [
+      { kind: 'rule', host: host.name, rule: rule.name },
+      ...segmentRefs(
+        host.name,
+        passed.slice(0, 20).map((s) => s.frame),
+      ),
+    ],
   };
 }
 
@@ -139,8 +194,12 @@ function toPathRule(run: RunRecord, rule: TimedRule): PathRule {
   };
 }
 
+function tableOf(rule: TimedRule): string {
+  return rule.counter?.format === 'save' ? rule.counter.table : rule.parsed.table;
+}
+
 function order(rule: TimedRule): number {
-  const table = rule.counter?.format === 'save' ? rule.counter.table : rule.parsed.table;
+  const table = tableOf(rule);
   return (HOOK_ORDER[rule.parsed.chain] ?? 0) * 1e6 + (TABLE_ORDER[table] ?? 3) * 1e4 + (rule.counter?.num ?? 999);
 }
 

@@ -17,7 +17,14 @@ function withRule(text: string, counters: string, clientSends: number[], extra: 
     client: { segments: syns, ruleCounters: counters },
     server: { segments: syns.map((s) => ({ ...s, timeUs: s.timeUs + 30 })) },
   });
-  return { ...run, steps: [{ index: 0, kind: 'rule', description: 'rule', startUs: T0_US - 200_000, endUs: T0_US - 100_000 }, { index: 1, kind: 'sleep', description: 'sleep', startUs: T0_US, endUs: T0_US + 5_000_000 }], ...extra };
+  return {
+    ...run,
+    steps: [
+      { index: 0, kind: 'rule', description: 'rule', startUs: T0_US - 200_000, endUs: T0_US - 100_000 },
+      { index: 1, kind: 'sleep', description: 'sleep', startUs: T0_US, endUs: T0_US + 5_000_000 },
+    ],
+    ...extra,
+  };
 }
 
 const saved = (pkts: number, chain: string, spec: string): string =>
@@ -47,9 +54,18 @@ describe('receive-chain counters: bounds from the captures', () => {
       const run = syntheticRun({
         steps: [{ kind: 'rule', host: 'server', name: 'drop-out', text }],
         client: { segments: syns },
-        server: { segments: syns.map((s) => ({ ...s, timeUs: s.timeUs + 30 })), ruleCounters: saved(pkts, 'INPUT', '-s 10.0.0.3/32 -p tcp -m tcp --dport 8888') },
+        server: {
+          segments: syns.map((s) => ({ ...s, timeUs: s.timeUs + 30 })),
+          ruleCounters: saved(pkts, 'INPUT', '-s 10.0.0.3/32 -p tcp -m tcp --dport 8888'),
+        },
       });
-      return { ...run, steps: [{ index: 0, kind: 'rule', description: 'rule', startUs: T0_US - 200_000, endUs: T0_US - 100_000 }, { index: 1, kind: 'sleep', description: 'sleep', startUs: T0_US, endUs: T0_US + 5_000_000 }] };
+      return {
+        ...run,
+        steps: [
+          { index: 0, kind: 'rule', description: 'rule', startUs: T0_US - 200_000, endUs: T0_US - 100_000 },
+          { index: 1, kind: 'sleep', description: 'sleep', startUs: T0_US, endUs: T0_US + 5_000_000 },
+        ],
+      };
     };
     const status = (pkts: number): string | undefined => checkRuleCounters(make(pkts), analyzeRun(make(pkts)))[0]?.status;
     expect([0, 1, 2, 3].map(status)).toEqual(['fail', 'pass', 'pass', 'fail']);
@@ -87,13 +103,66 @@ describe('consistency checks on a synthetic record', () => {
 
   it('a request socket (SYN_RECV) counting more SYN-ACK retransmissions than its capture shows FAILs', () => {
     const synAcks = [0, 1000].map((ms, i) => segment(i + 1, ms, SERVER, CLIENT, TcpFlag.SYN | TcpFlag.ACK, { seq: 9, ack: 1001, ipId: i }));
-    const row = (retransmits: number) => at(2500, { type: 'socket', local: SERVER, remote: CLIENT, state: 'SYN_RECV', inode: 0, timer: { kind: 1, expiresMs: 2000, retransmits }, txQueue: 0, rxQueue: 0 });
+    const row = (retransmits: number) =>
+      at(2500, {
+        type: 'socket',
+        local: SERVER,
+        remote: CLIENT,
+        state: 'SYN_RECV',
+        inode: 0,
+        timer: { kind: 1, expiresMs: 2000, retransmits },
+        txQueue: 0,
+        rxQueue: 0,
+      });
     const make = (retransmits: number): RunRecord => {
-      const run = syntheticRun({ steps: [], server: { segments: synAcks, events: [row(retransmits)] }, client: { segments: synAcks.map((s) => ({ ...s, timeUs: s.timeUs + 20 })) } });
+      const run = syntheticRun({
+        steps: [],
+        server: { segments: synAcks, events: [row(retransmits)] },
+        client: { segments: synAcks.map((s) => ({ ...s, timeUs: s.timeUs + 20 })) },
+      });
       return { ...run, steps: [{ index: 0, kind: 'sleep', description: 'sleep', startUs: T0_US - 1000, endUs: T0_US + 3_000_000 }] };
     };
-    const samples = (retransmits: number) => checkConsistency(make(retransmits), analyzeRun(make(retransmits))).find((c) => c.origin?.kind === 'consistency' && c.origin.consistency === 'sample-retransmits');
+    const samples = (retransmits: number) =>
+      checkConsistency(make(retransmits), analyzeRun(make(retransmits))).find(
+        (c) => c.origin?.kind === 'consistency' && c.origin.consistency === 'sample-retransmits',
+      );
     expect(samples(1)?.status).toBe('pass');
-    expect(samples(2)).toMatchObject({ status: 'fail', observed: expect.stringContaining('counts 2 retransmission(s), but server\'s capture shows 1 retransmitted copy') });
+    expect(samples(2)).toMatchObject({
+      status: 'fail',
+      observed: expect.stringContaining("counts 2 retransmission(s), but server's capture shows 1 retransmitted copy"),
+    });
+  });
+
+  it("a reused tuple: a SYN_SENT row of the second connection is no contradiction of the first one's handshake; one before it FAILs", () => {
+    const S = TcpFlag.SYN;
+    const client = [
+      segment(1, 0, CLIENT, SERVER, S, { seq: 100, ipId: 1 }),
+      segment(2, 1, SERVER, CLIENT, S | TcpFlag.ACK, { seq: 900, ack: 101, ipId: 2 }),
+      segment(3, 2, CLIENT, SERVER, TcpFlag.ACK, { seq: 101, ack: 901, ipId: 3 }),
+      segment(4, 3000, CLIENT, SERVER, S, { seq: 5000, ipId: 4 }),
+    ];
+    const server = client.map((s) => ({ ...s, timeUs: s.timeUs + (s.src === '10.0.0.3' ? 20 : -20) }));
+    const row = (ms: number) =>
+      at(ms, {
+        type: 'socket',
+        local: CLIENT,
+        remote: SERVER,
+        state: 'SYN_SENT',
+        inode: 1,
+        timer: { kind: 1, expiresMs: 1000, retransmits: 0 },
+        txQueue: 1,
+        rxQueue: 0,
+        readFromUs: T0_US + ms * 1000 - 500,
+      });
+    const story = (rowAtMs: number) => {
+      const run = syntheticRun({ steps: [], client: { segments: client, events: [row(rowAtMs)] }, server: { segments: server } });
+      const timed = { ...run, steps: [{ index: 0, kind: 'sleep', description: 'sleep', startUs: T0_US - 1000, endUs: T0_US + 5_000_000 }] };
+      return checkConsistency(timed, analyzeRun(timed)).find((c) => c.origin?.kind === 'consistency' && c.origin.consistency === 'socket-story');
+    };
+    expect(story(3010)?.status).toBe('pass');
+    expect(story(1500)).toMatchObject({
+      status: 'fail',
+      observed: expect.stringMatching(/sampled in SYN_SENT at .* but client capture #3 shows 10\.0\.0\.3:40000 sent the handshake-completing ACK/),
+    });
   });
 });

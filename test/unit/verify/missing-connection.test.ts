@@ -22,8 +22,10 @@ describe('expectations naming a connection that never existed FAIL', () => {
   });
 
   it('accepted-1 on the host that never listened FAILs: the listener accepted 0', async () => {
-    expect(await checkOn('handshake', { kind: 'error', host: 'client', conn: 'accepted-1', is: 'none' }))
-      .toMatchObject({ status: 'fail', observed: 'no connection accepted-1: the listener accepted 0' });
+    expect(await checkOn('handshake', { kind: 'error', host: 'client', conn: 'accepted-1', is: 'none' })).toMatchObject({
+      status: 'fail',
+      observed: 'no connection accepted-1: the listener accepted 0',
+    });
   });
 
   it('outcome and error of a connect whose step never ran (the run was cut short)', async () => {

@@ -23,7 +23,9 @@ describe('packets: exact flags, "at least" flags (R*), and near misses', () => {
     expect(resets.length).toBeGreaterThan(0);
     expect(resets.every((s) => s.flags === (TcpFlag.RST | TcpFlag.ACK))).toBe(true);
     expect(check).toMatchObject({ status: 'pass', observed: `0 [R]; ${resets.length} [R.] ${resets.length === 1 ? 'at' : 'first at'} #${resets[0]!.frame}` });
-    expect(check.evidence.at(-1)).toMatch(/not counted \(flags differ from exactly \[R\]\): server capture #\d+ .* \[R\.\] seq \d+; write "R\*" to count every segment with R set/);
+    expect(check.evidence.at(-1)).toMatch(
+      /not counted \(flags differ from exactly \[R\]\): server capture #\d+ .* \[R\.\] seq \d+; write "R\*" to count every segment with R set/,
+    );
   });
 
   it('flags "R*" with count 0 FAILs on the same capture: no reset was sent is false', async () => {
@@ -35,11 +37,16 @@ describe('packets: exact flags, "at least" flags (R*), and near misses', () => {
 
   it('"S*" counts the SYN and the SYN-ACK alike; exact "S" does not count the SYN-ACK', async () => {
     expect((await checkOn('handshake', { kind: 'packets', from: 'server', to: 'client', flags: 'S*', count: 1 })).check.status).toBe('pass');
-    expect((await checkOn('handshake', { kind: 'packets', from: 'server', to: 'client', flags: 'S', min: 1 })).check).toMatchObject({ status: 'fail', observed: expect.stringMatching(/^0 \[S\]; 1 \[S\.\] at #\d+$/) });
+    expect((await checkOn('handshake', { kind: 'packets', from: 'server', to: 'client', flags: 'S', min: 1 })).check).toMatchObject({
+      status: 'fail',
+      observed: expect.stringMatching(/^0 \[S\]; 1 \[S\.\] at #\d+$/),
+    });
   });
 
   it('the lab loader takes "R*", refuses a * elsewhere or alone, with the fix named', () => {
-    const lab = (flags: string): string => `title: t\ndescription: d\nhosts: {a: {}, b: {}}\nsteps:\n  - listen: {host: b, port: 80}\nexpect:\n  - packets: {from: a, to: b, flags: "${flags}", count: 0}\n`;
+    const lab = (flags: string): string =>
+      'title: t\ndescription: d\nhosts: {a: {}, b: {}}\nsteps:\n  - listen: {host: b, port: 80}\n' +
+      `expect:\n  - packets: {from: a, to: b, flags: "${flags}", count: 0}\n`;
     expect(() => loadLabText(lab('R*'), 'x.yaml')).not.toThrow();
     expect(() => loadLabText(lab('*R'), 'x.yaml')).toThrow(/invalid flag letter "\*" in "\*R".*\* only at the end/);
     expect(() => loadLabText(lab('*'), 'x.yaml')).toThrow(/would match every segment; name the flags that must be set before the \*/);

@@ -36,13 +36,23 @@ export function capturedSegments(dir: string, host: string): TcpSegment[] {
 }
 
 /** Rewrites `host`'s capture: `edit` gets the records and, per record, its decoded segment (undefined for non-TCP frames). */
-export function editCapture(dir: string, host: string, edit: (records: PcapRecord[], segmentOf: (record: PcapRecord) => TcpSegment | undefined) => PcapRecord[]): void {
+export function editCapture(
+  dir: string,
+  host: string,
+  edit: (records: PcapRecord[], segmentOf: (record: PcapRecord) => TcpSegment | undefined) => PcapRecord[],
+): void {
   const path = join(dir, host, 'capture.pcap');
   const bytes = readFileSync(path);
   const file = splitPcap(bytes);
   const byFrame = new Map(decodeCaptureBuffer(bytes).segments.map((s) => [s.frame, s]));
   const index = new Map(file.records.map((r, i) => [r, i + 1]));
-  writeFileSync(path, joinPcap(file, edit([...file.records], (r) => byFrame.get(index.get(r) ?? 0))));
+  writeFileSync(
+    path,
+    joinPcap(
+      file,
+      edit([...file.records], (r) => byFrame.get(index.get(r) ?? 0)),
+    ),
+  );
 }
 
 /** Adds a forged segment to `host`'s capture at `timeUs`, in time order. */

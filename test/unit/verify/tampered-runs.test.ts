@@ -6,7 +6,17 @@ import type { Verdict } from '../../../src/verify/verdict.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURE_RUNS } from './run-fixtures.js';
-import { capturedSegments, copyFixtureRun, editCapture, failedChecks, forgeSegment, removeCopies, reverify, rewriteJsonLines, rewriteText } from './tamper-run-folder.js';
+import {
+  capturedSegments,
+  copyFixtureRun,
+  editCapture,
+  failedChecks,
+  forgeSegment,
+  removeCopies,
+  reverify,
+  rewriteJsonLines,
+  rewriteText,
+} from './tamper-run-folder.js';
 
 // The five tamperings that passed falsely before the consistency checks (issue 9, "False PASS"), each on a
 // copy of the recorded syn-sent run (server drops every SYN with rule drop-syn; connect() times out).
@@ -37,7 +47,19 @@ describe('the pcap writer round-trips through the decoder', () => {
     const syn = decodeCaptureBuffer(bytes).segments[0] as TcpSegment;
     const frame = encodeTcpFrame(syn);
     const again = decodeCaptureBuffer(joinPcap(file, [{ timeUs: syn.timeUs, originalLength: frame.length, frame }])).segments[0];
-    expect(again).toMatchObject({ src: syn.src, dst: syn.dst, srcPort: syn.srcPort, dstPort: syn.dstPort, seq: syn.seq, ack: syn.ack, flags: syn.flags, window: syn.window, ipId: syn.ipId, options: syn.options, timeUs: syn.timeUs });
+    expect(again).toMatchObject({
+      src: syn.src,
+      dst: syn.dst,
+      srcPort: syn.srcPort,
+      dstPort: syn.dstPort,
+      seq: syn.seq,
+      ack: syn.ack,
+      flags: syn.flags,
+      window: syn.window,
+      ipId: syn.ipId,
+      options: syn.options,
+      timeUs: syn.timeUs,
+    });
   });
 });
 
@@ -51,25 +73,48 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   it('a) a forged [R.] (ack = ISN+1) reaching the client in SYN_SENT, while the record still shows SYN_SENT and ETIMEDOUT', async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = { src: syn.dst, dst: syn.src, srcPort: syn.dstPort, dstPort: syn.srcPort, seq: 0, ack: (syn.seq + 1) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0 };
+    const rst = {
+      src: syn.dst,
+      dst: syn.src,
+      srcPort: syn.dstPort,
+      dstPort: syn.srcPort,
+      seq: 0,
+      ack: (syn.seq + 1) >>> 0,
+      flags: TcpFlag.RST | TcpFlag.ACK,
+      window: 0,
+    };
     forgeSegment(dir, 'client', syn.timeUs + 300_000, rst);
     const verdict = await reverify(dir);
     expect(verdict.verdict).toBe('fail');
-    expect(check(verdict, DELIVERY).observed).toMatch(/client capture #\d+ at \+\d\.\d+ s shows \[R\.\] seq 0 arriving from server, but server's capture never sent it/);
+    expect(check(verdict, DELIVERY).observed).toMatch(
+      /client capture #\d+ at \+\d\.\d+ s shows \[R\.\] seq 0 arriving from server, but server's capture never sent it/,
+    );
     expect(check(verdict, STORY).status).toBe('fail');
   });
 
-  it('a′) the same [R.] forged in both captures (sent and arrived): the client\'s own story still contradicts it', async () => {
+  it("a′) the same [R.] forged in both captures (sent and arrived): the client's own story still contradicts it", async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = { src: syn.dst, dst: syn.src, srcPort: syn.dstPort, dstPort: syn.srcPort, seq: 0, ack: (syn.seq + 1) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0, ipId: 0 };
+    const rst = {
+      src: syn.dst,
+      dst: syn.src,
+      srcPort: syn.dstPort,
+      dstPort: syn.srcPort,
+      seq: 0,
+      ack: (syn.seq + 1) >>> 0,
+      flags: TcpFlag.RST | TcpFlag.ACK,
+      window: 0,
+      ipId: 0,
+    };
     forgeSegment(dir, 'server', syn.timeUs + 300_000, rst);
     forgeSegment(dir, 'client', syn.timeUs + 300_050, rst);
     const verdict = await reverify(dir);
     expect(check(verdict, DELIVERY).status).toBe('pass');
     const story = check(verdict, STORY);
     expect(story.status).toBe('fail');
-    expect(story.observed).toMatch(/was sampled in SYN_SENT at \+3\.\d+ s, but client capture #\d+ shows an acceptable \[R\.\] \(ack ISN\+1 = \d+\) reach 198\.19\.90\.3:52818 in SYN_SENT/);
+    expect(story.observed).toMatch(
+      /was sampled in SYN_SENT at \+3\.\d+ s, but client capture #\d+ shows an acceptable \[R\.\] \(ack ISN\+1 = \d+\) reach 198\.19\.90\.3:52818 in SYN_SENT/,
+    );
     expect(verdict.verdict).toBe('fail');
   });
 
@@ -80,23 +125,31 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
     forgeSegment(dir, 'client', syn.timeUs + 100_000, ack);
     const verdict = await reverify(dir);
     expect(verdict.verdict).toBe('fail');
-    expect(check(verdict, DELIVERY).observed).toMatch(/client capture #\d+ at \+\d\.\d+ s shows \[\.\] seq \d+ sent to server, but server's capture never saw it arrive/);
-    expect(check(verdict, STORY).observed).toMatch(/was sampled in SYN_SENT at \+\d\.\d+ s, but client capture #\d+ shows 198\.19\.90\.3:52818 sent the handshake-completing ACK/);
+    expect(check(verdict, DELIVERY).observed).toMatch(
+      /client capture #\d+ at \+\d\.\d+ s shows \[\.\] seq \d+ sent to server, but server's capture never saw it arrive/,
+    );
+    expect(check(verdict, STORY).observed).toMatch(
+      /was sampled in SYN_SENT at \+\d\.\d+ s, but client capture #\d+ shows 198\.19\.90\.3:52818 sent the handshake-completing ACK/,
+    );
   });
 
   it('c) a server capture missing the 3 retransmitted SYNs the client capture shows sent', async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    editCapture(dir, 'server', (records, segmentOf) => records.filter((r) => {
-      const s = segmentOf(r);
-      return s === undefined || s.flags !== TcpFlag.SYN || s.timeUs < syn.timeUs + 500_000;
-    }));
+    editCapture(dir, 'server', (records, segmentOf) =>
+      records.filter((r) => {
+        const s = segmentOf(r);
+        return s === undefined || s.flags !== TcpFlag.SYN || s.timeUs < syn.timeUs + 500_000;
+      }),
+    );
     expect(capturedSegments(dir, 'server').filter((s) => s.flags === TcpFlag.SYN)).toHaveLength(1);
     const verdict = await reverify(dir);
     expect(verdict.verdict).toBe('fail');
     const delivery = check(verdict, DELIVERY);
     expect(delivery.status).toBe('fail');
-    expect(delivery.observed).toMatch(/^3 disagreement\(s\): client capture #\d+ at \+1\.\d+ s shows \[S\] seq \d+ sent to server, but server's capture never saw it arrive/);
+    expect(delivery.observed).toMatch(
+      /^3 disagreement\(s\): client capture #\d+ at \+1\.\d+ s shows \[S\] seq \d+ sent to server, but server's capture never saw it arrive/,
+    );
     // The counter (4) now exceeds what the server's capture could have let the rule count (1).
     expect(check(verdict, COUNTER).status).toBe('fail');
   });
@@ -104,7 +157,8 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   it('d) a sample claiming 7 retransmissions where the capture has 3', async () => {
     const dir = copyFixtureRun('syn-sent');
     rewriteJsonLines(dir, 'client/events.jsonl', (e) =>
-      e.type === 'socket' && (e.timer as { retransmits: number }).retransmits === 3 ? { ...e, timer: { ...(e.timer as object), retransmits: 7 } } : e);
+      e.type === 'socket' && (e.timer as { retransmits: number }).retransmits === 3 ? { ...e, timer: { ...(e.timer as object), retransmits: 7 } } : e,
+    );
     const verdict = await reverify(dir);
     expect(verdict.verdict).toBe('fail');
     const samples = check(verdict, SAMPLES);
@@ -119,7 +173,11 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
     const verdict = await reverify(never);
     expect(verdict.verdict).toBe('fail');
     const counter = check(verdict, COUNTER);
-    expect(counter).toMatchObject({ status: 'fail', observed: 'counter 0 packet(s)', expected: '4 packet(s): the captured arrivals it matches while in place' });
+    expect(counter).toMatchObject({
+      status: 'fail',
+      observed: 'counter 0 packet(s)',
+      expected: '4 packet(s): the captured arrivals it matches while in place',
+    });
     expect(counter.evidence.at(-1)).toMatch(/took 0, but 4 captured segment\(s\) reached it while it was in place/);
 
     const more = copyFixtureRun('syn-sent');
@@ -128,12 +186,30 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   });
 
   it.each([
-    ['after the last sample but before the last SYN: the SYN sent again tells', 7_000_000, /client capture #\d+ shows 198\.19\.90\.3:52818 sending its SYN again at \+8\.\d+ s, but client capture #\d+ shows an acceptable \[R\.\]/],
-    ['after the last SYN: the outcome tells (ETIMEDOUT, not ECONNREFUSED)', 7_350_000, /connection c reports ETIMEDOUT at \+16\.\d+ s, but .*tcp_reset\(\) in SYN_SENT reports ECONNREFUSED/],
+    [
+      'after the last sample but before the last SYN: the SYN sent again tells',
+      7_000_000,
+      /client capture #\d+ shows 198\.19\.90\.3:52818 sending its SYN again at \+8\.\d+ s, but client capture #\d+ shows an acceptable \[R\.\]/,
+    ],
+    [
+      'after the last SYN: the outcome tells (ETIMEDOUT, not ECONNREFUSED)',
+      7_350_000,
+      /connection c reports ETIMEDOUT at \+16\.\d+ s, but .*tcp_reset\(\) in SYN_SENT reports ECONNREFUSED/,
+    ],
   ])('a″) a [R.] forged in both captures %s', async (_what, afterUs, finding) => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = { src: syn.dst, dst: syn.src, srcPort: syn.dstPort, dstPort: syn.srcPort, seq: 0, ack: (syn.seq + 1) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0, ipId: 0 };
+    const rst = {
+      src: syn.dst,
+      dst: syn.src,
+      srcPort: syn.dstPort,
+      dstPort: syn.srcPort,
+      seq: 0,
+      ack: (syn.seq + 1) >>> 0,
+      flags: TcpFlag.RST | TcpFlag.ACK,
+      window: 0,
+      ipId: 0,
+    };
     forgeSegment(dir, 'server', syn.timeUs + afterUs, rst);
     forgeSegment(dir, 'client', syn.timeUs + afterUs + 50, rst);
     const verdict = await reverify(dir);
@@ -144,7 +220,16 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   it('an [R.] whose ack is not ISN+1 is no reset of a SYN_SENT socket: the story holds (only the delivery check sees the forgery)', async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    forgeSegment(dir, 'client', syn.timeUs + 300_000, { src: syn.dst, dst: syn.src, srcPort: syn.dstPort, dstPort: syn.srcPort, seq: 0, ack: (syn.seq + 5) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0 });
+    forgeSegment(dir, 'client', syn.timeUs + 300_000, {
+      src: syn.dst,
+      dst: syn.src,
+      srcPort: syn.dstPort,
+      dstPort: syn.srcPort,
+      seq: 0,
+      ack: (syn.seq + 5) >>> 0,
+      flags: TcpFlag.RST | TcpFlag.ACK,
+      window: 0,
+    });
     const verdict = await reverify(dir);
     expect(check(verdict, STORY).status).toBe('pass');
     expect(failedChecks(verdict)).toEqual([DELIVERY]);
