@@ -7,6 +7,7 @@ import type { TracedSegment } from '../analysis/segment-trace.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkRuleCounters } from './rule-counter-checks.js';
+import { checkTraceConsistency } from './trace-consistency.js';
 import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js';
 
 /*
@@ -26,6 +27,7 @@ import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js
  *   incremented in tcp_update_rto_stats() just before the copy is sent, net/ipv4/tcp_timer.c) cannot
  *   exceed the copies of one segment that socket's capture shows sent (plus what the host's send-chain
  *   rules counted as dropped before capture).
+ * - tracepoints (runs with a kernel trace): trace-consistency.ts.
  * - socket story: a socket sampled in SYN_SENT after its capture shows it sent the handshake-completing
  *   ACK (tcp_finish_connect() sets ESTABLISHED before tcp_send_ack(), net/ipv4/tcp_input.c), or after
  *   an acceptable RST reached it (ACK = ISN + 1: tcp_rcv_synsent_state_process() calls tcp_reset(),
@@ -49,6 +51,7 @@ export function checkConsistency(run: RunRecord, analysis: RunAnalysis): Check[]
     ...checkRuleCounters(run, analysis).map((c) => withOrigin(c, { kind: 'consistency', consistency: 'rule-counter', host: ruleHost(c) })),
     withOrigin(checkSampleRetransmits(run, analysis), { kind: 'consistency', consistency: 'sample-retransmits' }),
     withOrigin(checkSocketStory(run, analysis), { kind: 'consistency', consistency: 'socket-story' }),
+    ...[checkTraceConsistency(run)].flatMap((c) => (c === undefined ? [] : [withOrigin(c, { kind: 'consistency', consistency: 'tracepoints' })])),
   ];
 }
 

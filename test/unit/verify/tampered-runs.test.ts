@@ -235,3 +235,51 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
     expect(failedChecks(verdict)).toEqual([DELIVERY]);
   });
 });
+
+const TRACE = 'tracepoints agree with the samples and captures: each sampled state and count, and each repeated SYN, is one the kernel traced';
+
+describe('a tampered syn-sent run with a kernel trace (recorded 2026-12-01 on this machine) FAILs against its tracepoints', () => {
+  it('the untouched copy passes, the trace check among its checks', async () => {
+    const verdict = await reverify(copyFixtureRun('syn-sent-traced'));
+    expect(verdict.verdict).toBe('pass');
+    expect(check(verdict, TRACE)).toMatchObject({ status: 'pass', observed: '4 sampled row(s) of traced sockets, all as traced' });
+  });
+
+  it('a sampled row turned ESTABLISHED while the trace has the socket in SYN_SENT', async () => {
+    const dir = copyFixtureRun('syn-sent-traced');
+    rewriteJsonLines(dir, 'client/events.jsonl', (e) =>
+      e.type === 'socket' && (e.timer as { retransmits: number }).retransmits === 2 ? { ...e, state: 'ESTABLISHED' } : e,
+    );
+    const trace = check(await reverify(dir), TRACE);
+    expect(trace.status).toBe('fail');
+    expect(trace.observed).toMatch(/was sampled in ESTABLISHED at \+\d+\.\d+ s, but its kernel trace has it in SYN_SENT then \(kernel-events\.jsonl line 14\)/);
+  });
+
+  it('a retransmission removed from the trace: the capture repeats the SYN more often than the kernel retransmitted it', async () => {
+    const dir = copyFixtureRun('syn-sent-traced');
+    let removed = false;
+    rewriteText(dir, 'client/kernel-events.jsonl', (text) =>
+      text
+        .split('\n')
+        .filter((line) => {
+          if (removed || !line.includes('"retransmit"')) return true;
+          removed = true;
+          return false;
+        })
+        .join('\n'),
+    );
+    const trace = check(await reverify(dir), TRACE);
+    expect(trace.status).toBe('fail');
+    expect(trace.evidence.join('\n')).toMatch(/sending its SYN 4 times \(#\d+, #\d+, #\d+, #\d+\), but its kernel trace has 2 retransmission\(s\) sent on it/);
+    expect(trace.evidence.join('\n')).toMatch(/counts 3 retransmission\(s\), but its kernel trace has 2 retransmission attempt\(s\) on it by then/);
+  });
+
+  it('a sample claiming 7 retransmissions: both the capture and the trace contradict it', async () => {
+    const dir = copyFixtureRun('syn-sent-traced');
+    rewriteJsonLines(dir, 'client/events.jsonl', (e) =>
+      e.type === 'socket' && (e.timer as { retransmits: number }).retransmits === 3 ? { ...e, timer: { ...(e.timer as object), retransmits: 7 } } : e,
+    );
+    const verdict = await reverify(dir);
+    expect(failedChecks(verdict)).toEqual([SAMPLES, TRACE]);
+  });
+});
