@@ -85,10 +85,17 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
   const untilUs = Math.max(...run.steps.map((s) => s.endUs));
   const captured = new Set(run.hosts.filter((h) => h.segments.length > 0).map((h) => h.name));
   const findings: Finding[] = [];
+  const uncaptured = new Map<string, TracedSegment[]>();
   let judged = 0;
   for (const traced of analysis.trace.segments) {
     const timeUs = traced.segment.timeUs;
-    if (!(timeUs >= fromUs && timeUs <= untilUs) || !captured.has(traced.from) || !captured.has(traced.to)) continue;
+    if (!(timeUs >= fromUs && timeUs <= untilUs) || !captured.has(traced.from)) continue;
+    if (!captured.has(traced.to)) {
+      // tcplab captures on every host: a host with no captured segment at all, though another host's capture
+      // shows segments sent to it, lost its capture (or had it emptied).
+      uncaptured.set(traced.to, [...(uncaptured.get(traced.to) ?? []), traced]);
+      continue;
+    }
     judged++;
     if (traced.senderFrame !== undefined && traced.receiverFrame === undefined) {
       if (covered(traced.segment, hostByName(run, traced.to).segments)) continue;
@@ -108,6 +115,18 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
         refs: [{ kind: 'segment', host: traced.to, frame: traced.receiverFrame }],
       });
     }
+  }
+  for (const [host, sent] of uncaptured) {
+    const first = sent[0] as TracedSegment;
+    findings.push({
+      text:
+        `${host}'s capture holds no segment at all, but ${first.from}'s capture shows ${sent.length} segment(s) sent to it ` +
+        `from ${relTime(run, first.segment.timeUs)} on (#${sent
+          .slice(0, 6)
+          .map((t) => t.senderFrame)
+          .join(', #')})`,
+      refs: sent.slice(0, 1).flatMap((t): Evidence[] => (t.senderFrame === undefined ? [] : [{ kind: 'segment', host: t.from, frame: t.senderFrame }])),
+    });
   }
   return verdictOf(
     "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent",

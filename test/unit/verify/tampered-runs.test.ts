@@ -154,6 +154,15 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
     expect(check(verdict, COUNTER).status).toBe('fail');
   });
 
+  it("c′) a server capture emptied of every segment (its ARP frames kept): the client's SYNs were sent to a host that captured nothing", async () => {
+    const dir = copyFixtureRun('syn-sent');
+    editCapture(dir, 'server', (records, segmentOf) => records.filter((r) => segmentOf(r) === undefined));
+    expect(capturedSegments(dir, 'server')).toHaveLength(0);
+    const verdict = await reverify(dir);
+    expect(verdict.verdict).toBe('fail');
+    expect(check(verdict, DELIVERY).observed).toMatch(/server's capture holds no segment at all, but client's capture shows 4 segment\(s\) sent to it/);
+  });
+
   it('d) a sample claiming 7 retransmissions where the capture has 3', async () => {
     const dir = copyFixtureRun('syn-sent');
     rewriteJsonLines(dir, 'client/events.jsonl', (e) =>
