@@ -99,7 +99,7 @@ const FLAG_ORDER = 'FSRP.UEW';
 /** tcpdump flag letters in tcpdump's order (print-tcp.c): `S`, `S.`, `F.`, `R.`, `FP.`, or `none`. */
 export const tcpFlags = z
   .string()
-  .describe('tcpdump flag letters in the order F S R P . U E W, e.g. S, S., F., R., FP.')
+  .describe('tcpdump flag letters in the order F S R P . U E W, e.g. S, S., F., R., FP. (exactly these); a trailing * means "at least these": R* is any segment with RST set')
   .superRefine((value, ctx) => {
     const problem = checkFlags(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -109,14 +109,17 @@ export const tcpFlags = z
 export function checkFlags(value: string): string | undefined {
   if (value === 'none') return undefined;
   if (value === '') return 'expected tcpdump flag letters (e.g. S, S., F., R.), received an empty string';
+  if (value === '*' || value === 'none*') return `${quote(value)} would match every segment; name the flags that must be set before the *, e.g. "R*" for any segment with RST set`;
+  const letters = value.endsWith('*') ? value.slice(0, -1) : value;
   let last = -1;
-  for (const letter of value) {
+  for (const letter of letters) {
     const index = FLAG_ORDER.indexOf(letter);
     if (index < 0) {
-      return `invalid flag letter ${quote(letter)} in ${quote(value)}; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)`;
+      const star = letter === '*' ? ', and * only at the end ("R*": RST set)' : '';
+      return `invalid flag letter ${quote(letter)} in ${quote(value)}; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)${star}`;
     }
     if (index <= last) {
-      const fixed = [...new Set(value)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join('');
+      const fixed = [...new Set(letters)].sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join('') + (letters === value ? '' : '*');
       return `flags ${quote(value)} are not in tcpdump order F S R P . U E W; write ${quote(fixed)}`;
     }
     last = index;

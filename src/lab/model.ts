@@ -91,7 +91,10 @@ export type Expectation =
   /** `host` must never be seen in any of these states. */
   | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number }
   | { readonly kind: 'outcome'; readonly host: string; readonly conn: string; readonly is: ConnectOutcome }
-  /** Count of captured segments from → to whose flags equal `flags` exactly (tcpdump letters, e.g. `S`, `S.`, `F.`, `R.`). */
+  /**
+   * Count of captured segments from → to whose flags equal `flags` exactly (tcpdump letters, e.g. `S`, `S.`, `F.`, `R.`),
+   * or, with a trailing `*` (`R*`), whose flags include all of those letters (any segment with RST set).
+   */
   | {
       readonly kind: 'packets';
       readonly from: string;

@@ -3,7 +3,7 @@ import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import { portOf, type StateSample } from '../analysis/socket-timeline.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
-import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { formatFlags, parseFlagLetters, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
@@ -26,6 +26,43 @@ export function checkExpectations(run: RunRecord, analysis: RunAnalysis = analyz
 }
 
 function checkExpectation(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
+  const check = checkClaim(expectation, run, analysis);
+  // A claim about a connection that never existed is false, whatever "none observed" would make of it.
+  const conn = 'conn' in expectation ? expectation.conn : undefined;
+  const missing = conn === undefined || !('host' in expectation) ? undefined : missingConnection(run, expectation.host, conn);
+  if (missing === undefined) return check;
+  return { ...check, status: 'fail', observed: missing.observed, evidence: [missing.evidence, ...check.evidence], refs: [] };
+}
+
+/**
+ * Why connection `conn` of `host` never existed, or undefined when it did: an `accepted-N` the host's
+ * listeners never accepted (its agent reports each accept() as an `accepted` event), or a connect
+ * step (its `as`) that never ran.
+ */
+export function missingConnection(run: RunRecord, host: string, conn: string): { observed: string; evidence: string } | undefined {
+  const events = hostOf(run, host).events;
+  const accepted = events.filter((e) => e.type === 'accepted');
+  if (/^accepted-[1-9][0-9]*$/.test(conn)) {
+    if (accepted.some((e) => e.conn === conn)) return undefined;
+    return {
+      observed: `no connection ${conn}: the listener accepted ${accepted.length}`,
+      evidence:
+        `${host}'s agent events hold ${accepted.length} accept()` +
+        `${accepted.length === 0 ? '' : ` (${accepted.map((e) => e.conn).join(', ')})`}, none named ${conn}`,
+    };
+  }
+  const connectIndex = run.lab.steps.findIndex((step) => step.kind === 'connect' && step.host === host && step.conn === conn);
+  const ran = connectIndex >= 0 && run.steps.some((step) => step.index === connectIndex);
+  if (ran || events.some((e) => 'conn' in e && e.conn === conn)) return undefined;
+  return connectIndex < 0
+    ? { observed: `no connection ${conn} on ${host}`, evidence: `no connect step of ${host} is named ${conn}, and its agent reported none of that name` }
+    : {
+        observed: `no connection ${conn}: its connect step (step ${connectIndex + 1}) never ran`,
+        evidence: `the run recorded ${run.steps.length} of ${run.lab.steps.length} steps`,
+      };
+}
+
+function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnalysis): Check {
   switch (expectation.kind) {
     case 'states':
       return checkStatePath(expectation, run, analysis);
@@ -149,13 +186,20 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
   };
 };
 
+/**
+ * Segments from → to in the sender's capture whose flags equal `flags` exactly (tcpdump's notation), or
+ * include them all when `flags` ends in `*` (`R*`: RST set). An exact claim also shows its near misses,
+ * the segments carrying those flags and more (`0 [R]; 1 [R.] at #12`), so "R" never hides an [R.] unseen.
+ */
 const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
   const from = hostOf(run, expectation.from);
   const to = hostOf(run, expectation.to);
-  const matching = from.segments.filter(
-    (s) => s.src === from.address && s.dst === to.address && formatFlags(s.flags) === expectation.flags,
-  );
+  const atLeast = expectation.flags.endsWith('*');
+  const wanted = parseFlagLetters(atLeast ? expectation.flags.slice(0, -1) : expectation.flags);
+  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address);
+  const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === expectation.flags));
+  const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
   const bounds: string[] = [];
   if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
   if (expectation.min !== undefined) bounds.push(`at least ${expectation.min}`);
@@ -172,15 +216,36 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
     pass &&= seqs.length <= 1;
     observed += seqs.length <= 1 ? (n > 0 ? `, all seq ${seqs[0]}` : '') : `, ${seqs.length} different sequence numbers (${seqs.slice(0, 4).join(', ')})`;
   }
+  if (nearMisses.length > 0) observed = `${observed.replace(/^\d+/, `${n} [${expectation.flags}]`)}; ${describeNearMisses(nearMisses)}`;
+  const letters = atLeast ? expectation.flags.slice(0, -1) : expectation.flags;
+  const where = (s: TcpSegment): string => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}`;
   return {
-    name: `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
+    name: atLeast
+      ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}`
+      : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
     status: pass ? 'pass' : 'fail',
     expected: bounds.join(', '),
     observed,
-    evidence: matching.slice(0, 20).map((s) => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)} seq ${s.seq}`),
+    evidence: [
+      ...matching.slice(0, 20).map((s) => `${where(s)}${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`),
+      ...nearMisses
+        .slice(0, 10)
+        .map(
+          (s) =>
+            `not counted (flags differ from exactly [${expectation.flags}]): ${where(s)} [${formatFlags(s.flags)}] seq ${s.seq}; ` +
+            `write "${letters}*" to count every segment with ${letters} set`,
+        ),
+    ],
     refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
   };
 };
+
+/** `1 [R.] at #12; 3 [FP.] first at #7`: segments grouped by their flags, in capture order. */
+function describeNearMisses(segments: readonly TcpSegment[]): string {
+  const groups = new Map<string, TcpSegment[]>();
+  for (const s of segments) groups.set(formatFlags(s.flags), [...(groups.get(formatFlags(s.flags)) ?? []), s]);
+  return [...groups].map(([flags, list]) => `${list.length} [${flags}] ${list.length === 1 ? 'at' : 'first at'} #${list[0]?.frame}`).join('; ');
+}
 
 const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const client = hostOf(run, expectation.client);

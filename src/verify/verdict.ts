@@ -28,7 +28,12 @@ export type CheckOrigin =
   /** A step that failed (`index` 0-based). */
   | { readonly kind: 'step'; readonly index: number }
   /** The run was cut short before all steps ran. */
-  | { readonly kind: 'steps-ran' };
+  | { readonly kind: 'steps-ran' }
+  /** Two sources of the run disagree (captures, rule counters, samples, events: src/verify/consistency-checks.ts). */
+  | { readonly kind: 'consistency'; readonly consistency: ConsistencyKind; readonly host?: string };
+
+/** Which sources a consistency check compares. */
+export type ConsistencyKind = 'delivery' | 'rule-counter' | 'sample-retransmits' | 'socket-story' | 'tracepoints';
 
 /** One typed piece of evidence: where to look in the run folder, or what the model predicted. */
 export type Evidence =

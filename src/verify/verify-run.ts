@@ -3,6 +3,7 @@ import { relTime, stateSourceOf, type RunRecord } from '../analysis/run-record.j
 import { segmentAtFrame } from '../analysis/segment-trace.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
+import { checkConsistency } from './consistency-checks.js';
 import { stepSource } from './check-source.js';
 import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
 
@@ -38,6 +39,8 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
   checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
   checks.push(...checkConformance(run, analysis.replays, analysis));
+  // Every run: its sources (captures, counters, samples, events) must agree with each other.
+  checks.push(...checkConsistency(run, analysis));
   const verdict = makeVerdict(run.lab.name, runDir, durationMs, checks.map((check) => withRuleRefs(check, analysis)));
   verdict.hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, stateSource: stateSourceOf(h) }));
   const notes = observationNotes(run);

@@ -63,7 +63,9 @@ describe('the shape of the tree (issue 8)', () => {
     expect(definitions(/SYN_REPLY_WINDOW_US\s*=/)).toEqual(['src/analysis/syn-ack-replies.ts']);
     expect(definitions(/REJECT_REPLY_WINDOW_US\s*=/)).toEqual(['src/analysis/rule-timeline.ts']);
     expect(definitions(/SAMPLE_ALLOWANCE_US\s*=/)).toEqual(['src/analysis/sampled-reads.ts']);
-    expect(definitions(/compileRule\(/).sort()).toEqual(['src/analysis/rule-timeline.ts', 'src/faults/rule-matcher.ts']);
+    // The matcher is compiled where drops are attributed (rule-timeline) and where counters are checked against
+    // the captures, for every target and both directions (verify/rule-counter-checks.ts); nowhere else.
+    expect(definitions(/compileRule\(/).sort()).toEqual(['src/analysis/rule-timeline.ts', 'src/faults/rule-matcher.ts', 'src/verify/rule-counter-checks.ts']);
   });
 
   it('the replay handles every step kind and every call: its switches end in assertNever, never in a silent default', () => {

@@ -7,7 +7,7 @@ import { verifyRun } from '../../../src/verify/verify-run.js';
 import { FIXTURE_RUNS, loadFixtureRun, withHost } from './run-fixtures.js';
 
 describe('verifyRun on the committed runs (the full verifier: expectations, timing, conformance)', () => {
-  for (const name of ['handshake', 'syn-sent', 'last-ack-orphan'] as const) {
+  for (const name of ['handshake', 'syn-sent', 'last-ack-orphan', 'syn-sent-traced'] as const) {
     it(`${name}: the recomputed verdict equals the stored verdict.json`, async () => {
       const stored = JSON.parse(readFileSync(join(FIXTURE_RUNS, name, 'verdict.json'), 'utf8')) as Verdict;
       const verdict = verifyRun(await loadFixtureRun(name), join(FIXTURE_RUNS, name), stored.durationMs);

@@ -1,0 +1,395 @@
+import type { AgentEvent } from '../agent/protocol.js';
+import type { RunAnalysis } from '../analysis/analyze-run.js';
+import { SEND_CHAINS } from '../analysis/rule-timeline.js';
+import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { findConnTuple, segmentEndpoints } from '../analysis/run-sockets.js';
+import type { TracedSegment } from '../analysis/segment-trace.js';
+import { isLabSocket } from '../analysis/socket-timeline.js';
+import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { checkRuleCounters } from './rule-counter-checks.js';
+import { checkTraceConsistency } from './trace-consistency.js';
+import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js';
+
+/*
+ * Cross-source consistency: the sources of one run (the two captures, the rule counters, the
+ * /proc/net/tcp samples, the agent's events) must tell one story. Each check here is judged on every
+ * run and can FAIL on its own: a tampered or broken run folder must never PASS because every
+ * expectation reads only one source.
+ *
+ * - delivery: what one host's capture shows sent to another lab host arrives in that host's capture,
+ *   and what arrives was sent. Both taps are on the hosts' own eth0 of one bridge: a receive tap runs
+ *   before netfilter, a send tap after it (rule-counter-checks.ts), so a rule never explains a copy
+ *   missing on one side. Judged from the first step's start to the last step's end (the capture runs
+ *   on both sides all that time). A segment re-cut on the way (GSO, GRO) counts as arrived when
+ *   copies within DELIVERY_WINDOW_US cover its sequence range.
+ * - rule counters: rule-counter-checks.ts.
+ * - sample retransmissions: a row's retransmission count (icsk_retransmits, `num_timeout` for a request;
+ *   incremented in tcp_update_rto_stats() just before the copy is sent, net/ipv4/tcp_timer.c) cannot
+ *   exceed the copies of one segment that socket's capture shows sent (plus what the host's send-chain
+ *   rules counted as dropped before capture).
+ * - tracepoints (runs with a kernel trace): trace-consistency.ts.
+ * - socket story: a socket sampled in SYN_SENT after its capture shows it sent the handshake-completing
+ *   ACK (tcp_finish_connect() sets ESTABLISHED before tcp_send_ack(), net/ipv4/tcp_input.c), or after
+ *   an acceptable RST reached it (ACK = ISN + 1: tcp_rcv_synsent_state_process() calls tcp_reset(),
+ *   which closes the socket with ECONNREFUSED); a SYN sent again after either; a connection that was
+ *   reset in SYN_SENT but reports an outcome other than ECONNREFUSED.
+ * A row describes a moment in [readFromUs, timeUs] (agent protocol); rows recorded without readFromUs
+ * (older agents stamped late, by up to 0.7 s under load) are given LEGACY_STAMP_SLACK_US.
+ */
+
+/** How far apart a sent copy and the copies covering it may arrive (a re-cut segment). */
+export const DELIVERY_WINDOW_US = 100_000;
+/** Slack for rows without `readFromUs` (stamped after the read by an older agent's clock). */
+export const LEGACY_STAMP_SLACK_US = 1_000_000;
+/** A row stamped this soon after a copy may have been read just before the copy was counted. */
+const RETRANSMIT_STAMP_SLACK_US = 500_000;
+
+/** The cross-source consistency checks of a run (every run, whatever its lab claims). */
+export function checkConsistency(run: RunRecord, analysis: RunAnalysis): Check[] {
+  return [
+    withOrigin(checkDelivery(run, analysis), { kind: 'consistency', consistency: 'delivery' }),
+    ...checkRuleCounters(run, analysis).map((c) => withOrigin(c, { kind: 'consistency', consistency: 'rule-counter', host: ruleHost(c) })),
+    withOrigin(checkSampleRetransmits(run, analysis), { kind: 'consistency', consistency: 'sample-retransmits' }),
+    withOrigin(checkSocketStory(run, analysis), { kind: 'consistency', consistency: 'socket-story' }),
+    ...[checkTraceConsistency(run)].flatMap((c) => (c === undefined ? [] : [withOrigin(c, { kind: 'consistency', consistency: 'tracepoints' })])),
+  ];
+}
+
+function withOrigin(check: Check, origin: CheckOrigin): Check {
+  return { ...check, origin, source: `consistency (${(origin as { consistency: ConsistencyKind }).consistency})` };
+}
+
+function ruleHost(check: Check): string | undefined {
+  const ref = check.refs?.find((r) => r.kind === 'rule');
+  return ref?.kind === 'rule' ? ref.host : undefined;
+}
+
+interface Finding {
+  readonly text: string;
+  readonly refs: readonly Evidence[];
+}
+
+function verdictOf(name: string, expected: string, findings: readonly Finding[], judged: string): Check {
+  return {
+    name,
+    status: findings.length === 0 ? 'pass' : 'fail',
+    expected,
+    observed: findings.length === 0 ? judged : `${findings.length} disagreement(s): ${findings[0]?.text}`,
+    evidence: findings.slice(0, 20).map((f) => f.text),
+    refs: findings.slice(0, 40).flatMap((f) => f.refs),
+  };
+}
+
+function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
+  const fromUs = Math.min(...run.steps.map((s) => s.startUs));
+  const untilUs = Math.max(...run.steps.map((s) => s.endUs));
+  const captured = new Set(run.hosts.filter((h) => h.segments.length > 0).map((h) => h.name));
+  const findings: Finding[] = [];
+  const uncaptured = new Map<string, TracedSegment[]>();
+  let judged = 0;
+  for (const traced of analysis.trace.segments) {
+    const timeUs = traced.segment.timeUs;
+    if (!(timeUs >= fromUs && timeUs <= untilUs) || !captured.has(traced.from)) continue;
+    if (!captured.has(traced.to)) {
+      // tcplab captures on every host: a host with no captured segment at all, though another host's capture
+      // shows segments sent to it, lost its capture (or had it emptied).
+      uncaptured.set(traced.to, [...(uncaptured.get(traced.to) ?? []), traced]);
+      continue;
+    }
+    judged++;
+    if (traced.senderFrame !== undefined && traced.receiverFrame === undefined) {
+      if (covered(traced.segment, hostByName(run, traced.to).segments)) continue;
+      findings.push({
+        text:
+          `${traced.from} capture #${traced.senderFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} sent to ${traced.to}, ` +
+          `but ${traced.to}'s capture never saw it arrive (and no rule drops a segment before the receiver's capture)`,
+        refs: [{ kind: 'segment', host: traced.from, frame: traced.senderFrame }],
+      });
+    } else if (traced.senderFrame === undefined && traced.receiverFrame !== undefined) {
+      if (covered(traced.segment, hostByName(run, traced.from).segments)) continue;
+      findings.push({
+        text:
+          `${traced.to} capture #${traced.receiverFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} ` +
+          `arriving from ${traced.from}, ` +
+          `but ${traced.from}'s capture never sent it`,
+        refs: [{ kind: 'segment', host: traced.to, frame: traced.receiverFrame }],
+      });
+    }
+  }
+  for (const [host, sent] of uncaptured) {
+    const first = sent[0] as TracedSegment;
+    findings.push({
+      text:
+        `${host}'s capture holds no segment at all, but ${first.from}'s capture shows ${sent.length} segment(s) sent to it ` +
+        `from ${relTime(run, first.segment.timeUs)} on (#${sent
+          .slice(0, 6)
+          .map((t) => t.senderFrame)
+          .join(', #')})`,
+      refs: sent.slice(0, 1).flatMap((t): Evidence[] => (t.senderFrame === undefined ? [] : [{ kind: 'segment', host: t.from, frame: t.senderFrame }])),
+    });
+  }
+  return verdictOf(
+    "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent",
+    'each segment between lab hosts in both captures (sender and receiver), from the first step to the end of the last',
+    findings,
+    `${judged} segment(s) in both captures`,
+  );
+}
+
+/** Copies of `segment`'s direction in `copies` (the other capture) within DELIVERY_WINDOW_US that cover its sequence range. */
+function covered(segment: TcpSegment, copies: readonly TcpSegment[]): boolean {
+  const near = copies.filter(
+    (c) =>
+      c.src === segment.src &&
+      c.dst === segment.dst &&
+      c.srcPort === segment.srcPort &&
+      c.dstPort === segment.dstPort &&
+      Math.abs(c.timeUs - segment.timeUs) <= DELIVERY_WINDOW_US &&
+      (c.flags & (TcpFlag.SYN | TcpFlag.RST)) === (segment.flags & (TcpFlag.SYN | TcpFlag.RST)),
+  );
+  const length = sequenceLength(segment);
+  if (length === 0) return near.some((c) => c.seq === segment.seq && c.ack === segment.ack && c.flags === segment.flags);
+  // Walk the range [seq, seq + length) over the nearby copies (32-bit sequence space).
+  let from = 0;
+  let progressed = true;
+  while (from < length && progressed) {
+    progressed = false;
+    for (const c of near) {
+      const start = (c.seq - segment.seq) | 0;
+      const end = start + sequenceLength(c);
+      if (start <= from && end > from) {
+        from = end;
+        progressed = true;
+      }
+    }
+  }
+  return from >= length;
+}
+
+function sequenceLength(s: TcpSegment): number {
+  return s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0);
+}
+
+function hostByName(run: RunRecord, name: string): RunHost {
+  return run.hosts.find((h) => h.name === name) as RunHost;
+}
+
+type SocketRow = Extract<AgentEvent, { type: 'socket' }>;
+
+function socketRows(host: RunHost, untilUs: number): SocketRow[] {
+  return host.events.filter((e): e is SocketRow => e.type === 'socket' && isLabSocket(e.local) && e.timeUs <= untilUs);
+}
+
+/** Earliest moment the row can describe: readFromUs, else the stamp minus the legacy slack. */
+function readFrom(row: { timeUs: number; readFromUs?: number }): number {
+  return row.readFromUs ?? row.timeUs - LEGACY_STAMP_SLACK_US;
+}
+
+function sentBy(host: RunHost, local: string, remote: string): TcpSegment[] {
+  return host.segments.filter((s) => {
+    const { src, dst } = segmentEndpoints(s);
+    return src === local && dst === remote;
+  });
+}
+
+function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
+  const untilUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const findings: Finding[] = [];
+  let judged = 0;
+  for (const host of run.hosts) {
+    // A held egress queue (hold step) keeps retransmissions in the qdisc: tcp_retransmit_skb() refuses to send a
+    // copy while the original is still in the host queue (skb_still_in_host_queue()), yet the count was raised.
+    if (host.segments.length === 0 || run.lab.steps.some((step) => step.kind === 'hold' && step.host === host.name)) continue;
+    const dropsBeforeCapture = sendChainDrops(analysis, host.name);
+    if (dropsBeforeCapture === undefined) continue;
+    const reported = new Set<string>();
+    for (const row of socketRows(host, untilUs)) {
+      const claimed = row.timer.retransmits;
+      if (claimed <= 0) continue;
+      judged++;
+      const copies = new Map<number, TcpSegment[]>();
+      for (const s of sentBy(host, row.local, row.remote)) {
+        if (sequenceLength(s) === 0 || s.timeUs > row.timeUs + RETRANSMIT_STAMP_SLACK_US) continue;
+        copies.set(s.seq, [...(copies.get(s.seq) ?? []), s]);
+      }
+      const most = [...copies.values()].sort((x, y) => y.length - x.length)[0] ?? [];
+      const captured = Math.max(0, most.length - 1);
+      if (claimed <= captured + dropsBeforeCapture || reported.has(row.local + row.remote)) continue;
+      reported.add(row.local + row.remote);
+      const seq = most[0] === undefined ? '' : ` (seq ${most[0].seq}: #${most.map((s) => s.frame).join(', #')})`;
+      findings.push({
+        text:
+          `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} (${row.state}) counts ${claimed} retransmission(s), ` +
+          `but ${host.name}'s capture shows ${captured} retransmitted cop${captured === 1 ? 'y' : 'ies'} of any one segment by then${seq}` +
+          (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : ''),
+        // The sample is where the sources part: the copies are named in the text.
+        refs: [{ kind: 'sample', host: host.name, timeUs: row.timeUs, socket: `${row.local} ${row.remote}`, state: row.state }],
+      });
+    }
+  }
+  return verdictOf(
+    'samples agree with the captures: no socket counts more retransmissions than its capture shows sent',
+    "each sampled retransmission count ≤ the retransmitted copies of one segment in that host's capture",
+    findings,
+    `${judged} sampled row(s) with retransmissions, all backed by the capture`,
+  );
+}
+
+/** Packets the host's DROP/REJECT rules on send chains counted (dropped before its capture); undefined when one has no counter. */
+function sendChainDrops(analysis: RunAnalysis, host: string): number | undefined {
+  let total = 0;
+  for (const rule of analysis.rules.rules) {
+    if (rule.host !== host || !SEND_CHAINS.has(rule.parsed.chain) || (rule.target !== 'DROP' && rule.target !== 'REJECT')) continue;
+    if (rule.counter === undefined) return undefined;
+    total += rule.counter.pkts;
+  }
+  return total;
+}
+
+const isPureSyn = (s: TcpSegment): boolean => (s.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN;
+
+/**
+ * The moment one connection of a socket tuple left SYN_SENT by what its own capture shows: the completing ACK
+ * it sent, or an acceptable RST it received; `untilUs` is when the tuple's next connection (a new ISN) began.
+ */
+interface SynSentExit {
+  readonly how: 'handshake-ack' | 'reset';
+  readonly segment: TcpSegment;
+  readonly isn: number;
+  readonly untilUs: number;
+}
+
+/** Each connection's exit from SYN_SENT on the tuple (a reused tuple has one connection per client ISN). */
+function synSentExits(host: RunHost, local: string, remote: string, trace: readonly TracedSegment[]): SynSentExit[] {
+  const segments = host.segments.filter((s) => {
+    const { src, dst } = segmentEndpoints(s);
+    return (src === local && dst === remote) || (src === remote && dst === local);
+  });
+  const exits: { how: SynSentExit['how']; segment: TcpSegment; isn: number; untilUs: number }[] = [];
+  let isn: number | undefined;
+  let decided = false;
+  let synAckArrived = false;
+  for (const s of segments) {
+    const outgoing = segmentEndpoints(s).src === local;
+    if (outgoing && isPureSyn(s)) {
+      if (isn !== s.seq) {
+        // A new ISN: a new connection on the same tuple (port reuse); the previous one ends here.
+        const previous = exits.at(-1);
+        if (previous !== undefined && previous.isn === isn && previous.untilUs === Infinity) previous.untilUs = s.timeUs;
+        isn = s.seq;
+        decided = false;
+        synAckArrived = false;
+      }
+      continue;
+    }
+    if (isn === undefined || decided) continue;
+    const plus1 = (isn + 1) >>> 0;
+    if (outgoing && (s.flags & TcpFlag.ACK) !== 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && s.seq === plus1) {
+      exits.push({ how: 'handshake-ack', segment: s, isn, untilUs: Infinity });
+      decided = true;
+      continue;
+    }
+    // A SYN-ACK that reached TCP moves the socket on: from then on only its ACK tells (a later RST is no SYN_SENT reset).
+    if (!outgoing && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK) && !droppedOnArrival(trace, host.name, s)) synAckArrived = true;
+    if (
+      !outgoing &&
+      !synAckArrived &&
+      (s.flags & (TcpFlag.RST | TcpFlag.ACK)) === (TcpFlag.RST | TcpFlag.ACK) &&
+      s.ack === plus1 &&
+      !droppedOnArrival(trace, host.name, s)
+    ) {
+      // tcp_rcv_synsent_state_process() rejects an ACK failing PAWS before looking at RST: leave a timestamped RST undecided.
+      decided = true;
+      if (s.options?.timestamp !== undefined && s.options.timestamp.echo !== 0) continue;
+      exits.push({ how: 'reset', segment: s, isn, untilUs: Infinity });
+    }
+  }
+  return exits;
+}
+
+function droppedOnArrival(trace: readonly TracedSegment[], host: string, segment: TcpSegment): boolean {
+  return trace.some((t) => t.to === host && t.receiverFrame === segment.frame && t.fate.kind === 'dropped');
+}
+
+function checkSocketStory(run: RunRecord, analysis: RunAnalysis): Check {
+  const untilUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const findings: Finding[] = [];
+  let judged = 0;
+  for (const host of run.hosts) {
+    if (host.segments.length === 0) continue;
+    const rows = socketRows(host, untilUs);
+    const tuples = new Map<string, { local: string; remote: string }>();
+    for (const row of rows) if (row.state === 'SYN_SENT') tuples.set(`${row.local} ${row.remote}`, { local: row.local, remote: row.remote });
+    for (const { local, remote } of tuples.values()) {
+      for (const exit of synSentExits(host, local, remote, analysis.trace.segments)) {
+        judged++;
+        const finding = storyFinding(run, host, rows, { local, remote }, exit);
+        if (finding !== undefined) findings.push(finding);
+      }
+    }
+  }
+  return verdictOf(
+    'socket states agree with the captures: no socket stays in SYN_SENT after its capture shows it left',
+    'a socket whose capture shows its handshake-completing ACK, or an acceptable RST, is no longer sampled in SYN_SENT, ' +
+      'sends no SYN again, and a reset ends in ECONNREFUSED',
+    findings,
+    `${judged} socket(s) leaving SYN_SENT in their capture, all consistent with the samples and events`,
+  );
+}
+
+/** What contradicts one connection's exit from SYN_SENT: a later SYN_SENT row, its SYN sent again, or (after a reset) its outcome. */
+function storyFinding(
+  run: RunRecord,
+  host: RunHost,
+  rows: readonly SocketRow[],
+  tuple: { local: string; remote: string },
+  exit: SynSentExit,
+): Finding | undefined {
+  const { local, remote } = tuple;
+  const at = exit.segment.timeUs;
+  const what =
+    exit.how === 'handshake-ack'
+      ? `${host.name} capture #${exit.segment.frame} shows ${local} sent the handshake-completing ACK (seq ISN+1 = ${exit.segment.seq}) at ${relTime(run, at)}`
+      : `${host.name} capture #${exit.segment.frame} shows an acceptable [${formatFlags(exit.segment.flags)}] (ack ISN+1 = ${exit.segment.ack}) ` +
+        `reach ${local} in SYN_SENT at ${relTime(run, at)}`;
+  const segmentRef: Evidence = { kind: 'segment', host: host.name, frame: exit.segment.frame };
+  const late = rows.find((r) => r.local === local && r.remote === remote && r.state === 'SYN_SENT' && readFrom(r) > at && r.timeUs < exit.untilUs);
+  if (late !== undefined) {
+    return {
+      text: `${host.name}'s ${local} ↔ ${remote} was sampled in SYN_SENT at ${relTime(run, late.timeUs)}, but ${what}`,
+      refs: [segmentRef, { kind: 'sample', host: host.name, timeUs: late.timeUs, socket: `${local} ${remote}`, state: late.state }],
+    };
+  }
+  const syns = sentBy(host, local, remote).filter(isPureSyn);
+  const again = syns.find((s) => s.seq === exit.isn && s.timeUs > at + 1000 && s.timeUs < exit.untilUs);
+  if (again !== undefined) {
+    return {
+      text: `${host.name} capture #${again.frame} shows ${local} sending its SYN again at ${relTime(run, again.timeUs)}, but ${what}`,
+      refs: [segmentRef, { kind: 'segment', host: host.name, frame: again.frame }],
+    };
+  }
+  // Only with one connection on the tuple is its agent outcome this connection's.
+  if (exit.how !== 'reset' || new Set(syns.map((s) => s.seq)).size !== 1) return undefined;
+  const outcome = outcomeOf(host, local, remote);
+  if (outcome === undefined || outcome.code === 'ECONNREFUSED') return undefined;
+  return {
+    text:
+      `${host.name}'s connection ${outcome.conn} reports ${outcome.code} at ${relTime(run, outcome.timeUs)}, ` +
+      `but ${what}: tcp_reset() in SYN_SENT reports ECONNREFUSED`,
+    refs: [
+      segmentRef,
+      { kind: 'event', host: host.name, timeUs: outcome.timeUs, event: outcome.code === 'connected' ? 'connected' : 'error', conn: outcome.conn },
+    ],
+  };
+}
+
+/** The first outcome (connected, or an error code) of the agent connection on this tuple. */
+function outcomeOf(host: RunHost, local: string, remote: string): { conn: string; code: string; timeUs: number } | undefined {
+  for (const event of host.events) {
+    if (event.type !== 'connected' && event.type !== 'error') continue;
+    const tuple = findConnTuple(host.events, event.conn);
+    if (tuple === undefined || tuple.local !== local || tuple.remote !== remote) continue;
+    return { conn: event.conn, code: event.type === 'connected' ? 'connected' : event.code, timeUs: event.timeUs };
+  }
+  return undefined;
+}

@@ -1,0 +1,229 @@
+import type { RunAnalysis } from '../analysis/analyze-run.js';
+import { RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
+import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
+import type { TcpSegment } from '../observe/packet.js';
+import { segmentRefs, type Check } from './verdict.js';
+
+/*
+ * Rule counters against the captures: the counter `iptables-save -c` read after the last step is the
+ * proof that a rule fired, so it must agree with the captured segments the rule's matcher selects.
+ *
+ * Why the captures can bound a counter. A host's capture is an AF_PACKET tap on eth0: on receive it
+ * runs in __netif_receive_skb_core() (net/core/dev.c), before NF_INET_PRE_ROUTING, so every segment an
+ * INPUT/PREROUTING rule counted is in the receiver's capture; on send it runs in dev_queue_xmit_nit(),
+ * after NF_INET_POST_ROUTING, so a segment an OUTPUT/POSTROUTING DROP took is never captured. The run
+ * reads the counters after the last step and only then freezes the host and stops tcpdump
+ * (run-lab.ts recordRuleCountersFreezeAndStopCapture()), so the capture holds everything counted.
+ * - A rule was surely in place from the end of its `rule` step, possibly from its start; a rule with a
+ *   counter was still installed when the counters were read (a removed rule has no counter row).
+ * - Lower bound: segments that arrived after the rule step ended and before the last step ended, that
+ *   it matches, and that no earlier rule of the path (PREROUTING before INPUT, raw/mangle/nat/filter,
+ *   then the counter's position) that could have been in place and might take them matches.
+ * - Upper bound (rules with `-p tcp` only: other protocols are not decoded): every captured arrival
+ *   it matches while possibly in place that no earlier terminal rule surely took.
+ * - Send chains: a captured departure that a DROP/REJECT rule surely in place matches was let through,
+ *   which a counted drop cannot explain.
+ * Rules whose matches the matcher cannot decide (`-m statistic`, …) get no check here, and make the
+ * bounds of the rules after them in the same path unknown. Nor do nat rules: a nat chain is walked only
+ * by a connection's first packet (nf_nat_inet_fn() looks up the chain for a new conntrack entry only).
+ */
+
+/** Targets that end a packet's walk through the path when their rule matches. */
+const TERMINAL_TARGETS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'REJECT', 'NFQUEUE', 'QUEUE']);
+/** Targets that count and let the packet go on. */
+const CONTINUING_TARGETS: ReadonlySet<string> = new Set([
+  'LOG',
+  'NFLOG',
+  'MARK',
+  'CONNMARK',
+  'TRACE',
+  'CT',
+  'NOTRACK',
+  'TCPMSS',
+  'DSCP',
+  'TOS',
+  'TTL',
+  'CLASSIFY',
+  '',
+]);
+const HOOK_ORDER: Readonly<Record<string, number>> = { PREROUTING: 0, INPUT: 1, OUTPUT: 0, POSTROUTING: 1 };
+const TABLE_ORDER: Readonly<Record<string, number>> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
+
+interface PathRule {
+  readonly rule: TimedRule;
+  readonly compiled: CompiledRule;
+  /** Surely in place from (µs). */
+  readonly surelyFromUs: number;
+  /** Surely in place until (µs). */
+  readonly surelyUntilUs: number;
+}
+
+/** One check per lab rule with a counter and decidable matches: the counter agrees with the captures. */
+export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[] {
+  const endOfStepsUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const checks: Check[] = [];
+  for (const host of run.hosts) {
+    const own = analysis.rules.rules.filter((r) => r.host === host.name);
+    for (const direction of ['receive', 'send'] as const) {
+      const chains = direction === 'receive' ? RECEIVE_CHAINS : SEND_CHAINS;
+      const path = own
+        .filter((r) => chains.has(r.parsed.chain))
+        .sort((x, y) => order(x) - order(y))
+        .map((rule) => toPathRule(run, rule));
+      const segments = host.segments.filter((s) => s.family === 4 && (direction === 'receive' ? s.dst === host.address : s.src === host.address));
+      path.forEach((entry, index) => {
+        // nat chains see only a connection's first packet (conntrack), so their counters are no count of segments.
+        if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0 || tableOf(entry.rule) === 'nat') return;
+        const check =
+          direction === 'receive'
+            ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
+            : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
+        if (check !== undefined) checks.push(check);
+      });
+    }
+  }
+  return checks;
+}
+
+function checkReceiveCounter(
+  run: RunRecord,
+  host: RunHost,
+  path: readonly PathRule[],
+  index: number,
+  arrivals: readonly TcpSegment[],
+  endOfStepsUs: number,
+): Check {
+  const entry = path[index] as PathRule;
+  const rule = entry.rule;
+  const counted = rule.counter?.pkts ?? 0;
+  const surely: TcpSegment[] = [];
+  const possibly: TcpSegment[] = [];
+  for (const segment of arrivals) {
+    if (!matches(entry, segment, 'receive')) continue;
+    const earlier = path.slice(0, index);
+    const inPlaceSurely = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
+    if (inPlaceSurely && segment.timeUs <= endOfStepsUs && !earlier.some((e) => mightTake(e, segment, 'receive'))) surely.push(segment);
+    if (segment.timeUs >= rule.fromUs && segment.timeUs <= rule.untilUs && !earlier.some((e) => surelyTakes(e, segment, 'receive'))) possibly.push(segment);
+  }
+  const boundedAbove = requiresTcp(rule) && !path.slice(0, index).some((e) => !e.compiled.ok);
+  const lower = surely.length;
+  const upper = boundedAbove ? possibly.length : undefined;
+  const pass = counted >= lower && (upper === undefined || counted <= upper);
+  const expected =
+    upper === undefined
+      ? `at least ${lower} packet(s): the captured arrivals it matched while surely in place`
+      : lower === upper
+        ? `${lower} packet(s): the captured arrivals it matches while in place`
+        : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
+  const evidence = [
+    `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
+    ...possibly
+      .slice(0, 12)
+      .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),
+  ];
+  if (!pass) {
+    evidence.push(
+      counted < lower
+        ? `the counter says the rule took ${counted}, but ${lower} captured segment(s) reached it while it was in place: ` +
+            'the counter is no proof of what the rule did'
+        : `the counter says the rule took ${counted}, but only ${upper ?? 0} captured segment(s) could have reached it`,
+    );
+  }
+  return {
+    name: `rule ${rule.name} on ${host.name}: its counter agrees with the captured segments it matches`,
+    status: pass ? 'pass' : 'fail',
+    expected,
+    observed: `counter ${counted} packet(s)`,
+    evidence,
+    // No segment refs: a counter is read at the end, so a disagreement has no moment of its own (the frames are in the evidence).
+    refs: [{ kind: 'rule', host: host.name, rule: rule.name }],
+  };
+}
+
+function checkSendPassage(
+  run: RunRecord,
+  host: RunHost,
+  path: readonly PathRule[],
+  index: number,
+  departures: readonly TcpSegment[],
+  endOfStepsUs: number,
+): Check | undefined {
+  const entry = path[index] as PathRule;
+  const rule = entry.rule;
+  if (rule.target !== 'DROP' && rule.target !== 'REJECT') return undefined;
+  const passed = departures.filter(
+    (s) =>
+      s.timeUs > entry.surelyFromUs &&
+      s.timeUs < entry.surelyUntilUs &&
+      s.timeUs <= endOfStepsUs &&
+      matches(entry, s, 'send') &&
+      !path.slice(0, index).some((e) => mightTake(e, s, 'send')),
+  );
+  return {
+    name: `rule ${rule.name} on ${host.name}: no captured segment left past it`,
+    status: passed.length === 0 ? 'pass' : 'fail',
+    expected: `no segment it matches in ${host.name}'s capture while it was in place (${rule.parsed.chain} drops before the capture sees a segment)`,
+    observed:
+      passed.length === 0
+        ? `none (counter ${rule.counter?.pkts ?? 0} packet(s) dropped before capture)`
+        : `${passed.length} left ${host.name}: #${passed
+            .slice(0, 8)
+            .map((s) => s.frame)
+            .join(', #')}`,
+    evidence: passed.slice(0, 12).map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it, yet was sent`),
+    refs: [
+      { kind: 'rule', host: host.name, rule: rule.name },
+      ...segmentRefs(
+        host.name,
+        passed.slice(0, 20).map((s) => s.frame),
+      ),
+    ],
+  };
+}
+
+function toPathRule(run: RunRecord, rule: TimedRule): PathRule {
+  const added = run.steps.find((s) => s.index === rule.labOrder);
+  const removalIndex = run.lab.steps.findIndex((s, i) => i > rule.labOrder && s.kind === 'unrule' && s.host === rule.host && s.name === rule.name);
+  const removed = run.steps.find((s) => s.index === removalIndex);
+  return {
+    rule,
+    compiled: compileRule(rule.parsed.spec),
+    surelyFromUs: added?.endUs ?? Infinity,
+    surelyUntilUs: removed?.startUs ?? Infinity,
+  };
+}
+
+function tableOf(rule: TimedRule): string {
+  return rule.counter?.format === 'save' ? rule.counter.table : rule.parsed.table;
+}
+
+function order(rule: TimedRule): number {
+  const table = tableOf(rule);
+  return (HOOK_ORDER[rule.parsed.chain] ?? 0) * 1e6 + (TABLE_ORDER[table] ?? 3) * 1e4 + (rule.counter?.num ?? 999);
+}
+
+function matches(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+  if (!entry.compiled.ok) return false;
+  return entry.compiled.matches(segment, direction === 'receive' ? { inInterface: 'eth0' } : { outInterface: 'eth0' });
+}
+
+/** An earlier rule that could have taken the segment before the one judged (so it does not count for the lower bound). */
+function mightTake(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+  const inPlace = segment.timeUs >= entry.rule.fromUs && segment.timeUs <= entry.rule.untilUs;
+  if (!inPlace || CONTINUING_TARGETS.has(entry.rule.target)) return false;
+  return !entry.compiled.ok || matches(entry, segment, direction);
+}
+
+/** An earlier terminal rule surely in place that matches the segment: it never reached the rule judged. */
+function surelyTakes(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+  const inPlace = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
+  return inPlace && TERMINAL_TARGETS.has(entry.rule.target) && matches(entry, segment, direction);
+}
+
+/** The rule selects TCP only (`-p tcp`, not negated): the capture's TCP segments are all it could count. */
+function requiresTcp(rule: TimedRule): boolean {
+  const spec = rule.parsed.spec;
+  const at = spec.findIndex((w) => w === '-p' || w === '--protocol');
+  return at >= 0 && spec[at - 1] !== '!' && ['tcp', '6'].includes((spec[at + 1] ?? '').toLowerCase());
+}
