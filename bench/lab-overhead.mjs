@@ -38,7 +38,7 @@ try {
     );
     const dir = fs.mkdtempSync(path.join(runsDir, 'r'));
     lab.push(await timed(() => $`node ${root}/bin/tcplab.js run ${labName} -q --runs-dir ${dir}`));
-    const [runFolder] = fs.readdirSync(dir);
+    const [runFolder] = fs.readdirSync(dir).filter((name) => !name.startsWith('.'));
     phases.push(JSON.parse(fs.readFileSync(path.join(dir, runFolder, 'timings.json'), 'utf8')));
   }
 } finally {
