@@ -183,6 +183,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   ].sort((x, y) => x.timeUs - y.timeUs || x.order - y.order);
 
   for (const item of items) {
+    fireTimersBefore(item);
     if (item.call !== undefined) {
       const { op, timeUs } = item.call;
       const cause: ReplayCause = { kind: 'call', op };
@@ -251,6 +252,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const flags = s.flags & FLAGS_OF_INTEREST;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const ack = (flags & TcpFlag.ACK) !== 0;
+    // The connection is gone (a timer ended it): a segment for no connection, answered by RST (§3.10.7.1).
+    if (state === 'CLOSED' && timeline.length > 1 && !(syn && !ack)) return true;
     if ((flags & TcpFlag.RST) !== 0) {
       if (state === 'LISTEN' || state === 'CLOSED') return true;
       if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === ((iss + 1) >>> 0))) return true; // unacceptable: ignored (§3.10.7.3)
@@ -298,13 +301,32 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     return true;
   }
 
-  addTimers();
+  addTimers(input.endUs);
 
-  function addTimers(): void {
+  /**
+   * Timers fire between segments too: before the next call or segment, the state's pending timer fires if
+   * its window closed before that item (it must have), or if its window had opened and the item is a
+   * received segment the host answered at once with a bare RST (RFC 9293 §3.10.7.1: no connection any
+   * more — e.g. an orphan's FIN_WAIT_2 timeout before the peer's late FIN, a request dropped before a late ACK).
+   */
+  function fireTimersBefore(item: Item): void {
+    const answeredAsNoConnection = item.segment !== undefined && !isSent(item.segment) && noSocketReply(item.segment) !== undefined;
+    addTimers(item.timeUs, (timer) => timer.latestUs < item.timeUs || (answeredAsNoConnection && timer.timeUs <= item.timeUs));
+  }
+
+  /** A bare RST (no ACK) the host sent within 10 ms of a received segment, with the sequence number it acknowledged. */
+  function noSocketReply(received: TcpSegment): TcpSegment | undefined {
+    if ((received.flags & TcpFlag.RST) !== 0) return undefined;
+    return own.find(
+      (r) => isSent(r) && (r.flags & (TcpFlag.RST | TcpFlag.ACK)) === TcpFlag.RST && r.timeUs >= received.timeUs && r.timeUs - received.timeUs <= 10_000 && r.seq === received.ack,
+    );
+  }
+
+  function addTimers(beforeUs: number, fires: (timer: TimerPrediction) => boolean = () => true): void {
     for (let guard = 0; guard < 3; guard += 1) {
       const last = timeline[timeline.length - 1] as ReplayEntry;
       const timer = nextTimer(last);
-      if (timer === undefined || timer.timeUs > input.endUs) return;
+      if (timer === undefined || timer.timeUs > beforeUs || !fires(timer)) return;
       const result = machine.step(state, timer.event, context);
       if ('illegal' in result || result.to === state) return;
       state = result.to;
@@ -462,7 +484,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
   return replays;
 }
 
-/** The connection sockets of a host: every lab socket the agent sampled or named, with its connection name. */
+/** The connection sockets of a host: every lab socket the agent sampled or named (with its connection name), or the kernel traced. */
 function socketsOf(host: RunHost): { tuple: SocketTuple; conn: string | undefined }[] {
   const found = new Map<string, { tuple: SocketTuple; conn: string | undefined }>();
   for (const event of host.events) {
@@ -472,6 +494,12 @@ function socketsOf(host: RunHost): { tuple: SocketTuple; conn: string | undefine
     const known = found.get(key);
     if (known === undefined) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: event.conn });
     else if (known.conn === undefined && event.conn !== undefined) known.conn = event.conn;
+  }
+  // Sockets only the kernel's trace shows (stateSourceOf(): 'tracepoint'), e.g. one shorter than a sampling period.
+  for (const event of host.kernelEvents ?? []) {
+    if (event.kind !== 'state' || !isLabSocket(event.local) || event.local.startsWith('0.0.0.0:') || event.remote.endsWith(':0')) continue;
+    const key = `${event.local} ${event.remote}`;
+    if (!found.has(key)) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: undefined });
   }
   return [...found.values()];
 }

@@ -8,6 +8,7 @@ import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Check, Evidence } from './verdict.js';
+import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, type ExactTransition } from './exact-conformance.js';
 
 /*
  * Conformance: every sampled state of every lab socket against the Linux machine and the replay.
@@ -50,14 +51,25 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
       list.push(sample);
       bySocket.set(sample.socket, list);
     }
-    for (const samples of bySocket.values()) {
-      const first = samples[0] as StateSample;
-      const replay = replays.find((r) => r.host === host.name && r.tuple.local === first.local && r.tuple.remote === first.remote);
-      const check = checkSocket(run, host, machine, samples, replay);
+    if (host.kernelEvents !== undefined) {
+      for (const t of host.kernelEvents) {
+        if (t.kind !== 'state' || t.remote.endsWith(':0') || t.local.startsWith('0.0.0.0:')) continue;
+        const socket = `${t.local} ${t.remote}`;
+        if (!bySocket.has(socket)) bySocket.set(socket, []);
+      }
+    }
+    for (const [socket, samples] of bySocket) {
+      const [local = '', remote = ''] = socket.split(' ');
+      const replay = replays.find((r) => r.host === host.name && r.tuple.local === local && r.tuple.remote === remote);
+      const transitions = exactTransitionsOf(host, local, remote);
+      const check =
+        transitions.length > 0 && replay !== undefined
+          ? checkSocketExactly(run, host, machine, transitions, samples, replay)
+          : checkSocket(run, host, machine, samples, replay, { local, remote });
       checks.push({
         ...check,
-        source: 'conformance (Linux machine, src/tcp/linux-profile.ts)',
-        origin: { kind: 'conformance', host: host.name, local: first.local, remote: first.remote },
+        source: transitions.length > 0 ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)' : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+        origin: { kind: 'conformance', host: host.name, local, remote },
         refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
       });
     }
@@ -84,8 +96,15 @@ interface Violation {
 }
 
 /** Checks one socket's samples against its replay (pure; exported for tests). */
-export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, samples: readonly StateSample[], replay: EndpointReplay | undefined): Check {
-  const first = samples[0] as StateSample;
+export function checkSocket(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  samples: readonly StateSample[],
+  replay: EndpointReplay | undefined,
+  tuple: { local: string; remote: string } = samples[0] as StateSample,
+): Check {
+  const first = tuple;
   const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
   const observedPath = collapse(samples.map((s) => s.state)).join(' → ');
   const rel = (us: number): string => relTime(run, us);
@@ -254,6 +273,49 @@ function describeViolation(
     expected: `${current.state} at ${rel(sample.timeUs)}`,
     reference: `RFC 9293 §3.10 (event processing): ${machine.eventsBetween(shortest[shortest.length - 2] ?? previous, sample.state).join(' / ') || 'no single event'} is needed`,
   };
+}
+
+/**
+ * One socket of a host with exact kernel events: its tracepoint transitions judged against the machine and
+ * the replay (exact-conformance.ts), the samples cross-checked against them, and the samples after a
+ * hand-over to a timewait socket (which has no tracepoint) judged against the replay as before.
+ */
+function checkSocketExactly(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  transitions: readonly ExactTransition[],
+  samples: readonly StateSample[],
+  replay: EndpointReplay,
+): Check {
+  const { local, remote } = replay.tuple;
+  const name = `${host.name} ${local} ↔ ${remote} follows the TCP state machine`;
+  const judged = judgeExactTransitions(run, host, machine, transitions, replay);
+  const violations = [...judged.violations, ...crossCheckSamples(run, host, transitions, samples, judged.handedToTimewaitUs)];
+  const evidence = [...judged.evidence];
+  const afterHandOver = judged.handedToTimewaitUs === undefined ? [] : samples.filter((s) => s.timeUs >= (judged.handedToTimewaitUs as number));
+  let sampledPart: Check | undefined;
+  if (afterHandOver.length > 0) {
+    sampledPart = checkSocket(run, host, machine, afterHandOver, replay, { local, remote });
+    evidence.push(`after the hand-over to a timewait socket (no tracepoint), from the samples: ${sampledPart.observed}`, ...(sampledPart.evidence ?? []));
+  }
+  const exactPath = collapse([(transitions[0] as ExactTransition).from, ...transitions.map((t) => (t.timeUs === judged.handedToTimewaitUs ? 'CLOSED' : t.to))]);
+  const observed = `${exactPath.join(' → ')} (exact, from tracepoints)${judged.handedToTimewaitUs !== undefined ? ', handed to a timewait socket' : ''}`;
+  const expectedPath = collapse(replay.timeline.map((e) => e.state)).join(' → ');
+  const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts); exact events (src/verify/exact-conformance.ts)';
+  if (violations.length > 0 || sampledPart?.status === 'fail') {
+    const messages = [...violations.map((v) => v.message), ...(sampledPart?.status === 'fail' ? [sampledPart.observed] : [])];
+    return {
+      name,
+      status: 'fail',
+      expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
+      observed: `${observed}: ${messages.join('; ')}`,
+      evidence: [...messages.map((m) => `violation: ${m}`), ...evidence],
+      refs: [...violations.map((v) => ({ kind: 'violation' as const, host: host.name, timeUs: v.timeUs, message: v.message })), ...(sampledPart?.refs ?? [])],
+      reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
+    };
+  }
+  return { name, status: 'pass', expected: `${expectedPath} (replayed from the ${replay.host} capture and calls)`, observed, evidence, reference };
 }
 
 /**
