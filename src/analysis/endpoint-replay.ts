@@ -12,6 +12,7 @@ import {
   predictSynSchedule,
   timeWaitDurationMs,
   timerSlackMs,
+  USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
 import { assertNever } from '../assert-never.js';
@@ -353,7 +354,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     switch (state) {
       case 'SYN_SENT': {
         if (input.error !== undefined && input.error.timeUs >= last.timeUs) {
-          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: input.error.timeUs, latestUs: input.error.timeUs };
+          // User space sees the error after the kernel gave up (USERSPACE_ERROR_LATENCY_MS): the give-up lies before it.
+          const earliestUs = Math.max(last.timeUs, input.error.timeUs - USERSPACE_ERROR_LATENCY_MS * 1000);
+          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: earliestUs, latestUs: input.error.timeUs };
         }
         const startUs = firstSyn?.timeUs ?? last.timeUs;
         return window(startUs, predictSynSchedule(settings).failAtMs, predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN retransmissions exhausted', 'retransmit-give-up');

@@ -11,7 +11,8 @@ import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
-import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule } from '../tcp/timing-model.js';
+import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
+import { exactTransitionsOf } from './exact-conformance.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 
 /*
@@ -72,8 +73,7 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
   }
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - syns.firstUs) / 1000;
-  // ETIMEDOUT is an agent event (one instant), not a sample: the give-up is a point.
-  const giveUp = failure === undefined || failOffsetMs === undefined ? undefined : { afterMs: failOffsetMs, byMs: failOffsetMs, source: `agent error event ${failure.code}` };
+  const giveUp = synGiveUp(host, tuple, failure, failOffsetMs, syns.firstUs);
   const settings = recorded.settings;
   const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings));
   const { schedule } = outcome;
@@ -92,6 +92,34 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
     evidence,
     refs: fitRefs(host.name, syns.firstUs, outcome, 'SYN'),
     reference: SYN_REFERENCE,
+  };
+}
+
+/**
+ * When connect() gave up: the kernel's own SYN_SENT → CLOSED (tcp_write_err(); µs-exact) when the host has
+ * one; with samples only, the agent's ETIMEDOUT, which user space sees after the kernel gave up — so the
+ * give-up lies in [error − USERSPACE_ERROR_LATENCY_MS, error] (a documented bound, not the capture allowance).
+ */
+function synGiveUp(
+  host: RunHost,
+  tuple: { local: string; remote: string } | undefined,
+  failure: Extract<AgentEvent, { type: 'error' }> | undefined,
+  failOffsetMs: number | undefined,
+  firstUs: number,
+): ObservedGiveUp | undefined {
+  const exact =
+    tuple === undefined ? undefined : exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.from === 'SYN_SENT' && t.to === 'CLOSED');
+  if (exact !== undefined) {
+    const atMs = (exact.timeUs - firstUs) / 1000;
+    return { afterMs: atMs, byMs: atMs, source: `kernel SYN_SENT → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
+  }
+  if (failure === undefined || failOffsetMs === undefined) return undefined;
+  return {
+    afterMs: Math.max(0, failOffsetMs - USERSPACE_ERROR_LATENCY_MS),
+    byMs: failOffsetMs,
+    source: `agent error event ${failure.code}`,
+    afterSource: `${USERSPACE_ERROR_LATENCY_MS} ms before it (user-space delivery latency bound; no exact kernel event)`,
+    why: 'an error seen in user space comes after the kernel gave up, by at most the user-space delivery latency bound',
   };
 }
 
@@ -285,6 +313,9 @@ function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKi
   return { sends, firstUs: first.timeUs, tuple: own };
 }
 
+const SAMPLED_GIVE_UP_WHY =
+  "a sampled disappearance is known only to within the gap between reads (5 ms plus the agent's latency; the agent reports only changes)";
+
 function describeItems(fit: ScheduleFit, host: string, what: string, giveUpLabel: string, giveUp: ObservedGiveUp | undefined): string[] {
   const { items, slotSends } = fit;
   return items.map((item) => {
@@ -294,8 +325,7 @@ function describeItems(fit: ScheduleFit, host: string, what: string, giveUpLabel
     if (isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs) {
       return (
         `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed between ${seconds(giveUp.afterMs)} s (${giveUp.afterSource ?? 'last evidence'}) ` +
-        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — a sampled disappearance is known only to within the gap between reads ` +
-        `(5 ms plus the agent's latency; the agent reports only changes), so it is judged by overlap — ${item.verdict}`
+        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — ${giveUp.why ?? SAMPLED_GIVE_UP_WHY}, so it is judged by overlap — ${item.verdict}`
       );
     }
     const send = slotSends[item.index];
