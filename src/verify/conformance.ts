@@ -4,6 +4,7 @@ import type { TcpMachine } from '../tcp/tcp-machine.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from '../analysis/endpoint-replay.js';
 import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { buildRuleTimeline } from '../analysis/rule-timeline.js';
 import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
@@ -45,6 +46,8 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
     const analysed = analysis?.hosts.find((h) => h.name === host.name);
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
     const bySocket = new Map<string, StateSample[]>();
+    // Rules with hidden-state matches (-m limit, …) on this host: how their drops were decided (rule-timeline.ts).
+    const decisions = (analysis?.rules ?? buildRuleTimeline(run)).decisions.get(host.name) ?? [];
     for (const sample of analysed?.samples ?? sampleStates(host.events)) {
       if (sample.remote.endsWith(':0')) continue; // listeners: not a connection
       const list = bySocket.get(sample.socket) ?? [];
@@ -68,6 +71,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
           : checkSocket(run, host, machine, samples, replay, { local, remote });
       checks.push({
         ...check,
+        evidence: [...(check.evidence ?? []), ...decisions.map((d) => `note: ${d}`)],
         source: transitions.length > 0 ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)' : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
         origin: { kind: 'conformance', host: host.name, local, remote },
         refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
