@@ -88,6 +88,11 @@ export interface EndpointReplay {
   readonly timeline: readonly ReplayEntry[];
   /** Segments that did not reach TCP or that the machine had no row for, with the reason. */
   readonly skipped: readonly { readonly frame: number; readonly reason: string }[];
+  /**
+   * When this connection owned the 4-tuple (µs, capture clock): a new connection on a reused 4-tuple (a
+   * SYN with a new ISN, e.g. out of TIME_WAIT) starts a replay of its own. Absent: the whole run.
+   */
+  readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
 
 /** A user call on the socket, as the replay needs it. */
@@ -118,6 +123,8 @@ export interface ReplayInput {
    * Absent: the limit is tcp_synack_retries.
    */
   readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
+  /** This connection's time on a reused 4-tuple (EndpointReplay.window); `segments` and `endUs` are already cut to it. */
+  readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
 
 const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
@@ -448,7 +455,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     };
   }
 
-  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped };
+  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped, ...(input.window !== undefined && { window: input.window }) };
 }
 
 /** The transmissions of one retransmitted segment: those with the first one's sequence number. */
@@ -464,45 +471,73 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
   for (const host of run.hosts) {
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
-    for (const { tuple, conn } of socketsOf(host)) {
+    for (const { tuple, conns } of socketsOf(host)) {
       const backlog = listenStepBacklog(run, host, Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1)));
-      const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
-      replays.push(
-        replayEndpoint({
-          host: host.name,
-          tuple,
-          ...(conn !== undefined && { conn }),
-          segments: host.segments,
-          calls: callsOf(run, host, conn, tuple),
-          settings,
-          droppedBy,
-          ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
-          ...(rtoMinMs !== undefined && { rtoMinMs }),
-          ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
-          endUs,
-        }),
-      );
+      const windows = connectionWindows(host, tuple);
+      windows.forEach((window, i) => {
+        const conn = windows.length === 1 ? conns[0] : conns[i];
+        const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+        const cut = windows.length > 1;
+        replays.push(
+          replayEndpoint({
+            host: host.name,
+            tuple,
+            ...(conn !== undefined && { conn }),
+            segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
+            calls: callsOf(run, host, conn, tuple),
+            settings,
+            droppedBy,
+            ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
+            ...(rtoMinMs !== undefined && { rtoMinMs }),
+            ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
+            endUs: cut ? Math.min(endUs, window.untilUs) : endUs,
+            ...(cut && { window }),
+          }),
+        );
+      });
     }
   }
   return replays;
 }
 
-/** The connection sockets of a host: every lab socket the agent sampled or named (with its connection name), or the kernel traced. */
-function socketsOf(host: RunHost): { tuple: SocketTuple; conn: string | undefined }[] {
-  const found = new Map<string, { tuple: SocketTuple; conn: string | undefined }>();
+/** Starts of a new connection on a reused 4-tuple: 1 ms before a SYN carries a new ISN (the kernel's SYN_SENT precedes its SYN by µs). */
+const NEW_CONNECTION_LEAD_US = 1_000;
+
+/**
+ * The connections one 4-tuple carried in turn, as time windows: a pure SYN (either direction) whose sequence
+ * number differs from the previous pure SYN's starts a new one (a reused port, a SYN out of TIME_WAIT:
+ * tcp_timewait_state_process() TCP_TW_SYN). One window covering the run when the tuple carried one.
+ */
+export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: number; untilUs: number }[] {
+  const starts: number[] = [];
+  let lastIsn: number | undefined;
+  for (const s of host.segments) {
+    const { src, dst } = segmentEndpoints(s);
+    if (!((src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local))) continue;
+    if (!isPureSyn(s)) continue;
+    if (lastIsn !== undefined && s.seq !== lastIsn) starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
+    lastIsn = s.seq;
+  }
+  const bounds = [-Infinity, ...starts, Infinity];
+  return bounds.slice(0, -1).map((fromUs, i) => ({ fromUs, untilUs: bounds[i + 1] as number }));
+}
+
+/** The connection sockets of a host: every lab socket the agent sampled or named (with its connection names in order), or the kernel traced. */
+function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
+  const found = new Map<string, { tuple: SocketTuple; conns: string[] }>();
   for (const event of host.events) {
     if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected') continue;
     if (!isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
     const key = `${event.local} ${event.remote}`;
-    const known = found.get(key);
-    if (known === undefined) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: event.conn });
-    else if (known.conn === undefined && event.conn !== undefined) known.conn = event.conn;
+    const known = found.get(key) ?? { tuple: { local: event.local, remote: event.remote }, conns: [] };
+    found.set(key, known);
+    if (event.conn !== undefined && !known.conns.includes(event.conn)) known.conns.push(event.conn);
   }
   // Sockets only the kernel's trace shows (stateSourceOf(): 'tracepoint'), e.g. one shorter than a sampling period.
   for (const event of host.kernelEvents ?? []) {
     if (event.kind !== 'state' || !isLabSocket(event.local) || event.local.startsWith('0.0.0.0:') || event.remote.endsWith(':0')) continue;
     const key = `${event.local} ${event.remote}`;
-    if (!found.has(key)) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: undefined });
+    if (!found.has(key)) found.set(key, { tuple: { local: event.local, remote: event.remote }, conns: [] });
   }
   return [...found.values()];
 }

@@ -35,7 +35,6 @@ import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, type Exac
  * a change in the gap between them is explained by neither and is a violation.
  */
 
-
 /** Longest path the legality test considers between two consecutive samples. */
 const MAX_GAP_TRANSITIONS = 6;
 
@@ -61,21 +60,38 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
         if (!bySocket.has(socket)) bySocket.set(socket, []);
       }
     }
-    for (const [socket, samples] of bySocket) {
+    for (const [socket, allSamples] of bySocket) {
       const [local = '', remote = ''] = socket.split(' ');
-      const replay = replays.find((r) => r.host === host.name && r.tuple.local === local && r.tuple.remote === remote);
-      const transitions = exactTransitionsOf(host, local, remote);
-      const check =
-        transitions.length > 0 && replay !== undefined
-          ? checkSocketExactly(run, host, machine, transitions, samples, replay)
-          : checkSocket(run, host, machine, samples, replay, { local, remote });
-      checks.push({
-        ...check,
-        evidence: [...(check.evidence ?? []), ...decisions.map((d) => `note: ${d}`)],
-        source: transitions.length > 0 ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)' : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
-        origin: { kind: 'conformance', host: host.name, local, remote },
-        refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
-      });
+      const tupleReplays = replays.filter((r) => r.host === host.name && r.tuple.local === local && r.tuple.remote === remote);
+      // A reused 4-tuple carried several connections in turn: each is judged on its own window (EndpointReplay.window).
+      for (const [index, replay] of (tupleReplays.length > 0 ? tupleReplays : [undefined]).entries()) {
+        const inWindow = (us: number): boolean => replay?.window === undefined || (us >= replay.window.fromUs && us < replay.window.untilUs);
+        const samples = allSamples.filter((s) => inWindow(s.timeUs));
+        const transitions = exactTransitionsOf(host, local, remote).filter((t) => inWindow(t.timeUs));
+        if (samples.length === 0 && transitions.length === 0) continue;
+        const nth =
+          tupleReplays.length > 1
+            ? ` (connection ${index + 1} of ${tupleReplays.length} on this 4-tuple${replay?.conn === undefined ? '' : `: ${replay.conn}`})`
+            : '';
+        const judged =
+          transitions.length > 0 && replay !== undefined
+            ? checkSocketExactly(run, host, machine, transitions, samples, replay)
+            : checkSocket(run, host, machine, samples, replay, { local, remote });
+        const check = {
+          ...judged,
+          name: nth === '' ? judged.name : judged.name.replace(' follows the TCP state machine', `${nth} follows the TCP state machine`),
+        };
+        checks.push({
+          ...check,
+          evidence: [...(check.evidence ?? []), ...decisions.map((d) => `note: ${d}`)],
+          source:
+            transitions.length > 0
+              ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)'
+              : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+          origin: { kind: 'conformance', host: host.name, local, remote },
+          refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
+        });
+      }
     }
   }
   return checks;
@@ -86,7 +102,8 @@ function conformanceRefs(host: string, samples: readonly StateSample[], replay: 
   const refs: Evidence[] = samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
   for (const entry of replay?.timeline ?? []) {
     if (entry.cause.kind === 'segment') refs.push({ kind: 'segment', host, frame: entry.cause.frame });
-    else if (entry.cause.kind === 'timer') refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
+    else if (entry.cause.kind === 'timer')
+      refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
   }
   return refs;
 }
@@ -144,7 +161,9 @@ export function checkSocket(
     if (found !== undefined) {
       for (let k = position + 1; k < found; k += 1) {
         const skipped = timeline[k] as ReplayEntry;
-        evidence.push(`${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`);
+        evidence.push(
+          `${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`,
+        );
         if (skipped.row) references.add(rowReference(skipped.row));
       }
       const entry = timeline[found] as ReplayEntry;
@@ -244,9 +263,18 @@ function describeViolation(
   }
   const replayState = `${current.state} (since ${rel(current.timeUs)}, ${describeCause(current.cause, replay.host)})`;
   const target = sample.state === 'CLOSED' ? ['CLOSED', 'LISTEN'] : [sample.state];
-  const paths = target.flatMap((state) => (previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false })));
+  const paths = target.flatMap((state) =>
+    previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false }),
+  );
   if (paths.length === 0) {
-    const leaving = [...new Set(machine.nextTransitions(previous).filter((r) => r.to !== previous).map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`))];
+    const leaving = [
+      ...new Set(
+        machine
+          .nextTransitions(previous)
+          .filter((r) => r.to !== previous)
+          .map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`),
+      ),
+    ];
     return {
       timeUs: sample.timeUs,
       message:
@@ -257,7 +285,9 @@ function describeViolation(
     };
   }
   const shortest = paths.sort((p, q) => p.length - q.length)[0] as TcpState[];
-  const pending = timeline.slice(position + 1).find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
+  const pending = timeline
+    .slice(position + 1)
+    .find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
   if (pending !== undefined && pending.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) {
     return {
       timeUs: sample.timeUs,
