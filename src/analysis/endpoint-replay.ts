@@ -15,6 +15,7 @@ import {
   USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
+import { acceptQueueOf, type AcceptQueueRefusal } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
 import type { RunHost, RunRecord, StepRecord } from './run-record.js';
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
@@ -123,6 +124,8 @@ export interface ReplayInput {
    * Absent: the limit is tcp_synack_retries.
    */
   readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
+  /** A listener's full accept queue (accept-queue.ts): why TCP did not act on a received SYN or final ACK. */
+  readonly acceptQueue?: AcceptQueueRefusal;
   /** This connection's time on a reused 4-tuple (EndpointReplay.window); `segments` and `endUs` are already cut to it. */
   readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
@@ -247,7 +250,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       continue;
     }
-    const dropped = input.droppedBy?.(s);
+    const dropped = input.droppedBy?.(s) ?? input.acceptQueue?.(s);
     if (dropped !== undefined) {
       skipped.push({ frame: s.frame, reason: dropped });
       continue;
@@ -472,7 +475,9 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
     for (const { tuple, conns } of socketsOf(host)) {
-      const backlog = listenStepBacklog(run, host, Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1)));
+      const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
+      const backlog = listenStepBacklog(run, host, localPort);
+      const acceptQueue = acceptQueueOf(run, host, localPort);
       const windows = connectionWindows(host, tuple);
       windows.forEach((window, i) => {
         const conn = windows.length === 1 ? conns[0] : conns[i];
@@ -490,6 +495,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
             ...(rtoMinMs !== undefined && { rtoMinMs }),
             ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
+            ...(acceptQueue !== undefined && { acceptQueue }),
             endUs: cut ? Math.min(endUs, window.untilUs) : endUs,
             ...(cut && { window }),
           }),

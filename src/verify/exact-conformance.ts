@@ -57,8 +57,27 @@ export interface ExactJudgement {
 /** The exact transitions of a host's socket (`local`, `remote`), in time order. */
 export function exactTransitionsOf(host: RunHost, local: string, remote: string): ExactTransition[] {
   return (host.kernelEvents ?? []).filter(
-    (e): e is ExactTransition => e.kind === 'state' && e.from !== undefined && e.to !== undefined && e.local === local && e.remote === remote,
+    (e): e is ExactTransition =>
+      e.kind === 'state' && e.from !== undefined && e.to !== undefined && (e.from === 'CLOSED' && e.to === 'SYN_SENT' ? synSentOwner(host, e) : e.local) === local && e.remote === remote,
   );
+}
+
+/**
+ * The socket a CLOSED → SYN_SENT belongs to: tcp_v4_connect() sets SYN_SENT *before* inet_hash_connect()
+ * picks the local port (the tracepoint prints sport=0), so with two connects to one peer in flight the
+ * trace's own attribution can be wrong. The SYN tcp_connect() sends right after names it: the first pure SYN
+ * of the host to that peer at or after the event (within 1 ms); else the trace's attribution.
+ */
+function synSentOwner(host: RunHost, event: KernelEvent): string {
+  const syn = host.segments.find(
+    (s) =>
+      s.src === host.address &&
+      `${s.dst}:${s.dstPort}` === event.remote &&
+      (s.flags & 0x17) === 0x02 &&
+      s.timeUs >= event.timeUs - EXACT_SEGMENT_ALLOWANCE_US &&
+      s.timeUs - event.timeUs <= EXACT_SEGMENT_ALLOWANCE_US,
+  );
+  return syn === undefined ? event.local : `${syn.src}:${syn.srcPort}`;
 }
 
 /** The kernel function a model rule for `from → to` would follow (tcp_input.c, tcp_timer.c, tcp.c, tcp_minisocks.c). */
