@@ -6,6 +6,7 @@ import type { TcpState } from '../tcp/state.js';
 import type { TcpContext, TcpEvent, TcpMachine, TransitionRow } from '../tcp/tcp-machine.js';
 import {
   finWait2DurationMs,
+  predictEstablishedSchedule,
   predictOrphanFinSchedule,
   predictSynAckSchedule,
   type SynQueuePressure,
@@ -404,6 +405,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           'retransmit-give-up',
         );
       }
+      case 'ESTABLISHED':
+      case 'CLOSE_WAIT':
+        return dataGiveUpTimer();
       case 'FIN_WAIT_2': {
         if (closedByApp !== 'close') return undefined;
         const ms = finWait2DurationMs(settings, 200);
@@ -416,6 +420,33 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Giving up on unacknowledged data (tcp_timer.c tcp_retransmit_timer() → tcp_write_timeout():
+   * retransmits_timed_out(tcp_retries2) — the time since the first retransmission against
+   * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) — then tcp_write_err(): ETIMEDOUT, CLOSED, no RST). The copies
+   * of the first data segment no received ACK covers give the RTO (estimateFinRto(): the same estimate, a
+   * tail-loss probe first) and anchor the window, like the orphan's FIN.
+   */
+  function dataGiveUpTimer(): TimerPrediction | undefined {
+    const acked = (s: TcpSegment): boolean =>
+      own.some((r) => !isSent(r) && (r.flags & TcpFlag.ACK) !== 0 && input.droppedBy?.(r) === undefined && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
+    const data = own.filter((s) => isSent(s) && s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0);
+    const firstUnacked = data.find((s) => !acked(s));
+    if (firstUnacked === undefined) return undefined;
+    const copies = data.filter((s) => s.seq === firstUnacked.seq);
+    if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
+    const offsets = copies.map((c) => (c.timeUs - firstUnacked.timeUs) / 1000);
+    const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
+    const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+    const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+    return {
+      event: 'retransmit-give-up',
+      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT, no RST)`,
+      timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
+      latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
+    };
   }
 
   /**

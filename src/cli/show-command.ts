@@ -59,6 +59,8 @@ function describeExpectation(e: Expectation): string {
       return `SYN-ACK retransmissions of ${e.host}${port} and the request's drop follow the Linux timing model`;
     case 'fin-retransmits':
       return `FIN retransmissions of orphaned ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and its silent end follow the Linux timing model`;
+    case 'data-retransmits':
+      return `data retransmissions of ${e.host}${e.conn === undefined ? '' : `/${e.conn}`} and the ETIMEDOUT follow the Linux timing model`;
     case 'error':
       return e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`;
     case 'sockets': {

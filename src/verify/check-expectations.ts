@@ -40,6 +40,7 @@ function checkExpectation(expectation: Expectation, run: RunRecord, analysis: Ru
     case 'syn-retransmits':
     case 'synack-retransmits':
     case 'fin-retransmits':
+    case 'data-retransmits':
       return checkTimingExpectation(expectation, run, analysis);
     case 'timer':
       return checkTimerReading(expectation, run);

@@ -11,7 +11,7 @@ import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
-import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
+import { predictEstablishedSchedule, predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
 import { exactTransitionsOf } from './exact-conformance.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 
@@ -38,7 +38,7 @@ import { segmentRefs, type Check, type Evidence } from './verdict.js';
  * is used and named in the evidence.
  */
 
-type TimingExpectation = Extract<Expectation, { kind: 'syn-retransmits' | 'synack-retransmits' | 'fin-retransmits' }>;
+type TimingExpectation = Extract<Expectation, { kind: 'syn-retransmits' | 'synack-retransmits' | 'fin-retransmits' | 'data-retransmits' }>;
 
 /** Checks a timing expectation (syn-retransmits, synack-retransmits, fin-retransmits) against the run. */
 export function checkTimingExpectation(expectation: TimingExpectation, run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check {
@@ -49,6 +49,8 @@ export function checkTimingExpectation(expectation: TimingExpectation, run: RunR
       return checkSynAckRetransmits(expectation, run, analysis);
     case 'fin-retransmits':
       return checkFinRetransmits(expectation, run);
+    case 'data-retransmits':
+      return checkDataRetransmits(expectation, run);
     default:
       return assertNever(expectation);
   }
@@ -251,6 +253,77 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
     evidence,
     refs: [...fitRefs(host.name, fins.firstUs, outcome, 'FIN'), ...segmentRefs(host.name, rsts.map((r) => r.frame))],
     reference: FIN_REFERENCE,
+  };
+}
+
+const DATA_REFERENCE = 'tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(); tcp_write_err() (ETIMEDOUT, no RST)';
+
+/**
+ * Retransmissions of a connection's first unacknowledged data segment and the give-up, vs
+ * predictEstablishedSchedule(host settings): RTO estimated from the copies (at least tcp_rto_min, a tail-loss
+ * probe first: estimateFinRto()), doubling; the give-up when the time since the first retransmission reaches
+ * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN). The give-up is the kernel's exact ESTABLISHED/CLOSE_WAIT → CLOSED
+ * when the host has it, else the agent's ETIMEDOUT with the user-space delivery bound (synGiveUp()).
+ */
+export function checkDataRetransmits(expectation: Extract<Expectation, { kind: 'data-retransmits' }>, run: RunRecord): Check {
+  const host = hostOf(run, expectation.host);
+  const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
+  const name = `data retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
+  const recorded = readHostKernelSettings(host);
+  const missing = missingSettings(recorded, ['tcp_retries2']);
+  if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
+  const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
+  const received = host.segments.filter((r) => r.dst === host.address && (r.flags & TcpFlag.ACK) !== 0);
+  const isUnackedData = (s: TcpSegment): boolean =>
+    s.payloadLength > 0 &&
+    (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 &&
+    !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
+  const data = sentRetransmissions(host, tuple, isUnackedData);
+  if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
+  const settings = recorded.settings;
+  const hz = hzOf(settings);
+  const estimate = estimateFinRto(data.sends.map((d) => d.offsetMs), recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
+  const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+  const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
+  const exact = exactTransitionsOf(host, data.tuple.local, data.tuple.remote).find((t) => t.to === 'CLOSED' && (t.from === 'ESTABLISHED' || t.from === 'CLOSE_WAIT'));
+  const giveUp: ObservedGiveUp | undefined =
+    exact !== undefined
+      ? {
+          afterMs: (exact.timeUs - data.firstUs) / 1000,
+          byMs: (exact.timeUs - data.firstUs) / 1000,
+          source: `kernel ${exact.from} → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})`,
+        }
+      : synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs);
+  const outcome = fitRetransmissions(
+    (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
+    data.sends,
+    giveUp,
+    hz,
+  );
+  const { schedule } = outcome;
+  const problems = [...outcome.problems];
+  if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
+  else if (failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
+  const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
+  if (rsts.length > 0) problems.push(`${rsts.length} RST sent (a socket that gives up on its data sends none)`);
+  const evidence = describeItems(outcome, host.name, 'data segment', 'gives up (ETIMEDOUT, CLOSED)', giveUp);
+  evidence.push(
+    ...extraLines(outcome, host.name, 'data segment'),
+    `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
+  );
+  return {
+    name,
+    status: problems.length === 0 ? 'pass' : 'fail',
+    expected: `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`,
+    observed:
+      `${data.sends.length} copies at ${formatOffsets(data.sends.map((d) => d.offsetMs))} s; ` +
+      (giveUp === undefined ? 'never gave up' : `gave up ${describeGiveUpTime(giveUp)}`) +
+      (failure === undefined ? '' : ` (${failure.code})`) +
+      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+    evidence,
+    refs: [...fitRefs(host.name, data.firstUs, outcome, 'data segment'), ...segmentRefs(host.name, rsts.map((r) => r.frame))],
+    reference: DATA_REFERENCE,
   };
 }
 
