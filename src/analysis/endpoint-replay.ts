@@ -541,19 +541,24 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
 const NEW_CONNECTION_LEAD_US = 1_000;
 
 /**
- * The connections one 4-tuple carried in turn, as time windows: a pure SYN (either direction) whose sequence
- * number differs from the previous pure SYN's starts a new one (a reused port, a SYN out of TIME_WAIT:
+ * The connections one 4-tuple carried in turn, as time windows: a pure SYN whose sequence number differs from
+ * the previous pure SYN in the same direction starts a new one (a reused port, a SYN out of TIME_WAIT:
  * tcp_timewait_state_process() TCP_TW_SYN). One window covering the run when the tuple carried one.
  */
 export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: number; untilUs: number }[] {
   const starts: number[] = [];
-  let lastIsn: number | undefined;
+  // Per direction: the two SYNs of a simultaneous open cross on one 4-tuple with two ISNs, one connection.
+  const lastIsn = new Map<string, number>();
   for (const s of host.segments) {
     const { src, dst } = segmentEndpoints(s);
     if (!((src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local))) continue;
     if (!isPureSyn(s)) continue;
-    if (lastIsn !== undefined && s.seq !== lastIsn) starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
-    lastIsn = s.seq;
+    const previous = lastIsn.get(src);
+    if (previous !== undefined && s.seq !== previous) {
+      starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
+      lastIsn.clear();
+    }
+    lastIsn.set(src, s.seq);
   }
   const bounds = [-Infinity, ...starts, Infinity];
   return bounds.slice(0, -1).map((fromUs, i) => ({ fromUs, untilUs: bounds[i + 1] as number }));

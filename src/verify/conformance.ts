@@ -41,6 +41,7 @@ const MAX_GAP_TRANSITIONS = 6;
 /** One Check per sampled lab socket of every host: "follows the TCP state machine". */
 export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run), analysis?: RunAnalysis): Check[] {
   const checks: Check[] = [];
+  const boundaryUs = run.steps.length === 0 ? Infinity : Math.max(...run.steps.map((s) => s.endUs));
   for (const host of run.hosts) {
     const analysed = analysis?.hosts.find((h) => h.name === host.name);
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
@@ -65,7 +66,9 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
       const tupleReplays = replays.filter((r) => r.host === host.name && r.tuple.local === local && r.tuple.remote === remote);
       // A reused 4-tuple carried several connections in turn: each is judged on its own window (EndpointReplay.window).
       for (const [index, replay] of (tupleReplays.length > 0 ? tupleReplays : [undefined]).entries()) {
-        const inWindow = (us: number): boolean => replay?.window === undefined || (us >= replay.window.fromUs && us < replay.window.untilUs);
+        // The run's boundary: what came after the last step (the freeze, the agents' exit) is not the experiment.
+        const inWindow = (us: number): boolean =>
+          us <= boundaryUs && (replay?.window === undefined || (us >= replay.window.fromUs && us < replay.window.untilUs));
         const samples = allSamples.filter((s) => inWindow(s.timeUs));
         const transitions = exactTransitionsOf(host, local, remote).filter((t) => inWindow(t.timeUs));
         if (samples.length === 0 && transitions.length === 0) continue;
