@@ -41,7 +41,11 @@ const MAX_GAP_TRANSITIONS = 6;
 /** One Check per sampled lab socket of every host: "follows the TCP state machine". */
 export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run), analysis?: RunAnalysis): Check[] {
   const checks: Check[] = [];
-  const boundaryUs = run.steps.length === 0 ? Infinity : Math.max(...run.steps.map((s) => s.endUs));
+  // The run's boundary, for runs recorded with the end-of-run freeze (run-lab.ts; told here by their kernel
+  // trace, which came with it): later samples and tracepoints are teardown, not the experiment. Older run
+  // folders, and runs without tracefs, are judged on everything they recorded, as before.
+  const frozen = run.hosts.some((h) => h.kernelEvents !== undefined);
+  const boundaryUs = !frozen || run.steps.length === 0 ? Infinity : Math.max(...run.steps.map((s) => s.endUs));
   for (const host of run.hosts) {
     const analysed = analysis?.hosts.find((h) => h.name === host.name);
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);

@@ -95,4 +95,24 @@ describe('conformance on exact kernel events (recorded fin-wait-2-timeout run)',
     expect(server.status).toBe('fail');
     expect(server.observed).toMatch(/sample SYN_SENT at \+\d\.\d+ s disagrees with the kernel's trace/);
   });
+
+  it('judges up to the run boundary: a change sampled or traced after the last step is teardown, not the experiment', async () => {
+    const run = await loadFixtureRun('fin-wait-2-timeout');
+    const endUs = Math.max(...run.steps.map((s) => s.endUs));
+    const server = run.hosts.find((h) => h.name === 'server') ?? expect.unreachable();
+    const teardown = withHost(run, 'client', (h) => ({
+      kernelEvents: [
+        ...(h.kernelEvents ?? []),
+        { kind: 'state', tracepoint: 'inet_sock_set_state', local: `${h.address}:41000`, remote: `${server.address}:8888`, from: 'ESTABLISHED', to: 'FIN_WAIT_1', timeUs: endUs + 50_000, traceUs: 0, line: 99 },
+      ],
+    }));
+    expect(conformanceOf(teardown).map((c) => c.status)).toEqual(['pass', 'pass']);
+    const inside = withHost(run, 'client', (h) => ({
+      kernelEvents: [
+        ...(h.kernelEvents ?? []),
+        { kind: 'state', tracepoint: 'inet_sock_set_state', local: `${h.address}:41000`, remote: `${server.address}:8888`, from: 'ESTABLISHED', to: 'FIN_WAIT_1', timeUs: endUs - 50_000, traceUs: 0, line: 99 },
+      ],
+    }));
+    expect(conformanceOf(inside).map((c) => c.status)).toContain('fail');
+  });
 });
