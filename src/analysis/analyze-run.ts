@@ -5,7 +5,7 @@ import { buildRuleTimeline, ruleDropOf, type RuleTimeline } from './rule-timelin
 import type { RunRecord } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
-import { sampleStates, type StateSample } from './socket-timeline.js';
+import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
@@ -30,7 +30,10 @@ export interface HostAnalysis {
   readonly name: string;
   readonly address: string;
   readonly settings: HostKernelSettings;
-  /** Sampled states of every lab socket, one entry per change (socket-timeline.ts sampleStates()). */
+  /**
+   * States of every lab socket, one entry per change: the samples (socket-timeline.ts sampleStates()) and, on a
+   * host with a kernel trace, the exact transitions the sampler missed (withExactStates()).
+   */
   readonly samples: readonly StateSample[];
   /** SYN-ACK frame of this host's capture → the retransmitted SYN it answers (tcp_check_req(), syn-ack-replies.ts). */
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
@@ -57,7 +60,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
     name: host.name,
     address: host.address,
     settings: readHostKernelSettings(host),
-    samples: sampleStates(host.events),
+    samples: withExactStates(sampleStates(host.events), host.kernelEvents),
     synAckReplies: synAckRepliesOf(host.segments, host.address, (s) => ruleDropOf(rules, host.name, s.frame) !== undefined),
   }));
   const endUs = Math.max(record.startedUs, ...record.steps.map((s) => s.endUs), ...record.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));

@@ -6,14 +6,17 @@ import type { TcpState } from '../tcp/state.js';
 import type { TcpContext, TcpEvent, TransitionRow } from '../tcp/tcp-machine.js';
 import {
   finWait2DurationMs,
+  predictEstablishedSchedule,
   predictOrphanFinSchedule,
   predictSynAckSchedule,
   type SynQueuePressure,
   predictSynSchedule,
   timeWaitDurationMs,
   timerSlackMs,
+  USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
+import { acceptQueueOf, type AcceptQueueRefusal } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
 import type { RunHost, RunRecord, StepRecord } from './run-record.js';
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
@@ -87,6 +90,11 @@ export interface EndpointReplay {
   readonly timeline: readonly ReplayEntry[];
   /** Segments that did not reach TCP or that the machine had no row for, with the reason. */
   readonly skipped: readonly { readonly frame: number; readonly reason: string }[];
+  /**
+   * When this connection owned the 4-tuple (µs, capture clock): a new connection on a reused 4-tuple (a
+   * SYN with a new ISN, e.g. out of TIME_WAIT) starts a replay of its own. Absent: the whole run.
+   */
+  readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
 
 /** A user call on the socket, as the replay needs it. */
@@ -117,6 +125,10 @@ export interface ReplayInput {
    * Absent: the limit is tcp_synack_retries.
    */
   readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
+  /** A listener's full accept queue (accept-queue.ts): why TCP did not act on a received SYN or final ACK. */
+  readonly acceptQueue?: AcceptQueueRefusal;
+  /** This connection's time on a reused 4-tuple (EndpointReplay.window); `segments` and `endUs` are already cut to it. */
+  readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
 
 const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
@@ -183,6 +195,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   ].sort((x, y) => x.timeUs - y.timeUs || x.order - y.order);
 
   for (const item of items) {
+    fireTimersBefore(item);
     if (item.call !== undefined) {
       const { op, timeUs } = item.call;
       const cause: ReplayCause = { kind: 'call', op };
@@ -236,7 +249,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       continue;
     }
-    const dropped = input.droppedBy?.(s);
+    const dropped = input.droppedBy?.(s) ?? input.acceptQueue?.(s);
     if (dropped !== undefined) {
       skipped.push({ frame: s.frame, reason: dropped });
       continue;
@@ -249,6 +262,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const flags = s.flags & FLAGS_OF_INTEREST;
     const syn = (flags & TcpFlag.SYN) !== 0;
     const ack = (flags & TcpFlag.ACK) !== 0;
+    // The connection is gone (a timer ended it): a segment for no connection, answered by RST (§3.10.7.1).
+    if (state === 'CLOSED' && timeline.length > 1 && !(syn && !ack)) return true;
     if ((flags & TcpFlag.RST) !== 0) {
       if (state === 'LISTEN' || state === 'CLOSED') return true;
       if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === ((iss + 1) >>> 0))) return true; // unacceptable: ignored (§3.10.7.3)
@@ -296,13 +311,32 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     return true;
   }
 
-  addTimers();
+  addTimers(input.endUs);
 
-  function addTimers(): void {
+  /**
+   * Timers fire between segments too: before the next call or segment, the state's pending timer fires if
+   * its window closed before that item (it must have), or if its window had opened and the item is a
+   * received segment the host answered at once with a bare RST (RFC 9293 §3.10.7.1: no connection any
+   * more — e.g. an orphan's FIN_WAIT_2 timeout before the peer's late FIN, a request dropped before a late ACK).
+   */
+  function fireTimersBefore(item: Item): void {
+    const answeredAsNoConnection = item.segment !== undefined && !isSent(item.segment) && noSocketReply(item.segment) !== undefined;
+    addTimers(item.timeUs, (timer) => timer.latestUs < item.timeUs || (answeredAsNoConnection && timer.timeUs <= item.timeUs));
+  }
+
+  /** A bare RST (no ACK) the host sent within 10 ms of a received segment, with the sequence number it acknowledged. */
+  function noSocketReply(received: TcpSegment): TcpSegment | undefined {
+    if ((received.flags & TcpFlag.RST) !== 0) return undefined;
+    return own.find(
+      (r) => isSent(r) && (r.flags & (TcpFlag.RST | TcpFlag.ACK)) === TcpFlag.RST && r.timeUs >= received.timeUs && r.timeUs - received.timeUs <= 10_000 && r.seq === received.ack,
+    );
+  }
+
+  function addTimers(beforeUs: number, fires: (timer: TimerPrediction) => boolean = () => true): void {
     for (let guard = 0; guard < 3; guard += 1) {
       const last = timeline[timeline.length - 1] as ReplayEntry;
       const timer = nextTimer(last);
-      if (timer === undefined || timer.timeUs > input.endUs) return;
+      if (timer === undefined || timer.timeUs > beforeUs || !fires(timer)) return;
       const result = machine.step(state, timer.event, context);
       if ('illegal' in result || result.to === state) return;
       state = result.to;
@@ -329,7 +363,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     switch (state) {
       case 'SYN_SENT': {
         if (input.error !== undefined && input.error.timeUs >= last.timeUs) {
-          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: input.error.timeUs, latestUs: input.error.timeUs };
+          // User space sees the error after the kernel gave up (USERSPACE_ERROR_LATENCY_MS): the give-up lies before it.
+          const earliestUs = Math.max(last.timeUs, input.error.timeUs - USERSPACE_ERROR_LATENCY_MS * 1000);
+          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: earliestUs, latestUs: input.error.timeUs };
         }
         const startUs = firstSyn?.timeUs ?? last.timeUs;
         return window(startUs, predictSynSchedule(settings).failAtMs, predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN retransmissions exhausted', 'retransmit-give-up');
@@ -367,6 +403,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           'retransmit-give-up',
         );
       }
+      case 'ESTABLISHED':
+      case 'CLOSE_WAIT':
+        return dataGiveUpTimer();
       case 'FIN_WAIT_2': {
         if (closedByApp !== 'close') return undefined;
         const ms = finWait2DurationMs(settings, 200);
@@ -379,6 +418,33 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Giving up on unacknowledged data (tcp_timer.c tcp_retransmit_timer() → tcp_write_timeout():
+   * retransmits_timed_out(tcp_retries2) — the time since the first retransmission against
+   * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) — then tcp_write_err(): ETIMEDOUT, CLOSED, no RST). The copies
+   * of the first data segment no received ACK covers give the RTO (estimateFinRto(): the same estimate, a
+   * tail-loss probe first) and anchor the window, like the orphan's FIN.
+   */
+  function dataGiveUpTimer(): TimerPrediction | undefined {
+    const acked = (s: TcpSegment): boolean =>
+      own.some((r) => !isSent(r) && (r.flags & TcpFlag.ACK) !== 0 && input.droppedBy?.(r) === undefined && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
+    const data = own.filter((s) => isSent(s) && s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0);
+    const firstUnacked = data.find((s) => !acked(s));
+    if (firstUnacked === undefined) return undefined;
+    const copies = data.filter((s) => s.seq === firstUnacked.seq);
+    if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
+    const offsets = copies.map((c) => (c.timeUs - firstUnacked.timeUs) / 1000);
+    const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
+    const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+    const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+    return {
+      event: 'retransmit-give-up',
+      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT, no RST)`,
+      timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
+      latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
+    };
   }
 
   /**
@@ -421,7 +487,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     };
   }
 
-  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped };
+  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped, ...(input.window !== undefined && { window: input.window }) };
 }
 
 /** The transmissions of one retransmitted segment: those with the first one's sequence number. */
@@ -437,39 +503,81 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
   for (const host of run.hosts) {
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
-    for (const { tuple, conn } of socketsOf(host)) {
-      const backlog = listenStepBacklog(run, host, Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1)));
-      const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
-      replays.push(
-        replayEndpoint({
-          host: host.name,
-          tuple,
-          ...(conn !== undefined && { conn }),
-          segments: host.segments,
-          calls: callsOf(run, host, conn, tuple),
-          settings,
-          droppedBy,
-          ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
-          ...(rtoMinMs !== undefined && { rtoMinMs }),
-          ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
-          endUs,
-        }),
-      );
+    for (const { tuple, conns } of socketsOf(host)) {
+      const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
+      const backlog = listenStepBacklog(run, host, localPort);
+      const acceptQueue = acceptQueueOf(run, host, localPort);
+      const windows = connectionWindows(host, tuple);
+      windows.forEach((window, i) => {
+        const conn = windows.length === 1 ? conns[0] : conns[i];
+        const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+        const cut = windows.length > 1;
+        replays.push(
+          replayEndpoint({
+            host: host.name,
+            tuple,
+            ...(conn !== undefined && { conn }),
+            segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
+            calls: callsOf(run, host, conn, tuple),
+            settings,
+            droppedBy,
+            ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
+            ...(rtoMinMs !== undefined && { rtoMinMs }),
+            ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
+            ...(acceptQueue !== undefined && { acceptQueue }),
+            endUs: cut ? Math.min(endUs, window.untilUs) : endUs,
+            ...(cut && { window }),
+          }),
+        );
+      });
     }
   }
   return replays;
 }
 
-/** The connection sockets of a host: every lab socket the agent sampled or named, with its connection name. */
-function socketsOf(host: RunHost): { tuple: SocketTuple; conn: string | undefined }[] {
-  const found = new Map<string, { tuple: SocketTuple; conn: string | undefined }>();
+/** Starts of a new connection on a reused 4-tuple: 1 ms before a SYN carries a new ISN (the kernel's SYN_SENT precedes its SYN by µs). */
+const NEW_CONNECTION_LEAD_US = 1_000;
+
+/**
+ * The connections one 4-tuple carried in turn, as time windows: a pure SYN whose sequence number differs from
+ * the previous pure SYN in the same direction starts a new one (a reused port, a SYN out of TIME_WAIT:
+ * tcp_timewait_state_process() TCP_TW_SYN). One window covering the run when the tuple carried one.
+ */
+export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: number; untilUs: number }[] {
+  const starts: number[] = [];
+  // Per direction: the two SYNs of a simultaneous open cross on one 4-tuple with two ISNs, one connection.
+  const lastIsn = new Map<string, number>();
+  for (const s of host.segments) {
+    const { src, dst } = segmentEndpoints(s);
+    if (!((src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local))) continue;
+    if (!isPureSyn(s)) continue;
+    const previous = lastIsn.get(src);
+    if (previous !== undefined && s.seq !== previous) {
+      starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
+      lastIsn.clear();
+    }
+    lastIsn.set(src, s.seq);
+  }
+  const bounds = [-Infinity, ...starts, Infinity];
+  return bounds.slice(0, -1).map((fromUs, i) => ({ fromUs, untilUs: bounds[i + 1] as number }));
+}
+
+/** The connection sockets of a host: every lab socket the agent sampled or named (with its connection names in order), or the kernel traced. */
+function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
+  const found = new Map<string, { tuple: SocketTuple; conns: string[] }>();
   for (const event of host.events) {
     if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected') continue;
     if (!isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
     const key = `${event.local} ${event.remote}`;
-    const known = found.get(key);
-    if (known === undefined) found.set(key, { tuple: { local: event.local, remote: event.remote }, conn: event.conn });
-    else if (known.conn === undefined && event.conn !== undefined) known.conn = event.conn;
+    const known = found.get(key) ?? { tuple: { local: event.local, remote: event.remote }, conns: [] };
+    found.set(key, known);
+    if (event.conn !== undefined && !known.conns.includes(event.conn)) known.conns.push(event.conn);
+  }
+  // Sockets only the kernel's trace shows (stateSourceOf(): 'tracepoint'), e.g. one shorter than a sampling period.
+  for (const event of host.kernelEvents ?? []) {
+    if (event.kind !== 'state' || !isLabSocket(event.local) || event.local.startsWith('0.0.0.0:') || event.remote.endsWith(':0')) continue;
+    const key = `${event.local} ${event.remote}`;
+    if (!found.has(key)) found.set(key, { tuple: { local: event.local, remote: event.remote }, conns: [] });
   }
   return [...found.values()];
 }

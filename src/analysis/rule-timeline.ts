@@ -1,8 +1,8 @@
 import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.js';
 import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
-import { compileRule } from '../faults/rule-matcher.js';
+import { compileRule, type ConntrackState } from '../faults/rule-matcher.js';
 import type { TcpSegment } from '../observe/packet.js';
-import type { RunRecord } from './run-record.js';
+import type { RunHost, RunRecord } from './run-record.js';
 
 /*
  * The rule timeline: which iptables rule of the lab was in place when, and which captured segments it
@@ -32,7 +32,10 @@ export const SEND_CHAINS: ReadonlySet<string> = new Set(['OUTPUT', 'POSTROUTING'
 export interface ReceiveDropRule {
   readonly target: 'DROP' | 'REJECT';
   readonly chain: string;
-  readonly matches: (segment: TcpSegment) => boolean;
+  /** The predictable part of the rule; `ctState` as conntrackStateOf() models it (absent: a ctstate test fails). */
+  readonly matches: (segment: TcpSegment, ctState?: ConntrackState) => boolean;
+  /** Matches with hidden state (rule-matcher.ts): the rule drops only some of what `matches` accepts. */
+  readonly unpredictable: readonly { readonly module: string; readonly text: string }[];
 }
 
 const compiledDrops = new WeakMap<ParsedRule, ReceiveDropRule | 'not-a-receive-drop' | { unsupported: readonly string[] }>();
@@ -55,13 +58,55 @@ function compileReceiveDrop(rule: ParsedRule): ReceiveDropRule | 'not-a-receive-
   if (!RECEIVE_CHAINS.has(rule.chain) || (target !== 'DROP' && target !== 'REJECT')) return 'not-a-receive-drop';
   const compiled = compileRule(rule.spec);
   if (!compiled.ok) return { unsupported: compiled.unsupported };
-  return { target, chain: rule.chain, matches: (segment) => compiled.matches(segment, { inInterface: 'eth0' }) };
+  return {
+    target,
+    chain: rule.chain,
+    matches: (segment, ctState) => compiled.matches(segment, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) }),
+    unpredictable: compiled.unpredictable,
+  };
 }
 
 /** True when `rule` is a receive-side drop that matches `segment` (a segment arriving at the rule's host). */
 export function dropsReceived(rule: ParsedRule, segment: TcpSegment): boolean {
   const drop = receiveDropRule(rule);
-  return drop !== undefined && 'matches' in drop && drop.matches(segment);
+  return drop !== undefined && 'matches' in drop && drop.unpredictable.length === 0 && drop.matches(segment);
+}
+
+/**
+ * A received segment's conntrack state as modelled (nf_conntrack_proto_tcp.c; the reply direction is what
+ * makes a connection ESTABLISHED, ctinfo IP_CT_ESTABLISHED): ESTABLISHED once the host's capture shows a
+ * packet it sent in the reply direction of the 4-tuple before this one, else NEW.
+ */
+export function conntrackStateOf(host: RunHost, segment: TcpSegment): ConntrackState {
+  const replied = host.segments.some(
+    (s) =>
+      s.timeUs < segment.timeUs &&
+      s.src === segment.dst &&
+      s.dst === segment.src &&
+      s.srcPort === segment.dstPort &&
+      s.dstPort === segment.srcPort,
+  );
+  return replied ? 'ESTABLISHED' : 'NEW';
+}
+
+/**
+ * Which of the segments a rule with hidden-state matches could have matched it dropped, decided from its
+ * counter (`counted`): none when it reads 0, all when it reads at least their number; for `-m limit` alone
+ * the first `counted` (xt_limit.c limit_mt(): the bucket starts full with --limit-burst credits, and a packet
+ * matches while credit lasts — so the first ones are dropped, later ones pass). Otherwise undecided.
+ */
+export function decideUnpredictableDrops(
+  candidates: readonly TcpSegment[],
+  counted: number | undefined,
+  modules: readonly string[],
+): { dropped: readonly TcpSegment[]; how: string } | undefined {
+  if (counted === undefined) return undefined;
+  if (counted === 0) return { dropped: [], how: 'its counter reads 0: none dropped' };
+  if (counted >= candidates.length) return { dropped: candidates, how: `its counter reads ${counted}: all ${candidates.length} matching segment(s) dropped` };
+  if (modules.every((m) => m === 'limit')) {
+    return { dropped: candidates.slice(0, counted), how: `its counter reads ${counted} of ${candidates.length} matching: the first ${counted} (limit_mt(): the bucket starts full)` };
+  }
+  return undefined;
 }
 
 /** The `-j` target of a rule spec, upper-cased (`''` when none). */
@@ -107,6 +152,8 @@ export interface RuleTimeline {
   readonly notes: ReadonlyMap<string, readonly string[]>;
   /** Disagreements between rules, counters and captures; never silently dropped. */
   readonly warnings: readonly string[];
+  /** Per host: how the drops of rules with hidden-state matches (`-m limit`, …) were decided, for the checks to say. */
+  readonly decisions: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Builds the rule timeline of a run (pure). */
@@ -115,6 +162,12 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
   const warnings: string[] = [];
   const notes = new Map<string, string[]>(record.hosts.map((h) => [h.name, []]));
   const drafts: (Omit<TimedRule, 'droppedFrames'> & { droppedFrames: number[] })[] = [];
+  const decisions = new Map<string, string[]>();
+  const decisionsOf = (host: string): string[] => {
+    const list = decisions.get(host) ?? [];
+    decisions.set(host, list);
+    return list;
+  };
   record.lab.steps.forEach((step, index) => {
     if (step.kind !== 'rule') return;
     let parsed: ParsedRule;
@@ -172,9 +225,25 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const host = record.hosts.find((h) => h.name === rule.host);
     const hostDrops = drops.get(rule.host);
     if (host === undefined || hostDrops === undefined) continue;
-    const matched = host.segments.filter(
-      (s) => s.dst === host.address && !hostDrops.has(s.frame) && s.timeUs >= rule.fromUs && s.timeUs <= rule.untilUs && drop.matches(s),
+    let matched = host.segments.filter(
+      (s) =>
+        s.dst === host.address && !hostDrops.has(s.frame) && s.timeUs >= rule.fromUs && s.timeUs <= rule.untilUs && drop.matches(s, conntrackStateOf(host, s)),
     );
+    if (drop.unpredictable.length > 0) {
+      const what = drop.unpredictable.map((u) => u.text).join(' ');
+      const decided = decideUnpredictableDrops(matched, counted, drop.unpredictable.map((u) => u.module));
+      if (decided === undefined) {
+        const text = `${where} uses ${what}, whose effect the model cannot predict; ${counted ?? 'no'} counted drop(s) among ${matched.length} matching segment(s) cannot be placed: they are treated as delivered`;
+        warnings.push(text);
+        decisionsOf(rule.host).push(text);
+        continue;
+      }
+      decisionsOf(rule.host).push(
+        `${where} uses ${what}, whose effect the model cannot predict: decided from the rule counter — ${decided.how}` +
+          (decided.dropped.length > 0 ? ` (${rule.host} capture #${decided.dropped.map((d) => d.frame).join(', #')})` : ''),
+      );
+      matched = [...decided.dropped];
+    }
     if (counted === 0) {
       if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured segment(s) but its counter is 0: they are drawn as delivered`);
       continue;
@@ -190,7 +259,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);
     }
   }
-  return { rules: drafts, drops, notes, warnings };
+  return { rules: drafts, drops, notes, warnings, decisions };
 }
 
 /** The rule that dropped the segment `frame` of `host`'s capture before TCP saw it, if any. */

@@ -146,6 +146,8 @@ export interface ObservedGiveUp {
   readonly byMs: number;
   readonly source: string;
   readonly afterSource?: string;
+  /** Why the moment is known only as an interval (default: a sampled disappearance). */
+  readonly why?: string;
 }
 
 /**

@@ -5,18 +5,35 @@ import { TcpFlag, type TcpSegment } from '../observe/packet.js';
  * captured TCP segment, for the common match options only: `-p`, `-s`/`-d` (address, /prefix, comma
  * lists), `--sport`/`--dport` (port or range `a:b`), `--syn`, `--tcp-flags MASK COMP`, `-i`/`-o`
  * (interface names with `+` wildcards), each optionally negated with `!`. `-m tcp` and `-m comment`
- * are accepted; any other match (`-m statistic`, `-m conntrack`, …) makes the rule *unsupported*, so
- * callers say so instead of guessing (a `-m statistic` rule drops only some of the segments it matches).
+ * are accepted; `-m conntrack --ctstate` / `-m state --state` (NEW, ESTABLISHED) test SegmentPlace.ctState;
+ * matches with hidden state (`-m limit`, `-m statistic`, `-m recent`, …) are returned as `unpredictable`, for
+ * the caller to decide from counters; any other match makes the rule *unsupported*, so callers say so.
  * Matching semantics follow iptables-extensions(8) (tcp match: `--syn` is `--tcp-flags SYN,RST,ACK,FIN SYN`).
  */
 export type CompiledRule =
-  | { readonly ok: true; readonly target: string | undefined; readonly matches: (segment: TcpSegment, where: SegmentPlace) => boolean }
+  | {
+      readonly ok: true;
+      readonly target: string | undefined;
+      /** Whether the predictable part of the rule matches (all of it when `unpredictable` is empty). */
+      readonly matches: (segment: TcpSegment, where: SegmentPlace) => boolean;
+      /**
+       * Matches whose effect depends on state the capture does not show (`-m limit`, `-m statistic`, `-m recent`,
+       * …), with their options: the rule matches *some* of the segments `matches` accepts; callers decide which
+       * from the rule's counter and from which copies arrived (analysis/rule-timeline.ts).
+       */
+      readonly unpredictable: readonly { readonly module: string; readonly text: string }[];
+    }
   | { readonly ok: false; readonly unsupported: readonly string[] };
+
+/** Connection-tracking state of a segment as modelled: NEW until a packet in the reply direction of its 4-tuple was seen. */
+export type ConntrackState = 'NEW' | 'ESTABLISHED';
 
 /** The interfaces a segment passed: the capture is taken on eth0, so that is the default for both. */
 export interface SegmentPlace {
   readonly inInterface?: string;
   readonly outInterface?: string;
+  /** The segment's conntrack state (for `-m conntrack --ctstate`, `-m state --state`); a rule testing it needs it. */
+  readonly ctState?: ConntrackState;
 }
 
 type Test = (segment: TcpSegment, where: SegmentPlace) => boolean;
@@ -34,12 +51,17 @@ const FLAG_NAMES: Readonly<Record<string, number>> = {
   NONE: 0,
 };
 
-const ACCEPTED_MODULES = new Set(['tcp', 'comment']);
+const ACCEPTED_MODULES = new Set(['tcp', 'comment', 'conntrack', 'state']);
+/** Matches with hidden state (xt_limit.c, xt_statistic.c, xt_recent.c, xt_hashlimit.c, xt_connlimit.c, xt_quota.c). */
+const UNPREDICTABLE_MODULES = new Set(['limit', 'statistic', 'recent', 'hashlimit', 'connlimit', 'quota', 'connbytes']);
+/** Options of the accepted matches (those an unpredictable module's option list stops at). */
+const KNOWN_OPTIONS = new Set(['--syn', '--sport', '--source-port', '--dport', '--destination-port', '--tcp-flags', '--ctstate', '--state', '--comment', '-j', '--jump', '-g', '--goto', '-m', '--match', '!', '-p', '-s', '-d', '-i', '-o']);
 
 /** Compiles a rule spec into a segment predicate, or lists the options this matcher does not understand. */
 export function compileRule(spec: readonly string[]): CompiledRule {
   const tests: Test[] = [];
   const unsupported: string[] = [];
+  const unpredictable: { module: string; text: string }[] = [];
   let target: string | undefined;
   let negate = false;
   const add = (test: Test): void => {
@@ -107,11 +129,28 @@ export function compileRule(spec: readonly string[]): CompiledRule {
         break;
       }
       case '-m':
-      case '--match':
-        if (!ACCEPTED_MODULES.has(value ?? '')) unsupported.push(`-m ${value ?? ''}`);
+      case '--match': {
+        const module = value ?? '';
+        i++;
+        if (UNPREDICTABLE_MODULES.has(module)) {
+          const words = [`-m ${module}`];
+          while (i + 1 < spec.length && !KNOWN_OPTIONS.has(spec[i + 1] as string)) {
+            words.push(spec[i + 1] as string);
+            i++;
+          }
+          unpredictable.push({ module, text: words.join(' ') });
+        } else if (!ACCEPTED_MODULES.has(module)) unsupported.push(`-m ${module}`);
         negate = false;
+        break;
+      }
+      case '--ctstate':
+      case '--state': {
+        const states = (value ?? '').toUpperCase().split(',');
+        if (!states.every((st) => st === 'NEW' || st === 'ESTABLISHED')) unsupported.push(`${word} ${value ?? ''} (only NEW and ESTABLISHED are modelled)`);
+        add((_, w) => w.ctState !== undefined && states.includes(w.ctState));
         i++;
         break;
+      }
       case '--comment':
         i++;
         break;
@@ -131,7 +170,7 @@ export function compileRule(spec: readonly string[]): CompiledRule {
     }
   }
   if (unsupported.length > 0) return { ok: false, unsupported };
-  return { ok: true, target, matches: (segment, where) => tests.every((test) => test(segment, where)) };
+  return { ok: true, target, matches: (segment, where) => tests.every((test) => test(segment, where)), unpredictable };
 }
 
 interface Network {

@@ -149,6 +149,7 @@ export function checkLabReferences(
         checkHost(at('host'), expectation.host);
         break;
       case 'syn-retransmits':
+      case 'data-retransmits':
       case 'fin-retransmits': {
         if (!checkHost(at('host'), expectation.host) || expectation.conn === undefined) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];

@@ -342,6 +342,11 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       z.strictObject({ host: hostRef, conn: connName.optional() }),
       (v): Expectation => ({ kind: 'fin-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
     ),
+    defineKind(
+      'data-retransmits',
+      z.strictObject({ host: hostRef, conn: connName.optional() }),
+      (v): Expectation => ({ kind: 'data-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
+    ),
   ].map((kind) => [kind.key, kind] as const),
 );
 

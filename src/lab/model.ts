@@ -114,6 +114,8 @@ export type Expectation =
   | { readonly kind: 'synack-retransmits'; readonly host: string; readonly port?: number }
   /** FIN retransmissions of orphaned FIN_WAIT_1 `conn`, its destruction time, and no RST, match the Linux timing model. */
   | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string }
+  /** Retransmission times of `conn`'s first unacknowledged data segment and its give-up (ETIMEDOUT) match the Linux timing model. */
+  | { readonly kind: 'data-retransmits'; readonly host: string; readonly conn?: string }
   /** When a socket of `host` is first sampled in `state`, its /proc/net/tcp timer reads `aboutMs` ± `withinMs` (src/verify/timer-checks.ts). */
   | { readonly kind: 'timer'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly aboutMs: number; readonly withinMs: number }
   /** The error the application saw on a connection (connected or accepted), or `none`. */

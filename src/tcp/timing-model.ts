@@ -357,6 +357,15 @@ export function timerSlackMs(durationMs: number, hz: number): number {
  */
 export const CAPTURE_ALLOWANCE_MS = 20;
 
+/**
+ * Bound on how long after the kernel gives up an application sees the error (ETIMEDOUT from connect()):
+ * tcp_write_err() → sk_error_report() wakes the socket, then the agent's event loop runs, reads the error
+ * and stamps it. Measured on this project's machines: 53 ms (kernel SYN_SENT → CLOSED at 7.137 s,
+ * ETIMEDOUT stamped at 7.190 s) and 236 ms with both cores busy; 500 ms bounds both with room. Used only
+ * when a host has no exact kernel event for the give-up; never mixed with CAPTURE_ALLOWANCE_MS.
+ */
+export const USERSPACE_ERROR_LATENCY_MS = 500;
+
 export type ScheduleVerdict = 'ok' | 'early' | 'late' | 'unobserved' | 'unexpected';
 
 export interface ScheduleItemCheck {

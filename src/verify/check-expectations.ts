@@ -77,6 +77,7 @@ function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnaly
     case 'syn-retransmits':
     case 'synack-retransmits':
     case 'fin-retransmits':
+    case 'data-retransmits':
       return checkTimingExpectation(expectation, run, analysis);
     case 'timer':
       return checkTimerReading(expectation, run);

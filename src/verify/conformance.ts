@@ -4,10 +4,12 @@ import type { TcpMachine } from '../tcp/tcp-machine.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { replayRun, type EndpointReplay, type ReplayCause, type ReplayEntry } from '../analysis/endpoint-replay.js';
 import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { buildRuleTimeline } from '../analysis/rule-timeline.js';
 import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Check, Evidence } from './verdict.js';
+import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, type ExactTransition } from './exact-conformance.js';
 
 /*
  * Conformance: every sampled state of every lab socket against the Linux machine and the replay.
@@ -33,33 +35,70 @@ import type { Check, Evidence } from './verdict.js';
  * a change in the gap between them is explained by neither and is a violation.
  */
 
-
 /** Longest path the legality test considers between two consecutive samples. */
 const MAX_GAP_TRANSITIONS = 6;
 
 /** One Check per sampled lab socket of every host: "follows the TCP state machine". */
 export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run), analysis?: RunAnalysis): Check[] {
   const checks: Check[] = [];
+  // The run's boundary, for runs recorded with the end-of-run freeze (run-lab.ts; told here by their kernel
+  // trace, which came with it): later samples and tracepoints are teardown, not the experiment. Older run
+  // folders, and runs without tracefs, are judged on everything they recorded, as before.
+  const frozen = run.hosts.some((h) => h.kernelEvents !== undefined);
+  const boundaryUs = !frozen || run.steps.length === 0 ? Infinity : Math.max(...run.steps.map((s) => s.endUs));
   for (const host of run.hosts) {
     const analysed = analysis?.hosts.find((h) => h.name === host.name);
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
     const bySocket = new Map<string, StateSample[]>();
+    // Rules with hidden-state matches (-m limit, …) on this host: how their drops were decided (rule-timeline.ts).
+    const decisions = (analysis?.rules ?? buildRuleTimeline(run)).decisions.get(host.name) ?? [];
     for (const sample of analysed?.samples ?? sampleStates(host.events)) {
       if (sample.remote.endsWith(':0')) continue; // listeners: not a connection
       const list = bySocket.get(sample.socket) ?? [];
       list.push(sample);
       bySocket.set(sample.socket, list);
     }
-    for (const samples of bySocket.values()) {
-      const first = samples[0] as StateSample;
-      const replay = replays.find((r) => r.host === host.name && r.tuple.local === first.local && r.tuple.remote === first.remote);
-      const check = checkSocket(run, host, machine, samples, replay);
-      checks.push({
-        ...check,
-        source: 'conformance (Linux machine, src/tcp/linux-profile.ts)',
-        origin: { kind: 'conformance', host: host.name, local: first.local, remote: first.remote },
-        refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
-      });
+    if (host.kernelEvents !== undefined) {
+      for (const t of host.kernelEvents) {
+        if (t.kind !== 'state' || t.remote.endsWith(':0') || t.local.startsWith('0.0.0.0:')) continue;
+        const socket = `${t.local} ${t.remote}`;
+        if (!bySocket.has(socket)) bySocket.set(socket, []);
+      }
+    }
+    for (const [socket, allSamples] of bySocket) {
+      const [local = '', remote = ''] = socket.split(' ');
+      const tupleReplays = replays.filter((r) => r.host === host.name && r.tuple.local === local && r.tuple.remote === remote);
+      // A reused 4-tuple carried several connections in turn: each is judged on its own window (EndpointReplay.window).
+      for (const [index, replay] of (tupleReplays.length > 0 ? tupleReplays : [undefined]).entries()) {
+        // The run's boundary: what came after the last step (the freeze, the agents' exit) is not the experiment.
+        const inWindow = (us: number): boolean =>
+          us <= boundaryUs && (replay?.window === undefined || (us >= replay.window.fromUs && us < replay.window.untilUs));
+        const samples = allSamples.filter((s) => inWindow(s.timeUs));
+        const transitions = exactTransitionsOf(host, local, remote).filter((t) => inWindow(t.timeUs));
+        if (samples.length === 0 && transitions.length === 0) continue;
+        const nth =
+          tupleReplays.length > 1
+            ? ` (connection ${index + 1} of ${tupleReplays.length} on this 4-tuple${replay?.conn === undefined ? '' : `: ${replay.conn}`})`
+            : '';
+        const judged =
+          transitions.length > 0 && replay !== undefined
+            ? checkSocketExactly(run, host, machine, transitions, samples, replay)
+            : checkSocket(run, host, machine, samples, replay, { local, remote });
+        const check = {
+          ...judged,
+          name: nth === '' ? judged.name : judged.name.replace(' follows the TCP state machine', `${nth} follows the TCP state machine`),
+        };
+        checks.push({
+          ...check,
+          evidence: [...(check.evidence ?? []), ...decisions.map((d) => `note: ${d}`)],
+          source:
+            transitions.length > 0
+              ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)'
+              : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+          origin: { kind: 'conformance', host: host.name, local, remote },
+          refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
+        });
+      }
     }
   }
   return checks;
@@ -70,7 +109,8 @@ function conformanceRefs(host: string, samples: readonly StateSample[], replay: 
   const refs: Evidence[] = samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
   for (const entry of replay?.timeline ?? []) {
     if (entry.cause.kind === 'segment') refs.push({ kind: 'segment', host, frame: entry.cause.frame });
-    else if (entry.cause.kind === 'timer') refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
+    else if (entry.cause.kind === 'timer')
+      refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
   }
   return refs;
 }
@@ -84,8 +124,15 @@ interface Violation {
 }
 
 /** Checks one socket's samples against its replay (pure; exported for tests). */
-export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, samples: readonly StateSample[], replay: EndpointReplay | undefined): Check {
-  const first = samples[0] as StateSample;
+export function checkSocket(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  samples: readonly StateSample[],
+  replay: EndpointReplay | undefined,
+  tuple: { local: string; remote: string } = samples[0] as StateSample,
+): Check {
+  const first = tuple;
   const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
   const observedPath = collapse(samples.map((s) => s.state)).join(' → ');
   const rel = (us: number): string => relTime(run, us);
@@ -121,7 +168,9 @@ export function checkSocket(run: RunRecord, host: RunHost, machine: TcpMachine, 
     if (found !== undefined) {
       for (let k = position + 1; k < found; k += 1) {
         const skipped = timeline[k] as ReplayEntry;
-        evidence.push(`${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`);
+        evidence.push(
+          `${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`,
+        );
         if (skipped.row) references.add(rowReference(skipped.row));
       }
       const entry = timeline[found] as ReplayEntry;
@@ -221,9 +270,18 @@ function describeViolation(
   }
   const replayState = `${current.state} (since ${rel(current.timeUs)}, ${describeCause(current.cause, replay.host)})`;
   const target = sample.state === 'CLOSED' ? ['CLOSED', 'LISTEN'] : [sample.state];
-  const paths = target.flatMap((state) => (previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false })));
+  const paths = target.flatMap((state) =>
+    previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false }),
+  );
   if (paths.length === 0) {
-    const leaving = [...new Set(machine.nextTransitions(previous).filter((r) => r.to !== previous).map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`))];
+    const leaving = [
+      ...new Set(
+        machine
+          .nextTransitions(previous)
+          .filter((r) => r.to !== previous)
+          .map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`),
+      ),
+    ];
     return {
       timeUs: sample.timeUs,
       message:
@@ -234,7 +292,9 @@ function describeViolation(
     };
   }
   const shortest = paths.sort((p, q) => p.length - q.length)[0] as TcpState[];
-  const pending = timeline.slice(position + 1).find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
+  const pending = timeline
+    .slice(position + 1)
+    .find((e) => e.cause.kind === 'timer' && (e.state === sample.state || (replay.role === 'passive' && sample.state === 'CLOSED' && e.state === 'LISTEN')));
   if (pending !== undefined && pending.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) {
     return {
       timeUs: sample.timeUs,
@@ -254,6 +314,49 @@ function describeViolation(
     expected: `${current.state} at ${rel(sample.timeUs)}`,
     reference: `RFC 9293 §3.10 (event processing): ${machine.eventsBetween(shortest[shortest.length - 2] ?? previous, sample.state).join(' / ') || 'no single event'} is needed`,
   };
+}
+
+/**
+ * One socket of a host with exact kernel events: its tracepoint transitions judged against the machine and
+ * the replay (exact-conformance.ts), the samples cross-checked against them, and the samples after a
+ * hand-over to a timewait socket (which has no tracepoint) judged against the replay as before.
+ */
+function checkSocketExactly(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  transitions: readonly ExactTransition[],
+  samples: readonly StateSample[],
+  replay: EndpointReplay,
+): Check {
+  const { local, remote } = replay.tuple;
+  const name = `${host.name} ${local} ↔ ${remote} follows the TCP state machine`;
+  const judged = judgeExactTransitions(run, host, machine, transitions, replay);
+  const violations = [...judged.violations, ...crossCheckSamples(run, host, transitions, samples, judged.handedToTimewaitUs)];
+  const evidence = [...judged.evidence];
+  const afterHandOver = judged.handedToTimewaitUs === undefined ? [] : samples.filter((s) => s.timeUs >= (judged.handedToTimewaitUs as number));
+  let sampledPart: Check | undefined;
+  if (afterHandOver.length > 0) {
+    sampledPart = checkSocket(run, host, machine, afterHandOver, replay, { local, remote });
+    evidence.push(`after the hand-over to a timewait socket (no tracepoint), from the samples: ${sampledPart.observed}`, ...(sampledPart.evidence ?? []));
+  }
+  const exactPath = collapse([(transitions[0] as ExactTransition).from, ...transitions.map((t) => (t.timeUs === judged.handedToTimewaitUs ? 'CLOSED' : t.to))]);
+  const observed = `${exactPath.join(' → ')} (exact, from tracepoints)${judged.handedToTimewaitUs !== undefined ? ', handed to a timewait socket' : ''}`;
+  const expectedPath = collapse(replay.timeline.map((e) => e.state)).join(' → ');
+  const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts); exact events (src/verify/exact-conformance.ts)';
+  if (violations.length > 0 || sampledPart?.status === 'fail') {
+    const messages = [...violations.map((v) => v.message), ...(sampledPart?.status === 'fail' ? [sampledPart.observed] : [])];
+    return {
+      name,
+      status: 'fail',
+      expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
+      observed: `${observed}: ${messages.join('; ')}`,
+      evidence: [...messages.map((m) => `violation: ${m}`), ...evidence],
+      refs: [...violations.map((v) => ({ kind: 'violation' as const, host: host.name, timeUs: v.timeUs, message: v.message })), ...(sampledPart?.refs ?? [])],
+      reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
+    };
+  }
+  return { name, status: 'pass', expected: `${expectedPath} (replayed from the ${replay.host} capture and calls)`, observed, evidence, reference };
 }
 
 /**

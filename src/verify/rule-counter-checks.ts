@@ -24,8 +24,10 @@ import { segmentRefs, type Check } from './verdict.js';
  *   it matches while possibly in place that no earlier terminal rule surely took.
  * - Send chains: a captured departure that a DROP/REJECT rule surely in place matches was let through,
  *   which a counted drop cannot explain.
- * Rules whose matches the matcher cannot decide (`-m statistic`, …) get no check here, and make the
- * bounds of the rules after them in the same path unknown. Nor do nat rules: a nat chain is walked only
+ * Rules with matches of hidden state (`-m limit`, `-m statistic`, …: they take only some of what the
+ * rest of the rule selects) are bounded by 0 below and by their candidates above, and never count as
+ * surely taking a segment from the rules after them. Rules the matcher cannot compile at all get no
+ * check, and make the bounds of the rules after them in the same path unknown. Nor do nat rules: a nat chain is walked only
  * by a connection's first packet (nf_nat_inet_fn() looks up the chain for a new conntrack entry only).
  */
 
@@ -107,7 +109,9 @@ function checkReceiveCounter(
     if (segment.timeUs >= rule.fromUs && segment.timeUs <= rule.untilUs && !earlier.some((e) => surelyTakes(e, segment, 'receive'))) possibly.push(segment);
   }
   const boundedAbove = requiresTcp(rule) && !path.slice(0, index).some((e) => !e.compiled.ok);
-  const lower = surely.length;
+  // A match with hidden state (-m limit, -m statistic, …) takes only some of what the rest of the rule
+  // selects: any count up to the candidates is consistent with the captures.
+  const lower = hasHiddenState(entry) ? 0 : surely.length;
   const upper = boundedAbove ? possibly.length : undefined;
   const pass = counted >= lower && (upper === undefined || counted <= upper);
   const expected =
@@ -218,7 +222,12 @@ function mightTake(entry: PathRule, segment: TcpSegment, direction: 'receive' | 
 /** An earlier terminal rule surely in place that matches the segment: it never reached the rule judged. */
 function surelyTakes(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
   const inPlace = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
-  return inPlace && TERMINAL_TARGETS.has(entry.rule.target) && matches(entry, segment, direction);
+  return inPlace && TERMINAL_TARGETS.has(entry.rule.target) && !hasHiddenState(entry) && matches(entry, segment, direction);
+}
+
+/** The rule has matches whose effect the capture cannot show (rule-matcher.ts `unpredictable`). */
+function hasHiddenState(entry: PathRule): boolean {
+  return entry.compiled.ok && entry.compiled.unpredictable.length > 0;
 }
 
 /** The rule selects TCP only (`-p tcp`, not negated): the capture's TCP segments are all it could count. */

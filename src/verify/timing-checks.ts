@@ -11,7 +11,8 @@ import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
-import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule } from '../tcp/timing-model.js';
+import { predictEstablishedSchedule, predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
+import { exactTransitionsOf } from './exact-conformance.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 
 /*
@@ -37,7 +38,7 @@ import { segmentRefs, type Check, type Evidence } from './verdict.js';
  * is used and named in the evidence.
  */
 
-type TimingExpectation = Extract<Expectation, { kind: 'syn-retransmits' | 'synack-retransmits' | 'fin-retransmits' }>;
+type TimingExpectation = Extract<Expectation, { kind: 'syn-retransmits' | 'synack-retransmits' | 'fin-retransmits' | 'data-retransmits' }>;
 
 /** Checks a timing expectation (syn-retransmits, synack-retransmits, fin-retransmits) against the run. */
 export function checkTimingExpectation(expectation: TimingExpectation, run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check {
@@ -48,6 +49,8 @@ export function checkTimingExpectation(expectation: TimingExpectation, run: RunR
       return checkSynAckRetransmits(expectation, run, analysis);
     case 'fin-retransmits':
       return checkFinRetransmits(expectation, run);
+    case 'data-retransmits':
+      return checkDataRetransmits(expectation, run);
     default:
       return assertNever(expectation);
   }
@@ -72,8 +75,7 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
   }
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - syns.firstUs) / 1000;
-  // ETIMEDOUT is an agent event (one instant), not a sample: the give-up is a point.
-  const giveUp = failure === undefined || failOffsetMs === undefined ? undefined : { afterMs: failOffsetMs, byMs: failOffsetMs, source: `agent error event ${failure.code}` };
+  const giveUp = synGiveUp(host, tuple, failure, failOffsetMs, syns.firstUs);
   const settings = recorded.settings;
   const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings));
   const { schedule } = outcome;
@@ -92,6 +94,34 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
     evidence,
     refs: fitRefs(host.name, syns.firstUs, outcome, 'SYN'),
     reference: SYN_REFERENCE,
+  };
+}
+
+/**
+ * When connect() gave up: the kernel's own SYN_SENT → CLOSED (tcp_write_err(); µs-exact) when the host has
+ * one; with samples only, the agent's ETIMEDOUT, which user space sees after the kernel gave up — so the
+ * give-up lies in [error − USERSPACE_ERROR_LATENCY_MS, error] (a documented bound, not the capture allowance).
+ */
+function synGiveUp(
+  host: RunHost,
+  tuple: { local: string; remote: string } | undefined,
+  failure: Extract<AgentEvent, { type: 'error' }> | undefined,
+  failOffsetMs: number | undefined,
+  firstUs: number,
+): ObservedGiveUp | undefined {
+  const exact =
+    tuple === undefined ? undefined : exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.from === 'SYN_SENT' && t.to === 'CLOSED');
+  if (exact !== undefined) {
+    const atMs = (exact.timeUs - firstUs) / 1000;
+    return { afterMs: atMs, byMs: atMs, source: `kernel SYN_SENT → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
+  }
+  if (failure === undefined || failOffsetMs === undefined) return undefined;
+  return {
+    afterMs: Math.max(0, failOffsetMs - USERSPACE_ERROR_LATENCY_MS),
+    byMs: failOffsetMs,
+    source: `agent error event ${failure.code}`,
+    afterSource: `${USERSPACE_ERROR_LATENCY_MS} ms before it (user-space delivery latency bound; no exact kernel event)`,
+    why: 'an error seen in user space comes after the kernel gave up, by at most the user-space delivery latency bound',
   };
 }
 
@@ -226,6 +256,77 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   };
 }
 
+const DATA_REFERENCE = 'tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(); tcp_write_err() (ETIMEDOUT, no RST)';
+
+/**
+ * Retransmissions of a connection's first unacknowledged data segment and the give-up, vs
+ * predictEstablishedSchedule(host settings): RTO estimated from the copies (at least tcp_rto_min, a tail-loss
+ * probe first: estimateFinRto()), doubling; the give-up when the time since the first retransmission reaches
+ * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN). The give-up is the kernel's exact ESTABLISHED/CLOSE_WAIT → CLOSED
+ * when the host has it, else the agent's ETIMEDOUT with the user-space delivery bound (synGiveUp()).
+ */
+export function checkDataRetransmits(expectation: Extract<Expectation, { kind: 'data-retransmits' }>, run: RunRecord): Check {
+  const host = hostOf(run, expectation.host);
+  const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
+  const name = `data retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
+  const recorded = readHostKernelSettings(host);
+  const missing = missingSettings(recorded, ['tcp_retries2']);
+  if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
+  const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
+  const received = host.segments.filter((r) => r.dst === host.address && (r.flags & TcpFlag.ACK) !== 0);
+  const isUnackedData = (s: TcpSegment): boolean =>
+    s.payloadLength > 0 &&
+    (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 &&
+    !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
+  const data = sentRetransmissions(host, tuple, isUnackedData);
+  if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
+  const settings = recorded.settings;
+  const hz = hzOf(settings);
+  const estimate = estimateFinRto(data.sends.map((d) => d.offsetMs), recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
+  const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+  const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
+  const exact = exactTransitionsOf(host, data.tuple.local, data.tuple.remote).find((t) => t.to === 'CLOSED' && (t.from === 'ESTABLISHED' || t.from === 'CLOSE_WAIT'));
+  const giveUp: ObservedGiveUp | undefined =
+    exact !== undefined
+      ? {
+          afterMs: (exact.timeUs - data.firstUs) / 1000,
+          byMs: (exact.timeUs - data.firstUs) / 1000,
+          source: `kernel ${exact.from} → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})`,
+        }
+      : synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs);
+  const outcome = fitRetransmissions(
+    (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
+    data.sends,
+    giveUp,
+    hz,
+  );
+  const { schedule } = outcome;
+  const problems = [...outcome.problems];
+  if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
+  else if (failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
+  const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
+  if (rsts.length > 0) problems.push(`${rsts.length} RST sent (a socket that gives up on its data sends none)`);
+  const evidence = describeItems(outcome, host.name, 'data segment', 'gives up (ETIMEDOUT, CLOSED)', giveUp);
+  evidence.push(
+    ...extraLines(outcome, host.name, 'data segment'),
+    `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
+  );
+  return {
+    name,
+    status: problems.length === 0 ? 'pass' : 'fail',
+    expected: `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`,
+    observed:
+      `${data.sends.length} copies at ${formatOffsets(data.sends.map((d) => d.offsetMs))} s; ` +
+      (giveUp === undefined ? 'never gave up' : `gave up ${describeGiveUpTime(giveUp)}`) +
+      (failure === undefined ? '' : ` (${failure.code})`) +
+      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+    evidence,
+    refs: [...fitRefs(host.name, data.firstUs, outcome, 'data segment'), ...segmentRefs(host.name, rsts.map((r) => r.frame))],
+    reference: DATA_REFERENCE,
+  };
+}
+
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */
 const ORPHAN_FIN_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'CLOSING', 'LAST_ACK'];
 
@@ -285,6 +386,9 @@ function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKi
   return { sends, firstUs: first.timeUs, tuple: own };
 }
 
+const SAMPLED_GIVE_UP_WHY =
+  "a sampled disappearance is known only to within the gap between reads (5 ms plus the agent's latency; the agent reports only changes)";
+
 function describeItems(fit: ScheduleFit, host: string, what: string, giveUpLabel: string, giveUp: ObservedGiveUp | undefined): string[] {
   const { items, slotSends } = fit;
   return items.map((item) => {
@@ -294,8 +398,7 @@ function describeItems(fit: ScheduleFit, host: string, what: string, giveUpLabel
     if (isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs) {
       return (
         `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed between ${seconds(giveUp.afterMs)} s (${giveUp.afterSource ?? 'last evidence'}) ` +
-        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — a sampled disappearance is known only to within the gap between reads ` +
-        `(5 ms plus the agent's latency; the agent reports only changes), so it is judged by overlap — ${item.verdict}`
+        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — ${giveUp.why ?? SAMPLED_GIVE_UP_WHY}, so it is judged by overlap — ${item.verdict}`
       );
     }
     const send = slotSends[item.index];

@@ -62,10 +62,34 @@ describe('compileRule', () => {
   });
 
   it('refuses options it cannot evaluate instead of guessing', () => {
-    const compiled = compileRule('-p tcp -m statistic --mode random --probability 0.5 -j DROP'.split(' '));
+    const compiled = compileRule('-p tcp -m owner --uid-owner 0 -j DROP'.split(' '));
     expect(compiled.ok).toBe(false);
-    if (!compiled.ok) expect(compiled.unsupported).toContain('-m statistic');
-    expect(compileRule('-p tcp -m conntrack --ctstate NEW -j DROP'.split(' ')).ok).toBe(false);
+    if (!compiled.ok) expect(compiled.unsupported).toContain('-m owner');
+    expect(compileRule('-p tcp -m conntrack --ctstate RELATED -j DROP'.split(' ')).ok).toBe(false);
     expect(compileRule('-s not-an-address -j DROP'.split(' ')).ok).toBe(false);
+  });
+
+  it('returns hidden-state matches (-m statistic, -m limit) as unpredictable, with their options, and matches the rest', () => {
+    const compiled = compileRule('-p tcp -m statistic --mode random --probability 0.5 --dport 8888 -j DROP'.split(' '));
+    if (!compiled.ok) throw new Error(compiled.unsupported.join());
+    expect(compiled.unpredictable).toEqual([{ module: 'statistic', text: '-m statistic --mode random --probability 0.5' }]);
+    expect(compiled.matches(seg({ dstPort: 8888 }), {})).toBe(true);
+    expect(compiled.matches(seg({ dstPort: 9999 }), {})).toBe(false);
+    const limit = compileRule('-p tcp --tcp-flags SYN,ACK SYN,ACK -m limit --limit 1/hour --limit-burst 1 -j DROP'.split(' '));
+    if (!limit.ok) throw new Error(limit.unsupported.join());
+    expect(limit.unpredictable.map((u) => u.text)).toEqual(['-m limit --limit 1/hour --limit-burst 1']);
+    expect(limit.target).toBe('DROP');
+  });
+
+  it('models -m conntrack --ctstate and -m state --state from the segment place (NEW / ESTABLISHED)', () => {
+    for (const text of ['-p tcp --syn -m conntrack --ctstate ESTABLISHED -j DROP', '-p tcp --syn -m state --state ESTABLISHED -j DROP']) {
+      const compiled = compileRule(text.split(' '));
+      if (!compiled.ok) throw new Error(compiled.unsupported.join());
+      expect(compiled.unpredictable).toEqual([]);
+      const syn = seg({ flags: TcpFlag.SYN });
+      expect(compiled.matches(syn, { ctState: 'ESTABLISHED' })).toBe(true);
+      expect(compiled.matches(syn, { ctState: 'NEW' })).toBe(false);
+      expect(compiled.matches(syn, {})).toBe(false);
+    }
   });
 });

@@ -179,9 +179,11 @@ describe('ladder model of mutated records', async () => {
   });
 
   it('says so when a rule uses matches it cannot evaluate', () => {
-    const rule: Step = { kind: 'rule', host: 'server', name: 'sometimes', text: '-I INPUT -p tcp -m statistic --mode random --probability 0.5 -j DROP' };
-    const lab: Lab = { ...record.lab, steps: [...record.lab.steps, rule] };
+    const rule: Step = { kind: 'rule', host: 'server', name: 'owned', text: '-I INPUT -p tcp -m owner --uid-owner 0 -j DROP' };
+    const sometimes: Step = { kind: 'rule', host: 'server', name: 'sometimes', text: '-I INPUT -p tcp -m statistic --mode random --probability 0.5 -j DROP' };
+    const lab: Lab = { ...record.lab, steps: [...record.lab.steps, rule, sometimes] };
     const model = buildLadderModel(analyzeRun({ ...record, lab }), verdict);
-    expect(model.warnings.join('\n')).toMatch(/rule sometimes on server \(INPUT\) uses options the report cannot match \(-m statistic/);
+    expect(model.warnings.join('\n')).toMatch(/rule owned on server \(INPUT\) uses options the report cannot match \(-m owner/);
+    expect(model.warnings.join('\n')).toMatch(/rule sometimes on server \(INPUT\) uses -m statistic --mode random --probability 0\.5, whose effect the model cannot predict/);
   });
 });

@@ -9,7 +9,20 @@ export const FIXTURE_RUNS = join(import.meta.dirname, '../../fixtures/runs');
 
 /** Loads a committed run folder (test/fixtures/runs/<name>). */
 export function loadFixtureRun(
-  name: 'handshake' | 'syn-sent' | 'fin-wait-1-orphan' | 'last-ack-orphan' | 'syn-rcvd-late-drop' | 'syn-sent-traced',
+  name:
+    | 'handshake'
+    | 'syn-sent'
+    | 'fin-wait-1-orphan'
+    | 'last-ack-orphan'
+    | 'syn-rcvd-late-drop'
+    | 'syn-sent-traced'
+    | 'fin-wait-2-timeout'
+    | 'synack-lost-once'
+    | 'port-reuse'
+    | 'accept-queue-overflow'
+    | 'accept-queue-overflow-abort'
+    | 'data-retransmit'
+    | 'four-way-close-missed-sample',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }

@@ -1,0 +1,306 @@
+import type { KernelEvent } from '../observe/kernel-trace.js';
+import type { TcpState } from '../tcp/state.js';
+import type { TcpMachine } from '../tcp/tcp-machine.js';
+import type { EndpointReplay, ReplayEntry } from '../analysis/endpoint-replay.js';
+import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { lastSampleBefore } from '../analysis/sampled-reads.js';
+import type { StateSample } from '../analysis/socket-timeline.js';
+import { describeCause } from './conformance.js';
+
+/*
+ * Conformance on exact kernel events: a host whose run recorded its tracepoints (RunHost.kernelEvents)
+ * is judged by them, µs-exact, instead of by the 5 ms /proc/net/tcp samples.
+ *
+ * How it works. Each inet_sock_set_state transition of a socket, in order, must (1) be an edge of the
+ * Linux machine, and (2) have a cause: an entry of the socket's replay (endpoint-replay.ts) into the same
+ * state whose cause is a segment of the host's capture within EXACT_SEGMENT_ALLOWANCE_US of the
+ * tracepoint, a socket call whose step was running (EXACT_CALL_WINDOW_US after its end), or a timer whose
+ * window (timing model, host settings; timers fire between segments too) holds the moment. A replay entry
+ * passed over on the way is a transition the model predicted and the kernel never made: a violation too.
+ * Kernel facts that shape the matching:
+ * - A passive socket's request (TCP_NEW_SYN_RECV) has no tracepoint; the child is born at the final ACK
+ *   (tcp_check_req() → tcp_v4_syn_recv_sock() → tcp_create_openreq_child(): LISTEN → SYN_RECV), so its
+ *   SYN_RECEIVED is the replay's, entered at the SYN, still held at that moment.
+ * - tcp_time_wait() hands a connection to a timewait socket (TIME_WAIT, or FIN_WAIT_2 of an orphan) and
+ *   closes the full one (KernelEvent.handedToTimewait): not a close. The timewait socket has no tracepoint,
+ *   so what follows (its expiry, the FIN_WAIT_2 timeout) is judged from the samples (conformance.ts).
+ *   A FIN_WAIT_1 → FIN_WAIT_2 within the same µs as the hand-over is the ACK half of a FIN+ACK.
+ * When the model has no entry for what the kernel did, the violation names the kernel function a rule would need.
+ */
+
+/** Capture − trace for the segment a tracepoint follows: measured median 10–19 µs, max 229 µs (README); 1 ms bounds it. */
+export const EXACT_SEGMENT_ALLOWANCE_US = 1_000;
+/** A call's kernel transition comes while its step runs, or just after (measured: connect's SYN_SENT 1.7 ms after the step's end). */
+export const EXACT_CALL_WINDOW_US = 20_000;
+/** Trace vs capture clock on a timer window anchored on capture stamps. */
+export const EXACT_TIMER_ALLOWANCE_US = 2_000;
+
+/** One exact state transition of one socket. */
+export type ExactTransition = KernelEvent & { readonly from: TcpState; readonly to: TcpState };
+
+export interface ExactViolation {
+  readonly timeUs: number;
+  readonly message: string;
+  readonly expected: string;
+  readonly reference?: string;
+}
+
+export interface ExactJudgement {
+  readonly violations: readonly ExactViolation[];
+  readonly evidence: readonly string[];
+  /** The moment the full socket was handed to a timewait socket, when it was: later samples are judged by the replay. */
+  readonly handedToTimewaitUs?: number;
+  /** The replay position reached (index into its timeline). */
+  readonly position: number;
+}
+
+/** The exact transitions of a host's socket (`local`, `remote`), in time order. */
+export function exactTransitionsOf(host: RunHost, local: string, remote: string): ExactTransition[] {
+  return (host.kernelEvents ?? []).filter(
+    (e): e is ExactTransition =>
+      e.kind === 'state' && e.from !== undefined && e.to !== undefined && (e.from === 'CLOSED' && e.to === 'SYN_SENT' ? synSentOwner(host, e) : e.local) === local && e.remote === remote,
+  );
+}
+
+/**
+ * The socket a CLOSED → SYN_SENT belongs to: tcp_v4_connect() sets SYN_SENT *before* inet_hash_connect()
+ * picks the local port (the tracepoint prints sport=0), so with two connects to one peer in flight the
+ * trace's own attribution can be wrong. The SYN tcp_connect() sends right after names it: the first pure SYN
+ * of the host to that peer at or after the event (within 1 ms); else the trace's attribution.
+ */
+function synSentOwner(host: RunHost, event: KernelEvent): string {
+  const syn = host.segments.find(
+    (s) =>
+      s.src === host.address &&
+      `${s.dst}:${s.dstPort}` === event.remote &&
+      (s.flags & 0x17) === 0x02 &&
+      s.timeUs >= event.timeUs - EXACT_SEGMENT_ALLOWANCE_US &&
+      s.timeUs - event.timeUs <= EXACT_SEGMENT_ALLOWANCE_US,
+  );
+  return syn === undefined ? event.local : `${syn.src}:${syn.srcPort}`;
+}
+
+/** The kernel function a model rule for `from → to` would follow (tcp_input.c, tcp_timer.c, tcp.c, tcp_minisocks.c). */
+export function kernelFunctionFor(from: TcpState, to: TcpState): string {
+  const key = `${from}>${to}`;
+  const known: Record<string, string> = {
+    'SYN_SENT>ESTABLISHED': 'tcp_rcv_synsent_state_process() → tcp_finish_connect()',
+    'SYN_SENT>SYN_RECEIVED': 'tcp_rcv_synsent_state_process() (simultaneous open)',
+    'SYN_SENT>CLOSED': 'tcp_write_err() from tcp_write_timeout(), or tcp_reset() in tcp_rcv_synsent_state_process()',
+    'LISTEN>SYN_RECEIVED': 'tcp_check_req() → tcp_v4_syn_recv_sock() → tcp_create_openreq_child() (refused when sk_acceptq_is_full())',
+    'SYN_RECEIVED>ESTABLISHED': 'tcp_rcv_state_process() (TCP_SYN_RECV)',
+    'SYN_RECEIVED>CLOSED': 'tcp_reset() or inet_csk_destroy_sock() (tcp_check_req() failure)',
+    'ESTABLISHED>FIN_WAIT_1': 'tcp_close() / tcp_shutdown() → tcp_close_state()',
+    'ESTABLISHED>CLOSE_WAIT': 'tcp_fin()',
+    'ESTABLISHED>CLOSED': 'tcp_reset(), tcp_write_err() from tcp_retransmit_timer() (retransmits_timed_out()) or tcp_keepalive_timer(), or tcp_disconnect()',
+    'CLOSE_WAIT>LAST_ACK': 'tcp_close() → tcp_close_state()',
+    'CLOSE_WAIT>CLOSED': 'tcp_reset(), tcp_write_err() or tcp_disconnect()',
+    'FIN_WAIT_1>FIN_WAIT_2': 'tcp_rcv_state_process() (TCP_FIN_WAIT1, the ACK of our FIN)',
+    'FIN_WAIT_1>CLOSING': 'tcp_fin()',
+    'FIN_WAIT_1>CLOSED': 'tcp_reset(), or tcp_write_err() from tcp_write_timeout() (tcp_orphan_retries)',
+    'FIN_WAIT_2>CLOSED': 'tcp_time_wait() (hand-over), tcp_keepalive_timer() (FIN_WAIT2 timeout, tcp_fin_time()), or tcp_reset()',
+    'CLOSING>CLOSED': 'tcp_time_wait() (hand-over) or tcp_write_err()',
+    'LAST_ACK>CLOSED': 'tcp_rcv_state_process() (TCP_LAST_ACK) → tcp_done(), tcp_reset() or tcp_write_err()',
+  };
+  return known[key] ?? `tcp_set_state(${to}) from ${from} (no known caller)`;
+}
+
+/** Judges a socket's exact transitions against the machine and its replay (pure; exported for tests). */
+export function judgeExactTransitions(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  transitions: readonly ExactTransition[],
+  replay: EndpointReplay,
+): ExactJudgement {
+  const rel = (us: number): string => relTime(run, us);
+  const timeline = replay.timeline;
+  const violations: ExactViolation[] = [];
+  const evidence: string[] = [];
+  let position = 0;
+  let handedToTimewaitUs: number | undefined;
+  const passive = replay.role === 'passive';
+  const stateAt = (us: number): ReplayEntry => {
+    let current = timeline[0] as ReplayEntry;
+    for (const entry of timeline) if (entry.timeUs <= us) current = entry;
+    return current;
+  };
+  for (const [i, t] of transitions.entries()) {
+    const where = `${t.from} → ${t.to} at ${rel(t.timeUs)} (kernel-trace.txt line ${t.line})`;
+    if (handedToTimewaitUs !== undefined) {
+      violations.push({
+        timeUs: t.timeUs,
+        message: `${where} after the socket was handed to a timewait socket`,
+        expected: 'no full-socket transition after tcp_time_wait()',
+      });
+      continue;
+    }
+    const next = transitions[i + 1];
+    // The parser marks a close without a RST or error just before as a hand-over; a close the replay explains
+    // (an orphan's tcp_write_err() after tcp_orphan_retries reports no error) is a close.
+    const realClose =
+      t.handedToTimewait === true && findEntry(timeline, position, (e) => e.state === 'CLOSED' && causeHolds(run, host, replay.tuple, e, t.timeUs), t.timeUs);
+    const handOver = t.handedToTimewait === true && realClose === undefined;
+    if (handOver || (t.to === 'FIN_WAIT_2' && next?.handedToTimewait === true && next.timeUs - t.timeUs <= EXACT_SEGMENT_ALLOWANCE_US)) {
+      if (!handOver) continue; // the ACK half of a FIN+ACK: judged with the hand-over
+      const entry = findEntry(
+        timeline,
+        position,
+        (e) => (e.state === 'TIME_WAIT' || e.state === 'FIN_WAIT_2') && e.timeUs <= t.timeUs + EXACT_SEGMENT_ALLOWANCE_US,
+        t.timeUs,
+      );
+      const held = stateAt(t.timeUs + EXACT_SEGMENT_ALLOWANCE_US);
+      if (entry === undefined && !(held.state === 'TIME_WAIT' || held.state === 'FIN_WAIT_2')) {
+        violations.push({
+          timeUs: t.timeUs,
+          message: `${where}: tcp_time_wait() handed the socket to a timewait socket, but the replay is in ${held.state} (${describeCause(held.cause, replay.host)}), not TIME_WAIT or an orphan's FIN_WAIT_2`,
+          expected: `${held.state} at ${rel(t.timeUs)}`,
+          reference: 'tcp_time_wait() (net/ipv4/tcp_minisocks.c)',
+        });
+      } else {
+        position = entry ?? timeline.indexOf(held);
+        const substate = (timeline[position] as ReplayEntry).state;
+        evidence.push(`${where}: handed to a timewait socket in ${substate} (tcp_time_wait(); no tracepoint follows it, the samples do)`);
+      }
+      handedToTimewaitUs = t.timeUs;
+      continue;
+    }
+    const edge = machine.nextTransitions(t.from).some((row) => row.to === t.to);
+    if (!edge) {
+      violations.push({
+        timeUs: t.timeUs,
+        message: `${where}: the Linux machine has no edge ${t.from} → ${t.to}; a rule would have to follow ${kernelFunctionFor(t.from, t.to)}`,
+        expected: `a transition the machine has from ${t.from}`,
+        reference: 'RFC 9293 §3.3.2; src/tcp/linux-profile.ts',
+      });
+      continue;
+    }
+    const childBirth = passive && t.from === 'LISTEN' && t.to === 'SYN_RECEIVED';
+    const found = childBirth
+      ? findLastEntry(timeline, position, (e) => e.state === 'SYN_RECEIVED' && e.timeUs <= t.timeUs + EXACT_SEGMENT_ALLOWANCE_US)
+      : findEntry(timeline, position, (e) => e.state === t.to && causeHolds(run, host, replay.tuple, e, t.timeUs), t.timeUs);
+    if (found === undefined) {
+      const held = stateAt(t.timeUs);
+      const later = timeline.slice(position + 1).find((e) => e.state === t.to);
+      const laterText =
+        later === undefined
+          ? 'the replay never enters it'
+          : `the replay enters it at ${rel(later.timeUs)}${later.cause.kind === 'timer' ? `–${rel(later.latestUs)}` : ''} on ${describeCause(later.cause, replay.host)}`;
+      violations.push({
+        timeUs: t.timeUs,
+        message:
+          `${where} has no cause in the ${replay.host} capture, the socket calls or a timer of the model (${laterText}; the replay is in ${held.state} ` +
+          `since ${rel(held.timeUs)}); a model rule would have to follow ${kernelFunctionFor(t.from, t.to)}`,
+        expected: `${held.state} at ${rel(t.timeUs)}`,
+        reference: kernelFunctionFor(t.from, t.to),
+      });
+      continue;
+    }
+    for (let k = position + 1; k < found; k += 1) {
+      const skipped = timeline[k] as ReplayEntry;
+      if (untraced(skipped, replay)) continue;
+      violations.push({
+        timeUs: skipped.timeUs,
+        message: `the replay's ${skipped.state} at ${rel(skipped.timeUs)} (${describeCause(skipped.cause, replay.host)}) never happened: the kernel went ${where}`,
+        expected: `${skipped.state} at ${rel(skipped.timeUs)}`,
+        ...(skipped.row && { reference: `${skipped.row.from} → ${skipped.row.to} on ${skipped.row.event}: RFC 9293 §${skipped.row.rfc}` }),
+      });
+    }
+    const entry = timeline[found] as ReplayEntry;
+    evidence.push(
+      `${where} ← ${describeCause(entry.cause, replay.host)}${childBirth ? ' (the child socket is made at the final ACK; its request had no tracepoint)' : ''}`,
+    );
+    position = found;
+  }
+  return { violations, evidence, position, ...(handedToTimewaitUs !== undefined && { handedToTimewaitUs }) };
+}
+
+/** Whether an entry's cause can explain a kernel transition at `atUs`. */
+function causeHolds(run: RunRecord, host: RunHost, tuple: EndpointReplay['tuple'], entry: ReplayEntry, atUs: number): boolean {
+  switch (entry.cause.kind) {
+    case 'segment':
+      return Math.abs(entry.timeUs - atUs) <= EXACT_SEGMENT_ALLOWANCE_US;
+    case 'call': {
+      const step = run.steps.find((s) => s.startUs <= entry.timeUs && entry.timeUs <= s.endUs);
+      const endUs = Math.max(step?.endUs ?? entry.timeUs, entry.timeUs) + EXACT_CALL_WINDOW_US;
+      // The agent replies once the call is *started*; Node issues the syscall later (measured: 52 ms after the
+      // step's end on a loaded run). The segment the call sends (SYN, FIN, RST) right after the change pins it.
+      const sent = host.segments.find((s) => `${s.src}:${s.srcPort}` === tuple.local && `${s.dst}:${s.dstPort}` === tuple.remote && s.timeUs >= entry.timeUs);
+      const latestUs = Math.max(endUs, sent === undefined ? 0 : sent.timeUs + EXACT_SEGMENT_ALLOWANCE_US);
+      return atUs >= entry.timeUs - EXACT_SEGMENT_ALLOWANCE_US && atUs <= latestUs;
+    }
+    case 'timer': {
+      const windows = entry.windows ?? [{ timeUs: entry.timeUs, latestUs: entry.latestUs }];
+      return windows.some((w) => atUs >= w.timeUs - EXACT_TIMER_ALLOWANCE_US && atUs <= w.latestUs + EXACT_TIMER_ALLOWANCE_US);
+    }
+    default: {
+      const never: never = entry.cause;
+      return never;
+    }
+  }
+}
+
+/** Replay entries no tracepoint reports: TIME_WAIT (a timewait socket), a passive socket's request life (LISTEN again: dropped). */
+function untraced(entry: ReplayEntry, replay: EndpointReplay): boolean {
+  return entry.state === 'TIME_WAIT' || (replay.role === 'passive' && (entry.state === 'LISTEN' || entry.state === 'SYN_RECEIVED'));
+}
+
+/** First entry after `position` satisfying `ok`, not beyond `atUs` plus the largest window. */
+function findEntry(timeline: readonly ReplayEntry[], position: number, ok: (e: ReplayEntry) => boolean, atUs: number): number | undefined {
+  for (let j = position + 1; j < timeline.length; j += 1) {
+    const entry = timeline[j] as ReplayEntry;
+    if (entry.timeUs > atUs + EXACT_CALL_WINDOW_US) return undefined;
+    if (ok(entry)) return j;
+  }
+  return undefined;
+}
+
+/** Last entry after `position` satisfying `ok`. */
+function findLastEntry(timeline: readonly ReplayEntry[], position: number, ok: (e: ReplayEntry) => boolean): number | undefined {
+  let found: number | undefined;
+  for (let j = position + 1; j < timeline.length; j += 1) if (ok(timeline[j] as ReplayEntry)) found = j;
+  return found;
+}
+
+/**
+ * The samples as a cross-check of the exact transitions: a sample of state S stamped at t must show a
+ * state the kernel held at some moment since the sampler's last earlier read (the read could not have
+ * shown it otherwise). Only for samples up to the hand-over to a timewait socket, after the first exact event.
+ */
+export function crossCheckSamples(
+  run: RunRecord,
+  host: RunHost,
+  transitions: readonly ExactTransition[],
+  samples: readonly StateSample[],
+  handedToTimewaitUs?: number,
+): ExactViolation[] {
+  const first = transitions[0];
+  if (first === undefined) return [];
+  // The run's boundary: after the last step the lab is frozen and the trace may have stopped.
+  const boundaryUs = Math.max(...run.steps.map((s) => s.endUs));
+  const violations: ExactViolation[] = [];
+  for (const sample of samples) {
+    if (sample.timeUs < first.timeUs || sample.timeUs > boundaryUs || (handedToTimewaitUs !== undefined && sample.timeUs >= handedToTimewaitUs)) continue;
+    const sinceUs = (lastSampleBefore(host.events, sample.timeUs) ?? sample.timeUs) - EXACT_SEGMENT_ALLOWANCE_US;
+    const untilUs = sample.timeUs + EXACT_SEGMENT_ALLOWANCE_US;
+    const held = new Set<TcpState>();
+    let current: TcpState = first.from;
+    for (const t of transitions) {
+      if (t.timeUs <= sinceUs) current = t.to;
+      else if (t.timeUs <= untilUs) {
+        held.add(current);
+        current = t.to;
+      }
+    }
+    held.add(current);
+    if (!held.has(sample.state)) {
+      violations.push({
+        timeUs: sample.timeUs,
+        message: `sample ${sample.state} at ${relTime(run, sample.timeUs)} disagrees with the kernel's trace, which held ${[...held].join(' / ')} from ${relTime(run, sinceUs)} to then`,
+        expected: `${[...held].join(' or ')} in the sample`,
+        reference: 'samples vs inet_sock_set_state (cross-check)',
+      });
+    }
+  }
+  return violations;
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
+import { checkConformance } from '../../../src/verify/conformance.js';
+import { checkDataRetransmits } from '../../../src/verify/timing-checks.js';
+import { loadFixtureRun, withHost, withSettings } from './run-fixtures.js';
+
+const EXPECTATION = { kind: 'data-retransmits', host: 'client', conn: 'c' } as const;
+
+/** The client's conformance check of the record. */
+function clientConformance(run: RunRecord) {
+  const analysis = analyzeRun(run);
+  return checkConformance(run, analysis.replays, analysis).find((c) => c.name.startsWith('client')) ?? expect.unreachable();
+}
+
+describe('data retransmission and its give-up (recorded data-retransmit run: the peer drops everything, tcp_retries2=4)', () => {
+  it('the copies (a tail-loss probe, then doubling RTOs) and the exact give-up fit the model; ETIMEDOUT, no RST', async () => {
+    const check = checkDataRetransmits(EXPECTATION, await loadFixtureRun('data-retransmit'));
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.observed).toMatch(/^6 copies at 0, 0\.205, 0\.413, 0\.845, 1\.677, 3\.341 s; gave up at 6\.66\d s \(ETIMEDOUT\)$/);
+    expect(check.evidence?.join('\n')).toContain('kernel ESTABLISHED → CLOSED (inet_sock_set_state');
+    expect(check.evidence?.join('\n')).toContain('tail-loss probe at 0.205 s');
+  });
+
+  it('the replay gives up too: ESTABLISHED → CLOSED by the data retransmission timer, matched by the exact trace', async () => {
+    const run = await loadFixtureRun('data-retransmit');
+    const replay = analyzeRun(run).replays.find((r) => r.host === 'client') ?? expect.unreachable();
+    const last = replay.timeline.at(-1) ?? expect.unreachable();
+    expect(last.state).toBe('CLOSED');
+    expect(last.cause.kind === 'timer' && last.cause.name).toContain('data retransmissions exhausted in ESTABLISHED (tcp_retries2=4');
+    expect(clientConformance(run).status).toBe('pass');
+  });
+
+  it('FAILs against other settings: with tcp_retries2=5 the kernel gave up a whole RTO too early', async () => {
+    const run = withSettings(await loadFixtureRun('data-retransmit'), 'client', { 'net.ipv4.tcp_retries2': '5' });
+    const check = checkDataRetransmits(EXPECTATION, run);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toContain('the give-up early');
+    expect(clientConformance(run).status).toBe('fail');
+  });
+
+  it('FAILs when the application saw another error, or the copies are not there', async () => {
+    const run = await loadFixtureRun('data-retransmit');
+    const reset = withHost(run, 'client', (h) => ({ events: h.events.map((e) => (e.type === 'error' ? { ...e, code: 'ECONNRESET' } : e)) }));
+    expect(checkDataRetransmits(EXPECTATION, reset).observed).toContain('the application saw ECONNRESET, expected ETIMEDOUT');
+    const noCopies = withHost(run, 'client', (h) => ({ segments: h.segments.filter((s) => s.payloadLength === 0) }));
+    expect(checkDataRetransmits(EXPECTATION, noCopies).status).toBe('fail');
+  });
+});
