@@ -1,5 +1,5 @@
 import type { RunAnalysis } from '../analysis/analyze-run.js';
-import { RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
+import { conntrackStateOf, RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
 import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
 import type { TcpSegment } from '../observe/packet.js';
@@ -54,6 +54,8 @@ const TABLE_ORDER: Readonly<Record<string, number>> = { raw: 0, mangle: 1, nat: 
 
 interface PathRule {
   readonly rule: TimedRule;
+  /** The host the rule is on: its capture tells each segment's conntrack state (conntrackStateOf()). */
+  readonly host: RunHost | undefined;
   readonly compiled: CompiledRule;
   /** Surely in place from (µs). */
   readonly surelyFromUs: number;
@@ -192,6 +194,7 @@ function toPathRule(run: RunRecord, rule: TimedRule): PathRule {
   const removed = run.steps.find((s) => s.index === removalIndex);
   return {
     rule,
+    host: run.hosts.find((h) => h.name === rule.host),
     compiled: compileRule(rule.parsed.spec),
     surelyFromUs: added?.endUs ?? Infinity,
     surelyUntilUs: removed?.startUs ?? Infinity,
@@ -209,7 +212,9 @@ function order(rule: TimedRule): number {
 
 function matches(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
   if (!entry.compiled.ok) return false;
-  return entry.compiled.matches(segment, direction === 'receive' ? { inInterface: 'eth0' } : { outInterface: 'eth0' });
+  const ctState = entry.host === undefined ? undefined : conntrackStateOf(entry.host, segment);
+  const place = direction === 'receive' ? { inInterface: 'eth0' } : { outInterface: 'eth0' };
+  return entry.compiled.matches(segment, { ...place, ...(ctState !== undefined && { ctState }) });
 }
 
 /** An earlier rule that could have taken the segment before the one judged (so it does not count for the lower bound). */

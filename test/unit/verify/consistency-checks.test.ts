@@ -172,3 +172,13 @@ describe('consistency checks on a synthetic record', () => {
     });
   });
 });
+
+describe('a conntrack rule counts what its ctstate lets it see', () => {
+  it('syn-rcvd as recorded: --syn -m conntrack --ctstate ESTABLISHED took the 5 later SYNs, and its counter agrees', async () => {
+    const { loadRunRecord } = await import('../../../src/run/load-run.js');
+    const run = await loadRunRecord(new URL('../../fixtures/runs/syn-rcvd-conntrack', import.meta.url).pathname);
+    const counter = checkConsistency(run, analyzeRun(run)).find((c) => c.name.startsWith('rule drop-later-syns on server'));
+    expect(counter?.status).toBe('pass');
+    expect(counter?.evidence?.[0]).toBe("counter in server's iptables-counters.txt: 5 packet(s)");
+  });
+});
