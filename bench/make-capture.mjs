@@ -91,7 +91,13 @@ function* script(c) {
 let next = 0;
 const open = [];
 const start = () => {
-  const c = { client: (10 << 24) | (next >> 8 << 8) | (next & 0xff) | 0x010000, server: (10 << 24) | 0xffff01, cport: 1024 + (next % 60000), cseq: (next * 2654435761) >>> 0, sseq: (next * 40503) >>> 0 };
+  const c = {
+    client: (10 << 24) | ((next >> 8) << 8) | (next & 0xff) | 0x010000,
+    server: (10 << 24) | 0xffff01,
+    cport: 1024 + (next % 60000),
+    cseq: (next * 2654435761) >>> 0,
+    sseq: (next * 40503) >>> 0,
+  };
   c.steps = script(c);
   next++;
   return c;

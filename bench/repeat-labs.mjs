@@ -14,7 +14,14 @@ if (!Number.isInteger(n) || n < 1) {
   console.error(`-n takes a whole number ≥ 1, received "${argv.n}"`);
   process.exit(2);
 }
-const labs = argv._.length > 0 ? argv._.map(String) : fs.readdirSync(path.join(root, 'labs')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const labs =
+  argv._.length > 0
+    ? argv._.map(String)
+    : fs
+        .readdirSync(path.join(root, 'labs'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => f.slice(0, -5))
+        .sort();
 const runsDir = process.env.RUNS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tcplab-repeat-'));
 
 // Busy loops in worker threads: they stop with this process, whatever way it ends.
@@ -43,7 +50,9 @@ for (const lab of labs) {
     }
   }
   totalFail += n - pass;
-  console.log(`${lab.padEnd(22)} ${String(n).padStart(5)} ${String(pass).padStart(5)} ${String(n - pass).padStart(5)} ${(totalMs / n / 1000).toFixed(1).padStart(8)}  ${failed.join(' ')}`);
+  console.log(
+    `${lab.padEnd(22)} ${String(n).padStart(5)} ${String(pass).padStart(5)} ${String(n - pass).padStart(5)} ${(totalMs / n / 1000).toFixed(1).padStart(8)}  ${failed.join(' ')}`,
+  );
 }
 console.log(`run folders: ${runsDir}`);
 await Promise.all(burners.map((w) => w.terminate()));

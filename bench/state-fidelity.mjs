@@ -59,7 +59,17 @@ const ms = (us) => (Number.isNaN(us) ? '—' : (us / 1000).toFixed(1));
 const byLab = new Map();
 for (const folder of folders) {
   const record = await loadRunRecord(folder);
-  const row = byLab.get(record.lab.name) ?? { runs: 0, sampledRuns: 0, exact: 0, missed: 0, missedStates: new Map(), errors: [], outside: 0, readSpans: [], clock: [] };
+  const row = byLab.get(record.lab.name) ?? {
+    runs: 0,
+    sampledRuns: 0,
+    exact: 0,
+    missed: 0,
+    missedStates: new Map(),
+    errors: [],
+    outside: 0,
+    readSpans: [],
+    clock: [],
+  };
   row.runs++;
   row.held = record.lab.steps.some((step) => step.kind === 'hold');
   for (const host of record.hosts) {
@@ -88,7 +98,19 @@ for (const folder of folders) {
   byLab.set(record.lab.name, row);
 }
 
-const header = ['lab', 'runs', 'exact', 'missed', 'stamp err median ms', 'max ms', 'outside', 'read span max ms', 'clock |Δ| median µs', 'max µs', 'missed (host:state ×n)'];
+const header = [
+  'lab',
+  'runs',
+  'exact',
+  'missed',
+  'stamp err median ms',
+  'max ms',
+  'outside',
+  'read span max ms',
+  'clock |Δ| median µs',
+  'max µs',
+  'missed (host:state ×n)',
+];
 const lines = [header];
 for (const [lab, row] of [...byLab].sort(([a], [b]) => a.localeCompare(b))) {
   lines.push([
@@ -106,5 +128,11 @@ for (const [lab, row] of [...byLab].sort(([a], [b]) => a.localeCompare(b))) {
   ]);
 }
 const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-for (const line of lines) process.stdout.write(`${line.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()}\n`);
+for (const line of lines)
+  process.stdout.write(
+    `${line
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd()}\n`,
+  );
 process.stdout.write(`run folders: ${runsDir}\n`);

@@ -27,11 +27,30 @@ if (targets.length === 0) {
   process.exit(2);
 }
 const CAPTURE = /\.(pcap|pcapng|cap)(\.gz|\.zst)?$/;
-const files = targets.flatMap((t) => (statSync(t).isDirectory() ? readdirSync(t).filter((f) => CAPTURE.test(f)).sort().map((f) => join(t, f)) : [t]));
+const files = targets.flatMap((t) =>
+  statSync(t).isDirectory()
+    ? readdirSync(t)
+        .filter((f) => CAPTURE.test(f))
+        .sort()
+        .map((f) => join(t, f))
+    : [t],
+);
 
 const FIELDS = [
-  'frame.number', 'tcp.stream', 'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.flags', 'tcp.len',
-  'tcp.analysis.retransmission', 'tcp.analysis.fast_retransmission', 'tcp.analysis.spurious_retransmission', 'frame.protocols',
+  'frame.number',
+  'tcp.stream',
+  'ip.src',
+  'ipv6.src',
+  'tcp.srcport',
+  'ip.dst',
+  'ipv6.dst',
+  'tcp.dstport',
+  'tcp.flags',
+  'tcp.len',
+  'tcp.analysis.retransmission',
+  'tcp.analysis.fast_retransmission',
+  'tcp.analysis.spurious_retransmission',
+  'frame.protocols',
 ];
 
 const endpoint = (ip, port) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
@@ -93,8 +112,20 @@ function tcplabConnections(file) {
 }
 
 const total = {
-  captures: 0, streams: 0, tcplabConnections: 0, matched: 0, split: 0, splitInto: 0, missing: 0,
-  packets: 0, flags: 0, bytes: 0, retxTshark: 0, retxTcplab: 0, retxBoth: 0, retxSameKind: 0,
+  captures: 0,
+  streams: 0,
+  tcplabConnections: 0,
+  matched: 0,
+  split: 0,
+  splitInto: 0,
+  missing: 0,
+  packets: 0,
+  flags: 0,
+  bytes: 0,
+  retxTshark: 0,
+  retxTcplab: 0,
+  retxBoth: 0,
+  retxSameKind: 0,
 };
 const lines = [];
 for (const file of files) {

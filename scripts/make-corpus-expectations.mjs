@@ -19,21 +19,45 @@ mkdirSync(outDir, { recursive: true });
 
 const version = execFileSync('tshark', ['--version'], { encoding: 'utf8' }).split('\n')[0];
 const FIELDS = [
-  'frame.number', 'tcp.stream', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len',
-  'ip.src', 'ipv6.src', 'tcp.srcport', 'ip.dst', 'ipv6.dst', 'tcp.dstport', 'tcp.analysis.retransmission',
+  'frame.number',
+  'tcp.stream',
+  'tcp.flags',
+  'tcp.seq_raw',
+  'tcp.ack_raw',
+  'tcp.len',
+  'ip.src',
+  'ipv6.src',
+  'tcp.srcport',
+  'ip.dst',
+  'ipv6.dst',
+  'tcp.dstport',
+  'tcp.analysis.retransmission',
 ];
 
 function tshark(args) {
   return execFileSync('tshark', args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
-for (const name of readdirSync(dir).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort()) {
+for (const name of readdirSync(dir)
+  .filter((f) => /\.(pcap|pcapng)$/.test(f))
+  .sort()) {
   const path = join(dir, name);
   const frames = tshark(['-r', path, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').filter(Boolean).length;
   const lines = tshark([
-    '-r', path, '-Y', 'tcp && !icmp && !icmpv6', '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=f',
+    '-r',
+    path,
+    '-Y',
+    'tcp && !icmp && !icmpv6',
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-E',
+    'occurrence=f',
     ...FIELDS.flatMap((f) => ['-e', f]),
-  ]).split('\n').filter(Boolean);
+  ])
+    .split('\n')
+    .filter(Boolean);
   const segments = [];
   const streams = new Map();
   for (const line of lines) {
@@ -47,7 +71,20 @@ for (const name of readdirSync(dir).filter((f) => /\.(pcap|pcapng)$/.test(f)).so
     const id = seg[1];
     let s = streams.get(id);
     if (!s) {
-      s = { stream: id, a: `${src}:${seg[7]}`, b: `${dst}:${seg[9]}`, packets: 0, syn: 0, synAck: 0, fin: 0, rst: 0, synRetransmissions: 0, retransmissions: 0, bytesAtoB: 0, bytesBtoA: 0 };
+      s = {
+        stream: id,
+        a: `${src}:${seg[7]}`,
+        b: `${dst}:${seg[9]}`,
+        packets: 0,
+        syn: 0,
+        synAck: 0,
+        fin: 0,
+        rst: 0,
+        synRetransmissions: 0,
+        retransmissions: 0,
+        bytesAtoB: 0,
+        bytesBtoA: 0,
+      };
       streams.set(id, s);
     }
     s.packets++;

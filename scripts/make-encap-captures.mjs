@@ -115,7 +115,11 @@ function pcap(linkType, frames) {
   });
   return cat(head, ...records);
 }
-const wrap = (linkType, frameOf) => pcap(linkType, connection().map(([fromClient, seg], i) => frameOf(fromClient, seg, i)));
+const wrap = (linkType, frameOf) =>
+  pcap(
+    linkType,
+    connection().map(([fromClient, seg], i) => frameOf(fromClient, seg, i)),
+  );
 let seqNo = 0;
 
 const captures = {
@@ -150,8 +154,10 @@ const captures = {
   'gre-ipv4.pcap': wrap(1, (c, s) => ethernet(0x0800, outer4(c, 47, cat(gre(0x0800, { key: 42 }), inner4(c, s))))),
   // GRE over IPv6 carrying IPv4.
   'gre-over-ipv6.pcap': wrap(1, (c, s) =>
-    ethernet(0x86dd, c ? ipv6('2001:db8::a', '2001:db8::b', 47, cat(gre(0x0800), inner4(c, s)))
-      : ipv6('2001:db8::b', '2001:db8::a', 47, cat(gre(0x0800), inner4(c, s)))),
+    ethernet(
+      0x86dd,
+      c ? ipv6('2001:db8::a', '2001:db8::b', 47, cat(gre(0x0800), inner4(c, s))) : ipv6('2001:db8::b', '2001:db8::a', 47, cat(gre(0x0800), inner4(c, s))),
+    ),
   ),
   // GRE transparent Ethernet bridging (0x6558).
   'gre-teb.pcap': wrap(1, (c, s) => ethernet(0x0800, outer4(c, 47, cat(gre(0x6558), ethernet(0x0800, inner4(c, s)))))),
@@ -169,8 +175,10 @@ const captures = {
   ),
   // ERSPAN type III: GRE 0x22eb, 12-byte header (version 2, session 9, timestamp, FT 0), O bit set + 8-byte sub-header.
   'erspan-iii.pcap': wrap(1, (c, s, i) =>
-    ethernet(0x0800, outer4(c, 47, cat(gre(0x22eb, { seq: i }), u16(0x2000), u16(9), u32(i * 100), u16(0), u16(0x0001), Buffer.alloc(8),
-      ethernet(0x0800, inner4(c, s))))),
+    ethernet(
+      0x0800,
+      outer4(c, 47, cat(gre(0x22eb, { seq: i }), u16(0x2000), u16(9), u32(i * 100), u16(0), u16(0x0001), Buffer.alloc(8), ethernet(0x0800, inner4(c, s)))),
+    ),
   ),
   // Aruba GRE (0x8200): an 802.11 QoS data frame (to-DS from the client, from-DS to it), LLC/SNAP, IPv4.
   'gre-aruba.pcap': wrap(1, (c, s) => {
@@ -188,8 +196,18 @@ const captures = {
   ),
   // Geneve (RFC 8926): UDP 6081, one 8-byte option (opt len 2), protocol 0x6558, VNI 77.
   'geneve.pcap': wrap(1, (c, s) =>
-    ethernet(0x0800, outer4(c, 17, udp(c ? 50001 : 50002, 6081, cat(Buffer.from([0x02, 0x00]), u16(0x6558), u32(77 << 8),
-      u16(0x0102), Buffer.from([0x03, 0x01]), u32(0xdeadbeef), ethernet(0x0800, inner4(c, s)))))),
+    ethernet(
+      0x0800,
+      outer4(
+        c,
+        17,
+        udp(
+          c ? 50001 : 50002,
+          6081,
+          cat(Buffer.from([0x02, 0x00]), u16(0x6558), u32(77 << 8), u16(0x0102), Buffer.from([0x03, 0x01]), u32(0xdeadbeef), ethernet(0x0800, inner4(c, s))),
+        ),
+      ),
+    ),
   ),
   // MPLS (RFC 3032): two labels (16, then 1000 with bottom-of-stack), IPv4.
   'mpls.pcap': wrap(1, (c, s) => ethernet(0x8847, cat(u32((16 << 12) | 64), u32((1000 << 12) | 0x100 | 64), inner4(c, s)))),

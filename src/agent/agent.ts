@@ -351,7 +351,9 @@ function snapshotNetstat(id: number): void {
 function readTcpSettings(): Record<string, string> {
   const dir = '/proc/sys/net/ipv4';
   const settings: Record<string, string> = {};
-  for (const name of readdirSync(dir).filter((n) => n.startsWith('tcp_')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.startsWith('tcp_'))
+    .sort()) {
     try {
       settings[`net.ipv4.${name}`] = readFileSync(`${dir}/${name}`, 'utf8').trim().replace(/\s+/g, ' ');
     } catch {

@@ -28,7 +28,10 @@ export function parseAgentCommand(line: string): ParsedCommand {
   const record = value as Record<string, unknown>;
   const id = record['id'];
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-    return { ok: false, message: `agent command: field "id" must be an integer, received ${JSON.stringify(id)} in ${quote(line)}; remedy: number every command` };
+    return {
+      ok: false,
+      message: `agent command: field "id" must be an integer, received ${JSON.stringify(id)} in ${quote(line)}; remedy: number every command`,
+    };
   }
   const fail = (message: string): ParsedCommand => ({ ok: false, id, message: `agent command ${id}: ${message}` });
   const op = record['op'];

@@ -37,7 +37,7 @@ export function anchorRealtimeClock(ticks = 5): RealtimeClock {
   let last = Date.now();
   let monoBeforeLast = started;
   // Bounded: a stuck Date.now() (a frozen clock) must not hang the agent.
-  for (let seen = 0; seen < ticks && process.hrtime.bigint() - started < 100_000_000n; ) {
+  for (let seen = 0; seen < ticks && process.hrtime.bigint() - started < 100_000_000n;) {
     const monoBefore = process.hrtime.bigint();
     const ms = Date.now();
     if (ms === last) {

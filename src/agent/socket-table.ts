@@ -76,7 +76,15 @@ export function diffSocketRows(
     const key = keyOfRow(row);
     const before = previous.get(key);
     const conn = lookupConnection(row.local, row.remote) ?? before?.conn;
-    const tracked: TrackedSocketRow = { local: row.local, remote: row.remote, state: row.state, timer: row.timer, txQueue: row.txQueue, rxQueue: row.rxQueue, inode: row.inode };
+    const tracked: TrackedSocketRow = {
+      local: row.local,
+      remote: row.remote,
+      state: row.state,
+      timer: row.timer,
+      txQueue: row.txQueue,
+      rxQueue: row.rxQueue,
+      inode: row.inode,
+    };
     if (conn !== undefined) tracked.conn = conn;
     current.set(key, tracked);
     if (before && before.state === row.state && before.timer.retransmits === row.timer.retransmits && before.conn === conn) continue;

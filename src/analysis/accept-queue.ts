@@ -43,7 +43,7 @@ export function acceptQueueOf(run: RunRecord, host: RunHost, port: number): Acce
       continue;
     }
     const ours = isn.get(remote);
-    const completes = (s.flags & (TcpFlag.ACK | TcpFlag.RST | TcpFlag.SYN)) === TcpFlag.ACK && ours !== undefined && s.ack === ((ours + 1) >>> 0);
+    const completes = (s.flags & (TcpFlag.ACK | TcpFlag.RST | TcpFlag.SYN)) === TcpFlag.ACK && ours !== undefined && s.ack === (ours + 1) >>> 0;
     if (!completes) continue;
     if (!full()) children.add(remote);
     else

@@ -1,5 +1,6 @@
 import type { TcpSegment } from '../observe/packet.js';
-import { replayRun, type EndpointReplay } from './endpoint-replay.js';
+import type { EndpointReplay } from './endpoint-replay.js';
+import { replayRun } from './run-replay.js';
 import { readHostKernelSettings, type HostKernelSettings } from './host-kernel-settings.js';
 import { buildRuleTimeline, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 import type { RunRecord } from './run-record.js';
@@ -79,7 +80,8 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
 /** The analysis of host `name`; a name the run lacks is a contradiction between lab and record. */
 export function hostAnalysisOf(analysis: RunAnalysis, name: string): HostAnalysis {
   const host = analysis.hosts.find((h) => h.name === name);
-  if (host === undefined) throw new Error(`run analysis has no host "${name}" (hosts: ${analysis.hosts.map((h) => h.name).join(', ')}); fix the expectation's host`);
+  if (host === undefined)
+    throw new Error(`run analysis has no host "${name}" (hosts: ${analysis.hosts.map((h) => h.name).join(', ')}); fix the expectation's host`);
   return host;
 }
 

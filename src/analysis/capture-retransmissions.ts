@@ -168,7 +168,7 @@ export class DataRetransmissionTracker {
   private classifyOld(seg: TcpSegment, side: 0 | 1, me: Direction, peer: Direction): boolean {
     const len = seg.payloadLength;
     const nextSeq = me.nextSeq!;
-    if (len <= 1 && seg.seq === ((nextSeq - 1) >>> 0)) {
+    if (len <= 1 && seg.seq === (nextSeq - 1) >>> 0) {
       // The byte before nextSeq: a keepalive — or a repeated zero-window probe while the window is still shut.
       if (peer.window === 0 && len === 1) {
         this.result.zeroWindowProbes++;

@@ -319,7 +319,8 @@ export class CaptureStateReplay {
         return; // anything else: answered with a RST, no change
       case 'SYN_SENT':
         if (s.syn && s.ack) me.apply(s.ackCoversSyn || me.isn === undefined ? 'rcv-syn-ack' : 'rcv-bad-ack', frame);
-        else if (s.syn) me.apply('rcv-syn', frame); // simultaneous open
+        else if (s.syn)
+          me.apply('rcv-syn', frame); // simultaneous open
         else if (s.ack && !s.ackCoversSyn) me.apply('rcv-bad-ack', frame); // the challenge ACK: we answer with a RST
         return;
       case 'SYN_RECEIVED':

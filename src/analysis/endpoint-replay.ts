@@ -1,4 +1,3 @@
-import type { AgentEvent } from '../agent/protocol.js';
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
@@ -15,14 +14,14 @@ import {
   timerSlackMs,
   USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
-import { readHostKernelSettings } from './host-kernel-settings.js';
-import { acceptQueueOf, type AcceptQueueRefusal } from './accept-queue.js';
+
+import { type AcceptQueueRefusal } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
-import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
-import { isLabSocket } from './socket-timeline.js';
-import { buildRuleTimeline, describeRuleDrop, REJECT_REPLY_WINDOW_US, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
-import { listenStepBacklog, synAckDropLimits, synQueueReadings } from './sampled-reads.js';
+
+import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
+import { synAckDropLimits } from './sampled-reads.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { estimateFinRto, predictGiveUpWindow } from './timing-fit.js';
 
@@ -144,7 +143,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   const isSent = (s: TcpSegment): boolean => segmentEndpoints(s).src === input.tuple.local;
   const firstSyn = own.find((s) => (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN);
   const connectCall = input.calls.find((c) => c.op === 'connect');
-  const role: EndpointRole = connectCall !== undefined || (firstSyn !== undefined && isSent(firstSyn)) ? 'active' : firstSyn !== undefined ? 'passive' : 'unknown';
+  const role: EndpointRole =
+    connectCall !== undefined || (firstSyn !== undefined && isSent(firstSyn)) ? 'active' : firstSyn !== undefined ? 'passive' : 'unknown';
 
   const timeline: ReplayEntry[] = [];
   const skipped: { frame: number; reason: string }[] = [];
@@ -152,18 +152,18 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   let context: TcpContext = {};
   if (role === 'passive') {
     const listen = input.calls.find((c) => c.op === 'listen');
-    state = 'LISTEN' as TcpState;
+    state = widened('LISTEN');
     context = { openedBy: 'passive' };
     const row = machine.nextTransitions('CLOSED', 'open-passive')[0];
     const start = listen?.timeUs ?? (firstSyn?.timeUs ?? 0) - 1;
     timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'listen' }, ...(row && { row }) });
   } else if (role === 'active') {
-    state = 'CLOSED' as TcpState;
+    state = widened('CLOSED');
     const start = Math.min(connectCall?.timeUs ?? Infinity, firstSyn?.timeUs ?? Infinity);
     timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'socket' } });
   } else {
     // No handshake in the capture: the socket was open before it started.
-    state = 'ESTABLISHED' as TcpState;
+    state = widened('ESTABLISHED');
     const start = own[0]?.timeUs ?? input.calls[0]?.timeUs ?? 0;
     timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'unknown (open before the capture)' } });
   }
@@ -243,9 +243,12 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       if ((flags & TcpFlag.RST) !== 0) {
         // `REJECT --reject-with tcp-reset` answers a dropped segment from netfilter: TCP sent nothing.
-        const rejected = own.find((r) => !isSent(r) && r.timeUs <= s.timeUs && s.timeUs - r.timeUs <= REJECT_REPLY_WINDOW_US && input.droppedBy?.(r) !== undefined);
+        const rejected = own.find(
+          (r) => !isSent(r) && r.timeUs <= s.timeUs && s.timeUs - r.timeUs <= REJECT_REPLY_WINDOW_US && input.droppedBy?.(r) !== undefined,
+        );
         if (rejected !== undefined) skipped.push({ frame: s.frame, reason: `RST sent by the firewall (REJECT) in reply to #${rejected.frame}, not by TCP` });
-        else if (closedByApp === undefined && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2', 'SYN_RECEIVED'].includes(state)) apply('abort', s.timeUs, cause);
+        else if (closedByApp === undefined && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2', 'SYN_RECEIVED'].includes(state))
+          apply('abort', s.timeUs, cause);
       }
       continue;
     }
@@ -266,7 +269,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (state === 'CLOSED' && timeline.length > 1 && !(syn && !ack)) return true;
     if ((flags & TcpFlag.RST) !== 0) {
       if (state === 'LISTEN' || state === 'CLOSED') return true;
-      if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === ((iss + 1) >>> 0))) return true; // unacceptable: ignored (§3.10.7.3)
+      if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === (iss + 1) >>> 0)) return true; // unacceptable: ignored (§3.10.7.3)
       return apply('rcv-rst', s.timeUs, cause);
     }
     if (syn && !ack) {
@@ -280,7 +283,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (syn && ack) {
       if (state === 'SYN_SENT') {
         peerIsn = s.seq;
-        return apply(iss !== undefined && s.ack === ((iss + 1) >>> 0) ? 'rcv-syn-ack' : 'rcv-bad-ack', s.timeUs, cause);
+        return apply(iss !== undefined && s.ack === (iss + 1) >>> 0 ? 'rcv-syn-ack' : 'rcv-bad-ack', s.timeUs, cause);
       }
       if (state === 'SYN_RECEIVED' && ackCovers(s, iss === undefined ? undefined : (iss + 1) >>> 0)) return apply('rcv-ack-of-syn', s.timeUs, cause);
       return true;
@@ -328,7 +331,12 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   function noSocketReply(received: TcpSegment): TcpSegment | undefined {
     if ((received.flags & TcpFlag.RST) !== 0) return undefined;
     return own.find(
-      (r) => isSent(r) && (r.flags & (TcpFlag.RST | TcpFlag.ACK)) === TcpFlag.RST && r.timeUs >= received.timeUs && r.timeUs - received.timeUs <= 10_000 && r.seq === received.ack,
+      (r) =>
+        isSent(r) &&
+        (r.flags & (TcpFlag.RST | TcpFlag.ACK)) === TcpFlag.RST &&
+        r.timeUs >= received.timeUs &&
+        r.timeUs - received.timeUs <= 10_000 &&
+        r.seq === received.ack,
     );
   }
 
@@ -368,17 +376,33 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: earliestUs, latestUs: input.error.timeUs };
         }
         const startUs = firstSyn?.timeUs ?? last.timeUs;
-        return window(startUs, predictSynSchedule(settings).failAtMs, predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN retransmissions exhausted', 'retransmit-give-up');
+        return window(
+          startUs,
+          predictSynSchedule(settings).failAtMs,
+          predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs,
+          'SYN retransmissions exhausted',
+          'retransmit-give-up',
+        );
       }
       case 'SYN_RECEIVED': {
         if (context.openedBy !== 'passive') return undefined;
         // Timer fires only: a SYN-ACK answering a retransmitted SYN that reached TCP is a reply (syn-ack-replies.ts).
         const synAcks = sameSequence(own.filter((s) => isSent(s) && isSynAck(s)));
-        const replies = findSynAckReplies(synAcks, own.filter((r) => !isSent(r) && isPureSyn(r)), (r) => input.droppedBy?.(r) !== undefined);
+        const replies = findSynAckReplies(
+          synAcks,
+          own.filter((r) => !isSent(r) && isPureSyn(r)),
+          (r) => input.droppedBy?.(r) !== undefined,
+        );
         const timerSends = synAcks.filter((a) => !replies.has(a.frame));
         const first = timerSends[0];
         if (first === undefined) {
-          return window(last.timeUs, predictSynAckSchedule(settings).failAtMs, predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs, 'SYN-ACK retransmissions exhausted (request dropped)', 'retransmit-give-up');
+          return window(
+            last.timeUs,
+            predictSynAckSchedule(settings).failAtMs,
+            predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs,
+            'SYN-ACK retransmissions exhausted (request dropped)',
+            'retransmit-give-up',
+          );
         }
         const offsets = timerSends.map((a) => (a.timeUs - first.timeUs) / 1000);
         return requestDropTimer(first.timeUs, offsets);
@@ -429,7 +453,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    */
   function dataGiveUpTimer(): TimerPrediction | undefined {
     const acked = (s: TcpSegment): boolean =>
-      own.some((r) => !isSent(r) && (r.flags & TcpFlag.ACK) !== 0 && input.droppedBy?.(r) === undefined && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
+      own.some(
+        (r) => !isSent(r) && (r.flags & TcpFlag.ACK) !== 0 && input.droppedBy?.(r) === undefined && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0,
+      );
     const data = own.filter((s) => isSent(s) && s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0);
     const firstUnacked = data.find((s) => !acked(s));
     if (firstUnacked === undefined) return undefined;
@@ -496,177 +522,7 @@ function sameSequence(segments: readonly TcpSegment[]): TcpSegment[] {
   return first === undefined ? [] : segments.filter((s) => s.seq === first.seq);
 }
 
-/** Replays every lab socket of every host of a run (sockets the agent sampled or named). */
-export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimeline(run)): EndpointReplay[] {
-  const replays: EndpointReplay[] = [];
-  const endUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs), ...run.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
-  for (const host of run.hosts) {
-    const { settings, rtoMinMs } = readHostKernelSettings(host);
-    const droppedBy = timelineDropper(rules, host);
-    for (const { tuple, conns } of socketsOf(host)) {
-      const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
-      const backlog = listenStepBacklog(run, host, localPort);
-      const acceptQueue = acceptQueueOf(run, host, localPort);
-      const windows = connectionWindows(host, tuple);
-      windows.forEach((window, i) => {
-        const conn = windows.length === 1 ? conns[0] : conns[i];
-        const error = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
-        const cut = windows.length > 1;
-        replays.push(
-          replayEndpoint({
-            host: host.name,
-            tuple,
-            ...(conn !== undefined && { conn }),
-            segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
-            calls: callsOf(run, host, conn, tuple),
-            settings,
-            droppedBy,
-            ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
-            ...(rtoMinMs !== undefined && { rtoMinMs }),
-            ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
-            ...(acceptQueue !== undefined && { acceptQueue }),
-            endUs: cut ? Math.min(endUs, window.untilUs) : endUs,
-            ...(cut && { window }),
-          }),
-        );
-      });
-    }
-  }
-  return replays;
-}
-
-/** Starts of a new connection on a reused 4-tuple: 1 ms before a SYN carries a new ISN (the kernel's SYN_SENT precedes its SYN by µs). */
-const NEW_CONNECTION_LEAD_US = 1_000;
-
-/**
- * The connections one 4-tuple carried in turn, as time windows: a pure SYN whose sequence number differs from
- * the previous pure SYN in the same direction starts a new one (a reused port, a SYN out of TIME_WAIT:
- * tcp_timewait_state_process() TCP_TW_SYN). One window covering the run when the tuple carried one.
- */
-export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: number; untilUs: number }[] {
-  const starts: number[] = [];
-  // Per direction: the two SYNs of a simultaneous open cross on one 4-tuple with two ISNs, one connection.
-  const lastIsn = new Map<string, number>();
-  for (const s of host.segments) {
-    const { src, dst } = segmentEndpoints(s);
-    if (!((src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local))) continue;
-    if (!isPureSyn(s)) continue;
-    const previous = lastIsn.get(src);
-    if (previous !== undefined && s.seq !== previous) {
-      starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
-      lastIsn.clear();
-    }
-    lastIsn.set(src, s.seq);
-  }
-  const bounds = [-Infinity, ...starts, Infinity];
-  return bounds.slice(0, -1).map((fromUs, i) => ({ fromUs, untilUs: bounds[i + 1] as number }));
-}
-
-/** The connection sockets of a host: every lab socket the agent sampled or named (with its connection names in order), or the kernel traced. */
-function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
-  const found = new Map<string, { tuple: SocketTuple; conns: string[] }>();
-  for (const event of host.events) {
-    if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected') continue;
-    if (!isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
-    const key = `${event.local} ${event.remote}`;
-    const known = found.get(key) ?? { tuple: { local: event.local, remote: event.remote }, conns: [] };
-    found.set(key, known);
-    if (event.conn !== undefined && !known.conns.includes(event.conn)) known.conns.push(event.conn);
-  }
-  // Sockets only the kernel's trace shows (stateSourceOf(): 'tracepoint'), e.g. one shorter than a sampling period.
-  for (const event of host.kernelEvents ?? []) {
-    if (event.kind !== 'state' || !isLabSocket(event.local) || event.local.startsWith('0.0.0.0:') || event.remote.endsWith(':0')) continue;
-    const key = `${event.local} ${event.remote}`;
-    if (!found.has(key)) found.set(key, { tuple: { local: event.local, remote: event.remote }, conns: [] });
-  }
-  return [...found.values()];
-}
-
-/**
- * The user calls of the lab on this host's connection, timed by their step records (when the step started).
- * A socket-call step without `conn` acted on the host's latest connection at run time: steps.jsonl records
- * which (StepRecord.conn); for older run folders it is inferred the same way, from the host's agent events.
- */
-function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple: SocketTuple): ReplayCall[] {
-  const calls: ReplayCall[] = [];
-  const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
-  const actsOn = (record: StepRecord, stepConn: string | undefined): boolean =>
-    conn !== undefined && (record.conn ?? stepConn ?? latestConnBefore(run, host, record.startUs)) === conn;
-  for (const record of run.steps) {
-    const step = run.lab.steps[record.index];
-    if (step === undefined || !('host' in step) || step.host !== host.name) continue;
-    switch (step.kind) {
-      case 'listen':
-        if (step.port === localPort) calls.push({ op: 'listen', timeUs: record.startUs });
-        break;
-      case 'connect':
-        if (conn !== undefined && step.conn === conn) calls.push({ op: 'connect', timeUs: record.startUs });
-        break;
-      case 'send':
-      case 'shutdown':
-      case 'abort':
-        if (actsOn(record, step.conn)) calls.push({ op: step.kind, timeUs: record.startUs });
-        break;
-      case 'close':
-      case 'close-on-fin': {
-        if (!actsOn(record, step.conn)) break;
-        // close-on-fin (older run folders: close with onFin) is armed by the step and done by the agent
-        // when the peer's FIN is read: its `end` event is the moment of the call.
-        const onFin = step.kind === 'close-on-fin' || (step as { onFin?: boolean }).onFin === true;
-        const end = onFin ? host.events.find((e) => e.type === 'end' && e.conn === conn && e.timeUs >= record.startUs) : undefined;
-        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : record.startUs) });
-        break;
-      }
-      case 'rule':
-      case 'unrule':
-      case 'wait-state':
-      case 'wait-event':
-      case 'wait-gone':
-      case 'hold':
-      case 'release':
-      case 'flood':
-        break;
-      default:
-        assertNever(step);
-    }
-  }
-  return calls;
-}
-
-/**
- * The host's latest connection when a step started, as the step runner tracks it (run/step-runner.ts
- * trackConnections(): the latest connect step, accepted or connected event), for steps without `conn`.
- */
-function latestConnBefore(run: RunRecord, host: RunHost, timeUs: number): string | undefined {
-  let latest: { conn: string; timeUs: number } | undefined;
-  for (const record of run.steps) {
-    const step = run.lab.steps[record.index];
-    if (step?.kind === 'connect' && step.host === host.name && record.startUs <= timeUs && (latest === undefined || record.startUs >= latest.timeUs)) {
-      latest = { conn: step.conn, timeUs: record.startUs };
-    }
-  }
-  for (const event of host.events) {
-    if ((event.type === 'accepted' || event.type === 'connected') && event.timeUs <= timeUs && (latest === undefined || event.timeUs >= latest.timeUs)) {
-      latest = { conn: event.conn, timeUs: event.timeUs };
-    }
-  }
-  return latest?.conn;
-}
-
-/** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */
-function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegment) => string | undefined {
-  return (segment) => {
-    if (segment.dst !== host.address) return undefined;
-    const drop = ruleDropOf(rules, host.name, segment.frame);
-    return drop === undefined ? undefined : describeRuleDrop(drop);
-  };
-}
-
-/**
- * Received segments a host's firewall dropped before TCP saw them, from the run's rule timeline
- * (rule-timeline.ts: INPUT/PREROUTING DROP or REJECT rules while in place, confirmed by their counters).
- * tcpdump sees an incoming packet before netfilter does, so such a segment is in the capture.
- */
-export function firewallDropper(run: RunRecord, host: RunHost, _addresses?: Readonly<Record<string, string>>): (segment: TcpSegment) => string | undefined {
-  return timelineDropper(buildRuleTimeline(run), host);
+/** The state as a TcpState, so the replay loop does not narrow `state` to its first value. */
+function widened(state: TcpState): TcpState {
+  return state;
 }

@@ -79,12 +79,7 @@ export function dropsReceived(rule: ParsedRule, segment: TcpSegment): boolean {
  */
 export function conntrackStateOf(host: RunHost, segment: TcpSegment): ConntrackState {
   const replied = host.segments.some(
-    (s) =>
-      s.timeUs < segment.timeUs &&
-      s.src === segment.dst &&
-      s.dst === segment.src &&
-      s.srcPort === segment.dstPort &&
-      s.dstPort === segment.srcPort,
+    (s) => s.timeUs < segment.timeUs && s.src === segment.dst && s.dst === segment.src && s.srcPort === segment.dstPort && s.dstPort === segment.srcPort,
   );
   return replied ? 'ESTABLISHED' : 'NEW';
 }
@@ -104,7 +99,10 @@ export function decideUnpredictableDrops(
   if (counted === 0) return { dropped: [], how: 'its counter reads 0: none dropped' };
   if (counted >= candidates.length) return { dropped: candidates, how: `its counter reads ${counted}: all ${candidates.length} matching segment(s) dropped` };
   if (modules.every((m) => m === 'limit')) {
-    return { dropped: candidates.slice(0, counted), how: `its counter reads ${counted} of ${candidates.length} matching: the first ${counted} (limit_mt(): the bucket starts full)` };
+    return {
+      dropped: candidates.slice(0, counted),
+      how: `its counter reads ${counted} of ${candidates.length} matching: the first ${counted} (limit_mt(): the bucket starts full)`,
+    };
   }
   return undefined;
 }
@@ -219,7 +217,9 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const drop = receiveDropRule(rule.parsed);
     if (drop === undefined) continue;
     if (!('matches' in drop)) {
-      warnings.push(`${where} uses options the report cannot match (${drop.unsupported.join(', ')}); its ${counted ?? 'unknown number of'} dropped packets are not attributed to arrows`);
+      warnings.push(
+        `${where} uses options the report cannot match (${drop.unsupported.join(', ')}); its ${counted ?? 'unknown number of'} dropped packets are not attributed to arrows`,
+      );
       continue;
     }
     const host = record.hosts.find((h) => h.name === rule.host);
@@ -231,7 +231,11 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     );
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
-      const decided = decideUnpredictableDrops(matched, counted, drop.unpredictable.map((u) => u.module));
+      const decided = decideUnpredictableDrops(
+        matched,
+        counted,
+        drop.unpredictable.map((u) => u.module),
+      );
       if (decided === undefined) {
         const text = `${where} uses ${what}, whose effect the model cannot predict; ${counted ?? 'no'} counted drop(s) among ${matched.length} matching segment(s) cannot be placed: they are treated as delivered`;
         warnings.push(text);
@@ -248,13 +252,21 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured segment(s) but its counter is 0: they are drawn as delivered`);
       continue;
     }
-    const attribution: RuleDrop = { rule: rule.name, host: rule.host, chain: rule.parsed.chain, target: rule.target, description: rule.parsed.matchDescription };
+    const attribution: RuleDrop = {
+      rule: rule.name,
+      host: rule.host,
+      chain: rule.parsed.chain,
+      target: rule.target,
+      description: rule.parsed.matchDescription,
+    };
     for (const segment of matched) {
       hostDrops.set(segment.frame, attribution);
       rule.droppedFrames.push(segment.frame);
     }
     if (counted === undefined) {
-      warnings.push(`${where}: no counter found in ${rule.host}'s iptables-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`);
+      warnings.push(
+        `${where}: no counter found in ${rule.host}'s iptables-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
+      );
     } else if (counted !== matched.length) {
       warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);
     }

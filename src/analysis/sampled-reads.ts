@@ -1,13 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState } from '../tcp/state.js';
-import {
-  CAPTURE_ALLOWANCE_MS,
-  effectiveSynAckRetries,
-  possibleSynAckDropFires,
-  predictSynAckSchedule,
-  type SynQueuePressure,
-} from '../tcp/timing-model.js';
+import { CAPTURE_ALLOWANCE_MS, effectiveSynAckRetries, possibleSynAckDropFires, predictSynAckSchedule, type SynQueuePressure } from '../tcp/timing-model.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import type { ObservedSend } from './timing-fit.js';
 
@@ -59,11 +53,7 @@ export function lastSampleBefore(events: readonly AgentEvent[], timeUs: number):
  * `self` (the remote of the request being judged) counts as an old request in readings taken after its
  * own row went — at its own timer fire it was still in the queue.
  */
-export function synQueueReadings(
-  host: RunHost,
-  local: string,
-  backlog: number,
-): (fromUs: number, toUs: number, self?: string) => SynQueuePressure[] {
+export function synQueueReadings(host: RunHost, local: string, backlog: number): (fromUs: number, toUs: number, self?: string) => SynQueuePressure[] {
   const rows = new Map<string, number>(); // remote → retransmits, request sockets only
   const readings: { timeUs: number; rows: ReadonlyMap<string, number> }[] = [];
   let lastEventUs: number | undefined;
@@ -155,7 +145,12 @@ export interface ObservedGiveUp {
  * sampler's last earlier read, or the socket's last transmission in the capture) and by the read that
  * found it gone. Offsets in ms from `firstUs`.
  */
-export function sampledDisappearance(host: RunHost, gone: Extract<AgentEvent, { type: 'socket-gone' }>, sends: readonly ObservedSend[], firstUs: number): ObservedGiveUp {
+export function sampledDisappearance(
+  host: RunHost,
+  gone: Extract<AgentEvent, { type: 'socket-gone' }>,
+  sends: readonly ObservedSend[],
+  firstUs: number,
+): ObservedGiveUp {
   const lastRead = lastSampleBefore(host.events, gone.timeUs);
   const lastSend = sends.at(-1);
   const useRead = lastRead !== undefined && (lastSend === undefined || lastRead >= lastSend.timeUs);

@@ -180,11 +180,16 @@ function pairCopies(record: RunRecord, hostByAddress: ReadonlyMap<string, string
       }
       drafts.push({ from: sender, to: copy.host, received: copy, fate: { kind: 'delivered' } });
       if (hostsWithCapture.has(sender)) {
-        warnings.push(`${copy.host} capture #${copy.segment.frame} (${formatFlags(copy.segment.flags)} seq ${copy.segment.seq}) has no copy in ${sender}'s capture: drawn from its arrival time only`);
+        warnings.push(
+          `${copy.host} capture #${copy.segment.frame} (${formatFlags(copy.segment.flags)} seq ${copy.segment.seq}) has no copy in ${sender}'s capture: drawn from its arrival time only`,
+        );
       }
     }
   }
-  if (skipped.length > 0) warnings.push(`${skipped.length} segment(s) to or from addresses that are no lab host's were left out: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`);
+  if (skipped.length > 0)
+    warnings.push(
+      `${skipped.length} segment(s) to or from addresses that are no lab host's were left out: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''}`,
+    );
   return drafts;
 }
 
@@ -221,7 +226,13 @@ function collectMarks(record: RunRecord): LifelineMark[] {
   const marks: LifelineMark[] = [];
   for (const host of record.hosts) {
     for (const sample of sampleStates(host.events)) {
-      marks.push({ kind: 'state', host: host.name, timeUs: sample.timeUs - record.startedUs, state: sample.state, socket: `${sample.local} ↔ ${sample.remote}` });
+      marks.push({
+        kind: 'state',
+        host: host.name,
+        timeUs: sample.timeUs - record.startedUs,
+        state: sample.state,
+        socket: `${sample.local} ↔ ${sample.remote}`,
+      });
     }
   }
   for (const step of record.steps) {
@@ -261,7 +272,13 @@ function findPhases(arrows: readonly TracedSegment[]): LadderPhase[] {
         const synAck = synAcks.find((a) => a.from === syn.to && a.segment.ack === plus1(syn.segment.seq));
         const finalAck =
           synAck &&
-          firsts.find((a) => a.from === syn.from && (a.segment.flags & TcpFlag.SYN) === 0 && (a.segment.flags & TcpFlag.ACK) !== 0 && a.segment.ack === plus1(synAck.segment.seq));
+          firsts.find(
+            (a) =>
+              a.from === syn.from &&
+              (a.segment.flags & TcpFlag.SYN) === 0 &&
+              (a.segment.flags & TcpFlag.ACK) !== 0 &&
+              a.segment.ack === plus1(synAck.segment.seq),
+          );
         if (synAck && finalAck) phases.push({ kind: 'handshake', first: syn.id, last: finalAck.id });
         else if (synAck) phases.push({ kind: 'half-open', first: syn.id, last: lastSynLike.id });
       }
@@ -280,7 +297,8 @@ function findPhases(arrows: readonly TracedSegment[]): LadderPhase[] {
     }
     const indexOf = (a: TracedSegment): number => list.indexOf(a);
     const separateAck = list.some(
-      (a) => a.from === finB.from && indexOf(a) > indexOf(finA) && indexOf(a) < indexOf(finB) && (a.segment.flags & TcpFlag.FIN) === 0 && a.segment.ack === finAEnd,
+      (a) =>
+        a.from === finB.from && indexOf(a) > indexOf(finA) && indexOf(a) < indexOf(finB) && (a.segment.flags & TcpFlag.FIN) === 0 && a.segment.ack === finAEnd,
     );
     phases.push({ kind: separateAck ? 'four-way-close' : 'close', first: finA.id, last: lastAck.id });
   }

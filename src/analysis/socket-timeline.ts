@@ -70,7 +70,9 @@ const SAMPLE_LAG_US = 200_000;
  */
 export function withExactStates(samples: readonly StateSample[], kernelEvents: readonly KernelEvent[] | undefined): StateSample[] {
   if (kernelEvents === undefined) return [...samples];
-  const states = kernelEvents.filter((e) => e.kind === 'state' && e.to !== undefined && isLabSocket(e.local) && !e.local.startsWith('0.0.0.0:') && !e.remote.endsWith(':0'));
+  const states = kernelEvents.filter(
+    (e) => e.kind === 'state' && e.to !== undefined && isLabSocket(e.local) && !e.local.startsWith('0.0.0.0:') && !e.remote.endsWith(':0'),
+  );
   const added: StateSample[] = [];
   for (const [i, event] of states.entries()) {
     if (event.handedToTimewait === true) continue;

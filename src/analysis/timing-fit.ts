@@ -1,4 +1,11 @@
-import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, compareSchedule, scheduleTimeline, type RetransmissionSchedule, type ScheduleItemCheck } from '../tcp/timing-model.js';
+import {
+  CAPTURE_ALLOWANCE_MS,
+  roundUpToJiffiesMs,
+  compareSchedule,
+  scheduleTimeline,
+  type RetransmissionSchedule,
+  type ScheduleItemCheck,
+} from '../tcp/timing-model.js';
 import type { ObservedGiveUp } from './sampled-reads.js';
 
 /*
@@ -76,7 +83,12 @@ function fitOne(
   const expectedSends = schedule.sends.length;
   const placement =
     mode === 'allow-gaps'
-      ? alignSends(expectedOffsetsMs.slice(0, expectedSends), intervalsMs.slice(0, expectedSends), sends.map((s) => s.offsetMs), hz)
+      ? alignSends(
+          expectedOffsetsMs.slice(0, expectedSends),
+          intervalsMs.slice(0, expectedSends),
+          sends.map((s) => s.offsetMs),
+          hz,
+        )
       : sends.map((_, i) => (i < expectedSends ? i : -1));
   const slotSends: (ObservedSend | undefined)[] = new Array<ObservedSend | undefined>(expectedSends).fill(undefined);
   const extra: ObservedSend[] = [];
@@ -85,7 +97,10 @@ function fitOne(
     if (m >= 0) slotSends[m] = send;
     else extra.push(send);
   });
-  const items = compareGiveUpInterval(compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs), giveUp);
+  const items = compareGiveUpInterval(
+    compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+    giveUp,
+  );
   const problems: string[] = [];
   const failed = items.filter((item) => !item.ok);
   const missingSends = failed.filter((item) => item.verdict === 'unobserved' && item.index < expectedSends).length;
@@ -94,7 +109,10 @@ function fitOne(
     if (item.verdict === 'early' || item.verdict === 'late') {
       const isGiveUp = item.index >= expectedSends;
       const what = isGiveUp ? 'the give-up' : `transmission ${item.index + 1}`;
-      const when = isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs ? `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s` : `${seconds(item.observedMs ?? 0)} s`;
+      const when =
+        isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs
+          ? `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s`
+          : `${seconds(item.observedMs ?? 0)} s`;
       problems.push(`${what} ${item.verdict} (${when}, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`);
     }
   }
@@ -150,7 +168,8 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
  */
 function compareGiveUpInterval(items: ScheduleItemCheck[], giveUp: ObservedGiveUp | undefined): ScheduleItemCheck[] {
   const last = items.at(-1);
-  if (last === undefined || giveUp === undefined || giveUp.afterMs === giveUp.byMs || last.earliestMs === undefined || last.latestMs === undefined) return items;
+  if (last === undefined || giveUp === undefined || giveUp.afterMs === giveUp.byMs || last.earliestMs === undefined || last.latestMs === undefined)
+    return items;
   const verdict = giveUp.byMs < last.earliestMs ? 'early' : giveUp.afterMs > last.latestMs ? 'late' : 'ok';
   return [...items.slice(0, -1), { ...last, verdict, ok: verdict === 'ok' }];
 }

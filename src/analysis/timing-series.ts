@@ -99,7 +99,8 @@ export function analyseSeries(
     }
     const timerCopies = series.copies.filter((c) => !replies.has(c.id));
     const runHost = record.hosts.find((h) => h.name === series.from);
-    if (host === undefined || runHost === undefined) return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'no-host' } } };
+    if (host === undefined || runHost === undefined)
+      return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'no-host' } } };
     const source = series.copies[0]?.segment.src ?? '';
     if (source !== runHost.address) {
       return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'forged', source } } };
@@ -111,7 +112,11 @@ export function analyseSeries(
     else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
     else {
       const firstUs = timeOfSegment(timerCopies[0] as TracedSegment);
-      const sends = timerCopies.map((c) => ({ offsetMs: (timeOfSegment(c) - firstUs) / 1000, frame: c.senderFrame ?? c.receiverFrame ?? 0, timeUs: timeOfSegment(c) }));
+      const sends = timerCopies.map((c) => ({
+        offsetMs: (timeOfSegment(c) - firstUs) / 1000,
+        frame: c.senderFrame ?? c.receiverFrame ?? 0,
+        timeUs: timeOfSegment(c),
+      }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
       model = { kind: 'fitted', fit: fitRetransmissions(predictor.predict, sends, observed, predictor.hz, 'allow-gaps'), settings: predictor.settings };
@@ -132,7 +137,13 @@ function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
   return [...byKey.values()].map((copies) => {
     const first = copies[0] as TracedSegment;
     const ends = segmentEndpoints(first.segment);
-    return { kind: kindOf(first.segment.flags, first.segment.payloadLength), from: first.from, to: first.to, tuple: { local: ends.src, remote: ends.dst }, copies };
+    return {
+      kind: kindOf(first.segment.flags, first.segment.payloadLength),
+      from: first.from,
+      to: first.to,
+      tuple: { local: ends.src, remote: ends.dst },
+      copies,
+    };
   });
 }
 
@@ -211,7 +222,11 @@ function findGiveUp(record: RunRecord, host: RunHost, series: SegmentSeries, kin
         return tuple !== undefined && tuple.local === series.tuple.local && tuple.remote === series.tuple.remote;
       });
       const timedOut = error !== undefined && error.code === 'ETIMEDOUT';
-      return { timeUs: timedOut ? rel(error.timeUs) : undefined, ...(timedOut && { error }), who: error === undefined ? host.name : `${host.name}/${error.conn}` };
+      return {
+        timeUs: timedOut ? rel(error.timeUs) : undefined,
+        ...(timedOut && { error }),
+        who: error === undefined ? host.name : `${host.name}/${error.conn}`,
+      };
     }
     case 'SYN-ACK': {
       const gone = host.events.find(

@@ -32,8 +32,10 @@ export function registerClean(program: Command): void {
           `and ${swept.tracingInstances} tracing instance(s) of ${swept.runs.length} run(s)\n`,
       );
       if (swept.kept.length > 0) {
-        process.stdout.write(`kept ${swept.kept.length} run(s) whose tcplab process is alive or on another machine (--all to remove them): ` +
-          `${swept.kept.map((k) => k.runId).join(', ')}\n`);
+        process.stdout.write(
+          `kept ${swept.kept.length} run(s) whose tcplab process is alive or on another machine (--all to remove them): ` +
+            `${swept.kept.map((k) => k.runId).join(', ')}\n`,
+        );
       }
       if (flags.images) {
         const current = describeLabImage().tag;

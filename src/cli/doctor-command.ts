@@ -33,7 +33,7 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
         findings.push({
           ok: false,
           what: installed.exitCode === 0 ? 'Docker engine installed but not running' : 'no Docker engine installed',
-          fix: 'npx tcplab setup   (as root: installs Debian\'s docker.io when missing, starts dockerd, builds the lab image)',
+          fix: "npx tcplab setup   (as root: installs Debian's docker.io when missing, starts dockerd, builds the lab image)",
         });
       }
       const image = describeLabImage();
@@ -49,7 +49,11 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
               findings.push(
                 debootstrap.exitCode === 0
                   ? { ok: true, what: `no registry (${REGISTRY_BASE} cannot be pulled); the base will be made with debootstrap` }
-                  : { ok: false, what: `no registry and no debootstrap to make the base image`, fix: 'npx tcplab setup   (as root), or: apt-get install -y debootstrap' },
+                  : {
+                      ok: false,
+                      what: `no registry and no debootstrap to make the base image`,
+                      fix: 'npx tcplab setup   (as root), or: apt-get install -y debootstrap',
+                    },
               );
             }
           }

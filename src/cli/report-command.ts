@@ -64,17 +64,22 @@ function pickOne<T extends string>(option: string, value: string, allowed: reado
  * Bad folders are usage errors.
  */
 async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: RunAnalysis; verdict: Verdict }> {
-  if (!existsSync(runDir)) throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
+  if (!existsSync(runDir))
+    throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
   if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: is a file, expected a run folder written by \`tcplab run\``, ExitCode.usage);
   for (const file of ['run.json', 'lab.json']) {
-    if (!existsSync(join(runDir, file))) throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);
+    if (!existsSync(join(runDir, file)))
+      throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);
   }
   const record = await readRunRecord(runDir);
   const analysis = analyzeRun(record);
   const verdictPath = join(runDir, 'verdict.json');
   if (!existsSync(verdictPath)) return { record, analysis, verdict: verifyRun(record, runDir, 0, analysis) };
   const stored = readRunJson<Verdict>(verdictPath, '; or delete verdict.json to recompute the verdict') as Verdict;
-  if (!Array.isArray(stored.checks)) throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
-  const typed = stored.checks.every((c) => c.origin !== undefined) ? stored : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
+  if (!Array.isArray(stored.checks))
+    throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
+  const typed = stored.checks.every((c) => c.origin !== undefined)
+    ? stored
+    : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
   return { record, analysis, verdict: typed };
 }

@@ -79,7 +79,8 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
       process.stderr.write('interrupted; everything the run created has been removed\n');
       return;
     }
-    if (err instanceof DeployError) throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);
+    if (err instanceof DeployError)
+      throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);
     throw err;
   } finally {
     interruptSignal.removeEventListener('abort', onInterrupt);
@@ -97,7 +98,10 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
 function makeObserver(lab: Lab, flags: RunFlags, prefixed: boolean): RunObserver | undefined {
   if (flags.quiet) return undefined;
   if (process.stderr.isTTY && !prefixed) {
-    return new TaskListRunView(`${lab.name}: ${lab.title}`, lab.steps.map((step) => describeStep(step)));
+    return new TaskListRunView(
+      `${lab.name}: ${lab.title}`,
+      lab.steps.map((step) => describeStep(step)),
+    );
   }
   return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '');
 }

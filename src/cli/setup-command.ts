@@ -41,7 +41,8 @@ export function registerSetup(program: Command): void {
       }
       if (missing.length > 0) {
         requireRoot(`install ${missing.join(', ')}`);
-        if (!(await has('apt-get'))) throw new CliError(`${missing.join(', ')} missing and this is not a Debian/Ubuntu machine: install them by hand`, ExitCode.environment);
+        if (!(await has('apt-get')))
+          throw new CliError(`${missing.join(', ')} missing and this is not a Debian/Ubuntu machine: install them by hand`, ExitCode.environment);
         say(`installing ${missing.join(' ')} (apt-get)`);
         const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
         await execa('apt-get', ['update', '-qq'], { env, stdio: 'inherit' });
@@ -51,7 +52,11 @@ export function registerSetup(program: Command): void {
 
       const { DockerRuntime } = await import('../runtime/docker/docker-runtime.js');
       const runtime = new DockerRuntime();
-      const answers = async (): Promise<boolean> => runtime.engineInfo().then(() => true, () => false);
+      const answers = async (): Promise<boolean> =>
+        runtime.engineInfo().then(
+          () => true,
+          () => false,
+        );
       if (await answers()) say('a Docker engine answers');
       else {
         requireRoot('start dockerd');

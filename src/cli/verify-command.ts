@@ -21,7 +21,8 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
         setExitCode(await verifyCaptureFile(path, flags));
         return;
       }
-      if (!existsSync(join(path, 'run.json'))) throw new CliError(`${path}: not a run folder (no run.json); give a folder written by \`tcplab run\``, ExitCode.usage);
+      if (!existsSync(join(path, 'run.json')))
+        throw new CliError(`${path}: not a run folder (no run.json); give a folder written by \`tcplab run\``, ExitCode.usage);
       const record = await readRunRecord(path);
       const stored = readRunJson<Verdict>(join(path, 'verdict.json'));
       const verdict = verifyRun(record, path, stored?.durationMs ?? 0);
@@ -31,7 +32,11 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       } else {
         process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true })}\n`);
         for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
-        process.stdout.write(differences.length === 0 ? '  recomputed verdict matches the stored verdict.json\n' : `  differs from the stored verdict.json:\n${differences.map((d) => `    ${d}`).join('\n')}\n`);
+        process.stdout.write(
+          differences.length === 0
+            ? '  recomputed verdict matches the stored verdict.json\n'
+            : `  differs from the stored verdict.json:\n${differences.map((d) => `    ${d}`).join('\n')}\n`,
+        );
       }
       setExitCode(verdict.verdict === 'pass' ? ExitCode.ok : ExitCode.fail);
     });

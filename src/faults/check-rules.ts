@@ -60,7 +60,12 @@ async function findRefused(lines: readonly RestoreLine[], runner: RestoreRunner)
     const { input, stepOfLine } = restoreInput(remaining);
     const result = await runner.restore(input);
     if (result.exitCode === 0) break;
-    const lineNumber = Number(/Error occurred at line: (\d+)|line (\d+) failed/.exec(result.stderr)?.slice(1).find((n) => n !== undefined));
+    const lineNumber = Number(
+      /Error occurred at line: (\d+)|line (\d+) failed/
+        .exec(result.stderr)
+        ?.slice(1)
+        .find((n) => n !== undefined),
+    );
     const stepIndex = stepOfLine.get(lineNumber) ?? (remaining[0] as RestoreLine).stepIndex;
     refused.push({ stepIndex, reason: iptablesReason(result.stderr) });
     remaining = remaining.filter((line) => line.stepIndex !== stepIndex);
@@ -92,7 +97,10 @@ function restoreLine(argv: readonly string[]): string {
 
 /** iptables' own reason in one line, without the program/version prefix and the "Try --help" hint. */
 export function iptablesReason(stderr: string): string {
-  const first = stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^Error occurred at line/.test(line) && !/^Try `/.test(line));
+  const first = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !/^Error occurred at line/.test(line) && !/^Try `/.test(line));
   const reason = (first ?? 'iptables-restore failed without a message')
     .replace(/^(iptables-restore|iptables)(\s+v[\d.]+)?(\s+\([^)]*\))?:\s*/, '')
     .replace(/^line \d+ failed:\s*/, '');

@@ -167,7 +167,8 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
   if (options.comment !== undefined) spec.push('-m', 'comment', '--comment', options.comment);
 
   const tableArgs = ['-t', table];
-  const commandArgs = command.position === 'insert' ? ['-I', command.chain, ...(command.ruleNumber !== undefined ? [String(command.ruleNumber)] : [])] : ['-A', command.chain];
+  const commandArgs =
+    command.position === 'insert' ? ['-I', command.chain, ...(command.ruleNumber !== undefined ? [String(command.ruleNumber)] : [])] : ['-A', command.chain];
   const matches = spec.filter((_, i) => !isTargetWord(spec, i)).join(' ');
   return {
     table,
@@ -184,7 +185,16 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
 function isTargetWord(spec: readonly string[], index: number): boolean {
   const word = spec[index];
   const previous = spec[index - 1];
-  return word === '-j' || word === '--jump' || word === '-g' || word === '--goto' || previous === '-j' || previous === '--jump' || previous === '-g' || previous === '--goto';
+  return (
+    word === '-j' ||
+    word === '--jump' ||
+    word === '-g' ||
+    word === '--goto' ||
+    previous === '-j' ||
+    previous === '--jump' ||
+    previous === '-g' ||
+    previous === '--goto'
+  );
 }
 
 function isTable(name: string): name is RuleTable {

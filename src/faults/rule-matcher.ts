@@ -55,7 +55,29 @@ const ACCEPTED_MODULES = new Set(['tcp', 'comment', 'conntrack', 'state']);
 /** Matches with hidden state (xt_limit.c, xt_statistic.c, xt_recent.c, xt_hashlimit.c, xt_connlimit.c, xt_quota.c). */
 const UNPREDICTABLE_MODULES = new Set(['limit', 'statistic', 'recent', 'hashlimit', 'connlimit', 'quota', 'connbytes']);
 /** Options of the accepted matches (those an unpredictable module's option list stops at). */
-const KNOWN_OPTIONS = new Set(['--syn', '--sport', '--source-port', '--dport', '--destination-port', '--tcp-flags', '--ctstate', '--state', '--comment', '-j', '--jump', '-g', '--goto', '-m', '--match', '!', '-p', '-s', '-d', '-i', '-o']);
+const KNOWN_OPTIONS = new Set([
+  '--syn',
+  '--sport',
+  '--source-port',
+  '--dport',
+  '--destination-port',
+  '--tcp-flags',
+  '--ctstate',
+  '--state',
+  '--comment',
+  '-j',
+  '--jump',
+  '-g',
+  '--goto',
+  '-m',
+  '--match',
+  '!',
+  '-p',
+  '-s',
+  '-d',
+  '-i',
+  '-o',
+]);
 
 /** Compiles a rule spec into a segment predicate, or lists the options this matcher does not understand. */
 export function compileRule(spec: readonly string[]): CompiledRule {
@@ -200,7 +222,7 @@ function parseIpv4(text: string): number | undefined {
 
 function inNetwork(address: string, network: Network): boolean {
   const value = parseIpv4(address);
-  return value !== undefined && ((value & network.mask) >>> 0) === network.base;
+  return value !== undefined && (value & network.mask) >>> 0 === network.base;
 }
 
 function parsePortRange(text: string): [number, number] | undefined {

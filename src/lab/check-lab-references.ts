@@ -34,7 +34,10 @@ export function checkLabReferences(
   const checkHost = (path: readonly PropertyKey[], name: string): boolean => {
     if (hosts.has(name)) return true;
     const suggestion = didYouMean(name, hostNames);
-    report(path, `unknown host ${quote(name)}; declared hosts: ${hostNames.join(', ')}${suggestion === '' ? '; declare it under hosts or use one of these' : suggestion}`);
+    report(
+      path,
+      `unknown host ${quote(name)}; declared hosts: ${hostNames.join(', ')}${suggestion === '' ? '; declare it under hosts or use one of these' : suggestion}`,
+    );
     return false;
   };
   const declareConn = (host: string, conn: string, index: number): void => {
@@ -60,7 +63,10 @@ export function checkLabReferences(
     const names = hasListener ? [...known, 'accepted-1', 'accepted-2', '…'] : known;
     const listed = names.length > 0 ? `connections on ${host} at this step: ${names.join(', ')}` : `no connection exists on ${host} at this step`;
     const suggestion = didYouMean(conn, known);
-    report(path, `unknown connection ${quote(conn)} on host ${quote(host)}; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`);
+    report(
+      path,
+      `unknown connection ${quote(conn)} on host ${quote(host)}; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`,
+    );
   };
 
   steps.forEach((item, index) => {
@@ -101,7 +107,10 @@ export function checkLabReferences(
         checkHost(at('host'), step.host);
         const earlier = rules.get(step.name);
         if (earlier !== undefined) {
-          report(at('name'), `duplicate rule name ${quote(step.name)} (already used by steps[${earlier.index}]); rule names must be unique in a lab, rename one`);
+          report(
+            at('name'),
+            `duplicate rule name ${quote(step.name)} (already used by steps[${earlier.index}]); rule names must be unique in a lab, rename one`,
+          );
         } else {
           rules.set(step.name, { host: step.host, index });
         }
@@ -112,9 +121,13 @@ export function checkLabReferences(
         const rule = rules.get(step.name);
         const onHost = [...rules.entries()].filter(([, r]) => r.host === step.host && r.removedAt === undefined).map(([name]) => name);
         if (rule === undefined || rule.host !== step.host) {
-          const listed = onHost.length > 0 ? `rules on ${step.host} at this step: ${onHost.join(', ')}` : `no rule has been added on ${step.host} before this step`;
+          const listed =
+            onHost.length > 0 ? `rules on ${step.host} at this step: ${onHost.join(', ')}` : `no rule has been added on ${step.host} before this step`;
           const suggestion = didYouMean(step.name, onHost);
-          report(at('name'), `unknown rule ${quote(step.name)} on host ${quote(step.host)}; ${listed}${suggestion === '' ? '; an unrule must follow the rule step that adds it' : suggestion}`);
+          report(
+            at('name'),
+            `unknown rule ${quote(step.name)} on host ${quote(step.host)}; ${listed}${suggestion === '' ? '; an unrule must follow the rule step that adds it' : suggestion}`,
+          );
         } else if (rule.removedAt !== undefined) {
           report(at('name'), `rule ${quote(step.name)} was already removed by steps[${rule.removedAt}]; remove this unrule`);
         } else {
@@ -154,7 +167,10 @@ export function checkLabReferences(
         if (!checkHost(at('host'), expectation.host) || expectation.conn === undefined) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];
         if (!connects.includes(expectation.conn)) {
-          report(at('conn'), `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; connections made by connect steps there: ${connects.join(', ') || '(none)'}`);
+          report(
+            at('conn'),
+            `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; connections made by connect steps there: ${connects.join(', ') || '(none)'}`,
+          );
         }
         break;
       }
@@ -162,9 +178,15 @@ export function checkLabReferences(
         if (!checkHost(at('host'), expectation.host)) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];
         if (!connects.includes(expectation.conn)) {
-          const listed = connects.length > 0 ? `connections made by connect steps on ${expectation.host}: ${connects.join(', ')}` : `no connect step runs on ${expectation.host}`;
+          const listed =
+            connects.length > 0
+              ? `connections made by connect steps on ${expectation.host}: ${connects.join(', ')}`
+              : `no connect step runs on ${expectation.host}`;
           const suggestion = didYouMean(expectation.conn, connects);
-          report(at('conn'), `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; ${listed}${suggestion === '' ? '; an outcome names the `as` of a connect step' : suggestion}`);
+          report(
+            at('conn'),
+            `unknown connection ${quote(expectation.conn)} on host ${quote(expectation.host)}; ${listed}${suggestion === '' ? '; an outcome names the `as` of a connect step' : suggestion}`,
+          );
         }
         break;
       }

@@ -26,7 +26,10 @@ export function parseDuration(value: unknown): DurationParse {
     return { ok: false, message: `expected a positive duration, received ${quote(value)}; durations cannot be negative, write e.g. 1s` };
   }
   if (match === null) {
-    return { ok: false, message: `expected a duration such as 500ms, 2s, 1.5s or 2m, received ${quote(value)}; units are ms, s and m (a bare number means seconds)` };
+    return {
+      ok: false,
+      message: `expected a duration such as 500ms, 2s, 1.5s or 2m, received ${quote(value)}; units are ms, s and m (a bare number means seconds)`,
+    };
   }
   const amount = Number(match[1]);
   const unit = match[2] ?? 's';

@@ -203,8 +203,10 @@ function describeFormatProblem(path: readonly PropertyKey[], received: unknown):
   if (parent === 'sysctls' && typeof received === 'string' && received.startsWith('net.')) {
     return `invalid sysctl ${shown}; a key is net. and dot-separated words of letters, digits, _ and - with no empty word (e.g. net.ipv4.tcp_syn_retries)`;
   }
-  if (parent === 'sysctls') return `invalid sysctl ${shown}; only per-network-namespace sysctls starting with "net." can be set (e.g. net.ipv4.tcp_syn_retries)`;
-  if (path.length === 1 && field === 'name') return `invalid lab name ${shown}; use lower-case letters, digits and -, starting with a letter or digit (e.g. syn-sent)`;
+  if (parent === 'sysctls')
+    return `invalid sysctl ${shown}; only per-network-namespace sysctls starting with "net." can be set (e.g. net.ipv4.tcp_syn_retries)`;
+  if (path.length === 1 && field === 'name')
+    return `invalid lab name ${shown}; use lower-case letters, digits and -, starting with a letter or digit (e.g. syn-sent)`;
   if (field === 'name') return `invalid name ${shown}; use lower-case letters, digits and -, starting with a letter (e.g. drop-syn)`;
   return `invalid value ${shown}${exampleFor(path)}`;
 }

@@ -52,7 +52,10 @@ const connName = z
   .describe('connection name (a connect step’s `as`, or accepted-N)')
   .superRefine((value, ctx) => {
     if (!/^[a-z][a-z0-9-]*$/.test(value)) {
-      ctx.addIssue({ code: 'custom', message: `invalid connection name ${quote(value)}; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid connection name ${quote(value)}; use lower-case letters, digits and -, starting with a letter (e.g. c, conn-2)`,
+      });
     }
   });
 
@@ -99,7 +102,9 @@ const FLAG_ORDER = 'FSRP.UEW';
 /** tcpdump flag letters in tcpdump's order (print-tcp.c): `S`, `S.`, `F.`, `R.`, `FP.`, or `none`. */
 export const tcpFlags = z
   .string()
-  .describe('tcpdump flag letters in the order F S R P . U E W, e.g. S, S., F., R., FP. (exactly these); a trailing * means "at least these": R* is any segment with RST set')
+  .describe(
+    'tcpdump flag letters in the order F S R P . U E W, e.g. S, S., F., R., FP. (exactly these); a trailing * means "at least these": R* is any segment with RST set',
+  )
   .superRefine((value, ctx) => {
     const problem = checkFlags(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -109,7 +114,8 @@ export const tcpFlags = z
 export function checkFlags(value: string): string | undefined {
   if (value === 'none') return undefined;
   if (value === '') return 'expected tcpdump flag letters (e.g. S, S., F., R.), received an empty string';
-  if (value === '*' || value === 'none*') return `${quote(value)} would match every segment; name the flags that must be set before the *, e.g. "R*" for any segment with RST set`;
+  if (value === '*' || value === 'none*')
+    return `${quote(value)} would match every segment; name the flags that must be set before the *, e.g. "R*" for any segment with RST set`;
   const letters = value.endsWith('*') ? value.slice(0, -1) : value;
   let last = -1;
   for (const letter of letters) {
@@ -160,7 +166,11 @@ const waitSchema = z
       });
     }
     if (value.event !== undefined && value.port !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['port'], message: 'a wait for an agent event takes no port (events belong to a connection); remove port or use conn' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['port'],
+        message: 'a wait for an agent event takes no port (events belong to a connection); remove port or use conn',
+      });
     }
   });
 
@@ -184,16 +194,20 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(), accept: z.boolean().optional() }),
       (v): Step => ({ kind: 'listen', host: v.host, port: v.port, ...(v.backlog !== undefined && { backlog: v.backlog }), accept: v.accept ?? true }),
     ),
-    defineKind(
-      'connect',
-      z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional() }),
-      (v): Step => ({ kind: 'connect', host: v.host, to: v.to, port: v.port, ...(v.local_port !== undefined && { localPort: v.local_port }), conn: v.as ?? 'conn' }),
-    ),
-    defineKind(
-      'send',
-      z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1).max(MAX_SEND_BYTES) }),
-      (v): Step => ({ kind: 'send', host: v.host, ...(v.conn !== undefined && { conn: v.conn }), bytes: v.bytes }),
-    ),
+    defineKind('connect', z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional() }), (v): Step => ({
+      kind: 'connect',
+      host: v.host,
+      to: v.to,
+      port: v.port,
+      ...(v.local_port !== undefined && { localPort: v.local_port }),
+      conn: v.as ?? 'conn',
+    })),
+    defineKind('send', z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1).max(MAX_SEND_BYTES) }), (v): Step => ({
+      kind: 'send',
+      host: v.host,
+      ...(v.conn !== undefined && { conn: v.conn }),
+      bytes: v.bytes,
+    })),
     defineKind('shutdown', hostOnly, (v): Step => ({ kind: 'shutdown', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) })),
     defineKind(
       'close',
@@ -214,10 +228,17 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       }),
       (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add }),
     ),
-    defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1).max(MAX_NAME_CHARS) }), (v): Step => ({ kind: 'unrule', host: v.host, name: v.name })),
+    defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1).max(MAX_NAME_CHARS) }), (v): Step => ({
+      kind: 'unrule',
+      host: v.host,
+      name: v.name,
+    })),
     defineKind('wait', waitSchema, toWaitStep),
     defineKind('sleep', duration, (v): Step => ({ kind: 'sleep', durationMs: durationMs(v) })),
-    defineKind('hold', z.strictObject({ host: hostRef }).describe("queue everything the host sends until a release step (nothing is lost)"), (v): Step => ({ kind: 'hold', host: v.host })),
+    defineKind('hold', z.strictObject({ host: hostRef }).describe('queue everything the host sends until a release step (nothing is lost)'), (v): Step => ({
+      kind: 'hold',
+      host: v.host,
+    })),
     defineKind('release', z.strictObject({ host: hostRef }).describe('send what hold queued, oldest first'), (v): Step => ({ kind: 'release', host: v.host })),
     defineKind(
       'flood',
@@ -264,36 +285,39 @@ const packetsSchema = z
 /** Expectation kinds by their YAML key. */
 export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new Map(
   [
-    defineKind(
-      'states',
-      z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional() }),
-      (v): Expectation => ({ kind: 'states', host: v.host, path: v.path.map(toState), ...(v.port !== undefined && { port: v.port }) }),
-    ),
-    defineKind(
-      'never',
-      z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional() }),
-      (v): Expectation => ({ kind: 'never', host: v.host, states: v.states.map(toState), ...(v.port !== undefined && { port: v.port }) }),
-    ),
-    defineKind(
-      'outcome',
-      z.strictObject({ host: hostRef, conn: connName, is: z.enum(CONNECT_OUTCOMES) }),
-      (v): Expectation => ({ kind: 'outcome', host: v.host, conn: v.conn, is: v.is }),
-    ),
-    defineKind(
-      'packets',
-      packetsSchema,
-      (v): Expectation => ({
-        kind: 'packets',
-        from: v.from,
-        to: v.to,
-        flags: v.flags,
-        ...(v.count !== undefined && { count: v.count }),
-        ...(v.min !== undefined && { min: v.min }),
-        ...(v.max !== undefined && { max: v.max }),
-        ...(v.same_seq !== undefined && { sameSeq: v.same_seq }),
-      }),
-    ),
-    defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({ kind: 'handshake', client: v.client, server: v.server })),
+    defineKind('states', z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
+      kind: 'states',
+      host: v.host,
+      path: v.path.map(toState),
+      ...(v.port !== undefined && { port: v.port }),
+    })),
+    defineKind('never', z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
+      kind: 'never',
+      host: v.host,
+      states: v.states.map(toState),
+      ...(v.port !== undefined && { port: v.port }),
+    })),
+    defineKind('outcome', z.strictObject({ host: hostRef, conn: connName, is: z.enum(CONNECT_OUTCOMES) }), (v): Expectation => ({
+      kind: 'outcome',
+      host: v.host,
+      conn: v.conn,
+      is: v.is,
+    })),
+    defineKind('packets', packetsSchema, (v): Expectation => ({
+      kind: 'packets',
+      from: v.from,
+      to: v.to,
+      flags: v.flags,
+      ...(v.count !== undefined && { count: v.count }),
+      ...(v.min !== undefined && { min: v.min }),
+      ...(v.max !== undefined && { max: v.max }),
+      ...(v.same_seq !== undefined && { sameSeq: v.same_seq }),
+    })),
+    defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({
+      kind: 'handshake',
+      client: v.client,
+      server: v.server,
+    })),
     defineKind(
       'timer',
       z
@@ -327,26 +351,26 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
         ...(v.max !== undefined && { max: v.max }),
       }),
     ),
-    defineKind(
-      'syn-retransmits',
-      z.strictObject({ host: hostRef, conn: connName.optional() }),
-      (v): Expectation => ({ kind: 'syn-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
-    ),
-    defineKind(
-      'synack-retransmits',
-      z.strictObject({ host: hostRef, port: port.optional() }),
-      (v): Expectation => ({ kind: 'synack-retransmits', host: v.host, ...(v.port !== undefined && { port: v.port }) }),
-    ),
-    defineKind(
-      'fin-retransmits',
-      z.strictObject({ host: hostRef, conn: connName.optional() }),
-      (v): Expectation => ({ kind: 'fin-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
-    ),
-    defineKind(
-      'data-retransmits',
-      z.strictObject({ host: hostRef, conn: connName.optional() }),
-      (v): Expectation => ({ kind: 'data-retransmits', host: v.host, ...(v.conn !== undefined && { conn: v.conn }) }),
-    ),
+    defineKind('syn-retransmits', z.strictObject({ host: hostRef, conn: connName.optional() }), (v): Expectation => ({
+      kind: 'syn-retransmits',
+      host: v.host,
+      ...(v.conn !== undefined && { conn: v.conn }),
+    })),
+    defineKind('synack-retransmits', z.strictObject({ host: hostRef, port: port.optional() }), (v): Expectation => ({
+      kind: 'synack-retransmits',
+      host: v.host,
+      ...(v.port !== undefined && { port: v.port }),
+    })),
+    defineKind('fin-retransmits', z.strictObject({ host: hostRef, conn: connName.optional() }), (v): Expectation => ({
+      kind: 'fin-retransmits',
+      host: v.host,
+      ...(v.conn !== undefined && { conn: v.conn }),
+    })),
+    defineKind('data-retransmits', z.strictObject({ host: hostRef, conn: connName.optional() }), (v): Expectation => ({
+      kind: 'data-retransmits',
+      host: v.host,
+      ...(v.conn !== undefined && { conn: v.conn }),
+    })),
   ].map((kind) => [kind.key, kind] as const),
 );
 
@@ -363,9 +387,7 @@ const sysctlValue = z
     const problem = checkSysctlValueText(value);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
-const hostSchema = z
-  .strictObject({ sysctls: z.record(sysctlKey, sysctlValue).meta({ maxProperties: MAX_SYSCTLS_PER_HOST }).optional() })
-  .nullable();
+const hostSchema = z.strictObject({ sysctls: z.record(sysctlKey, sysctlValue).meta({ maxProperties: MAX_SYSCTLS_PER_HOST }).optional() }).nullable();
 const hostName = z.string().max(MAX_NAME_CHARS).regex(HOST_NAME_PATTERN);
 
 /** Why a sysctl value cannot be passed to the kernel as written, or undefined (the kernel's own rules are in kernel-sysctls.ts). */
@@ -386,18 +408,17 @@ export function checkSysctlValueText(value: string | number): string | undefined
 
 /** The top level of a lab file; `steps`/`expect` items are checked one by one against the registries. */
 export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodType) {
-  return z
-    .strictObject({
-      name: z.string().max(MAX_NAME_CHARS).regex(LAB_NAME_PATTERN).optional(),
-      title: z.string().min(1).max(MAX_TITLE_CHARS),
-      source: z.string().max(MAX_TITLE_CHARS).optional(),
-      description: z.string().max(MAX_TEXT_CHARS),
-      description_zh: z.string().max(MAX_TEXT_CHARS).optional(),
-      timeout: duration.optional(),
-      hosts: z.record(hostName, hostSchema).meta({ minProperties: 1, maxProperties: MAX_HOSTS }),
-      steps: z.array(stepItem).max(MAX_STEPS),
-      expect: z.array(expectationItem).max(MAX_EXPECTATIONS).optional(),
-    });
+  return z.strictObject({
+    name: z.string().max(MAX_NAME_CHARS).regex(LAB_NAME_PATTERN).optional(),
+    title: z.string().min(1).max(MAX_TITLE_CHARS),
+    source: z.string().max(MAX_TITLE_CHARS).optional(),
+    description: z.string().max(MAX_TEXT_CHARS),
+    description_zh: z.string().max(MAX_TEXT_CHARS).optional(),
+    timeout: duration.optional(),
+    hosts: z.record(hostName, hostSchema).meta({ minProperties: 1, maxProperties: MAX_HOSTS }),
+    steps: z.array(stepItem).max(MAX_STEPS),
+    expect: z.array(expectationItem).max(MAX_EXPECTATIONS).optional(),
+  });
 }
 
 /** The schema used for validation: items are opaque here and dispatched by key in load-lab.ts. */

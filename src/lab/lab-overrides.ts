@@ -67,7 +67,8 @@ export function parseOverrides(args: readonly string[]): { overrides: LabOverrid
 export function applyOverrides(document: unknown, overrides: readonly LabOverride[]): { document: unknown; problems: LabProblem[] } {
   const problems: LabProblem[] = [];
   if (overrides.length === 0) return { document, problems };
-  const copy: Record<string, unknown> = document !== null && typeof document === 'object' && !Array.isArray(document) ? structuredClone(document as Record<string, unknown>) : {};
+  const copy: Record<string, unknown> =
+    document !== null && typeof document === 'object' && !Array.isArray(document) ? structuredClone(document as Record<string, unknown>) : {};
   for (const override of overrides) {
     if (override.path[0] === 'timeout') {
       copy['timeout'] = override.value;

@@ -8,7 +8,16 @@ import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
 import { describeValue } from './duration.js';
 import { LabError, didYouMean, formatLabPath, type LabProblem } from './lab-error.js';
 import { describeIssues, type PathProblem } from './lab-issues.js';
-import { EXPECTATION_KINDS, HOST_NAME_PATTERN, LAB_FILE_SCHEMA, LAB_NAME_PATTERN, RESERVED_HOST_NAMES, STEP_KINDS, durationMs, type ItemKind } from './lab-kinds.js';
+import {
+  EXPECTATION_KINDS,
+  HOST_NAME_PATTERN,
+  LAB_FILE_SCHEMA,
+  LAB_NAME_PATTERN,
+  RESERVED_HOST_NAMES,
+  STEP_KINDS,
+  durationMs,
+  type ItemKind,
+} from './lab-kinds.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES } from './lab-limits.js';
 import { applyOverrides, findOverrideFor, parseOverrides } from './lab-overrides.js';
 import type { Lab, LabHost, SourcePos, Step } from './model.js';
@@ -54,7 +63,11 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
   }
   for (const name of hostNames) {
     if ((RESERVED_HOST_NAMES as readonly string[]).includes(name)) {
-      pathProblems.push({ path: ['hosts', name], target: 'key', message: `host name ${quote(name)} is reserved; choose another name (e.g. client, server, peer)` });
+      pathProblems.push({
+        path: ['hosts', name],
+        target: 'key',
+        message: `host name ${quote(name)} is reserved; choose another name (e.g. client, server, peer)`,
+      });
     }
   }
 
@@ -68,7 +81,11 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
 
   let name = typeof record['name'] === 'string' ? record['name'] : basename(file).replace(/\.ya?ml$/, '');
   if (record['name'] === undefined && !LAB_NAME_PATTERN.test(name)) {
-    pathProblems.push({ path: [], target: 'value', message: `the file name gives the lab name ${quote(name)}, which is not valid; add name: with lower-case letters, digits and - (e.g. name: syn-sent)` });
+    pathProblems.push({
+      path: [],
+      target: 'value',
+      message: `the file name gives the lab name ${quote(name)}, which is not valid; add name: with lower-case letters, digits and - (e.g. name: syn-sent)`,
+    });
     name = 'lab';
   }
 
@@ -152,7 +169,12 @@ function parsedModel<Model>(item: LoadedItem<Model>): Model {
 }
 
 /** Validates each item of `steps` / `expect`: a mapping with exactly one key naming a registered kind. */
-function loadItems<Model>(value: unknown, section: 'steps' | 'expect', kinds: ReadonlyMap<string, ItemKind<Model>>, problems: PathProblem[]): LoadedItem<Model>[] {
+function loadItems<Model>(
+  value: unknown,
+  section: 'steps' | 'expect',
+  kinds: ReadonlyMap<string, ItemKind<Model>>,
+  problems: PathProblem[],
+): LoadedItem<Model>[] {
   if (!Array.isArray(value)) return [];
   const known = [...kinds.keys()];
   const noun = section === 'steps' ? 'step' : 'expectation';
@@ -176,7 +198,11 @@ function loadItems<Model>(value: unknown, section: 'steps' | 'expect', kinds: Re
     const raw = (item as Record<string, unknown>)[key];
     const kind = kinds.get(key);
     if (kind === undefined) {
-      problems.push({ path: [...path, key], target: 'key', message: `unknown ${noun} kind ${quote(key)}; known kinds: ${known.join(', ')}${didYouMean(key, known)}` });
+      problems.push({
+        path: [...path, key],
+        target: 'key',
+        message: `unknown ${noun} kind ${quote(key)}; known kinds: ${known.join(', ')}${didYouMean(key, known)}`,
+      });
       return { status: 'failed', key, raw };
     }
     const parsed = kind.schema.safeParse(raw);
@@ -265,4 +291,3 @@ function describeYamlError(code: string, message: string, key: PropertyKey | und
       return `YAML syntax: ${clip(first.replace(/ at line \d+, column \d+:?$/, ''), 120)}; fix the YAML near here`;
   }
 }
-

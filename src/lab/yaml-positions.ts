@@ -9,7 +9,7 @@ export interface FoundNode {
 
 /** Finds the node at `path` (map keys and sequence indices) or the deepest ancestor that exists. */
 export function findNode(doc: Document, path: readonly PropertyKey[]): FoundNode {
-  let node: Node | null = (doc.contents) ?? null;
+  let node: Node | null = doc.contents ?? null;
   for (const segment of path) {
     const next = childOf(node, segment);
     if (next === undefined) return { node, exact: false };
@@ -33,7 +33,9 @@ function childOf(node: Node | null, segment: PropertyKey): { key: Node | null; v
     for (const pair of node.items) {
       const key = pair.key as Node | null;
       // Only a scalar key can name a path segment; a map or sequence used as a key never does.
-      if (isScalar(key) && key.value !== null && String(key.value as string | number | boolean) === String(segment)) {
+      const value: unknown = isScalar(key) ? key.value : undefined;
+      const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+      if (text !== undefined && text === String(segment)) {
         return { key, value: (pair.value as Node | null) ?? null };
       }
     }
@@ -55,7 +57,7 @@ export function positionOf(node: Node | null, lineCounter: LineCounter): { line:
 /** The path of the deepest map entry or sequence item that contains `offset` (for YAML syntax errors). */
 export function pathAtOffset(doc: Document, offset: number): PropertyKey[] {
   const path: PropertyKey[] = [];
-  let node: Node | null = (doc.contents) ?? null;
+  let node: Node | null = doc.contents ?? null;
   for (;;) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && containsOffset(p.key as Node | null, p.value as Node | null, offset));

@@ -64,9 +64,15 @@ export function catalogProblems(catalogs: Readonly<Record<string, Readonly<Recor
       for (const lang of langs.filter((l) => !present.includes(l))) problems.push(`${name}: "${key}" exists in ${present.join(', ')} but not in ${lang}`);
       const placeholders = present.map((lang) => {
         const value = (byLang[lang] as Record<string, unknown>)[key];
-        return typeof value === 'string' ? [...value.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',') : typeof value;
+        return typeof value === 'string'
+          ? [...value.matchAll(/\{(\w+)\}/g)]
+              .map((m) => m[1])
+              .sort()
+              .join(',')
+          : typeof value;
       });
-      if (new Set(placeholders).size > 1) problems.push(`${name}: "${key}" has different placeholders by language (${present.map((l, i) => `${l}: ${placeholders[i]}`).join('; ')})`);
+      if (new Set(placeholders).size > 1)
+        problems.push(`${name}: "${key}" has different placeholders by language (${present.map((l, i) => `${l}: ${placeholders[i]}`).join('; ')})`);
     }
   }
   return problems;

@@ -11,7 +11,8 @@ type StepWords = { readonly [K in Step['kind']]: (step: Extract<Step, { kind: K 
 type ExpectationWords = { readonly [K in Expectation['kind']]: (expectation: Extract<Expectation, { kind: K }>) => string };
 
 const filterEn = (conn: string | undefined, port: number | undefined): string => `${conn ? ` on ${conn}` : ''}${port !== undefined ? ` (port ${port})` : ''}`;
-const filterZh = (conn: string | undefined, port: number | undefined): string => `${conn ? `（连接 ${conn}）` : ''}${port !== undefined ? `（端口 ${port}）` : ''}`;
+const filterZh = (conn: string | undefined, port: number | undefined): string =>
+  `${conn ? `（连接 ${conn}）` : ''}${port !== undefined ? `（端口 ${port}）` : ''}`;
 const latestEn = (conn: string | undefined): string => conn ?? 'the latest connection';
 const latestZh = (conn: string | undefined): string => conn ?? '最近的连接';
 const portEn = (port: number | undefined): string => (port === undefined ? '' : ` (port ${port})`);
@@ -57,9 +58,11 @@ const STEPS_ZH: StepWords = {
 };
 
 const bounds = (e: { count?: number; min?: number; max?: number }, words: { exactly: string; atLeast: string; atMost: string }): string[] =>
-  [e.count !== undefined && `${words.exactly} ${e.count}`, e.min !== undefined && `${words.atLeast} ${e.min}`, e.max !== undefined && `${words.atMost} ${e.max}`].filter(
-    (b): b is string => typeof b === 'string',
-  );
+  [
+    e.count !== undefined && `${words.exactly} ${e.count}`,
+    e.min !== undefined && `${words.atLeast} ${e.min}`,
+    e.max !== undefined && `${words.atMost} ${e.max}`,
+  ].filter((b): b is string => typeof b === 'string');
 
 const EXPECTATIONS_EN: ExpectationWords = {
   states: (e) => `${e.host}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
@@ -73,7 +76,8 @@ const EXPECTATIONS_EN: ExpectationWords = {
   'fin-retransmits': (e) => `FIN retransmissions of orphaned ${connEn(e.host, e.conn)} and its silent end follow the Linux timing model`,
   'data-retransmits': (e) => `data retransmissions of ${connEn(e.host, e.conn)} and the ETIMEDOUT follow the Linux timing model`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`),
-  sockets: (e) => `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${e.host}${portEn(e.port)} in ${e.state} at once`,
+  sockets: (e) =>
+    `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${e.host}${portEn(e.port)} in ${e.state} at once`,
   timer: (e) => `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${portEn(e.port)} is first seen in ${e.state}`,
 };
 
@@ -81,7 +85,8 @@ const EXPECTATIONS_ZH: ExpectationWords = {
   states: (e) => `${e.host}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
   never: (e) => `${e.host}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
   outcome: (e) => `${e.host}/${e.conn} 的 connect() 以 ${e.is} 结束`,
-  packets: (e) => `${e.from} → ${e.to} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
+  packets: (e) =>
+    `${e.from} → ${e.to} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
   handshake: (e) => `${e.client} → ${e.server} 的三次握手，双方 ack = 对方 ISN + 1`,
   'syn-retransmits': (e) => `${connEn(e.host, e.conn)} 的 SYN 重传与 ETIMEDOUT 符合 Linux 时间模型`,
   'synack-retransmits': (e) => `${e.host}${portZh(e.port)} 的 SYN-ACK 重传与半连接的丢弃符合 Linux 时间模型`,

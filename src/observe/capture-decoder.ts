@@ -397,11 +397,7 @@ export class CaptureDecoder {
   }
 
   private shortBlock(pos: number, what: string, length: number, minimum: number): CaptureFormatError {
-    return new CaptureFormatError(
-      this.base + pos + 4,
-      this.stats.frames,
-      `${what} block has total length ${length}: expected at least ${minimum}`,
-    );
+    return new CaptureFormatError(this.base + pos + 4, this.stats.frames, `${what} block has total length ${length}: expected at least ${minimum}`);
   }
 
   private noteLinkType(linkType: number): void {

@@ -81,15 +81,7 @@ export class FrameDecoder {
   }
 
   /** Decodes one frame; returns the segment, or undefined (and counts why) if it is not a decodable TCP segment. */
-  decode(
-    buf: Buffer,
-    off: number,
-    caplen: number,
-    linkType: number,
-    frame: number,
-    timeUs: number,
-    interfaceId: number | undefined,
-  ): TcpSegment | undefined {
+  decode(buf: Buffer, off: number, caplen: number, linkType: number, frame: number, timeUs: number, interfaceId: number | undefined): TcpSegment | undefined {
     const end = off + caplen;
     this.buf = buf;
     this.frame = frame;
@@ -163,13 +155,7 @@ export class FrameDecoder {
     let type = this.u16(p + 12);
     let q = p + 14;
     let vlans: string | undefined;
-    while (
-      type === EtherType.VLAN ||
-      type === EtherType.QINQ ||
-      type === EtherType.QINQ_OLD ||
-      type === EtherType.QINQ_OLD2 ||
-      type === EtherType.QINQ_OLD3
-    ) {
+    while (type === EtherType.VLAN || type === EtherType.QINQ || type === EtherType.QINQ_OLD || type === EtherType.QINQ_OLD2 || type === EtherType.QINQ_OLD3) {
       if (q + 4 > end) return this.truncated();
       const id = this.u16(q) & 0x0fff;
       if (id !== 0) vlans = vlans === undefined ? `${id}` : `${vlans}.${id}`; // id 0: a priority tag only
@@ -520,15 +506,7 @@ export class FrameDecoder {
     return this.notTcp();
   }
 
-  private tcp(
-    t: number,
-    end: number,
-    ipPayloadLength: number,
-    family: 4 | 6,
-    src: string,
-    dst: string,
-    ipId: number | undefined,
-  ): TcpSegment | undefined {
+  private tcp(t: number, end: number, ipPayloadLength: number, family: 4 | 6, src: string, dst: string, ipId: number | undefined): TcpSegment | undefined {
     const buf = this.buf;
     if (t + 20 > end) return this.truncated();
     const dataOffset = (buf[t + 12]! >> 4) * 4;

@@ -28,7 +28,7 @@ export function formatIpv6Groups(groups: readonly number[]): string {
   }
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -42,8 +42,14 @@ export function formatIpv6Groups(groups: readonly number[]): string {
     i = j;
   }
   if (bestLen < 2) return groups.map((g) => g.toString(16)).join(':');
-  const head = groups.slice(0, bestStart).map((g) => g.toString(16)).join(':');
-  const tail = groups.slice(bestStart + bestLen).map((g) => g.toString(16)).join(':');
+  const head = groups
+    .slice(0, bestStart)
+    .map((g) => g.toString(16))
+    .join(':');
+  const tail = groups
+    .slice(bestStart + bestLen)
+    .map((g) => g.toString(16))
+    .join(':');
   return `${head}::${tail}`;
 }
 
@@ -56,7 +62,7 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   if (tailV4) {
     const parts = tailV4[1]!.split('.').map(Number);
     if (parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
-    extra = [((parts[0]! << 8) | parts[1]!), ((parts[2]! << 8) | parts[3]!)];
+    extra = [(parts[0]! << 8) | parts[1]!, (parts[2]! << 8) | parts[3]!];
     s = s.slice(0, s.length - tailV4[1]!.length);
     if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
   }

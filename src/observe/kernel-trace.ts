@@ -25,14 +25,7 @@
  */
 import { TCP_STATES, assertNever, parseTcpState, type TcpState } from '../tcp/state.js';
 
-export type KernelEventKind =
-  | 'state'
-  | 'retransmit'
-  | 'synack-retransmit'
-  | 'send-reset'
-  | 'receive-reset'
-  | 'destroy'
-  | 'error-report';
+export type KernelEventKind = 'state' | 'retransmit' | 'synack-retransmit' | 'send-reset' | 'receive-reset' | 'destroy' | 'error-report';
 
 /** One tracepoint hit, on the capture's clock, as written to `<host>/kernel-events.jsonl`. */
 export interface KernelEvent {
@@ -196,9 +189,11 @@ function fillConnectPorts(events: KernelEvent[]): void {
   for (const [i, event] of events.entries()) {
     if (event.kind !== 'state' || event.to !== 'SYN_SENT' || !event.local.endsWith(':0')) continue;
     const address = event.local.slice(0, -2);
-    const next = events.slice(i + 1).find(
-      (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
-    );
+    const next = events
+      .slice(i + 1)
+      .find(
+        (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
+      );
     if (next) event.local = next.local;
   }
 }
@@ -208,9 +203,12 @@ const TIMEWAIT_FROM: ReadonlySet<TcpState> = new Set(['FIN_WAIT_1', 'FIN_WAIT_2'
 function markTimewaitHandovers(events: KernelEvent[]): void {
   for (const [i, event] of events.entries()) {
     if (event.kind !== 'state' || event.to !== 'CLOSED' || !TIMEWAIT_FROM.has(event.from as TcpState)) continue;
-    const cause = events.slice(0, i).reverse().find(
-      (e) => e.local === event.local && e.remote === event.remote && (e.kind === 'receive-reset' || e.kind === 'error-report' || e.kind === 'send-reset'),
-    );
+    const cause = events
+      .slice(0, i)
+      .reverse()
+      .find(
+        (e) => e.local === event.local && e.remote === event.remote && (e.kind === 'receive-reset' || e.kind === 'error-report' || e.kind === 'send-reset'),
+      );
     if (cause === undefined || event.timeUs - cause.timeUs > 1000) event.handedToTimewait = true;
   }
 }

@@ -10,11 +10,24 @@
 import type { ProcNetTcpRow } from './proc-net-tcp.js';
 
 const HEADER =
-  'Active Internet connections (servers and established)\n' +
-  'Proto Recv-Q Send-Q Local Address           Foreign Address         State       Timer\n';
+  'Active Internet connections (servers and established)\n' + 'Proto Recv-Q Send-Q Local Address           Foreign Address         State       Timer\n';
 
 /** netstat's names by kernel state number (net-tools tcp_state[]; include/net/tcp_states.h). */
-const STATE_NAMES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'SYN_RECV'];
+const STATE_NAMES = [
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'SYN_RECV',
+];
 const TIMER_NAMES = ['off', 'on', 'keepalive', 'timewait', 'probe'];
 
 /** The text `netstat -tano` prints for these rows (IPv4 rows first, as netstat reads tcp then tcp6). */

@@ -63,7 +63,11 @@ export function parseNetstatTan(text: string): NetstatParseResult {
       continue;
     }
     const fail = (problem: string): never => {
-      throw new TextParseError('netstat -tan', lineNo, `${problem}; received ${JSON.stringify(lineText.trim())}; remedy: pass unmodified \`netstat -tan[po]\` output`);
+      throw new TextParseError(
+        'netstat -tan',
+        lineNo,
+        `${problem}; received ${JSON.stringify(lineText.trim())}; remedy: pass unmodified \`netstat -tan[po]\` output`,
+      );
     };
     if (fields.length < 6) fail(`expected at least 6 columns (Proto Recv-Q Send-Q Local Foreign State), found ${fields.length}`);
     const [, recvQText, sendQText, localText, foreignText, stateText] = fields as [string, string, string, string, string, string];

@@ -130,4 +130,3 @@ export function decodeProcAddress(hex: string): string {
 export function formatProcEndpoint(address: string, port: number, family: 4 | 6): Endpoint {
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
-

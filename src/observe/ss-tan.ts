@@ -89,7 +89,11 @@ export function parseSsTan(text: string): SsParseResult {
     const lineText = lines[i]!.replace(/\r$/, '');
     const lineNo = i + 1;
     const fail = (problem: string): never => {
-      throw new TextParseError('ss -tan', lineNo, `${problem}; received ${JSON.stringify(lineText.trim().slice(0, 160))}; remedy: pass unmodified \`ss -tan[oi]\` output`);
+      throw new TextParseError(
+        'ss -tan',
+        lineNo,
+        `${problem}; received ${JSON.stringify(lineText.trim().slice(0, 160))}; remedy: pass unmodified \`ss -tan[oi]\` output`,
+      );
     };
     if (lineText.startsWith('\t')) {
       // The -i info line belongs to the row above it (ss prints it tab-indented).

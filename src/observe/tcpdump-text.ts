@@ -120,7 +120,11 @@ export function parseTcpdumpText(text: string, options: TcpdumpParseOptions = {}
       continue;
     }
     const fail = (problem: string): never => {
-      throw new TextParseError('tcpdump', lineNo, `${problem}; received ${JSON.stringify(lineText.slice(0, 200))}; remedy: pass tcpdump -n output (one packet per line, or -v pairs)`);
+      throw new TextParseError(
+        'tcpdump',
+        lineNo,
+        `${problem}; received ${JSON.stringify(lineText.slice(0, 200))}; remedy: pass tcpdump -n output (one packet per line, or -v pairs)`,
+      );
     };
     const family: 4 | 6 = m[7] === 'IP6' ? 6 : 4;
     const row: TcpdumpRow = {

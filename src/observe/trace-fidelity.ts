@@ -80,10 +80,7 @@ export function compareTraceWithCapture(host: HostObservations): ClockPair[] {
   const used = new Set<TcpSegment>();
   const take = (what: string, atUs: number, match: (s: TcpSegment) => boolean, direction: 'after' | 'before'): void => {
     const candidates = host.segments.filter((s) => !used.has(s) && match(s));
-    const segment =
-      direction === 'after'
-        ? candidates.find((s) => s.timeUs >= atUs - 1000)
-        : candidates.filter((s) => s.timeUs <= atUs + 1000).at(-1);
+    const segment = direction === 'after' ? candidates.find((s) => s.timeUs >= atUs - 1000) : candidates.filter((s) => s.timeUs <= atUs + 1000).at(-1);
     if (!segment) return;
     used.add(segment);
     pairs.push({ what, deltaUs: Math.round(segment.timeUs - atUs) });

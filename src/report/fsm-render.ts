@@ -131,9 +131,7 @@ function renderText(machine: TcpMachine, pairs: Set<string>, highlight: FsmHighl
     for (const row of rows) {
       const mark = `${isHighlighted(row, pairs) ? '*' : ' '}${roleMark(edgeRole(row))}`;
       const source = row.kernel !== undefined ? `§${row.rfc}; ${row.kernel}` : `§${row.rfc}`;
-      lines.push(
-        `  ${mark} ${eventLabel(row).padEnd(eventWidth)} / ${formatActions(row.actions).padEnd(actionWidth)} → ${row.to.padEnd(12)} ${source}`,
-      );
+      lines.push(`  ${mark} ${eventLabel(row).padEnd(eventWidth)} / ${formatActions(row.actions).padEnd(actionWidth)} → ${row.to.padEnd(12)} ${source}`);
     }
   }
   if (highlight !== undefined) {
@@ -191,7 +189,10 @@ function renderDot(machine: TcpMachine, pairs: Set<string>, highlight: FsmHighli
 
 /** Mermaid labels end at the line's end; keep them free of characters its parser treats specially. */
 function mermaidLabel(text: string): string {
-  return text.replace(/[:;{}#]/g, ' ').replace(/[[\]]/g, (bracket) => (bracket === '[' ? '(' : ')')).replace(/=/g, ' ');
+  return text
+    .replace(/[:;{}#]/g, ' ')
+    .replace(/[[\]]/g, (bracket) => (bracket === '[' ? '(' : ')'))
+    .replace(/=/g, ' ');
 }
 
 function renderMermaid(machine: TcpMachine, pairs: Set<string>, highlight: FsmHighlight | undefined): string {

@@ -33,7 +33,6 @@ export function renderRunReportHtml(analysis: RunAnalysis, verdict: Verdict, opt
   return renderHtmlReport(model, { ...options, commentary: options.commentary ?? buildRunCommentary(analysis, verdict, model) });
 }
 
-
 /** Escapes text for HTML and SVG element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -183,7 +182,9 @@ function renderSvg(model: LadderModel, w: Words): string {
   out.push('<defs>');
   const markerColors = [...COLORS, '#b91c1c', '#6b7280'];
   markerColors.forEach((color, i) => {
-    out.push(`<marker id="head-${i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`);
+    out.push(
+      `<marker id="head-${i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`,
+    );
   });
   out.push('</defs>');
 
@@ -205,7 +206,9 @@ function renderSvg(model: LadderModel, w: Words): string {
       y = b.y1;
     }
     solid.push(`<line x1="${x}" y1="${y}" x2="${x}" y2="${bottom}" stroke="${color}"/>`);
-    const notes = lifeline.notes.map((note, n) => `<text class="lifeline-note" x="${x}" y="${top - 2 + 18 * (n + 1)}" text-anchor="middle">✕ ${escapeHtml(note)}</text>`).join('');
+    const notes = lifeline.notes
+      .map((note, n) => `<text class="lifeline-note" x="${x}" y="${top - 2 + 18 * (n + 1)}" text-anchor="middle">✕ ${escapeHtml(note)}</text>`)
+      .join('');
     out.push(
       `<g class="lifeline" data-host="${escapeHtml(lifeline.host)}"><rect class="host-box" x="${x - 95}" y="6" width="190" height="62" rx="8" stroke="${color}"/>` +
         `<text class="host-name" x="${x}" y="34" text-anchor="middle" fill="${color}">${escapeHtml(lifeline.host)}</text>` +
@@ -242,8 +245,13 @@ function renderSvg(model: LadderModel, w: Words): string {
   for (const row of layout.rows) {
     const lineY = row.kind === 'arrow' ? row.y + 30 : row.y + 18;
     const delta = previousTime === undefined ? undefined : row.timeUs - previousTime;
-    const deltaText = delta !== undefined && delta < 10_000 ? `<text class="axis-delta" x="${AXIS_X}" y="${lineY + 17}" text-anchor="end">+${escapeHtml(formatDuration(delta))}</text>` : '';
-    out.push(`<g class="tick"><text class="axis-time" x="${AXIS_X}" y="${lineY + 5}" text-anchor="end">${escapeHtml(formatRelativeSeconds(row.timeUs))}</text>${deltaText}<line x1="${AXIS_X + 4}" y1="${lineY}" x2="${AXIS_X + 12}" y2="${lineY}"/></g>`);
+    const deltaText =
+      delta !== undefined && delta < 10_000
+        ? `<text class="axis-delta" x="${AXIS_X}" y="${lineY + 17}" text-anchor="end">+${escapeHtml(formatDuration(delta))}</text>`
+        : '';
+    out.push(
+      `<g class="tick"><text class="axis-time" x="${AXIS_X}" y="${lineY + 5}" text-anchor="end">${escapeHtml(formatRelativeSeconds(row.timeUs))}</text>${deltaText}<line x1="${AXIS_X + 4}" y1="${lineY}" x2="${AXIS_X + 12}" y2="${lineY}"/></g>`,
+    );
     previousTime = row.timeUs;
     if (row.kind === 'arrow') out.push(renderArrow(model, row.arrow, row.index, row.y, xOf, w));
     else out.push(renderMark(model, row.mark, row.y, xOf, w));
@@ -319,11 +327,17 @@ function renderArrow(model: LadderModel, arrow: LadderArrow, index: number, y: n
   });
   if (arrow.retransmission) {
     const bx = x0 + (x1 > x0 ? 12 : -12);
-    parts.push(`<g class="retrans-badge"><rect x="${bx - (x1 > x0 ? 0 : 46)}" y="${y0 - 30}" width="46" height="22" rx="11"/><text x="${bx + (x1 > x0 ? 23 : -23)}" y="${y0 - 14}" text-anchor="middle">↻#${arrow.retransmission.copy}</text></g>`);
+    parts.push(
+      `<g class="retrans-badge"><rect x="${bx - (x1 > x0 ? 0 : 46)}" y="${y0 - 30}" width="46" height="22" rx="11"/><text x="${bx + (x1 > x0 ? 23 : -23)}" y="${y0 - 14}" text-anchor="middle">↻#${arrow.retransmission.copy}</text></g>`,
+    );
   }
   const title = [
-    arrow.senderFrame !== undefined && arrow.departUs !== undefined ? `${arrow.from} capture #${arrow.senderFrame} at ${formatRelativeSeconds(arrow.departUs)}` : `not in ${arrow.from}'s capture`,
-    arrow.receiverFrame !== undefined && arrow.arriveUs !== undefined ? `${arrow.to} capture #${arrow.receiverFrame} at ${formatRelativeSeconds(arrow.arriveUs)}` : `not in ${arrow.to}'s capture`,
+    arrow.senderFrame !== undefined && arrow.departUs !== undefined
+      ? `${arrow.from} capture #${arrow.senderFrame} at ${formatRelativeSeconds(arrow.departUs)}`
+      : `not in ${arrow.from}'s capture`,
+    arrow.receiverFrame !== undefined && arrow.arriveUs !== undefined
+      ? `${arrow.to} capture #${arrow.receiverFrame} at ${formatRelativeSeconds(arrow.arriveUs)}`
+      : `not in ${arrow.to}'s capture`,
     arrow.departUs !== undefined && arrow.arriveUs !== undefined ? `transit ${formatDuration(arrow.arriveUs - arrow.departUs)}` : '',
     `${arrow.segment.src}:${arrow.segment.srcPort} > ${arrow.segment.dst}:${arrow.segment.dstPort} win ${arrow.segment.window}`,
   ]
@@ -371,7 +385,8 @@ function renderMark(model: LadderModel, mark: LifelineMark, y: number, xOf: (h: 
 }
 
 function renderLegend(w: Words): string {
-  const item = (svg: string, text: string): string => `<li><svg width="64" height="24" viewBox="0 0 64 24" aria-hidden="true">${svg}</svg>${escapeHtml(text)}</li>`;
+  const item = (svg: string, text: string): string =>
+    `<li><svg width="64" height="24" viewBox="0 0 64 24" aria-hidden="true">${svg}</svg>${escapeHtml(text)}</li>`;
   return `<ul class="legend" aria-label="${escapeHtml(w.legend)}">
 ${item(`<line x1="4" y1="12" x2="54" y2="12" stroke="${COLORS[0]}" stroke-width="2.5"/><path d="M50,7 L60,12 L50,17 z" fill="${COLORS[0]}"/>`, w.legendNormal)}
 ${item('<line x1="4" y1="12" x2="46" y2="12" stroke="#b91c1c" stroke-width="2.5" stroke-dasharray="8 5"/><text x="52" y="18" font-size="18" fill="#b91c1c" text-anchor="middle" font-weight="700">✕</text>', w.legendDropped)}
@@ -397,7 +412,12 @@ function renderCommentary(model: LadderModel, commentary: readonly CommentaryLin
     const classes = ['commentary-line', entry.kind, ...(entry.departs ? ['departs'] : []), ...(entry === first ? ['first-departure'] : [])];
     const index = entry.arrowId === undefined ? -1 : model.arrows.findIndex((a) => a.id === entry.arrowId);
     const arrow = index < 0 ? '' : ` <a class="arrow-ref" href="#${escapeHtml(entry.arrowId ?? '')}">(→ ${index + 1})</a>`;
-    const flag = entry === first ? `<strong class="departure-flag">⚠ ${escapeHtml(w.firstDeparture)}</strong> ` : entry.departs ? '<span class="departure-mark">✗</span> ' : '';
+    const flag =
+      entry === first
+        ? `<strong class="departure-flag">⚠ ${escapeHtml(w.firstDeparture)}</strong> `
+        : entry.departs
+          ? '<span class="departure-mark">✗</span> '
+          : '';
     return `<li class="${classes.join(' ')}"${entry === first ? ' id="first-departure"' : ''}><span class="time">${escapeHtml(formatRelativeSeconds(entry.timeUs))}</span><span class="text">${flag}${escapeHtml(entry[lang])}${arrow}</span></li>`;
   });
   const body = items.length === 0 ? `<p class="note">${escapeHtml(w.noCommentary)}</p>` : `<ol class="commentary">\n${items.join('\n')}\n</ol>`;
@@ -411,7 +431,8 @@ function renderWarnings(model: LadderModel, w: Words): string {
 
 function renderChecks(model: LadderModel, w: Words): string {
   const rows = model.checks.map((check) => {
-    const status = check.status === 'pass' ? `<span class="status pass">✓ ${escapeHtml(w.pass)}</span>` : `<span class="status fail">✗ ${escapeHtml(w.fail)}</span>`;
+    const status =
+      check.status === 'pass' ? `<span class="status pass">✓ ${escapeHtml(w.pass)}</span>` : `<span class="status fail">✗ ${escapeHtml(w.fail)}</span>`;
     const evidence = check.evidence.map((item) => `<li>${linkCaptureReferences(model, item)}</li>`).join('');
     const reference = check.reference !== undefined ? `<div class="reference">${escapeHtml(check.reference)}</div>` : '';
     const source = check.source !== undefined ? `<div class="check-source">${escapeHtml(check.source)}</div>` : '';

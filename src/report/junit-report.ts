@@ -10,11 +10,13 @@ import type { Verdict } from '../verify/verdict.js';
 
 /** Escapes text for XML content or a double-quoted attribute; characters XML 1.0 forbids become U+FFFD. */
 export function escapeXml(text: string): string {
-  return text
-    // XML 1.0 forbids these characters outright (§2.2 Char): they are replaced, not escaped.
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
-    .replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch] as string);
+  return (
+    text
+      // XML 1.0 forbids these characters outright (§2.2 Char): they are replaced, not escaped.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+      .replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch] as string)
+  );
 }
 
 /** Escapes an attribute value, keeping line breaks (a parser turns a literal newline in an attribute into a space). */
@@ -41,7 +43,16 @@ export function renderJUnit(verdicts: readonly Verdict[]): string {
         ? 'verdict FAIL with no failed check (the lab produced no checks)'
         : `${failed.length} of ${verdict.checks.length} checks failed: ${failed.map((c) => (c.source === undefined ? c.name : `${c.name} (${c.source})`)).join('; ')}`;
     const text = failed
-      .map((c) => [`✗ ${c.name}`, ...(c.source ? [`  source: ${c.source}`] : []), `  expected: ${c.expected}`, `  observed: ${c.observed}`, ...c.evidence.map((e) => `  evidence: ${e}`), ...(c.reference ? [`  see: ${c.reference}`] : [])].join('\n'))
+      .map((c) =>
+        [
+          `✗ ${c.name}`,
+          ...(c.source ? [`  source: ${c.source}`] : []),
+          `  expected: ${c.expected}`,
+          `  observed: ${c.observed}`,
+          ...c.evidence.map((e) => `  evidence: ${e}`),
+          ...(c.reference ? [`  see: ${c.reference}`] : []),
+        ].join('\n'),
+      )
       .join('\n\n');
     return `${open}\n      <failure message="${escapeAttribute(message)}" type="tcplab.check">${escapeXml(`${text}\nrun folder: ${verdict.runDir}`)}</failure>\n${out}\n    </testcase>`;
   });

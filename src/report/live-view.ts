@@ -54,9 +54,7 @@ export class TaskListRunView implements RunObserver {
 
   constructor(title: string, stepTitles: readonly string[]) {
     const startedPromises = stepTitles.map((_, i) => new Promise<void>((resolve) => (this.started[i] = resolve)));
-    const finishedPromises = stepTitles.map(
-      (_, i) => new Promise<string | undefined>((resolve) => (this.finished[i] = resolve)),
-    );
+    const finishedPromises = stepTitles.map((_, i) => new Promise<string | undefined>((resolve) => (this.finished[i] = resolve)));
     const list = new Listr(
       [
         {

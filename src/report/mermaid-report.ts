@@ -20,13 +20,13 @@ export function renderRunMermaid(analysis: RunAnalysis, verdict: Verdict): strin
 
 /** Escapes free text for a Mermaid message, note or participant label (one line, entity codes). */
 export function escapeMermaidText(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/[#;<>]/g, (ch) => `#${ch.charCodeAt(0)};`);
+  return text.replace(/[\r\n]+/g, ' ').replace(/[#;<>]/g, (ch) => `#${ch.charCodeAt(0)};`);
 }
 
 const RESERVED = new Set(
-  'participant actor as note over left right of end loop alt else opt par and rect critical break box activate deactivate autonumber title create destroy links link properties details'.split(' '),
+  'participant actor as note over left right of end loop alt else opt par and rect critical break box activate deactivate autonumber title create destroy links link properties details'.split(
+    ' ',
+  ),
 );
 
 /** Renders a ladder model as a Mermaid sequence diagram (pure). */
@@ -56,7 +56,8 @@ export function renderMermaid(model: LadderModel): string {
 function renderArrowLine(arrow: LadderArrow, idOf: (host: string) => string): string {
   const time = formatRelativeSeconds(arrow.departUs ?? arrow.arriveUs ?? 0);
   const extras: string[] = [];
-  if (arrow.retransmission) extras.push(`retransmission ${arrow.retransmission.copy - 1}, ${formatDuration(arrow.retransmission.sinceUs)} after the previous copy`);
+  if (arrow.retransmission)
+    extras.push(`retransmission ${arrow.retransmission.copy - 1}, ${formatDuration(arrow.retransmission.sinceUs)} after the previous copy`);
   let operator = '->>';
   const fate = arrow.fate;
   switch (fate.kind) {

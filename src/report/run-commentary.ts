@@ -75,8 +75,13 @@ export interface CommentaryTextOptions {
 export function renderCommentaryText(lines: readonly CommentaryLine[], lang: CommentaryLang, options: CommentaryTextOptions = {}): string {
   const out: string[] = [];
   if (options.title !== undefined || options.verdict !== undefined) {
-    const verdict = options.verdict === undefined ? '' : message(lang, 'commentary.verdict', { verdict: message(lang, options.verdict === 'pass' ? 'commentary.verdict.pass' : 'commentary.verdict.fail') });
-    out.push(`${message(lang, 'commentary.title')}${options.title === undefined ? '' : `${message(lang, 'commentary.titleSeparator')}${options.title}`}${verdict}`);
+    const verdict =
+      options.verdict === undefined
+        ? ''
+        : message(lang, 'commentary.verdict', { verdict: message(lang, options.verdict === 'pass' ? 'commentary.verdict.pass' : 'commentary.verdict.fail') });
+    out.push(
+      `${message(lang, 'commentary.title')}${options.title === undefined ? '' : `${message(lang, 'commentary.titleSeparator')}${options.title}`}${verdict}`,
+    );
   }
   const first = firstDeparture(lines);
   const width = Math.max(0, ...lines.map((line) => formatRelativeSeconds(line.timeUs).length));
@@ -89,4 +94,3 @@ export function renderCommentaryText(lines: readonly CommentaryLine[], lang: Com
   if (lines.length === 0) out.push(message(lang, 'commentary.empty'));
   return `${out.join('\n')}\n`;
 }
-

@@ -44,10 +44,12 @@ export class AgentSession {
       for (const listener of this.listeners) listener(event);
     });
     createInterface({ input: proc.stderr }).on('line', (line) => this.stderrLines.push(line));
-    proc.exited.finally(() => {
-      this.ended = true;
-      for (const listener of this.listeners) listener({ type: 'fatal', timeUs: Date.now() * 1000, message: 'agent exited' });
-    }).catch(() => {});
+    proc.exited
+      .finally(() => {
+        this.ended = true;
+        for (const listener of this.listeners) listener({ type: 'fatal', timeUs: Date.now() * 1000, message: 'agent exited' });
+      })
+      .catch(() => {});
   }
 
   /** Resolves once the agent has said it is ready. */

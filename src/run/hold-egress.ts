@@ -39,9 +39,19 @@ export async function holdEgress(lab: DeployedLab, host: string): Promise<void> 
   if (peer === undefined) throw new Error(`${host}: hold needs a second host in the lab (the queue is emptied by a datagram to it); add one under hosts`);
   for (const other of peers) {
     const mac = (await run(lab, other.name, ['cat', '/sys/class/net/eth0/address'], 'read its MAC address')).trim();
-    await run(lab, host, ['ip', 'neigh', 'replace', other.address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'], `pin the neighbour entry of ${other.name}`);
+    await run(
+      lab,
+      host,
+      ['ip', 'neigh', 'replace', other.address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'],
+      `pin the neighbour entry of ${other.name}`,
+    );
   }
-  await run(lab, host, ['tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', HOLD_RATE, 'burst', String(HOLD_BURST_BYTES), 'limit', '1000000'], 'install the holding queue (tbf)');
+  await run(
+    lab,
+    host,
+    ['tc', 'qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', HOLD_RATE, 'burst', String(HOLD_BURST_BYTES), 'limit', '1000000'],
+    'install the holding queue (tbf)',
+  );
   await sendDatagram(lab, host, peer.address, DRAIN_PAYLOAD_BYTES, 'empty the token bucket');
 }
 
@@ -63,7 +73,9 @@ async function sendDatagram(lab: DeployedLab, host: string, to: string, payloadB
 async function run(lab: DeployedLab, host: string, argv: readonly string[], what: string): Promise<string> {
   const result = await lab.runtime.exec(lab.host(host).handle, argv);
   if (result.exitCode !== 0) {
-    throw new Error(`${host}: could not ${what}: ${argv.join(' ')} exited with ${result.exitCode}: ${result.stderr.trim()}; remedy: check that the lab image has iproute2 and bash (tcplab image build)`);
+    throw new Error(
+      `${host}: could not ${what}: ${argv.join(' ')} exited with ${result.exitCode}: ${result.stderr.trim()}; remedy: check that the lab image has iproute2 and bash (tcplab image build)`,
+    );
   }
   return result.stdout.toString('utf8');
 }

@@ -41,8 +41,7 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
     const runId = resource.labels[RUN_LABEL] ?? '';
     if (!verdictOf.has(runId)) verdictOf.set(runId, ownerLiveness(resource.labels, self));
   }
-  const doomed = (labels: Record<string, string>): boolean =>
-    options.includeLive === true || verdictOf.get(labels[RUN_LABEL] ?? '') === 'dead';
+  const doomed = (labels: Record<string, string>): boolean => options.includeLive === true || verdictOf.get(labels[RUN_LABEL] ?? '') === 'dead';
   const containers = found.containers.filter((c) => doomed(c.labels));
   const networks = found.networks.filter((n) => doomed(n.labels));
   await Promise.all(containers.map((c) => runtime.removeHost({ id: c.id, name: c.name, address: '' })));

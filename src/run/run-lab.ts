@@ -54,7 +54,12 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   /** Wall time of each phase of the run, in ms (timings.json; bench/lab-overhead reads it). */
   const timings = { deployMs: 0, settingsMs: 0, stepsMs: 0, collectMs: 0, teardownMs: 0, verifyMs: 0 };
   let mark = Date.now();
-  const live = observer && new LiveFeed(observer, lab.hosts.map((h) => h.name));
+  const live =
+    observer &&
+    new LiveFeed(
+      observer,
+      lab.hosts.map((h) => h.name),
+    );
   {
     await using deployed = await DeployedLab.deploy(options.runtime, lab, {
       runId,
@@ -87,7 +92,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
         if (signal.aborted) throw signal.reason;
         await runStep(ctx, step);
       } catch (err) {
-        record.error = (deadline.expired ? signal.reason as Error : err as Error).message;
+        record.error = (deadline.expired ? (signal.reason as Error) : (err as Error)).message;
       }
       record.endUs = nowUs();
       steps.push(record);

@@ -18,4 +18,3 @@ export interface RunObserver {
   /** Waits until the renderer has drawn its last frame. */
   close(): Promise<void>;
 }
-

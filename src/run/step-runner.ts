@@ -106,10 +106,14 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   sleep: (ctx, step) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, step.durationMs);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(abortReason(ctx.signal));
-      }, { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(abortReason(ctx.signal));
+        },
+        { once: true },
+      );
     }),
 };
 
@@ -193,7 +197,6 @@ function socketMatches(ctx: StepContext, host: string, event: AgentEvent, conn: 
   if (!known) return false;
   return event.remote === known.remote && (known.local === undefined || event.local === known.local);
 }
-
 
 async function runIptables(ctx: StepContext, host: string, argv: readonly string[], what: string): Promise<void> {
   const result = await ctx.lab.runtime.exec(ctx.lab.host(host).handle, ['iptables', ...argv]);

@@ -48,7 +48,9 @@ export function pickSpoofSources(subnet: string, used: readonly string[], count:
     if (!taken.has(address)) sources.push(address);
   }
   if (sources.length < count) {
-    throw new Error(`flood: ${count} forged sources requested, but the lab's /24 ${subnet} has only ${sources.length} unused addresses; remedy: lower sources to ${sources.length} or less`);
+    throw new Error(
+      `flood: ${count} forged sources requested, but the lab's /24 ${subnet} has only ${sources.length} unused addresses; remedy: lower sources to ${sources.length} or less`,
+    );
   }
   return sources;
 }
@@ -64,14 +66,25 @@ export async function floodSyns(
   const target = lab.addressOf(step.to);
   const attacker = lab.host(step.host).handle;
   const mac = await lab.runtime.exec(attacker, ['cat', '/sys/class/net/eth0/address']);
-  const pin = await lab.runtime.exec(lab.host(step.to).handle, ['sh', '-c', PIN_NEIGHBOURS_SCRIPT, 'pin-neighbours', mac.stdout.toString('utf8').trim(), ...sources]);
+  const pin = await lab.runtime.exec(lab.host(step.to).handle, [
+    'sh',
+    '-c',
+    PIN_NEIGHBOURS_SCRIPT,
+    'pin-neighbours',
+    mac.stdout.toString('utf8').trim(),
+    ...sources,
+  ]);
   if (mac.exitCode !== 0 || pin.exitCode !== 0) {
-    throw new Error(`${step.to}: could not point the forged sources at ${step.host}'s MAC address: ${mac.stderr.trim()} ${pin.stderr.trim()}; remedy: check that the lab image has iproute2 (tcplab image build)`);
+    throw new Error(
+      `${step.to}: could not point the forged sources at ${step.host}'s MAC address: ${mac.stderr.trim()} ${pin.stderr.trim()}; remedy: check that the lab image has iproute2 (tcplab image build)`,
+    );
   }
   if (signal.aborted) throw signal.reason;
   const result = await lab.runtime.exec(attacker, ['sh', '-c', FLOOD_SCRIPT, 'flood', String(step.port), target, String(step.countPerSource), ...sources]);
   if (result.exitCode !== 0) {
-    throw new Error(`${step.host}: the flood failed (${result.stdout.toString('utf8').trim()} of ${sources.length} hping3 runs; ${result.stderr.trim()}); remedy: check that the lab image has hping3 (tcplab image build)`);
+    throw new Error(
+      `${step.host}: the flood failed (${result.stdout.toString('utf8').trim()} of ${sources.length} hping3 runs; ${result.stderr.trim()}); remedy: check that the lab image has hping3 (tcplab image build)`,
+    );
   }
   return sources;
 }

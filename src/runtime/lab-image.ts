@@ -31,7 +31,9 @@ export interface LabImage {
 
 /** Computes the image tag from the Dockerfile and the agent's files (no engine needed). */
 export function describeLabImage(): LabImage {
-  const agentFiles = collectImports(AGENT_ENTRY).map((f) => relative(DIST, f)).sort();
+  const agentFiles = collectImports(AGENT_ENTRY)
+    .map((f) => relative(DIST, f))
+    .sort();
   const hash = createHash('sha256').update(readFileSync(DOCKERFILE));
   for (const file of agentFiles) hash.update(file).update(readFileSync(join(DIST, file)));
   return { tag: `${IMAGE_REPO}:${hash.digest('hex').slice(0, 12)}`, agentFiles };
@@ -79,7 +81,12 @@ export async function ensureLabImage(runtime: Runtime, options: EnsureImageOptio
  * packages. Pulling and importing go through the Runtime seam (the engine may be remote: DOCKER_HOST);
  * only the root file system is made locally, by docker/make-base.sh --tar (debootstrap, needs root).
  */
-export async function ensureBaseImage(runtime: Runtime, offline: boolean, log: (line: string) => void, makeRootfs: RootfsMaker = debootstrapRootfs): Promise<string> {
+export async function ensureBaseImage(
+  runtime: Runtime,
+  offline: boolean,
+  log: (line: string) => void,
+  makeRootfs: RootfsMaker = debootstrapRootfs,
+): Promise<string> {
   if (!offline) {
     if (await runtime.hasImage(REGISTRY_BASE)) return REGISTRY_BASE;
     const pulled = await runtime.pullImage(REGISTRY_BASE);

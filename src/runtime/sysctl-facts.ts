@@ -9,11 +9,7 @@ import type { Runtime } from './runtime.js';
  * once per lab image and kernel, from a throw-away container with no network; cached on disk as JSON
  * (`~/.cache/tcplab/sysctl-facts/<image>@<kernel>.json`, or under $XDG_CACHE_HOME / TCPLAB_CACHE_DIR).
  */
-const PROBE_SCRIPT = [
-  "sysctl -a --pattern '^net\\.' 2>/dev/null",
-  "echo '#writable'",
-  'find /proc/sys/net -type f -perm -u=w 2>/dev/null',
-].join('; ');
+const PROBE_SCRIPT = ["sysctl -a --pattern '^net\\.' 2>/dev/null", "echo '#writable'", 'find /proc/sys/net -type f -perm -u=w 2>/dev/null'].join('; ');
 
 /** The cache folder of tcplab: TCPLAB_CACHE_DIR, else $XDG_CACHE_HOME/tcplab, else ~/.cache/tcplab. */
 export function defaultCacheDir(): string {

@@ -79,8 +79,7 @@ export function resolveKernelSettings(overrides: Partial<KernelSettings> = {}): 
   for (const [name, ok, expected] of checks) {
     if (!ok) {
       throw new RangeError(
-        `kernel setting ${name}: expected ${expected}, received ${JSON.stringify(settings[name])}; ` +
-          'fix the value read from the host or given in the lab',
+        `kernel setting ${name}: expected ${expected}, received ${JSON.stringify(settings[name])}; ` + 'fix the value read from the host or given in the lab',
       );
     }
   }

@@ -245,7 +245,8 @@ export const LINUX_DIFFERENCES: readonly LinuxDifference[] = [
       'After close(), FIN_WAIT_2 does not wait for ever: once our FIN is ACKed the socket becomes a FIN_WAIT2 timewait ' +
       'socket (ss still shows FIN-WAIT-2) that ends silently after tcp_fin_time() = max(tcp_fin_timeout, 3.5·RTO); a FIN ' +
       'in that time moves it to TIME_WAIT. After shutdown(SHUT_WR) FIN_WAIT_2 has no timer (RFC behaviour).',
-    kernel: 'tcp_input.c tcp_rcv_state_process() (case TCP_FIN_WAIT1: tcp_fin_time(), tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)); tcp_timer.c tcp_keepalive_timer()',
+    kernel:
+      'tcp_input.c tcp_rcv_state_process() (case TCP_FIN_WAIT1: tcp_fin_time(), tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)); tcp_timer.c tcp_keepalive_timer()',
     removes: [{ from: 'FIN_WAIT_1', event: 'rcv-ack-of-fin' }],
     adds: [
       defineRow('FIN_WAIT_1', 'rcv-ack-of-fin', 'start-fin-wait-2-timer', 'FIN_WAIT_2', '3.10.7.4', {
@@ -346,11 +347,7 @@ export const LINUX_DIFFERENCES: readonly LinuxDifference[] = [
 ];
 
 function selects(selector: RowSelector, row: TransitionRow): boolean {
-  return (
-    selector.from === row.from &&
-    selector.event === row.event &&
-    (selector.guards === undefined || sameGuards(selector.guards, row.guards))
-  );
+  return selector.from === row.from && selector.event === row.event && (selector.guards === undefined || sameGuards(selector.guards, row.guards));
 }
 
 /** True when a difference applies under these settings. */
@@ -385,10 +382,7 @@ export function linuxMachine(settings: Partial<KernelSettings> = {}): TcpMachine
     }
     rows.splice(insertAt, 0, ...difference.adds);
     if (difference.rejects !== undefined) {
-      rejections = [
-        ...difference.rejects,
-        ...rejections.filter((r) => !difference.rejects?.some((x) => x.state === r.state && x.event === r.event)),
-      ];
+      rejections = [...difference.rejects, ...rejections.filter((r) => !difference.rejects?.some((x) => x.state === r.state && x.event === r.event))];
     }
   }
   return createTcpMachine({

@@ -11,17 +11,7 @@ import {
   type TransitionRow,
 } from './tcp-machine.js';
 
-export type {
-  OpenedBy,
-  RejectedCall,
-  StepResult,
-  TcpAction,
-  TcpContext,
-  TcpEvent,
-  TcpMachine,
-  TransitionGuard,
-  TransitionRow,
-} from './tcp-machine.js';
+export type { OpenedBy, RejectedCall, StepResult, TcpAction, TcpContext, TcpEvent, TcpMachine, TransitionGuard, TransitionRow } from './tcp-machine.js';
 
 /**
  * The reference TCP state machine of RFC 9293, as data: Figure 5 of §3.3.2 (with Notes 1–3) made
@@ -38,15 +28,7 @@ const PASSIVE = [{ kind: 'opened-by', openedBy: 'passive' }] as const;
 const ACTIVE = [{ kind: 'opened-by', openedBy: 'active' }] as const;
 
 /** States where both sides have exchanged SYNs (RFC 9293 §3.3.2 "synchronized states"). */
-const SYNCHRONIZED: readonly TcpState[] = [
-  'ESTABLISHED',
-  'FIN_WAIT_1',
-  'FIN_WAIT_2',
-  'CLOSE_WAIT',
-  'CLOSING',
-  'LAST_ACK',
-  'TIME_WAIT',
-];
+const SYNCHRONIZED: readonly TcpState[] = ['ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSE_WAIT', 'CLOSING', 'LAST_ACK', 'TIME_WAIT'];
 /** States where a segment (SYN, data or FIN) may be waiting for its ACK. */
 const IN_FLIGHT: readonly TcpState[] = ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'CLOSE_WAIT', 'CLOSING', 'LAST_ACK'];
 
@@ -136,10 +118,7 @@ export const TRANSITIONS: readonly TransitionRow[] = [
   ),
   ...SYNCHRONIZED.map((state) =>
     row(state, 'rcv-syn', 'send-ack', state, '3.10.7.4', {
-      note:
-        state === 'TIME_WAIT'
-          ? 'challenge ACK; a new connection may be accepted with timestamps (RFC 6191)'
-          : 'challenge ACK (RFC 5961 §4)',
+      note: state === 'TIME_WAIT' ? 'challenge ACK; a new connection may be accepted with timestamps (RFC 6191)' : 'challenge ACK (RFC 5961 §4)',
     }),
   ),
   ...SYNCHRONIZED.filter((state) => state !== 'LAST_ACK' && state !== 'TIME_WAIT').map((state) =>
@@ -147,12 +126,8 @@ export const TRANSITIONS: readonly TransitionRow[] = [
   ),
 
   // Timeouts: user timeout (§3.10.8) and retransmission give-up, R2 (§3.8.3; RFC 1122 §4.2.3.5).
-  ...IN_FLIGHT.map((state) =>
-    row(state, 'user-timeout', 'delete-tcb', 'CLOSED', '3.10.8', { note: '"error: connection aborted due to user timeout"' }),
-  ),
-  ...IN_FLIGHT.map((state) =>
-    row(state, 'retransmit-give-up', 'delete-tcb', 'CLOSED', '3.8.3', { note: 'R2 reached: close the connection' }),
-  ),
+  ...IN_FLIGHT.map((state) => row(state, 'user-timeout', 'delete-tcb', 'CLOSED', '3.10.8', { note: '"error: connection aborted due to user timeout"' })),
+  ...IN_FLIGHT.map((state) => row(state, 'retransmit-give-up', 'delete-tcb', 'CLOSED', '3.8.3', { note: 'R2 reached: close the connection' })),
 ];
 
 const CLOSING_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING', 'LAST_ACK', 'TIME_WAIT'];

@@ -290,9 +290,7 @@ export function createTcpMachine(spec: {
   }
 
   const nextTransitions = (state: TcpState, event?: TcpEvent, context: TcpContext = {}): TransitionRow[] =>
-    transitions.filter(
-      (row) => row.from === state && (event === undefined || row.event === event) && rowGuardOutcome(row, context) !== 'fail',
-    );
+    transitions.filter((row) => row.from === state && (event === undefined || row.event === event) && rowGuardOutcome(row, context) !== 'fail');
 
   const step = (state: TcpState, event: TcpEvent, context: TcpContext = {}): StepResult => {
     const candidates = nextTransitions(state, event, context);
@@ -311,9 +309,7 @@ export function createTcpMachine(spec: {
       }
       const expected = [...new Set(transitions.filter((row) => row.from === state).map((row) => row.event))];
       return {
-        illegal:
-          `${event} in ${state}: ${name} has no transition for this event; ` +
-          `expected one of ${expected.length > 0 ? expected.join(', ') : '(none)'}`,
+        illegal: `${event} in ${state}: ${name} has no transition for this event; ` + `expected one of ${expected.length > 0 ? expected.join(', ') : '(none)'}`,
       };
     }
     const row = candidates[0];

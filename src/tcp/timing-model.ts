@@ -236,11 +236,7 @@ export interface RtoScheduleOptions extends ScheduleOptions {
  * no count test outside SYN states: the count is implied by the time. Not modelled: the ICMP soft-error
  * case (retries 0) and tcp_out_of_resources() killing orphans early with a RST.
  */
-export function predictOrphanFinSchedule(
-  input: Partial<KernelSettings>,
-  rtoMs: number,
-  options: RtoScheduleOptions = {},
-): RetransmissionSchedule {
+export function predictOrphanFinSchedule(input: Partial<KernelSettings>, rtoMs: number, options: RtoScheduleOptions = {}): RetransmissionSchedule {
   const settings = resolveKernelSettings(input);
   return simulateRtoTimer(settings, rtoMs, options, (currentRtoMs) => {
     const alive = currentRtoMs < settings.tcp_rto_max_ms;
@@ -250,11 +246,7 @@ export function predictOrphanFinSchedule(
 }
 
 /** Retransmission of established data until tcp_retries2 (a time limit, via tcp_model_timeout()). */
-export function predictEstablishedSchedule(
-  input: Partial<KernelSettings>,
-  rtoMs: number,
-  options: RtoScheduleOptions = {},
-): RetransmissionSchedule {
+export function predictEstablishedSchedule(input: Partial<KernelSettings>, rtoMs: number, options: RtoScheduleOptions = {}): RetransmissionSchedule {
   const settings = resolveKernelSettings(input);
   return simulateRtoTimer(settings, rtoMs, options, () => settings.tcp_retries2);
 }

@@ -17,14 +17,18 @@ export function describeAnomalies(c: TcpConnection): string[] {
     const frames = c.synAckIsns.map((s) => s.frame).join(', ');
     out.push(`SYN-ACKs with ${c.synAckIsns.length} different ISNs (frames ${frames}): a second SYN-ACK is not a retransmission`);
   }
-  for (const [who, h] of [['client', c.states.client], ['server', c.states.server]] as const) {
+  for (const [who, h] of [
+    ['client', c.states.client],
+    ['server', c.states.server],
+  ] as const) {
     for (const p of h.problems) out.push(`${who}: frame ${p.frame} does not fit the reference machine (${p.problem})`);
     const inferred = h.transitions.filter((t) => t.inferred);
     if (inferred.length > 0) {
       out.push(`${who}: inferred from what later segments prove: ${inferred.map((t) => `${t.from} → ${t.to} (${t.event}, frame ${t.frame})`).join('; ')}`);
     }
   }
-  if (c.synAckRetransmissions.count > 0) out.push(`SYN-ACK retransmitted ${c.synAckRetransmissions.count}× (intervals ${c.synAckRetransmissions.intervalsUs.map(seconds).join(', ')})`);
+  if (c.synAckRetransmissions.count > 0)
+    out.push(`SYN-ACK retransmitted ${c.synAckRetransmissions.count}× (intervals ${c.synAckRetransmissions.intervalsUs.map(seconds).join(', ')})`);
   if (c.finRetransmissions > 0) out.push(`FIN retransmitted ${c.finRetransmissions}×`);
   const data = c.dataRetransmissions;
   for (const side of ['a', 'b'] as const) {
@@ -33,7 +37,11 @@ export function describeAnomalies(c: TcpConnection): string[] {
     const fast = mine.filter((r) => r.kind === 'fast retransmission').length;
     const spurious = mine.filter((r) => r.kind === 'spurious retransmission').length;
     const kinds = [fast > 0 ? `${fast} fast` : '', spurious > 0 ? `${spurious} spurious` : ''].filter((k) => k !== '').join(', ');
-    const frames = mine.slice(0, 8).map((r) => r.frame).join(', ') + (mine.length > 8 ? ', …' : '');
+    const frames =
+      mine
+        .slice(0, 8)
+        .map((r) => r.frame)
+        .join(', ') + (mine.length > 8 ? ', …' : '');
     out.push(`data retransmitted by the ${side === 'a' ? 'client' : 'server'} ${mine.length}×${kinds ? ` (${kinds})` : ''}: frames ${frames}`);
   }
   if (data.count > data.segments.length) out.push(`… ${data.count - data.segments.length} more data retransmissions not listed`);

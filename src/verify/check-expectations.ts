@@ -128,9 +128,7 @@ const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
 
 const checkOutcome: Checker<'outcome'> = (expectation, run) => {
   const events = hostOf(run, expectation.host).events;
-  const decisive = events.find(
-    (e) => (e.type === 'connected' || e.type === 'error') && e.conn === expectation.conn,
-  );
+  const decisive = events.find((e) => (e.type === 'connected' || e.type === 'error') && e.conn === expectation.conn);
   let observed = 'no outcome (the connection attempt was still pending when the run ended)';
   const evidence: string[] = [];
   if (decisive?.type === 'connected') {
@@ -158,7 +156,10 @@ const checkSocketError: Checker<'error'> = (expectation, run) => {
     status: observed === expectation.is ? 'pass' : 'fail',
     expected: expectation.is,
     observed,
-    evidence: error?.type === 'error' ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`] : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
+    evidence:
+      error?.type === 'error'
+        ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`]
+        : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
     refs: error === undefined ? [] : [eventRef(expectation.host, error)],
   };
 };
@@ -176,7 +177,9 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
     if (sample.state === expectation.state) count++;
     if (count > peak) [peak, peakUs] = [count, sample.timeUs];
   }
-  const bounds = [expectation.min !== undefined && `at least ${expectation.min}`, expectation.max !== undefined && `at most ${expectation.max}`].filter(Boolean).join(' and ');
+  const bounds = [expectation.min !== undefined && `at least ${expectation.min}`, expectation.max !== undefined && `at most ${expectation.max}`]
+    .filter(Boolean)
+    .join(' and ');
   const pass = (expectation.min === undefined || peak >= expectation.min) && (expectation.max === undefined || peak <= expectation.max);
   return {
     name: `${bounds} sockets of ${expectation.host}${portSuffix(expectation.port)} in ${expectation.state} at once`,
@@ -237,7 +240,10 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
             `write "${letters}*" to count every segment with ${letters} set`,
         ),
     ],
-    refs: segmentRefs(expectation.from, matching.map((s) => s.frame)),
+    refs: segmentRefs(
+      expectation.from,
+      matching.map((s) => s.frame),
+    ),
   };
 };
 
@@ -254,13 +260,35 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const segments = client.segments;
   const isFlags = (s: TcpSegment, flags: number): boolean => (s.flags & 0x3f) === flags;
   const syn = segments.find((s) => s.src === client.address && s.dst === server.address && isFlags(s, TcpFlag.SYN));
-  const synAck = syn && segments.find((s) => s.src === server.address && s.dst === client.address && s.srcPort === syn.dstPort && s.dstPort === syn.srcPort && isFlags(s, TcpFlag.SYN | TcpFlag.ACK));
-  const ack = synAck && segments.find((s) => s.frame > synAck.frame && s.src === client.address && s.srcPort === syn.srcPort && s.dstPort === syn.dstPort && (s.flags & TcpFlag.ACK) !== 0 && (s.flags & TcpFlag.SYN) === 0);
+  const synAck =
+    syn &&
+    segments.find(
+      (s) =>
+        s.src === server.address && s.dst === client.address && s.srcPort === syn.dstPort && s.dstPort === syn.srcPort && isFlags(s, TcpFlag.SYN | TcpFlag.ACK),
+    );
+  const ack =
+    synAck &&
+    segments.find(
+      (s) =>
+        s.frame > synAck.frame &&
+        s.src === client.address &&
+        s.srcPort === syn.srcPort &&
+        s.dstPort === syn.dstPort &&
+        (s.flags & TcpFlag.ACK) !== 0 &&
+        (s.flags & TcpFlag.SYN) === 0,
+    );
   const expected = 'SYN seq=x; SYN-ACK seq=y ack=x+1; ACK seq=x+1 ack=y+1';
   const name = `three-way handshake ${expectation.client} → ${expectation.server} (absolute sequence numbers)`;
   if (!syn || !synAck || !ack) {
     const missing = !syn ? 'no SYN' : !synAck ? 'no SYN-ACK answering the SYN' : 'no ACK of the SYN-ACK';
-    return { name, status: 'fail', expected, observed: missing, evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [], refs: segmentRefs(expectation.client, syn ? [syn.frame] : []) };
+    return {
+      name,
+      status: 'fail',
+      expected,
+      observed: missing,
+      evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [],
+      refs: segmentRefs(expectation.client, syn ? [syn.frame] : []),
+    };
   }
   const x = syn.seq;
   const y = synAck.seq;
@@ -280,7 +308,6 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
     reference: 'RFC 9293 §3.5',
   };
 };
-
 
 /** The host's sampled states from the analysis, on `port` (local or remote) when given. */
 function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {

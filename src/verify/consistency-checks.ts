@@ -140,8 +140,7 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
     "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent",
     'each segment between lab hosts in both captures (sender and receiver), from the first step to the end of the last',
     findings,
-    `${judged} segment(s) in both captures` +
-      (lost.length === 0 ? '' : `; ${lost.length} lost on the way, never acknowledged (${describeLost(run, lost)})`),
+    `${judged} segment(s) in both captures` + (lost.length === 0 ? '' : `; ${lost.length} lost on the way, never acknowledged (${describeLost(run, lost)})`),
   );
 }
 

@@ -58,7 +58,11 @@ export interface ExactJudgement {
 export function exactTransitionsOf(host: RunHost, local: string, remote: string): ExactTransition[] {
   return (host.kernelEvents ?? []).filter(
     (e): e is ExactTransition =>
-      e.kind === 'state' && e.from !== undefined && e.to !== undefined && (e.from === 'CLOSED' && e.to === 'SYN_SENT' ? synSentOwner(host, e) : e.local) === local && e.remote === remote,
+      e.kind === 'state' &&
+      e.from !== undefined &&
+      e.to !== undefined &&
+      (e.from === 'CLOSED' && e.to === 'SYN_SENT' ? synSentOwner(host, e) : e.local) === local &&
+      e.remote === remote,
   );
 }
 

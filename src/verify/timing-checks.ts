@@ -11,7 +11,13 @@ import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
-import { predictEstablishedSchedule, predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
+import {
+  predictEstablishedSchedule,
+  predictOrphanFinSchedule,
+  predictSynAckSchedule,
+  predictSynSchedule,
+  USERSPACE_ERROR_LATENCY_MS,
+} from '../tcp/timing-model.js';
 import { exactTransitionsOf } from './exact-conformance.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 
@@ -109,8 +115,7 @@ function synGiveUp(
   failOffsetMs: number | undefined,
   firstUs: number,
 ): ObservedGiveUp | undefined {
-  const exact =
-    tuple === undefined ? undefined : exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.from === 'SYN_SENT' && t.to === 'CLOSED');
+  const exact = tuple === undefined ? undefined : exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.from === 'SYN_SENT' && t.to === 'CLOSED');
   if (exact !== undefined) {
     const atMs = (exact.timeUs - firstUs) / 1000;
     return { afterMs: atMs, byMs: atMs, source: `kernel SYN_SENT → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
@@ -184,7 +189,13 @@ export function checkSynAckRetransmits(
       (giveUp === undefined ? 'the SYN_RECV socket never disappeared' : `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`) +
       (outcome.problems.length > 0 ? ` — ${outcome.problems.join('; ')}` : ''),
     evidence,
-    refs: [...fitRefs(host.name, first.timeUs, outcome, 'SYN-ACK'), ...segmentRefs(host.name, replies.map((r) => r.frame))],
+    refs: [
+      ...fitRefs(host.name, first.timeUs, outcome, 'SYN-ACK'),
+      ...segmentRefs(
+        host.name,
+        replies.map((r) => r.frame),
+      ),
+    ],
     reference: SYNACK_REFERENCE,
   };
 }
@@ -210,7 +221,11 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   const settings = recorded.settings;
   const hz = hzOf(settings);
   const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
-  const estimate = estimateFinRto(fins.sends.map((s) => s.offsetMs), rtoMinMs, hz);
+  const estimate = estimateFinRto(
+    fins.sends.map((s) => s.offsetMs),
+    rtoMinMs,
+    hz,
+  );
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -231,7 +246,10 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
         : `the socket left ${goneState}, not ${orphan.state} (it was not an orphan retransmitting its FIN)`,
     );
   }
-  const rsts = host.segments.filter((s) => s.timeUs >= fins.firstUs && (s.flags & TcpFlag.RST) !== 0 && segmentEndpoints(s).src === finTuple.local && segmentEndpoints(s).dst === finTuple.remote);
+  const rsts = host.segments.filter(
+    (s) =>
+      s.timeUs >= fins.firstUs && (s.flags & TcpFlag.RST) !== 0 && segmentEndpoints(s).src === finTuple.local && segmentEndpoints(s).dst === finTuple.remote,
+  );
   if (rsts.length > 0) problems.push(`${rsts.length} RST sent after the FIN (an orphan that gives up sends none)`);
   const evidence = describeItems(outcome, host.name, 'FIN', `socket destroyed from ${orphan.state} (row gone)`, giveUp);
   for (const rst of rsts) evidence.push(`${host.name} capture #${rst.frame}: RST at ${seconds((rst.timeUs - fins.firstUs) / 1000)} s`);
@@ -247,16 +265,25 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
     expected: `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed from ${orphan.state} without a RST at ${seconds(schedule.failAtMs)} s`,
     observed:
       `${fins.sends.length} FINs at ${formatOffsets(fins.sends.map((s) => s.offsetMs))} s; ` +
-      (giveUp === undefined ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})` : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
+      (giveUp === undefined
+        ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})`
+        : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
       `; ${rsts.length === 0 ? 'no RST' : `${rsts.length} RST`}` +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
-    refs: [...fitRefs(host.name, fins.firstUs, outcome, 'FIN'), ...segmentRefs(host.name, rsts.map((r) => r.frame))],
+    refs: [
+      ...fitRefs(host.name, fins.firstUs, outcome, 'FIN'),
+      ...segmentRefs(
+        host.name,
+        rsts.map((r) => r.frame),
+      ),
+    ],
     reference: FIN_REFERENCE,
   };
 }
 
-const DATA_REFERENCE = 'tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(); tcp_write_err() (ETIMEDOUT, no RST)';
+const DATA_REFERENCE =
+  'tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(); tcp_write_err() (ETIMEDOUT, no RST)';
 
 /**
  * Retransmissions of a connection's first unacknowledged data segment and the give-up, vs
@@ -282,10 +309,16 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const estimate = estimateFinRto(data.sends.map((d) => d.offsetMs), recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
+  const estimate = estimateFinRto(
+    data.sends.map((d) => d.offsetMs),
+    recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
+    hz,
+  );
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
-  const exact = exactTransitionsOf(host, data.tuple.local, data.tuple.remote).find((t) => t.to === 'CLOSED' && (t.from === 'ESTABLISHED' || t.from === 'CLOSE_WAIT'));
+  const exact = exactTransitionsOf(host, data.tuple.local, data.tuple.remote).find(
+    (t) => t.to === 'CLOSED' && (t.from === 'ESTABLISHED' || t.from === 'CLOSE_WAIT'),
+  );
   const giveUp: ObservedGiveUp | undefined =
     exact !== undefined
       ? {
@@ -322,7 +355,13 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
       (failure === undefined ? '' : ` (${failure.code})`) +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
-    refs: [...fitRefs(host.name, data.firstUs, outcome, 'data segment'), ...segmentRefs(host.name, rsts.map((r) => r.frame))],
+    refs: [
+      ...fitRefs(host.name, data.firstUs, outcome, 'data segment'),
+      ...segmentRefs(
+        host.name,
+        rsts.map((r) => r.frame),
+      ),
+    ],
     reference: DATA_REFERENCE,
   };
 }
@@ -337,7 +376,9 @@ const ORPHAN_FIN_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'CLOSING', 'LAST_A
  */
 function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries): { state: TcpState; reason: string } {
   const ours = host.segments.filter((s) => segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote);
-  const peerFin = host.segments.find((s) => segmentEndpoints(s).src === tuple.remote && segmentEndpoints(s).dst === tuple.local && (s.flags & TcpFlag.FIN) !== 0);
+  const peerFin = host.segments.find(
+    (s) => segmentEndpoints(s).src === tuple.remote && segmentEndpoints(s).dst === tuple.local && (s.flags & TcpFlag.FIN) !== 0,
+  );
   const firstFin = ours.find((s) => s.frame === fins.sends[0]?.frame);
   if (peerFin !== undefined && firstFin !== undefined) {
     const peerFinEnd = (peerFin.seq + peerFin.payloadLength + 1) >>> 0;
@@ -347,14 +388,18 @@ function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries): { 
     }
     const later = ours.find((s) => s.timeUs > firstFin.timeUs && (s.flags & TcpFlag.RST) === 0 && acks(s));
     if (later !== undefined) {
-      return { state: 'CLOSING', reason: `simultaneous close: ${host.name} capture #${later.frame} acknowledges the peer's FIN (#${peerFin.frame}) while its own FIN is unacknowledged` };
+      return {
+        state: 'CLOSING',
+        reason: `simultaneous close: ${host.name} capture #${later.frame} acknowledges the peer's FIN (#${peerFin.frame}) while its own FIN is unacknowledged`,
+      };
     }
   }
   return { state: 'FIN_WAIT_1', reason: `active close: no FIN from the peer was acknowledged by ${host.name}` };
 }
 
 function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined {
-  return host.events.findLast((e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && e.local === tuple.local && e.remote === tuple.remote)?.state;
+  return host.events.findLast((e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && e.local === tuple.local && e.remote === tuple.remote)
+    ?.state;
 }
 
 /** `at 6.828 s` or `between 3.500 and 6.828 s (sampled)`. */
@@ -421,7 +466,9 @@ function fitRefs(host: string, firstUs: number, fit: ScheduleFit, what: string):
 
 /** One evidence line per observed send the model does not have. */
 function extraLines(fit: ScheduleFit, host: string, what: string): string[] {
-  return fit.extra.map((send) => `${host} capture #${send.frame}: ${what} at ${seconds(send.offsetMs)} s — unexpected: the model stops after ${fit.schedule.sends.length}`);
+  return fit.extra.map(
+    (send) => `${host} capture #${send.frame}: ${what} at ${seconds(send.offsetMs)} s — unexpected: the model stops after ${fit.schedule.sends.length}`,
+  );
 }
 
 function missingSettingsCheck(name: string, host: RunHost, missing: readonly string[], reference: string): Check {
@@ -462,4 +509,3 @@ function seconds(ms: number): string {
 function formatOffsets(offsetsMs: readonly number[]): string {
   return offsetsMs.map((ms) => String(Number((ms / 1000).toFixed(3)))).join(', ');
 }
-

@@ -41,7 +41,12 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
   checks.push(...checkConformance(run, analysis.replays, analysis));
   // Every run: its sources (captures, counters, samples, events) must agree with each other.
   checks.push(...checkConsistency(run, analysis));
-  const verdict = makeVerdict(run.lab.name, runDir, durationMs, checks.map((check) => withRuleRefs(check, analysis)));
+  const verdict = makeVerdict(
+    run.lab.name,
+    runDir,
+    durationMs,
+    checks.map((check) => withRuleRefs(check, analysis)),
+  );
   verdict.hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, stateSource: stateSourceOf(h) }));
   const notes = observationNotes(run);
   if (notes.length > 0) verdict.notes = notes;

@@ -109,7 +109,9 @@ describe('flipOneExpectation (pure)', () => {
     expect(flipOneExpectation(outcome).how).toBe('outcome ECONNREFUSED → connected');
     const packets = parseDocument('expect:\n  - packets: { from: a, to: b, flags: "S", min: 1 }\n  - packets: { from: a, to: b, flags: "R.", count: 0 }\n');
     expect(flipOneExpectation(packets).how).toBe('packets count 0 → 1');
-    expect(packets.toJS()).toEqual({ expect: [{ packets: { from: 'a', to: 'b', flags: 'S', min: 1 } }, { packets: { from: 'a', to: 'b', flags: 'R.', count: 1 } }] });
+    expect(packets.toJS()).toEqual({
+      expect: [{ packets: { from: 'a', to: 'b', flags: 'S', min: 1 } }, { packets: { from: 'a', to: 'b', flags: 'R.', count: 1 } }],
+    });
   });
   it('refuses a lab with nothing it can flip', () => {
     expect(() => flipOneExpectation(parseDocument('title: x\n'))).toThrow(/no `expect` list/);
@@ -131,60 +133,78 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
   }, 600_000);
 
   describe.each(LAB_NAMES)('%s', (name) => {
-    it('passes', async () => {
-      const result = await runCli(['run', name, '--json', '--runs-dir', runsDir]);
-      const [verdict] = parseVerdicts(result.stdout);
-      expect(verdict, result.all).toBeDefined();
-      expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
-      expect(result.exitCode).toBe(0);
-      expect(verdict!.checks.length).toBeGreaterThan(0);
-      if (TRACEABLE) expect(verdict!.hosts?.map((h) => h.stateSource)).toEqual(verdict!.hosts?.map(() => 'tracepoint'));
-      const runId = (JSON.parse(readFileSync(join(verdict!.runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
-      expect(existsSync(`/sys/kernel/tracing/instances/tcplab-${runId}`), 'the tracing instance outlived its run').toBe(false);
-    }, RUN_TIMEOUT_MS);
+    it(
+      'passes',
+      async () => {
+        const result = await runCli(['run', name, '--json', '--runs-dir', runsDir]);
+        const [verdict] = parseVerdicts(result.stdout);
+        expect(verdict, result.all).toBeDefined();
+        expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
+        expect(result.exitCode).toBe(0);
+        expect(verdict!.checks.length).toBeGreaterThan(0);
+        if (TRACEABLE) expect(verdict!.hosts?.map((h) => h.stateSource)).toEqual(verdict!.hosts?.map(() => 'tracepoint'));
+        const runId = (JSON.parse(readFileSync(join(verdict!.runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
+        expect(existsSync(`/sys/kernel/tracing/instances/tcplab-${runId}`), 'the tracing instance outlived its run').toBe(false);
+      },
+      RUN_TIMEOUT_MS,
+    );
 
-    it('fails with exit code 1 when one expectation is turned false', async () => {
-      const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
-      const flip = flipOneExpectation(doc);
-      const dir = mkdtempSync(join(tmpdir(), 'tcplab-flipped-'));
-      const file = join(dir, `${name}.yaml`);
-      writeFileSync(file, doc.toString());
-      const result = await runCli(['run', file, '--json', '--runs-dir', runsDir]);
-      expect(result.exitCode, `${name} with ${flip.how}: ${result.all}`).toBe(1);
-      const [verdict] = parseVerdicts(result.stdout);
-      expect(verdict!.verdict).toBe('fail');
-      const failing = verdict!.checks.filter((c) => c.status === 'fail').map((c) => c.name);
-      expect(failing.some((n) => flip.failingCheck.test(n)), `${flip.how}: failing checks were ${failing.join('; ')}`).toBe(true);
-    }, RUN_TIMEOUT_MS);
+    it(
+      'fails with exit code 1 when one expectation is turned false',
+      async () => {
+        const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
+        const flip = flipOneExpectation(doc);
+        const dir = mkdtempSync(join(tmpdir(), 'tcplab-flipped-'));
+        const file = join(dir, `${name}.yaml`);
+        writeFileSync(file, doc.toString());
+        const result = await runCli(['run', file, '--json', '--runs-dir', runsDir]);
+        expect(result.exitCode, `${name} with ${flip.how}: ${result.all}`).toBe(1);
+        const [verdict] = parseVerdicts(result.stdout);
+        expect(verdict!.verdict).toBe('fail');
+        const failing = verdict!.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+        expect(
+          failing.some((n) => flip.failingCheck.test(n)),
+          `${flip.how}: failing checks were ${failing.join('; ')}`,
+        ).toBe(true);
+      },
+      RUN_TIMEOUT_MS,
+    );
   });
 
-  it('--parallel 2 runs two labs at the same time, each passing on its own network', async () => {
-    const pair = ['refused', 'abort'].filter((n) => LAB_NAMES.includes(n));
-    expect(pair).toHaveLength(2);
-    const result = await runCli(['run', ...pair, '--parallel', '2', '--json', '--runs-dir', runsDir]);
-    expect(result.exitCode, result.all).toBe(0);
-    const verdicts = parseVerdicts(result.stdout);
-    expect(verdicts.map((v) => v.lab).sort()).toEqual([...pair].sort());
-    expect(verdicts.every((v) => v.verdict === 'pass')).toBe(true);
-    // The two step sequences overlap in time: they really ran at once.
-    const spans = verdicts.map((v) => {
-      const steps = readFileSync(join(v.runDir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { startUs: number; endUs: number });
-      return { start: steps[0]!.startUs, end: steps.at(-1)!.endUs };
-    });
-    expect(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, JSON.stringify(spans)).toBe(true);
-    // Separate networks: the hosts' addresses come from different /24s.
-    const subnets = verdicts.map((v) => {
-      const run = JSON.parse(readFileSync(join(v.runDir, 'run.json'), 'utf8')) as { hosts: { address: string }[] };
-      return run.hosts[0]!.address.split('.').slice(0, 3).join('.');
-    });
-    expect(subnets[0]).not.toBe(subnets[1]);
-    // Each run's kernel trace holds its own sockets only, although the other run's traffic happened at the same time.
-    if (TRACEABLE) {
-      verdicts.forEach((v, i) => {
-        const trace = readFileSync(join(v.runDir, 'kernel-trace.txt'), 'utf8');
-        expect(trace).toContain(`${subnets[i]}.`);
-        expect(trace, `${v.runDir}/kernel-trace.txt`).not.toContain(`${subnets[1 - i]}.`);
+  it(
+    '--parallel 2 runs two labs at the same time, each passing on its own network',
+    async () => {
+      const pair = ['refused', 'abort'].filter((n) => LAB_NAMES.includes(n));
+      expect(pair).toHaveLength(2);
+      const result = await runCli(['run', ...pair, '--parallel', '2', '--json', '--runs-dir', runsDir]);
+      expect(result.exitCode, result.all).toBe(0);
+      const verdicts = parseVerdicts(result.stdout);
+      expect(verdicts.map((v) => v.lab).sort()).toEqual([...pair].sort());
+      expect(verdicts.every((v) => v.verdict === 'pass')).toBe(true);
+      // The two step sequences overlap in time: they really ran at once.
+      const spans = verdicts.map((v) => {
+        const steps = readFileSync(join(v.runDir, 'steps.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { startUs: number; endUs: number });
+        return { start: steps[0]!.startUs, end: steps.at(-1)!.endUs };
       });
-    }
-  }, 2 * RUN_TIMEOUT_MS);
+      expect(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, JSON.stringify(spans)).toBe(true);
+      // Separate networks: the hosts' addresses come from different /24s.
+      const subnets = verdicts.map((v) => {
+        const run = JSON.parse(readFileSync(join(v.runDir, 'run.json'), 'utf8')) as { hosts: { address: string }[] };
+        return run.hosts[0]!.address.split('.').slice(0, 3).join('.');
+      });
+      expect(subnets[0]).not.toBe(subnets[1]);
+      // Each run's kernel trace holds its own sockets only, although the other run's traffic happened at the same time.
+      if (TRACEABLE) {
+        verdicts.forEach((v, i) => {
+          const trace = readFileSync(join(v.runDir, 'kernel-trace.txt'), 'utf8');
+          expect(trace).toContain(`${subnets[i]}.`);
+          expect(trace, `${v.runDir}/kernel-trace.txt`).not.toContain(`${subnets[1 - i]}.`);
+        });
+      }
+    },
+    2 * RUN_TIMEOUT_MS,
+  );
 });

@@ -53,7 +53,9 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     expect(await leftovers(runId)).toEqual({ containers: 2, networks: 1, hostRules: 1, tracing: 1 });
     const next = await runCli(['run', 'refused', '--runs-dir', mkdtempSync(join(scratch, 'runs-'))]);
     expect(next.exitCode, next.all).toBe(0);
-    expect(next.stderr).toMatch(/removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\), \d+ other host isolation rule\(s\), [1-9]\d* tracing instance\(s\)/);
+    expect(next.stderr).toMatch(
+      /removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\), \d+ other host isolation rule\(s\), [1-9]\d* tracing instance\(s\)/,
+    );
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
   }, 180_000);
 
@@ -74,7 +76,10 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     const result = await runCli(['run', 'syn-sent', '-q', '--set', 'timeout=3s', '--runs-dir', runs]);
     expect(result.exitCode, result.all).toBe(1);
     const runDir = join(runs, readdirSync(runs)[0]!);
-    const steps = readFileSync(join(runDir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { error?: string });
+    const steps = readFileSync(join(runDir, 'steps.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error?: string });
     expect(steps.at(-1)!.error).toBe("the lab's time limit (3000 ms) ran out");
     expect(readFileSync(join(runDir, 'client/events.jsonl'), 'utf8')).not.toMatch(/ETIMEDOUT/);
     expect(await leftovers(basename(runDir))).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });

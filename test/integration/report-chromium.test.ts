@@ -22,7 +22,9 @@ function chromiumAvailable(): boolean {
   if (process.env.TCPLAB_REQUIRE_DOCKER === '1') {
     throw new Error(`TCPLAB_REQUIRE_DOCKER=1 but ${CHROMIUM} does not exist; install it with \`apt-get install -y chromium\` (or set TCPLAB_CHROMIUM)`);
   }
-  process.stderr.write(`\n*** Chromium report tests SKIPPED: ${CHROMIUM} not found (apt-get install -y chromium; TCPLAB_REQUIRE_DOCKER=1 makes this an error) ***\n\n`);
+  process.stderr.write(
+    `\n*** Chromium report tests SKIPPED: ${CHROMIUM} not found (apt-get install -y chromium; TCPLAB_REQUIRE_DOCKER=1 makes this an error) ***\n\n`,
+  );
   return false;
 }
 
@@ -33,7 +35,17 @@ afterAll(() => rmSync(profile, { recursive: true, force: true }));
 async function runChromium(args: string[]): Promise<string> {
   const result = await execa(
     CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      ...args,
+    ],
     { timeout: 60_000, reject: false },
   );
   if (result.exitCode !== 0) throw new Error(`chromium ${args.join(' ')} exited with ${result.exitCode}: ${result.stderr}`);

@@ -39,7 +39,17 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     expect(ack1).toBe((x! + 1) % 2 ** 32);
     expect(seq3).toBe((x! + 1) % 2 ** 32);
     expect(ack3).toBe((y! + 1) % 2 ** 32);
-    for (const file of ['lab.yaml', 'verdict.json', 'steps.jsonl', 'client/capture.pcap', 'client/capture.txt', 'client/netstat.txt', 'client/events.jsonl', 'server/iptables-counters.txt', 'server/kernel-settings.json']) {
+    for (const file of [
+      'lab.yaml',
+      'verdict.json',
+      'steps.jsonl',
+      'client/capture.pcap',
+      'client/capture.txt',
+      'client/netstat.txt',
+      'client/events.jsonl',
+      'server/iptables-counters.txt',
+      'server/kernel-settings.json',
+    ]) {
       expect(existsSync(join(lab.runDir, file)), file).toBe(true);
     }
     expect(readFileSync(join(lab.runDir, 'client/capture.txt'), 'utf8')).toMatch(/Flags \[S\], seq \d+, win/);
@@ -121,7 +131,10 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     // Tamper with the evidence: drop the client's "connected" event → the outcome check must fail.
     const copy = mkdtempSync(join(tmpdir(), 'tcplab-tamper-'));
     cpSync(lab.runDir, copy, { recursive: true });
-    const events = readFileSync(join(copy, 'client/events.jsonl'), 'utf8').split('\n').filter((l) => !l.includes('"connected"')).join('\n');
+    const events = readFileSync(join(copy, 'client/events.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes('"connected"'))
+      .join('\n');
     writeFileSync(join(copy, 'client/events.jsonl'), events);
     const tampered = await runCli(['verify', copy, '--json']);
     expect(tampered.exitCode).toBe(1);

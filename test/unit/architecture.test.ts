@@ -17,8 +17,16 @@ function importsOf(file: string): { from: string; typeOnly: boolean; text: strin
   const text = readFileSync(join(REPO_ROOT, file), 'utf8');
   return [...text.matchAll(/^(import|export)\s+(type\s+)?([^'";]*?)\s+from\s+'([^']+)';/gms)].map((m) => {
     const clause = m[3] ?? '';
-    const names = /\{([^}]*)\}/.exec(clause)?.[1]?.split(',').map((n) => n.trim()).filter((n) => n !== '') ?? [];
-    const bare = clause.replace(/\{[^}]*\}/, '').replace(/,/g, '').trim();
+    const names =
+      /\{([^}]*)\}/
+        .exec(clause)?.[1]
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '') ?? [];
+    const bare = clause
+      .replace(/\{[^}]*\}/, '')
+      .replace(/,/g, '')
+      .trim();
     const typeOnly = m[2] !== undefined || (bare === '' && names.length > 0 && names.every((n) => n.startsWith('type ')));
     return { from: m[4] as string, typeOnly, text: m[0] };
   });
@@ -30,15 +38,24 @@ describe('the shape of the tree (issue 8)', () => {
   it('files in src/report import only types from src/verify', () => {
     const offending = files
       .filter((f) => f.startsWith('src/report/'))
-      .flatMap((f) => importsOf(f).filter((i) => i.from.includes('/verify/') && !i.typeOnly).map((i) => `${f}: ${i.text}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => i.from.includes('/verify/') && !i.typeOnly)
+          .map((i) => `${f}: ${i.text}`),
+      );
     expect(offending).toEqual([]);
   });
 
   it('files in src/report compute nothing the analysis holds: no fitter, predictor, replay, sampler, rule parser', () => {
-    const computing = /\b(fitRetransmissions|predict\w*Schedule|predictGiveUpWindow|estimateFinRto|replayRun|replayEndpoint|analyzeRun|analyseSeries|traceSegments|buildRuleTimeline|sampleStates|readHostKernelSettings|compileRule|parseRule|parseRuleCounters|matchCounterToRule|findSynAckReplies)\b/;
+    const computing =
+      /\b(fitRetransmissions|predict\w*Schedule|predictGiveUpWindow|estimateFinRto|replayRun|replayEndpoint|analyzeRun|analyseSeries|traceSegments|buildRuleTimeline|sampleStates|readHostKernelSettings|compileRule|parseRule|parseRuleCounters|matchCounterToRule|findSynAckReplies)\b/;
     const offending = files
       .filter((f) => f.startsWith('src/report/'))
-      .flatMap((f) => importsOf(f).filter((i) => !i.typeOnly && computing.test(i.text)).map((i) => `${f}: ${i.text}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => !i.typeOnly && computing.test(i.text))
+          .map((i) => `${f}: ${i.text}`),
+      );
     expect(offending).toEqual([]);
     expect(importsOf('src/cli/report-command.ts').some((i) => computing.test(i.text))).toBe(true);
   });
@@ -48,7 +65,13 @@ describe('the shape of the tree (issue 8)', () => {
   });
 
   it('src/run takes its observer port from src/run, not from a renderer', () => {
-    const offending = files.filter((f) => f.startsWith('src/run/')).flatMap((f) => importsOf(f).filter((i) => i.from.endsWith('report/live-view.js')).map((i) => `${f}: ${i.text}`));
+    const offending = files
+      .filter((f) => f.startsWith('src/run/'))
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => i.from.endsWith('report/live-view.js'))
+          .map((i) => `${f}: ${i.text}`),
+      );
     expect(offending).toEqual([]);
   });
 
@@ -69,14 +92,18 @@ describe('the shape of the tree (issue 8)', () => {
   });
 
   it('the replay handles every step kind and every call: its switches end in assertNever, never in a silent default', () => {
-    const replay = readFileSync(join(REPO_ROOT, 'src/analysis/endpoint-replay.ts'), 'utf8');
+    const replay = ['endpoint-replay.ts', 'run-replay.ts'].map((f) => readFileSync(join(REPO_ROOT, 'src/analysis', f), 'utf8')).join('\n');
     expect(replay).not.toMatch(/default:\s*break;/);
     expect(replay.match(/default:\s*assertNever\((step|op)\);/g)).toHaveLength(2);
   });
 
   it('the pure core (analysis, verify, report, tcp) does no I/O (src/verify/connections.ts streams capture files for `verify <capture>`; another part of the tree owns it)', () => {
     const pure = files.filter((f) => /^src\/(analysis|report|tcp)\//.test(f) || (f.startsWith('src/verify/') && f !== 'src/verify/connections.ts'));
-    const io = pure.flatMap((f) => importsOf(f).filter((i) => /^node:(fs|child_process|net|http)/.test(i.from) && !i.typeOnly).map((i) => `${f}: ${i.text}`));
+    const io = pure.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => /^node:(fs|child_process|net|http)/.test(i.from) && !i.typeOnly)
+        .map((i) => `${f}: ${i.text}`),
+    );
     expect(io).toEqual([]);
   });
 });

@@ -57,7 +57,12 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
                 (tuple === undefined || (segmentEndpoints(a.segment).dst === tuple.local && segmentEndpoints(a.segment).src === tuple.remote)),
             );
           const rstText: Text =
-            rst === undefined ? { en: '', zh: '' } : { en: ` (the RST arrived at ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))})`, zh: `（RST 于 ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))} 到达）` };
+            rst === undefined
+              ? { en: '', zh: '' }
+              : {
+                  en: ` (the RST arrived at ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))})`,
+                  zh: `（RST 于 ${formatRelativeSeconds(rst.arriveUs ?? timeOfArrow(rst))} 到达）`,
+                };
           let text: Text;
           switch (event.code) {
             case 'ETIMEDOUT':
@@ -76,13 +81,21 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
               };
               break;
             default:
-              text = { en: `${call} of ${who} failed with ${event.code} at ${t}: ${event.message}`, zh: `${who} 的 ${callZh} 在 ${t} 以 ${event.code} 失败：${event.message}` };
+              text = {
+                en: `${call} of ${who} failed with ${event.code} at ${t}: ${event.message}`,
+                zh: `${who} 的 ${callZh} 在 ${t} 以 ${event.code} 失败：${event.message}`,
+              };
           }
           lines.push(line(rel(event.timeUs), 'application', text, { arrowId: rst?.id }));
           break;
         }
         case 'fatal':
-          lines.push(line(rel(event.timeUs), 'application', { en: `${host.name}'s agent reported a problem at ${t}: ${event.message}`, zh: `${host.name} 的代理程序在 ${t} 报告问题：${event.message}` }));
+          lines.push(
+            line(rel(event.timeUs), 'application', {
+              en: `${host.name}'s agent reported a problem at ${t}: ${event.message}`,
+              zh: `${host.name} 的代理程序在 ${t} 报告问题：${event.message}`,
+            }),
+          );
           break;
         case 'listening':
         case 'closed':
@@ -100,4 +113,3 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
   }
   return lines;
 }
-

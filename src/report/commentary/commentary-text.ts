@@ -63,7 +63,6 @@ export function line(timeUs: number, kind: CommentaryKind, text: Text, extra: { 
   return { timeUs, kind, en: text.en, zh: text.zh, ...(extra.arrowId !== undefined && { arrowId: extra.arrowId }), departs: extra.departs ?? false };
 }
 
-
 /** When the arrow left (or arrived, without a sender copy), relative µs. */
 export function timeOfArrow(arrow: TracedSegment): number {
   return arrow.departUs ?? arrow.arriveUs ?? 0;
@@ -102,4 +101,3 @@ export function fateOf(copy: TracedSegment): Text[] {
 export function joinParts(parts: readonly Text[]): Text {
   return { en: parts.map((p) => p.en).join('; '), zh: parts.map((p) => p.zh).join('；') };
 }
-

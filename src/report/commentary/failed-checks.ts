@@ -13,7 +13,13 @@ import type { ModelKind, SeriesNotes } from './transmissions.js';
 function timingSeriesOf(origin: CheckOrigin | undefined): string | undefined {
   if (origin?.kind !== 'expectation' || origin.host === undefined) return undefined;
   const kind: ModelKind | undefined =
-    origin.expectation === 'syn-retransmits' ? 'SYN' : origin.expectation === 'synack-retransmits' ? 'SYN-ACK' : origin.expectation === 'fin-retransmits' ? 'FIN' : undefined;
+    origin.expectation === 'syn-retransmits'
+      ? 'SYN'
+      : origin.expectation === 'synack-retransmits'
+        ? 'SYN-ACK'
+        : origin.expectation === 'fin-retransmits'
+          ? 'FIN'
+          : undefined;
   return kind === undefined ? undefined : `${kind}|${origin.host}`;
 }
 

@@ -18,7 +18,13 @@ export function describePhases(context: Context): CommentaryLine[] {
     const text = describePhase(phase, first, last, model.arrows);
     // The ladder recognises an exchange from the segments sent; say so when its last one never arrived.
     const missed = phase.kind === 'half-open' || phase.kind === 'simultaneous-open' ? undefined : fateOf(last)[0];
-    const told = missed === undefined ? text : { en: `${text.en}; but its last segment, [${last.flags}] from ${last.from}, was ${missed.en}`, zh: `${text.zh}；但最后一个报文段（${last.from} 的 [${last.flags}]）${missed.zh}` };
+    const told =
+      missed === undefined
+        ? text
+        : {
+            en: `${text.en}; but its last segment, [${last.flags}] from ${last.from}, was ${missed.en}`,
+            zh: `${text.zh}；但最后一个报文段（${last.from} 的 [${last.flags}]）${missed.zh}`,
+          };
     lines.push(line(timeOfArrow(last), 'phase', told, { arrowId: last.id }));
   }
   return lines;
@@ -32,7 +38,10 @@ function describePhase(phase: LadderPhase, first: LadderArrow, last: LadderArrow
   switch (phase.kind) {
     case 'handshake': {
       const synAck = arrows.find(
-        (a) => a.from === first.to && (a.segment.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK) && a.segment.ack === ((first.segment.seq + 1) >>> 0),
+        (a) =>
+          a.from === first.to &&
+          (a.segment.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK) &&
+          a.segment.ack === (first.segment.seq + 1) >>> 0,
       );
       const numbers =
         synAck === undefined
@@ -75,4 +84,3 @@ function describePhase(phase: LadderPhase, first: LadderArrow, last: LadderArrow
       return assertNever(phase.kind);
   }
 }
-

@@ -32,7 +32,12 @@ export function describeStates(context: Context): CommentaryLine[] {
       const who = replay?.conn === undefined ? host.name : `${host.name}/${replay.conn}`;
       if (replay === undefined) {
         for (const sample of samples) {
-          lines.push(line(rel(sample.timeUs), 'state', { en: `${who} enters ${sample.state} at ${formatRelativeSeconds(rel(sample.timeUs))}`, zh: `${who} 在 ${formatRelativeSeconds(rel(sample.timeUs))} 进入 ${sample.state} 状态` }));
+          lines.push(
+            line(rel(sample.timeUs), 'state', {
+              en: `${who} enters ${sample.state} at ${formatRelativeSeconds(rel(sample.timeUs))}`,
+              zh: `${who} 在 ${formatRelativeSeconds(rel(sample.timeUs))} 进入 ${sample.state} 状态`,
+            }),
+          );
         }
         continue;
       }
@@ -82,7 +87,12 @@ export function describeStates(context: Context): CommentaryLine[] {
         const cause = describeCauseText(context, host, replay, entry.cause, entry.timeUs);
         const shown: string = sample.state === 'CLOSED' && entry.state === 'LISTEN' ? 'CLOSED' : sample.state;
         lines.push(
-          line(rel(sample.timeUs), 'state', { en: `${who} enters ${shown} at ${t} (${cause.text.en})`, zh: `${who} 在 ${t} 进入 ${shown} 状态（${cause.text.zh}）` }, { arrowId: cause.arrowId }),
+          line(
+            rel(sample.timeUs),
+            'state',
+            { en: `${who} enters ${shown} at ${t} (${cause.text.en})`, zh: `${who} 在 ${t} 进入 ${shown} 状态（${cause.text.zh}）` },
+            { arrowId: cause.arrowId },
+          ),
         );
       }
     }
@@ -98,8 +108,16 @@ function describeListener(context: Context, host: RunHost, samples: readonly Sta
     const port = Number(sample.local.slice(sample.local.lastIndexOf(':') + 1));
     const stepIndex = record.lab.steps.findIndex((s) => s.kind === 'listen' && s.host === host.name && s.port === port);
     const step = record.steps.find((s) => s.index === stepIndex);
-    const call: Text = step === undefined ? { en: '', zh: '' } : { en: ` (listen() at ${formatRelativeSeconds(rel(step.startUs))})`, zh: `（listen() 调用于 ${formatRelativeSeconds(rel(step.startUs))}）` };
-    lines.push(line(rel(sample.timeUs), 'state', { en: `${host.name} listens on port ${port}: ${sample.state} at ${t}${call.en}`, zh: `${host.name} 在端口 ${port} 监听：${t} 进入 ${sample.state} 状态${call.zh}` }));
+    const call: Text =
+      step === undefined
+        ? { en: '', zh: '' }
+        : { en: ` (listen() at ${formatRelativeSeconds(rel(step.startUs))})`, zh: `（listen() 调用于 ${formatRelativeSeconds(rel(step.startUs))}）` };
+    lines.push(
+      line(rel(sample.timeUs), 'state', {
+        en: `${host.name} listens on port ${port}: ${sample.state} at ${t}${call.en}`,
+        zh: `${host.name} 在端口 ${port} 监听：${t} 进入 ${sample.state} 状态${call.zh}`,
+      }),
+    );
   }
   return lines;
 }
@@ -129,11 +147,20 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
       if (cause.op === 'connect') {
         const syn = context.model.arrows.find((a) => {
           const ends = segmentEndpoints(a.segment);
-          return a.from === host.name && ends.src === replay.tuple.local && ends.dst === replay.tuple.remote && (a.segment.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+          return (
+            a.from === host.name &&
+            ends.src === replay.tuple.local &&
+            ends.dst === replay.tuple.remote &&
+            (a.segment.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN
+          );
         });
         if (syn !== undefined) {
           const synAt = formatRelativeSeconds(timeOfArrow(syn));
-          const label = syn.retransmission === undefined && !context.model.arrows.some((a) => a !== syn && a.retransmission !== undefined && a.from === syn.from && a.segment.seq === syn.segment.seq) ? 'SYN' : 'SYN #1';
+          const label =
+            syn.retransmission === undefined &&
+            !context.model.arrows.some((a) => a !== syn && a.retransmission !== undefined && a.from === syn.from && a.segment.seq === syn.segment.seq)
+              ? 'SYN'
+              : 'SYN #1';
           return { text: { en: `connect() at ${at}, ${label} at ${synAt}`, zh: `connect() 调用于 ${at}，${label} 于 ${synAt} 发出` }, arrowId: syn.id };
         }
       }
@@ -148,4 +175,3 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
       return assertNever(cause);
   }
 }
-

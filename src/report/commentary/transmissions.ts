@@ -63,10 +63,17 @@ export function describeTransmissions(context: Context, departedSeries: SeriesNo
   for (const analysed of context.analysis.series) {
     const { series, answer } = analysed;
     const interesting =
-      series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' || series.kind === 'RST' || series.copies.length > 1 || series.copies.some((c) => c.fate.kind !== 'delivered');
+      series.kind === 'SYN' ||
+      series.kind === 'SYN-ACK' ||
+      series.kind === 'FIN' ||
+      series.kind === 'RST' ||
+      series.copies.length > 1 ||
+      series.copies.some((c) => c.fate.kind !== 'delivered');
     if (!interesting) continue;
     if (analysed.modelled === undefined) {
-      series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, series.kind === 'RST' ? firewallReset(copy, model.arrows) : undefined)));
+      series.copies.forEach((copy, i) =>
+        lines.push(describeCopy(series, copy, i, answer, series.kind === 'RST' ? firewallReset(copy, model.arrows) : undefined)),
+      );
       continue;
     }
     lines.push(...describeModelledSeries(context, analysed, analysed.modelled, departedSeries, handledErrors));
@@ -281,11 +288,17 @@ function describeModelledSeries(
       const nextUs = timeOfArrow(copy) + (intervals[m + 1] ?? fit.schedule.failIntervalMs) * 1000;
       if (m + 1 < modelSends) {
         const settings = index === 0 ? ` (${fit.settings})` : '';
-        parts.push({ en: `the model predicts the next at ${formatRelativeSeconds(nextUs)}${settings}`, zh: `模型预测下一次在 ${formatRelativeSeconds(nextUs)}${settings === '' ? '' : `（${fit.settings}）`}` });
+        parts.push({
+          en: `the model predicts the next at ${formatRelativeSeconds(nextUs)}${settings}`,
+          zh: `模型预测下一次在 ${formatRelativeSeconds(nextUs)}${settings === '' ? '' : `（${fit.settings}）`}`,
+        });
       } else if (m + 1 === modelSends && giveUp !== undefined) {
         const reason = failReasonText(fit.schedule.failReason);
         const predicted = giveUp.predicted(formatRelativeSeconds(nextUs));
-        parts.push({ en: `the model predicts ${predicted.en} (${reason.en}; ${fit.settings})`, zh: `模型预测${predicted.zh}（${reason.zh}；${fit.settings}）` });
+        parts.push({
+          en: `the model predicts ${predicted.en} (${reason.en}; ${fit.settings})`,
+          zh: `模型预测${predicted.zh}（${reason.zh}；${fit.settings}）`,
+        });
       }
     } else if (isLast && answer !== undefined && series.copies.length > 1) {
       parts.push(answeredBy(answer));
@@ -313,7 +326,10 @@ function describeModelledSeries(
             kind === 'SYN' ? 'application' : 'model',
             ok
               ? { en: `${said.en}: within the model's window, ${window.en} (${reason.en})`, zh: `${said.zh}：在模型的时间窗内，${window.zh}（${reason.zh}）` }
-              : { en: `${said.en}; departs from the model: expected ${window.en} (${verdict.en})`, zh: `${said.zh}；与模型不符：预期${window.zh}（${verdict.zh}）` },
+              : {
+                  en: `${said.en}; departs from the model: expected ${window.en} (${verdict.en})`,
+                  zh: `${said.zh}；与模型不符：预期${window.zh}（${verdict.zh}）`,
+                },
             { arrowId: lastCopy.id, departs: !ok },
           ),
         );
@@ -333,7 +349,10 @@ function describeModelledSeries(
       }
     }
   }
-  const last = lines.reduce<CommentaryLine | undefined>((latest, l) => (l.arrowId !== undefined && (latest === undefined || l.timeUs >= latest.timeUs) ? l : latest), undefined);
+  const last = lines.reduce<CommentaryLine | undefined>(
+    (latest, l) => (l.arrowId !== undefined && (latest === undefined || l.timeUs >= latest.timeUs) ? l : latest),
+    undefined,
+  );
   if (last?.arrowId !== undefined) notes.ends.set(seriesKey, { timeUs: last.timeUs, arrowId: last.arrowId });
   return lines;
 }

@@ -46,10 +46,7 @@ function portOf(endpoint: string): number {
 
 /** Waits for a `socket` event on the tuple local→remote in the given state. */
 function waitForSocketState(agent: AgentProcess, local: string, remote: string, state: string, timeoutMs = 3000): Promise<SocketEvent> {
-  return agent.waitFor(
-    (e): e is SocketEvent => e.type === 'socket' && e.local === local && e.remote === remote && e.state === state,
-    timeoutMs,
-  );
+  return agent.waitFor((e): e is SocketEvent => e.type === 'socket' && e.local === local && e.remote === remote && e.state === state, timeoutMs);
 }
 
 /** Connects conn from the client agent to the server agent's port; returns both ends' endpoints and the accepted conn name. */
@@ -58,8 +55,7 @@ async function connectPair(conn: string, port: number): Promise<{ clientLocal: s
   expect(await client.command({ op: 'connect', conn, host: '127.0.0.1', port })).toMatchObject({ ok: true });
   const connected = await client.waitFor((e): e is Extract<AgentEvent, { type: 'connected' }> => e.type === 'connected' && e.conn === conn);
   const accepted = await server.waitFor(
-    (e): e is Extract<AgentEvent, { type: 'accepted' }> =>
-      e.type === 'accepted' && e.remote === connected.local && server.events.indexOf(e) >= acceptedBefore,
+    (e): e is Extract<AgentEvent, { type: 'accepted' }> => e.type === 'accepted' && e.remote === connected.local && server.events.indexOf(e) >= acceptedBefore,
   );
   expect(accepted.local).toBe(connected.remote);
   expect(accepted.port).toBe(port);
@@ -239,7 +235,7 @@ describe('connections on loopback', () => {
     expect(await client.command({ op: 'listen', port: 0 })).toMatchObject({ ok: true });
   });
 
-  it('samples this machine\'s /proc/net/tcp{,6} without reporting a problem', () => {
+  it("samples this machine's /proc/net/tcp{,6} without reporting a problem", () => {
     for (const agent of [client, server]) {
       expect(agent.events.filter((e) => e.type === 'fatal' && e.message.includes('sampler'))).toEqual([]);
     }
@@ -271,9 +267,7 @@ describe('agent exit', () => {
       const port = await listen(server);
       expect(await agent.command({ op: 'connect', conn: 'x', host: '127.0.0.1', port })).toMatchObject({ ok: true });
       const connected = await agent.waitFor((e): e is Extract<AgentEvent, { type: 'connected' }> => e.type === 'connected');
-      const accepted = await server.waitFor(
-        (e): e is Extract<AgentEvent, { type: 'accepted' }> => e.type === 'accepted' && e.remote === connected.local,
-      );
+      const accepted = await server.waitFor((e): e is Extract<AgentEvent, { type: 'accepted' }> => e.type === 'accepted' && e.remote === connected.local);
       expect(await agent.command({ op: 'exit' })).toMatchObject({ ok: true });
       expect(await agent.exited).toBe(0);
       await server.waitFor((e) => e.type === 'end' && e.conn === accepted.conn);

@@ -134,7 +134,9 @@ describe('diffSocketRows', () => {
     // A retransmission seen after a skipped read is still one `socket` event with the previous state.
     const skippedAgain = diffSocketRows(back.current, [other], 4);
     const retransmitted = diffSocketRows(skippedAgain.current, [other, request(1990, 1)], 5);
-    expect(retransmitted.events).toEqual([expect.objectContaining({ type: 'socket', previous: 'SYN_RECEIVED', timer: expect.objectContaining({ retransmits: 1 }) })]);
+    expect(retransmitted.events).toEqual([
+      expect.objectContaining({ type: 'socket', previous: 'SYN_RECEIVED', timer: expect.objectContaining({ retransmits: 1 }) }),
+    ]);
   });
 
   it('takes the later of two differing rows of one socket in one read (the walk read it after it changed)', () => {

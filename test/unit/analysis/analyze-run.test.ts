@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
-import { replayRun } from '../../../src/analysis/endpoint-replay.js';
+import { replayRun } from '../../../src/analysis/run-replay.js';
 import { buildRuleTimeline } from '../../../src/analysis/rule-timeline.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { findSynAckReplies, SYN_REPLY_WINDOW_US } from '../../../src/analysis/syn-ack-replies.js';
@@ -48,7 +48,11 @@ describe('analyzeRun on the committed syn-sent run', async () => {
     const timeline = buildRuleTimeline(zero);
     expect(timeline.rules.find((r) => r.name === 'drop-syn')?.droppedFrames).toEqual([]);
     expect(timeline.warnings.join('\n')).toMatch(/drop-syn .* its counter is 0/);
-    expect(replayRun(zero, timeline).flatMap((r) => r.skipped).filter((s) => s.reason.includes('drop-syn'))).toEqual([]);
+    expect(
+      replayRun(zero, timeline)
+        .flatMap((r) => r.skipped)
+        .filter((s) => s.reason.includes('drop-syn')),
+    ).toEqual([]);
   });
 });
 
@@ -63,7 +67,13 @@ function requestWithLateSyn(rule: boolean): RunRecord {
     ...(rule ? [{ kind: 'rule', host: 'server', name: 'drop-later-syns', text: '-I INPUT -p tcp --syn -j DROP' } as const] : []),
   ];
   const run = syntheticRun({ steps, server: { segments, events }, settings: { 'net.ipv4.tcp_synack_retries': '3' } });
-  const records = steps.map((step, index) => ({ index, kind: step.kind, description: step.kind, startUs: T0_US + (index === 0 ? -50_000 : 2_000_000), endUs: T0_US + (index === 0 ? -40_000 : 2_001_000) }));
+  const records = steps.map((step, index) => ({
+    index,
+    kind: step.kind,
+    description: step.kind,
+    startUs: T0_US + (index === 0 ? -50_000 : 2_000_000),
+    endUs: T0_US + (index === 0 ? -40_000 : 2_001_000),
+  }));
   return { ...run, steps: records };
 }
 
@@ -72,7 +82,11 @@ describe('the SYN-ACK "reply, not a timer fire" rule (one place, one window)', (
 
   it('a SYN-ACK right after a SYN that reached TCP is a reply: left out of the schedule, and the check then fails', () => {
     const run = requestWithLateSyn(false);
-    expect([...analyzeRun(run).hosts.find((h) => h.name === 'server')!.synAckReplies.keys()]).toEqual([5]);
+    expect([
+      ...analyzeRun(run)
+        .hosts.find((h) => h.name === 'server')!
+        .synAckReplies.keys(),
+    ]).toEqual([5]);
     expect(checkSynAckRetransmits(expectation, run).status).toBe('fail');
   });
 

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { runCli } from '../../helpers/run-cli.js';
 
-
 // No Docker needed: bad input is rejected before anything is created. DOCKER_HOST points
 // nowhere, so a test that reached Docker would fail with exit 3, not 2.
 const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
@@ -23,7 +22,16 @@ describe('bad input: clear message, exit 2, no stack trace', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(
       file,
-      ['title: bad', 'hosts:', '  server: {}', 'steps:', '  - listen: { host: sever, port: 8888 }', '  - connect: { host: server, to: server, prot: 1 }', 'expect: []', ''].join('\n'),
+      [
+        'title: bad',
+        'hosts:',
+        '  server: {}',
+        'steps:',
+        '  - listen: { host: sever, port: 8888 }',
+        '  - connect: { host: server, to: server, prot: 1 }',
+        'expect: []',
+        '',
+      ].join('\n'),
     );
     const result = await runCli(['run', file], { env });
     expect(result.exitCode).toBe(2);
@@ -90,7 +98,10 @@ describe('hostile input: exit 2, one positioned line, no stack trace, no run fol
   const runsDir = join(dir, 'runs');
   const lab = (name: string, lines: string[]): string => {
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, `${['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ...lines].join('\n')}\n`);
+    writeFileSync(
+      file,
+      `${['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ...lines].join('\n')}\n`,
+    );
     return file;
   };
   const crowd = (): string => {
@@ -98,7 +109,12 @@ describe('hostile input: exit 2, one positioned line, no stack trace, no run fol
     writeFileSync(file, `${['title: t', 'description: d', 'hosts:', ...Array.from({ length: 300 }, (_, i) => `  h${i}: {}`), 'steps: []'].join('\n')}\n`);
     return file;
   };
-  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]'];
+  const bomb = [
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+    'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+  ];
   const cases: [string, () => string[], RegExp][] = [
     ['timeout: 99999999999m', () => [lab('huge-timeout', ['timeout: 99999999999m'])], /:8:10: timeout: a duration is at most 60m/],
     ['timeout: 40000m', () => [lab('long-timeout', ['timeout: 40000m'])], /:8:10: timeout: a duration is at most 60m/],
@@ -106,10 +122,26 @@ describe('hostile input: exit 2, one positioned line, no stack trace, no run fol
     ['an alias bomb', () => [lab('alias-bomb', bomb)], /:9:\d+: b\[0\]: YAML aliases here expand to too many nodes/],
     ['4,000-deep nesting', () => [lab('deep', [`x: ${'['.repeat(4000)}${']'.repeat(4000)}`])], /:8:\d+: x(\[0\])+: mappings and lists nest more than 20 deep/],
     ['300 hosts', () => [crowd()], /:4:3: hosts: a lab has at most 253 hosts \(its \/24 gives them \.2-\.254\), received 300/],
-    ['--set client.sysctl.__proto__=1', () => ['syn-sent', '--set', 'client.sysctl.__proto__=1'], /^--set:1:1: client\.sysctl\.__proto__: "__proto__" is not allowed/],
-    ['a sysctl key with empty words', () => ['refused', '--set', 'client.sysctl.net...ipv4..tcp_syn_retries=3'], /^--set:1:15: .*invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"/],
-    ['a two-line sysctl value', () => ['refused', '--set', 'client.sysctl.net.ipv4.tcp_syn_retries=3\nkernel.panic=1'], /^--set:1:40: .*a sysctl value is one line, received "3\\nkernel\.panic=1"/],
-    ['a rule with a line break', () => [lab('rule-newline', [`  - rule: { host: server, add: "-I INPUT -j 'DROP\\ntouch'" }`])], /:8:\d+: steps\[1\]\.rule\.add: a rule is one line/],
+    [
+      '--set client.sysctl.__proto__=1',
+      () => ['syn-sent', '--set', 'client.sysctl.__proto__=1'],
+      /^--set:1:1: client\.sysctl\.__proto__: "__proto__" is not allowed/,
+    ],
+    [
+      'a sysctl key with empty words',
+      () => ['refused', '--set', 'client.sysctl.net...ipv4..tcp_syn_retries=3'],
+      /^--set:1:15: .*invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"/,
+    ],
+    [
+      'a two-line sysctl value',
+      () => ['refused', '--set', 'client.sysctl.net.ipv4.tcp_syn_retries=3\nkernel.panic=1'],
+      /^--set:1:40: .*a sysctl value is one line, received "3\\nkernel\.panic=1"/,
+    ],
+    [
+      'a rule with a line break',
+      () => [lab('rule-newline', [`  - rule: { host: server, add: "-I INPUT -j 'DROP\\ntouch'" }`])],
+      /:8:\d+: steps\[1\]\.rule\.add: a rule is one line/,
+    ],
     ['/etc/passwd', () => ['/etc/passwd'], /^\/etc\/passwd:1:1: \(document\): this is not a lab file/],
     ['/proc/self/environ', () => ['/proc/self/environ'], /^\/proc\/self\/environ:1:1: \(document\): this is a binary file/],
     ['/dev/zero', () => ['/dev/zero'], /^\/dev\/zero:1:1: \(document\): this is not a regular file/],

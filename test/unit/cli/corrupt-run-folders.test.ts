@@ -17,14 +17,34 @@ function damaged(name: string, file: string, damage: (bytes: Buffer) => Buffer |
 }
 
 const cases: { name: string; file: string; damage: (b: Buffer) => Buffer | string; where: RegExp }[] = [
-  { name: 'truncated run.json', file: 'run.json', damage: (b) => b.subarray(0, Math.floor(b.length / 2)), where: /run\.json \((byte \d+|at its end)\): not valid JSON/ },
+  {
+    name: 'truncated run.json',
+    file: 'run.json',
+    damage: (b) => b.subarray(0, Math.floor(b.length / 2)),
+    where: /run\.json \((byte \d+|at its end)\): not valid JSON/,
+  },
   { name: 'invalid lab.json', file: 'lab.json', damage: (b) => b.toString('utf8').replace('{', '{,'), where: /lab\.json \(byte 1\): not valid JSON/ },
-  { name: 'truncated pcap', file: 'client/capture.pcap', damage: (b) => b.subarray(0, 100), where: /client\/capture\.pcap \(byte \d+\): not a complete capture/ },
-  { name: 'not a pcap', file: 'server/capture.pcap', damage: () => 'this is not a capture\n'.repeat(4), where: /server\/capture\.pcap \(byte 0\): not a complete capture/ },
+  {
+    name: 'truncated pcap',
+    file: 'client/capture.pcap',
+    damage: (b) => b.subarray(0, 100),
+    where: /client\/capture\.pcap \(byte \d+\): not a complete capture/,
+  },
+  {
+    name: 'not a pcap',
+    file: 'server/capture.pcap',
+    damage: () => 'this is not a capture\n'.repeat(4),
+    where: /server\/capture\.pcap \(byte 0\): not a complete capture/,
+  },
   {
     name: 'broken events.jsonl line',
     file: 'client/events.jsonl',
-    damage: (b) => b.toString('utf8').split('\n').map((l, i) => (i === 2 ? l.slice(0, 10) : l)).join('\n'),
+    damage: (b) =>
+      b
+        .toString('utf8')
+        .split('\n')
+        .map((l, i) => (i === 2 ? l.slice(0, 10) : l))
+        .join('\n'),
     where: /client\/events\.jsonl:3 \(byte \d+\): a broken line, not JSON/,
   },
 ];
@@ -33,7 +53,11 @@ describe('a damaged run folder is bad input for verify, report and fsm --lab: ex
   for (const c of cases) {
     it(c.name, async () => {
       const dir = damaged(c.name.replace(/\W+/g, '-'), c.file, c.damage);
-      for (const args of [['verify', dir], ['report', dir], ['fsm', '--lab', dir]]) {
+      for (const args of [
+        ['verify', dir],
+        ['report', dir],
+        ['fsm', '--lab', dir],
+      ]) {
         const verb = args.join(' ');
         const result = await runCli(args);
         expect(result.exitCode, `${verb}: ${result.all}`).toBe(2);

@@ -10,10 +10,11 @@ import type { SysctlFacts } from '../../../src/lab/kernel-sysctls.js';
 import { loadLabFile } from '../../../src/lab/load-lab.js';
 import type { ExecResult, Runtime, ThrowawaySpec } from '../../../src/runtime/runtime.js';
 
-
 const FACTS = JSON.parse(readFileSync('test/fixtures/sysctl-facts/lab-image-linux-6.18.json', 'utf8')) as SysctlFacts;
 /** What the probe printed on this project's machine, rebuilt from the stored facts. */
-const PROBE_OUTPUT = `${Object.entries(FACTS.values).map(([k, v]) => `${k} = ${v}`).join('\n')}\n#writable\n${FACTS.writable.map((k) => `/proc/sys/${k.replaceAll('.', '/')}`).join('\n')}\n`;
+const PROBE_OUTPUT = `${Object.entries(FACTS.values)
+  .map(([k, v]) => `${k} = ${v}`)
+  .join('\n')}\n#writable\n${FACTS.writable.map((k) => `/proc/sys/${k.replaceAll('.', '/')}`).join('\n')}\n`;
 
 /** Answers engineInfo and the probe; every method that would create or change something fails the test. */
 class ProbeOnlyRuntime {
@@ -77,7 +78,13 @@ async function preflightLines(text: string, overrides: string[] = []): Promise<{
     await checkLabsOnMachine([{ lab: await loadLabFile(path, overrides), path }], overrides, runtime, 'tcplab/lab:test');
   } catch (error) {
     if (!(error instanceof LabError)) throw error;
-    return { lines: error.formatProblems().split('\n').map((line) => line.replace(path, 'lab.yaml')), probe };
+    return {
+      lines: error
+        .formatProblems()
+        .split('\n')
+        .map((line) => line.replace(path, 'lab.yaml')),
+      probe,
+    };
   }
   return { lines: [], probe };
 }
@@ -94,7 +101,9 @@ describe.skipIf(!canUnshare())('checks against this machine, before anything is 
   });
 
   it('--set client.sysctl.net.ipv4.tcp_syn_retries=abc is reported against the --set argument', async () => {
-    const { lines } = await preflightLines(LAB.replace(`  - rule: { host: server, add: "-I INPUT -p tcp -j 'DROP;touch'" }\n`, ''), ['client.sysctl.net.ipv4.tcp_syn_retries=abc']);
+    const { lines } = await preflightLines(LAB.replace(`  - rule: { host: server, add: "-I INPUT -p tcp -j 'DROP;touch'" }\n`, ''), [
+      'client.sysctl.net.ipv4.tcp_syn_retries=abc',
+    ]);
     expect(lines).toStrictEqual([
       '--set:1:40: hosts.client.sysctls["net.ipv4.tcp_syn_retries"]: sysctl "net.ipv4.tcp_syn_retries" takes a whole number, received "abc"; its default here is "6"',
     ]);

@@ -1,6 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { checkLabRules, iptablesReason, namespaceRestoreRunner, restoreInput, throwawayRestoreRunner, type RestoreRunner } from '../../../src/faults/check-rules.js';
+import {
+  checkLabRules,
+  iptablesReason,
+  namespaceRestoreRunner,
+  restoreInput,
+  throwawayRestoreRunner,
+  type RestoreRunner,
+} from '../../../src/faults/check-rules.js';
 import type { Runtime, ThrowawaySpec } from '../../../src/runtime/runtime.js';
 import { LabError } from '../../../src/lab/lab-error.js';
 import { loadLabText } from '../../../src/lab/load-lab.js';
@@ -39,13 +46,20 @@ describe('the iptables-restore input replays each host in step order', () => {
       { stepIndex: 0, table: 'filter', text: '-A INPUT -j DROP' },
       { stepIndex: 3, table: 'filter', text: '-A INPUT -j ACCEPT' },
     ]);
-    expect([...stepOfLine]).toStrictEqual([[2, 0], [3, 0], [5, 3], [6, 3]]);
+    expect([...stepOfLine]).toStrictEqual([
+      [2, 0],
+      [3, 0],
+      [5, 3],
+      [6, 3],
+    ]);
   });
 
   it("reduces iptables' message to its reason", () => {
-    expect(iptablesReason("iptables-restore v1.8.9 (nf_tables): Chain 'DORP' does not exist\nError occurred at line: 3\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.\n")).toBe(
-      "Chain 'DORP' does not exist",
-    );
+    expect(
+      iptablesReason(
+        "iptables-restore v1.8.9 (nf_tables): Chain 'DORP' does not exist\nError occurred at line: 3\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.\n",
+      ),
+    ).toBe("Chain 'DORP' does not exist");
     expect(iptablesReason('iptables-restore: line 5 failed: Index of insertion too big.\n')).toBe('Index of insertion too big.');
   });
 });
@@ -57,7 +71,9 @@ describe('a rule with a line break is refused at load (before iptables sees it)'
       expect.fail('loaded');
     } catch (error) {
       expect(error).toBeInstanceOf(LabError);
-      expect((error as LabError).formatProblems()).toMatch(/^lab\.yaml:7:\d+: steps\[0\]\.rule\.add: a rule is one line of iptables arguments, but it holds a line break at column 25/);
+      expect((error as LabError).formatProblems()).toMatch(
+        /^lab\.yaml:7:\d+: steps\[0\]\.rule\.add: a rule is one line of iptables arguments, but it holds a line break at column 25/,
+      );
     }
   });
 });

@@ -23,7 +23,24 @@ describe('parseRule', () => {
       position: 'insert',
       spec: ['-s', '172.20.0.3', '-p', 'tcp', '--dport', '8888', '-j', 'DROP', '-m', 'comment', '--comment', 'tcplab:drop-syn'],
       argv: ['-t', 'filter', '-I', 'INPUT', '-s', '172.20.0.3', '-p', 'tcp', '--dport', '8888', '-j', 'DROP', '-m', 'comment', '--comment', 'tcplab:drop-syn'],
-      deleteArgv: ['-t', 'filter', '-D', 'INPUT', '-s', '172.20.0.3', '-p', 'tcp', '--dport', '8888', '-j', 'DROP', '-m', 'comment', '--comment', 'tcplab:drop-syn'],
+      deleteArgv: [
+        '-t',
+        'filter',
+        '-D',
+        'INPUT',
+        '-s',
+        '172.20.0.3',
+        '-p',
+        'tcp',
+        '--dport',
+        '8888',
+        '-j',
+        'DROP',
+        '-m',
+        'comment',
+        '--comment',
+        'tcplab:drop-syn',
+      ],
       matchDescription: 'filter/INPUT: -s 172.20.0.3 -p tcp --dport 8888 -m comment --comment tcplab:drop-syn → DROP',
     });
   });
@@ -32,16 +49,59 @@ describe('parseRule', () => {
     const rule = parseRule('iptables -t raw -I OUTPUT 2 ! --destination server/32 --source 10.0.0.0/24,client -p tcp -j DROP', HOSTS);
     expect(rule.table).toBe('raw');
     expect(rule.ruleNumber).toBe(2);
-    expect(rule.argv).toStrictEqual(['-t', 'raw', '-I', 'OUTPUT', '2', '!', '--destination', '172.20.0.2/32', '--source', '10.0.0.0/24,172.20.0.3', '-p', 'tcp', '-j', 'DROP']);
-    expect(rule.deleteArgv).toStrictEqual(['-t', 'raw', '-D', 'OUTPUT', '!', '--destination', '172.20.0.2/32', '--source', '10.0.0.0/24,172.20.0.3', '-p', 'tcp', '-j', 'DROP']);
+    expect(rule.argv).toStrictEqual([
+      '-t',
+      'raw',
+      '-I',
+      'OUTPUT',
+      '2',
+      '!',
+      '--destination',
+      '172.20.0.2/32',
+      '--source',
+      '10.0.0.0/24,172.20.0.3',
+      '-p',
+      'tcp',
+      '-j',
+      'DROP',
+    ]);
+    expect(rule.deleteArgv).toStrictEqual([
+      '-t',
+      'raw',
+      '-D',
+      'OUTPUT',
+      '!',
+      '--destination',
+      '172.20.0.2/32',
+      '--source',
+      '10.0.0.0/24,172.20.0.3',
+      '-p',
+      'tcp',
+      '-j',
+      'DROP',
+    ]);
     expect(parseRule('-A INPUT -s ! client -j ACCEPT', HOSTS).spec).toStrictEqual(['!', '-s', '172.20.0.3', '-j', 'ACCEPT']);
   });
 
   it('splits quotes and backslashes like a shell, without a shell', () => {
     const rule = parseRule(`-A INPUT -p tcp --tcp-flags 'SYN,ACK' SYN -m comment --comment "a b;c" -j LOG --log-prefix it\\'s\\ here`, HOSTS);
     expect(rule.position).toBe('append');
-    expect(rule.spec).toStrictEqual(['-p', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN', '-m', 'comment', '--comment', 'a b;c', '-j', 'LOG', '--log-prefix', "it's here"]);
-    expect(rule.matchDescription).toBe('filter/INPUT: -p tcp --tcp-flags SYN,ACK SYN -m comment --comment a b;c --log-prefix it\'s here → LOG');
+    expect(rule.spec).toStrictEqual([
+      '-p',
+      'tcp',
+      '--tcp-flags',
+      'SYN,ACK',
+      'SYN',
+      '-m',
+      'comment',
+      '--comment',
+      'a b;c',
+      '-j',
+      'LOG',
+      '--log-prefix',
+      "it's here",
+    ]);
+    expect(rule.matchDescription).toBe("filter/INPUT: -p tcp --tcp-flags SYN,ACK SYN -m comment --comment a b;c --log-prefix it's here → LOG");
   });
 
   it('allows nat with allowed targets and any interface name', () => {
@@ -72,9 +132,12 @@ describe('parseRule', () => {
     expect(reasonOf('-t nat -A PREROUTING -p tcp -j DNAT --to-destination 8.8.8.8')).toBe(
       "target DNAT rewrites the destination address; lab traffic must stay between the lab's hosts, so use DROP, REJECT, ACCEPT, LOG or NFQUEUE",
     );
-    for (const target of ['SNAT', 'MASQUERADE', 'REDIRECT', 'TEE', 'NETMAP']) expect(reasonOf(`-t nat -A POSTROUTING -j ${target}`)).toMatch(new RegExp(`^target ${target} `));
+    for (const target of ['SNAT', 'MASQUERADE', 'REDIRECT', 'TEE', 'NETMAP'])
+      expect(reasonOf(`-t nat -A POSTROUTING -j ${target}`)).toMatch(new RegExp(`^target ${target} `));
     expect(reasonOf('-t security -A INPUT -j DROP')).toBe('unknown table "security"; use filter, raw, mangle or nat');
-    expect(reasonOf('-t raw -A INPUT -j DROP')).toBe('chain "INPUT" is not a built-in chain of table raw; use one of PREROUTING, OUTPUT (rule steps cannot create chains)');
+    expect(reasonOf('-t raw -A INPUT -j DROP')).toBe(
+      'chain "INPUT" is not a built-in chain of table raw; use one of PREROUTING, OUTPUT (rule steps cannot create chains)',
+    );
     expect(reasonOf('-I INPUT -j DROP -A OUTPUT')).toBe('a rule has exactly one -I or -A; put each rule in its own rule step');
     expect(reasonOf('-I INPUT --comment "open')).toBe('unclosed " quote; close it');
   });

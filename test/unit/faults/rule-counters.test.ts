@@ -11,7 +11,15 @@ describe('parseSavedCounters (iptables-save -c)', () => {
   it('reads every rule with table, chain, position, counters, spec and comment', () => {
     const rows = parseSavedCounters(fixture('save-c.txt'));
     expect(rows).toStrictEqual([
-      { format: 'save', table: 'raw', chain: 'OUTPUT', num: 1, pkts: 1, bytes: 60, spec: ['-p', 'tcp', '-m', 'statistic', '--mode', 'random', '--probability', '0.50000000000', '-j', 'DROP'] },
+      {
+        format: 'save',
+        table: 'raw',
+        chain: 'OUTPUT',
+        num: 1,
+        pkts: 1,
+        bytes: 60,
+        spec: ['-p', 'tcp', '-m', 'statistic', '--mode', 'random', '--probability', '0.50000000000', '-j', 'DROP'],
+      },
       { format: 'save', table: 'filter', chain: 'INPUT', num: 1, pkts: 0, bytes: 0, spec: ['!', '-d', '10.0.0.0/24', '-p', 'udp', '-j', 'ACCEPT'] },
       {
         format: 'save',
@@ -23,7 +31,15 @@ describe('parseSavedCounters (iptables-save -c)', () => {
         spec: ['-s', '127.0.0.1/32', '-p', 'tcp', '-m', 'tcp', '--dport', '8888', '-m', 'comment', '--comment', 'tcplab:drop-syn', '-j', 'DROP'],
         comment: 'tcplab:drop-syn',
       },
-      { format: 'save', table: 'filter', chain: 'INPUT', num: 3, pkts: 0, bytes: 0, spec: ['-p', 'tcp', '-m', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'REJECT', '--reject-with', 'tcp-reset'] },
+      {
+        format: 'save',
+        table: 'filter',
+        chain: 'INPUT',
+        num: 3,
+        pkts: 0,
+        bytes: 0,
+        spec: ['-p', 'tcp', '-m', 'tcp', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      },
       { format: 'save', table: 'filter', chain: 'INPUT', num: 4, pkts: 0, bytes: 0, spec: ['-p', 'icmp', '-j', 'ACCEPT'] },
     ]);
     expect(parseRuleCounters(fixture('save-c.txt'))).toStrictEqual(rows);

@@ -5,13 +5,19 @@ const head = 'title: t\ndescription: d\nhosts: { a: {}, b: {} }\n';
 
 describe('step kinds of the catalog labs', () => {
   it('close with on_fin becomes a close-on-fin step; plain close stays close', () => {
-    const lab = loadLabText(`${head}steps:\n  - listen: { host: b, port: 80 }\n  - connect: { host: a, to: b, port: 80, as: c }\n  - close: { host: b, conn: accepted-1, on_fin: true }\n  - close: { host: a, conn: c }\n`, '/labs/x.yaml');
+    const lab = loadLabText(
+      `${head}steps:\n  - listen: { host: b, port: 80 }\n  - connect: { host: a, to: b, port: 80, as: c }\n  - close: { host: b, conn: accepted-1, on_fin: true }\n  - close: { host: a, conn: c }\n`,
+      '/labs/x.yaml',
+    );
     expect(lab.steps[2]).toEqual({ kind: 'close-on-fin', host: 'b', conn: 'accepted-1' });
     expect(lab.steps[3]).toEqual({ kind: 'close', host: 'a', conn: 'c' });
   });
 
   it('hold, release and flood map to the model; flood defaults to one SYN per source', () => {
-    const lab = loadLabText(`${head}steps:\n  - hold: { host: a }\n  - release: { host: a }\n  - flood: { host: a, to: b, port: 8888, sources: 20 }\n`, '/labs/x.yaml');
+    const lab = loadLabText(
+      `${head}steps:\n  - hold: { host: a }\n  - release: { host: a }\n  - flood: { host: a, to: b, port: 8888, sources: 20 }\n`,
+      '/labs/x.yaml',
+    );
     expect(lab.steps).toEqual([
       { kind: 'hold', host: 'a' },
       { kind: 'release', host: 'a' },

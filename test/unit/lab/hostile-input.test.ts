@@ -8,7 +8,6 @@ import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES, MAX_YAML_DEPTH } from '../../../s
 import { loadLabFile, loadLabText } from '../../../src/lab/load-lab.js';
 import { MAX_QUOTED_CHARS, quote } from '../../../src/lab/quote-token.js';
 
-
 const LAB = ['title: t', 'description: d', 'hosts:', '  server: {}', '  client: {}', 'steps:', '  - listen: { host: server, port: 8888 }', ''].join('\n');
 const POSITIONED = /^[^:\n]+:\d+:\d+: \S.*: .+$/;
 
@@ -115,7 +114,9 @@ describe('files that cannot be labs are refused by size and shape before parsing
 describe('YAML limits: each a positioned exit-2 problem, never a stack overflow or ReferenceError', () => {
   it('4,000-deep flow nesting', () => {
     const lines = problemsOfText(`${LAB}x: ${'['.repeat(4000)}${']'.repeat(4000)}\n`);
-    expect(lines).toStrictEqual([expect.stringMatching(new RegExp(`^lab\\.yaml:8:\\d+: x(\\[0\\])+: mappings and lists nest more than ${MAX_YAML_DEPTH} deep here`))]);
+    expect(lines).toStrictEqual([
+      expect.stringMatching(new RegExp(`^lab\\.yaml:8:\\d+: x(\\[0\\])+: mappings and lists nest more than ${MAX_YAML_DEPTH} deep here`)),
+    ]);
   });
 
   it('block nesting: 300 deep is refused by depth, 4,000 deep (8 MB of indentation) by size', () => {
@@ -134,7 +135,12 @@ describe('YAML limits: each a positioned exit-2 problem, never a stack overflow 
   });
 
   it('an alias bomb', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]'];
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    ];
     const lines = problemsOfText(`${LAB}${bomb.join('\n')}\n`);
     expect(lines).toStrictEqual([expect.stringMatching(/^lab\.yaml:9:\d+: b\[0\]: YAML aliases here expand to too many nodes \(an alias bomb\)/)]);
   });

@@ -42,7 +42,9 @@ describe('sysctl values against what the kernel accepts', () => {
   });
 
   it('an unknown key is refused with the closest name; a read-only key is refused', () => {
-    expect(checkSysctl('net.ipv4.tcp_syn_retry', '3', FACTS)).toMatch(/the kernel has no sysctl "net\.ipv4\.tcp_syn_retry" .*\(did you mean "net\.ipv4\.tcp_syn_retries"\?\)/);
+    expect(checkSysctl('net.ipv4.tcp_syn_retry', '3', FACTS)).toMatch(
+      /the kernel has no sysctl "net\.ipv4\.tcp_syn_retry" .*\(did you mean "net\.ipv4\.tcp_syn_retries"\?\)/,
+    );
     expect(checkSysctl('net.ipv4.tcp_available_congestion_control', 'reno', FACTS)).toMatch(/is read-only; remove it/);
   });
 
@@ -52,7 +54,10 @@ describe('sysctl values against what the kernel accepts', () => {
   });
 
   it('checkLabSysctls points each problem at hosts.HOST.sysctls.KEY', () => {
-    const lab = loadLabText('title: t\ndescription: d\nhosts:\n  client: { sysctls: { net.ipv4.tcp_syn_retries: 1000, net.ipv4.tcp_synack_retries: 2 } }\nsteps: []\n', 'lab.yaml');
+    const lab = loadLabText(
+      'title: t\ndescription: d\nhosts:\n  client: { sysctls: { net.ipv4.tcp_syn_retries: 1000, net.ipv4.tcp_synack_retries: 2 } }\nsteps: []\n',
+      'lab.yaml',
+    );
     expect(checkLabSysctls(lab, FACTS)).toStrictEqual([
       { path: ['hosts', 'client', 'sysctls', 'net.ipv4.tcp_syn_retries'], target: 'value', message: expect.stringMatching(/takes 1\.\.127/) },
     ]);
@@ -73,7 +78,15 @@ describe('the range table agrees with the real kernel', () => {
   it('every writable integer net.ipv4.tcp_* sysctl of this kernel has an entry', () => {
     const writable = new Set(FACTS.writable);
     const missing = Object.entries(FACTS.values)
-      .filter(([key, value]) => key.startsWith('net.ipv4.tcp_') && writable.has(key) && value.trim().split(/\s+/).every((w) => /^-?\d+$/.test(w)))
+      .filter(
+        ([key, value]) =>
+          key.startsWith('net.ipv4.tcp_') &&
+          writable.has(key) &&
+          value
+            .trim()
+            .split(/\s+/)
+            .every((w) => /^-?\d+$/.test(w)),
+      )
       .map(([key]) => key.slice('net.ipv4.'.length))
       .filter((name) => TCP_SYSCTL_RANGES[name] === undefined);
     expect(missing).toStrictEqual([]);
@@ -82,7 +95,11 @@ describe('the range table agrees with the real kernel', () => {
 
 describe('parseSysctlProbe', () => {
   it('reads `key = value` lines and the writable paths', () => {
-    const facts = parseSysctlProbe('net.ipv4.tcp_syn_retries = 6\nnet.ipv4.tcp_rmem = 4096\t131072\t6291456\nnet.x = \n#writable\n/proc/sys/net/ipv4/tcp_syn_retries\n', 'img', 'k');
+    const facts = parseSysctlProbe(
+      'net.ipv4.tcp_syn_retries = 6\nnet.ipv4.tcp_rmem = 4096\t131072\t6291456\nnet.x = \n#writable\n/proc/sys/net/ipv4/tcp_syn_retries\n',
+      'img',
+      'k',
+    );
     expect(facts).toStrictEqual({
       image: 'img',
       kernel: 'k',

@@ -26,7 +26,19 @@ describe('schema/lab.schema.json', () => {
     expect(schema.properties.hosts.minProperties).toBe(1);
     expect(schema.properties.hosts.propertyNames.pattern).toBe('^[a-z][a-z0-9-]*$');
     expect(schema.properties.steps.items.anyOf.map((option) => option.required[0])).toStrictEqual([
-      'listen', 'connect', 'send', 'shutdown', 'close', 'abort', 'rule', 'unrule', 'wait', 'sleep', 'hold', 'release', 'flood',
+      'listen',
+      'connect',
+      'send',
+      'shutdown',
+      'close',
+      'abort',
+      'rule',
+      'unrule',
+      'wait',
+      'sleep',
+      'hold',
+      'release',
+      'flood',
     ]);
   });
 });

@@ -43,7 +43,9 @@ describe('durations have a maximum of 1 h (setTimeout overflows above 2^31-1 ms)
     expect(problems([...HEAD, ...HOSTS, ...STEPS, '  - wait: { host: server, event: listening, timeout: 61m }'])).toStrictEqual([
       expect.stringMatching(/^lab\.yaml:8:\d+: steps\[1\]\.wait\.timeout: a duration is at most 60m/),
     ]);
-    expect(problems([...HEAD, ...HOSTS, ...STEPS, '  - sleep: 100000m'])).toStrictEqual([expect.stringMatching(/^lab\.yaml:8:\d+: steps\[1\]\.sleep: a duration is at most/)]);
+    expect(problems([...HEAD, ...HOSTS, ...STEPS, '  - sleep: 100000m'])).toStrictEqual([
+      expect.stringMatching(/^lab\.yaml:8:\d+: steps\[1\]\.sleep: a duration is at most/),
+    ]);
   });
 });
 
@@ -65,9 +67,9 @@ describe('counts have maxima', () => {
     expect(problems([...HEAD, ...HOSTS, 'steps:', '  - listen: { host: server, port: 8888, backlog: 1000000 }'])).toStrictEqual([
       expect.stringMatching(/steps\[0\]\.listen\.backlog: expected at most 65535/),
     ]);
-    expect(problems([...HEAD, ...HOSTS, ...STEPS, '  - connect: { host: client, to: server, port: 8888 }', '  - send: { host: client, bytes: 1000000000 }'])).toStrictEqual([
-      expect.stringMatching(/steps\[2\]\.send\.bytes: expected at most 16777216/),
-    ]);
+    expect(
+      problems([...HEAD, ...HOSTS, ...STEPS, '  - connect: { host: client, to: server, port: 8888 }', '  - send: { host: client, bytes: 1000000000 }']),
+    ).toStrictEqual([expect.stringMatching(/steps\[2\]\.send\.bytes: expected at most 16777216/)]);
     expect(problems([...HEAD, ...HOSTS, ...STEPS, 'expect:', '  - packets: { from: client, to: server, flags: S, min: 1000000000 }'])).toStrictEqual([
       expect.stringMatching(/expect\[0\]\.packets\.min: expected at most 1000000/),
     ]);
@@ -95,7 +97,9 @@ describe('hosts are at most what the /24 holds', () => {
     const flood = '  - flood: { host: h0, to: h1, port: 8888, sources: 200 }';
     expect(problems([...HEAD, ...manyHosts(53), 'steps:', flood])).toStrictEqual([]);
     expect(problems([...HEAD, ...manyHosts(54), 'steps:', flood])).toStrictEqual([
-      expect.stringMatching(/steps\[0\]\.flood\.sources: the lab's \/24 has 199 addresses no host uses \(253 minus 54 hosts\), received sources: 200; lower sources to 199/),
+      expect.stringMatching(
+        /steps\[0\]\.flood\.sources: the lab's \/24 has 199 addresses no host uses \(253 minus 54 hosts\), received sources: 200; lower sources to 199/,
+      ),
     ]);
   });
 });
@@ -103,7 +107,9 @@ describe('hosts are at most what the /24 holds', () => {
 describe('sysctl keys and values: syntax checked at load', () => {
   it('a key with empty words (net...ipv4..tcp_syn_retries) is refused, in the file and in --set', () => {
     expect(problems([...HEAD, 'hosts:', '  client: { sysctls: { net...ipv4..tcp_syn_retries: 3 } }', ...STEPS.slice(0, 1), '  - sleep: 1ms'])).toStrictEqual([
-      expect.stringMatching(/^lab\.yaml:4:24: hosts\.client\.sysctls\["net\.\.\.ipv4\.\.tcp_syn_retries"\]: invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"; a key is net\. and dot-separated words/),
+      expect.stringMatching(
+        /^lab\.yaml:4:24: hosts\.client\.sysctls\["net\.\.\.ipv4\.\.tcp_syn_retries"\]: invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"; a key is net\. and dot-separated words/,
+      ),
     ]);
     expect(problems([...HEAD, ...HOSTS, ...STEPS], ['client.sysctl.net...ipv4..tcp_syn_retries=3'])).toStrictEqual([
       expect.stringMatching(/^--set:1:15: .*invalid sysctl "net\.\.\.ipv4\.\.tcp_syn_retries"/),
@@ -111,8 +117,12 @@ describe('sysctl keys and values: syntax checked at load', () => {
   });
 
   it('a multi-line value ("3\\nkernel.panic=1") is refused, in the file and in --set', () => {
-    expect(problems([...HEAD, 'hosts:', '  client: { sysctls: { net.ipv4.tcp_syn_retries: "3\\nkernel.panic=1" } }', ...STEPS.slice(0, 1), '  - sleep: 1ms'])).toStrictEqual([
-      expect.stringMatching(/^lab\.yaml:4:\d+: hosts\.client\.sysctls\["net\.ipv4\.tcp_syn_retries"\]: a sysctl value is one line, received "3\\nkernel\.panic=1" with a line break/),
+    expect(
+      problems([...HEAD, 'hosts:', '  client: { sysctls: { net.ipv4.tcp_syn_retries: "3\\nkernel.panic=1" } }', ...STEPS.slice(0, 1), '  - sleep: 1ms']),
+    ).toStrictEqual([
+      expect.stringMatching(
+        /^lab\.yaml:4:\d+: hosts\.client\.sysctls\["net\.ipv4\.tcp_syn_retries"\]: a sysctl value is one line, received "3\\nkernel\.panic=1" with a line break/,
+      ),
     ]);
     expect(problems([...HEAD, ...HOSTS, ...STEPS], ['client.sysctl.net.ipv4.tcp_syn_retries=3\nkernel.panic=1'])).toStrictEqual([
       expect.stringMatching(/^--set:1:40: .*a sysctl value is one line/),
@@ -121,6 +131,8 @@ describe('sysctl keys and values: syntax checked at load', () => {
 
   it('a fractional number is refused; whole numbers and one-line text pass', () => {
     expect(problems([...HEAD, 'hosts:', '  client: { sysctls: { net.ipv4.tcp_syn_retries: 1.5 } }', 'steps: []'])).toHaveLength(1);
-    expect(problems([...HEAD, 'hosts:', '  client: { sysctls: { net.ipv4.tcp_syn_retries: 3, net.ipv4.tcp_rmem: "4096 131072 6291456" } }', 'steps: []'])).toStrictEqual([]);
+    expect(
+      problems([...HEAD, 'hosts:', '  client: { sysctls: { net.ipv4.tcp_syn_retries: 3, net.ipv4.tcp_rmem: "4096 131072 6291456" } }', 'steps: []']),
+    ).toStrictEqual([]);
   });
 });

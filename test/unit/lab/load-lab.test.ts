@@ -103,7 +103,9 @@ describe('bad lab files: one per error class, exact lines', () => {
     ['duplicate-key', ['5:3: hosts.server: duplicate key "server"; each key may appear once in a mapping, remove or rename one of them']],
     [
       'unknown-key-top',
-      ['6:1: tittle: unknown key "tittle"; known keys: name, title, source, description, description_zh, timeout, hosts, steps, expect (did you mean "title"?)'],
+      [
+        '6:1: tittle: unknown key "tittle"; known keys: name, title, source, description, description_zh, timeout, hosts, steps, expect (did you mean "title"?)',
+      ],
     ],
     [
       'unknown-key-step',
@@ -118,7 +120,9 @@ describe('bad lab files: one per error class, exact lines', () => {
     ['unknown-host', ['7:21: steps[0].listen.host: unknown host "sever"; declared hosts: server, client (did you mean "server"?)']],
     [
       'unknown-conn',
-      ['8:34: steps[1].close.conn: unknown connection "d" on host "client"; connections on client at this step: c; create it first with `connect: { host: client, …, as: d }`'],
+      [
+        '8:34: steps[1].close.conn: unknown connection "d" on host "client"; connections on client at this step: c; create it first with `connect: { host: client, …, as: d }`',
+      ],
     ],
     [
       'unknown-state',
@@ -126,7 +130,10 @@ describe('bad lab files: one per error class, exact lines', () => {
         '7:34: steps[0].wait.state: unknown TCP state "SYN_WAIT"; valid states: CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT (netstat/ss/RFC spellings such as SYN_RECV, SYN-RECEIVED, FIN_WAIT1 are accepted too)',
       ],
     ],
-    ['bad-duration', ['7:12: steps[0].sleep: expected a duration such as 500ms, 2s, 1.5s or 2m, received "2h"; units are ms, s and m (a bare number means seconds)']],
+    [
+      'bad-duration',
+      ['7:12: steps[0].sleep: expected a duration such as 500ms, 2s, 1.5s or 2m, received "2h"; units are ms, s and m (a bare number means seconds)'],
+    ],
     ['bad-flags', ['8:49: expect[0].packets.flags: flags ".S" are not in tcpdump order F S R P . U E W; write "S."']],
     [
       'duplicate-rule-name',
@@ -134,7 +141,9 @@ describe('bad lab files: one per error class, exact lines', () => {
     ],
     [
       'unrule-before-rule',
-      ['7:35: steps[0].unrule.name: unknown rule "drop-syn" on host "server"; no rule has been added on server before this step; an unrule must follow the rule step that adds it'],
+      [
+        '7:35: steps[0].unrule.name: unknown rule "drop-syn" on host "server"; no rule has been added on server before this step; an unrule must follow the rule step that adds it',
+      ],
     ],
     ['empty-hosts', ['3:8: hosts: no hosts declared; declare at least one, e.g. `hosts: { client: {}, server: {} }`']],
     [
@@ -143,7 +152,9 @@ describe('bad lab files: one per error class, exact lines', () => {
     ],
     [
       'unknown-step-kind',
-      ['7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)'],
+      [
+        '7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)',
+      ],
     ],
     [
       'three-problems',
@@ -199,7 +210,9 @@ describe('other validation rules', () => {
       'steps[0].send: host "client" has no connection at this step; add a connect (or listen) step on client before this one',
     ]);
     expect(
-      messagesOf(`${base}steps:\n  - rule: { host: server, add: "-A INPUT -j DROP" }\n  - unrule: { host: server, name: rule1 }\n  - unrule: { host: server, name: rule1 }\n`),
+      messagesOf(
+        `${base}steps:\n  - rule: { host: server, add: "-A INPUT -j DROP" }\n  - unrule: { host: server, name: rule1 }\n  - unrule: { host: server, name: rule1 }\n`,
+      ),
     ).toStrictEqual(['steps[2].unrule.name: rule "rule1" was already removed by steps[1]; remove this unrule']);
   });
 
@@ -208,7 +221,11 @@ describe('other validation rules', () => {
       'steps[0].wait: a wait needs one of state, event or gone: true; e.g. `wait: { host: client, state: ESTABLISHED }`',
       'steps[1].wait: a wait takes exactly one of state, event or gone, received state and gone; split it into 2 wait steps',
     ]);
-    expect(messagesOf(`${base}steps: []\nexpect:\n  - packets: { from: client, to: server, flags: S }\n  - packets: { from: client, to: server, flags: SX, min: 3, max: 2 }\n`)).toStrictEqual([
+    expect(
+      messagesOf(
+        `${base}steps: []\nexpect:\n  - packets: { from: client, to: server, flags: S }\n  - packets: { from: client, to: server, flags: SX, min: 3, max: 2 }\n`,
+      ),
+    ).toStrictEqual([
       'expect[0].packets: packets needs count, min or max; e.g. `min: 1` for "at least one such segment"',
       'expect[1].packets.flags: invalid flag letter "X" in "SX"; use tcpdump letters F S R P . U E W (e.g. "S." for SYN-ACK)',
       'expect[1].packets.max: max (2) is below min (3); swap them or fix one',
@@ -241,7 +258,9 @@ describe('other validation rules', () => {
 
   it('reports an empty file and a non-mapping document', () => {
     expect(messagesOf('# nothing here\n')).toStrictEqual(['(document): the lab file is empty; a lab needs at least title, description, hosts and steps']);
-    expect(messagesOf('- a\n')).toStrictEqual(['(document): this is not a lab file: its YAML is a list, a lab is a mapping with title, description, hosts and steps']);
+    expect(messagesOf('- a\n')).toStrictEqual([
+      '(document): this is not a lab file: its YAML is a list, a lab is a mapping with title, description, hosts and steps',
+    ]);
   });
 
   it('reports an unreadable file as a LabError', async () => {
@@ -253,7 +272,8 @@ describe('other validation rules', () => {
 
 describe('rule texts are checked at load time', () => {
   it('reports a bad rule at its add: value', () => {
-    const text = 'title: t\ndescription: d\nhosts: { client: {}, server: {} }\nsteps:\n  - rule: { host: server, add: "-F INPUT" }\n  - rule: { host: server, add: "-I INPUT -s clinet -j DROP" }\n';
+    const text =
+      'title: t\ndescription: d\nhosts: { client: {}, server: {} }\nsteps:\n  - rule: { host: server, add: "-F INPUT" }\n  - rule: { host: server, add: "-I INPUT -s clinet -j DROP" }\n';
     let caught: LabError | undefined;
     try {
       loadLabText(text, 'r.yaml');

@@ -24,7 +24,11 @@ describe('show --lang zh: every step and expectation of the catalog reads in Chi
   const { describeExpectationIn, describeStepIn } = await import('../../../src/messages/lab-words.js');
   const { describeStep } = await import('../../../src/run/step-runner.js');
   const labsDir = join(import.meta.dirname, '../../../labs');
-  const labs = await Promise.all(readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => loadLabFile(join(labsDir, f))));
+  const labs = await Promise.all(
+    readdirSync(labsDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => loadLabFile(join(labsDir, f))),
+  );
   const cjk = /[\u4e00-\u9fff]/;
 
   it('each sentence has Chinese words, and the English one is what the step records say', () => {

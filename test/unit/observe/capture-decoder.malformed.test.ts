@@ -101,7 +101,12 @@ describe('malformed captures', () => {
     expectError(tooSmall, /at least 12/);
     const trailer = Buffer.from(ng);
     trailer.writeUInt32LE(shbLength + 4, shbLength - 4);
-    expectError(trailer, new RegExp(`block type 0xa0d0d0a at byte 0 starts with total length ${shbLength}, but the copy of its length at its end \\(byte ${shbLength - 4}\\) says ${shbLength + 4}`));
+    expectError(
+      trailer,
+      new RegExp(
+        `block type 0xa0d0d0a at byte 0 starts with total length ${shbLength}, but the copy of its length at its end \\(byte ${shbLength - 4}\\) says ${shbLength + 4}`,
+      ),
+    );
   });
 
   it('a failed decoder stays failed; ended decoders refuse more data', () => {

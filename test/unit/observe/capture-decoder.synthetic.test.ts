@@ -65,7 +65,16 @@ describe('link types and IP variants', () => {
     eth.writeUInt16BE(0x8100, 16);
     eth.writeUInt16BE(0x0800, 20);
     const { segments } = decodeCaptureBuffer(pcap(1, [Buffer.concat([eth, ipv4(tcpHeader(1, 2, 7, SYN, [2, 4, 5, 0xb4, 3, 3, 7, 1]))])]));
-    expect(segments[0]).toMatchObject({ src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1, dstPort: 2, seq: 7, flags: SYN, ipId: 0x1234, options: { mss: 1460, windowScale: 7 } });
+    expect(segments[0]).toMatchObject({
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      srcPort: 1,
+      dstPort: 2,
+      seq: 7,
+      flags: SYN,
+      ipId: 0x1234,
+      options: { mss: 1460, windowScale: 7 },
+    });
   });
 
   it('LOOP (108) in network order, NULL (0) in host order, RAW 101/12/14, IPV4 228, IPV6 229', () => {
@@ -96,7 +105,7 @@ describe('link types and IP variants', () => {
     const { segments, stats } = decodeCaptureBuffer(pcap(101, [first, later, udp]));
     expect(segments.map((s) => [s.frame, s.seq, s.payloadLength])).toEqual([[1, 9, 0]]);
     expect(stats).toMatchObject({ frames: 3, tcpSegments: 1, skippedNonTcp: 1 });
-    expect([...stats.skipped]).toEqual([["IPv6 fragment after the first (not reassembled)", 1]]);
+    expect([...stats.skipped]).toEqual([['IPv6 fragment after the first (not reassembled)', 1]]);
   });
 
   it('payloadLength comes from the IP header, not the captured bytes; bad option lengths are survived', () => {
@@ -165,7 +174,10 @@ describe('pcapng variants', () => {
     const ns = 1_700_000_000_123_456_789n;
     const file = Buffer.concat([
       section(true, 9, [{ type: 'epb', frame, ts: ns }]),
-      section(false, undefined, [{ type: 'epb', frame, ts: 1_700_000_001_000_000n }, { type: 'spb', frame }]),
+      section(false, undefined, [
+        { type: 'epb', frame, ts: 1_700_000_001_000_000n },
+        { type: 'spb', frame },
+      ]),
     ]);
     const { segments, stats } = decodeCaptureBuffer(file);
     expect(stats).toMatchObject({ format: 'pcapng', frames: 3, tcpSegments: 3, linkTypes: [101] });
@@ -192,7 +204,21 @@ describe('pcapng variants', () => {
 });
 
 function seg(over: Partial<TcpSegment>): TcpSegment {
-  return { frame: 1, timeUs: 0, family: 4, src: '10.0.0.1', dst: '10.0.0.2', srcPort: 1000, dstPort: 80, seq: 0, ack: 0, flags: 0, window: 1, payloadLength: 0, ...over };
+  return {
+    frame: 1,
+    timeUs: 0,
+    family: 4,
+    src: '10.0.0.1',
+    dst: '10.0.0.2',
+    srcPort: 1000,
+    dstPort: 80,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 1,
+    payloadLength: 0,
+    ...over,
+  };
 }
 
 describe('ConnectionTracker memory bound and identity', () => {

@@ -13,7 +13,15 @@ const conns = (base: string): TcpConnection[] => analyze(file(base));
 
 describe('coverage matrix behaviours', () => {
   it('normal 3-way handshake and 4-segment close', () => {
-    for (const base of ['tcpdump__dns_tcp', 'tcpdump__whois', 'zeek__ftp__ipv6', 'zeek__redis__attr', 'zeek__pop3__pop3', 'zeek__web', 'tcpdump__of10_pf5240']) {
+    for (const base of [
+      'tcpdump__dns_tcp',
+      'tcpdump__whois',
+      'zeek__ftp__ipv6',
+      'zeek__redis__attr',
+      'zeek__pop3__pop3',
+      'zeek__web',
+      'tcpdump__of10_pf5240',
+    ]) {
       const closed = conns(base).filter((c) => c.counts.synAck === 1 && c.closedBy === 'fin');
       expect(closed.length, base).toBeGreaterThan(0);
       for (const c of closed) {
@@ -26,8 +34,17 @@ describe('coverage matrix behaviours', () => {
   });
 
   it('close with FIN+ACK merged (FIN, FIN+ACK, ACK)', () => {
-    for (const base of ['tcpdump__print-flags', 'tcpdump__tfo-5c1fa7f9ae91', 'zeek__port4242', 'zeek__tcp__handshake-reorder', 'suricata__bug-4376__syn_retransmit_with_ts']) {
-      expect(conns(base).some((c) => c.mergedFinAckClose && c.closedBy === 'fin'), base).toBe(true);
+    for (const base of [
+      'tcpdump__print-flags',
+      'tcpdump__tfo-5c1fa7f9ae91',
+      'zeek__port4242',
+      'zeek__tcp__handshake-reorder',
+      'suricata__bug-4376__syn_retransmit_with_ts',
+    ]) {
+      expect(
+        conns(base).some((c) => c.mergedFinAckClose && c.closedBy === 'fin'),
+        base,
+      ).toBe(true);
     }
     const resp = conns('tcpdump__resp_1_benchmark');
     expect(resp.filter((c) => c.mergedFinAckClose)).toHaveLength(15);
@@ -138,7 +155,10 @@ describe('coverage matrix behaviours', () => {
 
   it('connections still open at the end of the capture', () => {
     for (const base of ['tcpdump__bgp-bgpsec', 'tcpdump__tcp-handshake-nano', 'tcpdump__accecn_handshake', 'suricata__decode-sll2-01__input']) {
-      expect(conns(base).some((c) => c.openAtEnd && c.counts.synAck === 1), base).toBe(true);
+      expect(
+        conns(base).some((c) => c.openAtEnd && c.counts.synAck === 1),
+        base,
+      ).toBe(true);
     }
   });
 

@@ -43,7 +43,10 @@ const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 function tsharkTcpFrames(file: string): string[] {
   const args = ['-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'];
   const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return out.split('\n').filter((l) => l !== '').map((l) => l.replace('\t', ' '));
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.replace('\t', ' '));
 }
 
 describe('encapsulation captures', () => {
@@ -51,7 +54,11 @@ describe('encapsulation captures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tcplab-encap-'));
     execFileSync('node', [join(REPO_ROOT, 'scripts/make-encap-captures.mjs'), dir]);
     const names = readdirSync(dir).sort();
-    expect(names).toEqual(readdirSync(ENCAP_DIR).filter((n) => n.endsWith('.pcap')).sort());
+    expect(names).toEqual(
+      readdirSync(ENCAP_DIR)
+        .filter((n) => n.endsWith('.pcap'))
+        .sort(),
+    );
     for (const name of names) expect(readFileSync(join(dir, name)).equals(readFileSync(join(ENCAP_DIR, name))), name).toBe(true);
   });
 

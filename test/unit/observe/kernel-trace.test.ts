@@ -14,8 +14,7 @@ const FIXTURES = join(import.meta.dirname, '../../fixtures/kernel-trace');
 const readTrace = (lab: string): string => readFileSync(join(FIXTURES, lab, 'kernel-trace.txt'), 'utf8');
 const hostsOf = (lab: string): { name: string; address: string }[] =>
   (JSON.parse(readFileSync(join(FIXTURES, lab, 'run.json'), 'utf8')) as { hosts: { name: string; address: string }[] }).hosts;
-const transitions = (events: readonly KernelEvent[] | undefined): string[] =>
-  (events ?? []).filter((e) => e.kind === 'state').map((e) => `${e.from}→${e.to}`);
+const transitions = (events: readonly KernelEvent[] | undefined): string[] => (events ?? []).filter((e) => e.kind === 'state').map((e) => `${e.from}→${e.to}`);
 
 describe('parseKernelTrace on recorded runs', () => {
   it('handshake: every state change of both sockets, attributed by local address, SYN_SENT given its port', () => {
@@ -49,7 +48,7 @@ describe('parseKernelTrace on recorded runs', () => {
     expect(server?.some((e) => e.handedToTimewait)).toBe(false); // LAST_ACK → CLOSED is a real close
   });
 
-  it('refused: the RST sent by the server and received by the client, the client\'s ECONNREFUSED', () => {
+  it("refused: the RST sent by the server and received by the client, the client's ECONNREFUSED", () => {
     const parsed = parseKernelTrace(readTrace('refused'), hostsOf('refused'), 'tai');
     expect(parsed.eventsByHost.get('server')).toMatchObject([{ kind: 'send-reset', reason: 'NO_SOCKET', local: '198.18.95.2:8888' }]);
     expect(parsed.eventsByHost.get('server')?.[0]?.state).toBeUndefined(); // state=UNKNOWN: no socket
@@ -61,11 +60,15 @@ describe('parseKernelTrace on recorded runs', () => {
 
   it('syn-sent: one tcp_retransmit_skb per retransmitted SYN, then ETIMEDOUT', () => {
     const client = parseKernelTrace(readTrace('syn-sent'), hostsOf('syn-sent'), 'tai').eventsByHost.get('client') ?? [];
-    expect(client.filter((e) => e.kind === 'retransmit').map((e) => [e.state, e.error])).toEqual([['SYN_SENT', 0], ['SYN_SENT', 0], ['SYN_SENT', 0]]);
+    expect(client.filter((e) => e.kind === 'retransmit').map((e) => [e.state, e.error])).toEqual([
+      ['SYN_SENT', 0],
+      ['SYN_SENT', 0],
+      ['SYN_SENT', 0],
+    ]);
     expect(client.find((e) => e.kind === 'error-report')?.error).toBe(110); // ETIMEDOUT
   });
 
-  it('syn-rcvd: the server\'s half-open request is seen only through tcp_retransmit_synack', () => {
+  it("syn-rcvd: the server's half-open request is seen only through tcp_retransmit_synack", () => {
     const server = parseKernelTrace(readTrace('syn-rcvd'), hostsOf('syn-rcvd'), 'tai').eventsByHost.get('server') ?? [];
     expect(server.map((e) => e.kind)).toEqual(['synack-retransmit', 'synack-retransmit', 'synack-retransmit']);
   });
@@ -89,13 +92,16 @@ describe('parseKernelTrace on recorded runs', () => {
     const text = readTrace('handshake');
     const broken = `${text}\n garbage line\n`;
     expect(parseKernelTrace(broken, hostsOf('handshake'), 'tai').unparsed.map((u) => u.text)).toEqual([' garbage line']);
-    const unmarked = text.split('\n').filter((l) => !l.includes('tracing_mark_write')).join('\n');
+    const unmarked = text
+      .split('\n')
+      .filter((l) => !l.includes('tracing_mark_write'))
+      .join('\n');
     expect(() => parseKernelTrace(unmarked, hostsOf('handshake'), 'tai')).toThrow(/no clock marker/);
   });
 });
 
 describe('clock mapping', () => {
-  it('tai: the offset is whole seconds, exact even when the marker\'s real time is off by 400 ms', () => {
+  it("tai: the offset is whole seconds, exact even when the marker's real time is off by 400 ms", () => {
     const traceUs = 1_796_156_396_383_107;
     expect(mapTraceClock('tai', traceUs, traceUs - 37_000_000 + 400_000).offsetUs).toBe(37_000_000);
     expect(mapTraceClock('tai', traceUs, traceUs - 44).offsetUs).toBe(0);
@@ -135,7 +141,7 @@ describe('filter values', () => {
 });
 
 describe('sampler against the exact events', () => {
-  it('handshake: the sampler missed the server\'s LAST_ACK, and its stamps are late, never early', async () => {
+  it("handshake: the sampler missed the server's LAST_ACK, and its stamps are late, never early", async () => {
     const record = await loadRunRecord(join(FIXTURES, 'handshake'));
     const server = record.hosts.find((h) => h.name === 'server');
     const rows = compareSamplesWithTrace({ ...server!, kernelEvents: server?.kernelEvents ?? [] });

@@ -59,7 +59,9 @@ describe('parseProcNetTcp', () => {
     expect(() => parseProcNetTcp('  sl  local_address\n   0: garbage\n', 4)).toThrow(ProcNetTcpParseError);
     expect(() => parseProcNetTcp('  sl  local_address\n   0: garbage\n', 4)).toThrow(/line 2/);
     expect(() => parseProcNetTcp(fixture('proc-net-tcp6.txt'), 4)).toThrow(/32-digit|8-digit|family 6/);
-    expect(() => parseProcNetTcp('   0: 0100007F:0016 00000000:0000 0F 00000000:00000000 00:00000000 00000000     0        0 1 1', 4)).toThrow(/unknown kernel state number 0x0F/);
+    expect(() => parseProcNetTcp('   0: 0100007F:0016 00000000:0000 0F 00000000:00000000 00:00000000 00000000     0        0 1 1', 4)).toThrow(
+      /unknown kernel state number 0x0F/,
+    );
   });
 });
 
@@ -117,7 +119,13 @@ describe('parseSsTan', () => {
     const { rows } = parseSsTan(fixture('ss-tanoi-synsent.txt'));
     expect(rows).toHaveLength(9);
     const synSent = rows[2]!;
-    expect(synSent).toMatchObject({ state: 'SYN_SENT', sendQ: 1, localAddress: '127.0.0.1', localPort: 49562, timer: { name: 'on', expiresMs: 744, count: 3 } });
+    expect(synSent).toMatchObject({
+      state: 'SYN_SENT',
+      sendQ: 1,
+      localAddress: '127.0.0.1',
+      localPort: 49562,
+      timer: { name: 'on', expiresMs: 744, count: 3 },
+    });
     expect(synSent.info).toMatchObject({ rtoMs: 1000, retrans: { current: 1, total: 3 }, unacked: 1, lost: 1 });
     expect(rows[0]).toMatchObject({ state: 'LISTEN', peerAddress: '0.0.0.0', peerPort: undefined, recvQ: 1 });
     expect(rows[7]).toMatchObject({ state: 'FIN_WAIT_2', localAddress: '::1', localPort: 47842, recvQ: 100 });

@@ -72,10 +72,31 @@ describe('tcpdump -n -S -tt and -i any forms', () => {
   it('parses fields, interfaces and time kinds; skips non-TCP lines', () => {
     const { rows, skippedLines } = parseTcpdumpText(text);
     expect(skippedLines).toBe(3);
-    expect(rows[0]).toMatchObject({ timeKind: 'epoch', timeUs: 1795236260705985, src: '10.0.0.2', srcPort: 40000, flags: TcpFlag.SYN, seq: 1000, window: 64240, length: 0, relative: false });
+    expect(rows[0]).toMatchObject({
+      timeKind: 'epoch',
+      timeUs: 1795236260705985,
+      src: '10.0.0.2',
+      srcPort: 40000,
+      flags: TcpFlag.SYN,
+      seq: 1000,
+      window: 64240,
+      length: 0,
+      relative: false,
+    });
     expect(rows[0]!.optionsText).toBe('mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7');
     expect(rows[1]).toMatchObject({ flags: TcpFlag.RST | TcpFlag.ACK, seq: 0, ack: 1001, window: 0 });
-    expect(rows[2]).toMatchObject({ interface: 'lo', direction: 'In', family: 6, src: '::1', srcPort: 4242, dstPort: 37927, flags: TcpFlag.FIN | TcpFlag.PSH | TcpFlag.ACK, seq: 5, seqEnd: 10, length: 5 });
+    expect(rows[2]).toMatchObject({
+      interface: 'lo',
+      direction: 'In',
+      family: 6,
+      src: '::1',
+      srcPort: 4242,
+      dstPort: 37927,
+      flags: TcpFlag.FIN | TcpFlag.PSH | TcpFlag.ACK,
+      seq: 5,
+      seqEnd: 10,
+      length: 5,
+    });
     expect(rows[3]).toMatchObject({ timeKind: 'time-of-day', timeUs: (12 * 3600 + 1.5) * 1e6, flags: 0, flagsText: 'none' });
   });
 

@@ -67,7 +67,7 @@ describe('renderHtmlReport', async () => {
     expect(escapeHtml(`<&"'>`)).toBe('&#60;&#38;&#34;&#39;&#62;');
   });
 
-  it('speaks Chinese with lang zh: narrative, UI words and the seeds\' terms', () => {
+  it("speaks Chinese with lang zh: narrative, UI words and the seeds' terms", () => {
     const html = renderRunReportHtml(analyzeRun(handshake.record), handshake.verdict, { lang: 'zh' });
     expect(html).toContain('<html lang="zh-CN">');
     expect(html).toContain('三次握手');

@@ -25,12 +25,22 @@ const failing: Verdict = {
 };
 
 function parse(xml: string): Record<string, unknown> {
-  return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' || name === 'failure' }).parse(xml) as Record<string, unknown>;
+  return new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' || name === 'failure' }).parse(xml) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe('renderJUnit', () => {
   const xml = renderJUnit([passing, failing]);
-  const doc = parse(xml) as { testsuites: { tests: string; failures: string; time: string; testsuite: { name: string; tests: string; failures: string; errors: string; time: string; testcase: Record<string, unknown>[] } } };
+  const doc = parse(xml) as {
+    testsuites: {
+      tests: string;
+      failures: string;
+      time: string;
+      testsuite: { name: string; tests: string; failures: string; errors: string; time: string; testcase: Record<string, unknown>[] };
+    };
+  };
   const suite = doc.testsuites.testsuite;
 
   it('is well-formed XML with correct counts and times', () => {
@@ -81,13 +91,28 @@ describe('check sources (the lab line a check came from)', () => {
     runDir: 'runs/syn-sent-x',
     durationMs: 1000,
     checks: [
-      { name: 'client passes through SYN_SENT → CLOSED', status: 'fail', expected: 'SYN_SENT → CLOSED', observed: 'SYN_SENT', evidence: [], source: 'labs/syn-sent.yaml:42:5' },
-      { name: 'client 1 ↔ 2 follows the TCP state machine', status: 'pass', expected: 'x', observed: 'x', evidence: [], source: 'conformance (Linux machine, src/tcp/linux-profile.ts)' },
+      {
+        name: 'client passes through SYN_SENT → CLOSED',
+        status: 'fail',
+        expected: 'SYN_SENT → CLOSED',
+        observed: 'SYN_SENT',
+        evidence: [],
+        source: 'labs/syn-sent.yaml:42:5',
+      },
+      {
+        name: 'client 1 ↔ 2 follows the TCP state machine',
+        status: 'pass',
+        expected: 'x',
+        observed: 'x',
+        evidence: [],
+        source: 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+      },
     ],
   };
 
   it('JUnit names the failed check with its lab line, in the message and the text', () => {
-    const failure = (parse(renderJUnit([sourced])) as { testsuites: { testsuite: { testcase: { failure: { message: string; '#text': string }[] }[] } } }).testsuites.testsuite.testcase[0]?.failure[0];
+    const failure = (parse(renderJUnit([sourced])) as { testsuites: { testsuite: { testcase: { failure: { message: string; '#text': string }[] }[] } } })
+      .testsuites.testsuite.testcase[0]?.failure[0];
     expect(failure?.message).toBe('1 of 2 checks failed: client passes through SYN_SENT → CLOSED (labs/syn-sent.yaml:42:5)');
     expect(failure?.['#text']).toContain('  source: labs/syn-sent.yaml:42:5');
   });

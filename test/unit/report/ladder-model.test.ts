@@ -107,7 +107,9 @@ describe('ladder model of the syn-sent fixture', async () => {
   it('warns when the rule counter disagrees with the capture', () => {
     const mutated = withHost(record, 'server', (h) => ({ ...h, ruleCounters: h.ruleCounters.replace(/\[\d+:\d+\] (-A INPUT)/, '[9:540] $1') }));
     const warned = buildLadderModel(analyzeRun(mutated), verdict);
-    expect(warned.warnings.join('\n')).toMatch(new RegExp(`rule drop-syn on server \\(INPUT\\): its counter says 9 packet\\(s\\) dropped, but ${clientSyns.length} captured segment\\(s\\) match it`));
+    expect(warned.warnings.join('\n')).toMatch(
+      new RegExp(`rule drop-syn on server \\(INPUT\\): its counter says 9 packet\\(s\\) dropped, but ${clientSyns.length} captured segment\\(s\\) match it`),
+    );
     expect(warned.arrows.every((a) => a.fate.kind === 'dropped')).toBe(true);
   });
 
@@ -184,6 +186,8 @@ describe('ladder model of mutated records', async () => {
     const lab: Lab = { ...record.lab, steps: [...record.lab.steps, rule, sometimes] };
     const model = buildLadderModel(analyzeRun({ ...record, lab }), verdict);
     expect(model.warnings.join('\n')).toMatch(/rule owned on server \(INPUT\) uses options the report cannot match \(-m owner/);
-    expect(model.warnings.join('\n')).toMatch(/rule sometimes on server \(INPUT\) uses -m statistic --mode random --probability 0\.5, whose effect the model cannot predict/);
+    expect(model.warnings.join('\n')).toMatch(
+      /rule sometimes on server \(INPUT\) uses -m statistic --mode random --probability 0\.5, whose effect the model cannot predict/,
+    );
   });
 });

@@ -54,7 +54,8 @@ function changeSyn(record: RunRecord, index: number, change: { remove: true } | 
   for (const host of record.hosts) {
     next = withHost(next, host.name, (h) => ({
       ...h,
-      segments: 'remove' in change ? h.segments.filter((s) => !sameCopy(s)) : h.segments.map((s) => (sameCopy(s) ? { ...s, timeUs: s.timeUs + change.shiftUs } : s)),
+      segments:
+        'remove' in change ? h.segments.filter((s) => !sameCopy(s)) : h.segments.map((s) => (sameCopy(s) ? { ...s, timeUs: s.timeUs + change.shiftUs } : s)),
     }));
   }
   return next;
@@ -87,7 +88,9 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
     );
     expect(third.arrowId).toBe('seg-3');
     const last = lineContaining(lines, 'SYN #4 sent by client');
-    expect(last.en).toContain(`the model predicts connect() gives up at ${at(record, s4.timeUs + schedule.failIntervalMs * 1000)} (count limit; ${settingsText})`);
+    expect(last.en).toContain(
+      `the model predicts connect() gives up at ${at(record, s4.timeUs + schedule.failIntervalMs * 1000)} (count limit; ${settingsText})`,
+    );
     expect(last.zh).toContain(`模型预测 connect() 在 ${at(record, s4.timeUs + schedule.failIntervalMs * 1000)} 放弃（次数上限；${settingsText}）`);
   });
 
@@ -107,7 +110,9 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
         `between ${formatRelativeSeconds(firstUs - record.startedUs + (giveUp?.earliestMs ?? 0) * 1000)} and ${formatRelativeSeconds(firstUs - record.startedUs + (giveUp?.latestMs ?? 0) * 1000)} (count limit)`,
     );
     expect(timedOut.zh).toContain(`client/c 的 connect() 在 ${at(record, error.timeUs)} 以 ETIMEDOUT 失败（连接超时）`);
-    expect(timedOut.arrowId).toBe(buildLadderModel(analyzeRun(record), verdict).arrows.find((a) => a.segment.timeUs === s4.timeUs || a.departUs === s4.timeUs - record.startedUs)?.id);
+    expect(timedOut.arrowId).toBe(
+      buildLadderModel(analyzeRun(record), verdict).arrows.find((a) => a.segment.timeUs === s4.timeUs || a.departUs === s4.timeUs - record.startedUs)?.id,
+    );
     // told once: the application commentary does not repeat the ETIMEDOUT
     expect(lines.filter((l) => l.en.includes('failed with ETIMEDOUT')).length).toBe(1);
 
@@ -139,7 +144,9 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
     const interval = schedule.intervalsMs[1] ?? 0;
     const earliest = s1.timeUs + (interval - 20) * 1000;
     const latest = s1.timeUs + (interval + timerSlackMs(interval, 250) + 20) * 1000;
-    expect(departure?.en).toBe(`departs from the model: expected SYN #2 from client between ${at(record, earliest)} and ${at(record, latest)}; none is in client's capture`);
+    expect(departure?.en).toBe(
+      `departs from the model: expected SYN #2 from client between ${at(record, earliest)} and ${at(record, latest)}; none is in client's capture`,
+    );
     expect(departure?.zh).toBe(`与模型不符：预期 client 在 ${at(record, earliest)} 与 ${at(record, latest)} 之间发送 SYN #2；其抓包中没有`);
     expect(departure?.timeUs).toBe(earliest - record.startedUs);
     // The SYN sent next is the model's #3 and fits its window: not a departure of its own.
@@ -174,7 +181,7 @@ describe('buildRunCommentary: handshake (phases, states passed too quickly to sa
   it('tells the three-way handshake with ack = ISN + 1 on both sides, and the four-way close', () => {
     const syn = sentBy(client, isPureSyn)[0] as TcpSegment;
     const synAck = client.segments.find(isSynAck) as TcpSegment;
-    const ack = client.segments.find((s) => s.src === client.address && s.flags === TcpFlag.ACK && s.ack === ((synAck.seq + 1) >>> 0)) as TcpSegment;
+    const ack = client.segments.find((s) => s.src === client.address && s.flags === TcpFlag.ACK && s.ack === (synAck.seq + 1) >>> 0) as TcpSegment;
     expect(synAck.ack).toBe(syn.seq + 1);
     const handshake = lineContaining(lines, 'three-way handshake');
     expect(handshake.en).toBe(
@@ -183,7 +190,7 @@ describe('buildRunCommentary: handshake (phases, states passed too quickly to sa
     expect(handshake.zh).toContain(`${at(record, ack.timeUs)} 三次握手完成：双方的 ack 都等于对方的 ISN + 1`);
     expect(handshake.kind).toBe('phase');
     const close = lineContaining(lines, 'four-way close');
-    expect(close.en).toContain("four-way close complete at");
+    expect(close.en).toContain('four-way close complete at');
     expect(close.en).toContain("client sent the first FIN; server's ACK and FIN were separate segments");
     expect(close.zh).toContain('四次挥手完成');
   });
@@ -262,7 +269,9 @@ describe('buildRunCommentary: orphan FIN, refused, reset', async () => {
       Number(client.kernelSettings['net.ipv4.tcp_rto_min_us']) / 1000,
       250,
     );
-    expect(lineContaining(lines, 'FIN #1 sent by client').en).toContain(`(tcp_orphan_retries=${client.kernelSettings['net.ipv4.tcp_orphan_retries']}, RTO ${estimate.rtoMs} ms)`);
+    expect(lineContaining(lines, 'FIN #1 sent by client').en).toContain(
+      `(tcp_orphan_retries=${client.kernelSettings['net.ipv4.tcp_orphan_retries']}, RTO ${estimate.rtoMs} ms)`,
+    );
     expect(lineContaining(lines, 'FIN #2 sent by client').en.includes('a tail-loss probe')).toBe(estimate.tlpAtMs !== undefined);
     const gone = client.events.find((e) => e.type === 'socket-gone' && e.conn === 'c');
     expect(lineContaining(lines, "client's orphaned socket").en).toContain(`is destroyed at ${at(record, gone?.timeUs ?? 0)}, last seen in FIN_WAIT_1`);
@@ -344,7 +353,9 @@ describe('renderCommentaryText and the HTML section', async () => {
     const html = renderRunReportHtml(analyzeRun(mutated), recomputed);
     const first = firstDeparture(buildRunCommentary(analyzeRun(mutated), recomputed));
     expect(first?.en).toContain('expected SYN #2 from client');
-    expect(html).toMatch(/id="first-departure"><span class="time">[^<]+<\/span><span class="text"><strong class="departure-flag">⚠ first departure from the model<\/strong> departs from the model: expected SYN #2/);
+    expect(html).toMatch(
+      /id="first-departure"><span class="time">[^<]+<\/span><span class="text"><strong class="departure-flag">⚠ first departure from the model<\/strong> departs from the model: expected SYN #2/,
+    );
   });
 });
 

@@ -144,12 +144,15 @@ describe('DeployedLab lifecycle (fake runtime)', () => {
   it('a host still starting when another fails is removed too, once it has started', async () => {
     let releaseServer!: () => void;
     const serverHeld = new Promise<void>((resolve) => (releaseServer = resolve));
-    const runtime = new FakeRuntime({ startHost: 'client' }, {
-      startHost: async (name) => {
-        if (name === 'server') await serverHeld;
-        else setTimeout(releaseServer, 20); // the server finishes starting after the client failed
+    const runtime = new FakeRuntime(
+      { startHost: 'client' },
+      {
+        startHost: async (name) => {
+          if (name === 'server') await serverHeld;
+          else setTimeout(releaseServer, 20); // the server finishes starting after the client failed
+        },
       },
-    });
+    );
     await expect(DeployedLab.deploy(runtime, lab, options())).rejects.toThrow('cannot start client');
     expect(runtime.hosts.size).toBe(0);
     expect(runtime.networks.size).toBe(0);

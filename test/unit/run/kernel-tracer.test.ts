@@ -91,7 +91,7 @@ describe('a tracer without tracefs', () => {
 });
 
 describe('writeKernelTrace', () => {
-  it('leaves other addresses\' lines out of kernel-trace.txt and numbers events by the lines written', () => {
+  it("leaves other addresses' lines out of kernel-trace.txt and numbers events by the lines written", () => {
     const text = readFileSync(join(import.meta.dirname, '../../fixtures/kernel-trace/netns-refused-with-foreign.txt'), 'utf8');
     const runDir = mkdtempSync(join(tmpdir(), 'tcplab-kt-'));
     const summary = writeKernelTrace(runDir, [{ name: 'run', address: '198.19.255.2' }], text, 'tai', '/none', {});
@@ -99,7 +99,10 @@ describe('writeKernelTrace', () => {
     const written = readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8').split('\n');
     expect(written.join('\n')).not.toContain('127.0.0.1');
     expect(written.length).toBe(text.split('\n').length - 3);
-    const events = readFileSync(join(runDir, 'run', 'kernel-events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as KernelEvent);
+    const events = readFileSync(join(runDir, 'run', 'kernel-events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as KernelEvent);
     for (const e of events) expect(written[e.line - 1]).toContain(`${e.tracepoint}:`);
     expect(events.every((e, i) => i === 0 || e.line > (events[i - 1] as KernelEvent).line)).toBe(true);
   });

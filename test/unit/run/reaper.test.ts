@@ -5,8 +5,7 @@ import { currentOwner, ownerLabels, ownerLiveness, type RunOwner } from '../../.
 import type { LabelledResources, Runtime } from '../../../src/runtime/runtime.js';
 
 const self: RunOwner = { host: 'lab-pc', bootId: 'boot-1', pid: 100, startTicks: '5000' };
-const stat = (pid: number, start: string, comm = 'node') =>
-  `${pid} (${comm}) S 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 11 0 ${start} 1000 200`;
+const stat = (pid: number, start: string, comm = 'node') => `${pid} (${comm}) S 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 11 0 ${start} 1000 200`;
 
 describe('ownerLiveness', () => {
   const proc = (files: Record<string, string>) => (path: string) => files[path];
@@ -78,9 +77,7 @@ describe('sweepDeadRuns', () => {
     expect(result.kept).toEqual([{ runId: 'live-run', liveness: 'alive' }]);
     // The orphan instance has no resource left at all: a run killed after its network was removed.
     expect([...instances].sort()).toEqual(['live-run', 'new-run']);
-    expect(describeSweep(result)).toBe(
-      'removed what 1 dead run(s) left: 1 container(s), 1 network(s), 1 other host isolation rule(s), 2 tracing instance(s)',
-    );
+    expect(describeSweep(result)).toBe('removed what 1 dead run(s) left: 1 container(s), 1 network(s), 1 other host isolation rule(s), 2 tracing instance(s)');
   });
 
   it('includeLive (clean --all/--force) removes live runs too', async () => {

@@ -54,7 +54,13 @@ describe('run --parallel: an infrastructure error in one lab stops its siblings,
   it('without an error, every lab runs and every result comes back', async () => {
     const controller = new AbortController();
     const seen: string[] = [];
-    const results = await runPool([{ name: 'a' }, { name: 'b' }, { name: 'c' }], 2, async (lab) => lab.name, controller, (r) => seen.push(r));
+    const results = await runPool(
+      [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+      2,
+      async (lab) => lab.name,
+      controller,
+      (r) => seen.push(r),
+    );
     expect(results.sort()).toEqual(['a', 'b', 'c']);
     expect(seen.sort()).toEqual(['a', 'b', 'c']);
     expect(controller.signal.aborted).toBe(false);

@@ -4,7 +4,14 @@ import { stepConnection, trackConnections, type StepContext } from '../../../src
 
 /** A step context with no lab behind it: stepConnection() and trackConnections() read only the maps. */
 function context(): StepContext {
-  return { lab: {} as DeployedLab, signal: new AbortController().signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
+  return {
+    lab: {} as DeployedLab,
+    signal: new AbortController().signal,
+    actionStart: new Map(),
+    connections: new Map(),
+    latestConn: new Map(),
+    rules: new Map(),
+  };
 }
 
 describe('the connection a socket-call step acts on, as recorded in steps.jsonl', () => {

@@ -32,13 +32,29 @@ function fakeLab(hosts: string[]): { lab: DeployedLab; events: Map<string, Agent
 }
 
 const sample = (conn: string, local: string, remote: string, state: string): AgentEvent => ({
-  type: 'socket', timeUs: 1, conn, local, remote, state, inode: 1, timer: { kind: 0, expiresMs: 0, retransmits: 0 }, txQueue: 0, rxQueue: 0,
+  type: 'socket',
+  timeUs: 1,
+  conn,
+  local,
+  remote,
+  state,
+  inode: 1,
+  timer: { kind: 0, expiresMs: 0, retransmits: 0 },
+  txQueue: 0,
+  rxQueue: 0,
 });
 
 describe('waits look back to the latest action on the host and connection they name', () => {
   const setup = () => {
     const { lab, events } = fakeLab(['client', 'server']);
-    const ctx: StepContext = { lab, signal: new AbortController().signal, actionStart: new Map(), connections: new Map(), latestConn: new Map(), rules: new Map() };
+    const ctx: StepContext = {
+      lab,
+      signal: new AbortController().signal,
+      actionStart: new Map(),
+      connections: new Map(),
+      latestConn: new Map(),
+      rules: new Map(),
+    };
     ctx.connections.set('client/c1', { local: '198.18.0.2:40001', remote: '198.18.0.3:8888' });
     ctx.connections.set('client/c2', { local: '198.18.0.2:40002', remote: '198.18.0.3:8888' });
     return { ctx, client: events.get('client')!, server: events.get('server')! };

@@ -46,9 +46,7 @@ describe('DOT', () => {
     expect(edge('ESTABLISHED', 'FIN_WAIT_1').every((line) => line.includes('penwidth=3'))).toBe(true);
     expect(edge('FIN_WAIT_1', 'FIN_WAIT_2').every((line) => line.includes('penwidth=3'))).toBe(true);
     expect(edge('FIN_WAIT_1', 'CLOSING').some((line) => line.includes('penwidth=3'))).toBe(false);
-    expect(edge('FIN_WAIT_2', 'LISTEN')).toEqual([
-      '  "FIN_WAIT_2" -> "LISTEN" [label="(no transition)", style=dotted, penwidth=3, color="#d00000"];',
-    ]);
+    expect(edge('FIN_WAIT_2', 'LISTEN')).toEqual(['  "FIN_WAIT_2" -> "LISTEN" [label="(no transition)", style=dotted, penwidth=3, color="#d00000"];']);
     expect(dot).not.toContain('penwidth=3');
   });
 });

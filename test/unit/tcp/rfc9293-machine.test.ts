@@ -229,7 +229,10 @@ describe('illegal steps', () => {
   });
 
   it('CLOSE in TIME_WAIT and SEND in FIN_WAIT_2: connection closing', () => {
-    for (const [state, event] of [['TIME_WAIT', 'close'], ['FIN_WAIT_2', 'send']] as const) {
+    for (const [state, event] of [
+      ['TIME_WAIT', 'close'],
+      ['FIN_WAIT_2', 'send'],
+    ] as const) {
       const observed = step(state, event);
       expect('illegal' in observed && observed.illegal).toMatch(/connection closing/);
     }
@@ -257,11 +260,17 @@ describe('illegal steps', () => {
 
 describe('nextTransitions', () => {
   it('lists every row leaving a state, filtered by event and context', () => {
-    expect(nextTransitions('SYN_RECEIVED', 'rcv-rst').map((row) => row.to).sort()).toEqual(['CLOSED', 'LISTEN']);
+    expect(
+      nextTransitions('SYN_RECEIVED', 'rcv-rst')
+        .map((row) => row.to)
+        .sort(),
+    ).toEqual(['CLOSED', 'LISTEN']);
     expect(nextTransitions('SYN_RECEIVED', 'rcv-rst', { openedBy: 'passive' }).map((row) => row.to)).toEqual(['LISTEN']);
-    expect(nextTransitions('LISTEN').map((row) => row.event).sort()).toEqual(
-      ['abort', 'close', 'open-active', 'rcv-ack', 'rcv-rst', 'rcv-syn', 'send'].sort(),
-    );
+    expect(
+      nextTransitions('LISTEN')
+        .map((row) => row.event)
+        .sort(),
+    ).toEqual(['abort', 'close', 'open-active', 'rcv-ack', 'rcv-rst', 'rcv-syn', 'send'].sort());
     expect(nextTransitions('ESTABLISHED', 'rcv-syn-ack')).toEqual([]);
   });
 });

@@ -25,7 +25,9 @@ describe('accept-queue overflow (recorded accept-queue-overflow runs: backlog 1,
       'LISTEN → SYN_RECEIVED → LISTEN',
     ]);
     const third = replays[2] ?? expect.unreachable();
-    expect(third.skipped.map((s) => s.reason).join('\n')).toContain('final ACK ignored: (accept queue 2 of backlog 1 full, no accept() — sk_acceptq_is_full())');
+    expect(third.skipped.map((s) => s.reason).join('\n')).toContain(
+      'final ACK ignored: (accept queue 2 of backlog 1 full, no accept() — sk_acceptq_is_full())',
+    );
     expect(third.timeline.at(-1)?.cause.kind).toBe('timer');
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
   });

@@ -17,7 +17,11 @@ describe('error expectation', () => {
     const timedOut = await checkOn('syn-sent', { kind: 'error', host: 'client', conn: 'c', is: 'ETIMEDOUT' });
     expect(timedOut).toMatchObject({ status: 'pass', observed: 'ETIMEDOUT' });
     expect(timedOut.evidence[0]).toMatch(/failed with ETIMEDOUT at \+\d+\.\d{3} s/);
-    expect(await checkOn('syn-sent', { kind: 'error', host: 'client', conn: 'c', is: 'ECONNRESET' })).toMatchObject({ status: 'fail', expected: 'ECONNRESET', observed: 'ETIMEDOUT' });
+    expect(await checkOn('syn-sent', { kind: 'error', host: 'client', conn: 'c', is: 'ECONNRESET' })).toMatchObject({
+      status: 'fail',
+      expected: 'ECONNRESET',
+      observed: 'ETIMEDOUT',
+    });
     expect(await checkOn('handshake', { kind: 'error', host: 'client', conn: 'c', is: 'none' })).toMatchObject({ status: 'pass', observed: 'none' });
     expect(await checkOn('handshake', { kind: 'error', host: 'client', conn: 'c', is: 'ECONNRESET' })).toMatchObject({ status: 'fail', observed: 'none' });
   });

@@ -103,14 +103,34 @@ describe('conformance on exact kernel events (recorded fin-wait-2-timeout run)',
     const teardown = withHost(run, 'client', (h) => ({
       kernelEvents: [
         ...(h.kernelEvents ?? []),
-        { kind: 'state', tracepoint: 'inet_sock_set_state', local: `${h.address}:41000`, remote: `${server.address}:8888`, from: 'ESTABLISHED', to: 'FIN_WAIT_1', timeUs: endUs + 50_000, traceUs: 0, line: 99 },
+        {
+          kind: 'state',
+          tracepoint: 'inet_sock_set_state',
+          local: `${h.address}:41000`,
+          remote: `${server.address}:8888`,
+          from: 'ESTABLISHED',
+          to: 'FIN_WAIT_1',
+          timeUs: endUs + 50_000,
+          traceUs: 0,
+          line: 99,
+        },
       ],
     }));
     expect(conformanceOf(teardown).map((c) => c.status)).toEqual(['pass', 'pass']);
     const inside = withHost(run, 'client', (h) => ({
       kernelEvents: [
         ...(h.kernelEvents ?? []),
-        { kind: 'state', tracepoint: 'inet_sock_set_state', local: `${h.address}:41000`, remote: `${server.address}:8888`, from: 'ESTABLISHED', to: 'FIN_WAIT_1', timeUs: endUs - 50_000, traceUs: 0, line: 99 },
+        {
+          kind: 'state',
+          tracepoint: 'inet_sock_set_state',
+          local: `${h.address}:41000`,
+          remote: `${server.address}:8888`,
+          from: 'ESTABLISHED',
+          to: 'FIN_WAIT_1',
+          timeUs: endUs - 50_000,
+          traceUs: 0,
+          line: 99,
+        },
       ],
     }));
     expect(conformanceOf(inside).map((c) => c.status)).toContain('fail');

@@ -17,14 +17,18 @@ describe('tcplab fsm', () => {
 
   it('--lab highlights each socket path of the run (replayed, with the sampled path in a comment)', async () => {
     const out = await renderFsmCommand({ format: 'mermaid', lab: join(FIXTURE_RUNS, 'handshake'), host: 'client' });
-    expect(out).toMatch(/^%% client \S+ ↔ \S+:8888: replayed CLOSED → SYN_SENT → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT; sampled ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT$/m);
+    expect(out).toMatch(
+      /^%% client \S+ ↔ \S+:8888: replayed CLOSED → SYN_SENT → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT; sampled ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT$/m,
+    );
     expect(out).toContain('class CLOSED,SYN_SENT,ESTABLISHED,FIN_WAIT_1,FIN_WAIT_2,TIME_WAIT highlighted');
     const both = await renderFsmCommand({ format: 'text', lab: join(FIXTURE_RUNS, 'handshake') });
     expect(both.match(/^# (client|server) /gm)).toHaveLength(2);
   });
 
   it('bad arguments are usage errors (exit 2) that say what to give', async () => {
-    await expect(renderFsmCommand({ format: 'text', lab: '/nonexistent' })).rejects.toThrow(/--lab \/nonexistent: expected a run folder .* received a path that does not exist/);
+    await expect(renderFsmCommand({ format: 'text', lab: '/nonexistent' })).rejects.toThrow(
+      /--lab \/nonexistent: expected a run folder .* received a path that does not exist/,
+    );
     await expect(renderFsmCommand({ format: 'text', host: 'client' })).rejects.toThrow(CliError);
     const error = await renderFsmCommand({ format: 'text', lab: join(FIXTURE_RUNS, 'handshake'), host: 'nobody' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CliError);

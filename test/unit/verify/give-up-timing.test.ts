@@ -18,7 +18,17 @@ function variant(run: RunRecord, options: { errorShiftMs?: number; kernelGiveUpA
       options.kernelGiveUpAtMs === undefined
         ? undefined
         : [
-            { kind: 'state', tracepoint: 'inet_sock_set_state', local, remote, from: 'CLOSED', to: 'SYN_SENT', timeUs: syn.timeUs, traceUs: syn.timeUs, line: 14 },
+            {
+              kind: 'state',
+              tracepoint: 'inet_sock_set_state',
+              local,
+              remote,
+              from: 'CLOSED',
+              to: 'SYN_SENT',
+              timeUs: syn.timeUs,
+              traceUs: syn.timeUs,
+              line: 14,
+            },
             {
               kind: 'state',
               tracepoint: 'inet_sock_set_state',

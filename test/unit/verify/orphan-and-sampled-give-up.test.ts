@@ -3,7 +3,7 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { predictOrphanFinSchedule } from '../../../src/tcp/timing-model.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
-import { replayRun } from '../../../src/analysis/endpoint-replay.js';
+import { replayRun } from '../../../src/analysis/run-replay.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { lastSampleBefore } from '../../../src/analysis/sampled-reads.js';
 import { predictGiveUpWindow } from '../../../src/analysis/timing-fit.js';
@@ -19,7 +19,9 @@ const conformanceOf = (run: RunRecord, host: string) => checkConformance(run).fi
 
 /** Moves the host's connection socket-gone event by `deltaUs`. */
 function moveGone(run: RunRecord, host: string, deltaUs: number): RunRecord {
-  return withHost(run, host, (h) => ({ events: h.events.map((e) => (isGone(e) ? { ...e, timeUs: e.timeUs + deltaUs } : e)).sort((a, b) => a.timeUs - b.timeUs) }));
+  return withHost(run, host, (h) => ({
+    events: h.events.map((e) => (isGone(e) ? { ...e, timeUs: e.timeUs + deltaUs } : e)).sort((a, b) => a.timeUs - b.timeUs),
+  }));
 }
 
 /** Adds a sampler read (a repeat of the row's last socket event, retransmit count + 1) at `timeUs`. */
@@ -39,10 +41,16 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     const client = replayRun(run).find((r) => r.host === 'client')!;
     expect(client.timeline.map((e) => e.state)).toEqual(['CLOSED', 'SYN_SENT', 'ESTABLISHED', 'FIN_WAIT_1', 'CLOSED']);
     const giveUp = client.timeline[4]!;
-    expect(giveUp.cause).toEqual({ kind: 'timer', name: 'orphan FIN retransmissions exhausted in FIN_WAIT_1 (tcp_orphan_retries=4, RTO 204 ms; destroyed without a RST)' });
+    expect(giveUp.cause).toEqual({
+      kind: 'timer',
+      name: 'orphan FIN retransmissions exhausted in FIN_WAIT_1 (tcp_orphan_retries=4, RTO 204 ms; destroyed without a RST)',
+    });
     expect(giveUp.row).toMatchObject({ from: 'FIN_WAIT_1', event: 'retransmit-give-up', to: 'CLOSED' });
     // Anchored at the last FIN (+4.930 s) plus 16 RTOs (3.264 s), as late as the wheel allows (+260 ms).
-    const lastFin = run.hosts.find((h) => h.name === 'client')!.segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0).at(-1)!;
+    const lastFin = run.hosts
+      .find((h) => h.name === 'client')!
+      .segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0)
+      .at(-1)!;
     expect(giveUp.timeUs - lastFin.timeUs).toBe(3_264_000);
     expect(giveUp.latestUs - giveUp.timeUs).toBe(260_000);
     const gone = goneOf(run, 'client');
@@ -54,7 +62,11 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     expect(check.evidence).toContain(
       `CLOSED sampled at +${rel(run, gone.timeUs).toFixed(3)} s ← timer: ${(giveUp.cause as { name: string }).name} at +${rel(run, giveUp.timeUs).toFixed(3)} s`,
     );
-    expect(check.evidence.some((l) => /^CLOSED is a sampled change: it came after the last earlier read at \+4\.9\d\d s \(which still showed FIN_WAIT_1\) and by \+8\.427 s/.test(l))).toBe(true);
+    expect(
+      check.evidence.some((l) =>
+        /^CLOSED is a sampled change: it came after the last earlier read at \+4\.9\d\d s \(which still showed FIN_WAIT_1\) and by \+8\.427 s/.test(l),
+      ),
+    ).toBe(true);
   });
 
   it('fails a CLOSED sampled before the timing model lets the orphan give up', async () => {
@@ -77,7 +89,9 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     const run = addRead(moveGone(base, 'client', 500_000), 'client', gone.timeUs + 450_000);
     const check = conformanceOf(run, 'client');
     expect(check.status).toBe('fail');
-    expect(check.observed).toMatch(/FIN_WAIT_1 was still read at \+8\.877 s \(the last sample before CLOSED at \+8\.927 s\), but timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .* had to end it by \+8\.454 s \(window \+8\.194 s–\+8\.454 s\)/);
+    expect(check.observed).toMatch(
+      /FIN_WAIT_1 was still read at \+8\.877 s \(the last sample before CLOSED at \+8\.927 s\), but timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .* had to end it by \+8\.454 s \(window \+8\.194 s–\+8\.454 s\)/,
+    );
     const fin = checkFinRetransmits({ kind: 'fin-retransmits', host: 'client', conn: 'c' }, run);
     expect(fin.status).toBe('fail');
     expect(fin.observed).toMatch(/the give-up late \(between 7\.278 and 7\.328 s, window/);
@@ -88,10 +102,19 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     const noFins = withHost(base, 'client', (h) => ({ segments: h.segments.filter((s) => (s.flags & TcpFlag.FIN) === 0) }));
     const first = conformanceOf(noFins, 'client');
     expect(first.status).toBe('fail');
-    expect(first.observed).toMatch(/CLOSED sampled at \+8\.427 s has no cause: the machine allows FIN_WAIT_1 → CLOSED, but no segment in the client capture, call or timer up to then leads there; the replay is in FIN_WAIT_1/);
+    expect(first.observed).toMatch(
+      /CLOSED sampled at \+8\.427 s has no cause: the machine allows FIN_WAIT_1 → CLOSED, but no segment in the client capture, call or timer up to then leads there; the replay is in FIN_WAIT_1/,
+    );
 
-    const shutdown: RunRecord = { ...base, lab: { ...base.lab, steps: base.lab.steps.map((s) => (s.kind === 'close' ? { kind: 'shutdown', host: s.host, conn: 'c' } : s)) } };
-    expect(replayRun(shutdown).find((r) => r.host === 'client')!.timeline.map((e) => e.state)).toEqual(['CLOSED', 'SYN_SENT', 'ESTABLISHED', 'FIN_WAIT_1']);
+    const shutdown: RunRecord = {
+      ...base,
+      lab: { ...base.lab, steps: base.lab.steps.map((s) => (s.kind === 'close' ? { kind: 'shutdown', host: s.host, conn: 'c' } : s)) },
+    };
+    expect(
+      replayRun(shutdown)
+        .find((r) => r.host === 'client')!
+        .timeline.map((e) => e.state),
+    ).toEqual(['CLOSED', 'SYN_SENT', 'ESTABLISHED', 'FIN_WAIT_1']);
     const second = conformanceOf(shutdown, 'client');
     expect(second.status).toBe('fail');
     expect(second.observed).toContain('CLOSED sampled at +8.427 s has no cause');
@@ -120,7 +143,10 @@ describe('LAST_ACK orphan (real last-ack run: the passive closer retransmits its
     const run = await loadFixtureRun('last-ack-orphan');
     const server = replayRun(run).find((r) => r.host === 'server')!;
     expect(server.timeline.map((e) => e.state)).toEqual(['LISTEN', 'SYN_RECEIVED', 'ESTABLISHED', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSED']);
-    expect(server.timeline.at(-1)!.cause).toMatchObject({ kind: 'timer', name: expect.stringMatching(/^orphan FIN retransmissions exhausted in LAST_ACK \(tcp_orphan_retries=3, /) });
+    expect(server.timeline.at(-1)!.cause).toMatchObject({
+      kind: 'timer',
+      name: expect.stringMatching(/^orphan FIN retransmissions exhausted in LAST_ACK \(tcp_orphan_retries=3, /),
+    });
     const check = conformanceOf(run, 'server');
     expect(check.status, check.observed).toBe('pass');
     expect(check.observed).toBe('ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED');
@@ -136,7 +162,9 @@ describe('LAST_ACK orphan (real last-ack run: the passive closer retransmits its
     expect(checkFinRetransmits(expectation, early).observed).toContain('the give-up early');
     const conformance = conformanceOf(early, 'server');
     expect(conformance.status).toBe('fail');
-    expect(conformance.observed).toMatch(/CLOSED sampled at .* has no cause yet: the only one in the evidence, timer: orphan FIN retransmissions exhausted in LAST_ACK/);
+    expect(conformance.observed).toMatch(
+      /CLOSED sampled at .* has no cause yet: the only one in the evidence, timer: orphan FIN retransmissions exhausted in LAST_ACK/,
+    );
   });
 });
 
@@ -149,7 +177,10 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
     expect(check.status, check.observed).toBe('pass');
     expect(check.observed).toMatch(/; SYN_RECV socket gone between 7\.2\d\d and 15\.496 s \(sampled\)$/);
     const line = check.evidence.find((l) => l.startsWith('request dropped (SYN_RECV row gone)'))!;
-    const match = /window (\d+\.\d+)–(\d+\.\d+) s; observed between (\d+\.\d+) s \(the agent's last earlier read of \/proc\/net\/tcp, which still had the row\) and (\d+\.\d+) s \(the socket-gone sample\)/.exec(line);
+    const match =
+      /window (\d+\.\d+)–(\d+\.\d+) s; observed between (\d+\.\d+) s \(the agent's last earlier read of \/proc\/net\/tcp, which still had the row\) and (\d+\.\d+) s \(the socket-gone sample\)/.exec(
+        line,
+      );
     expect(match, line).not.toBeNull();
     const [, earliest, latest, after, by] = match!.map(Number);
     // The first read without the row is past the window (what a point comparison failed on) …
@@ -174,7 +205,9 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
     expect(check.observed).toMatch(/the give-up late \(between 15\.491 and 15\.496 s, window 15\.185–15\.485 s\)/);
     const conformance = conformanceOf(run, 'server');
     expect(conformance.status).toBe('fail');
-    expect(conformance.observed).toMatch(/SYN_RECEIVED was still read at \+15\.782 s \(the last sample before CLOSED at \+15\.787 s\), but timer: SYN-ACK retransmissions exhausted/);
+    expect(conformance.observed).toMatch(
+      /SYN_RECEIVED was still read at \+15\.782 s \(the last sample before CLOSED at \+15\.787 s\), but timer: SYN-ACK retransmissions exhausted/,
+    );
   });
 
   it('fails when the row is gone before the window opens', async () => {
@@ -189,8 +222,26 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
 describe('helpers', () => {
   it('lastSampleBefore: the latest sampler event of an earlier read, any row; not the same read, not other events', () => {
     const events = [
-      at(0, { type: 'socket', local: '10.0.0.2:8888', remote: '0.0.0.0:0', state: 'LISTEN', inode: 1, timer: { kind: 0, expiresMs: 0, retransmits: 0 }, txQueue: 0, rxQueue: 0 }),
-      at(100, { type: 'socket', local: '127.0.0.11:5353', remote: '0.0.0.0:0', state: 'LISTEN', inode: 2, timer: { kind: 0, expiresMs: 0, retransmits: 0 }, txQueue: 0, rxQueue: 0 }),
+      at(0, {
+        type: 'socket',
+        local: '10.0.0.2:8888',
+        remote: '0.0.0.0:0',
+        state: 'LISTEN',
+        inode: 1,
+        timer: { kind: 0, expiresMs: 0, retransmits: 0 },
+        txQueue: 0,
+        rxQueue: 0,
+      }),
+      at(100, {
+        type: 'socket',
+        local: '127.0.0.11:5353',
+        remote: '0.0.0.0:0',
+        state: 'LISTEN',
+        inode: 2,
+        timer: { kind: 0, expiresMs: 0, retransmits: 0 },
+        txQueue: 0,
+        rxQueue: 0,
+      }),
       at(150, { type: 'end', conn: 'c' }),
       at(199.9, { type: 'socket-gone', local: '10.0.0.2:8888', remote: '10.0.0.3:1', state: 'FIN_WAIT1' }),
       at(200, { type: 'socket-gone', local: '10.0.0.2:8888', remote: '10.0.0.3:2', state: 'LAST_ACK' }),

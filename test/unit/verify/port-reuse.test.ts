@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
-import { connectionWindows } from '../../../src/analysis/endpoint-replay.js';
+import { connectionWindows } from '../../../src/analysis/run-replay.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 import { loadFixtureRun, withHost } from './run-fixtures.js';
@@ -52,7 +52,9 @@ describe('a new connection on a reused 4-tuple is a new connection (recorded por
       const second = events.findLast((e) => e.to === 'ESTABLISHED') ?? expect.unreachable();
       return { kernelEvents: events.map((e) => (e === second ? { ...e, timeUs: e.timeUs + 30_000 } : e)) };
     });
-    const client2 = checkConformance(late, analyzeRun(late).replays, analyzeRun(late)).find((c) => c.name.includes('connection 2 of 2') && c.name.startsWith('client'));
+    const client2 = checkConformance(late, analyzeRun(late).replays, analyzeRun(late)).find(
+      (c) => c.name.includes('connection 2 of 2') && c.name.startsWith('client'),
+    );
     expect(client2?.status).toBe('fail');
     expect(client2?.observed).toContain('SYN_SENT → ESTABLISHED');
   });

@@ -3,7 +3,8 @@ import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { analyzeCapture } from '../../../src/verify/connections.js';
-import { firewallDropper, replayEndpoint, replayRun } from '../../../src/analysis/endpoint-replay.js';
+import { replayEndpoint } from '../../../src/analysis/endpoint-replay.js';
+import { firewallDropper, replayRun } from '../../../src/analysis/run-replay.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { FIN_ACK, loadFixtureRun, segment, SYN_ACK, withHost } from './run-fixtures.js';
 
@@ -13,9 +14,16 @@ const states = (run: RunRecord, host: string): string[] =>
     .flatMap((r) => r.timeline.map((e) => e.state));
 
 /** Inserts a socket sample of `state` for the host's (first) connection socket, `afterMs` after the sample at `index`. */
-function insertSample(run: RunRecord, host: string, state: string, pick: (samples: Extract<AgentEvent, { type: 'socket' }>[]) => { base: Extract<AgentEvent, { type: 'socket' }>; deltaUs: number }): RunRecord {
+function insertSample(
+  run: RunRecord,
+  host: string,
+  state: string,
+  pick: (samples: Extract<AgentEvent, { type: 'socket' }>[]) => { base: Extract<AgentEvent, { type: 'socket' }>; deltaUs: number },
+): RunRecord {
   return withHost(run, host, (h) => {
-    const sockets = h.events.filter((e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && !e.remote.endsWith(':0') && !e.local.startsWith('127.'));
+    const sockets = h.events.filter(
+      (e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && !e.remote.endsWith(':0') && !e.local.startsWith('127.'),
+    );
     const { base, deltaUs } = pick(sockets);
     const inserted: AgentEvent = { ...base, state, previous: base.state, timeUs: base.timeUs + deltaUs };
     const events = [...h.events, inserted].sort((a, b) => a.timeUs - b.timeUs);
@@ -110,7 +118,9 @@ describe('conformance', () => {
     const run = insertSample(await loadFixtureRun('syn-sent'), 'client', 'ESTABLISHED', (s) => ({ base: s[0]!, deltaUs: 2_000_000 }));
     const [check] = checkConformance(run);
     expect(check?.status).toBe('fail');
-    expect(check?.observed).toMatch(/ESTABLISHED sampled at \+\d+\.\d{3} s has no cause: the machine allows SYN_SENT → ESTABLISHED, but no segment in the client capture, call or timer up to then leads there; the replay is in SYN_SENT/);
+    expect(check?.observed).toMatch(
+      /ESTABLISHED sampled at \+\d+\.\d{3} s has no cause: the machine allows SYN_SENT → ESTABLISHED, but no segment in the client capture, call or timer up to then leads there; the replay is in SYN_SENT/,
+    );
     expect(check?.expected).toContain('SYN_SENT at +');
   });
 
@@ -133,19 +143,27 @@ describe('conformance', () => {
     const impossible = insertSample(base, 'server', 'FIN_WAIT_2', (s) => ({ base: s.find((e) => e.state === 'CLOSE_WAIT')!, deltaUs: 1_000 }));
     const second = checkConformance(impossible).find((c) => c.name.startsWith('server'));
     expect(second?.status).toBe('fail');
-    expect(second?.observed).toMatch(/FIN_WAIT_2 sampled at .* cannot follow CLOSE_WAIT: the Linux machine has no path CLOSE_WAIT → FIN_WAIT_2; from CLOSE_WAIT it can only reach .*LAST_ACK/);
+    expect(second?.observed).toMatch(
+      /FIN_WAIT_2 sampled at .* cannot follow CLOSE_WAIT: the Linux machine has no path CLOSE_WAIT → FIN_WAIT_2; from CLOSE_WAIT it can only reach .*LAST_ACK/,
+    );
     expect(second?.reference).toContain('RFC 9293 §3.3.2');
   });
 
   it('reports a state sampled after the replay left it', async () => {
-    const run = insertSample(await loadFixtureRun('handshake'), 'client', 'FIN_WAIT_1', (s) => ({ base: s.find((e) => e.state === 'TIME_WAIT')!, deltaUs: 500_000 }));
+    const run = insertSample(await loadFixtureRun('handshake'), 'client', 'FIN_WAIT_1', (s) => ({
+      base: s.find((e) => e.state === 'TIME_WAIT')!,
+      deltaUs: 500_000,
+    }));
     const check = checkConformance(run).find((c) => c.name.startsWith('client'));
     expect(check?.status).toBe('fail');
   });
 });
 
 /** Each endpoint's state path as `verify <capture>` replays it through the reference machine. */
-const pathsOf = (c: { states?: { client: { path: string[] }; server: { path: string[] } } }) => ({ client: c.states?.client.path, server: c.states?.server.path });
+const pathsOf = (c: { states?: { client: { path: string[] }; server: { path: string[] } } }) => ({
+  client: c.states?.client.path,
+  server: c.states?.server.path,
+});
 
 describe('paths inferred from a capture alone', () => {
   it('handshake capture: the four-segment close on both sides', async () => {

@@ -6,7 +6,7 @@ import { compareVerdicts } from '../../../src/cli/verify-command.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
-import { replayRun } from '../../../src/analysis/endpoint-replay.js';
+import { replayRun } from '../../../src/analysis/run-replay.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { synQueueReadings } from '../../../src/analysis/sampled-reads.js';
 import { checkSynAckRetransmits } from '../../../src/verify/timing-checks.js';
@@ -70,7 +70,16 @@ const R = '10.0.0.50:1000';
 const LISTENER = '10.0.0.2:8888';
 
 function request(remote: string, atMs: number, retransmits: number): AgentEvent {
-  return at(atMs, { type: 'socket', local: LISTENER, remote, state: 'SYN_RECEIVED', inode: 0, timer: { kind: 1, expiresMs: 1000, retransmits }, txQueue: 0, rxQueue: 0 } as never);
+  return at(atMs, {
+    type: 'socket',
+    local: LISTENER,
+    remote,
+    state: 'SYN_RECEIVED',
+    inode: 0,
+    timer: { kind: 1, expiresMs: 1000, retransmits },
+    txQueue: 0,
+    rxQueue: 0,
+  } as never);
 }
 
 function floodRun(options: { backlog: number; goneMs: number; synAcksMs: number[]; extraEvents?: AgentEvent[]; others?: number }): RunRecord {
@@ -98,9 +107,13 @@ describe('request lifetime under queue pressure (reqsk_timer_handler() cuts the 
     const run = floodRun({ backlog: 16, goneMs: 7_010, synAcksMs: [1, 1_001, 3_001] });
     const check = conformanceOf(run, R);
     expect(check.status, check.observed).toBe('pass');
-    const drop = replayRun(run).find((r) => r.tuple.remote === R)!.timeline.at(-1)!;
+    const drop = replayRun(run)
+      .find((r) => r.tuple.remote === R)!
+      .timeline.at(-1)!;
     expect(drop.cause).toMatchObject({ kind: 'timer' });
-    expect((drop.cause as { name: string }).name).toMatch(/limit cut to 2 from tcp_synack_retries=5 \(queue sampled at that fire: 17 requests, 0 young, backlog 16\)/);
+    expect((drop.cause as { name: string }).name).toMatch(
+      /limit cut to 2 from tcp_synack_retries=5 \(queue sampled at that fire: 17 requests, 0 young, backlog 16\)/,
+    );
     expect((drop.timeUs - T0_US) / 1000).toBeCloseTo(7_001, 0);
     expect(drop.windows).toBeUndefined();
   });
@@ -125,7 +138,9 @@ describe('request lifetime under queue pressure (reqsk_timer_handler() cuts the 
     const run = floodRun({ backlog: 16, goneMs: 5_000, synAcksMs: [1, 1_001, 3_001], extraEvents: [request('10.0.0.60:1000', 8_000, 3)] });
     const check = conformanceOf(run, R);
     expect(check.status).toBe('fail');
-    expect(check.observed).toMatch(/CLOSED sampled at \+6\.000 s has no cause yet: the only one in the evidence, timer: SYN-ACK retransmissions exhausted .*limit cut to 2.* is due between \+8\.001 s and \+8\.\d{3} s/);
+    expect(check.observed).toMatch(
+      /CLOSED sampled at \+6\.000 s has no cause yet: the only one in the evidence, timer: SYN-ACK retransmissions exhausted .*limit cut to 2.* is due between \+8\.001 s and \+8\.\d{3} s/,
+    );
   });
 
   // Around the 7 s fire the sampled queue changes: 4 young requests (limit 3) just before, none (limit 2) just after.
@@ -135,18 +150,19 @@ describe('request lifetime under queue pressure (reqsk_timer_handler() cuts the 
       goneMs,
       synAcksMs,
       others: 12,
-      extraEvents: [
-        ...['10.0.0.90:1', '10.0.0.91:1', '10.0.0.92:1', '10.0.0.93:1'].flatMap((o) => [request(o, 6_900, 0), request(o, 7_030, 1)]),
-        ...extra,
-      ],
+      extraEvents: [...['10.0.0.90:1', '10.0.0.91:1', '10.0.0.92:1', '10.0.0.93:1'].flatMap((o) => [request(o, 6_900, 0), request(o, 7_030, 1)]), ...extra],
     });
 
   it('when the sampled queue cannot tell limit 2 from 3, both drops are accepted (7 s and 15 s), and the evidence says so', () => {
     const early = ambiguous(7_040, [1, 1_001, 3_001]);
     const earlyCheck = conformanceOf(early, R);
     expect(earlyCheck.status, earlyCheck.observed).toBe('pass');
-    const drop = replayRun(early).find((r) => r.tuple.remote === R)!.timeline.at(-1)!;
-    expect((drop.cause as { name: string }).name).toMatch(/the sampled queue cannot tell which limit applies, so each is accepted: limit cut to 2 .* or limit cut to 3/);
+    const drop = replayRun(early)
+      .find((r) => r.tuple.remote === R)!
+      .timeline.at(-1)!;
+    expect((drop.cause as { name: string }).name).toMatch(
+      /the sampled queue cannot tell which limit applies, so each is accepted: limit cut to 2 .* or limit cut to 3/,
+    );
     expect(drop.windows?.map((w) => Math.round((w.timeUs - T0_US) / 1e6))).toEqual([7, 15]);
     // Surviving the 7 s fire (a 4th SYN-ACK) and dropped at 15 s: also explained.
     const late = ambiguous(15_050, [1, 1_001, 3_001, 7_001], [request('10.0.0.60:1000', 14_990, 3)]);
@@ -157,7 +173,9 @@ describe('request lifetime under queue pressure (reqsk_timer_handler() cuts the 
     const run = ambiguous(11_000, [1, 1_001, 3_001], [request('10.0.0.60:1000', 10_950, 3)]);
     const check = conformanceOf(run, R);
     expect(check.status).toBe('fail');
-    expect(check.observed).toMatch(/CLOSED came between \+11\.950 s and \+12\.000 s, which is in none of the windows of timer: SYN-ACK retransmissions exhausted .*: \+8\.0\d\d s–\+8\.\d{3} s or \+16\.0\d\d s–\+16\.\d{3} s/);
+    expect(check.observed).toMatch(
+      /CLOSED came between \+11\.950 s and \+12\.000 s, which is in none of the windows of timer: SYN-ACK retransmissions exhausted .*: \+8\.0\d\d s–\+8\.\d{3} s or \+16\.0\d\d s–\+16\.\d{3} s/,
+    );
   });
 });
 
@@ -197,9 +215,16 @@ describe('syn-flood with a 12 s sleep (real run): the cut applies only while the
     const survivor = replays.find((r) => r.host === 'server' && r.role === 'passive' && r.timeline.at(-1)?.state === 'SYN_RECEIVED')!;
     const synRecv = survivor.timeline.find((e) => e.state === 'SYN_RECEIVED')!;
     const run = withHost(base, 'server', (h) => ({
-      events: [...h.events, { type: 'socket-gone', timeUs: synRecv.timeUs + 8_500_000, local: survivor.tuple.local, remote: survivor.tuple.remote, state: 'SYN_RECEIVED' } as AgentEvent].sort(
-        (a, b) => a.timeUs - b.timeUs,
-      ),
+      events: [
+        ...h.events,
+        {
+          type: 'socket-gone',
+          timeUs: synRecv.timeUs + 8_500_000,
+          local: survivor.tuple.local,
+          remote: survivor.tuple.remote,
+          state: 'SYN_RECEIVED',
+        } as AgentEvent,
+      ].sort((a, b) => a.timeUs - b.timeUs),
     }));
     const check = conformanceOf(run, survivor.tuple.remote);
     expect(check.status).toBe('fail');

@@ -26,12 +26,15 @@ const timeWait60 = { kind: 'timer', host: 'client', state: 'TIME_WAIT', port: 88
 
 describe('checkTimerReading', () => {
   it('passes on the first TIME_WAIT sample reading 59.99 s (a real run: timewait (59.99/0/0))', () => {
-    const check = checkTimerReading(timeWait60, runWith([
-      socketEvent(100, 'ESTABLISHED', { kind: 0, expiresMs: 0 }),
-      socketEvent(250, 'TIME_WAIT', { kind: 3, expiresMs: 59_990 }),
-      // later samples of the same socket do not count: only the reading at entry measures the length
-      socketEvent(20_250, 'TIME_WAIT', { kind: 3, expiresMs: 39_990 }),
-    ]));
+    const check = checkTimerReading(
+      timeWait60,
+      runWith([
+        socketEvent(100, 'ESTABLISHED', { kind: 0, expiresMs: 0 }),
+        socketEvent(250, 'TIME_WAIT', { kind: 3, expiresMs: 59_990 }),
+        // later samples of the same socket do not count: only the reading at entry measures the length
+        socketEvent(20_250, 'TIME_WAIT', { kind: 3, expiresMs: 39_990 }),
+      ]),
+    );
     expect(check.status).toBe('pass');
     expect(check.observed).toBe('59.99 s left');
     expect(check.evidence[0]).toBe(`${LOCAL} ↔ ${REMOTE}: 59.99 s left at +0.250 s (/proc/net/tcp timer kind 3)`);
@@ -52,10 +55,13 @@ describe('checkTimerReading', () => {
   });
 
   it('ignores sockets on other ports and loopback sockets', () => {
-    const check = checkTimerReading(timeWait60, runWith([
-      socketEvent(250, 'TIME_WAIT', { kind: 3, expiresMs: 10_000 }, '198.18.0.2:9999'),
-      socketEvent(260, 'TIME_WAIT', { kind: 3, expiresMs: 59_980 }),
-    ]));
+    const check = checkTimerReading(
+      timeWait60,
+      runWith([
+        socketEvent(250, 'TIME_WAIT', { kind: 3, expiresMs: 10_000 }, '198.18.0.2:9999'),
+        socketEvent(260, 'TIME_WAIT', { kind: 3, expiresMs: 59_980 }),
+      ]),
+    );
     expect(check.status).toBe('pass');
     expect(check.evidence).toHaveLength(1);
   });

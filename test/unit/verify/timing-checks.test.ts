@@ -75,9 +75,7 @@ function synAckRun(sendsMs: readonly number[], goneMs: number, settings: Record<
     segment(1, -0.1, '10.0.0.3:40000', '10.0.0.2:8888', TcpFlag.SYN, { seq: 5000 }),
     ...sendsMs.map((ms, i) => segment(i + 2, ms, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK, { seq: 9000, ack: 5001 })),
   ];
-  const events = [
-    at(goneMs, { type: 'socket-gone', local: '10.0.0.2:8888', remote: '10.0.0.3:40000', state: 'SYN_RECV' }),
-  ];
+  const events = [at(goneMs, { type: 'socket-gone', local: '10.0.0.2:8888', remote: '10.0.0.3:40000', state: 'SYN_RECV' })];
   return syntheticRun({ steps: [{ kind: 'listen', host: 'server', port: 8888, accept: true }], server: { segments, events }, settings });
 }
 
@@ -109,7 +107,10 @@ describe('synack-retransmits', () => {
       segment(21, 2000.2, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK, { seq: 9000, ack: 5001 }),
     ];
     const segments = [...server.segments, ...extra].sort((a, b) => a.timeUs - b.timeUs);
-    const check = checkSynAckRetransmits(expectation, withHost(run, 'server', () => ({ segments })));
+    const check = checkSynAckRetransmits(
+      expectation,
+      withHost(run, 'server', () => ({ segments })),
+    );
     expect(check.status, check.observed).toBe('pass');
     expect(check.evidence).toContain('server capture #21: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire');
   });

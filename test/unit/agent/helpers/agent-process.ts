@@ -46,7 +46,9 @@ export class AgentProcess {
       const left = deadline - Date.now();
       if (left <= 0) {
         const recent = this.events.filter((e) => e.type !== 'socket' && e.type !== 'socket-gone').slice(-15);
-        throw new Error(`agent: expected a matching event within ${timeoutMs} ms; observed (non-socket, last 15): ${JSON.stringify(recent)}; stderr: ${this.stderr.join('')}`);
+        throw new Error(
+          `agent: expected a matching event within ${timeoutMs} ms; observed (non-socket, last 15): ${JSON.stringify(recent)}; stderr: ${this.stderr.join('')}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
