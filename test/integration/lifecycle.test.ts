@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFolders } from '../helpers/run-folders.js';
 import { listTracingInstanceRuns } from '../../src/run/kernel-tracer.js';
 import { ISOLATION_CHAIN } from '../../src/runtime/docker/host-isolation.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
@@ -29,7 +30,7 @@ async function startDeployedRun(labName: string): Promise<{ child: ReturnType<ty
   const child = execa('node', [join(REPO_ROOT, 'bin/tcplab.js'), 'run', labName, '-q', '--runs-dir', runs], { reject: false, all: true });
   let runId = '';
   for (let i = 0; i < 600; i++) {
-    runId = readdirSync(runs)[0] ?? '';
+    runId = basename(runFolders(runs)[0] ?? '');
     if (runId) {
       const left = await leftovers(runId);
       if (left.containers === 2 && left.networks === 1 && left.hostRules === 1 && left.tracing === 1) return { child, runId };
@@ -75,7 +76,7 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     const runs = mkdtempSync(join(scratch, 'runs-'));
     const result = await runCli(['run', 'syn-sent', '-q', '--set', 'timeout=3s', '--runs-dir', runs]);
     expect(result.exitCode, result.all).toBe(1);
-    const runDir = join(runs, readdirSync(runs)[0]!);
+    const runDir = runFolders(runs)[0]!;
     const steps = readFileSync(join(runDir, 'steps.jsonl'), 'utf8')
       .trim()
       .split('\n')

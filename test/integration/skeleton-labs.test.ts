@@ -1,9 +1,10 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Docker from 'dockerode';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runFolders } from '../helpers/run-folders.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 
@@ -86,10 +87,10 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
     expect(xml.testsuites.testsuite['@_failures']).toBe('1');
     expect(xml.testsuites.testsuite.testcase['@_name']).toBe('handshake-wrong');
     expect(xml.testsuites.testsuite.testcase.failure['#text']).toMatch(/expected: ECONNREFUSED\s+observed: connected/);
-    expect(existsSync(join(ownRuns, readdirSync(ownRuns)[0]!, 'report.html'))).toBe(true);
+    expect(existsSync(join(runFolders(ownRuns)[0]!, 'report.html'))).toBe(true);
     expect(result.stdout).toMatch(/FAIL handshake-wrong/);
     expect(result.stdout).toMatch(/✗ connect\(\) of client\/c ends in ECONNREFUSED: expected ECONNREFUSED; observed connected/);
-    expect(await leftovers(join(ownRuns, readdirSync(ownRuns)[0]!))).toBe(0);
+    expect(await leftovers(runFolders(ownRuns)[0]!)).toBe(0);
   }, 120_000);
 
   it('a --set override reaches the kernel: the run folder records the host setting', async () => {
@@ -110,7 +111,7 @@ describe.skipIf(!(await dockerAvailable()))('skeleton labs in real Docker', () =
       let runDir = '';
       for (let i = 0; i < 600 && (!runDir || (await leftovers(runDir)) < 3); i++) {
         await new Promise((r) => setTimeout(r, 100));
-        runDir = readdirSync(ownRuns).map((d) => join(ownRuns, d))[0] ?? '';
+        runDir = runFolders(ownRuns)[0] ?? '';
       }
       expect(await leftovers(runDir)).toBe(3);
       child.kill(signal);
