@@ -48,21 +48,23 @@ export interface TcpSegment {
   via?: string;
 }
 
+/** tcpdump's flag letters and their bits (print-tcp.c: F S R P . U E W). */
+export const TCPDUMP_FLAG_LETTERS: Readonly<Record<string, number>> = {
+  F: TcpFlag.FIN,
+  S: TcpFlag.SYN,
+  R: TcpFlag.RST,
+  P: TcpFlag.PSH,
+  '.': TcpFlag.ACK,
+  U: TcpFlag.URG,
+  E: TcpFlag.ECE,
+  W: TcpFlag.CWR,
+};
+
 /** The flag bits of tcpdump letters (`S.` → SYN|ACK; `none` → 0); letters outside F S R P . U E W are ignored. */
 export function parseFlagLetters(letters: string): number {
   if (letters === 'none') return 0;
-  const bits: Readonly<Record<string, number>> = {
-    F: TcpFlag.FIN,
-    S: TcpFlag.SYN,
-    R: TcpFlag.RST,
-    P: TcpFlag.PSH,
-    '.': TcpFlag.ACK,
-    U: TcpFlag.URG,
-    E: TcpFlag.ECE,
-    W: TcpFlag.CWR,
-  };
   let flags = 0;
-  for (const letter of letters) flags |= bits[letter] ?? 0;
+  for (const letter of letters) flags |= TCPDUMP_FLAG_LETTERS[letter] ?? 0;
   return flags;
 }
 

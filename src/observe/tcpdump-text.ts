@@ -16,7 +16,7 @@
  * without ACK are always absolute. With `sequenceNumbers: 'relative'` this parser replays that
  * bookkeeping, marks rows `relative`, and reconstructs `absoluteSeq` / `absoluteAck`.
  */
-import { TcpFlag } from './packet.js';
+import { TCPDUMP_FLAG_LETTERS, TcpFlag } from './packet.js';
 import { parseIpv6 } from './ip-address.js';
 import { TextParseError } from './text-parse-error.js';
 
@@ -76,17 +76,6 @@ export interface TcpdumpParseResult {
 const HEAD =
   /^\s*(?:(\d+)\s+)?(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)|(\d+:\d\d:\d\d(?:\.\d+)?)|(\d+\.\d+))?\s*(?:(\S+)\s+(In|Out|B|M|P)\s+)?(IP6?)\s+(.+?)\.(\d+) > (.+?)\.(\d+): (.*)$/;
 const V_HEADER = /^(.*\bIP6?) \((?:tos|hlim|flowlabel|ttl)\b.*\)\s*$/;
-
-const FLAG_LETTERS: Record<string, number> = {
-  F: TcpFlag.FIN,
-  S: TcpFlag.SYN,
-  R: TcpFlag.RST,
-  P: TcpFlag.PSH,
-  '.': TcpFlag.ACK,
-  U: TcpFlag.URG,
-  E: TcpFlag.ECE,
-  W: TcpFlag.CWR,
-};
 
 /** Parses tcpdump text into TCP rows; see the module comment for the accepted forms. */
 export function parseTcpdumpText(text: string, options: TcpdumpParseOptions = {}): TcpdumpParseResult {
@@ -200,7 +189,7 @@ function parseTcpFields(row: TcpdumpRow, rest: string, fail: (problem: string) =
         row.ae = true;
         continue;
       }
-      const bit = FLAG_LETTERS[letter];
+      const bit = TCPDUMP_FLAG_LETTERS[letter];
       if (bit === undefined) fail(`unknown flag letter ${JSON.stringify(letter)} in [${flagsText}] (expected F S R P . U E W e or none)`);
       flags |= bit;
     }
