@@ -183,13 +183,18 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
       const verdicts = parseVerdicts(result.stdout);
       expect(verdicts.map((v) => v.lab).sort()).toEqual([...pair].sort());
       expect(verdicts.every((v) => v.verdict === 'pass')).toBe(true);
-      // The two step sequences overlap in time: they really ran at once.
+      // The two runs' lifetimes (deployment to teardown, from their steps and timings.json) overlap:
+      // they really ran at once. Their step windows alone need not: one lab's steps can end before the
+      // other's deployment does.
       const spans = verdicts.map((v) => {
         const steps = readFileSync(join(v.runDir, 'steps.jsonl'), 'utf8')
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l) as { startUs: number; endUs: number });
-        return { start: steps[0]!.startUs, end: steps.at(-1)!.endUs };
+        const t = JSON.parse(readFileSync(join(v.runDir, 'timings.json'), 'utf8')) as Record<string, number>;
+        const before = ((t.deployMs ?? 0) + (t.settingsMs ?? 0)) * 1000;
+        const after = ((t.collectMs ?? 0) + (t.teardownMs ?? 0)) * 1000;
+        return { start: steps[0]!.startUs - before, end: steps.at(-1)!.endUs + after };
       });
       expect(spans[0]!.start < spans[1]!.end && spans[1]!.start < spans[0]!.end, JSON.stringify(spans)).toBe(true);
       // Separate networks: the hosts' addresses come from different /24s.
