@@ -100,39 +100,27 @@ describe('conformance on exact kernel events (recorded fin-wait-2-timeout run)',
     const run = await loadFixtureRun('fin-wait-2-timeout');
     const endUs = Math.max(...run.steps.map((s) => s.endUs));
     const server = run.hosts.find((h) => h.name === 'server') ?? expect.unreachable();
-    const teardown = withHost(run, 'client', (h) => ({
-      kernelEvents: [
-        ...(h.kernelEvents ?? []),
-        {
-          kind: 'state',
-          tracepoint: 'inet_sock_set_state',
-          local: `${h.address}:41000`,
-          remote: `${server.address}:8888`,
-          from: 'ESTABLISHED',
-          to: 'FIN_WAIT_1',
-          timeUs: endUs + 50_000,
-          traceUs: 0,
-          line: 99,
-        },
-      ],
-    }));
+    /** The run with one more traced ESTABLISHED → FIN_WAIT_1 of the client's connection, at `timeUs`. */
+    const withFinWait1TracedAt = (timeUs: number) =>
+      withHost(run, 'client', (h) => ({
+        kernelEvents: [
+          ...(h.kernelEvents ?? []),
+          {
+            kind: 'state',
+            tracepoint: 'inet_sock_set_state',
+            local: `${h.address}:41000`,
+            remote: `${server.address}:8888`,
+            from: 'ESTABLISHED',
+            to: 'FIN_WAIT_1',
+            timeUs,
+            traceUs: 0,
+            line: 99,
+          },
+        ],
+      }));
+    const teardown = withFinWait1TracedAt(endUs + 50_000);
     expect(conformanceOf(teardown).map((c) => c.status)).toEqual(['pass', 'pass']);
-    const inside = withHost(run, 'client', (h) => ({
-      kernelEvents: [
-        ...(h.kernelEvents ?? []),
-        {
-          kind: 'state',
-          tracepoint: 'inet_sock_set_state',
-          local: `${h.address}:41000`,
-          remote: `${server.address}:8888`,
-          from: 'ESTABLISHED',
-          to: 'FIN_WAIT_1',
-          timeUs: endUs - 50_000,
-          traceUs: 0,
-          line: 99,
-        },
-      ],
-    }));
+    const inside = withFinWait1TracedAt(endUs - 50_000);
     expect(conformanceOf(inside).map((c) => c.status)).toContain('fail');
   });
 });

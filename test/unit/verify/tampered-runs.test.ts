@@ -33,6 +33,20 @@ function firstSyn(dir: string): TcpSegment {
   return syn;
 }
 
+/** The [R.] a server would send to refuse `syn`: from its destination, acknowledging ISN+1. */
+function resetAnswering(syn: TcpSegment) {
+  return {
+    src: syn.dst,
+    dst: syn.src,
+    srcPort: syn.dstPort,
+    dstPort: syn.srcPort,
+    seq: 0,
+    ack: (syn.seq + 1) >>> 0,
+    flags: TcpFlag.RST | TcpFlag.ACK,
+    window: 0,
+  };
+}
+
 function check(verdict: Verdict, name: string) {
   const found = verdict.checks.find((c) => c.name === name);
   if (found === undefined) throw new Error(`no check "${name}" in ${verdict.checks.map((c) => c.name).join(' | ')}`);
@@ -73,16 +87,7 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   it('a) a forged [R.] (ack = ISN+1) reaching the client in SYN_SENT, while the record still shows SYN_SENT and ETIMEDOUT', async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = {
-      src: syn.dst,
-      dst: syn.src,
-      srcPort: syn.dstPort,
-      dstPort: syn.srcPort,
-      seq: 0,
-      ack: (syn.seq + 1) >>> 0,
-      flags: TcpFlag.RST | TcpFlag.ACK,
-      window: 0,
-    };
+    const rst = resetAnswering(syn);
     forgeSegment(dir, 'client', syn.timeUs + 300_000, rst);
     const verdict = await reverify(dir);
     expect(verdict.verdict).toBe('fail');
@@ -95,17 +100,7 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   it("a′) the same [R.] forged in both captures (sent and arrived): the client's own story still contradicts it", async () => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = {
-      src: syn.dst,
-      dst: syn.src,
-      srcPort: syn.dstPort,
-      dstPort: syn.srcPort,
-      seq: 0,
-      ack: (syn.seq + 1) >>> 0,
-      flags: TcpFlag.RST | TcpFlag.ACK,
-      window: 0,
-      ipId: 0,
-    };
+    const rst = { ...resetAnswering(syn), ipId: 0 };
     forgeSegment(dir, 'server', syn.timeUs + 300_000, rst);
     forgeSegment(dir, 'client', syn.timeUs + 300_050, rst);
     const verdict = await reverify(dir);
@@ -205,17 +200,7 @@ describe('tampered syn-sent run folders FAIL on re-verification (each on its own
   ])('a″) a [R.] forged in both captures %s', async (_what, afterUs, finding) => {
     const dir = copyFixtureRun('syn-sent');
     const syn = firstSyn(dir);
-    const rst = {
-      src: syn.dst,
-      dst: syn.src,
-      srcPort: syn.dstPort,
-      dstPort: syn.srcPort,
-      seq: 0,
-      ack: (syn.seq + 1) >>> 0,
-      flags: TcpFlag.RST | TcpFlag.ACK,
-      window: 0,
-      ipId: 0,
-    };
+    const rst = { ...resetAnswering(syn), ipId: 0 };
     forgeSegment(dir, 'server', syn.timeUs + afterUs, rst);
     forgeSegment(dir, 'client', syn.timeUs + afterUs + 50, rst);
     const verdict = await reverify(dir);
