@@ -1,6 +1,7 @@
 import type { Runtime } from '../runtime/runtime.js';
 import { RUN_LABEL } from './deployed-lab.js';
 import { listTracingInstanceRuns, sweepTracingInstances } from './kernel-tracer.js';
+import { sweepChildEhashWindow } from '../runtime/docker/private-ehash.js';
 import { currentOwner, ownerLiveness, type OwnerLiveness, type RunOwner } from './run-owner.js';
 
 export interface SweepResult {
@@ -8,6 +9,8 @@ export interface SweepResult {
   networks: number;
   hostRules: number;
   tracingInstances: number;
+  /** The host's net.ipv4.tcp_child_ehash_entries, left set by a run killed while its containers started, was put back. */
+  childEhashRestored: boolean;
   /** Runs (by id) whose resources were removed. */
   runs: string[];
   /** Runs left in place because their owner is alive (or on another machine). */
@@ -20,9 +23,12 @@ export interface SweepOptions {
   self?: RunOwner;
   /** The machine's tcplab tracing instances (tests pass a fake). */
   tracing?: { listRuns(): string[]; sweep(isRunAlive: (runId: string) => boolean): string[] };
+  /** Puts back the host's child ehash size a killed run left set (tests pass a fake); true when it did. */
+  childEhash?: () => boolean;
 }
 
 const MACHINE_TRACING = { listRuns: listTracingInstanceRuns, sweep: sweepTracingInstances };
+const machineChildEhash = (): boolean => sweepChildEhashWindow();
 
 /**
  * Removes what runs whose owner is gone left on the engine: containers, networks, the host
@@ -50,11 +56,13 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
   const runs = [...verdictOf.keys()].filter((id) => options.includeLive === true || verdictOf.get(id) === 'dead');
   const kept = new Set([...verdictOf.keys()].filter((id) => !runs.includes(id)));
   const tracingInstances = tracing.sweep((runId) => !instancesBefore.has(runId) || kept.has(runId)).length;
+  const childEhashRestored = (options.childEhash ?? machineChildEhash)();
   return {
     containers: containers.length,
     networks: networks.length,
     hostRules,
     tracingInstances,
+    childEhashRestored,
     runs,
     kept: [...kept].map((runId) => ({ runId, liveness: verdictOf.get(runId) ?? 'unknown' })),
   };
@@ -62,9 +70,10 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
 
 /** One line saying what a sweep removed, or undefined when it removed nothing. */
 export function describeSweep(result: SweepResult): string | undefined {
-  if (result.containers + result.networks + result.hostRules + result.tracingInstances === 0) return undefined;
+  if (result.containers + result.networks + result.hostRules + result.tracingInstances === 0 && !result.childEhashRestored) return undefined;
   return (
     `removed what ${result.runs.length} dead run(s) left: ${result.containers} container(s), ${result.networks} network(s), ` +
-    `${result.hostRules} other host isolation rule(s), ${result.tracingInstances} tracing instance(s)`
+    `${result.hostRules} other host isolation rule(s), ${result.tracingInstances} tracing instance(s)` +
+    (result.childEhashRestored ? '; put net.ipv4.tcp_child_ehash_entries back to its value before the run' : '')
   );
 }

@@ -18,6 +18,7 @@ import {
   type Runtime,
   type ThrowawaySpec,
 } from '../runtime.js';
+import { ChildEhashWindow } from './private-ehash.js';
 import { isolateFromHost, listIsolatedNetworks, releaseFromHost, runOnThisMachine, type EngineHostCommand } from './host-isolation.js';
 
 /** The Runtime on a Docker engine (through dockerode and the engine's socket; DOCKER_HOST is honoured). */
@@ -25,10 +26,13 @@ export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
   /** Runs iptables on the engine's host; undefined when the engine is remote (no way to reach its host yet). */
   private readonly engineHost: EngineHostCommand | undefined;
+  /** Gives each lab namespace a socket hash table of its own while it is made (private-ehash.ts); only for an engine on this machine. */
+  private readonly ehashWindow: Pick<ChildEhashWindow, 'around'>;
 
   constructor(docker = new Docker(), engineHost: EngineHostCommand | undefined = engineIsLocal() ? runOnThisMachine : undefined) {
     this.docker = docker;
     this.engineHost = engineHost;
+    this.ehashWindow = engineHost === undefined ? { around: (start) => start() } : new ChildEhashWindow();
   }
 
   async engineInfo(): Promise<EngineInfo> {
@@ -153,7 +157,7 @@ export class DockerRuntime implements Runtime {
     });
     const handle = { id: container.id, name: spec.name, address: spec.address };
     try {
-      await container.start();
+      await this.ehashWindow.around(() => container.start());
     } catch (err) {
       await this.removeHost(handle);
       throw err;
