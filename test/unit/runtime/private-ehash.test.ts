@@ -3,24 +3,36 @@ import { describe, expect, it } from 'vitest';
 import { ChildEhashWindow, LAB_EHASH_BUCKETS, sweepChildEhashWindow, type EhashMachine } from '../../../src/runtime/docker/private-ehash.js';
 import { currentOwner, ownerLabels } from '../../../src/run/run-owner.js';
 
-/** A machine whose sysctl and state file are variables; `denied` makes writing the sysctl fail like EACCES. */
-function fakeMachine(sysctl: string | undefined, options: { state?: string; denied?: boolean } = {}) {
-  const machine = {
-    sysctl,
-    state: options.state,
-    writes: [] as string[],
-    readSysctl: () => machine.sysctl,
-    writeSysctl: (value: string) => {
-      if (options.denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-      machine.writes.push(value);
-      machine.sysctl = value;
-    },
-    readState: () => machine.state,
-    writeState: (text: string) => (machine.state = text),
-    removeState: () => (machine.state = undefined),
-  } satisfies EhashMachine & Record<string, unknown>;
-  return machine;
+/** A machine whose sysctl and state file are fields; `denied` makes writing the sysctl fail like EACCES. */
+class FakeMachine implements EhashMachine {
+  readonly writes: string[] = [];
+  state: string | undefined;
+  private readonly denied: boolean;
+
+  constructor(
+    public sysctl: string | undefined,
+    options: { state?: string; denied?: boolean } = {},
+  ) {
+    this.state = options.state;
+    this.denied = options.denied ?? false;
+  }
+
+  readSysctl = (): string | undefined => this.sysctl;
+  writeSysctl = (value: string): void => {
+    if (this.denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    this.writes.push(value);
+    this.sysctl = value;
+  };
+  readState = (): string | undefined => this.state;
+  writeState = (text: string): void => {
+    this.state = text;
+  };
+  removeState = (): void => {
+    this.state = undefined;
+  };
 }
+
+const fakeMachine = (sysctl: string | undefined, options?: { state?: string; denied?: boolean }) => new FakeMachine(sysctl, options);
 
 const deadHolder = { ...ownerLabels(currentOwner()), 'tcplab.owner.pid': '999999999' };
 
