@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Docker from 'dockerode';
@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFolders } from '../helpers/run-folders.js';
 import { listTracingInstanceRuns } from '../../src/run/kernel-tracer.js';
 import { ISOLATION_CHAIN } from '../../src/runtime/docker/host-isolation.js';
+import { LAB_EHASH_BUCKETS } from '../../src/runtime/docker/private-ehash.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 
 const docker = new Docker();
+const CHILD_EHASH = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
 const scratch = mkdtempSync(join(tmpdir(), 'tcplab-lifecycle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -71,6 +73,20 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
     expect(result.all).toMatch(/PASS syn-sent/);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
   }, 180_000);
+
+  it.skipIf(!existsSync(CHILD_EHASH))(
+    'each lab host gets a socket table of its own; the machine keeps its own setting',
+    async () => {
+      const before = readFileSync(CHILD_EHASH, 'utf8');
+      const runs = mkdtempSync(join(scratch, 'runs-'));
+      const run = await runCli(['run', 'refused', '-q', '--runs-dir', runs]);
+      expect(run.exitCode, run.all).toBe(0);
+      const settings = JSON.parse(readFileSync(join(runFolders(runs)[0] ?? '', 'client', 'kernel-settings.json'), 'utf8')) as Record<string, string>;
+      expect(settings['net.ipv4.tcp_ehash_entries']).toBe(LAB_EHASH_BUCKETS);
+      expect(readFileSync(CHILD_EHASH, 'utf8')).toBe(before);
+    },
+    120_000,
+  );
 
   it("--set timeout=3s ends syn-sent by the lab's time limit, long before its ETIMEDOUT at 15 s", async () => {
     const runs = mkdtempSync(join(scratch, 'runs-'));
