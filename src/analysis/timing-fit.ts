@@ -55,18 +55,28 @@ export interface ScheduleFit {
   readonly problems: readonly string[];
 }
 
+/** How a fit places sends, and when the series was answered (ms from the first send): the answer stops the timer. */
+export interface FitOptions {
+  readonly placement?: SendPlacement;
+  /**
+   * When the peer's answer (its SYN-ACK, the ACK completing a request, a RST: timing-series.ts findAnswer())
+   * reached the sender's TCP. Transmissions and the give-up whose window had not closed by then are `not-due`
+   * when unobserved (the answer may have come first); a transmission observed after it is a departure.
+   */
+  readonly answeredAtMs?: number;
+}
+
 /** Fits the observation to the on-time and the late-timer prediction; keeps the late one only when it has fewer problems. */
 export function fitRetransmissions(
   predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
   sends: readonly ObservedSend[],
   giveUp: ObservedGiveUp | undefined,
   hz: number,
-  placement: SendPlacement = 'in-order',
+  options: FitOptions = {},
 ): ScheduleFit {
-  const [onTime, late] = (['none', 'max'] as const).map((lateness) => fitOne(lateness, predict({ timerLateness: lateness }), sends, giveUp, hz, placement)) as [
-    ScheduleFit,
-    ScheduleFit,
-  ];
+  const [onTime, late] = (['none', 'max'] as const).map((lateness) =>
+    fitOne(lateness, predict({ timerLateness: lateness }), sends, giveUp, hz, options.placement ?? 'in-order', CAPTURE_ALLOWANCE_MS, options.answeredAtMs),
+  ) as [ScheduleFit, ScheduleFit];
   return late.problems.length < onTime.problems.length ? late : onTime;
 }
 
@@ -78,6 +88,7 @@ function fitOne(
   hz: number,
   mode: SendPlacement,
   allowanceMs: number = CAPTURE_ALLOWANCE_MS,
+  answeredAtMs?: number,
 ): ScheduleFit {
   const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
   const expectedSends = schedule.sends.length;
@@ -97,14 +108,20 @@ function fitOne(
     if (m >= 0) slotSends[m] = send;
     else extra.push(send);
   });
-  const items = compareGiveUpInterval(
+  const compared = compareGiveUpInterval(
     compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
     giveUp,
   );
+  const items = answeredAtMs === undefined ? compared : compared.map((item) => stoppedByAnswer(item, answeredAtMs));
   const problems: string[] = [];
+  if (answeredAtMs !== undefined) {
+    const after = sends.filter((send) => send.offsetMs > answeredAtMs + allowanceMs);
+    if (after.length > 0) problems.push(`${after.length} transmission(s) after the answer at ${seconds(answeredAtMs)} s stopped the timer`);
+  }
   const failed = items.filter((item) => !item.ok);
   const missingSends = failed.filter((item) => item.verdict === 'unobserved' && item.index < expectedSends).length;
-  if (missingSends > 0) problems.push(`${missingSends} of ${expectedSends} transmissions missing`);
+  const dueSends = expectedSends - items.filter((item) => item.verdict === 'not-due' && item.index < expectedSends).length;
+  if (missingSends > 0) problems.push(`${missingSends} of ${dueSends} transmissions missing`);
   for (const item of failed) {
     if (item.verdict === 'early' || item.verdict === 'late') {
       const isGiveUp = item.index >= expectedSends;
@@ -119,6 +136,12 @@ function fitOne(
   if (items.at(-1)?.verdict === 'unobserved') problems.push('the give-up was not observed');
   if (extra.length > 0) problems.push(`${extra.length} transmission(s) more than the model allows`);
   return { lateness, schedule, placement, items, slotSends, extra, problems };
+}
+
+/** An unobserved item whose window had not closed when the answer arrived was not due: the answer stopped the timer first. */
+function stoppedByAnswer(item: ScheduleItemCheck, answeredAtMs: number): ScheduleItemCheck {
+  if (item.verdict !== 'unobserved' || (item.latestMs !== undefined && item.latestMs < answeredAtMs)) return item;
+  return { ...item, verdict: 'not-due', ok: true };
 }
 
 /**

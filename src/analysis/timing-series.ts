@@ -73,6 +73,21 @@ export interface AnalysedSeries {
   readonly modelled?: ModelledSeries;
 }
 
+/**
+ * The peer's answer to the series `host` began with the segment at `frame` of its capture, as the time
+ * (absolute µs, capture clock) it reached `host` and its frame there; undefined when it was never answered.
+ */
+export function answerToSend(
+  record: RunRecord,
+  series: readonly AnalysedSeries[],
+  host: string,
+  frame: number,
+): { readonly timeUs: number; readonly frame: number | undefined } | undefined {
+  const answer = series.find((s) => s.series.from === host && s.series.copies.some((c) => c.senderFrame === frame))?.answer;
+  if (answer === undefined) return undefined;
+  return { timeUs: (answer.arriveUs ?? timeOfSegment(answer)) + record.startedUs, frame: answer.receiverFrame };
+}
+
 /** When a traced segment left (or arrived, without a sender copy), relative µs. */
 export function timeOfSegment(segment: TracedSegment): number {
   return segment.departUs ?? segment.arriveUs ?? 0;
@@ -119,7 +134,9 @@ export function analyseSeries(
       }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
-      model = { kind: 'fitted', fit: fitRetransmissions(predictor.predict, sends, observed, predictor.hz, 'allow-gaps'), settings: predictor.settings };
+      const answeredAtMs = answer === undefined ? undefined : ((answer.arriveUs ?? timeOfSegment(answer)) - firstUs) / 1000;
+      const fit = fitRetransmissions(predictor.predict, sends, observed, predictor.hz, { placement: 'allow-gaps', ...(answeredAtMs !== undefined && { answeredAtMs }) });
+      model = { kind: 'fitted', fit, settings: predictor.settings };
     }
     return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model, ...(giveUp && { giveUp }) } };
   });
@@ -156,7 +173,9 @@ function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[]): 
     const r = a.segment;
     if (r.src !== s.dst || r.srcPort !== s.dstPort || r.dst !== s.src || r.dstPort !== s.srcPort) return false;
     if ((a.arriveUs ?? timeOfSegment(a)) < timeOfSegment(first)) return false;
-    if ((r.flags & TcpFlag.RST) !== 0) return true;
+    // A reset answers a SYN only when it acknowledges exactly the SYN (tcp_rcv_synsent_state_process(): a RST
+    // without an acceptable ACK is discarded, RFC 9293 §3.10.7.3); other series' resets are taken as sent in window.
+    if ((r.flags & TcpFlag.RST) !== 0) return series.kind !== 'SYN' || ((r.flags & TcpFlag.ACK) !== 0 && r.ack === end);
     return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - end) | 0) >= 0;
   });
 }

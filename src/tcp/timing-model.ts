@@ -358,7 +358,8 @@ export const CAPTURE_ALLOWANCE_MS = 20;
  */
 export const USERSPACE_ERROR_LATENCY_MS = 500;
 
-export type ScheduleVerdict = 'ok' | 'early' | 'late' | 'unobserved' | 'unexpected';
+/** `not-due`: never observed, and the series was answered before the item could be due (the answer stopped the timer). */
+export type ScheduleVerdict = 'ok' | 'early' | 'late' | 'unobserved' | 'unexpected' | 'not-due';
 
 export interface ScheduleItemCheck {
   readonly index: number;

@@ -6,6 +6,7 @@ import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, typ
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
 import { estimateFinRto, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
+import { answerToSend } from '../analysis/timing-series.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
@@ -50,7 +51,7 @@ type TimingExpectation = Extract<Expectation, { kind: 'syn-retransmits' | 'synac
 export function checkTimingExpectation(expectation: TimingExpectation, run: RunRecord, analysis: RunAnalysis = analyzeRun(run)): Check {
   switch (expectation.kind) {
     case 'syn-retransmits':
-      return checkSynRetransmits(expectation, run);
+      return checkSynRetransmits(expectation, run, analysis);
     case 'synack-retransmits':
       return checkSynAckRetransmits(expectation, run, analysis);
     case 'fin-retransmits':
@@ -67,7 +68,11 @@ const SYNACK_REFERENCE = 'inet_connection_sock.c reqsk_timer_handler(), syn_ack_
 const FIN_REFERENCE = 'tcp_timer.c tcp_write_timeout(), tcp_orphan_retries(), tcp_write_err() (no RST)';
 
 /** SYN retransmissions of an active open and the moment connect() fails, vs predictSynSchedule(host settings). */
-export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 'syn-retransmits' }>, run: RunRecord): Check {
+export function checkSynRetransmits(
+  expectation: Extract<Expectation, { kind: 'syn-retransmits' }>,
+  run: RunRecord,
+  analysis: RunAnalysis = analyzeRun(run),
+): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
   const name = `SYN retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
@@ -83,19 +88,29 @@ export function checkSynRetransmits(expectation: Extract<Expectation, { kind: 's
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - syns.firstUs) / 1000;
   const giveUp = synGiveUp(host, tuple, failure, failOffsetMs, syns.firstUs);
   const settings = recorded.settings;
-  const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings));
+  const answer = answeredAt(run, analysis, host, syns);
+  const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings), answer?.fit);
   const { schedule } = outcome;
   const problems = [...outcome.problems];
-  if (failure !== undefined && failure.code !== 'ETIMEDOUT') problems.push(`connect() failed with ${failure.code}, expected ETIMEDOUT`);
+  // An answering RST makes connect() fail with ECONNREFUSED (tcp_reset()); only an unanswered series must end in ETIMEDOUT.
+  if (failure !== undefined && failure.code !== 'ETIMEDOUT' && answer === undefined) problems.push(`connect() failed with ${failure.code}, expected ETIMEDOUT`);
   const evidence = describeItems(outcome, host.name, 'SYN', 'connect() fails (ETIMEDOUT)', giveUp);
   evidence.push(...extraLines(outcome, host.name, 'SYN'), settingsLine(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_rto_max_ms']));
+  if (answer !== undefined) evidence.push(answer.line);
   return {
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${schedule.sends.length} SYNs at ${formatOffsets(schedule.sends)} s; connect() fails with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit)`,
+    expected:
+      answer === undefined
+        ? `${schedule.sends.length} SYNs at ${formatOffsets(schedule.sends)} s; connect() fails with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit)`
+        : `${dueSends(outcome).length} SYNs at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer`,
     observed:
       `${syns.sends.length} SYNs at ${formatOffsets(syns.sends.map((s) => s.offsetMs))} s; ` +
-      (failure === undefined ? 'connect() never failed' : `connect() failed with ${failure.code} at ${seconds(failOffsetMs ?? 0)} s`) +
+      (failure !== undefined
+        ? `connect() failed with ${failure.code} at ${seconds(failOffsetMs ?? 0)} s`
+        : answer !== undefined
+          ? `answered at ${seconds(answer.atMs)} s`
+          : 'connect() never failed') +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
     refs: fitRefs(host.name, syns.firstUs, outcome, 'SYN'),
@@ -163,9 +178,16 @@ export function checkSynAckRetransmits(
   const backlog = listenStepBacklog(run, host, port);
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
+  const answer = answeredAt(run, analysis, host, all);
   const judged = candidates.map((candidate) => ({
     candidate,
-    outcome: fitRetransmissions((options) => predictSynAckSchedule(settings, { ...options, retriesLimit: candidate.k }), timerSends, giveUp, hzOf(settings)),
+    outcome: fitRetransmissions(
+      (options) => predictSynAckSchedule(settings, { ...options, retriesLimit: candidate.k }),
+      timerSends,
+      giveUp,
+      hzOf(settings),
+      answer?.fit,
+    ),
   }));
   const best = judged.reduce((a, b) => (b.outcome.problems.length < a.outcome.problems.length ? b : a));
   const { outcome } = best;
@@ -173,6 +195,7 @@ export function checkSynAckRetransmits(
   const evidence = describeItems(outcome, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', giveUp);
   for (const reply of replies) evidence.push(`${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire`);
   evidence.push(...extraLines(outcome, host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
+  if (answer !== undefined) evidence.push(answer.line);
   if (candidates.length > 1) {
     evidence.push(
       `the sampled queue cannot tell which SYN-ACK limit reqsk_timer_handler() applied; each is accepted: ${candidates.map((c) => c.description).join('; or ')} — this run fits: ${best.candidate.description}`,
@@ -183,10 +206,17 @@ export function checkSynAckRetransmits(
   return {
     name,
     status: outcome.problems.length === 0 ? 'pass' : 'fail',
-    expected: `${schedule.sends.length} SYN-ACKs at ${formatOffsets(schedule.sends)} s; the request is dropped silently at ${seconds(schedule.failAtMs)} s`,
+    expected:
+      answer === undefined
+        ? `${schedule.sends.length} SYN-ACKs at ${formatOffsets(schedule.sends)} s; the request is dropped silently at ${seconds(schedule.failAtMs)} s`
+        : `${dueSends(outcome).length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer`,
     observed:
       `${timerSends.length} SYN-ACKs at ${formatOffsets(timerSends.map((s) => s.offsetMs))} s; ` +
-      (giveUp === undefined ? 'the SYN_RECV socket never disappeared' : `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`) +
+      (giveUp !== undefined
+        ? `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`
+        : answer !== undefined
+          ? `answered at ${seconds(answer.atMs)} s`
+          : 'the SYN_RECV socket never disappeared') +
       (outcome.problems.length > 0 ? ` — ${outcome.problems.join('; ')}` : ''),
     evidence,
     refs: [
@@ -429,6 +459,33 @@ function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKi
     .filter((s) => s.seq === first.seq && s.srcPort === first.srcPort && s.dst === first.dst && s.dstPort === first.dstPort)
     .map((s) => ({ offsetMs: (s.timeUs - first.timeUs) / 1000, frame: s.frame, timeUs: s.timeUs }));
   return { sends, firstUs: first.timeUs, tuple: own };
+}
+
+/**
+ * The peer's answer to a series (the run analysis decides: timing-series.ts findAnswer()), as a fit option and an
+ * evidence line. A SYN-ACK, the ACK that completes a request, or a RST stops the sender's retransmission timer.
+ */
+function answeredAt(
+  run: RunRecord,
+  analysis: RunAnalysis,
+  host: RunHost,
+  series: SentSeries,
+): { atMs: number; fit: { answeredAtMs: number }; line: string } | undefined {
+  const first = series.sends[0];
+  const answer = first === undefined ? undefined : answerToSend(run, analysis.series, host.name, first.frame);
+  if (answer === undefined) return undefined;
+  const atMs = (answer.timeUs - series.firstUs) / 1000;
+  const where = answer.frame === undefined ? '' : ` (${host.name} capture #${answer.frame})`;
+  return {
+    atMs,
+    fit: { answeredAtMs: atMs },
+    line: `answered at ${seconds(atMs)} s${where}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
+  };
+}
+
+/** The model's sends the fit still expects (not stopped by an answer), ms from the first. */
+function dueSends(fit: ScheduleFit): number[] {
+  return fit.schedule.sends.filter((_, i) => fit.items[i]?.verdict !== 'not-due');
 }
 
 const SAMPLED_GIVE_UP_WHY =

@@ -163,6 +163,8 @@ function verdictReason(verdict: ScheduleItemCheck['verdict']): Text {
       return { en: 'not observed', zh: '未观察到' };
     case 'unexpected':
       return { en: 'not in the model', zh: '模型中没有' };
+    case 'not-due':
+      return { en: 'not due: the answer came first and stopped the timer', zh: '未到期：应答先到，定时器已停止' };
     case 'ok':
       return { en: 'on time', zh: '按时' };
     default:
