@@ -135,7 +135,10 @@ export function analyseSeries(
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
       const answeredAtMs = answer === undefined ? undefined : ((answer.arriveUs ?? timeOfSegment(answer)) - firstUs) / 1000;
-      const fit = fitRetransmissions(predictor.predict, sends, observed, predictor.hz, { placement: 'allow-gaps', ...(answeredAtMs !== undefined && { answeredAtMs }) });
+      const fit = fitRetransmissions(predictor.predict, sends, observed, predictor.hz, {
+        placement: 'allow-gaps',
+        ...(answeredAtMs !== undefined && { answeredAtMs }),
+      });
       model = { kind: 'fitted', fit, settings: predictor.settings };
     }
     return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model, ...(giveUp && { giveUp }) } };
