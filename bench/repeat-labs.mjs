@@ -5,9 +5,11 @@
 // Usage: bench/repeat-labs.mjs [-n N] [--load] [lab ...]   (default: every lab in labs/, N = 20)
 // Needs a built tree (npx tsc -p tsconfig.json), an engine and the image (npx tcplab setup).
 import { Worker } from 'node:worker_threads';
-import { $, argv, fs, os, path } from 'zx';
+import { $, fs, minimist, os, path } from 'zx';
 
 $.verbose = false;
+// --load is a flag: `--load syn-sent` must not take the lab's name as its value.
+const argv = minimist(process.argv.slice(2), { boolean: ['load'] });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const n = Number(argv.n ?? 20);
 if (!Number.isInteger(n) || n < 1) {
