@@ -25,6 +25,8 @@ export interface DeployedHost {
   readonly agent: AgentSession;
   readonly capture: PacketCapture;
   readonly dir: string;
+  /** The agent's pid in the kernel's pid namespace, when the engine told it (its connect(2) calls are traced). */
+  readonly agentPid?: number;
 }
 
 export interface DeployOptions {
@@ -94,6 +96,7 @@ export class DeployedLab implements AsyncDisposable {
       );
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      deployed.kernelTracer.traceConnectCalls([...deployed.hosts.values()].flatMap((h) => (h.agentPid === undefined ? [] : [h.agentPid])));
       return deployed;
     } catch (err) {
       await deployed[Symbol.asyncDispose]();
@@ -195,11 +198,13 @@ export class DeployedLab implements AsyncDisposable {
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });
     // The agent and tcpdump start side by side; each is stopped on teardown whether or not the other started.
+    let agentPid: number | undefined;
     const startAgent = async (): Promise<AgentSession> => {
       const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
       const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
       this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
       await agent.ready(15_000, this.options.signal);
+      agentPid = await agentProc.hostPid?.().catch(() => undefined);
       return agent;
     };
     const startCapture = async (): Promise<PacketCapture> => {
@@ -213,7 +218,7 @@ export class DeployedLab implements AsyncDisposable {
     const agent = agentStarted.value;
     const capture = captureStarted.value;
     this.checkAborted();
-    this.hosts.set(name, { name, address, handle, agent, capture, dir });
+    this.hosts.set(name, { name, address, handle, agent, capture, dir, ...(agentPid !== undefined && { agentPid }) });
   }
 }
 
