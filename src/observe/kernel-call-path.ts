@@ -221,6 +221,7 @@ export type CallPathStepKind =
   | 'syn-sent'
   | 'connect-returned'
   | 'request'
+  | 'reset-sent'
   | 'synack-arrival'
   | 'reset-arrival'
   | 'connect-failed'
@@ -242,7 +243,7 @@ export interface ConnectionCallPath {
   server?: string;
   /** connect(2) entered, CLOSED → SYN_SENT in tcp_v4_connect, connect(2) returned. */
   connect: CallPathStep[];
-  /** The SYN at the listener, the SYN-ACK's arrival at the client (or the RST's), the server's child. */
+  /** The SYN at the listener (or the RST it makes without one), the SYN-ACK's arrival at the client (or the RST's), the server's child. */
   receive: CallPathStep[];
   /** connect(2)'s return value, when its exit was recorded. */
   returnValue?: number;
@@ -289,6 +290,7 @@ function receiveStepOf(call: KernelCall, client: boolean, server: boolean): Call
   if (client && call.kind === 'state' && call.from === 'SYN_SENT') return call.to === 'ESTABLISHED' ? 'synack-arrival' : 'connect-failed';
   if (client && call.kind === 'receive-reset') return 'reset-arrival';
   if (server && call.kind === 'route' && call.stack?.includes('tcp_conn_request')) return 'request';
+  if (server && call.kind === 'route' && call.stack?.includes('tcp_v4_send_reset')) return 'reset-sent';
   if (server && call.kind === 'synack-retransmit') return 'synack-retransmit';
   if (server && call.kind === 'state' && call.to === 'SYN_RECEIVED') return 'child';
   if (server && call.kind === 'state' && call.from === 'SYN_RECEIVED' && call.to === 'ESTABLISHED') return 'child-established';
