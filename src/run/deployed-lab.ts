@@ -96,7 +96,9 @@ export class DeployedLab implements AsyncDisposable {
       );
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      deployed.kernelTracer.traceConnectCalls([...deployed.hosts.values()].flatMap((h) => (h.agentPid === undefined ? [] : [h.agentPid])));
+      deployed.kernelTracer.traceConnectCalls(
+        Object.fromEntries([...deployed.hosts.values()].flatMap((h) => (h.agentPid === undefined ? [] : [[h.name, h.agentPid] as const]))),
+      );
       return deployed;
     } catch (err) {
       await deployed[Symbol.asyncDispose]();

@@ -111,8 +111,8 @@ export interface KernelTraceSummary {
   unparsedLines?: number;
   /** The stacktrace triggers written, by event. */
   triggers?: Record<string, string>;
-  /** The agents' pids whose connect(2) was traced. */
-  connectPids?: number[];
+  /** The agents' pids (by host) whose connect(2) was traced. */
+  agentPids?: Record<string, number>;
   /** Why the call paths were not recorded (states were). */
   callPathsUnavailable?: string;
   /** Calls recorded per host in kernel-paths.json, and how many had a stack. */
@@ -141,8 +141,8 @@ export class KernelTracer {
   private readonly settings: TracefsSetting[] = [];
   /** Why the kernel's call paths are not recorded (the states still are), or undefined when they are. */
   callPathsUnavailable: string | undefined;
-  /** The agents' pids whose connect(2) calls are traced. */
-  private connectPids: number[] = [];
+  /** The agents' pids by host, whose connect(2) calls are traced. */
+  private agentPids: Record<string, number> = {};
 
   private constructor(
     readonly instanceDir: string | undefined,
@@ -202,13 +202,14 @@ export class KernelTracer {
   }
 
   /**
-   * Traces connect(2) of the agents' processes (`pids`: the engine's pid namespace, which is the
+   * Traces connect(2) of the agents' processes (pids by host, in the engine's pid namespace, which is the
    * kernel's own on this machine), filtered by common_pid; call once the agents run, before the steps.
    * Never throws: a kernel without syscall events records call paths without connect's return value.
    */
-  traceConnectCalls(pids: readonly number[]): void {
+  traceConnectCalls(agentPids: Readonly<Record<string, number>>): void {
+    const pids = Object.values(agentPids);
     if (this.instanceDir === undefined || this.removed || pids.length === 0) return;
-    this.connectPids = [...pids];
+    this.agentPids = { ...agentPids };
     const filter = pids.map((pid) => `common_pid == ${pid}`).join(' || ');
     try {
       for (const event of CONNECT_SYSCALL_EVENTS) {
@@ -252,7 +253,7 @@ export class KernelTracer {
         const text = readFileSync(join(this.instanceDir, 'trace'), 'utf8');
         summary = writeKernelTrace(runDir, hosts, text, this.traceClock, this.instanceDir, this.filters());
         summary.triggers = this.triggers();
-        summary.connectPids = this.connectPids;
+        summary.agentPids = this.agentPids;
         if (this.callPathsUnavailable !== undefined) summary.callPathsUnavailable = this.callPathsUnavailable;
       } catch (err) {
         summary = { stateSource: 'sampled', unavailable: `reading the kernel trace failed: ${(err as Error).message}` };
