@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
 import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
@@ -46,6 +46,48 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     expect(readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8')).toContain('tcplab-clock realtime_us=');
     tracer.remove();
     tracer.remove(); // idempotent
+    expect(instances()).not.toContain(`tcplab-${runId}`);
+  });
+
+  it('records stacks and connect(2) only as narrowly as written, and restore() puts every file back', async () => {
+    const runId = `${TEST_PREFIX}${process.pid}-stacks`;
+    const tracer = await KernelTracer.start(runId, ['198.19.254.6'], release());
+    onTestFinished(() => tracer.remove());
+    expect(tracer.callPathsUnavailable).toBeUndefined();
+    const dir = tracer.instanceDir as string;
+    const read = (file: string): string => readFileSync(join(dir, 'events', file), 'utf8');
+    const addresses = 'saddr == 0x06fe13c6 || daddr == 0x06fe13c6';
+    expect(read('sock/inet_sock_set_state/trigger')).toContain(`stacktrace:unlimited if ${addresses}`);
+    expect(read('tcp/tcp_receive_reset/trigger')).toContain(`stacktrace:unlimited if ${addresses}`);
+    expect(read('fib/fib_table_lookup/trigger')).toContain('stacktrace:count=64 if iif == 1 && proto == 6 && (src == 0x06fe13c6 || dst == 0x06fe13c6)');
+    expect(read('fib/fib_table_lookup/enable').trim()).toMatch(/^1/); // `1*`: enabled, with a trigger
+    tracer.traceConnectCalls({ client: 4242, server: 4343 });
+    for (const event of ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect']) {
+      expect(read(`${event}/filter`).trim()).toBe('common_pid == 4242 || common_pid == 4343');
+      expect(read(`${event}/enable`).trim()).toBe('1');
+    }
+    expect(tracer.triggers()).toMatchObject({ 'fib/fib_table_lookup': expect.stringMatching(/^stacktrace:64 if /) });
+    expect(tracer.restore()).toEqual([]);
+    for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset', 'fib/fib_table_lookup']) {
+      // An empty trigger file lists only `# Available triggers: …`.
+      expect(read(`${event}/trigger`).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))).toEqual([]);
+    }
+    for (const event of ['sock/inet_sock_set_state', 'fib/fib_table_lookup', 'syscalls/sys_enter_connect', 'syscalls/sys_exit_connect', 'tcp/tcp_send_reset']) {
+      expect(read(`${event}/enable`).trim()).toBe('0');
+      expect(read(`${event}/filter`).trim()).toBe('none');
+    }
+    tracer.remove();
+    expect(instances()).not.toContain(`tcplab-${runId}`);
+  });
+
+  it('a killed run leaves its triggers set; the sweep removes its instance all the same', async () => {
+    const runId = `${TEST_PREFIX}${process.pid}-killed`;
+    const tracer = await KernelTracer.start(runId, ['198.19.254.7'], release());
+    onTestFinished(() => tracer.remove());
+    tracer.traceConnectCalls({ client: 4444 });
+    // Nothing restored (the process that would have restored it is gone): only the sweep remains.
+    expect(readFileSync(join(tracer.instanceDir as string, 'events/sock/inet_sock_set_state/trigger'), 'utf8')).toMatch(/stacktrace/);
+    expect(sweepTracingInstances((id) => id !== runId)).toEqual([`tcplab-${runId}`]);
     expect(instances()).not.toContain(`tcplab-${runId}`);
   });
 
