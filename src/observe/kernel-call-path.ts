@@ -112,7 +112,11 @@ function parseRoute(body: string): { src: string; dst: string } | undefined {
  * parseKernelTrace (its events give each socket event's host, endpoints and capture time, so the
  * attribution rule stays in one place); `hosts` carry each agent's pid for connect(2).
  */
-export function parseKernelCallPaths(text: string, hosts: readonly { name: string; address: string; agentPid?: number }[], trace: ParsedKernelTrace): KernelCallPaths {
+export function parseKernelCallPaths(
+  text: string,
+  hosts: readonly { name: string; address: string; agentPid?: number }[],
+  trace: ParsedKernelTrace,
+): KernelCallPaths {
   const eventOfLine = new Map<number, { host: string; event: KernelEvent }>();
   for (const [host, events] of trace.eventsByHost) for (const event of events) eventOfLine.set(event.line, { host, event });
   const hostOfAddress = new Map(hosts.map((h) => [h.address, h.name]));
@@ -133,7 +137,8 @@ export function parseKernelCallPaths(text: string, hosts: readonly { name: strin
     const base = { tracepoint: '', timeUs: traceUs - offsetUs, line: index + 1, task, pid, cpu, context: contextOf(flags) };
     if (body.startsWith('<stack trace>')) {
       const frames: string[] = [];
-      while (/^\s*=> /.test(lines[index + 1] ?? '')) frames.push((lines[++index] as string).replace(/^\s*=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, ''));
+      while (/^\s*=> /.test(lines[index + 1] ?? ''))
+        frames.push((lines[++index] as string).replace(/^\s*=>\s*/, '').replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+$/, ''));
       const owner = stackOwner.get(cpu);
       stackOwner.delete(cpu);
       if (owner === undefined || owner.pid !== pid) orphanStacks++;

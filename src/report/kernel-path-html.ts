@@ -122,7 +122,8 @@ function renderSteps(steps: readonly CallPathStep[], startedUs: number, w: Kerne
     const previous = i > 0 ? steps[i - 1] : undefined;
     const time = `+${((call.timeUs - startedUs) / 1e6).toFixed(6)} s`;
     const gap = previous === undefined ? '' : ` <span class="kpath-gap">(${formatGap(call.timeUs - previous.call.timeUs)} ${escape(w.after)})</span>`;
-    const label = step.kind === 'connect-returned' && call.returnValue !== undefined ? `${w.step[step.kind]}: ${call.returnValue} ${call.errno ?? ''}` : w.step[step.kind];
+    const label =
+      step.kind === 'connect-returned' && call.returnValue !== undefined ? `${w.step[step.kind]}: ${call.returnValue} ${call.errno ?? ''}` : w.step[step.kind];
     const side = stepKindIsClientSide(step.kind) ? 'client' : 'server';
     return `<li class="kpath-step ${side}" data-kind="${step.kind}" data-host="${escape(call.host)}"><span class="kpath-time">${escape(time)}</span>${gap} <b>${escape(call.host)}</b>: ${escape(label)}${renderStack(step, w)}</li>`;
   });
@@ -136,7 +137,9 @@ function renderStack(step: CallPathStep, w: KernelPathWords): string {
   const frames = (list: readonly string[]): string => list.map((f) => `<code>${escape(f)}</code>`).join(' → ');
   const shown = interrupted.length === 0 ? withSyscallName(path) : path;
   const under =
-    interrupted.length === 0 ? '' : `<div class="kpath-under">${escape(w.onTopOf)} ${escape(`${step.call.task}-${step.call.pid}`)}: ${frames(withSyscallName(interrupted))}</div>`;
+    interrupted.length === 0
+      ? ''
+      : `<div class="kpath-under">${escape(w.onTopOf)} ${escape(`${step.call.task}-${step.call.pid}`)}: ${frames(withSyscallName(interrupted))}</div>`;
   return `<div class="kpath-frames" data-frames="${escape(shown.join(' '))}">${frames(shown)}</div>${under}`;
 }
 

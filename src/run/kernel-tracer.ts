@@ -234,7 +234,9 @@ export class KernelTracer {
 
   private written(control: 'filter' | 'trigger'): Record<string, string> {
     const suffix = `/${control}`;
-    return Object.fromEntries(this.settings.filter((s) => s.file.endsWith(suffix)).map((s) => [s.file.slice('events/'.length, -suffix.length), s.value] as const));
+    return Object.fromEntries(
+      this.settings.filter((s) => s.file.endsWith(suffix)).map((s) => [s.file.slice('events/'.length, -suffix.length), s.value] as const),
+    );
   }
 
   /**

@@ -104,7 +104,9 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     const { file } = await renderFixture('handshake-traced');
     const dom = await runChromium(['--dump-dom', `file://${file}`]);
     expect(count(dom, /<div class="kpath-connection"/)).toBe(1);
-    expect(dom).toMatch(/data-kind="syn-sent"[^>]*>.*?data-frames="connect\(\) __x64_sys_connect __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect/);
+    expect(dom).toMatch(
+      /data-kind="syn-sent"[^>]*>.*?data-frames="connect\(\) __x64_sys_connect __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect/,
+    );
     expect(dom).toMatch(/data-kind="synack-arrival"[^>]*>.*?data-frames="[^"]*tcp_rcv_state_process tcp_finish_connect/);
     expect(dom).toContain('connect() returned -115 (EINPROGRESS)');
     const png = join(OUTPUT, 'handshake-traced-report.png');

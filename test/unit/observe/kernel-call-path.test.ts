@@ -27,7 +27,11 @@ function tracedRun(name: string): TracedRun {
   const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { hosts: { name: string; address: string }[] };
   const summary = JSON.parse(readFileSync(join(dir, 'kernel-trace.json'), 'utf8')) as { agentPids: Record<string, number> };
   const hosts = run.hosts.map((h) => ({ ...h, agentPid: summary.agentPids[h.name] }));
-  return { text: readFileSync(join(dir, 'kernel-trace.txt'), 'utf8'), hosts, stored: JSON.parse(readFileSync(join(dir, 'kernel-paths.json'), 'utf8')) as KernelCallPaths };
+  return {
+    text: readFileSync(join(dir, 'kernel-trace.txt'), 'utf8'),
+    hosts,
+    stored: JSON.parse(readFileSync(join(dir, 'kernel-paths.json'), 'utf8')) as KernelCallPaths,
+  };
 }
 
 function parse(text: string, hosts: TracedRun['hosts']): KernelCallPaths {
@@ -50,14 +54,24 @@ describe('parseKernelCallPaths on a recorded handshake', () => {
   it('the stack lines do not disturb the socket events: nothing unparsed, the same transitions as kernel-events.jsonl', () => {
     const parsed = parseKernelTrace(run.text, run.hosts, 'tai');
     expect(parsed.unparsed).toEqual([]);
-    const stored = readFileSync(join(RUNS, 'handshake-traced/client/kernel-events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const stored = readFileSync(join(RUNS, 'handshake-traced/client/kernel-events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     expect(parsed.eventsByHost.get('client')).toEqual(stored);
   });
 
   it('connect side: connect(2) entered, CLOSED → SYN_SENT in tcp_v4_connect, connect(2) returned −115 EINPROGRESS', () => {
     const [path, ...others] = connectionCallPaths(paths);
     expect(others).toEqual([]);
-    expect(path).toMatchObject({ client: 'client', server: 'server', local: '198.19.190.3:48650', remote: '198.19.190.2:8888', returnValue: -115, errno: 'EINPROGRESS' });
+    expect(path).toMatchObject({
+      client: 'client',
+      server: 'server',
+      local: '198.19.190.3:48650',
+      remote: '198.19.190.2:8888',
+      returnValue: -115,
+      errno: 'EINPROGRESS',
+    });
     expect(path!.connect.map((s) => s.kind)).toEqual(['connect-entered', 'syn-sent', 'connect-returned']);
     expect(path!.connect[1]!.call.stack).toEqual([
       'entry_SYSCALL_64_after_hwframe',
@@ -75,7 +89,12 @@ describe('parseKernelCallPaths on a recorded handshake', () => {
 
   it('receive side: the request sock routes the SYN-ACK from tcp_conn_request, the SYN-ACK ends SYN_SENT in tcp_finish_connect, the child comes from tcp_v4_syn_recv_sock', () => {
     const path = connectionCallPaths(paths)[0]!;
-    expect(path.receive.map((s) => `${s.call.host}:${s.kind}`)).toEqual(['server:request', 'client:synack-arrival', 'server:child', 'server:child-established']);
+    expect(path.receive.map((s) => `${s.call.host}:${s.kind}`)).toEqual([
+      'server:request',
+      'client:synack-arrival',
+      'server:child',
+      'server:child-established',
+    ]);
     const [request, arrival, child] = path.receive.map((s) => splitAtSoftirq(s.call.stack ?? []));
     expect(request!.path.slice(0, 9)).toEqual([
       'net_rx_action',
@@ -94,7 +113,14 @@ describe('parseKernelCallPaths on a recorded handshake', () => {
     // The SYN-ACK was processed from the socket's backlog when connect(2) released the socket.
     expect(arrival!.path.slice(-4)).toEqual(['tcp_v4_do_rcv', 'tcp_rcv_state_process', 'tcp_finish_connect', 'inet_sk_state_store']);
     expect(arrival!.path).toContain('release_sock');
-    expect(child!.path.slice(-6)).toEqual(['tcp_v4_rcv', 'tcp_check_req', 'tcp_v4_syn_recv_sock', 'tcp_create_openreq_child', 'inet_csk_clone_lock', 'inet_sk_set_state']);
+    expect(child!.path.slice(-6)).toEqual([
+      'tcp_v4_rcv',
+      'tcp_check_req',
+      'tcp_v4_syn_recv_sock',
+      'tcp_create_openreq_child',
+      'inet_csk_clone_lock',
+      'inet_sk_set_state',
+    ]);
   });
 });
 
@@ -154,6 +180,9 @@ describe('returnValueName and splitAtSoftirq', () => {
   });
   it('a task-context stack has no interrupted part; a softirq stack is cut after its innermost softirq entry', () => {
     expect(splitAtSoftirq(['a', 'b'])).toEqual({ path: ['a', 'b'], interrupted: [] });
-    expect(splitAtSoftirq(['x', 'handle_softirqs', 'net_rx_action', 'tcp_v4_rcv'])).toEqual({ path: ['net_rx_action', 'tcp_v4_rcv'], interrupted: ['x', 'handle_softirqs'] });
+    expect(splitAtSoftirq(['x', 'handle_softirqs', 'net_rx_action', 'tcp_v4_rcv'])).toEqual({
+      path: ['net_rx_action', 'tcp_v4_rcv'],
+      interrupted: ['x', 'handle_softirqs'],
+    });
   });
 });

@@ -30,14 +30,18 @@ describe('report.html: the kernel call path', async () => {
 
   it('the connect side names the functions outermost first, from connect() to tcp_v4_connect', () => {
     const section = sectionOf(renderRunReportHtml(analyzeRun(traced.record), traced.verdict));
-    expect(framesOf(section, 'syn-sent')).toBe('connect() __x64_sys_connect __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect inet_sk_state_store');
+    expect(framesOf(section, 'syn-sent')).toBe(
+      'connect() __x64_sys_connect __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect inet_sk_state_store',
+    );
     expect(section).toMatch(/data-kind="connect-returned"[^>]*>.*?-115 EINPROGRESS/);
   });
 
   it('the receive side: tcp_conn_request at the listener, tcp_finish_connect at the client, the child from tcp_v4_syn_recv_sock', () => {
     const section = sectionOf(renderRunReportHtml(analyzeRun(traced.record), traced.verdict));
     expect(framesOf(section, 'request')).toMatch(/^net_rx_action .* tcp_v4_rcv tcp_v4_do_rcv tcp_rcv_state_process tcp_conn_request inet_csk_route_req/);
-    expect(framesOf(section, 'synack-arrival')).toMatch(/release_sock __release_sock tcp_v4_do_rcv tcp_rcv_state_process tcp_finish_connect inet_sk_state_store$/);
+    expect(framesOf(section, 'synack-arrival')).toMatch(
+      /release_sock __release_sock tcp_v4_do_rcv tcp_rcv_state_process tcp_finish_connect inet_sk_state_store$/,
+    );
     expect(framesOf(section, 'child')).toMatch(/tcp_v4_rcv tcp_check_req tcp_v4_syn_recv_sock tcp_create_openreq_child inet_csk_clone_lock inet_sk_set_state$/);
     // The softirq's interrupted task is shown apart, not mixed into the receive path.
     expect(framesOf(section, 'request')).not.toContain('tcp_connect');

@@ -70,7 +70,11 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     expect(tracer.restore()).toEqual([]);
     for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset', 'fib/fib_table_lookup']) {
       // An empty trigger file lists only `# Available triggers: …`.
-      expect(read(`${event}/trigger`).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))).toEqual([]);
+      expect(
+        read(`${event}/trigger`)
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.startsWith('#')),
+      ).toEqual([]);
     }
     for (const event of ['sock/inet_sock_set_state', 'fib/fib_table_lookup', 'syscalls/sys_enter_connect', 'syscalls/sys_exit_connect', 'tcp/tcp_send_reset']) {
       expect(read(`${event}/enable`).trim()).toBe('0');
