@@ -48,8 +48,12 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
     };
   });
   const record: RunRecord = { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
-  const callPaths = readOptionalRunJson<KernelCallPaths>(join(runDir, 'kernel-paths.json'));
-  if (callPaths !== undefined) record.kernelCallPaths = callPaths;
+  const pathsFile = join(runDir, 'kernel-paths.json');
+  const callPaths = readOptionalRunJson<KernelCallPaths>(pathsFile);
+  if (callPaths !== undefined) {
+    if (!Array.isArray(callPaths.calls)) throw new RunFolderError(pathsFile, '', 'expected an object with a calls array as tcplab run writes it');
+    record.kernelCallPaths = callPaths;
+  }
   if (hosts.some((h) => stateSourceOf(h) === 'sampled')) {
     const traceFile = join(runDir, 'kernel-trace.json');
     const trace = (existsSync(traceFile) ? readRunJson(traceFile) : {}) as { unavailable?: string };
