@@ -114,13 +114,13 @@ function parseRoute(body: string): { src: string; dst: string } | undefined {
  */
 export function parseKernelCallPaths(
   text: string,
-  hosts: readonly { name: string; address: string; agentPid?: number }[],
+  hosts: readonly { name: string; address: string; agentTasks?: readonly number[] }[],
   trace: ParsedKernelTrace,
 ): KernelCallPaths {
   const eventOfLine = new Map<number, { host: string; event: KernelEvent }>();
   for (const [host, events] of trace.eventsByHost) for (const event of events) eventOfLine.set(event.line, { host, event });
   const hostOfAddress = new Map(hosts.map((h) => [h.address, h.name]));
-  const hostOfPid = new Map(hosts.flatMap((h) => (h.agentPid === undefined ? [] : [[h.agentPid, h.name] as const])));
+  const hostOfPid = new Map(hosts.flatMap((h) => (h.agentTasks ?? []).map((pid) => [pid, h.name] as const)));
   const offsetUs = trace.clock.offsetUs;
   const calls: KernelCall[] = [];
   /** Per CPU, the latest event that may carry a stack (undefined host: an event of no host of the run). */

@@ -111,8 +111,8 @@ export interface KernelTraceSummary {
   unparsedLines?: number;
   /** The stacktrace triggers written, by event. */
   triggers?: Record<string, string>;
-  /** The agents' pids (by host) whose connect(2) was traced. */
-  agentPids?: Record<string, number>;
+  /** The tasks of each host's agent process tree whose connect(2) was traced. */
+  agentTasks?: Record<string, readonly number[]>;
   /** Why the call paths were not recorded (states were). */
   callPathsUnavailable?: string;
   /** Calls recorded per host in kernel-paths.json, and how many had a stack. */
@@ -124,7 +124,7 @@ export interface KernelTraceSummary {
 export interface TracedHost {
   readonly name: string;
   readonly address: string;
-  readonly agentPid?: number;
+  readonly agentTasks?: readonly number[];
 }
 
 /** One tracefs file the tracer wrote, and the value that puts it back as it was. */
@@ -142,7 +142,7 @@ export class KernelTracer {
   /** Why the kernel's call paths are not recorded (the states still are), or undefined when they are. */
   callPathsUnavailable: string | undefined;
   /** The agents' pids by host, whose connect(2) calls are traced. */
-  private agentPids: Record<string, number> = {};
+  private agentTasks: Record<string, readonly number[]> = {};
 
   private constructor(
     readonly instanceDir: string | undefined,
@@ -206,10 +206,10 @@ export class KernelTracer {
    * kernel's own on this machine), filtered by common_pid; call once the agents run, before the steps.
    * Never throws: a kernel without syscall events records call paths without connect's return value.
    */
-  traceConnectCalls(agentPids: Readonly<Record<string, number>>): void {
-    const pids = Object.values(agentPids);
+  traceConnectCalls(agentTasks: Readonly<Record<string, readonly number[]>>): void {
+    const pids = [...new Set(Object.values(agentTasks).flat())];
     if (this.instanceDir === undefined || this.removed || pids.length === 0) return;
-    this.agentPids = { ...agentPids };
+    this.agentTasks = { ...agentTasks };
     const filter = pids.map((pid) => `common_pid == ${pid}`).join(' || ');
     try {
       for (const event of CONNECT_SYSCALL_EVENTS) {
@@ -255,7 +255,7 @@ export class KernelTracer {
         const text = readFileSync(join(this.instanceDir, 'trace'), 'utf8');
         summary = writeKernelTrace(runDir, hosts, text, this.traceClock, this.instanceDir, this.filters());
         summary.triggers = this.triggers();
-        summary.agentPids = this.agentPids;
+        summary.agentTasks = this.agentTasks;
         if (this.callPathsUnavailable !== undefined) summary.callPathsUnavailable = this.callPathsUnavailable;
       } catch (err) {
         summary = { stateSource: 'sampled', unavailable: `reading the kernel trace failed: ${(err as Error).message}` };

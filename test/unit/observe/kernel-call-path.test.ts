@@ -18,15 +18,15 @@ const RUNS = join(import.meta.dirname, '../../fixtures/runs');
 
 interface TracedRun {
   text: string;
-  hosts: { name: string; address: string; agentPid?: number }[];
+  hosts: { name: string; address: string; agentTasks?: number[] }[];
   stored: KernelCallPaths;
 }
 
 function tracedRun(name: string): TracedRun {
   const dir = join(RUNS, name);
   const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { hosts: { name: string; address: string }[] };
-  const summary = JSON.parse(readFileSync(join(dir, 'kernel-trace.json'), 'utf8')) as { agentPids: Record<string, number> };
-  const hosts = run.hosts.map((h) => ({ ...h, agentPid: summary.agentPids[h.name] }));
+  const summary = JSON.parse(readFileSync(join(dir, 'kernel-trace.json'), 'utf8')) as { agentTasks: Record<string, number[]> };
+  const hosts = run.hosts.map((h) => ({ ...h, agentTasks: summary.agentTasks[h.name] }));
   return {
     text: readFileSync(join(dir, 'kernel-trace.txt'), 'utf8'),
     hosts,
@@ -161,7 +161,7 @@ describe('parseKernelCallPaths: tamperings that must change the answer', () => {
   });
 
   it("connect(2) of a pid that is no agent's is not the run's: no return value", () => {
-    const hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, agentPid: 1 }));
+    const hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, agentTasks: [1] }));
     const paths = parse(run.text, hosts);
     expect(paths.calls.filter((c) => c.kind === 'connect-enter' || c.kind === 'connect-exit')).toEqual([]);
     expect(connectionCallPaths(paths)[0]!.returnValue).toBeUndefined();

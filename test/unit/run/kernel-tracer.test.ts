@@ -61,9 +61,9 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     expect(read('tcp/tcp_receive_reset/trigger')).toContain(`stacktrace:unlimited if ${addresses}`);
     expect(read('fib/fib_table_lookup/trigger')).toContain('stacktrace:count=64 if iif == 1 && proto == 6 && (src == 0x06fe13c6 || dst == 0x06fe13c6)');
     expect(read('fib/fib_table_lookup/enable').trim()).toMatch(/^1/); // `1*`: enabled, with a trigger
-    tracer.traceConnectCalls({ client: 4242, server: 4343 });
+    tracer.traceConnectCalls({ client: [4242, 4243], server: [4343] });
     for (const event of ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect']) {
-      expect(read(`${event}/filter`).trim()).toBe('common_pid == 4242 || common_pid == 4343');
+      expect(read(`${event}/filter`).trim()).toBe('common_pid == 4242 || common_pid == 4243 || common_pid == 4343');
       expect(read(`${event}/enable`).trim()).toBe('1');
     }
     expect(tracer.triggers()).toMatchObject({ 'fib/fib_table_lookup': expect.stringMatching(/^stacktrace:64 if /) });
@@ -88,7 +88,7 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     const runId = `${TEST_PREFIX}${process.pid}-killed`;
     const tracer = await KernelTracer.start(runId, ['198.19.254.7'], release());
     onTestFinished(() => tracer.remove());
-    tracer.traceConnectCalls({ client: 4444 });
+    tracer.traceConnectCalls({ client: [4444] });
     // Nothing restored (the process that would have restored it is gone): only the sweep remains.
     expect(readFileSync(join(tracer.instanceDir as string, 'events/sock/inet_sock_set_state/trigger'), 'utf8')).toMatch(/stacktrace/);
     expect(sweepTracingInstances((id) => id !== runId)).toEqual([`tcplab-${runId}`]);
