@@ -94,6 +94,17 @@ export async function checkTracefs(engineKernel: string | undefined): Promise<Tr
   return { ok: true, traceClock: /\btai\b/.test(clocks) ? 'tai' : 'mono' };
 }
 
+/** What this kernel offers for the call paths (tcplab doctor): stack triggers, connect(2) events, route lookups, function graphs. */
+export function checkCallPathSupport(tracefs = TRACEFS): { stacks: boolean; connectSyscall: boolean; routeLookup: boolean; functionGraph: boolean } {
+  const tracers = existsSync(join(tracefs, 'available_tracers')) ? readFileSync(join(tracefs, 'available_tracers'), 'utf8') : '';
+  return {
+    stacks: STACK_EVENTS.every((event) => existsSync(join(tracefs, 'events', event, 'trigger'))),
+    connectSyscall: CONNECT_SYSCALL_EVENTS.every((event) => existsSync(join(tracefs, 'events', event))),
+    routeLookup: existsSync(join(tracefs, 'events', ROUTE_EVENT)),
+    functionGraph: /\bfunction_graph\b/.test(tracers),
+  };
+}
+
 /** What kernel-trace.json records: where state came from, and how the trace was taken. */
 export interface KernelTraceSummary {
   stateSource: 'tracepoint' | 'sampled';

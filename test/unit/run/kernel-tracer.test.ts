@@ -1,11 +1,11 @@
 // The tracing instance's lifecycle on this machine's real tracefs (skipped where tracefs cannot be
 // written: not root, or no tracefs). Only instances named tcplab-kt-test-* are ever made or swept.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
-import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
+import { checkCallPathSupport, checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 
@@ -104,6 +104,22 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     alive.remove();
     dead.remove(); // already swept: fine
     expect(instances().filter((i) => i.includes(`${TEST_PREFIX}${process.pid}`))).toEqual([]);
+  });
+});
+
+describe('checkCallPathSupport', () => {
+  it('says which parts a tracefs lacks (a fake one), and that a function_graph tracer is listed only when it is', () => {
+    const fake = mkdtempSync(join(tmpdir(), 'tcplab-tracefs-'));
+    for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset']) {
+      mkdirSync(join(fake, 'events', event), { recursive: true });
+      writeFileSync(join(fake, 'events', event, 'trigger'), '');
+    }
+    writeFileSync(join(fake, 'available_tracers'), 'blk function nop\n');
+    expect(checkCallPathSupport(fake)).toEqual({ stacks: true, connectSyscall: false, routeLookup: false, functionGraph: false });
+    mkdirSync(join(fake, 'events/syscalls/sys_enter_connect'), { recursive: true });
+    mkdirSync(join(fake, 'events/syscalls/sys_exit_connect'), { recursive: true });
+    writeFileSync(join(fake, 'available_tracers'), 'function_graph function nop\n');
+    expect(checkCallPathSupport(fake)).toMatchObject({ connectSyscall: true, functionGraph: true });
   });
 });
 
