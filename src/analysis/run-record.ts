@@ -1,5 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
+import type { KernelCallPaths } from '../observe/kernel-call-path.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpSegment } from '../observe/packet.js';
 
@@ -16,6 +17,8 @@ export interface RunRecord {
   steps: readonly StepRecord[];
   /** Why the run has no kernel trace (tracefs unavailable, remote engine, …); absent when it has one. */
   kernelTraceUnavailable?: string;
+  /** The kernel's call paths (`kernel-paths.json`: stacks of the recorded calls, connect(2)'s return); absent in older folders. */
+  kernelCallPaths?: KernelCallPaths;
 }
 
 export interface RunHost {

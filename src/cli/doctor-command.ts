@@ -66,7 +66,7 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
             ? { ok: true, what: 'not root, but the Docker socket is writable' }
             : { ok: false, what: 'not root and the Docker socket is not writable', fix: 'sudo usermod -aG docker $USER (then log in again), or run as root' },
       );
-      const { checkTracefs, TRACEFS } = await import('../run/kernel-tracer.js');
+      const { checkCallPathSupport, checkTracefs, TRACEFS } = await import('../run/kernel-tracer.js');
       const tracefs = await checkTracefs(engineKernel);
       findings.push(
         tracefs.ok
@@ -78,6 +78,27 @@ export function registerDoctor(program: Command, setExitCode: (code: number) => 
               fix: tracefs.fix,
             },
       );
+      if (tracefs.ok) {
+        const paths = checkCallPathSupport();
+        const missing = [
+          !paths.stacks && 'stacktrace triggers',
+          !paths.connectSyscall && 'syscalls:sys_*_connect',
+          !paths.routeLookup && 'fib:fib_table_lookup',
+        ].filter((m): m is string => m !== false);
+        const durations = paths.functionGraph
+          ? 'function_graph exists but is not used'
+          : 'no function_graph tracer: no function durations, only the time between events';
+        findings.push(
+          missing.length === 0
+            ? { ok: true, what: `kernel call paths: stacks of the socket events, connect(2) return values (${durations})` }
+            : {
+                ok: false,
+                advisory: true,
+                what: `kernel call paths without ${missing.join(', ')} (${durations})`,
+                fix: 'a kernel with CONFIG_FTRACE_SYSCALLS and event triggers',
+              },
+        );
+      }
       for (const f of findings) {
         process.stdout.write(`${f.ok ? 'ok  ' : f.advisory ? 'warn' : 'FIX '} ${f.what}\n`);
         if (f.fix) process.stdout.write(`      → ${f.fix}\n`);

@@ -111,6 +111,19 @@ export function addressFilter(addresses: readonly string[]): string {
   return addresses.flatMap((a) => [`saddr == ${ipv4FilterValue(a)}`, `daddr == ${ipv4FilterValue(a)}`]).join(' || ');
 }
 
+/** The same for fib_table_lookup, whose addresses are `__u8 src[4]` and `dst[4]`. */
+export function routeAddressFilter(addresses: readonly string[]): string {
+  return addresses.flatMap((a) => [`src == ${ipv4FilterValue(a)}`, `dst == ${ipv4FilterValue(a)}`]).join(' || ');
+}
+
+/**
+ * Lines of the call-path recording (kernel-call-path.ts) that are no socket event: stack entries
+ * (`<stack trace>` and its ` => frame` lines), route lookups and connect(2) enter/exit.
+ */
+export function isCallPathLine(line: string): boolean {
+  return /^\s*=> /.test(line) || /\d:\s+(<stack trace>|fib_table_lookup:|sys_connect(\(| ->))/.test(line);
+}
+
 const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+([\w]+):\s?(.*)$/;
 
 /**
@@ -137,6 +150,7 @@ export function parseKernelTrace(text: string, hosts: readonly { name: string; a
       if (entries) [entriesInBuffer, entriesWritten] = [Number(entries[1]), Number(entries[2])];
       continue;
     }
+    if (isCallPathLine(raw)) continue;
     const m = LINE.exec(raw);
     if (!m) {
       unparsed.push({ line: lineNo, text: raw });

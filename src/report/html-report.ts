@@ -6,6 +6,8 @@ import { HTML_WORDS, type Words } from '../messages/html-words.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
+import type { KernelCallPaths } from '../observe/kernel-call-path.js';
+import { renderKernelPathSection } from './kernel-path-html.js';
 
 /**
  * `report.html`: one self-contained page (inline CSS and SVG, no scripts, fonts or network) showing a run
@@ -25,12 +27,17 @@ export interface HtmlReportOptions {
   readonly lang?: 'en' | 'zh';
   /** The run commentary (run-commentary.ts); without it the "What happened" section is left out. */
   readonly commentary?: readonly CommentaryLine[];
+  /** The run's kernel call paths and the zero of its times; without them the "kernel call path" section is left out. */
+  readonly kernelPaths?: { readonly paths: KernelCallPaths | undefined; readonly startedUs: number };
 }
 
 /** Renders the report page of a run (its analysis + verdict → HTML string; pure), with its commentary. */
 export function renderRunReportHtml(analysis: RunAnalysis, verdict: Verdict, options: HtmlReportOptions = {}): string {
   const model = buildLadderModel(analysis, verdict);
-  return renderHtmlReport(model, { ...options, commentary: options.commentary ?? buildRunCommentary(analysis, verdict, model) });
+  const recorded = analysis.record.kernelCallPaths;
+  const kernelPaths = options.kernelPaths ?? (recorded === undefined ? undefined : { paths: recorded, startedUs: analysis.record.startedUs });
+  const commentary = options.commentary ?? buildRunCommentary(analysis, verdict, model);
+  return renderHtmlReport(model, { ...options, commentary, ...(kernelPaths !== undefined && { kernelPaths }) });
 }
 
 /** Escapes text for HTML and SVG element content and attribute values. */
@@ -144,6 +151,7 @@ ${model.arrows.length === 0 ? `<p class="note">${escapeHtml(w.noSegments)}</p>` 
 ${renderSvg(model, w)}
 ${renderLegend(w)}
 </section>
+${options.kernelPaths === undefined ? '' : renderKernelPathSection(options.kernelPaths.paths, options.kernelPaths.startedUs, lang)}
 ${renderWarnings(model, w)}
 ${renderCommentary(model, options.commentary, lang, w)}
 <section id="checks"><h2>${escapeHtml(w.checks)}</h2>

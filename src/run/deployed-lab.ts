@@ -6,6 +6,7 @@ import type { HostHandle, NetworkHandle, Runtime } from '../runtime/runtime.js';
 import { AgentSession } from './agent-session.js';
 import { KernelTracer } from './kernel-tracer.js';
 import { PacketCapture } from './packet-capture.js';
+import { processTreeTasks } from './process-tree.js';
 import { currentOwner, ownerLabels } from './run-owner.js';
 
 /** Labels put on everything a run creates; `tcplab clean` removes by the first one. */
@@ -25,6 +26,8 @@ export interface DeployedHost {
   readonly agent: AgentSession;
   readonly capture: PacketCapture;
   readonly dir: string;
+  /** The tasks of the agent's process tree (it and its socket worker) in the kernel's pid namespace, when the engine told its pid: their connect(2) calls are traced. */
+  readonly agentTasks?: readonly number[];
 }
 
 export interface DeployOptions {
@@ -94,6 +97,9 @@ export class DeployedLab implements AsyncDisposable {
       );
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      deployed.kernelTracer.traceConnectCalls(
+        Object.fromEntries([...deployed.hosts.values()].flatMap((h) => (h.agentTasks === undefined ? [] : [[h.name, h.agentTasks] as const]))),
+      );
       return deployed;
     } catch (err) {
       await deployed[Symbol.asyncDispose]();
@@ -195,11 +201,15 @@ export class DeployedLab implements AsyncDisposable {
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });
     // The agent and tcpdump start side by side; each is stopped on teardown whether or not the other started.
+    let agentTasks: number[] | undefined;
     const startAgent = async (): Promise<AgentSession> => {
       const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
       const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
       this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
       await agent.ready(15_000, this.options.signal);
+      const agentPid = await agentProc.hostPid?.().catch(() => undefined);
+      // After `ready`: a socket worker the agent starts before it is already forked.
+      if (agentPid !== undefined) agentTasks = processTreeTasks(agentPid);
       return agent;
     };
     const startCapture = async (): Promise<PacketCapture> => {
@@ -213,7 +223,7 @@ export class DeployedLab implements AsyncDisposable {
     const agent = agentStarted.value;
     const capture = captureStarted.value;
     this.checkAborted();
-    this.hosts.set(name, { name, address, handle, agent, capture, dir });
+    this.hosts.set(name, { name, address, handle, agent, capture, dir, ...(agentTasks !== undefined && { agentTasks }) });
   }
 }
 

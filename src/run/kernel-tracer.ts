@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { anchorRealtimeClock } from '../agent/realtime-clock.js';
-import { addressFilter, clockMarkerText, parseKernelTrace, type KernelEvent } from '../observe/kernel-trace.js';
+import { addressFilter, clockMarkerText, parseKernelTrace, routeAddressFilter, type KernelEvent } from '../observe/kernel-trace.js';
+import { parseKernelCallPaths } from '../observe/kernel-call-path.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
 /** Instances of tcplab runs are named `tcplab-<run id>`; nothing else under instances/ is touched. */
@@ -40,6 +41,23 @@ const ADDRESS_FILTERED_EVENTS = [
 ] as const;
 /** Recorded unfiltered (sockaddr fields) and picked by address in user space. */
 const UNFILTERED_EVENTS = ['tcp/tcp_send_reset'] as const;
+/**
+ * Events whose kernel stack is recorded (a `stacktrace if <address filter>` trigger): every state change
+ * (the connect path from tcp_v4_connect, the SYN-ACK's arrival in tcp_finish_connect, the server's child
+ * from tcp_v4_syn_recv_sock), SYN-ACK retransmissions and received resets. The trigger needs its own
+ * condition: a trigger without one fires before the event's filter (trace_trigger_soft_disabled()), so
+ * it would record the stack of every socket of the machine.
+ */
+const STACK_EVENTS = ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset'] as const;
+/**
+ * Output route lookups (iif == LOOPBACK_IFINDEX, TCP) of the run's addresses: the one a listener makes for
+ * its SYN-ACK (inet_csk_route_req() from tcp_conn_request()) is the only tracepoint on the path of the
+ * server's request sock. Its stacks are capped (`stacktrace:N`): a SYN flood makes one per SYN.
+ */
+const ROUTE_EVENT = 'fib/fib_table_lookup';
+const ROUTE_STACKS = 64;
+/** connect(2) of the agents' processes (filtered by common_pid): its return value (−EINPROGRESS, −ECONNREFUSED, 0). */
+const CONNECT_SYSCALL_EVENTS = ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect'] as const;
 /** Per CPU; a syn-flood lab writes a few thousand events of ~250 bytes. */
 const BUFFER_SIZE_KB = 4096;
 
@@ -76,6 +94,17 @@ export async function checkTracefs(engineKernel: string | undefined): Promise<Tr
   return { ok: true, traceClock: /\btai\b/.test(clocks) ? 'tai' : 'mono' };
 }
 
+/** What this kernel offers for the call paths (tcplab doctor): stack triggers, connect(2) events, route lookups, function graphs. */
+export function checkCallPathSupport(tracefs = TRACEFS): { stacks: boolean; connectSyscall: boolean; routeLookup: boolean; functionGraph: boolean } {
+  const tracers = existsSync(join(tracefs, 'available_tracers')) ? readFileSync(join(tracefs, 'available_tracers'), 'utf8') : '';
+  return {
+    stacks: STACK_EVENTS.every((event) => existsSync(join(tracefs, 'events', event, 'trigger'))),
+    connectSyscall: CONNECT_SYSCALL_EVENTS.every((event) => existsSync(join(tracefs, 'events', event))),
+    routeLookup: existsSync(join(tracefs, 'events', ROUTE_EVENT)),
+    functionGraph: /\bfunction_graph\b/.test(tracers),
+  };
+}
+
 /** What kernel-trace.json records: where state came from, and how the trace was taken. */
 export interface KernelTraceSummary {
   stateSource: 'tracepoint' | 'sampled';
@@ -91,11 +120,40 @@ export interface KernelTraceSummary {
   /** Events the ring buffer could not keep (entries-written − entries-in-buffer). */
   lost?: number;
   unparsedLines?: number;
+  /** The stacktrace triggers written, by event. */
+  triggers?: Record<string, string>;
+  /** The tasks of each host's agent process tree whose connect(2) was traced. */
+  agentTasks?: Record<string, readonly number[]>;
+  /** Why the call paths were not recorded (states were). */
+  callPathsUnavailable?: string;
+  /** Calls recorded per host in kernel-paths.json, and how many had a stack. */
+  callsPerHost?: Record<string, number>;
+  stacks?: number;
+}
+
+/** A host of the run as the tracer attributes events: name, address, and its agent's pid when known. */
+export interface TracedHost {
+  readonly name: string;
+  readonly address: string;
+  readonly agentTasks?: readonly number[];
+}
+
+/** One tracefs file the tracer wrote, and the value that puts it back as it was. */
+interface TracefsSetting {
+  readonly file: string;
+  readonly value: string;
+  readonly restore: string;
 }
 
 /** A run's tracing instance, or the reason there is none. */
 export class KernelTracer {
   private removed = false;
+  /** Everything written into the instance, in order; restore() undoes it in reverse. */
+  private readonly settings: TracefsSetting[] = [];
+  /** Why the kernel's call paths are not recorded (the states still are), or undefined when they are. */
+  callPathsUnavailable: string | undefined;
+  /** The agents' pids by host, whose connect(2) calls are traced. */
+  private agentTasks: Record<string, readonly number[]> = {};
 
   private constructor(
     readonly instanceDir: string | undefined,
@@ -119,10 +177,11 @@ export class KernelTracer {
       write('options/overwrite', '0'); // a full buffer drops new events (counted), never the run's first ones
       const filter = addressFilter(addresses);
       for (const event of ADDRESS_FILTERED_EVENTS) {
-        write(`events/${event}/filter`, filter);
-        write(`events/${event}/enable`, '1');
+        tracer.set(`events/${event}/filter`, filter, '0');
+        tracer.set(`events/${event}/enable`, '1', '0');
       }
-      for (const event of UNFILTERED_EVENTS) write(`events/${event}/enable`, '1');
+      for (const event of UNFILTERED_EVENTS) tracer.set(`events/${event}/enable`, '1', '0');
+      tracer.recordStacks(filter);
       write('tracing_on', '1');
       write('trace_marker', clockMarkerText(anchorRealtimeClock().nowUs()));
       return tracer;
@@ -132,19 +191,72 @@ export class KernelTracer {
     }
   }
 
+  /** Writes one tracefs file of the instance, remembering how to put it back. */
+  private set(file: string, value: string, restore: string): void {
+    writeFileSync(join(this.instanceDir as string, file), value);
+    this.settings.push({ file, value, restore });
+  }
+
+  /** Stack triggers on the call-path events; a kernel that refuses them leaves the run with states only (said in kernel-trace.json). */
+  private recordStacks(filter: string): void {
+    try {
+      for (const event of STACK_EVENTS) this.set(`events/${event}/trigger`, `stacktrace if ${filter}`, '!stacktrace');
+      if (existsSync(join(TRACEFS, 'events', ROUTE_EVENT))) {
+        const routeFilter = `iif == 1 && proto == 6 && (${routeAddressFilter(this.addresses)})`;
+        this.set(`events/${ROUTE_EVENT}/filter`, routeFilter, '0');
+        this.set(`events/${ROUTE_EVENT}/trigger`, `stacktrace:${ROUTE_STACKS} if ${routeFilter}`, '!stacktrace:0');
+        this.set(`events/${ROUTE_EVENT}/enable`, '1', '0');
+      }
+    } catch (err) {
+      this.callPathsUnavailable = `the kernel refused a stacktrace trigger: ${(err as Error).message}`;
+    }
+  }
+
+  /**
+   * Traces connect(2) of the agents' processes (pids by host, in the engine's pid namespace, which is the
+   * kernel's own on this machine), filtered by common_pid; call once the agents run, before the steps.
+   * Never throws: a kernel without syscall events records call paths without connect's return value.
+   */
+  traceConnectCalls(agentTasks: Readonly<Record<string, readonly number[]>>): void {
+    const pids = [...new Set(Object.values(agentTasks).flat())];
+    if (this.instanceDir === undefined || this.removed || pids.length === 0) return;
+    this.agentTasks = { ...agentTasks };
+    const filter = pids.map((pid) => `common_pid == ${pid}`).join(' || ');
+    try {
+      for (const event of CONNECT_SYSCALL_EVENTS) {
+        this.set(`events/${event}/filter`, filter, '0');
+        this.set(`events/${event}/enable`, '1', '0');
+      }
+    } catch (err) {
+      this.callPathsUnavailable ??= `connect(2) cannot be traced (no syscall events?): ${(err as Error).message}`;
+    }
+  }
+
   /** The instance's filters, as written (for kernel-trace.json). */
   filters(): Record<string, string> {
-    const filter = addressFilter(this.addresses);
     const unfiltered = '(none: picked by address in user space)';
-    return Object.fromEntries<string>([...ADDRESS_FILTERED_EVENTS.map((e) => [e, filter] as const), ...UNFILTERED_EVENTS.map((e) => [e, unfiltered] as const)]);
+    return { ...this.written('filter'), ...Object.fromEntries(UNFILTERED_EVENTS.map((e) => [e, unfiltered] as const)) };
+  }
+
+  /** The triggers written, by event (for kernel-trace.json). */
+  triggers(): Record<string, string> {
+    return this.written('trigger');
+  }
+
+  private written(control: 'filter' | 'trigger'): Record<string, string> {
+    const suffix = `/${control}`;
+    return Object.fromEntries(
+      this.settings.filter((s) => s.file.endsWith(suffix)).map((s) => [s.file.slice('events/'.length, -suffix.length), s.value] as const),
+    );
   }
 
   /**
    * Stops tracing and writes the run's trace: `kernel-trace.txt` (the instance's text, less other
-   * runs' lines), `<host>/kernel-events.jsonl` and `kernel-trace.json`. Without an instance, writes
-   * only kernel-trace.json saying why state comes from samples.
+   * runs' lines), `<host>/kernel-events.jsonl`, `kernel-paths.json` (the stacks of the calls) and
+   * `kernel-trace.json`. Without an instance, writes only kernel-trace.json saying why state comes
+   * from samples.
    */
-  collect(runDir: string, hosts: readonly { name: string; address: string }[]): KernelTraceSummary {
+  collect(runDir: string, hosts: readonly TracedHost[]): KernelTraceSummary {
     let summary: KernelTraceSummary;
     if (this.instanceDir === undefined || this.removed) {
       summary = { stateSource: 'sampled', unavailable: this.unavailable ?? 'the tracing instance was already removed' };
@@ -153,6 +265,9 @@ export class KernelTracer {
         writeFileSync(join(this.instanceDir, 'tracing_on'), '0');
         const text = readFileSync(join(this.instanceDir, 'trace'), 'utf8');
         summary = writeKernelTrace(runDir, hosts, text, this.traceClock, this.instanceDir, this.filters());
+        summary.triggers = this.triggers();
+        summary.agentTasks = this.agentTasks;
+        if (this.callPathsUnavailable !== undefined) summary.callPathsUnavailable = this.callPathsUnavailable;
       } catch (err) {
         summary = { stateSource: 'sampled', unavailable: `reading the kernel trace failed: ${(err as Error).message}` };
       }
@@ -161,11 +276,30 @@ export class KernelTracer {
     return summary;
   }
 
-  /** Removes the instance (idempotent; missing is fine). */
+  /**
+   * Puts back every file the tracer wrote (triggers removed, filters cleared, events disabled), last
+   * written first; returns the files that could not be restored. remove() calls it before rmdir.
+   */
+  restore(): string[] {
+    const failed: string[] = [];
+    for (const setting of [...this.settings].reverse()) {
+      try {
+        writeFileSync(join(this.instanceDir as string, setting.file), setting.restore);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${setting.file}: ${(err as Error).message}`);
+      }
+    }
+    this.settings.length = 0;
+    return failed;
+  }
+
+  /** Restores what the tracer set and removes the instance (idempotent; missing is fine). */
   remove(): void {
     if (this.instanceDir === undefined || this.removed) return;
     this.removed = true;
+    const failed = this.restore();
     removeInstance(this.instanceDir);
+    if (failed.length > 0) throw new Error(`could not restore ${failed.join('; ')} (the instance itself was removed)`);
   }
 }
 
@@ -175,7 +309,7 @@ export class KernelTracer {
  */
 export function writeKernelTrace(
   runDir: string,
-  hosts: readonly { name: string; address: string }[],
+  hosts: readonly TracedHost[],
   text: string,
   traceClock: string,
   instanceDir: string,
@@ -202,6 +336,9 @@ export function writeKernelTrace(
     writeFileSync(join(runDir, host.name, 'kernel-events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
   }
   const lost = (parsed.entriesWritten ?? 0) - (parsed.entriesInBuffer ?? 0);
+  const paths = parseKernelCallPaths(keptText, hosts, parsed);
+  writeFileSync(join(runDir, 'kernel-paths.json'), `${JSON.stringify(paths, null, 2)}\n`);
+  const callsPerHost = Object.fromEntries(hosts.map((h) => [h.name, paths.calls.filter((c) => c.host === h.name).length] as const));
   return {
     stateSource: 'tracepoint',
     instance: instanceDir,
@@ -212,6 +349,8 @@ export function writeKernelTrace(
     foreignDropped,
     lost: Math.max(0, lost),
     unparsedLines: parsed.unparsed.length,
+    callsPerHost,
+    stacks: paths.calls.filter((c) => c.stack !== undefined).length,
   };
 }
 

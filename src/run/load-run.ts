@@ -4,6 +4,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
+import type { KernelCallPaths } from '../observe/kernel-call-path.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import { RunFolderError } from './run-folder-error.js';
 
@@ -47,6 +48,12 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
     };
   });
   const record: RunRecord = { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
+  const pathsFile = join(runDir, 'kernel-paths.json');
+  const callPaths = readOptionalRunJson<KernelCallPaths>(pathsFile);
+  if (callPaths !== undefined) {
+    if (!Array.isArray(callPaths.calls)) throw new RunFolderError(pathsFile, '', 'expected an object with a calls array as tcplab run writes it');
+    record.kernelCallPaths = callPaths;
+  }
   if (hosts.some((h) => stateSourceOf(h) === 'sampled')) {
     const traceFile = join(runDir, 'kernel-trace.json');
     const trace = (existsSync(traceFile) ? readRunJson(traceFile) : {}) as { unavailable?: string };

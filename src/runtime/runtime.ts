@@ -119,6 +119,8 @@ export interface HostProcess {
   stderr: Readable;
   /** Resolves with the exit code once the process has ended and its output is drained. */
   exited: Promise<number>;
+  /** The process's pid in the engine's pid namespace (for tracing its syscalls), when the engine tells it. */
+  hostPid?: () => Promise<number | undefined>;
 }
 
 export interface LabelledResources {

@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFolders } from '../helpers/run-folders.js';
-import { listTracingInstanceRuns } from '../../src/run/kernel-tracer.js';
+import { listTracingInstanceRuns, TRACEFS } from '../../src/run/kernel-tracer.js';
 import { ISOLATION_CHAIN } from '../../src/runtime/docker/host-isolation.js';
 import { LAB_EHASH_BUCKETS } from '../../src/runtime/docker/private-ehash.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
@@ -25,6 +25,10 @@ async function leftovers(runId: string): Promise<{ containers: number; networks:
   const tracing = listTracingInstanceRuns().filter((id) => id === runId).length;
   return { containers: containers.length, networks: networks.length, hostRules, tracing };
 }
+
+const readIfExists = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+/** A trigger file's triggers (an empty one lists only `# Available triggers: …`). */
+const activeLines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 
 /** Starts `tcplab run <lab>` and resolves once its network, containers and host rule exist. */
 async function startDeployedRun(labName: string): Promise<{ child: ReturnType<typeof execa>; runId: string }> {
@@ -60,6 +64,26 @@ describe.skipIf(!(await dockerAvailable()))('run lifecycle on a shared engine', 
       /removed what \d+ dead run\(s\) left: [1-9]\d* container\(s\), [1-9]\d* network\(s\), \d+ other host isolation rule\(s\), [1-9]\d* tracing instance\(s\)/,
     );
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
+  }, 180_000);
+
+  it('Ctrl-C mid-run after the tracer set its triggers and pid filters: exit 130, no instance and no trigger left', async () => {
+    const { child, runId } = await startDeployedRun('syn-sent');
+    const instance = join(TRACEFS, 'instances', `tcplab-${runId}`);
+    // The agents run: the connect(2) pid filter is the tracer's last setting before the steps.
+    for (let i = 0; i < 100 && !readIfExists(join(instance, 'events/syscalls/sys_exit_connect/filter')).includes('common_pid'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(readIfExists(join(instance, 'events/syscalls/sys_exit_connect/filter'))).toMatch(/common_pid == \d+/);
+    expect(readIfExists(join(instance, 'events/sock/inet_sock_set_state/trigger'))).toMatch(/^stacktrace:unlimited if saddr == /m);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode, String(result.all)).toBe(130);
+    expect(existsSync(instance)).toBe(false);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0, hostRules: 0, tracing: 0 });
+    // Nothing outside the run's instance was ever set: the top level's triggers of the same events are empty.
+    for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_receive_reset', 'fib/fib_table_lookup']) {
+      expect(activeLines(readIfExists(join(TRACEFS, 'events', event, 'trigger')))).toEqual([]);
+    }
   }, 180_000);
 
   it('`tcplab clean` never touches a live run: the run goes on to its verdict', async () => {

@@ -8,6 +8,7 @@ import { buildLadderModel, type LadderModel } from '../../src/report/ladder-mode
 import { REPO_ROOT } from '../helpers/run-cli.js';
 import { loadFixtureRun, type FixtureRunName } from '../unit/report/fixture-runs.js';
 import { analyzeRun } from '../../src/analysis/analyze-run.js';
+import { countColourRows } from '../helpers/png-pixels.js';
 
 /**
  * Opens the HTML reports of the fixture runs in real headless Chromium (Debian's `chromium`), checks the
@@ -97,6 +98,31 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     expect(dom).toContain('data-kind="four-way-close"');
     for (const state of ['FIN_WAIT_2', 'TIME_WAIT', 'CLOSE_WAIT']) expect(dom).toContain(`data-state="${state}"`);
     expect(dom).toMatch(/What happened/);
+  });
+
+  it("handshake (traced): the screenshot shows the kernel's call path of connect() and of the SYN-ACK's arrival below the ladder", async () => {
+    const { file } = await renderFixture('handshake-traced');
+    const dom = await runChromium(['--dump-dom', `file://${file}`]);
+    expect(count(dom, /<div class="kpath-connection"/)).toBe(1);
+    expect(dom).toMatch(
+      /data-kind="syn-sent"[^>]*>.*?data-frames="connect\(\) __x64_sys_connect __sys_connect inet_stream_connect __inet_stream_connect tcp_v4_connect/,
+    );
+    expect(dom).toMatch(/data-kind="synack-arrival"[^>]*>.*?data-frames="[^"]*tcp_rcv_state_process tcp_finish_connect/);
+    expect(dom).toContain('connect() returned -115 (EINPROGRESS)');
+    const png = join(OUTPUT, 'handshake-traced-report.png');
+    rmSync(png, { force: true });
+    await runChromium([`--screenshot=${png}`, '--window-size=1400,4200', '--hide-scrollbars', `file://${file}`]);
+    // The function names sit on chips of one colour (#e0e7ff) used nowhere else: count them in 200-px bands.
+    const chips = countColourRows(readFileSync(png), [0xe0, 0xe7, 0xff], 200);
+    expect([chips.width, chips.height]).toEqual([1400, 4200]);
+    const bands = chips.perBand.flatMap((n, i) => (n > 500 ? [i] : []));
+    expect(bands.length).toBeGreaterThanOrEqual(3); // connect side and receive side, many rows of frames
+    // The untraced handshake report draws no chip anywhere: the count above is the call path's.
+    const plain = await renderFixture('handshake');
+    const plainPng = join(OUTPUT, 'handshake-untraced-check.png');
+    await runChromium([`--screenshot=${plainPng}`, '--window-size=1400,4200', '--hide-scrollbars', `file://${plain.file}`]);
+    expect(countColourRows(readFileSync(plainPng), [0xe0, 0xe7, 0xff], 200).perBand.every((n) => n === 0)).toBe(true);
+    rmSync(plainPng, { force: true });
   });
 
   it('saves readable screenshots (English and Chinese)', async () => {

@@ -201,7 +201,11 @@ export class DockerRuntime implements Runtime {
         if (!done) reject(err);
       });
     });
-    return { stdin, stdout, stderr, exited };
+    const hostPid = async (): Promise<number | undefined> => {
+      const pid = (await exec.inspect()).Pid;
+      return typeof pid === 'number' && pid > 0 ? pid : undefined;
+    };
+    return { stdin, stdout, stderr, exited, hostPid };
   }
 
   async runThrowaway(spec: ThrowawaySpec): Promise<ExecResult> {

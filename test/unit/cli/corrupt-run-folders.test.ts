@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function damaged(name: string, file: string, damage: (bytes: Buffer) => Buffer | string): string {
   const dir = join(scratch, name);
   cpSync(FIXTURE, dir, { recursive: true });
-  writeFileSync(join(dir, file), damage(readFileSync(join(dir, file))));
+  const path = join(dir, file);
+  writeFileSync(path, damage(existsSync(path) ? readFileSync(path) : Buffer.alloc(0)));
   return dir;
 }
 
@@ -46,6 +47,18 @@ const cases: { name: string; file: string; damage: (b: Buffer) => Buffer | strin
         .map((l, i) => (i === 2 ? l.slice(0, 10) : l))
         .join('\n'),
     where: /client\/events\.jsonl:3 \(byte \d+\): a broken line, not JSON/,
+  },
+  {
+    name: 'kernel-paths.json not JSON',
+    file: 'kernel-paths.json',
+    damage: () => '{"calls": [',
+    where: /kernel-paths\.json \((byte \d+|at its end)\): not valid JSON/,
+  },
+  {
+    name: 'kernel-paths.json without calls',
+    file: 'kernel-paths.json',
+    damage: () => '{"note": "x"}',
+    where: /kernel-paths\.json: expected an object with a calls array/,
   },
 ];
 

@@ -5,7 +5,7 @@ import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 
 /** Folder of a committed fixture run (test/fixtures/runs/<name>). */
-export type FixtureRunName = 'handshake' | 'syn-sent' | 'four-way-close';
+export type FixtureRunName = 'handshake' | 'syn-sent' | 'four-way-close' | 'handshake-traced' | 'refused-traced';
 
 export function fixtureRunDir(name: FixtureRunName): string {
   return fileURLToPath(new URL(`../../fixtures/runs/${name}`, import.meta.url));

@@ -1,11 +1,11 @@
 // The tracing instance's lifecycle on this machine's real tracefs (skipped where tracefs cannot be
 // written: not root, or no tracefs). Only instances named tcplab-kt-test-* are ever made or swept.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KernelEvent } from '../../../src/observe/kernel-trace.js';
-import { checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
+import { checkCallPathSupport, checkTracefs, KernelTracer, sweepTracingInstances, TRACEFS, writeKernelTrace } from '../../../src/run/kernel-tracer.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 
@@ -49,6 +49,52 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     expect(instances()).not.toContain(`tcplab-${runId}`);
   });
 
+  it('records stacks and connect(2) only as narrowly as written, and restore() puts every file back', async () => {
+    const runId = `${TEST_PREFIX}${process.pid}-stacks`;
+    const tracer = await KernelTracer.start(runId, ['198.19.254.6'], release());
+    onTestFinished(() => tracer.remove());
+    expect(tracer.callPathsUnavailable).toBeUndefined();
+    const dir = tracer.instanceDir as string;
+    const read = (file: string): string => readFileSync(join(dir, 'events', file), 'utf8');
+    const addresses = 'saddr == 0x06fe13c6 || daddr == 0x06fe13c6';
+    expect(read('sock/inet_sock_set_state/trigger')).toContain(`stacktrace:unlimited if ${addresses}`);
+    expect(read('tcp/tcp_receive_reset/trigger')).toContain(`stacktrace:unlimited if ${addresses}`);
+    expect(read('fib/fib_table_lookup/trigger')).toContain('stacktrace:count=64 if iif == 1 && proto == 6 && (src == 0x06fe13c6 || dst == 0x06fe13c6)');
+    expect(read('fib/fib_table_lookup/enable').trim()).toMatch(/^1/); // `1*`: enabled, with a trigger
+    tracer.traceConnectCalls({ client: [4242, 4243], server: [4343] });
+    for (const event of ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect']) {
+      expect(read(`${event}/filter`).trim()).toBe('common_pid == 4242 || common_pid == 4243 || common_pid == 4343');
+      expect(read(`${event}/enable`).trim()).toBe('1');
+    }
+    expect(tracer.triggers()).toMatchObject({ 'fib/fib_table_lookup': expect.stringMatching(/^stacktrace:64 if /) });
+    expect(tracer.restore()).toEqual([]);
+    for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset', 'fib/fib_table_lookup']) {
+      // An empty trigger file lists only `# Available triggers: …`.
+      expect(
+        read(`${event}/trigger`)
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.startsWith('#')),
+      ).toEqual([]);
+    }
+    for (const event of ['sock/inet_sock_set_state', 'fib/fib_table_lookup', 'syscalls/sys_enter_connect', 'syscalls/sys_exit_connect', 'tcp/tcp_send_reset']) {
+      expect(read(`${event}/enable`).trim()).toBe('0');
+      expect(read(`${event}/filter`).trim()).toBe('none');
+    }
+    tracer.remove();
+    expect(instances()).not.toContain(`tcplab-${runId}`);
+  });
+
+  it('a killed run leaves its triggers set; the sweep removes its instance all the same', async () => {
+    const runId = `${TEST_PREFIX}${process.pid}-killed`;
+    const tracer = await KernelTracer.start(runId, ['198.19.254.7'], release());
+    onTestFinished(() => tracer.remove());
+    tracer.traceConnectCalls({ client: [4444] });
+    // Nothing restored (the process that would have restored it is gone): only the sweep remains.
+    expect(readFileSync(join(tracer.instanceDir as string, 'events/sock/inet_sock_set_state/trigger'), 'utf8')).toMatch(/stacktrace/);
+    expect(sweepTracingInstances((id) => id !== runId)).toEqual([`tcplab-${runId}`]);
+    expect(instances()).not.toContain(`tcplab-${runId}`);
+  });
+
   it('sweeps the instances of dead runs and leaves live ones', async () => {
     const dead = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-dead`, ['198.19.254.3'], release());
     const alive = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-alive`, ['198.19.254.4'], release());
@@ -58,6 +104,22 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     alive.remove();
     dead.remove(); // already swept: fine
     expect(instances().filter((i) => i.includes(`${TEST_PREFIX}${process.pid}`))).toEqual([]);
+  });
+});
+
+describe('checkCallPathSupport', () => {
+  it('says which parts a tracefs lacks (a fake one), and that a function_graph tracer is listed only when it is', () => {
+    const fake = mkdtempSync(join(tmpdir(), 'tcplab-tracefs-'));
+    for (const event of ['sock/inet_sock_set_state', 'tcp/tcp_retransmit_synack', 'tcp/tcp_receive_reset']) {
+      mkdirSync(join(fake, 'events', event), { recursive: true });
+      writeFileSync(join(fake, 'events', event, 'trigger'), '');
+    }
+    writeFileSync(join(fake, 'available_tracers'), 'blk function nop\n');
+    expect(checkCallPathSupport(fake)).toEqual({ stacks: true, connectSyscall: false, routeLookup: false, functionGraph: false });
+    mkdirSync(join(fake, 'events/syscalls/sys_enter_connect'), { recursive: true });
+    mkdirSync(join(fake, 'events/syscalls/sys_exit_connect'), { recursive: true });
+    writeFileSync(join(fake, 'available_tracers'), 'function_graph function nop\n');
+    expect(checkCallPathSupport(fake)).toMatchObject({ connectSyscall: true, functionGraph: true });
   });
 });
 
