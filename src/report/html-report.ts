@@ -6,6 +6,8 @@ import { HTML_WORDS, type Words } from '../messages/html-words.js';
 import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
+import type { GradedSheet } from '../exercise/grade-answer.js';
+import { renderAnswersSection } from './exercise-answers-html.js';
 
 /**
  * `report.html`: one self-contained page (inline CSS and SVG, no scripts, fonts or network) showing a run
@@ -25,6 +27,8 @@ export interface HtmlReportOptions {
   readonly lang?: 'en' | 'zh';
   /** The run commentary (run-commentary.ts); without it the "What happened" section is left out. */
   readonly commentary?: readonly CommentaryLine[];
+  /** An exercise run's graded answers, shown beside the ladder (exercise-answers-html.ts). */
+  readonly exercise?: GradedSheet;
 }
 
 /** Renders the report page of a run (its analysis + verdict → HTML string; pure), with its commentary. */
@@ -144,6 +148,7 @@ ${model.arrows.length === 0 ? `<p class="note">${escapeHtml(w.noSegments)}</p>` 
 ${renderSvg(model, w)}
 ${renderLegend(w)}
 </section>
+${options.exercise === undefined ? '' : renderAnswersSection(options.exercise, lang)}
 ${renderWarnings(model, w)}
 ${renderCommentary(model, options.commentary, lang, w)}
 <section id="checks"><h2>${escapeHtml(w.checks)}</h2>
