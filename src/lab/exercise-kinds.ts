@@ -119,13 +119,13 @@ export function checkExercise(value: ExerciseValue, context: ExerciseContext): P
     const answerKind = answerKindOf(question.answer);
     const allowed = ANSWERS_OF_TRUTH[truthKind];
     if (!allowed.includes(answerKind)) {
-      report([index, 'answer'], `a ${truthKind} truth grades ${allowed.join(' or ')} answers, not ${answerKind}; write answer: ${allowed[0]}, or pick another truth`);
+      report([index, 'answer'], `${anOrA(truthKind)} ${truthKind} truth grades ${allowed.join(' or ')} answers, not ${answerKind}; write answer: ${allowed[0]}, or pick another truth`);
     }
     if (typeof question.answer === 'object' && 'choice' in question.answer) {
       const values = choiceValuesOf(truthKind);
       question.answer.choice.forEach((option, i) => {
         if (values !== undefined && !values.includes(option)) {
-          report([index, 'answer', 'choice', i], `${quote(option)} is not a ${truthKind} the run can show; options are among ${values.join(', ')}${didYouMean(option, values)}`);
+          report([index, 'answer', 'choice', i], `${quote(option)} is not ${anOrA(truthKind)} ${truthKind} the run can show; options are among ${values.join(', ')}${didYouMean(option, values)}`);
         }
       });
     }
@@ -240,3 +240,7 @@ export function loadExercise(value: unknown, context: ExerciseContext, problems:
   return found.length === 0 ? toExercise(parsed.data) : undefined;
 }
 
+
+function anOrA(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
