@@ -98,7 +98,9 @@ export function parseAnswerSheet(text: string, file: string, labName: string, qu
   const ids = questions.map((q) => q.id);
   const answers = new Map<string, string>();
   const list = record['answers'];
-  if (list === undefined || list === null) {
+  if (list === null) {
+    // `answers:` with nothing under it: every question blank
+  } else if (list === undefined) {
     at([], 'the sheet has no answers: list; print a blank one with tcplab exercise ' + labName + ' --sheet');
   } else if (!Array.isArray(list)) {
     at(['answers'], 'answers: is a list of items with id and answer');
