@@ -44,7 +44,10 @@ export async function runExercise(name: string, flags: ExerciseFlags, setExitCod
     const { askQuestions } = await import('./exercise-prompts.js');
     answers = await askQuestions(exercise.questions, lang);
   } else {
-    throw new CliError(`no terminal to ask the questions on; grade a filled sheet with --answers FILE (print a blank one with: tcplab exercise ${lab.name} --sheet)`, ExitCode.usage);
+    throw new CliError(
+      `no terminal to ask the questions on; grade a filled sheet with --answers FILE (print a blank one with: tcplab exercise ${lab.name} --sheet)`,
+      ExitCode.usage,
+    );
   }
   // Validate the run folder before anything long starts; otherwise run the lab now.
   let run: GradingRun;

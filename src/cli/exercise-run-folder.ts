@@ -31,7 +31,10 @@ export async function loadGradingRun(runDir: string, lab: Lab): Promise<GradingR
   }
   const record = await readRunRecord(runDir);
   if (record.lab.name !== lab.name) {
-    throw new CliError(`--run ${runDir}: a run of lab ${record.lab.name}, not ${lab.name}; give a run of ${lab.name}, or grade ${record.lab.name}`, ExitCode.usage);
+    throw new CliError(
+      `--run ${runDir}: a run of lab ${record.lab.name}, not ${lab.name}; give a run of ${lab.name}, or grade ${record.lab.name}`,
+      ExitCode.usage,
+    );
   }
   const analysis = analyzeRun(record);
   return { runDir: resolve(runDir), analysis, verdict: verifyRun(record, resolve(runDir), 0, analysis) };

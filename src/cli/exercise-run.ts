@@ -42,7 +42,8 @@ export async function runLabForExercise(lab: Lab, labPath: string, runsDir: stri
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
       throw new CliError('interrupted; everything the run created has been removed', ExitCode.interrupted);
     }
-    if (err instanceof DeployError) throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);
+    if (err instanceof DeployError)
+      throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);
     throw err;
   } finally {
     interruptSignal.removeEventListener('abort', onInterrupt);

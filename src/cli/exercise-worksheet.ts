@@ -26,7 +26,17 @@ export async function writeWorksheet(lab: Lab, exercise: ExerciseQuestions, lang
   try {
     const result = await execa(
       chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync', `--user-data-dir=${profile}`, '--no-pdf-header-footer', `--print-to-pdf=${pdf}`, `file://${html}`],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+        '--no-pdf-header-footer',
+        `--print-to-pdf=${pdf}`,
+        `file://${html}`,
+      ],
       { reject: false, timeout: 90_000 },
     );
     if (result.exitCode !== 0 || !existsSync(pdf)) {

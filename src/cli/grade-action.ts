@@ -15,7 +15,8 @@ import type { GradeFlags } from './grade-command.js';
 /** The work of `tcplab grade`: reads every sheet first (all problems at once, exit 2), then grades against one run, or one per sheet. */
 export async function gradeClass(name: string, folder: string, flags: GradeFlags, setExitCode: (code: number) => void): Promise<void> {
   const lang = pickLang(flags.lang);
-  if (flags.run !== undefined && flags.perSheet) throw new CliError('--run and --per-sheet exclude each other: one run for the class, or a new run per sheet', ExitCode.usage);
+  if (flags.run !== undefined && flags.perSheet)
+    throw new CliError('--run and --per-sheet exclude each other: one run for the class, or a new run per sheet', ExitCode.usage);
   const { lab, path } = await loadExerciseLab(name);
   const { questions } = questionsOf(lab);
   const sheets = readSheets(folder, lab, questions);
@@ -46,12 +47,14 @@ async function runOnce(lab: Lab, path: string, flags: GradeFlags): Promise<Gradi
 
 /** Every *.yaml/*.yml sheet of the folder, in name order; the problems of all of them in one LabError. */
 function readSheets(folder: string, lab: Lab, questions: Parameters<typeof parseAnswerSheet>[3]): AnswerSheet[] {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new CliError(`${folder}: no such folder; give the folder of filled answer sheets`, ExitCode.usage);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new CliError(`${folder}: no such folder; give the folder of filled answer sheets`, ExitCode.usage);
   const files = readdirSync(folder)
     .filter((f) => /\.ya?ml$/i.test(f))
     .sort()
     .map((f) => join(folder, f));
-  if (files.length === 0) throw new CliError(`${folder}: no answer sheets (*.yaml); print a blank one with tcplab exercise ${lab.name} --sheet`, ExitCode.usage);
+  if (files.length === 0)
+    throw new CliError(`${folder}: no answer sheets (*.yaml); print a blank one with tcplab exercise ${lab.name} --sheet`, ExitCode.usage);
   const problems: LabProblem[] = [];
   const sheets: AnswerSheet[] = [];
   for (const file of files) {
@@ -66,7 +69,8 @@ function readSheets(folder: string, lab: Lab, questions: Parameters<typeof parse
   const seen = new Map<string, string>();
   for (const s of sheets) {
     const earlier = seen.get(s.student);
-    if (earlier !== undefined && s.student !== '') throw new CliError(`${s.file}: student ${s.student} also handed in ${earlier}; keep one sheet per student`, ExitCode.usage);
+    if (earlier !== undefined && s.student !== '')
+      throw new CliError(`${s.file}: student ${s.student} also handed in ${earlier}; keep one sheet per student`, ExitCode.usage);
     seen.set(s.student, s.file);
   }
   return sheets;

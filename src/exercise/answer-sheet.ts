@@ -32,13 +32,20 @@ export function renderBlankSheet(labName: string, title: string, questions: read
   const zh = lang === 'zh';
   const lines = [
     zh ? `# 答题卡：${labName} — ${title}` : `# Answer sheet: ${labName} — ${title}`,
-    zh ? `# 在每个 answer: 后写下你的答案，然后运行：tcplab exercise ${labName} --answers 本文件` : `# Write each answer after answer:, then run: tcplab exercise ${labName} --answers this-file.yaml`,
+    zh
+      ? `# 在每个 answer: 后写下你的答案，然后运行：tcplab exercise ${labName} --answers 本文件`
+      : `# Write each answer after answer:, then run: tcplab exercise ${labName} --answers this-file.yaml`,
     `lab: ${labName}`,
     `student: ""  # ${zh ? '你的电子邮件地址或学号' : 'your e-mail address or ID number'}`,
     'answers:',
   ];
   for (const q of questions) {
-    lines.push(`  - id: ${q.id}`, `    prompt: ${JSON.stringify(promptOf(q, lang))}`, `    form: ${JSON.stringify(describeForm(q.answer, lang))}`, '    answer:');
+    lines.push(
+      `  - id: ${q.id}`,
+      `    prompt: ${JSON.stringify(promptOf(q, lang))}`,
+      `    form: ${JSON.stringify(describeForm(q.answer, lang))}`,
+      '    answer:',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -78,15 +85,26 @@ export function parseAnswerSheet(text: string, file: string, labName: string, qu
   if (syntax !== undefined) {
     const { line, col } = lineCounter.linePos(syntax.pos[0]);
     const first = syntax.message.split('\n')[0] ?? syntax.message;
-    throw new LabError([{ file, line, col, path: '(document)', message: `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}; fix the sheet near here` }]);
+    throw new LabError([
+      { file, line, col, path: '(document)', message: `YAML syntax: ${first.replace(/ at line \d+, column \d+:?$/, '')}; fix the sheet near here` },
+    ]);
   }
   const root: unknown = doc.toJS();
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {
-    throw new LabError([{ file, line: 1, col: 1, path: '(document)', message: `not an answer sheet: expected a mapping with lab, student and answers (print one with tcplab exercise ${labName} --sheet)` }]);
+    throw new LabError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: '(document)',
+        message: `not an answer sheet: expected a mapping with lab, student and answers (print one with tcplab exercise ${labName} --sheet)`,
+      },
+    ]);
   }
   const record = root as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!SHEET_KEYS.includes(key)) at([key], `unknown key "${key}" in an answer sheet; its keys are ${SHEET_KEYS.join(', ')}${didYouMean(key, SHEET_KEYS)}`, true);
+    if (!SHEET_KEYS.includes(key))
+      at([key], `unknown key "${key}" in an answer sheet; its keys are ${SHEET_KEYS.join(', ')}${didYouMean(key, SHEET_KEYS)}`, true);
   }
   if (record['lab'] !== undefined && record['lab'] !== labName) {
     at(['lab'], `this sheet is for lab ${JSON.stringify(record['lab'])}, not ${labName}; grade it with its own lab, or fix lab:`);
@@ -133,7 +151,7 @@ export function parseAnswerSheet(text: string, file: string, labName: string, qu
     });
   }
   if (problems.length > 0) throw new LabError(problems.sort((a, b) => a.line - b.line || a.col - b.col));
-  return { file, student: student === undefined || student === null ? '' : String(student).trim(), answers };
+  return { file, student: typeof student === 'string' || typeof student === 'number' ? String(student).trim() : '', answers };
 }
 
 function answerText(value: unknown): string | undefined {

@@ -29,7 +29,8 @@ export function identifierColumnOf(students: readonly { file: string; student: s
   const emails = students.filter((s) => EMAIL.test(s.student));
   if (emails.length === students.length) return { ok: true, header: 'Email address' };
   const other = students.find((s) => !/^[A-Za-z0-9._-]+$/.test(s.student) && !EMAIL.test(s.student));
-  if (other !== undefined) return { ok: false, problem: `${other.file}: student: ${JSON.stringify(other.student)} is neither an e-mail address nor an ID number` };
+  if (other !== undefined)
+    return { ok: false, problem: `${other.file}: student: ${JSON.stringify(other.student)} is neither an e-mail address nor an ID number` };
   if (emails.length > 0) {
     const [first] = emails;
     const idNumber = students.find((s) => !EMAIL.test(s.student));
@@ -47,7 +48,12 @@ export function gradeItemName(labName: string, questionId: string): string {
 }
 
 /** The class's grades as Moodle CSV: identifier, one column per question (0 or 1), and the total. */
-export function renderMoodleCsv(labName: string, header: 'Email address' | 'ID number', questions: readonly ExerciseQuestion[], students: readonly GradedStudent[]): string {
+export function renderMoodleCsv(
+  labName: string,
+  header: 'Email address' | 'ID number',
+  questions: readonly ExerciseQuestion[],
+  students: readonly GradedStudent[],
+): string {
   const cell = (text: string): string => (/[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
   const rows = [[header, ...questions.map((q) => gradeItemName(labName, q.id)), gradeItemName(labName, 'total')]];
   for (const s of students) {

@@ -134,7 +134,15 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
 /** `S` → syn, `S.` → synack, `R*` → rst-any …: a word for an id. */
 function flagWord(flags: string): string {
   const words: Record<string, string> = { S: 'syn', 'S.': 'synack', 'F.': 'fin', 'R.': 'rst', R: 'rst', '.': 'ack' };
-  return words[flags] ?? (flags.replace(/\*/g, '-any').replace(/\./g, 'a').toLowerCase().replace(/[^a-z-]/g, '') || 'segment');
+  return (
+    words[flags] ??
+    (flags
+      .replace(/\*/g, '-any')
+      .replace(/\./g, 'a')
+      .toLowerCase()
+      .replace(/[^a-z-]/g, '') ||
+      'segment')
+  );
 }
 
 function firstConnectOf(lab: Lab, host: string): string | undefined {

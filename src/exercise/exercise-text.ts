@@ -27,7 +27,11 @@ export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: Exercis
   }
   lines.push(zh ? '步骤：' : 'Steps:');
   lab.steps.forEach((step, i) => {
-    const text = isFaultStep(step) ? (zh ? '（此处注入网络故障，细节隐藏）' : '(a network fault is set here; its details are hidden)') : describeStepIn(lang, step);
+    const text = isFaultStep(step)
+      ? zh
+        ? '（此处注入网络故障，细节隐藏）'
+        : '(a network fault is set here; its details are hidden)'
+      : describeStepIn(lang, step);
     lines.push(`  ${i + 1}. ${text}`);
   });
   return lines;
@@ -41,7 +45,9 @@ export function renderGradedText(labName: string, runDir: string, sheet: GradedS
   sheet.questions.forEach((q, i) => {
     const mark = q.correct ? paint('32', zh ? '✓ 正确' : '✓ correct') : paint('31', zh ? '✗ 错误' : '✗ wrong');
     lines.push(`${i + 1}. [${q.id}] ${q.prompt}`);
-    lines.push(`   ${zh ? '你的答案' : 'your answer'}: ${q.answer === '' ? (zh ? '（空）' : '(blank)') : q.answer}   ${mark}${q.problem !== undefined ? ` (${q.problem})` : ''}`);
+    lines.push(
+      `   ${zh ? '你的答案' : 'your answer'}: ${q.answer === '' ? (zh ? '（空）' : '(blank)') : q.answer}   ${mark}${q.problem !== undefined ? ` (${q.problem})` : ''}`,
+    );
     lines.push(`   ${zh ? '观察到的事实' : 'observed'}: ${q.observed}`);
     for (const e of q.evidence.slice(0, 6)) lines.push(`     · ${e}`);
     lines.push(`   ${zh ? '解释' : 'why'}: ${q.explanation}`);

@@ -98,7 +98,10 @@ export function parseAnswer(form: ExerciseAnswerForm, text: string): Parsed {
       if (!/^\d+$/.test(answer)) return { ok: false, problem: `"${answer}" is not a whole number; write e.g. 4` };
       return { ok: true, value: { kind: 'count', count: Number(answer) } };
     case 'duration': {
-      const normal = answer.replace(/\s*毫秒$/, 'ms').replace(/\s*(秒|sec(onds?)?)$/i, 's').replace(/\s+/g, '');
+      const normal = answer
+        .replace(/\s*毫秒$/, 'ms')
+        .replace(/\s*(秒|sec(onds?)?)$/i, 's')
+        .replace(/\s+/g, '');
       const match = DURATION_PATTERN.exec(normal);
       if (match === null) return { ok: false, problem: `"${answer}" is not a duration; write e.g. 15s, 1.5s or 900ms` };
       const amount = Number(match[1]);
@@ -137,13 +140,19 @@ function explanationOf(question: ExerciseQuestion, truth: ObservedTruth, lang: E
   const zh = lang === 'zh';
   switch (t.kind) {
     case 'states':
-      return zh ? `${t.host} 的套接字状态来自 /proc/net/tcp 采样和内核 tracepoint：${truth.display}` : `${t.host}'s socket states, from /proc/net/tcp samples and the kernel's tracepoints: ${truth.display}`;
+      return zh
+        ? `${t.host} 的套接字状态来自 /proc/net/tcp 采样和内核 tracepoint：${truth.display}`
+        : `${t.host}'s socket states, from /proc/net/tcp samples and the kernel's tracepoints: ${truth.display}`;
     case 'segments':
-      return zh ? `${t.from} 自己的抓包中发往 ${t.to} 的 [${t.flags}] 报文数：${truth.display}` : `[${t.flags}] segments ${t.from} → ${t.to} counted in ${t.from}'s own capture: ${truth.display}`;
+      return zh
+        ? `${t.from} 自己的抓包中发往 ${t.to} 的 [${t.flags}] 报文数：${truth.display}`
+        : `[${t.flags}] segments ${t.from} → ${t.to} counted in ${t.from}'s own capture: ${truth.display}`;
     case 'outcome':
       return zh ? `${t.host} 的代理报告的 connect() 结果：${truth.display}` : `what ${t.host}'s agent saw connect() end in: ${truth.display}`;
     case 'error':
-      return zh ? `${t.host} 上应用程序在 ${t.conn} 上看到的错误：${truth.display}` : `the error the application on ${t.host} saw on ${t.conn}: ${truth.display}`;
+      return zh
+        ? `${t.host} 上应用程序在 ${t.conn} 上看到的错误：${truth.display}`
+        : `the error the application on ${t.host} saw on ${t.conn}: ${truth.display}`;
     case 'give-up':
       return zh ? `从 connect() 调用到它失败的时间：${truth.display}` : `the time from the connect() call to its failure: ${truth.display}`;
     case 'check':

@@ -51,7 +51,9 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
     }
     case 'segments': {
       const { matching } = segmentsMatching(run, truth.from, truth.to, truth.flags);
-      const evidence = matching.slice(0, 20).map((s) => `${truth.from} capture #${s.frame} at ${relTime(run, s.timeUs)} [${formatFlags(s.flags)}] seq ${s.seq}`);
+      const evidence = matching
+        .slice(0, 20)
+        .map((s) => `${truth.from} capture #${s.frame} at ${relTime(run, s.timeUs)} [${formatFlags(s.flags)}] seq ${s.seq}`);
       if (matching.length === 0) evidence.push(`no [${truth.flags}] segment ${truth.from} → ${truth.to} in ${truth.from}'s capture`);
       const refs: Evidence[] = matching.map((s) => ({ kind: 'segment', host: truth.from, frame: s.frame }));
       if (question.answer.kind === 'yes-no') {
@@ -61,7 +63,8 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
     }
     case 'outcome': {
       const { observed, evidence, decisive } = connectOutcomeOf(run, truth.host, truth.conn);
-      const refs: Evidence[] = decisive === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: decisive.timeUs, event: decisive.type, conn: truth.conn }];
+      const refs: Evidence[] =
+        decisive === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: decisive.timeUs, event: decisive.type, conn: truth.conn }];
       if (decisive === undefined) return { value: { kind: 'none', why: observed }, display: observed, evidence, refs };
       return { value: { kind: 'choice', value: observed }, display: observed, evidence, refs };
     }

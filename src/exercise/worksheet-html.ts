@@ -5,7 +5,6 @@ import type { ExerciseQuestions } from './exercise-questions.js';
 import { setupLines } from './exercise-text.js';
 import { promptOf, type ExerciseLang } from './grade-answer.js';
 
-
 /** A printable worksheet (A4, no scripts or network): the setup with faults hidden, each question with its form and space to answer (pure). */
 export function renderWorksheetHtml(lab: Lab, exercise: ExerciseQuestions, lang: ExerciseLang): string {
   const zh = lang === 'zh';

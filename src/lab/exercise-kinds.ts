@@ -81,8 +81,15 @@ const truthSchema = z
 
 const questionSchema = z.strictObject({
   id: z.string().max(MAX_NAME_CHARS).regex(QUESTION_ID_PATTERN).describe('question id: lower-case letters, digits and -, unique in the lab'),
-  prompt: z.string().min(1).max(MAX_TITLE_CHARS * 5),
-  prompt_zh: z.string().min(1).max(MAX_TITLE_CHARS * 5).optional(),
+  prompt: z
+    .string()
+    .min(1)
+    .max(MAX_TITLE_CHARS * 5),
+  prompt_zh: z
+    .string()
+    .min(1)
+    .max(MAX_TITLE_CHARS * 5)
+    .optional(),
   answer: answerSchema,
   truth: truthSchema,
   explain: text.optional(),
@@ -113,19 +120,26 @@ export function checkExercise(value: ExerciseValue, context: ExerciseContext): P
   const seen = new Map<string, number>();
   value.questions.forEach((question, index) => {
     const earlier = seen.get(question.id);
-    if (earlier !== undefined) report([index, 'id'], `duplicate question id ${quote(question.id)} (question ${earlier + 1} has it); give each question its own id`);
+    if (earlier !== undefined)
+      report([index, 'id'], `duplicate question id ${quote(question.id)} (question ${earlier + 1} has it); give each question its own id`);
     seen.set(question.id, index);
     const [truthKind, truthValue] = truthEntry(question);
     const answerKind = answerKindOf(question.answer);
     const allowed = ANSWERS_OF_TRUTH[truthKind];
     if (!allowed.includes(answerKind)) {
-      report([index, 'answer'], `${anOrA(truthKind)} ${truthKind} truth grades ${allowed.join(' or ')} answers, not ${answerKind}; write answer: ${allowed[0]}, or pick another truth`);
+      report(
+        [index, 'answer'],
+        `${anOrA(truthKind)} ${truthKind} truth grades ${allowed.join(' or ')} answers, not ${answerKind}; write answer: ${allowed[0]}, or pick another truth`,
+      );
     }
     if (typeof question.answer === 'object' && 'choice' in question.answer) {
       const values = choiceValuesOf(truthKind);
       question.answer.choice.forEach((option, i) => {
         if (values !== undefined && !values.includes(option)) {
-          report([index, 'answer', 'choice', i], `${quote(option)} is not ${anOrA(truthKind)} ${truthKind} the run can show; options are among ${values.join(', ')}${didYouMean(option, values)}`);
+          report(
+            [index, 'answer', 'choice', i],
+            `${quote(option)} is not ${anOrA(truthKind)} ${truthKind} the run can show; options are among ${values.join(', ')}${didYouMean(option, values)}`,
+          );
         }
       });
     }
@@ -239,7 +253,6 @@ export function loadExercise(value: unknown, context: ExerciseContext, problems:
   problems.push(...found);
   return found.length === 0 ? toExercise(parsed.data) : undefined;
 }
-
 
 function anOrA(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';

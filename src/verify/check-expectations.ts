@@ -147,7 +147,9 @@ export function connectOutcomeOf(
   conn: string,
 ): { observed: string; evidence: string[]; decisive?: Extract<AgentEvent, { type: 'connected' | 'error' }> } {
   const events = hostOf(run, host).events;
-  const decisive = events.find((e): e is Extract<AgentEvent, { type: 'connected' | 'error' }> => (e.type === 'connected' || e.type === 'error') && e.conn === conn);
+  const decisive = events.find(
+    (e): e is Extract<AgentEvent, { type: 'connected' | 'error' }> => (e.type === 'connected' || e.type === 'error') && e.conn === conn,
+  );
   if (decisive?.type === 'connected') {
     return { observed: 'connected', decisive, evidence: [`connect() succeeded at ${relTime(run, decisive.timeUs)} (${decisive.local} → ${decisive.remote})`] };
   }
@@ -171,10 +173,18 @@ const checkSocketError: Checker<'error'> = (expectation, run) => {
 };
 
 /** The error the application saw on `conn` of `host` (its first `error` event), or `none`. */
-export function socketErrorOf(run: RunRecord, host: string, conn: string): { observed: string; evidence: string[]; error?: Extract<AgentEvent, { type: 'error' }> } {
+export function socketErrorOf(
+  run: RunRecord,
+  host: string,
+  conn: string,
+): { observed: string; evidence: string[]; error?: Extract<AgentEvent, { type: 'error' }> } {
   const error = hostOf(run, host).events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   if (error === undefined) return { observed: 'none', evidence: [`no error event for ${conn} in ${host}'s agent events`] };
-  return { observed: error.code, error, evidence: [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`] };
+  return {
+    observed: error.code,
+    error,
+    evidence: [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`],
+  };
 }
 
 /** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */

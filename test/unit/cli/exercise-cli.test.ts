@@ -135,7 +135,11 @@ describe('tcplab exercise syn-sent', () => {
     expect(html.match(/<li class="question"/g)?.length).toBeGreaterThanOrEqual(3);
     if (existsSync(process.env.TCPLAB_CHROMIUM ?? '/usr/bin/chromium')) {
       expect(result.stdout.trim().split('\n')).toEqual([out, out.replace(/\.html$/, '.pdf')]);
-      expect(readFileSync(out.replace(/\.html$/, '.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+      expect(
+        readFileSync(out.replace(/\.html$/, '.pdf'))
+          .subarray(0, 5)
+          .toString(),
+      ).toBe('%PDF-');
     }
   }, 120_000);
 });

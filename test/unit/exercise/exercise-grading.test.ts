@@ -92,7 +92,10 @@ describe('syn-sent exercise graded against a real traced run (test/fixtures/runs
   });
 
   it('a check truth follows the verdict: the same question answered "yes" is wrong when that check failed', () => {
-    const failed = { ...verdict, checks: verdict.checks.map((c) => (c.origin?.kind === 'expectation' && c.origin.index === 4 ? { ...c, status: 'fail' as const } : c)) };
+    const failed = {
+      ...verdict,
+      checks: verdict.checks.map((c) => (c.origin?.kind === 'expectation' && c.origin.index === 4 ? { ...c, status: 'fail' as const } : c)),
+    };
     const flipped = observeTruths(questions, analysis, failed);
     expect(flipped.get('same-seq')?.display).toBe('no');
     expect(gradeSheet(questions, truthAnswers, flipped).questions.find((q) => q.id === 'same-seq')?.correct).toBe(false);
