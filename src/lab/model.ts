@@ -171,7 +171,7 @@ export type TruthSource =
   | { readonly kind: 'outcome'; readonly host: string; readonly conn: string }
   /** The error the application saw on `conn`, or none. */
   | { readonly kind: 'error'; readonly host: string; readonly conn: string }
-  /** The time from connect() of `conn` (its step's start) to the error it ended in. */
+  /** The time from connect() of `conn` (its step's start) to the first error the connection reported (connect's own, or a later call's). */
   | { readonly kind: 'give-up'; readonly host: string; readonly conn: string }
   /** Whether the check of the lab's expectation number `expect` (1-based, in `expect:` order) passed. */
   | { readonly kind: 'check'; readonly expect: number };

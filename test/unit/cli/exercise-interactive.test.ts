@@ -68,3 +68,20 @@ describe.skipIf(!existsSync(TMUX))('tcplab exercise syn-sent on a terminal (tmux
     expect(readFileSync(out, 'utf8').trim()).toBe('0');
   }, 60_000);
 });
+
+describe.skipIf(!existsSync(TMUX))('Ctrl-C at a prompt', () => {
+  it('ends with exit 130 before anything runs, saying nothing was started', async () => {
+    const run = join(tempDir('tcplab-interactive-'), 'run');
+    cpSync(join(FIXTURE_RUNS, 'syn-sent-traced'), run, { recursive: true });
+    const out = join(tempDir('tcplab-interactive-'), 'exit-code');
+    const command = `cd ${REPO_ROOT} && DOCKER_HOST=unix:///nonexistent/docker.sock node bin/tcplab.js exercise syn-sent --run ${run}; echo $? > ${out}; sleep 120`;
+    tmux('new-session', '-d', '-s', 'ex2', '-x', '180', '-y', '60', command);
+    const until = Date.now() + 15_000;
+    while (!/1\/6 How many SYN/.test(tmux('capture-pane', '-p', '-t', 'ex2')) && Date.now() < until) await new Promise((r) => setTimeout(r, 150));
+    tmux('send-keys', '-t', 'ex2', 'C-c');
+    const done = Date.now() + 10_000;
+    while (!existsSync(out) && Date.now() < done) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(out, 'utf8').trim()).toBe('130');
+    expect(tmux('capture-pane', '-p', '-J', '-t', 'ex2')).toContain('interrupted before the run; nothing was started');
+  }, 40_000);
+});
