@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dockerAvailable } from '../helpers/docker-available.js';
@@ -46,5 +46,21 @@ describe.skipIf(!available)('tcplab exercise syn-sent, run for real', () => {
     const report = readFileSync(join(graded.runDir, 'report.html'), 'utf8');
     expect(report).toContain('<section id="answers">');
     expect(existsSync(join(graded.runDir, 'verdict.json'))).toBe(true);
+  }, 240_000);
+
+  it('grade --per-sheet runs the lab once for each sheet and grades each against its own run', async () => {
+    const dir = tempDir('tcplab-grade-docker-');
+    const runsDir = join(dir, 'runs');
+    const sheets = join(dir, 'sheets');
+    mkdirSync(sheets);
+    writeFileSync(join(sheets, 'a.yaml'), 'lab: syn-sent\nstudent: ada@example.edu\nanswers:\n  - { id: syn-count, answer: 4 }\n');
+    writeFileSync(join(sheets, 'b.yaml'), 'lab: syn-sent\nstudent: bob@example.edu\nanswers:\n  - { id: syn-count, answer: 7 }\n');
+    const result = await runCli(['grade', 'syn-sent', sheets, '--per-sheet', '--runs-dir', runsDir, '-q']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(runFolders(runsDir)).toHaveLength(2);
+    const csv = readFileSync(join(sheets, 'grades.csv'), 'utf8').trim().split('\n');
+    expect(csv.slice(1)).toEqual(['ada@example.edu,1,0,0,0,0,0,1', 'bob@example.edu,0,0,0,0,0,0,0']);
+    const summary = readFileSync(join(sheets, 'class-summary.html'), 'utf8');
+    for (const run of runFolders(runsDir)) expect(summary).toContain(run);
   }, 240_000);
 });
