@@ -14,7 +14,12 @@ export function isFaultStep(step: Step): boolean {
   return step.kind === 'rule' || step.kind === 'unrule' || step.kind === 'hold' || step.kind === 'release' || step.kind === 'flood';
 }
 
-/** The setup lines: intro, hosts with their sysctls, steps with faults hidden (expectations are never shown). */
+/** Waits tell what the lab expects to happen (`wait for "error" on c`), so a student predicting the run does not see them. */
+export function isWaitStep(step: Step): boolean {
+  return step.kind === 'wait-state' || step.kind === 'wait-event' || step.kind === 'wait-gone';
+}
+
+/** The setup lines: intro, hosts with their sysctls, the actions with faults hidden and waits left out (expectations are never shown). */
 export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: ExerciseLang): string[] {
   const zh = lang === 'zh';
   const intro = zh ? (questions.introZh ?? questions.intro) : questions.intro;
@@ -26,14 +31,16 @@ export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: Exercis
     lines.push(`  ${host.name}${settings.length > 0 ? ` (${settings.join(', ')})` : ''}`);
   }
   lines.push(zh ? '步骤：' : 'Steps:');
-  lab.steps.forEach((step, i) => {
-    const text = isFaultStep(step)
-      ? zh
-        ? '（此处注入网络故障，细节隐藏）'
-        : '(a network fault is set here; its details are hidden)'
-      : describeStepIn(lang, step);
-    lines.push(`  ${i + 1}. ${text}`);
-  });
+  lab.steps
+    .filter((step) => !isWaitStep(step))
+    .forEach((step, i) => {
+      const text = isFaultStep(step)
+        ? zh
+          ? '（此处注入网络故障，细节隐藏）'
+          : '(a network fault is set here; its details are hidden)'
+        : describeStepIn(lang, step);
+      lines.push(`  ${i + 1}. ${text}`);
+    });
   return lines;
 }
 

@@ -44,6 +44,9 @@ describe.skipIf(!existsSync(TMUX))('tcplab exercise syn-sent on a terminal (tmux
     const setup = await waitForScreen(/1\/6 How many SYN segments/);
     expect(setup).toContain('(a network fault is set here; its details are hidden)');
     expect(setup).not.toContain('-j DROP');
+    // waits would give the answers away (wait for "error" on c); the actions are shown
+    expect(setup).toContain('client: connect c to server:8888');
+    expect(setup).not.toContain('wait for');
     const type = async (keys: string[], next: RegExp): Promise<void> => {
       tmux('send-keys', '-t', 'ex', ...keys);
       await waitForScreen(next);
