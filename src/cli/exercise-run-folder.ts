@@ -8,7 +8,7 @@ import { verifyRun } from '../verify/verify-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LABS_DIR } from './paths.js';
-import { readRunRecord } from './run-folder.js';
+import { readRunJson, readRunRecord } from './run-folder.js';
 
 /** A run to grade against: its analysis and verdict (recomputed from the record, so the truth is the verifier's own). */
 export interface GradingRun {
@@ -37,5 +37,8 @@ export async function loadGradingRun(runDir: string, lab: Lab): Promise<GradingR
     );
   }
   const analysis = analyzeRun(record);
-  return { runDir: resolve(runDir), analysis, verdict: verifyRun(record, resolve(runDir), 0, analysis) };
+  // The verdict is recomputed (the truth is today's verifier's); the run's duration is the stored verdict's.
+  const stored = readRunJson<{ durationMs?: unknown }>(join(runDir, 'verdict.json'), '; or delete verdict.json');
+  const durationMs = typeof stored?.durationMs === 'number' ? stored.durationMs : 0;
+  return { runDir: resolve(runDir), analysis, verdict: verifyRun(record, resolve(runDir), durationMs, analysis) };
 }
