@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runCli } from '../../helpers/run-cli.js';
+import { REPO_ROOT, runCli } from '../../helpers/run-cli.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { FIXTURE_RUNS } from '../verify/run-fixtures.js';
 
@@ -142,6 +142,38 @@ describe('tcplab exercise syn-sent', () => {
       ).toBe('%PDF-');
     }
   }, 120_000);
+});
+
+describe('a lab file without an exercise section', () => {
+  it('gets questions generated from its expectations; their truths as answers score full marks', async () => {
+    const dir = tempDir('tcplab-generated-');
+    const lab = join(dir, 'refused.yaml');
+    const text = readFileSync(join(REPO_ROOT, 'labs', 'refused.yaml'), 'utf8');
+    writeFileSync(lab, text.slice(0, text.indexOf('# Classroom exercise')));
+    const sheet = await runCli(['exercise', lab, '--sheet'], { env });
+    expect(sheet.exitCode).toBe(0);
+    const ids = (parse(sheet.stdout) as { answers: { id: string }[] }).answers.map((a) => a.id);
+    expect(ids).toEqual([
+      'c-outcome',
+      'client-never-established',
+      'server-never-listen-syn-received-established',
+      'client-syn-count',
+      'server-rst-count',
+      'server-synack-count',
+    ]);
+    const blank = join(dir, 'blank.yaml');
+    writeFileSync(blank, sheet.stdout);
+    const run = runCopy('refused');
+    const first = await runCli(['exercise', lab, '--answers', blank, '--run', run, '--json'], { env });
+    expect(first.exitCode).toBe(0);
+    const graded = JSON.parse(first.stdout) as ExerciseJson;
+    expect(graded.score).toBe(0);
+    const truth = filledSheet(dir, 'truth.yaml', 'x@example.edu', Object.fromEntries(graded.questions.map((q) => [q.id, q.observed])));
+    writeFileSync(truth, readFileSync(truth, 'utf8').replace('lab: syn-sent', 'lab: refused'));
+    const full = JSON.parse((await runCli(['exercise', lab, '--answers', truth, '--run', run, '--json'], { env })).stdout) as ExerciseJson;
+    expect(full.score).toBe(full.max);
+    expect(full.questions.find((q) => q.id === 'c-outcome')?.observed).toBe('ECONNREFUSED');
+  });
 });
 
 describe('tcplab grade syn-sent <folder> --run <run>', () => {
