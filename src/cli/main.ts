@@ -3,6 +3,8 @@ import { LabError } from '../lab/lab-error.js';
 import { RunFolderError } from '../run/run-folder-error.js';
 import { registerClean } from './clean-command.js';
 import { registerDoctor } from './doctor-command.js';
+import { registerExercise } from './exercise-command.js';
+import { registerGrade } from './grade-command.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { teardownIsGuarded } from './interrupt.js';
 import { registerImage } from './image-command.js';
@@ -40,6 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerVerify(program, setExitCode);
   registerReport(program, setExitCode);
   registerFsm(program);
+  registerExercise(program, setExitCode);
+  registerGrade(program, setExitCode);
   registerDoctor(program, setExitCode);
   registerImage(program);
   registerClean(program);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXERCISE_SECTION_SCHEMA } from './exercise-kinds.js';
 import { buildFullLabSchema } from './lab-kinds.js';
 
 /**
@@ -10,7 +11,7 @@ import { buildFullLabSchema } from './lab-kinds.js';
  * enforced by loadLabText only.
  */
 export function buildLabJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(buildFullLabSchema(), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(buildFullLabSchema(EXERCISE_SECTION_SCHEMA), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     $schema: schema['$schema'],
     $id: 'https://tcplab.dev/schema/lab.schema.json',

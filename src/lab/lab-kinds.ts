@@ -46,7 +46,7 @@ export const RESERVED_HOST_NAMES = ['all', 'any', 'none', 'self', 'host', 'hosts
 
 export const hostRef = z.string().min(1).max(MAX_NAME_CHARS).describe('name of a host declared under `hosts`');
 export const port = z.number().int().min(1).max(65535).describe('TCP port 1-65535');
-const connName = z
+export const connName = z
   .string()
   .max(MAX_NAME_CHARS)
   .describe('connection name (a connect step’s `as`, or accepted-N)')
@@ -134,9 +134,11 @@ export function checkFlags(value: string): string | undefined {
 }
 
 const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
-const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
+/** The outcomes a connect() can end in (the `outcome` expectation's `is`). */
+export const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
 
-const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
+/** The errors an application can see on a socket, or none (the `error` expectation's `is`). */
+export const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
 
 const DEFAULT_WAIT_MS = 30_000;
 
@@ -407,7 +409,7 @@ export function checkSysctlValueText(value: string | number): string | undefined
 }
 
 /** The top level of a lab file; `steps`/`expect` items are checked one by one against the registries. */
-export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodType) {
+export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodType, exerciseSection: z.ZodType) {
   return z.strictObject({
     name: z.string().max(MAX_NAME_CHARS).regex(LAB_NAME_PATTERN).optional(),
     title: z.string().min(1).max(MAX_TITLE_CHARS),
@@ -418,11 +420,12 @@ export function buildLabFileSchema(stepItem: z.ZodType, expectationItem: z.ZodTy
     hosts: z.record(hostName, hostSchema).meta({ minProperties: 1, maxProperties: MAX_HOSTS }),
     steps: z.array(stepItem).max(MAX_STEPS),
     expect: z.array(expectationItem).max(MAX_EXPECTATIONS).optional(),
+    exercise: exerciseSection.optional(),
   });
 }
 
 /** The schema used for validation: items are opaque here and dispatched by key in load-lab.ts. */
-export const LAB_FILE_SCHEMA = buildLabFileSchema(z.unknown(), z.unknown());
+export const LAB_FILE_SCHEMA = buildLabFileSchema(z.unknown(), z.unknown(), z.unknown());
 
 function itemUnion(kinds: ReadonlyMap<string, ItemKind<unknown>>): z.ZodType {
   const options = [...kinds.values()].map((kind) => z.strictObject({ [kind.key]: kind.schema }));
@@ -431,9 +434,9 @@ function itemUnion(kinds: ReadonlyMap<string, ItemKind<unknown>>): z.ZodType {
   return z.union([first, second, ...rest]);
 }
 
-/** The complete schema (items included), for JSON Schema export and editors. */
-export function buildFullLabSchema(): z.ZodType {
-  return buildLabFileSchema(itemUnion(STEP_KINDS), itemUnion(EXPECTATION_KINDS));
+/** The complete schema (items and the exercise section, exercise-kinds.ts, included), for JSON Schema export and editors. */
+export function buildFullLabSchema(exerciseSection: z.ZodType): z.ZodType {
+  return buildLabFileSchema(itemUnion(STEP_KINDS), itemUnion(EXPECTATION_KINDS), exerciseSection);
 }
 
 export { describeValue };

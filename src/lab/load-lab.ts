@@ -6,6 +6,7 @@ import { RuleError, parseRule } from '../faults/iptables-rule.js';
 import { checkLabCapacity } from './check-lab-capacity.js';
 import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
 import { describeValue } from './duration.js';
+import { loadExercise } from './exercise-kinds.js';
 import { LabError, didYouMean, formatLabPath, type LabProblem } from './lab-error.js';
 import { describeIssues, type PathProblem } from './lab-issues.js';
 import {
@@ -78,6 +79,9 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
   pathProblems.push(...checkLabReferences(validHosts, namedSteps, expectations));
   pathProblems.push(...checkRuleTexts(namedSteps, validHosts));
   pathProblems.push(...checkLabCapacity(hostNames.length, namedSteps));
+  const parsedSteps = namedSteps.flatMap((item) => (item.status === 'parsed' ? [item.model] : []));
+  const exerciseContext = { hostNames: validHosts, steps: parsedSteps, expectationCount: expectations.length };
+  const exercise = loadExercise(record['exercise'], exerciseContext, pathProblems);
 
   let name = typeof record['name'] === 'string' ? record['name'] : basename(file).replace(/\.ya?ml$/, '');
   if (record['name'] === undefined && !LAB_NAME_PATTERN.test(name)) {
@@ -113,6 +117,7 @@ export function loadLabText(text: string, file: string, overrides: readonly stri
     steps: namedSteps.map((item) => parsedModel(item)),
     expectations: expectations.map((item) => parsedModel(item)),
     timeoutMs: data.timeout === undefined ? DEFAULT_TIMEOUT_MS : durationMs(data.timeout),
+    ...(exercise !== undefined && { exercise }),
     positions,
   };
 }

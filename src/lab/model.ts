@@ -23,6 +23,8 @@ export interface Lab {
   readonly expectations: readonly Expectation[];
   /** Upper bound for the whole run; the run is aborted (and cleaned up) after it. */
   readonly timeoutMs: number;
+  /** The classroom exercise of the lab file's `exercise:` section (questions students answer before the run), when it has one. */
+  readonly exercise?: Exercise;
   /** Source position of each step / expectation (same index), for messages. */
   readonly positions: { readonly steps: readonly SourcePos[]; readonly expectations: readonly SourcePos[] };
 }
@@ -127,3 +129,51 @@ export type Expectation =
 export type SocketErrorCode = 'none' | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH';
 
 export type ExpectationKind = Expectation['kind'];
+
+/** A lab's classroom exercise: what students are told before the run, and the questions they answer (src/exercise grades them). */
+export interface Exercise {
+  /** The setup as students read it (the fault in words, not the rule), in English and Chinese. */
+  readonly intro?: string;
+  readonly introZh?: string;
+  readonly questions: readonly ExerciseQuestion[];
+}
+
+/** One question: its prompt, the form of its answer, and where the truth comes from in the run. */
+export interface ExerciseQuestion {
+  /** Unique in the lab: lower-case letters, digits and -, e.g. `syn-count`. */
+  readonly id: string;
+  readonly prompt: string;
+  readonly promptZh?: string;
+  readonly answer: ExerciseAnswerForm;
+  readonly truth: TruthSource;
+  /** Why the truth is what it is, shown after grading. */
+  readonly explain?: string;
+  readonly explainZh?: string;
+}
+
+/** The form of an answer: a state path, a whole number, a duration within a tolerance, one of some options, or yes/no. */
+export type ExerciseAnswerForm =
+  | { readonly kind: 'states' }
+  | { readonly kind: 'count' }
+  | { readonly kind: 'duration'; readonly toleranceMs: Millis }
+  | { readonly kind: 'choice'; readonly options: readonly string[] }
+  | { readonly kind: 'yes-no' };
+
+export type ExerciseAnswerKind = ExerciseAnswerForm['kind'];
+
+/** Where a question's truth comes from in the observed run (never from a check's text). */
+export type TruthSource =
+  /** The states `host` (on `port`) passed through, as the run's analysis has them. */
+  | { readonly kind: 'states'; readonly host: string; readonly port?: number }
+  /** How many segments `from` sent to `to` with exactly these tcpdump flags (or, with `*`, at least them), in the sender's capture. */
+  | { readonly kind: 'segments'; readonly from: string; readonly to: string; readonly flags: string }
+  /** What connect() of `conn` on `host` ended in (connected, ETIMEDOUT, …). */
+  | { readonly kind: 'outcome'; readonly host: string; readonly conn: string }
+  /** The error the application saw on `conn`, or none. */
+  | { readonly kind: 'error'; readonly host: string; readonly conn: string }
+  /** The time from connect() of `conn` (its step's start) to the first error the connection reported (connect's own, or a later call's). */
+  | { readonly kind: 'give-up'; readonly host: string; readonly conn: string }
+  /** Whether the check of the lab's expectation number `expect` (1-based, in `expect:` order) passed. */
+  | { readonly kind: 'check'; readonly expect: number };
+
+export type TruthKind = TruthSource['kind'];

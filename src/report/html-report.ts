@@ -8,6 +8,8 @@ import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-c
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
 import { renderKernelPathSection } from './kernel-path-html.js';
+import type { GradedSheet } from '../exercise/grade-answer.js';
+import { renderAnswersSection } from './exercise-answers-html.js';
 
 /**
  * `report.html`: one self-contained page (inline CSS and SVG, no scripts, fonts or network) showing a run
@@ -29,6 +31,8 @@ export interface HtmlReportOptions {
   readonly commentary?: readonly CommentaryLine[];
   /** The run's kernel call paths and the zero of its times; without them the "kernel call path" section is left out. */
   readonly kernelPaths?: { readonly paths: KernelCallPaths | undefined; readonly startedUs: number };
+  /** An exercise run's graded answers, shown beside the ladder (exercise-answers-html.ts). */
+  readonly exercise?: GradedSheet;
 }
 
 /** Renders the report page of a run (its analysis + verdict → HTML string; pure), with its commentary. */
@@ -151,6 +155,7 @@ ${model.arrows.length === 0 ? `<p class="note">${escapeHtml(w.noSegments)}</p>` 
 ${renderSvg(model, w)}
 ${renderLegend(w)}
 </section>
+${options.exercise === undefined ? '' : renderAnswersSection(options.exercise, lang)}
 ${options.kernelPaths === undefined ? '' : renderKernelPathSection(options.kernelPaths.paths, options.kernelPaths.startedUs, lang)}
 ${renderWarnings(model, w)}
 ${renderCommentary(model, options.commentary, lang, w)}

@@ -2,7 +2,9 @@ import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyz
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import { portOf, type StateSample } from '../analysis/socket-timeline.js';
 import { assertNever } from '../assert-never.js';
+import type { AgentEvent } from '../agent/protocol.js';
 import type { Expectation, ExpectationKind } from '../lab/model.js';
+import type { TcpState } from '../tcp/state.js';
 import { formatFlags, parseFlagLetters, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkTimerReading } from './timer-checks.js';
@@ -127,17 +129,7 @@ const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
 };
 
 const checkOutcome: Checker<'outcome'> = (expectation, run) => {
-  const events = hostOf(run, expectation.host).events;
-  const decisive = events.find((e) => (e.type === 'connected' || e.type === 'error') && e.conn === expectation.conn);
-  let observed = 'no outcome (the connection attempt was still pending when the run ended)';
-  const evidence: string[] = [];
-  if (decisive?.type === 'connected') {
-    observed = 'connected';
-    evidence.push(`connect() succeeded at ${relTime(run, decisive.timeUs)} (${decisive.local} → ${decisive.remote})`);
-  } else if (decisive?.type === 'error') {
-    observed = decisive.code;
-    evidence.push(`${decisive.syscall ?? 'socket'} failed with ${decisive.code} at ${relTime(run, decisive.timeUs)}: ${decisive.message}`);
-  }
+  const { observed, evidence, decisive } = connectOutcomeOf(run, expectation.host, expectation.conn);
   return {
     name: `connect() of ${expectation.host}/${expectation.conn} ends in ${expectation.is}`,
     status: observed === expectation.is ? 'pass' : 'fail',
@@ -148,21 +140,52 @@ const checkOutcome: Checker<'outcome'> = (expectation, run) => {
   };
 };
 
+/** What connect() of `conn` on `host` ended in: its first `connected` or `error` event, or no outcome while still pending. */
+export function connectOutcomeOf(
+  run: RunRecord,
+  host: string,
+  conn: string,
+): { observed: string; evidence: string[]; decisive?: Extract<AgentEvent, { type: 'connected' | 'error' }> } {
+  const events = hostOf(run, host).events;
+  const decisive = events.find(
+    (e): e is Extract<AgentEvent, { type: 'connected' | 'error' }> => (e.type === 'connected' || e.type === 'error') && e.conn === conn,
+  );
+  if (decisive?.type === 'connected') {
+    return { observed: 'connected', decisive, evidence: [`connect() succeeded at ${relTime(run, decisive.timeUs)} (${decisive.local} → ${decisive.remote})`] };
+  }
+  if (decisive?.type === 'error') {
+    const evidence = [`${decisive.syscall ?? 'socket'} failed with ${decisive.code} at ${relTime(run, decisive.timeUs)}: ${decisive.message}`];
+    return { observed: decisive.code, decisive, evidence };
+  }
+  return { observed: 'no outcome (the connection attempt was still pending when the run ended)', evidence: [] };
+}
+
 const checkSocketError: Checker<'error'> = (expectation, run) => {
-  const error = hostOf(run, expectation.host).events.find((e) => e.type === 'error' && e.conn === expectation.conn);
-  const observed = error?.type === 'error' ? error.code : 'none';
+  const { observed, evidence, error } = socketErrorOf(run, expectation.host, expectation.conn);
   return {
     name: `${expectation.host}/${expectation.conn} sees ${expectation.is === 'none' ? 'no socket error' : expectation.is}`,
     status: observed === expectation.is ? 'pass' : 'fail',
     expected: expectation.is,
     observed,
-    evidence:
-      error?.type === 'error'
-        ? [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`]
-        : [`no error event for ${expectation.conn} in ${expectation.host}'s agent events`],
+    evidence,
     refs: error === undefined ? [] : [eventRef(expectation.host, error)],
   };
 };
+
+/** The error the application saw on `conn` of `host` (its first `error` event), or `none`. */
+export function socketErrorOf(
+  run: RunRecord,
+  host: string,
+  conn: string,
+): { observed: string; evidence: string[]; error?: Extract<AgentEvent, { type: 'error' }> } {
+  const error = hostOf(run, host).events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
+  if (error === undefined) return { observed: 'none', evidence: [`no error event for ${conn} in ${host}'s agent events`] };
+  return {
+    observed: error.code,
+    error,
+    evidence: [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`],
+  };
+}
 
 /** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */
 const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
@@ -197,12 +220,7 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
  */
 const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
-  const from = hostOf(run, expectation.from);
-  const to = hostOf(run, expectation.to);
-  const atLeast = expectation.flags.endsWith('*');
-  const wanted = parseFlagLetters(atLeast ? expectation.flags.slice(0, -1) : expectation.flags);
-  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address);
-  const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === expectation.flags));
+  const { atLeast, wanted, sent, matching } = segmentsMatching(run, expectation.from, expectation.to, expectation.flags);
   const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
   const bounds: string[] = [];
   if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
@@ -246,6 +264,22 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
     ),
   };
 };
+
+/** Segments `from` sent to `to` in its own capture, and those whose flags equal `flags` (tcpdump letters), or include them all with a trailing `*`. */
+export function segmentsMatching(
+  run: RunRecord,
+  fromHost: string,
+  toHost: string,
+  flags: string,
+): { atLeast: boolean; wanted: number; sent: TcpSegment[]; matching: TcpSegment[] } {
+  const from = hostOf(run, fromHost);
+  const to = hostOf(run, toHost);
+  const atLeast = flags.endsWith('*');
+  const wanted = parseFlagLetters(atLeast ? flags.slice(0, -1) : flags);
+  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address);
+  const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === flags));
+  return { atLeast, wanted, sent, matching };
+}
 
 /** `1 [R.] at #12; 3 [FP.] first at #7`: segments grouped by their flags, in capture order. */
 function describeNearMisses(segments: readonly TcpSegment[]): string {
@@ -310,7 +344,7 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
 };
 
 /** The host's sampled states from the analysis, on `port` (local or remote) when given. */
-function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {
+export function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {
   const samples = hostAnalysisOf(analysis, host).samples;
   return port === undefined ? samples : samples.filter((s) => portOf(s.local) === port || portOf(s.remote) === port);
 }
@@ -329,7 +363,12 @@ function portSuffix(port: number | undefined): string {
 
 function describeSamples(samples: readonly StateSample[]): string {
   if (samples.length === 0) return 'no socket sampled';
-  const path: string[] = [];
+  return statePathOf(samples).join(' → ');
+}
+
+/** The states samples pass through, in order, a state repeated by consecutive samples written once. */
+export function statePathOf(samples: readonly StateSample[]): TcpState[] {
+  const path: TcpState[] = [];
   for (const s of samples) if (path.at(-1) !== s.state) path.push(s.state);
-  return path.join(' → ');
+  return path;
 }

@@ -97,8 +97,8 @@ describe('the shape of the tree (issue 8)', () => {
     expect(replay.match(/default:\s*assertNever\((step|op)\);/g)).toHaveLength(2);
   });
 
-  it('the pure core (analysis, verify, report, tcp) does no I/O (src/verify/connections.ts streams capture files for `verify <capture>`; another part of the tree owns it)', () => {
-    const pure = files.filter((f) => /^src\/(analysis|report|tcp)\//.test(f) || (f.startsWith('src/verify/') && f !== 'src/verify/connections.ts'));
+  it('the pure core (analysis, verify, report, tcp, exercise) does no I/O (src/verify/connections.ts streams capture files for `verify <capture>`; another part of the tree owns it)', () => {
+    const pure = files.filter((f) => /^src\/(analysis|report|tcp|exercise)\//.test(f) || (f.startsWith('src/verify/') && f !== 'src/verify/connections.ts'));
     const io = pure.flatMap((f) =>
       importsOf(f)
         .filter((i) => /^node:(fs|child_process|net|http)/.test(i.from) && !i.typeOnly)

@@ -104,7 +104,7 @@ describe('bad lab files: one per error class, exact lines', () => {
     [
       'unknown-key-top',
       [
-        '6:1: tittle: unknown key "tittle"; known keys: name, title, source, description, description_zh, timeout, hosts, steps, expect (did you mean "title"?)',
+        '6:1: tittle: unknown key "tittle"; known keys: name, title, source, description, description_zh, timeout, hosts, steps, expect, exercise (did you mean "title"?)',
       ],
     ],
     [
