@@ -16,7 +16,10 @@ type Listening = Extract<AgentEvent, { type: 'listening' }>;
 
 /** The agent's socket worker is Python (sockets.py): without python3 on this machine, these suites are skipped, saying why. */
 const hasPython = spawnSync('python3', ['--version']).status === 0;
-const describeAgent = (name: string, body: () => void): void => (hasPython ? describe(name, body) : describe.skip(`${name} (python3 missing: skipped)`, body));
+const describeAgent = (name: string, body: () => void): void => {
+  if (hasPython) describe(name, body);
+  else describe.skip(`${name} (python3 missing: skipped)`, body);
+};
 
 let built: BuiltAgent;
 let server: AgentProcess;

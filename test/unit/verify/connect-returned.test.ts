@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AgentEvent } from '../../../src/agent/protocol.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import type { Expectation } from '../../../src/lab/model.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
@@ -12,13 +13,16 @@ async function checkOn(expectation: Expectation, edit: (run: RunRecord) => RunRe
   return checkExpectations({ ...run, lab: { ...run.lab, expectations: [expectation] } })[0]!;
 }
 
-const withoutReturn = (errno: string | undefined) => (run: RunRecord) => ({
-  ...run,
-  hosts: run.hosts.map((host) => ({
-    ...host,
-    events: host.events.flatMap((e) => (e.type !== 'connect-returned' ? [e] : errno === undefined ? [] : [{ ...e, errno }])),
-  })),
-});
+/** The run with each connect-returned event's errno replaced (or, for undefined, the event removed). */
+const withoutReturn =
+  (errno: string | undefined) =>
+  (run: RunRecord): RunRecord => ({
+    ...run,
+    hosts: run.hosts.map((host) => ({
+      ...host,
+      events: host.events.flatMap((e): AgentEvent[] => (e.type !== 'connect-returned' ? [e] : errno === undefined ? [] : [{ ...e, errno }])),
+    })),
+  });
 
 describe('returned: what the nonblocking connect(2) returned', () => {
   it('passes on the EINPROGRESS of the run, with the time and the bound port as evidence', async () => {
