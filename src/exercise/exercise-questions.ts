@@ -121,6 +121,16 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
           truth: { kind: 'check', expect: index + 1 },
         },
       ];
+    case 'connect-returned':
+      return [
+        {
+          id: `${expectation.conn}-connect-returns`,
+          prompt: `Will the nonblocking connect() of ${expectation.host} (connection ${expectation.conn}) return ${expectation.is === 'ok' ? '0' : expectation.is}? (yes/no)`,
+          promptZh: `${expectation.host} 的非阻塞 connect()（连接 ${expectation.conn}）会返回 ${expectation.is === 'ok' ? '0' : expectation.is} 吗？（是/否）`,
+          answer: { kind: 'yes-no' },
+          truth: { kind: 'check', expect: index + 1 },
+        },
+      ];
     case 'synack-retransmits':
     case 'fin-retransmits':
     case 'timer':

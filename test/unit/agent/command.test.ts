@@ -49,7 +49,10 @@ describe('parseAgentCommand', () => {
   it('names the bad field, what it expected and what it received', () => {
     const unknownOp = parseAgentCommand('{"id":9,"op":"bind"}');
     expect(unknownOp).toMatchObject({ ok: false, id: 9 });
-    if (!unknownOp.ok) expect(unknownOp.message).toContain('must be one of listen, connect, send, shutdown, close, abort, netstat, exit, received "bind"');
+    if (!unknownOp.ok)
+      expect(unknownOp.message).toContain(
+        'must be one of listen, connect, send, shutdown, close, abort, setsockopt, pause, resume, accept, unlisten, netstat, exit, received "bind"',
+      );
     const cases: Array<[string, string]> = [
       ['{"id":1,"op":"listen","port":70000}', 'field "port"'],
       ['{"id":1,"op":"listen","port":-1}', 'field "port"'],
@@ -62,6 +65,18 @@ describe('parseAgentCommand', () => {
       ['{"id":1,"op":"send","conn":"c","bytes":-1}', 'field "bytes"'],
       [`{"id":1,"op":"send","conn":"c","bytes":${MAX_SEND_BYTES + 1}}`, 'field "bytes"'],
       ['{"id":1,"op":"close"}', 'field "conn"'],
+      ['{"id":1,"op":"listen","port":80,"options":{"name":"SO_KEEPALIVE"}}', 'field "options" must be a list'],
+      ['{"id":1,"op":"listen","port":80,"options":[{"name":"SO_BOGUS","value":1}]}', 'options[0].name must be one of SO_REUSEADDR'],
+      [
+        '{"id":1,"op":"connect","conn":"c","host":"h","port":80,"options":[{"name":"TCP_KEEPIDLE","value":1.5}]}',
+        'options[0] (TCP_KEEPIDLE) value must be a 32-bit integer',
+      ],
+      ['{"id":1,"op":"connect","conn":"c","host":"h","port":80,"options":[{"name":"TCP_KEEPIDLE","value":4294967296}]}', '32-bit integer'],
+      ['{"id":1,"op":"setsockopt","conn":"c","options":[{"name":"SO_LINGER","value":1}]}', 'options[0] (SO_LINGER) value must be {onoff, seconds}'],
+      ['{"id":1,"op":"setsockopt","conn":"c"}', 'field "options" is required'],
+      ['{"id":1,"op":"pause"}', 'field "conn"'],
+      ['{"id":1,"op":"accept","port":0}', 'field "port"'],
+      ['{"id":1,"op":"unlisten"}', 'field "port"'],
     ];
     for (const [line, field] of cases) {
       const parsed = parseAgentCommand(line);
@@ -72,6 +87,19 @@ describe('parseAgentCommand', () => {
         expect(parsed.message, line).toContain('remedy');
       }
     }
+  });
+
+  it('parses the socket worker ops with their options', () => {
+    expect(parseAgentCommand('{"id":2,"op":"setsockopt","conn":"c","options":[{"name":"SO_LINGER","value":{"onoff":1,"seconds":3}}]}')).toStrictEqual({
+      ok: true,
+      command: { id: 2, op: 'setsockopt', conn: 'c', options: [{ name: 'SO_LINGER', value: { onoff: 1, seconds: 3 } }] },
+    });
+    expect(parseAgentCommand('{"id":3,"op":"listen","port":80,"options":[{"name":"TCP_DEFER_ACCEPT","value":3}]}')).toStrictEqual({
+      ok: true,
+      command: { id: 3, op: 'listen', port: 80, options: [{ name: 'TCP_DEFER_ACCEPT', value: 3 }] },
+    });
+    expect(parseAgentCommand('{"id":4,"op":"accept","port":80}')).toStrictEqual({ ok: true, command: { id: 4, op: 'accept', port: 80 } });
+    expect(parseAgentCommand('{"id":5,"op":"resume","conn":"c"}')).toStrictEqual({ ok: true, command: { id: 5, op: 'resume', conn: 'c' } });
   });
 
   it('allows port 0 (ephemeral) for listen only', () => {
