@@ -6,6 +6,7 @@ import {
   type RetransmissionSchedule,
   type ScheduleItemCheck,
 } from '../tcp/timing-model.js';
+import { compareProbeSchedule, type ProbeItemCheck, type ProbeSchedule } from '../tcp/probe-timing.js';
 import type { ObservedGiveUp } from './sampled-reads.js';
 
 /*
@@ -196,6 +197,50 @@ export function predictGiveUpWindow(
   const fitting = windows.filter((w) => w.fits);
   const kept = fitting.length > 0 ? fitting : windows;
   return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
+}
+
+/** A probe schedule (keepalive or persist) fitted to the observation. */
+export interface ProbeFit {
+  readonly lateness: TimerLateness;
+  readonly schedule: ProbeSchedule;
+  readonly items: readonly ProbeItemCheck[];
+  readonly problems: readonly string[];
+}
+
+/**
+ * Fits observed probes (ms from the timer's anchor) and the give-up (an instant, or an interval when only
+ * user space saw it) to the on-time and the late-timer prediction, under the same policy as
+ * fitRetransmissions(): the late one is kept only when it has fewer problems.
+ */
+export function fitProbes(
+  predict: (options: { timerLateness: TimerLateness }) => ProbeSchedule,
+  probesMs: readonly number[],
+  giveUp: ObservedGiveUp | undefined,
+): ProbeFit {
+  const fitAt = (lateness: TimerLateness): ProbeFit => {
+    const schedule = predict({ timerLateness: lateness });
+    const raw = compareProbeSchedule(schedule, probesMs, giveUp?.byMs);
+    const items = raw.map((item) => {
+      // A give-up known only as an interval is early only if over before the window, late only if it began after it.
+      if (item.what !== 'give-up' || giveUp === undefined || giveUp.afterMs === giveUp.byMs || item.earliestMs === undefined || item.latestMs === undefined) {
+        return item;
+      }
+      const verdict: ProbeItemCheck['verdict'] = giveUp.byMs < item.earliestMs ? 'early' : giveUp.afterMs > item.latestMs ? 'late' : 'ok';
+      return { ...item, verdict, ok: verdict === 'ok' };
+    });
+    const problems = items
+      .filter((item) => !item.ok)
+      .map((item) => {
+        const what = item.what === 'give-up' ? 'the give-up' : `probe ${item.index + 1}`;
+        if (item.verdict === 'unobserved') return `${what} expected at ${seconds(item.expectedMs ?? 0)} s was not observed`;
+        if (item.verdict === 'unexpected') return `${what} at ${seconds(item.observedMs ?? 0)} s is not in the model`;
+        return `${what} ${item.verdict} (${seconds(item.observedMs ?? 0)} s, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`;
+      });
+    return { lateness, schedule, items, problems };
+  };
+  const onTime = fitAt('none');
+  const late = fitAt('max');
+  return late.problems.length < onTime.problems.length ? late : onTime;
 }
 
 /** The RTO an orphan's FIN timer used, and whether the first repeat was a tail-loss probe. */
