@@ -222,7 +222,15 @@ export class DataRetransmissionTracker {
   }
 
   private markProbe(seg: TcpSegment, side: 0 | 1, kind: ProbeKind): void {
-    const mark: ProbeMark = { frame: seg.frame, timeUs: seg.timeUs, from: side === 0 ? 'a' : 'b', kind, seq: seg.seq, length: seg.payloadLength, answeredByFrame: undefined };
+    const mark: ProbeMark = {
+      frame: seg.frame,
+      timeUs: seg.timeUs,
+      from: side === 0 ? 'a' : 'b',
+      kind,
+      seq: seg.seq,
+      length: seg.payloadLength,
+      answeredByFrame: undefined,
+    };
     if (this.result.probes.length < this.limit) this.result.probes.push(mark);
     this.pendingProbe[side] = mark;
   }

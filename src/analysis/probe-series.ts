@@ -41,8 +41,7 @@ export function probeSeriesOf(segments: readonly TcpSegment[], tuple: SocketTupl
   const last = probes.at(-1);
   const anchor = first === undefined ? undefined : own.findLast((s) => !isSent(s) && s.timeUs <= first.timeUs);
   const rstAfter = last === undefined ? undefined : own.find((s) => isSent(s) && s.timeUs >= last.timeUs && (s.flags & TcpFlag.RST) !== 0);
-  const windowOpened =
-    kind !== 'zero-window probe' || first === undefined ? undefined : own.find((s) => !isSent(s) && s.timeUs > first.timeUs && s.window > 0);
+  const windowOpened = kind !== 'zero-window probe' || first === undefined ? undefined : own.find((s) => !isSent(s) && s.timeUs > first.timeUs && s.window > 0);
   return { kind, tuple, probes, anchor, rstAfter, windowOpened, lastSegment: own.at(-1) };
 }
 
@@ -56,4 +55,25 @@ export function probingTuples(segments: readonly TcpSegment[], hostAddress: stri
     if (!seen.has(key)) seen.set(key, { local: src, remote: dst });
   }
   return [...seen.values()].filter((tuple) => probeSeriesOf(segments, tuple, kind).probes.length > 0);
+}
+
+/**
+ * The RTO behind a persist schedule, from the probes' offsets after the anchor: a timer never fires early,
+ * so base << k ≤ gap k for every gap whose backoff still doubled (k ≤ tcp_retries2, below tcp_rto_max);
+ * the estimate is the smallest such bound in whole jiffies, never below tcp_rto_min (tcp_probe0_base()).
+ */
+export function estimatePersistRto(
+  probesMs: readonly number[],
+  retries2: number,
+  rtoMaxMs: number,
+  rtoMinMs: number,
+  hz: number,
+): { rtoMs: number; source: string } {
+  const gaps = probesMs.map((t, i) => t - (i === 0 ? 0 : (probesMs[i - 1] ?? 0)));
+  const bounds = gaps.slice(0, retries2 + 1).flatMap((gap, k) => (gap < rtoMaxMs ? [gap / 2 ** k] : []));
+  const jiffyMs = 1000 / hz;
+  if (bounds.length === 0) return { rtoMs: rtoMinMs, source: `tcp_rto_min: no probe gap below tcp_rto_max to measure` };
+  const floored = Math.floor(Math.min(...bounds) / jiffyMs + 1e-9) * jiffyMs;
+  if (floored < rtoMinMs) return { rtoMs: rtoMinMs, source: `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter` };
+  return { rtoMs: floored, source: 'from the observed probe gaps (each gap / 2^k, whole jiffies)' };
 }

@@ -95,8 +95,7 @@ export function predictKeepaliveSchedule(config: KeepaliveConfig, input: Partial
     const slackMs = timers.reduce((sum, timerMs) => sum + timerSlackMs(timerMs, hz), 0);
     if (fireMs > horizonMs) return { probesMs, intervalsMs, slacksMs, giveUp: undefined };
     const idleForMs = fireMs - lastReceiveMs;
-    const expired =
-      userTimeoutMs !== undefined ? idleForMs >= roundUpToJiffiesMs(userTimeoutMs, hz) && probesOut > 0 : probesOut >= config.count;
+    const expired = userTimeoutMs !== undefined ? idleForMs >= roundUpToJiffiesMs(userTimeoutMs, hz) && probesOut > 0 : probesOut >= config.count;
     if (expired) {
       const reason: ProbeGiveUpReason = userTimeoutMs !== undefined ? 'user-timeout' : 'keepalive-count';
       return { probesMs, intervalsMs, slacksMs, giveUp: { atMs: fireMs, intervalMs: nominalMs, slackMs, reason, sendsRst: true } };
@@ -217,13 +216,19 @@ export function compareProbeSchedule(
   let anchorMs = 0;
   let nominalSinceAnchor = 0;
   let slackSinceAnchor = 0;
-  const judge = (index: number, what: ProbeItemCheck['what'], expectedMs: number, intervalMs: number, slackMs: number, observedMs: number | undefined): void => {
+  const judge = (
+    index: number,
+    what: ProbeItemCheck['what'],
+    expectedMs: number,
+    intervalMs: number,
+    slackMs: number,
+    observedMs: number | undefined,
+  ): void => {
     nominalSinceAnchor += intervalMs;
     slackSinceAnchor += slackMs;
     const earliestMs = anchorMs + nominalSinceAnchor - allowanceMs;
     const latestMs = anchorMs + nominalSinceAnchor + slackSinceAnchor + allowanceMs;
-    const verdict: ScheduleVerdict =
-      observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
+    const verdict: ScheduleVerdict = observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
     checks.push({ index, what, expectedMs, observedMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' });
     if (observedMs !== undefined) {
       anchorMs = observedMs;

@@ -14,9 +14,15 @@ function describeProbes(probes: readonly ProbeMark[]): string[] {
       const mine = probes.filter((p) => p.from === from && p.kind === kind);
       if (mine.length === 0) continue;
       const answered = mine.filter((p) => p.answeredByFrame !== undefined).length;
-      const frames = mine.slice(0, 8).map((p) => p.frame).join(', ') + (mine.length > 8 ? ', …' : '');
+      const frames =
+        mine
+          .slice(0, 8)
+          .map((p) => p.frame)
+          .join(', ') + (mine.length > 8 ? ', …' : '');
       const who = from === 'a' ? 'client' : 'server';
-      out.push(`${mine.length} ${kind === 'keepalive' ? 'keepalive probe(s)' : 'zero-window probe(s)'} from the ${who} (frames ${frames}; ${answered} answered): ${PROBE_WORDS[kind]}`);
+      out.push(
+        `${mine.length} ${kind === 'keepalive' ? 'keepalive probe(s)' : 'zero-window probe(s)'} from the ${who} (frames ${frames}; ${answered} answered): ${PROBE_WORDS[kind]}`,
+      );
     }
   }
   return out;

@@ -38,7 +38,9 @@ describe('probes in the measured Linux captures', () => {
     const c = connectionOf('persist');
     expect(c.dataRetransmissions).toMatchObject({ keepalives: 0, zeroWindowProbes: 6 });
     expect(c.dataRetransmissions.probes.filter((p) => p.answeredByFrame !== undefined)).toHaveLength(5);
-    expect(describeAnomalies(c).join('\n')).toContain("6 zero-window probe(s) from the client (frames 10, 12, 13, 15, 17, 19; 5 answered): sent while the peer's window was 0");
+    expect(describeAnomalies(c).join('\n')).toContain(
+      "6 zero-window probe(s) from the client (frames 10, 12, 13, 15, 17, 19; 5 answered): sent while the peer's window was 0",
+    );
   });
 
   it('data retransmissions stay retransmissions (data-ut: TLP and RTO copies of 100 bytes)', () => {
