@@ -4,7 +4,9 @@
 //     started in parallel), then removing them;
 //   - the handshake lab run as a user runs it (`tcplab run handshake`), its wall time and its phases
 //     (deploy, steps, collect, teardown, verify: the run folder's timings.json);
-//   - the ratio of the two.
+//   - the ratio of the two;
+//   - each socket step's round trip (steps.jsonl: start to end of a listen, connect, send, close … step, i.e.
+//     command sent, agent → socket worker → syscall → reply back on the host), median per kind over the rounds.
 // Usage: bench/lab-overhead.mjs [-n N] [--lab NAME]   (medians of N rounds, default 5; needs
 // `npx tsc -p tsconfig.json`, an engine and the lab image: `npx tcplab setup`)
 import { $, argv, fs, os, path } from 'zx';
@@ -24,6 +26,8 @@ const timed = async (fn) => {
 const floor = [];
 const lab = [];
 const phases = [];
+const stepMs = new Map();
+const SOCKET_STEPS = new Set(['listen', 'connect', 'send', 'shutdown', 'close', 'close-on-fin', 'abort', 'setsockopt', 'pause', 'resume', 'accept', 'unlisten']);
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcplab-overhead-'));
 try {
   for (let i = 0; i < rounds; i++) {
@@ -40,6 +44,10 @@ try {
     lab.push(await timed(() => $`node ${root}/bin/tcplab.js run ${labName} -q --runs-dir ${dir}`));
     const [runFolder] = fs.readdirSync(dir).filter((name) => !name.startsWith('.'));
     phases.push(JSON.parse(fs.readFileSync(path.join(dir, runFolder, 'timings.json'), 'utf8')));
+    for (const line of fs.readFileSync(path.join(dir, runFolder, 'steps.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+      const step = JSON.parse(line);
+      if (SOCKET_STEPS.has(step.kind)) stepMs.set(step.kind, [...(stepMs.get(step.kind) ?? []), (step.endUs - step.startUs) / 1000]);
+    }
   }
 } finally {
   fs.rmSync(runsDir, { recursive: true, force: true });
@@ -55,3 +63,6 @@ for (const phase of ['deployMs', 'settingsMs', 'stepsMs', 'collectMs', 'teardown
 const inRun = median(phases.map((p) => Object.values(p).reduce((a, b) => a + b, 0)));
 console.log(`  start-up and exit of the CLI (wall − phases)  ${ms(median(lab) - inRun)}`);
 console.log(`ratio ${labName} / floor: ${(median(lab) / median(floor)).toFixed(2)}`);
+for (const [kind, values] of stepMs) {
+  console.log(`step round trip ${kind.padEnd(8)} median ${median(values).toFixed(2)} ms, max ${Math.max(...values).toFixed(2)} ms (${values.length} steps)`);
+}

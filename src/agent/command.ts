@@ -3,9 +3,78 @@
  * the image's bare Node 18), so this is a hand-written check instead of a zod schema. Pure.
  */
 import { assertNever } from '../tcp/state.js';
-import type { AgentCommand, AgentOp } from './protocol.js';
+import type { AgentCommand, AgentOp, SocketOptionCall, SocketOptionName } from './protocol.js';
 
-export const AGENT_OPS: readonly AgentOp[] = ['listen', 'connect', 'send', 'shutdown', 'close', 'abort', 'netstat', 'exit'];
+export const AGENT_OPS: readonly AgentOp[] = [
+  'listen',
+  'connect',
+  'send',
+  'shutdown',
+  'close',
+  'abort',
+  'setsockopt',
+  'pause',
+  'resume',
+  'accept',
+  'unlisten',
+  'netstat',
+  'exit',
+];
+
+/** The ops the socket worker (sockets.py) carries out; the agent relays them unchanged. */
+export const SOCKET_OPS: ReadonlySet<AgentOp> = new Set<AgentOp>([
+  'listen',
+  'connect',
+  'send',
+  'shutdown',
+  'close',
+  'abort',
+  'setsockopt',
+  'pause',
+  'resume',
+  'accept',
+  'unlisten',
+]);
+
+/** Every option name the worker knows (protocol.ts SocketOptionName; sockets.py OPTION_LEVELS holds the same). */
+export const SOCKET_OPTION_NAMES: readonly SocketOptionName[] = [
+  'SO_REUSEADDR',
+  'SO_REUSEPORT',
+  'SO_KEEPALIVE',
+  'TCP_KEEPIDLE',
+  'TCP_KEEPINTVL',
+  'TCP_KEEPCNT',
+  'TCP_USER_TIMEOUT',
+  'SO_LINGER',
+  'TCP_NODELAY',
+  'TCP_DEFER_ACCEPT',
+  'SO_RCVBUF',
+  'SO_SNDBUF',
+  'TCP_MAXSEG',
+];
+
+/** Why a list of setsockopt calls is malformed (int32 values, SO_LINGER as {onoff, seconds}), or undefined. */
+export function checkOptionCalls(value: unknown, required: boolean): string | undefined {
+  if (value === undefined) return required ? 'field "options" is required' : undefined;
+  if (!Array.isArray(value)) return `field "options" must be a list of {name, value}, received ${JSON.stringify(value)}`;
+  const int32 = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647;
+  for (const [index, call] of (value as unknown[]).entries()) {
+    const record = (typeof call === 'object' && call !== null ? call : {}) as Record<string, unknown>;
+    const name = record['name'];
+    if (typeof name !== 'string' || !(SOCKET_OPTION_NAMES as readonly string[]).includes(name)) {
+      return `options[${index}].name must be one of ${SOCKET_OPTION_NAMES.join(', ')}, received ${JSON.stringify(name)}`;
+    }
+    const v = record['value'];
+    if (name === 'SO_LINGER') {
+      const linger = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+      if (!int32(linger['onoff']) || !int32(linger['seconds']))
+        return `options[${index}] (SO_LINGER) value must be {onoff, seconds} integers, received ${JSON.stringify(v)}`;
+    } else if (!int32(v)) {
+      return `options[${index}] (${name}) value must be a 32-bit integer, received ${JSON.stringify(v)}`;
+    }
+  }
+  return undefined;
+}
 
 export type ParsedCommand =
   | { ok: true; command: AgentCommand }
@@ -59,10 +128,12 @@ export function parseAgentCommand(line: string): ParsedCommand {
       if (!problem && accept !== undefined && typeof accept !== 'boolean') {
         problem = `field "accept" must be true or false, received ${JSON.stringify(accept)}`;
       }
+      problem ??= checkOptionCalls(record['options'], false);
       if (problem) break;
       const command: AgentCommand = { id, op: 'listen', port: record['port'] as number };
       if (backlog !== undefined) command.backlog = backlog as number;
       if (accept !== undefined) command.accept = accept as boolean;
+      if (record['options'] !== undefined) command.options = record['options'] as SocketOptionCall[];
       return { ok: true, command };
     }
     case 'connect': {
@@ -72,6 +143,7 @@ export function parseAgentCommand(line: string): ParsedCommand {
       }
       problem ??= checkPort('port', record['port'], false);
       if (!problem && record['localPort'] !== undefined) problem = checkPort('localPort', record['localPort'], true);
+      problem ??= checkOptionCalls(record['options'], false);
       if (problem) break;
       const command: AgentCommand = {
         id,
@@ -81,6 +153,7 @@ export function parseAgentCommand(line: string): ParsedCommand {
         port: record['port'] as number,
       };
       if (record['localPort'] !== undefined) command.localPort = record['localPort'] as number;
+      if (record['options'] !== undefined) command.options = record['options'] as SocketOptionCall[];
       return { ok: true, command };
     }
     case 'send': {
@@ -103,6 +176,17 @@ export function parseAgentCommand(line: string): ParsedCommand {
       if (onFin !== undefined) command.onFin = onFin as boolean;
       return { ok: true, command };
     }
+    case 'setsockopt':
+      problem = checkConn() ?? checkOptionCalls(record['options'], true);
+      if (problem) break;
+      return { ok: true, command: { id, op: 'setsockopt', conn: record['conn'] as string, options: record['options'] as SocketOptionCall[] } };
+    case 'accept':
+    case 'unlisten':
+      problem = checkPort('port', record['port'], false);
+      if (problem) break;
+      return { ok: true, command: { id, op: typedOp, port: record['port'] as number } };
+    case 'pause':
+    case 'resume':
     case 'shutdown':
     case 'abort':
       problem = checkConn();

@@ -140,6 +140,12 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
         calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : record.startUs) });
         break;
       }
+      // Options, reading and accept(2) change no TCP state; listeners are not replayed (remote :0, see above).
+      case 'setsockopt':
+      case 'pause':
+      case 'resume':
+      case 'accept':
+      case 'unlisten':
       case 'rule':
       case 'unrule':
       case 'wait-state':

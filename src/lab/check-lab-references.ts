@@ -27,6 +27,9 @@ export function checkLabReferences(
   const listenersByHost = new Set<string>();
   const rules = new Map<string, { host: string; index: number; removedAt?: number }>();
   const connectsByHost = new Map<string, Set<string>>();
+  /** `host:port` of each listen step: whether it accepts on its own, and the step that closed it. */
+  const listenPorts = new Map<string, { accept: boolean; unlistenedAt?: number }>();
+  const nonblockingConnects = new Set<string>();
 
   const report = (path: readonly PropertyKey[], message: string): void => {
     problems.push({ path, message, target: 'value' });
@@ -78,8 +81,37 @@ export function checkLabReferences(
     const step = item.model;
     switch (step.kind) {
       case 'listen':
-        if (checkHost(at('host'), step.host)) listenersByHost.add(step.host);
+        if (checkHost(at('host'), step.host)) {
+          listenersByHost.add(step.host);
+          listenPorts.set(`${step.host}:${step.port}`, { accept: step.accept });
+        }
         break;
+      case 'accept':
+      case 'unlisten': {
+        if (!checkHost(at('host'), step.host)) break;
+        const listener = listenPorts.get(`${step.host}:${step.port}`);
+        const ports = [...listenPorts.keys()].filter((key) => key.startsWith(`${step.host}:`)).map((key) => key.slice(step.host.length + 1));
+        if (listener === undefined) {
+          const listed = ports.length > 0 ? `listeners on ${step.host} at this step: port ${ports.join(', ')}` : `no listen step on ${step.host} comes before`;
+          report(
+            at('port'),
+            `no listener on port ${step.port} of host ${quote(step.host)}; ${listed}; add \`listen: { host: ${step.host}, port: ${step.port} }\` first`,
+          );
+        } else if (listener.unlistenedAt !== undefined) {
+          report(
+            at('port'),
+            `the listener on ${step.host} port ${step.port} was already closed by steps[${listener.unlistenedAt}]; ${step.kind} it before that step`,
+          );
+        } else if (step.kind === 'accept' && listener.accept) {
+          report(
+            at('port'),
+            `the listener on ${step.host} port ${step.port} accepts every connection by itself; make it \`accept: false\` to leave connections queued for accept steps`,
+          );
+        } else if (step.kind === 'unlisten') {
+          listener.unlistenedAt = index;
+        }
+        break;
+      }
       case 'connect': {
         const hostOk = checkHost(at('host'), step.host);
         checkHost(at('to'), step.to);
@@ -89,8 +121,12 @@ export function checkLabReferences(
           report(at('as'), `connection ${quote(step.conn)} already exists on host ${quote(step.host)}; give this connect another name with \`as\``);
         }
         if (hostOk) declareConn(step.host, step.conn, index);
+        if (hostOk && step.nonblocking) nonblockingConnects.add(`${step.host}/${step.conn}`);
         break;
       }
+      case 'setsockopt':
+      case 'pause':
+      case 'resume':
       case 'send':
       case 'shutdown':
       case 'close':
@@ -190,6 +226,18 @@ export function checkLabReferences(
         }
         break;
       }
+      case 'connect-returned':
+        if (!checkHost(at('host'), expectation.host)) break;
+        if (!nonblockingConnects.has(`${expectation.host}/${expectation.conn}`)) {
+          const nonblocking = [...nonblockingConnects]
+            .filter((key) => key.startsWith(`${expectation.host}/`))
+            .map((key) => key.slice(expectation.host.length + 1));
+          report(
+            at('conn'),
+            `returned: ${quote(expectation.conn)} on ${quote(expectation.host)} is not a nonblocking connect (${nonblocking.length > 0 ? `nonblocking connects there: ${nonblocking.join(', ')}` : 'there are none on that host'}); a blocking connect(2) returns only when the handshake ends (see outcome); add \`nonblocking: true\` to its connect step`,
+          );
+        }
+        break;
       case 'error':
       case 'keepalive-probes':
       case 'persist-probes':

@@ -16,7 +16,8 @@ import {
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './lab-limits.js';
-import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
+import { CONNECT_RETURN_ERRNOS, type AgentEventKind, type ConnectOutcome, type Expectation, type SocketErrorCode, type Step } from './model.js';
+import { connectionOptionsSchema, listenOptionsSchema, toSocketOptions } from './socket-options.js';
 import { quote } from './quote-token.js';
 
 /**
@@ -133,7 +134,7 @@ export function checkFlags(value: string): string | undefined {
   return undefined;
 }
 
-const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
+const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'connect-returned', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
 const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
 
 const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
@@ -191,16 +192,68 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
   [
     defineKind(
       'listen',
-      z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(), accept: z.boolean().optional() }),
-      (v): Step => ({ kind: 'listen', host: v.host, port: v.port, ...(v.backlog !== undefined && { backlog: v.backlog }), accept: v.accept ?? true }),
+      z.strictObject({
+        host: hostRef,
+        port,
+        backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(),
+        accept: z.boolean().optional().describe('false: never accept(2) on its own; connections stay queued until an accept step'),
+        options: listenOptionsSchema.optional(),
+      }),
+      (v): Step => ({
+        kind: 'listen',
+        host: v.host,
+        port: v.port,
+        ...(v.backlog !== undefined && { backlog: v.backlog }),
+        accept: v.accept ?? true,
+        ...(v.options !== undefined && { options: toSocketOptions(v.options) }),
+      }),
     ),
-    defineKind('connect', z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional() }), (v): Step => ({
-      kind: 'connect',
+    defineKind(
+      'connect',
+      z.strictObject({
+        host: hostRef,
+        to: hostRef,
+        port,
+        as: connName.optional(),
+        local_port: port.optional(),
+        nonblocking: z.boolean().optional().describe('true: report what connect(2) itself returned (EINPROGRESS) as a connect-returned event'),
+        options: connectionOptionsSchema.optional(),
+      }),
+      (v): Step => ({
+        kind: 'connect',
+        host: v.host,
+        to: v.to,
+        port: v.port,
+        ...(v.local_port !== undefined && { localPort: v.local_port }),
+        conn: v.as ?? 'conn',
+        ...(v.options !== undefined && { options: toSocketOptions(v.options) }),
+        ...(v.nonblocking === true && { nonblocking: true }),
+      }),
+    ),
+    defineKind(
+      'setsockopt',
+      z.strictObject({ host: hostRef, conn: connName.optional(), options: connectionOptionsSchema }).describe('setsockopt(2) on an existing connection'),
+      (v): Step => ({ kind: 'setsockopt', host: v.host, ...(v.conn !== undefined && { conn: v.conn }), options: toSocketOptions(v.options) }),
+    ),
+    defineKind('pause', hostOnly.describe('stop reading the connection (its receive queue fills, the window shrinks to 0)'), (v): Step => ({
+      kind: 'pause',
       host: v.host,
-      to: v.to,
+      ...(v.conn !== undefined && { conn: v.conn }),
+    })),
+    defineKind('resume', hostOnly.describe('read the connection again'), (v): Step => ({
+      kind: 'resume',
+      host: v.host,
+      ...(v.conn !== undefined && { conn: v.conn }),
+    })),
+    defineKind(
+      'accept',
+      z.strictObject({ host: hostRef, port }).describe('accept(2) one queued connection of a listener made with accept: false (named accepted-N)'),
+      (v): Step => ({ kind: 'accept', host: v.host, port: v.port }),
+    ),
+    defineKind('unlisten', z.strictObject({ host: hostRef, port }).describe('close(2) the listening socket on that port'), (v): Step => ({
+      kind: 'unlisten',
+      host: v.host,
       port: v.port,
-      ...(v.local_port !== undefined && { localPort: v.local_port }),
-      conn: v.as ?? 'conn',
     })),
     defineKind('send', z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1).max(MAX_SEND_BYTES) }), (v): Step => ({
       kind: 'send',
@@ -303,6 +356,13 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       conn: v.conn,
       is: v.is,
     })),
+    defineKind(
+      'returned',
+      z
+        .strictObject({ host: hostRef, conn: connName, is: z.enum(['ok', ...CONNECT_RETURN_ERRNOS]) })
+        .describe('what a nonblocking connect(2) itself returned: ok (0) or an errno name such as EINPROGRESS'),
+      (v): Expectation => ({ kind: 'connect-returned', host: v.host, conn: v.conn, is: v.is }),
+    ),
     defineKind('packets', packetsSchema, (v): Expectation => ({
       kind: 'packets',
       from: v.from,

@@ -41,10 +41,36 @@ export interface LabHost {
 /** A duration in milliseconds. Lab files write `500ms`, `2s`, `1.5s` or a bare number of seconds. */
 export type Millis = number;
 
-export type AgentEventKind = 'listening' | 'accepted' | 'connected' | 'error' | 'end' | 'closed' | 'data';
+export type AgentEventKind = 'listening' | 'accepted' | 'connected' | 'connect-returned' | 'error' | 'end' | 'closed' | 'data';
+
+/** Socket options of a listen, connect or setsockopt step (src/lab/socket-options.ts); absent ones are not set at all. */
+export interface SocketOptions {
+  /** SO_KEEPALIVE: true/false, or on with TCP_KEEPIDLE / TCP_KEEPINTVL (whole seconds, in ms here) / TCP_KEEPCNT. */
+  readonly keepalive?: boolean | { readonly idleMs?: Millis; readonly intervalMs?: Millis; readonly count?: number };
+  /** TCP_USER_TIMEOUT. */
+  readonly userTimeoutMs?: Millis;
+  /** SO_LINGER: {1, seconds}, or `off` = {0, 0}. */
+  readonly linger?: 'off' | { readonly seconds: number };
+  readonly nodelay?: boolean;
+  /** TCP_DEFER_ACCEPT (listen only; whole seconds, in ms here). */
+  readonly deferAcceptMs?: Millis;
+  readonly rcvbuf?: number;
+  readonly sndbuf?: number;
+  readonly maxseg?: number;
+  readonly reuseaddr?: boolean;
+  readonly reuseport?: boolean;
+}
 
 export type Step =
-  | { readonly kind: 'listen'; readonly host: string; readonly port: number; readonly backlog?: number; readonly accept: boolean }
+  | {
+      readonly kind: 'listen';
+      readonly host: string;
+      readonly port: number;
+      readonly backlog?: number;
+      readonly accept: boolean;
+      /** Set on the listening socket before bind/listen(2). */
+      readonly options?: SocketOptions;
+    }
   | {
       readonly kind: 'connect';
       readonly host: string;
@@ -53,7 +79,21 @@ export type Step =
       readonly localPort?: number;
       /** Connection name used by later steps and expectations; defaults to `conn`. */
       readonly conn: string;
+      /** Set before bind and connect(2). */
+      readonly options?: SocketOptions;
+      /** Report connect(2)'s own return (EINPROGRESS) as a `connect-returned` event: the lab's application uses a nonblocking socket. */
+      readonly nonblocking?: boolean;
     }
+  /** setsockopt(2) on an existing connection (its `conn`, else the host's latest one). */
+  | { readonly kind: 'setsockopt'; readonly host: string; readonly conn?: string; readonly options: SocketOptions }
+  /** Stop reading the connection: the receive queue fills and the advertised window shrinks to 0. */
+  | { readonly kind: 'pause'; readonly host: string; readonly conn?: string }
+  /** Read the connection again (what queued up is read at once). */
+  | { readonly kind: 'resume'; readonly host: string; readonly conn?: string }
+  /** accept(2) one connection from the queue of the listener on `port` (made with accept: false); named accepted-N. */
+  | { readonly kind: 'accept'; readonly host: string; readonly port: number }
+  /** close(2) the listening socket on `port` (connections still in its accept queue are reset: inet_csk_listen_stop()). */
+  | { readonly kind: 'unlisten'; readonly host: string; readonly port: number }
   | { readonly kind: 'send'; readonly host: string; readonly conn?: string; readonly bytes: number }
   | { readonly kind: 'shutdown'; readonly host: string; readonly conn?: string }
   | { readonly kind: 'close'; readonly host: string; readonly conn?: string }
@@ -82,6 +122,25 @@ export type Step =
 
 export type StepKind = Step['kind'];
 
+/** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()); `ok` is 0. */
+export type ConnectReturn = 'ok' | (typeof CONNECT_RETURN_ERRNOS)[number];
+export const CONNECT_RETURN_ERRNOS = [
+  'EINPROGRESS',
+  'EALREADY',
+  'EISCONN',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'EADDRINUSE',
+  'EACCES',
+  'EPERM',
+  'EAGAIN',
+  'EINVAL',
+  'EAFNOSUPPORT',
+  'ETIMEDOUT',
+] as const;
+
 /** What the connection attempt `conn` on `host` must end in. */
 export type ConnectOutcome = 'connected' | 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EHOSTUNREACH';
 
@@ -91,6 +150,8 @@ export type Expectation =
   /** `host` must never be seen in any of these states. */
   | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number }
   | { readonly kind: 'outcome'; readonly host: string; readonly conn: string; readonly is: ConnectOutcome }
+  /** What the nonblocking connect(2) of `conn` itself returned: `ok` (0) or an errno name such as EINPROGRESS. YAML: `returned:`. */
+  | { readonly kind: 'connect-returned'; readonly host: string; readonly conn: string; readonly is: ConnectReturn }
   /**
    * Count of captured segments from → to whose flags equal `flags` exactly (tcpdump letters, e.g. `S`, `S.`, `F.`, `R.`),
    * or, with a trailing `*` (`R*`), whose flags include all of those letters (any segment with RST set).

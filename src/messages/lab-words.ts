@@ -1,4 +1,5 @@
-import type { Expectation, Step } from '../lab/model.js';
+import type { Expectation, SocketOptions, Step } from '../lab/model.js';
+import { describeSocketOptions } from '../lab/socket-options.js';
 import type { Lang } from './catalog.js';
 
 /*
@@ -19,9 +20,18 @@ const portEn = (port: number | undefined): string => (port === undefined ? '' : 
 const portZh = (port: number | undefined): string => (port === undefined ? '' : `（端口 ${port}）`);
 const connEn = (host: string, conn: string | undefined): string => `${host}${conn === undefined ? '' : `/${conn}`}`;
 
+const optionsEn = (options: SocketOptions | undefined): string => (options === undefined ? '' : ` [options: ${describeSocketOptions(options)}]`);
+const optionsZh = (options: SocketOptions | undefined): string => (options === undefined ? '' : `［选项：${describeSocketOptions(options)}］`);
+
 const STEPS_EN: StepWords = {
-  listen: (s) => `${s.host}: listen on port ${s.port}${s.accept ? '' : ' (never accept)'}`,
-  connect: (s) => `${s.host}: connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}`,
+  listen: (s) => `${s.host}: listen on port ${s.port}${s.accept ? '' : ' (never accept)'}${optionsEn(s.options)}`,
+  connect: (s) =>
+    `${s.host}: ${s.nonblocking ? 'nonblocking ' : ''}connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}${optionsEn(s.options)}`,
+  setsockopt: (s) => `${s.host}: setsockopt on ${latestEn(s.conn)}${optionsEn(s.options)}`,
+  pause: (s) => `${s.host}: stop reading ${latestEn(s.conn)}`,
+  resume: (s) => `${s.host}: read ${latestEn(s.conn)} again`,
+  accept: (s) => `${s.host}: accept one queued connection on port ${s.port}`,
+  unlisten: (s) => `${s.host}: close the listener on port ${s.port}`,
   send: (s) => `${s.host}: send ${s.bytes} bytes on ${latestEn(s.conn)}`,
   'close-on-fin': (s) => `${s.host}: close ${latestEn(s.conn)} as soon as the peer's FIN arrives`,
   close: (s) => `${s.host}: close ${latestEn(s.conn)}`,
@@ -39,8 +49,14 @@ const STEPS_EN: StepWords = {
 };
 
 const STEPS_ZH: StepWords = {
-  listen: (s) => `${s.host}：在端口 ${s.port} 监听${s.accept ? '' : '（从不 accept）'}`,
-  connect: (s) => `${s.host}：发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}`,
+  listen: (s) => `${s.host}：在端口 ${s.port} 监听${s.accept ? '' : '（从不 accept）'}${optionsZh(s.options)}`,
+  connect: (s) =>
+    `${s.host}：${s.nonblocking ? '以非阻塞方式' : ''}发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}${optionsZh(s.options)}`,
+  setsockopt: (s) => `${s.host}：对${latestZh(s.conn)}调用 setsockopt${optionsZh(s.options)}`,
+  pause: (s) => `${s.host}：停止读取${latestZh(s.conn)}`,
+  resume: (s) => `${s.host}：重新读取${latestZh(s.conn)}`,
+  accept: (s) => `${s.host}：在端口 ${s.port} 上 accept() 一个排队的连接`,
+  unlisten: (s) => `${s.host}：关闭端口 ${s.port} 上的监听套接字`,
   send: (s) => `${s.host}：在${latestZh(s.conn)}上发送 ${s.bytes} 字节`,
   'close-on-fin': (s) => `${s.host}：对端的 FIN 一到就关闭${latestZh(s.conn)}`,
   close: (s) => `${s.host}：close() 关闭${latestZh(s.conn)}`,
@@ -68,6 +84,7 @@ const EXPECTATIONS_EN: ExpectationWords = {
   states: (e) => `${e.host}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
   never: (e) => `${e.host}${portEn(e.port)} is never in ${e.states.join(', ')}`,
   outcome: (e) => `connect() of ${e.host}/${e.conn} ends in ${e.is}`,
+  'connect-returned': (e) => `the nonblocking connect() of ${e.host}/${e.conn} returns ${e.is === 'ok' ? '0' : e.is}`,
   packets: (e) =>
     `[${e.flags}] ${e.from} → ${e.to}: ${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(', ')}${e.sameSeq ? ', same sequence number' : ''}`,
   handshake: (e) => `three-way handshake ${e.client} → ${e.server} with ack = ISN + 1 on both sides`,
@@ -87,6 +104,7 @@ const EXPECTATIONS_ZH: ExpectationWords = {
   states: (e) => `${e.host}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
   never: (e) => `${e.host}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
   outcome: (e) => `${e.host}/${e.conn} 的 connect() 以 ${e.is} 结束`,
+  'connect-returned': (e) => `${e.host}/${e.conn} 的非阻塞 connect() 立即返回 ${e.is === 'ok' ? '0' : e.is}`,
   packets: (e) =>
     `${e.from} → ${e.to} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
   handshake: (e) => `${e.client} → ${e.server} 的三次握手，双方 ack = 对方 ISN + 1`,

@@ -9,6 +9,7 @@ import { abortReason } from './agent-session.js';
 import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
 import { floodSyns } from './syn-flood.js';
+import { toSocketOptionCalls } from './socket-option-calls.js';
 
 /** What the steps of one run share: the deployment, where waits start looking, names of things. */
 export interface StepContext {
@@ -36,21 +37,30 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   listen: async (ctx, step) => {
     const agent = ctx.lab.host(step.host).agent;
     const from = agent.events.length;
-    await agent.command({ op: 'listen', port: step.port, backlog: step.backlog, accept: step.accept });
+    const options = toSocketOptionCalls(step.options);
+    await agent.command({ op: 'listen', port: step.port, backlog: step.backlog, accept: step.accept, ...(options.length > 0 && { options }) });
     await agent.waitFor((e) => e.type === 'listening' && e.port === step.port, 5_000, `listening on ${step.port}`, from, ctx.signal);
   },
   connect: async (ctx, step) => {
     const remote = `${ctx.lab.addressOf(step.to)}:${step.port}`;
     ctx.connections.set(`${step.host}/${step.conn}`, { remote, local: step.localPort ? `${ctx.lab.addressOf(step.host)}:${step.localPort}` : undefined });
     ctx.latestConn.set(step.host, step.conn);
+    const options = toSocketOptionCalls(step.options);
     await ctx.lab.host(step.host).agent.command({
       op: 'connect',
       conn: step.conn,
       host: ctx.lab.addressOf(step.to),
       port: step.port,
       localPort: step.localPort,
+      ...(options.length > 0 && { options }),
     });
   },
+  setsockopt: async (ctx, step) =>
+    ctx.lab.host(step.host).agent.command({ op: 'setsockopt', conn: connOf(ctx, step.host, step.conn), options: toSocketOptionCalls(step.options) }),
+  pause: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'pause', conn: connOf(ctx, step.host, step.conn) }),
+  resume: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'resume', conn: connOf(ctx, step.host, step.conn) }),
+  accept: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'accept', port: step.port }),
+  unlisten: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'unlisten', port: step.port }),
   send: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'send', conn: connOf(ctx, step.host, step.conn), bytes: step.bytes }),
   shutdown: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'shutdown', conn: connOf(ctx, step.host, step.conn) }),
   close: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn) }),
@@ -163,10 +173,15 @@ export function stepConnection(ctx: StepContext, step: Step): string | undefined
     case 'close':
     case 'close-on-fin':
     case 'abort':
+    case 'setsockopt':
+    case 'pause':
+    case 'resume':
       return step.conn ?? ctx.latestConn.get(step.host);
     case 'connect':
       return step.conn;
     case 'listen':
+    case 'accept':
+    case 'unlisten':
     case 'rule':
     case 'unrule':
     case 'wait-state':

@@ -17,6 +17,9 @@ const DOCKERFILE = join(PACKAGE_ROOT, 'docker', 'Dockerfile');
 const MAKE_BASE = join(PACKAGE_ROOT, 'docker', 'make-base.sh');
 const DIST = join(PACKAGE_ROOT, 'dist');
 const AGENT_ENTRY = join(DIST, 'agent', 'agent.js');
+/** The socket worker the agent starts (Python, not compiled): copied next to agent.js in the image. */
+const SOCKET_WORKER = join(PACKAGE_ROOT, 'src', 'agent', 'sockets.py');
+const SOCKET_WORKER_IN_IMAGE = join('agent', 'sockets.py');
 export const REGISTRY_BASE = 'debian:bookworm-slim';
 export const OFFLINE_BASE = 'tcplab/base:bookworm';
 export const IMAGE_REPO = 'tcplab/lab';
@@ -29,13 +32,14 @@ export interface LabImage {
   agentFiles: string[];
 }
 
-/** Computes the image tag from the Dockerfile and the agent's files (no engine needed). */
+/** Computes the image tag from the Dockerfile, the agent's files and the socket worker (no engine needed). */
 export function describeLabImage(): LabImage {
   const agentFiles = collectImports(AGENT_ENTRY)
     .map((f) => relative(DIST, f))
     .sort();
   const hash = createHash('sha256').update(readFileSync(DOCKERFILE));
   for (const file of agentFiles) hash.update(file).update(readFileSync(join(DIST, file)));
+  hash.update(SOCKET_WORKER_IN_IMAGE).update(readFileSync(SOCKET_WORKER));
   return { tag: `${IMAGE_REPO}:${hash.digest('hex').slice(0, 12)}`, agentFiles };
 }
 
@@ -60,6 +64,7 @@ export async function ensureLabImage(runtime: Runtime, options: EnsureImageOptio
       mkdirSync(dirname(join(target, file)), { recursive: true });
       cpSync(join(DIST, file), join(target, file));
     }
+    cpSync(SOCKET_WORKER, join(target, SOCKET_WORKER_IN_IMAGE));
     // The compiled files are ES modules; Node needs to be told so outside this package.
     writeFileSync(join(target, 'package.json'), '{"type":"module"}\n');
     log(`building ${image.tag} on ${base}`);

@@ -71,6 +71,8 @@ function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnaly
       return checkNeverStates(expectation, run, analysis);
     case 'outcome':
       return checkOutcome(expectation, run, analysis);
+    case 'connect-returned':
+      return checkConnectReturned(expectation, run, analysis);
     case 'packets':
       return checkPackets(expectation, run, analysis);
     case 'handshake':
@@ -150,6 +152,24 @@ const checkOutcome: Checker<'outcome'> = (expectation, run) => {
     observed,
     evidence,
     refs: decisive === undefined ? [] : [eventRef(expectation.host, decisive)],
+  };
+};
+
+const checkConnectReturned: Checker<'connect-returned'> = (expectation, run) => {
+  const returned = hostOf(run, expectation.host).events.find((e) => e.type === 'connect-returned' && e.conn === expectation.conn);
+  const observed = returned?.type === 'connect-returned' ? returned.errno : 'no connect-returned event (connect(2) was never called)';
+  return {
+    name: `the nonblocking connect() of ${expectation.host}/${expectation.conn} returns ${expectation.is === 'ok' ? '0' : expectation.is}`,
+    status: observed === expectation.is ? 'pass' : 'fail',
+    expected: expectation.is,
+    observed,
+    evidence:
+      returned?.type === 'connect-returned'
+        ? [
+            `connect(2) returned ${returned.errno === 'ok' ? '0' : `-1 with errno ${returned.errno}`} at ${relTime(run, returned.timeUs)} (bound to ${returned.local || 'nothing'})`,
+          ]
+        : [`no connect-returned event for ${expectation.conn} in ${expectation.host}'s agent events`],
+    refs: returned === undefined ? [] : [eventRef(expectation.host, returned)],
   };
 };
 

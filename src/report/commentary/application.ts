@@ -25,6 +25,33 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
             }),
           );
           break;
+        case 'connect-returned': {
+          // Told only for a lab whose application uses a nonblocking socket: a blocking connect() returns with its outcome.
+          const nonblocking = record.lab.steps.some((s) => s.kind === 'connect' && s.host === host.name && s.conn === event.conn && s.nonblocking);
+          if (!nonblocking) break;
+          const returned = event.errno === 'ok' ? '0' : `-1 with errno ${event.errno}`;
+          const why =
+            event.errno === 'EINPROGRESS'
+              ? { en: ': the SYN is on its way, the handshake goes on in the kernel', zh: '：SYN 已发出，握手在内核中继续' }
+              : { en: '', zh: '' };
+          lines.push(
+            line(rel(event.timeUs), 'application', {
+              en: `the nonblocking connect() of ${host.name}/${event.conn} returns ${returned} at ${t}${why.en}`,
+              zh: `${host.name}/${event.conn} 的非阻塞 connect() 在 ${t} 立即返回 ${returned}${why.zh}`,
+            }),
+          );
+          break;
+        }
+        case 'options-set': {
+          const set = event.options.map((o) => `${o.name}=${formatOptionValue(o.readBack)}`).join(', ');
+          lines.push(
+            line(rel(event.timeUs), 'application', {
+              en: `${host.name} sets ${set} on ${event.conn} at ${t} (values read back with getsockopt)`,
+              zh: `${host.name} 在 ${t} 对 ${event.conn} 设置 ${set}（getsockopt 读回的值）`,
+            }),
+          );
+          break;
+        }
         case 'accepted':
           lines.push(
             line(rel(event.timeUs), 'application', {
@@ -98,6 +125,7 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
           );
           break;
         case 'listening':
+        case 'sent':
         case 'closed':
         case 'data':
         case 'socket':
@@ -112,4 +140,8 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
     }
   }
   return lines;
+}
+
+function formatOptionValue(value: number | { onoff: number; seconds: number }): string {
+  return typeof value === 'number' ? String(value) : `{${value.onoff}, ${value.seconds}}`;
 }

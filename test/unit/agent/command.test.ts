@@ -49,7 +49,10 @@ describe('parseAgentCommand', () => {
   it('names the bad field, what it expected and what it received', () => {
     const unknownOp = parseAgentCommand('{"id":9,"op":"bind"}');
     expect(unknownOp).toMatchObject({ ok: false, id: 9 });
-    if (!unknownOp.ok) expect(unknownOp.message).toContain('must be one of listen, connect, send, shutdown, close, abort, netstat, exit, received "bind"');
+    if (!unknownOp.ok)
+      expect(unknownOp.message).toContain(
+        'must be one of listen, connect, send, shutdown, close, abort, setsockopt, pause, resume, accept, unlisten, netstat, exit, received "bind"',
+      );
     const cases: Array<[string, string]> = [
       ['{"id":1,"op":"listen","port":70000}', 'field "port"'],
       ['{"id":1,"op":"listen","port":-1}', 'field "port"'],

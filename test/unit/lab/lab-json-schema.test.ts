@@ -28,6 +28,11 @@ describe('schema/lab.schema.json', () => {
     expect(schema.properties.steps.items.anyOf.map((option) => option.required[0])).toStrictEqual([
       'listen',
       'connect',
+      'setsockopt',
+      'pause',
+      'resume',
+      'accept',
+      'unlisten',
       'send',
       'shutdown',
       'close',

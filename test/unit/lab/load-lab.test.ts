@@ -111,7 +111,7 @@ describe('bad lab files: one per error class, exact lines', () => {
       'unknown-key-step',
       [
         '7:13: steps[0].listen.port: missing required key "port"; add it, e.g. port: 8888',
-        '7:29: steps[0].listen.prot: unknown key "prot"; known keys: host, port, backlog, accept (did you mean "port"?)',
+        '7:29: steps[0].listen.prot: unknown key "prot"; known keys: host, port, backlog, accept, options (did you mean "port"?)',
       ],
     ],
     ['unknown-key-expect', ['8:50: expect[0].handshake.strict: unknown key "strict"; known keys: client, server']],
@@ -153,13 +153,13 @@ describe('bad lab files: one per error class, exact lines', () => {
     [
       'unknown-step-kind',
       [
-        '7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)',
+        '7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, setsockopt, pause, resume, accept, unlisten, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)',
       ],
     ],
     [
       'three-problems',
       [
-        '7:41: steps[0].listen.prot: unknown key "prot"; known keys: host, port, backlog, accept (did you mean "port"?)',
+        '7:41: steps[0].listen.prot: unknown key "prot"; known keys: host, port, backlog, accept, options (did you mean "port"?)',
         '8:34: steps[1].connect.to: unknown host "sever"; declared hosts: server, client (did you mean "server"?)',
         '9:12: steps[2].sleep: expected a positive duration, received "-1s"; durations cannot be negative, write e.g. 1s',
       ],

@@ -64,5 +64,7 @@ export function buildAgent(): BuiltAgent {
     const output = err as { stdout?: string; stderr?: string };
     throw new Error(`building the agent in ${root} failed (expected a clean tsc run):\n${output.stdout ?? ''}${output.stderr ?? ''}`);
   }
+  // The socket worker is not compiled: it goes next to agent.js, as in the image (src/runtime/lab-image.ts).
+  copy('src/agent/sockets.py', 'dist/agent/sockets.py');
   return { agentPath: join(root, 'dist/agent/agent.js'), remove: () => rmSync(root, { recursive: true, force: true }) };
 }
