@@ -1,3 +1,4 @@
+import type { SocketOptions } from '../lab/model.js';
 import type { RunRecord } from './run-record.js';
 import { DEFAULT_KEEPALIVE, type KeepaliveConfig } from '../tcp/probe-timing.js';
 
@@ -20,18 +21,7 @@ export interface ConnTimerOptions {
 }
 
 /** The part of a step's `options` the timers read (src/lab/socket-options.ts makes them). */
-interface TimerOptionsInput {
-  readonly keepalive?: boolean | { readonly idleMs?: number; readonly intervalMs?: number; readonly count?: number };
-  readonly userTimeoutMs?: number;
-}
-
-interface StepWithOptions {
-  readonly kind: string;
-  readonly host: string;
-  readonly conn?: string;
-  readonly port?: number;
-  readonly options?: TimerOptionsInput;
-}
+type TimerOptionsInput = Pick<SocketOptions, 'keepalive' | 'userTimeoutMs'>;
 
 /** The timer options of connection `conn` of `host` (`localPort`: its own port, which names the listener of an accepted one). */
 export function connTimerOptions(run: RunRecord, host: string, conn: string, localPort: number | undefined): ConnTimerOptions {
@@ -55,10 +45,9 @@ export function connTimerOptions(run: RunRecord, host: string, conn: string, loc
       sources.push(`${where}: user_timeout ${options.userTimeoutMs} ms`);
     }
   };
-  const steps = run.lab.steps as readonly unknown[] as readonly StepWithOptions[];
   const accepted = conn.startsWith('accepted-');
-  steps.forEach((step, index) => {
-    if (step.host !== host) return;
+  run.lab.steps.forEach((step, index) => {
+    if (!('host' in step) || step.host !== host) return;
     const where = `${step.kind} step ${index + 1}`;
     if (step.kind === 'connect' && step.conn === conn) apply(step.options, where);
     else if (step.kind === 'listen' && accepted && (localPort === undefined || step.port === localPort)) apply(step.options, where);
