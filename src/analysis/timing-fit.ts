@@ -3,6 +3,7 @@ import {
   roundUpToJiffiesMs,
   compareSchedule,
   scheduleTimeline,
+  timerSlackMs,
   type RetransmissionSchedule,
   type ScheduleItemCheck,
 } from '../tcp/timing-model.js';
@@ -99,7 +100,13 @@ function fitOne(
     else extra.push(send);
   });
   const items = compareGiveUpInterval(
-    compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+    userTimeoutDeadline(
+      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+      schedule,
+      slotSends,
+      hz,
+      allowanceMs,
+    ),
     giveUp,
   );
   const problems: string[] = [];
@@ -160,6 +167,31 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
     placement.push(chosen);
   });
   return placement;
+}
+
+/**
+ * Re-anchors a TCP_USER_TIMEOUT give-up on its deadline: the observed send the user timeout counts from
+ * (retrans_stamp) plus the user timeout. Every timer is clamped to what is left of it, so the last fire comes
+ * at the deadline, late by at most its timer's slack — whatever the lateness of the sends before it.
+ */
+function userTimeoutDeadline(
+  items: ScheduleItemCheck[],
+  schedule: RetransmissionSchedule,
+  slotSends: readonly (ObservedSend | undefined)[],
+  hz: number,
+  allowanceMs: number,
+): ScheduleItemCheck[] {
+  const last = items.at(-1);
+  const from = schedule.userTimeout === undefined ? undefined : slotSends[schedule.userTimeout.fromIndex];
+  const lastSend = [...slotSends].reverse().find((s) => s !== undefined);
+  if (last === undefined || schedule.userTimeout === undefined || from === undefined || lastSend === undefined) return items;
+  const deadlineMs = from.offsetMs + schedule.userTimeout.ms;
+  const remainingMs = Math.max(deadlineMs - lastSend.offsetMs, 1000 / hz);
+  const earliestMs = deadlineMs - allowanceMs;
+  const latestMs = Math.max(deadlineMs, lastSend.offsetMs) + timerSlackMs(remainingMs, hz) + allowanceMs;
+  const observedMs = last.observedMs;
+  const verdict = observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
+  return [...items.slice(0, -1), { ...last, expectedMs: deadlineMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' }];
 }
 
 /**
