@@ -48,6 +48,8 @@ export interface ProbeGiveUp {
   readonly reason: ProbeGiveUpReason;
   /** Whether a RST goes out (keepalive: tcp_send_active_reset(); persist: none). */
   readonly sendsRst: boolean;
+  /** A persist user-timeout give-up is a deadline: this long after the first probe's fire (icsk_probes_tstamp). */
+  readonly deadlineAfterFirstProbeMs?: number;
 }
 
 /** Options of a probe prediction. */
@@ -154,7 +156,14 @@ export function predictPersistSchedule(config: PersistConfig, input: Partial<Ker
       probesMs,
       intervalsMs,
       slacksMs,
-      giveUp: { atMs: fireMs, intervalMs: timerMs, slackMs: timerSlackMs(timerMs, hz), reason, sendsRst: false },
+      giveUp: {
+        atMs: fireMs,
+        intervalMs: timerMs,
+        slackMs: timerSlackMs(timerMs, hz),
+        reason,
+        sendsRst: false,
+        ...(reason === 'user-timeout' && userTimeoutMs !== undefined && { deadlineAfterFirstProbeMs: userTimeoutMs }),
+      },
     });
     if (probesStampMs === undefined) probesStampMs = fireMs;
     else if (userTimeoutMs !== undefined && fireMs - probesStampMs >= userTimeoutMs) return giveUp('user-timeout');
@@ -245,7 +254,17 @@ export function compareProbeSchedule(
   }
   const index = schedule.probesMs.length;
   const { giveUp } = schedule;
-  if (giveUp !== undefined) judge(index, 'give-up', giveUp.atMs, giveUp.intervalMs, giveUp.slackMs, observedGiveUpMs);
+  const firstProbeMs = observedProbesMs[0];
+  const lastProbeMs = observedProbesMs.at(-1);
+  if (giveUp?.deadlineAfterFirstProbeMs !== undefined && firstProbeMs !== undefined && lastProbeMs !== undefined) {
+    // Every persist timer is clamped to what is left of the user timeout: the give-up comes at the deadline, late by one timer's slack.
+    const deadlineMs = firstProbeMs + giveUp.deadlineAfterFirstProbeMs;
+    const earliestMs = deadlineMs - allowanceMs;
+    const latestMs = Math.max(deadlineMs, lastProbeMs) + giveUp.slackMs + allowanceMs;
+    const verdict: ScheduleVerdict =
+      observedGiveUpMs === undefined ? 'unobserved' : observedGiveUpMs < earliestMs ? 'early' : observedGiveUpMs > latestMs ? 'late' : 'ok';
+    checks.push({ index, what: 'give-up', expectedMs: deadlineMs, observedMs: observedGiveUpMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' });
+  } else if (giveUp !== undefined) judge(index, 'give-up', giveUp.atMs, giveUp.intervalMs, giveUp.slackMs, observedGiveUpMs);
   else if (observedGiveUpMs !== undefined) {
     checks.push({
       index,

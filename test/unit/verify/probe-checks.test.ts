@@ -2,6 +2,7 @@
 // (docs/linux-timers.md): each passes with the lab's true options and FAILs with one false one.
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/agent/protocol.js';
+import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import type { Lab } from '../../../src/lab/model.js';
 import { checkKeepaliveProbes, checkPersistProbes } from '../../../src/verify/probe-checks.js';
@@ -114,5 +115,22 @@ describe('data-retransmits learns user_timeout from the lab', () => {
     const check = checkDataRetransmits(DATA, measuredRun('data-ut', undefined));
     expect(check.status).toBe('fail');
     expect(check.observed).toContain('the give-up early');
+  });
+});
+
+describe('the replay knows the persist give-up', () => {
+  const lastOf = (run: RunRecord) =>
+    analyzeRun(run)
+      .replays.find((r) => r.host === 'client')
+      ?.timeline.at(-1) ?? expect.unreachable();
+
+  it('tcp_retries2=3: ESTABLISHED → CLOSED by the persist timer after 3 unanswered probes', () => {
+    const last = lastOf(measuredRun('persist-drop', undefined, { 'net.ipv4.tcp_retries2': '3' }));
+    expect(last.state).toBe('CLOSED');
+    expect(last.cause.kind === 'timer' && last.cause.name).toContain('zero-window probes exhausted in ESTABLISHED (tcp_retries2=3');
+  });
+
+  it('tcp_retries2=15: no give-up is due before the run ends, so the replay stays ESTABLISHED', () => {
+    expect(lastOf(measuredRun('persist-drop', undefined)).state).toBe('ESTABLISHED');
   });
 });
