@@ -27,7 +27,20 @@ const floor = [];
 const lab = [];
 const phases = [];
 const stepMs = new Map();
-const SOCKET_STEPS = new Set(['listen', 'connect', 'send', 'shutdown', 'close', 'close-on-fin', 'abort', 'setsockopt', 'pause', 'resume', 'accept', 'unlisten']);
+const SOCKET_STEPS = new Set([
+  'listen',
+  'connect',
+  'send',
+  'shutdown',
+  'close',
+  'close-on-fin',
+  'abort',
+  'setsockopt',
+  'pause',
+  'resume',
+  'accept',
+  'unlisten',
+]);
 const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcplab-overhead-'));
 try {
   for (let i = 0; i < rounds; i++) {
@@ -44,7 +57,10 @@ try {
     lab.push(await timed(() => $`node ${root}/bin/tcplab.js run ${labName} -q --runs-dir ${dir}`));
     const [runFolder] = fs.readdirSync(dir).filter((name) => !name.startsWith('.'));
     phases.push(JSON.parse(fs.readFileSync(path.join(dir, runFolder, 'timings.json'), 'utf8')));
-    for (const line of fs.readFileSync(path.join(dir, runFolder, 'steps.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+    for (const line of fs
+      .readFileSync(path.join(dir, runFolder, 'steps.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)) {
       const step = JSON.parse(line);
       if (SOCKET_STEPS.has(step.kind)) stepMs.set(step.kind, [...(stepMs.get(step.kind) ?? []), (step.endUs - step.startUs) / 1000]);
     }

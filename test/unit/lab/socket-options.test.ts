@@ -55,7 +55,17 @@ describe('options on listen and connect (syntax13.md)', () => {
       port: 8080,
       conn: 'c',
       nonblocking: true,
-      options: { keepalive: true, userTimeoutMs: 3000, linger: { seconds: 2 }, nodelay: true, rcvbuf: 4096, sndbuf: 4096, maxseg: 536, reuseaddr: true, reuseport: true },
+      options: {
+        keepalive: true,
+        userTimeoutMs: 3000,
+        linger: { seconds: 2 },
+        nodelay: true,
+        rcvbuf: 4096,
+        sndbuf: 4096,
+        maxseg: 536,
+        reuseaddr: true,
+        reuseport: true,
+      },
     });
   });
 
@@ -182,9 +192,10 @@ describe('setsockopt, pause, resume, accept, unlisten', () => {
 describe('returned: what the nonblocking connect(2) returned', () => {
   it('maps to a connect-returned expectation', () => {
     const lab = loadLabText(
-      labText(['listen: { host: server, port: 8080 }', 'connect: { host: client, to: server, port: 8080, as: c, nonblocking: true }'], [
-        'returned: { host: client, conn: c, is: EINPROGRESS }',
-      ]),
+      labText(
+        ['listen: { host: server, port: 8080 }', 'connect: { host: client, to: server, port: 8080, as: c, nonblocking: true }'],
+        ['returned: { host: client, conn: c, is: EINPROGRESS }'],
+      ),
       'lab.yaml',
     );
     expect(lab.expectations).toStrictEqual([{ kind: 'connect-returned', host: 'client', conn: 'c', is: 'EINPROGRESS' }]);
