@@ -154,3 +154,27 @@ describe('data retransmission with TCP_USER_TIMEOUT (retransmits_timed_out(), tc
     expect(dataFit('data', { tcp_retries2: 2 }).problems.length).toBeGreaterThan(0);
   });
 });
+
+describe('a TCP_USER_TIMEOUT give-up is a deadline from retrans_stamp (the user-timeout lab, run 1)', () => {
+  // Observed in Docker: copies at 0 (original), 0.206 (TLP), 0.418, 0.858, 1.694, 3.354 s; kernel CLOSED at 3.426 s.
+  const offsets = [0, 206, 418, 858, 1694, 3354];
+  const sends = offsets.map((offsetMs, i) => ({ offsetMs, frame: i + 1, timeUs: offsetMs * 1000 }));
+  const fit = (giveUpMs: number) =>
+    fitRetransmissions(
+      (o) => predictEstablishedSchedule({ userTimeoutMs: 3000 }, 204, { ...o, tlpAtMs: 206 }),
+      sends,
+      { afterMs: giveUpMs, byMs: giveUpMs, source: 'kernel' },
+      250,
+    );
+
+  it('late copies leave less of the 3 s: the give-up at 3.426 s (0.418 + 3.000, 8 ms late) fits', () => {
+    const result = fit(3426);
+    expect(result.problems).toEqual([]);
+    expect(result.items.at(-1)).toMatchObject({ expectedMs: 3418 });
+  });
+
+  it('a give-up before the deadline FAILs as early, one long after it as late', () => {
+    expect(fit(3300).problems.join('; ')).toContain('the give-up early');
+    expect(fit(3600).problems.join('; ')).toContain('the give-up late');
+  });
+});
