@@ -8,7 +8,7 @@ import { DEFAULT_KEEPALIVE, type KeepaliveConfig } from '../tcp/probe-timing.js'
  * the options of the listen step on its port, which the child inherits (tcp_minisocks.c
  * tcp_create_openreq_child() copies the keepalive setting; icsk_user_timeout is copied with the socket,
  * sk_clone_lock()); then every setsockopt step that acted on the connection (the run record says which),
- * in order. Keepalive `true` means the kernel defaults (tcp_keepalive_time/intvl/probes).
+ * in order. Keepalive `true` (or a keepalive without some value) means the host's sysctls (keepaliveDefaultsOf()).
  */
 
 /** The keepalive and user-timeout a connection had, and which steps set them. */
@@ -25,6 +25,7 @@ type TimerOptionsInput = Pick<SocketOptions, 'keepalive' | 'userTimeoutMs'>;
 
 /** The timer options of connection `conn` of `host` (`localPort`: its own port, which names the listener of an accepted one). */
 export function connTimerOptions(run: RunRecord, host: string, conn: string, localPort: number | undefined): ConnTimerOptions {
+  const defaults = keepaliveDefaultsOf(run.hosts.find((h) => h.name === host)?.kernelSettings ?? {});
   let keepalive: KeepaliveConfig | undefined;
   let userTimeoutMs: number | undefined;
   const sources: string[] = [];
@@ -33,9 +34,9 @@ export function connTimerOptions(run: RunRecord, host: string, conn: string, loc
     if (options.keepalive !== undefined) {
       const k = options.keepalive;
       if (k === false) keepalive = undefined;
-      else if (k === true) keepalive = keepalive ?? DEFAULT_KEEPALIVE;
+      else if (k === true) keepalive = keepalive ?? defaults;
       else {
-        const base = keepalive ?? DEFAULT_KEEPALIVE;
+        const base = keepalive ?? defaults;
         keepalive = { idleMs: k.idleMs ?? base.idleMs, intervalMs: k.intervalMs ?? base.intervalMs, count: k.count ?? base.count };
       }
       sources.push(`${where}: keepalive ${describeKeepalive(keepalive)}`);
@@ -57,6 +58,23 @@ export function connTimerOptions(run: RunRecord, host: string, conn: string, loc
     }
   });
   return { keepalive, userTimeoutMs, sources };
+}
+
+/**
+ * A socket's keepalive values where no TCP_KEEP* option is set: the host's net.ipv4.tcp_keepalive_time (s),
+ * tcp_keepalive_intvl (s) and tcp_keepalive_probes (keepalive_time_when(), keepalive_intvl_when(),
+ * keepalive_probes() in include/net/tcp.h), else Linux's defaults.
+ */
+export function keepaliveDefaultsOf(kernelSettings: Readonly<Record<string, string>>): KeepaliveConfig {
+  const read = (key: string, scale: number, fallback: number): number => {
+    const value = Number(kernelSettings[`net.ipv4.${key}`]);
+    return Number.isInteger(value) && value > 0 ? value * scale : fallback;
+  };
+  return {
+    idleMs: read('tcp_keepalive_time', 1000, DEFAULT_KEEPALIVE.idleMs),
+    intervalMs: read('tcp_keepalive_intvl', 1000, DEFAULT_KEEPALIVE.intervalMs),
+    count: read('tcp_keepalive_probes', 1, DEFAULT_KEEPALIVE.count),
+  };
 }
 
 /** `idle 2 s, interval 1 s, count 3`. */

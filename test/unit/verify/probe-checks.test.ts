@@ -134,3 +134,11 @@ describe('the replay knows the persist give-up', () => {
     expect(lastOf(measuredRun('persist-drop', undefined)).state).toBe('ESTABLISHED');
   });
 });
+
+describe('keepalive: true takes the host sysctls', () => {
+  it('tcp_keepalive_time 2, intvl 1, probes 3 on the host: the measured capture PASSes; the Linux defaults (7200 s) would FAIL it', () => {
+    const sysctls = { 'net.ipv4.tcp_keepalive_time': '2', 'net.ipv4.tcp_keepalive_intvl': '1', 'net.ipv4.tcp_keepalive_probes': '3' };
+    expect(checkKeepaliveProbes(KEEPALIVE, measuredRun('keepalive', { keepalive: true }, sysctls)).status).toBe('pass');
+    expect(checkKeepaliveProbes(KEEPALIVE, measuredRun('keepalive', { keepalive: true })).status).toBe('fail');
+  });
+});
