@@ -308,7 +308,8 @@ class Worker:
         return conn
 
     def find_listener(self, port, op):
-        listener = self.listeners.get(port)
+        """The first listener on `port` (SO_REUSEPORT lets several share one port)."""
+        listener = (self.listeners.get(port) or [None])[0]
         if listener is None:
             ports = ', '.join(str(p) for p in self.listeners) or 'none'
             raise CommandError('EUNKNOWNLISTENER', '%s: no listener on port %d (listening: %s); remedy: listen on it first' % (op, port, ports))
@@ -329,7 +330,7 @@ class Worker:
             raise CommandError(errno_name(err.errno), 'listen on 0.0.0.0:%d (backlog %d) failed: %s' % (port, backlog, os.strerror(err.errno)))
         bound = sock.getsockname()[1]
         listener = Listener(sock, bound, command.get('accept', True))
-        self.listeners[bound] = listener
+        self.listeners.setdefault(bound, []).append(listener)
         self.watch(listener)
         if readings:
             emit('options-set', conn='listener-%d' % bound, options=readings)
@@ -430,10 +431,11 @@ class Worker:
         self.close_listener(command['port'])
 
     def close_listener(self, port):
-        listener = self.listeners.pop(port)
-        self.epoll.unregister(listener.fd)
-        self.by_fd.pop(listener.fd, None)
-        listener.sock.close()  # queued connections are reset: inet_csk_listen_stop()
+        """close(2) every listener on `port`; connections still queued are reset: inet_csk_listen_stop()."""
+        for listener in self.listeners.pop(port):
+            self.epoll.unregister(listener.fd)
+            self.by_fd.pop(listener.fd, None)
+            listener.sock.close()
 
     def run_command(self, command):
         op = command.get('op')

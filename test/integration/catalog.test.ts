@@ -51,14 +51,22 @@ export interface FlippedExpectation {
 
 /**
  * Turns one expectation of a lab file into its opposite, in place, and says which. Preference:
- * a `never` becomes a `states` path through the first forbidden state (a passing lab never
- * sampled it); else an `outcome` names a different result; else a `packets` count is raised by one.
+ * a `returned` names the other result of a nonblocking connect(2) (EINPROGRESS ↔ ok); else a `never`
+ * becomes a `states` path through the first forbidden state (a passing lab never sampled it); else an
+ * `outcome` names a different result; else a `packets` count is raised by one.
  */
 export function flipOneExpectation(doc: Document): FlippedExpectation {
   const expectations = doc.get('expect');
   if (!isSeq(expectations)) throw new Error('flipOneExpectation: the lab has no `expect` list; a lab without expectations cannot be flipped');
   const items = expectations.items.filter((item): item is YAMLMap => isMap(item));
   const find = (key: string): number => items.findIndex((item) => item.has(key));
+  const returned = find('returned');
+  if (returned >= 0) {
+    const value = items[returned]!.get('returned') as YAMLMap;
+    const observed = String(value.get('is'));
+    value.set('is', observed === 'EINPROGRESS' ? 'ok' : 'EINPROGRESS');
+    return { how: `returned ${observed} → ${String(value.get('is'))}`, index: returned, failingCheck: /nonblocking connect\(\)/ };
+  }
   const never = find('never');
   if (never >= 0) {
     const value = items[never]!.get('never') as YAMLMap;
@@ -112,6 +120,11 @@ describe('flipOneExpectation (pure)', () => {
     expect(packets.toJS()).toEqual({
       expect: [{ packets: { from: 'a', to: 'b', flags: 'S', min: 1 } }, { packets: { from: 'a', to: 'b', flags: 'R.', count: 1 } }],
     });
+  });
+  it('flips what a nonblocking connect returned before anything else', () => {
+    const doc = parseDocument('expect:\n  - never: { host: c, states: [TIME_WAIT] }\n  - returned: { host: c, conn: c, is: EINPROGRESS }\n');
+    expect(flipOneExpectation(doc).how).toBe('returned EINPROGRESS → ok');
+    expect(doc.toJS()).toEqual({ expect: [{ never: { host: 'c', states: ['TIME_WAIT'] } }, { returned: { host: 'c', conn: 'c', is: 'ok' } }] });
   });
   it('refuses a lab with nothing it can flip', () => {
     expect(() => flipOneExpectation(parseDocument('title: x\n'))).toThrow(/no `expect` list/);
