@@ -7,7 +7,7 @@
  * not SYN, not RST) that does not advance `nextSeq` is one of:
  *
  * - a keepalive: at most one byte at nextSeq − 1 (RFC 9293 §3.8.4; Linux tcp_write_wakeup()); not
- *   a retransmission;
+ *   a retransmission (Linux sends no byte: tcp_xmit_probe_skb(); see probeKindOf() for the 0-byte rule);
  * - a zero-window probe: one byte at nextSeq while the peer's window is 0 (RFC 9293 §3.8.6.1); it
  *   does not advance nextSeq, so each repeat is a probe too, not a retransmission;
  * - a capture duplicate: the same segment (IPv4 id, seq, ack, length, flags, window) as the one
@@ -28,6 +28,46 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 
 export type DataRetransmissionKind = 'retransmission' | 'fast retransmission' | 'spurious retransmission';
+
+/** A probe: a keepalive of an idle connection, or a window probe while the peer advertises window 0. */
+export type ProbeKind = 'keepalive' | 'zero-window probe';
+
+/** One probe segment, and the first segment the peer sent after it (its answer), if any. */
+export interface ProbeMark {
+  frame: number;
+  timeUs: number;
+  from: 'a' | 'b';
+  kind: ProbeKind;
+  seq: number;
+  length: number;
+  /** Frame of the peer's first segment after the probe (before this side's next segment); undefined: unanswered. */
+  answeredByFrame: number | undefined;
+}
+
+/**
+ * Shortest idle time before a segment without payload at nextSeq − 1 counts as a keepalive: Linux's
+ * TCP_KEEPIDLE and TCP_KEEPINTVL are at least 1 s (tcp.c do_tcp_setsockopt()), less 20 ms of capture jitter.
+ */
+export const KEEPALIVE_MIN_IDLE_US = 980_000;
+
+/**
+ * The probe rule, for a segment without SYN, FIN or RST: at most one byte at the sender's nextSeq − 1
+ * (tcp_output.c tcp_xmit_probe_skb(): seq = snd_una − 1, no payload on Linux; one garbage byte on older
+ * stacks), or one new byte at nextSeq, is a probe. It is a zero-window probe while the peer's last
+ * advertised window is 0 (RFC 9293 §3.8.6.1; tcp_probe_timer()), else a keepalive (RFC 1122 §4.2.3.6;
+ * tcp_keepalive_timer()) — for a segment without payload only after KEEPALIVE_MIN_IDLE_US of silence on the
+ * connection, so that nothing else is mistaken for one.
+ */
+export function probeKindOf(seg: TcpSegment, senderNextSeq: number | undefined, peerWindow: number | undefined, idleUs: number): ProbeKind | undefined {
+  if ((seg.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) !== 0 || senderNextSeq === undefined || seg.payloadLength > 1) return undefined;
+  const beforeNext = seg.seq === (senderNextSeq - 1) >>> 0;
+  const atNext = seg.seq === senderNextSeq && seg.payloadLength === 1;
+  if (!beforeNext && !atNext) return undefined;
+  if (peerWindow === 0) return 'zero-window probe';
+  if (atNext) return undefined;
+  if (seg.payloadLength === 0 && idleUs < KEEPALIVE_MIN_IDLE_US) return undefined;
+  return 'keepalive';
+}
 
 /** One retransmitted data segment. */
 export interface DataRetransmission {
@@ -51,6 +91,8 @@ export interface DataRetransmissions {
   keepalives: number;
   zeroWindowProbes: number;
   captureDuplicates: number;
+  /** The probes (keepalives and zero-window probes, with and without a byte), capped at the tracker's limit. */
+  probes: ProbeMark[];
 }
 
 /** The out-of-order threshold when the handshake gave no RTT (tshark's default). */
@@ -100,7 +142,7 @@ const newDirection = (): Direction => ({
 
 /** Creates an empty summary. */
 export function createDataRetransmissions(): DataRetransmissions {
-  return { count: 0, fast: 0, spurious: 0, segments: [], outOfOrder: 0, keepalives: 0, zeroWindowProbes: 0, captureDuplicates: 0 };
+  return { count: 0, fast: 0, spurious: 0, segments: [], outOfOrder: 0, keepalives: 0, zeroWindowProbes: 0, captureDuplicates: 0, probes: [] };
 }
 
 /** Streaming classifier for one connection; sides are 0 = first sender, 1 = the other. */
@@ -109,6 +151,9 @@ export class DataRetransmissionTracker {
   private readonly sides: [Direction, Direction] = [newDirection(), newDirection()];
   private outOfOrderUs = DEFAULT_OUT_OF_ORDER_US;
   private rttKnown = false;
+  private lastSegmentUs: number | undefined;
+  /** The latest probe of each side still waiting for the peer's next segment. */
+  private readonly pendingProbe: [ProbeMark | undefined, ProbeMark | undefined] = [undefined, undefined];
 
   constructor(private readonly limit: number) {}
 
@@ -122,6 +167,14 @@ export class DataRetransmissionTracker {
     const rst = (flags & TcpFlag.RST) !== 0;
     const hasAck = (flags & TcpFlag.ACK) !== 0;
     const len = seg.payloadLength;
+    const idleUs = this.lastSegmentUs === undefined ? 0 : seg.timeUs - this.lastSegmentUs;
+    this.lastSegmentUs = seg.timeUs;
+    const answered = this.pendingProbe[1 - side];
+    if (answered !== undefined) {
+      answered.answeredByFrame = seg.frame;
+      this.pendingProbe[1 - side] = undefined;
+    }
+    this.pendingProbe[side] = undefined;
     if (syn && !hasAck) me.synTimeUs ??= seg.timeUs;
     // Initial RTT (tshark's iRTT): from the SYN to the first ACK that completes the handshake.
     if (!this.rttKnown && !syn && hasAck && me.synTimeUs !== undefined && peer.synTimeUs !== undefined) {
@@ -134,7 +187,11 @@ export class DataRetransmissionTracker {
     if (me.base === undefined) me.base = seg.seq;
     let zeroWindowProbe = false;
 
+    const probe = rst ? undefined : probeKindOf(seg, me.nextSeq, peer.window, idleUs);
+    if (probe !== undefined) this.markProbe(seg, side, probe);
     if (len === 0) {
+      if (probe === 'keepalive') this.result.keepalives++;
+      if (probe === 'zero-window probe') this.result.zeroWindowProbes++;
       // Duplicate ACK (tshark): nothing new, same window, same ack as this side's previous segment.
       if (!syn && !fin && !rst && hasAck && seg.window !== 0 && seg.window === me.window && seg.seq === me.nextSeq && seg.ack === me.lastAck) me.dupAcks++;
     } else if (!syn && me.nextSeq !== undefined && seqLt(seg.seq, me.nextSeq)) {
@@ -162,6 +219,20 @@ export class DataRetransmissionTracker {
     me.lastLength = seg.payloadLength;
     me.lastFlags = seg.flags;
     me.lastWindow = seg.window;
+  }
+
+  private markProbe(seg: TcpSegment, side: 0 | 1, kind: ProbeKind): void {
+    const mark: ProbeMark = {
+      frame: seg.frame,
+      timeUs: seg.timeUs,
+      from: side === 0 ? 'a' : 'b',
+      kind,
+      seq: seg.seq,
+      length: seg.payloadLength,
+      answeredByFrame: undefined,
+    };
+    if (this.result.probes.length < this.limit) this.result.probes.push(mark);
+    this.pendingProbe[side] = mark;
   }
 
   /** A data segment below nextSeq: keepalive, probe repeat, duplicate, out-of-order or a retransmission. Returns true for a probe. */

@@ -24,6 +24,8 @@ import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
 import { synAckDropLimits } from './sampled-reads.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { estimateFinRto, predictGiveUpWindow } from './timing-fit.js';
+import { estimatePersistRto, probeSeriesOf } from './probe-series.js';
+import { compareProbeSchedule, predictPersistSchedule } from '../tcp/probe-timing.js';
 
 /*
  * Replay: the state path each endpoint *should* have taken, predicted from its own packet trace and
@@ -429,7 +431,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       case 'ESTABLISHED':
       case 'CLOSE_WAIT':
-        return dataGiveUpTimer();
+        return dataGiveUpTimer() ?? persistGiveUpTimer();
       case 'FIN_WAIT_2': {
         if (closedByApp !== 'close') return undefined;
         const ms = finWait2DurationMs(settings, 200);
@@ -470,6 +472,32 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT, no RST)`,
       timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
       latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
+    };
+  }
+
+  /**
+   * Giving up on zero-window probes (tcp_timer.c tcp_probe_timer(): tcp_retries2 unanswered probes, or
+   * TCP_USER_TIMEOUT since the first probe; tcp_write_err(): ETIMEDOUT, no RST), while the peer's window
+   * stayed shut: the same prediction the persist-probes check fits, on time and with late timers.
+   */
+  function persistGiveUpTimer(): TimerPrediction | undefined {
+    const series = probeSeriesOf(own, input.tuple, 'zero-window probe');
+    if (series.probes.length === 0 || series.windowOpened !== undefined) return undefined;
+    const anchorUs = series.anchor?.timeUs ?? (series.probes[0] as { timeUs: number }).timeUs;
+    const probesMs = series.probes.map((p) => (p.timeUs - anchorUs) / 1000);
+    const rto = estimatePersistRto(probesMs, settings.tcp_retries2, settings.tcp_rto_max_ms, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
+    const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
+    const windows = (['none', 'max'] as const).flatMap((timerLateness) => {
+      const schedule = predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { timerLateness, answered });
+      const item = compareProbeSchedule(schedule, probesMs, undefined, 0).find((i) => i.what === 'give-up');
+      return item?.earliestMs === undefined || item.latestMs === undefined ? [] : [{ earliestMs: item.earliestMs, latestMs: item.latestMs }];
+    });
+    if (windows.length === 0) return undefined;
+    return {
+      event: 'retransmit-give-up',
+      name: `zero-window probes exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}${settings.userTimeoutMs === undefined ? '' : `, TCP_USER_TIMEOUT ${settings.userTimeoutMs} ms`}, probe0 base ${rto.rtoMs} ms; tcp_probe_timer(), tcp_write_err(): ETIMEDOUT, no RST)`,
+      timeUs: anchorUs + Math.min(...windows.map((w) => w.earliestMs)) * 1000,
+      latestUs: anchorUs + Math.max(...windows.map((w) => w.latestMs)) * 1000,
     };
   }
 

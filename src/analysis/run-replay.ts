@@ -4,6 +4,7 @@ import type { TcpSegment } from '../observe/packet.js';
 import { replayEndpoint, type EndpointReplay, type ReplayCall } from './endpoint-replay.js';
 import { assertNever } from '../assert-never.js';
 import { acceptQueueOf } from './accept-queue.js';
+import { connTimerOptions } from './conn-timer-options.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
 import type { RunHost, RunRecord, StepRecord } from './run-record.js';
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
@@ -42,7 +43,8 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             ...(conn !== undefined && { conn }),
             segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
             calls: callsOf(run, host, conn, tuple),
-            settings,
+            // TCP_USER_TIMEOUT the lab set on this connection replaces the give-up time (retransmits_timed_out()).
+            settings: { ...settings, userTimeoutMs: conn === undefined ? undefined : connTimerOptions(run, host.name, conn, localPort).userTimeoutMs },
             droppedBy,
             ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
             ...(rtoMinMs !== undefined && { rtoMinMs }),

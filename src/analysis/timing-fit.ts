@@ -3,9 +3,11 @@ import {
   roundUpToJiffiesMs,
   compareSchedule,
   scheduleTimeline,
+  timerSlackMs,
   type RetransmissionSchedule,
   type ScheduleItemCheck,
 } from '../tcp/timing-model.js';
+import { compareProbeSchedule, type ProbeItemCheck, type ProbeSchedule } from '../tcp/probe-timing.js';
 import type { ObservedGiveUp } from './sampled-reads.js';
 
 /*
@@ -109,7 +111,13 @@ function fitOne(
     else extra.push(send);
   });
   const compared = compareGiveUpInterval(
-    compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+    userTimeoutDeadline(
+      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+      schedule,
+      slotSends,
+      hz,
+      allowanceMs,
+    ),
     giveUp,
   );
   const items = answeredAtMs === undefined ? compared : compared.map((item) => stoppedByAnswer(item, answeredAtMs));
@@ -185,6 +193,31 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
 }
 
 /**
+ * Re-anchors a TCP_USER_TIMEOUT give-up on its deadline: the observed send the user timeout counts from
+ * (retrans_stamp) plus the user timeout. Every timer is clamped to what is left of it, so the last fire comes
+ * at the deadline, late by at most its timer's slack — whatever the lateness of the sends before it.
+ */
+function userTimeoutDeadline(
+  items: ScheduleItemCheck[],
+  schedule: RetransmissionSchedule,
+  slotSends: readonly (ObservedSend | undefined)[],
+  hz: number,
+  allowanceMs: number,
+): ScheduleItemCheck[] {
+  const last = items.at(-1);
+  const from = schedule.userTimeout === undefined ? undefined : slotSends[schedule.userTimeout.fromIndex];
+  const lastSend = [...slotSends].reverse().find((s) => s !== undefined);
+  if (last === undefined || schedule.userTimeout === undefined || from === undefined || lastSend === undefined) return items;
+  const deadlineMs = from.offsetMs + schedule.userTimeout.ms;
+  const remainingMs = Math.max(deadlineMs - lastSend.offsetMs, 1000 / hz);
+  const earliestMs = deadlineMs - allowanceMs;
+  const latestMs = Math.max(deadlineMs, lastSend.offsetMs) + timerSlackMs(remainingMs, hz) + allowanceMs;
+  const observedMs = last.observedMs;
+  const verdict = observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
+  return [...items.slice(0, -1), { ...last, expectedMs: deadlineMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' }];
+}
+
+/**
  * Re-judges the last item (the give-up) when it is known only as an interval (a sampled disappearance):
  * it is early only if it was gone before the window opened, late only if it was still there after the
  * window closed; any overlap is consistent with the model.
@@ -219,6 +252,50 @@ export function predictGiveUpWindow(
   const fitting = windows.filter((w) => w.fits);
   const kept = fitting.length > 0 ? fitting : windows;
   return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
+}
+
+/** A probe schedule (keepalive or persist) fitted to the observation. */
+export interface ProbeFit {
+  readonly lateness: TimerLateness;
+  readonly schedule: ProbeSchedule;
+  readonly items: readonly ProbeItemCheck[];
+  readonly problems: readonly string[];
+}
+
+/**
+ * Fits observed probes (ms from the timer's anchor) and the give-up (an instant, or an interval when only
+ * user space saw it) to the on-time and the late-timer prediction, under the same policy as
+ * fitRetransmissions(): the late one is kept only when it has fewer problems.
+ */
+export function fitProbes(
+  predict: (options: { timerLateness: TimerLateness }) => ProbeSchedule,
+  probesMs: readonly number[],
+  giveUp: ObservedGiveUp | undefined,
+): ProbeFit {
+  const fitAt = (lateness: TimerLateness): ProbeFit => {
+    const schedule = predict({ timerLateness: lateness });
+    const raw = compareProbeSchedule(schedule, probesMs, giveUp?.byMs);
+    const items = raw.map((item) => {
+      // A give-up known only as an interval is early only if over before the window, late only if it began after it.
+      if (item.what !== 'give-up' || giveUp === undefined || giveUp.afterMs === giveUp.byMs || item.earliestMs === undefined || item.latestMs === undefined) {
+        return item;
+      }
+      const verdict: ProbeItemCheck['verdict'] = giveUp.byMs < item.earliestMs ? 'early' : giveUp.afterMs > item.latestMs ? 'late' : 'ok';
+      return { ...item, verdict, ok: verdict === 'ok' };
+    });
+    const problems = items
+      .filter((item) => !item.ok)
+      .map((item) => {
+        const what = item.what === 'give-up' ? 'the give-up' : `probe ${item.index + 1}`;
+        if (item.verdict === 'unobserved') return `${what} expected at ${seconds(item.expectedMs ?? 0)} s was not observed`;
+        if (item.verdict === 'unexpected') return `${what} at ${seconds(item.observedMs ?? 0)} s is not in the model`;
+        return `${what} ${item.verdict} (${seconds(item.observedMs ?? 0)} s, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`;
+      });
+    return { lateness, schedule, items, problems };
+  };
+  const onTime = fitAt('none');
+  const late = fitAt('max');
+  return late.problems.length < onTime.problems.length ? late : onTime;
 }
 
 /** The RTO an orphan's FIN timer used, and whether the first repeat was a tail-loss probe. */

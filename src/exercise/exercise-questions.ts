@@ -133,6 +133,8 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
       ];
     case 'synack-retransmits':
     case 'fin-retransmits':
+    case 'keepalive-probes':
+    case 'persist-probes':
     case 'timer':
     case 'sockets':
       return [];

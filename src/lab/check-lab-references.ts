@@ -239,6 +239,8 @@ export function checkLabReferences(
         }
         break;
       case 'error':
+      case 'keepalive-probes':
+      case 'persist-probes':
         checkHost(at('host'), expectation.host);
         checkConn(at('conn'), expectation.host, expectation.conn, true);
         break;

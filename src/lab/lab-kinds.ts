@@ -433,6 +433,16 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       host: v.host,
       ...(v.conn !== undefined && { conn: v.conn }),
     })),
+    defineKind('keepalive-probes', z.strictObject({ host: hostRef, conn: connName }), (v): Expectation => ({
+      kind: 'keepalive-probes',
+      host: v.host,
+      conn: v.conn,
+    })),
+    defineKind('persist-probes', z.strictObject({ host: hostRef, conn: connName }), (v): Expectation => ({
+      kind: 'persist-probes',
+      host: v.host,
+      conn: v.conn,
+    })),
   ].map((kind) => [kind.key, kind] as const),
 );
 

@@ -179,6 +179,10 @@ export type Expectation =
   | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string }
   /** Retransmission times of `conn`'s first unacknowledged data segment and its give-up (ETIMEDOUT) match the Linux timing model. */
   | { readonly kind: 'data-retransmits'; readonly host: string; readonly conn?: string }
+  /** Keepalive probes of a connection and the give-up (RST, ETIMEDOUT), against the Linux model under the lab's keepalive options. */
+  | { readonly kind: 'keepalive-probes'; readonly host: string; readonly conn: string }
+  /** Zero-window (persist) probes of a connection and their end, against the Linux model (backoff from the RTO). */
+  | { readonly kind: 'persist-probes'; readonly host: string; readonly conn: string }
   /** When a socket of `host` is first sampled in `state`, its /proc/net/tcp timer reads `aboutMs` ± `withinMs` (src/verify/timer-checks.ts). */
   | { readonly kind: 'timer'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly aboutMs: number; readonly withinMs: number }
   /** The error the application saw on a connection (connected or accepted), or `none`. */

@@ -92,6 +92,8 @@ const EXPECTATIONS_EN: ExpectationWords = {
   'synack-retransmits': (e) => `SYN-ACK retransmissions of ${e.host}${portEn(e.port)} and the request's drop follow the Linux timing model`,
   'fin-retransmits': (e) => `FIN retransmissions of orphaned ${connEn(e.host, e.conn)} and its silent end follow the Linux timing model`,
   'data-retransmits': (e) => `data retransmissions of ${connEn(e.host, e.conn)} and the ETIMEDOUT follow the Linux timing model`,
+  'keepalive-probes': (e) => `keepalive probes of ${connEn(e.host, e.conn)} and the give-up follow the Linux timing model`,
+  'persist-probes': (e) => `zero-window probes of ${connEn(e.host, e.conn)} follow the Linux timing model (backoff from the RTO)`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`),
   sockets: (e) =>
     `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${e.host}${portEn(e.port)} in ${e.state} at once`,
@@ -110,6 +112,8 @@ const EXPECTATIONS_ZH: ExpectationWords = {
   'synack-retransmits': (e) => `${e.host}${portZh(e.port)} 的 SYN-ACK 重传与半连接的丢弃符合 Linux 时间模型`,
   'fin-retransmits': (e) => `孤儿套接字 ${connEn(e.host, e.conn)} 的 FIN 重传与其悄然结束符合 Linux 时间模型`,
   'data-retransmits': (e) => `${connEn(e.host, e.conn)} 的数据重传与 ETIMEDOUT 符合 Linux 时间模型`,
+  'keepalive-probes': (e) => `${connEn(e.host, e.conn)} 的保活探测（keepalive）与放弃时刻符合 Linux 时间模型`,
+  'persist-probes': (e) => `${connEn(e.host, e.conn)} 的零窗口探测（坚持定时器）符合 Linux 时间模型（从 RTO 开始指数退避）`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} 没有遇到套接字错误` : `${e.host}/${e.conn} 遇到 ${e.is}`),
   sockets: (e) => `${e.host}${portZh(e.port)} 同时处于 ${e.state} 的套接字${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('且')} 个`,
   timer: (e) => `${e.host} 的套接字${portZh(e.port)}第一次出现在 ${e.state} 时，定时器读数为 ${e.aboutMs / 1000} 秒 ± ${e.withinMs / 1000} 秒`,

@@ -38,6 +38,12 @@ export interface RetransmissionSchedule {
   /** Nominal interval from the last transmission to the give-up. */
   readonly failIntervalMs: number;
   readonly failReason: FailReason;
+  /**
+   * For a 'user-timeout' give-up: the send the user timeout counts from (retrans_stamp: the first SYN, or
+   * the first RTO retransmission) and its length. The give-up is a deadline from that send, not an interval
+   * from the last one: every timer is clamped to what is left (tcp_clamp_rto_to_user_timeout()).
+   */
+  readonly userTimeout?: { readonly fromIndex: number; readonly ms: number };
 }
 
 /**
@@ -103,8 +109,9 @@ export function predictSynSchedule(input: Partial<KernelSettings> = {}, options:
       return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'count' };
     }
     if (retransmitsDone > 0 && fireMs >= timeLimitMs) {
-      const failReason = settings.userTimeoutMs === undefined ? 'time' : 'user-timeout';
-      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason };
+      if (settings.userTimeoutMs === undefined) return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'time' };
+      const userTimeout = { fromIndex: 0, ms: settings.userTimeoutMs };
+      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'user-timeout', userTimeout };
     }
     sends.push(fireMs);
     kinds.push('rto');
@@ -283,8 +290,9 @@ function simulateRtoTimer(
     if (retransStampMs !== undefined) {
       const limitMs = settings.userTimeoutMs ?? tcpModelTimeoutMs(boundaryFor(rtoMs), LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, rtoMaxMs);
       if (fireMs - retransStampMs >= limitMs) {
-        const failReason = settings.userTimeoutMs === undefined ? 'time' : 'user-timeout';
-        return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason };
+        if (settings.userTimeoutMs === undefined) return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'time' };
+        const userTimeout = { fromIndex: kinds.indexOf('rto'), ms: settings.userTimeoutMs };
+        return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'user-timeout', userTimeout };
       }
     }
     sends.push(fireMs);

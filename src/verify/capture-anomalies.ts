@@ -1,4 +1,44 @@
+import type { ProbeKind, ProbeMark } from '../analysis/capture-retransmissions.js';
 import type { TcpConnection } from './connections.js';
+
+const PROBE_WORDS: Record<ProbeKind, string> = {
+  keepalive: 'no new data at snd_nxt − 1 after an idle time (RFC 1122 §4.2.3.6, tcp_keepalive_timer()), not retransmissions',
+  'zero-window probe': "sent while the peer's window was 0 (RFC 9293 §3.8.6.1, tcp_probe_timer()), not retransmissions",
+};
+
+/** One sentence per side and kind of probe: how many, which frames, how many the peer answered. */
+function describeProbes(probes: readonly ProbeMark[]): string[] {
+  const out: string[] = [];
+  for (const from of ['a', 'b'] as const) {
+    for (const kind of ['keepalive', 'zero-window probe'] as const) {
+      const mine = probes.filter((p) => p.from === from && p.kind === kind);
+      if (mine.length === 0) continue;
+      const answered = mine.filter((p) => p.answeredByFrame !== undefined).length;
+      const frames =
+        mine
+          .slice(0, 8)
+          .map((p) => p.frame)
+          .join(', ') + (mine.length > 8 ? ', …' : '');
+      const who = from === 'a' ? 'client' : 'server';
+      out.push(
+        `${mine.length} ${kind === 'keepalive' ? 'keepalive probe(s)' : 'zero-window probe(s)'} from the ${who} (frames ${frames}; ${answered} answered): ${PROBE_WORDS[kind]}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The keepalives a side sent, unanswered, right before its RST (none when anything else came between). */
+function unansweredKeepalivesBefore(probes: readonly ProbeMark[], from: 'a' | 'b', rstTimeUs: number): ProbeMark[] {
+  const before = probes.filter((p) => p.from === from && p.timeUs <= rstTimeUs);
+  const run: ProbeMark[] = [];
+  for (let i = before.length - 1; i >= 0; i -= 1) {
+    const probe = before[i] as ProbeMark;
+    if (probe.kind !== 'keepalive' || probe.answeredByFrame !== undefined) break;
+    run.unshift(probe);
+  }
+  return run;
+}
 
 /** Human sentences for what is unusual about a connection (empty for a clean open-and-close). */
 export function describeAnomalies(c: TcpConnection): string[] {
@@ -45,8 +85,17 @@ export function describeAnomalies(c: TcpConnection): string[] {
     out.push(`data retransmitted by the ${side === 'a' ? 'client' : 'server'} ${mine.length}×${kinds ? ` (${kinds})` : ''}: frames ${frames}`);
   }
   if (data.count > data.segments.length) out.push(`… ${data.count - data.segments.length} more data retransmissions not listed`);
+  out.push(...describeProbes(data.probes));
   for (const rst of c.rsts) {
     const who = rst.from === 'a' ? 'client' : 'server';
+    const keepaliveGiveUp = unansweredKeepalivesBefore(data.probes, rst.from, rst.timeUs);
+    if (keepaliveGiveUp.length > 0) {
+      out.push(
+        `RST from the ${who} (frame ${rst.frame}) after ${keepaliveGiveUp.length} unanswered keepalive probe(s) (frames ${keepaliveGiveUp.map((p) => p.frame).join(', ')}): ` +
+          'the keepalive give-up (tcp_keepalive_timer(): RST, then ETIMEDOUT)',
+      );
+      continue;
+    }
     out.push(`RST from the ${who} (frame ${rst.frame}) in reply to ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''}`);
   }
   if (c.simultaneousOpen) out.push('simultaneous open: SYNs crossed (同时打开)');

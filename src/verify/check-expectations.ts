@@ -7,6 +7,7 @@ import type { Expectation, ExpectationKind } from '../lab/model.js';
 import type { TcpState } from '../tcp/state.js';
 import { formatFlags, parseFlagLetters, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkTimingExpectation } from './timing-checks.js';
+import { checkKeepaliveProbes, checkPersistProbes } from './probe-checks.js';
 import { checkTimerReading } from './timer-checks.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 import { expectationSource } from './check-source.js';
@@ -83,6 +84,10 @@ function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnaly
     case 'fin-retransmits':
     case 'data-retransmits':
       return checkTimingExpectation(expectation, run, analysis);
+    case 'keepalive-probes':
+      return checkKeepaliveProbes(expectation, run);
+    case 'persist-probes':
+      return checkPersistProbes(expectation, run);
     case 'timer':
       return checkTimerReading(expectation, run);
     case 'error':

@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { missingSettings, readHostKernelSettings } from '../analysis/host-kernel-settings.js';
+import { connTimerOptions } from '../analysis/conn-timer-options.js';
 import { hostOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
@@ -337,7 +338,11 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
     !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
   const data = sentRetransmissions(host, tuple, isUnackedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
-  const settings = recorded.settings;
+  // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
+  const options =
+    conn === undefined ? undefined : connTimerOptions(run, host.name, conn, Number(data.tuple.local.slice(data.tuple.local.lastIndexOf(':') + 1)));
+  const userTimeoutMs = options?.userTimeoutMs;
+  const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
   const estimate = estimateFinRto(
     data.sends.map((d) => d.offsetMs),
@@ -374,6 +379,9 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
     ...extraLines(outcome, host.name, 'data segment'),
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
+    userTimeoutMs === undefined
+      ? 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission'
+      : `TCP_USER_TIMEOUT ${userTimeoutMs} ms (${options?.sources.join('; ') ?? ''}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
   );
   return {
     name,
