@@ -148,6 +148,7 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
       case 'hold':
       case 'release':
       case 'flood':
+      case 'inject':
         break;
       default:
         assertNever(step);

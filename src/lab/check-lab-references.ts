@@ -145,6 +145,13 @@ export function checkLabReferences(
         checkHost(at('host'), step.host);
         checkHost(at('to'), step.to);
         break;
+      case 'inject': {
+        const hostOk = checkHost(at('host'), step.host);
+        const problem = injectTargetProblem(step.to, step.host, hostNames);
+        if (problem !== undefined) report(at('to'), problem);
+        else if (hostOk) checkHost(at('to'), step.to);
+        break;
+      }
       default:
         assertNever(step);
     }
@@ -210,6 +217,25 @@ export function checkLabReferences(
     }
   });
   return problems;
+}
+
+/**
+ * Why `to` cannot be the destination of an inject step from `from`, or undefined: only a lab host (by name)
+ * is a destination, so a crafted segment never leaves the lab's network (DESIGN.md "Network safety").
+ */
+export function injectTargetProblem(to: string, from: string, hostNames: readonly string[]): string | undefined {
+  const declared = `declared hosts: ${hostNames.join(', ')}`;
+  if (/^[0-9.]+$/.test(to) || to.includes(':') || /^[0-9a-f]*::?[0-9a-f:]*$/i.test(to)) {
+    return `inject sends only to lab hosts, by name; ${quote(to)} is an address, and tcplab never sends a crafted segment to an address: write the name of a host (${declared})`;
+  }
+  if (hostNames.includes(to) && to === from) {
+    return `inject from ${quote(from)} to itself would never cross the lab network (no capture sees it); send it to another host (${declared})`;
+  }
+  if (!hostNames.includes(to)) {
+    const suggestion = didYouMean(to, hostNames);
+    return `inject sends only to lab hosts; ${quote(to)} is not a host of this lab (${declared})${suggestion === '' ? '; declare it under hosts or name one of these' : suggestion}`;
+  }
+  return undefined;
 }
 
 function declareFromRaw(

@@ -7,6 +7,7 @@ import {
   MAX_EXPECTATIONS,
   MAX_EXPECTED_COUNT,
   MAX_HOSTS,
+  MAX_INJECT_BYTES,
   MAX_NAME_CHARS,
   MAX_RULE_CHARS,
   MAX_SEND_BYTES,
@@ -186,6 +187,30 @@ function toWaitStep(value: WaitValue): Step {
   return { kind: 'wait-gone', ...common, ...(value.port !== undefined && { port: value.port }) };
 }
 
+/** An unsigned 32-bit sequence or acknowledgment number. */
+const seqNumber = z.number().int().min(0).max(0xffff_ffff);
+/** Linux's initial window of a SYN on a 1500-byte link (65535 rounded down to a multiple of the 1460-byte MSS). */
+const DEFAULT_INJECT_WINDOW = 64_240;
+
+const injectSchema = z
+  .strictObject({
+    host: hostRef.describe('the lab host the segment leaves from (its own address: nothing is spoofed)'),
+    to: hostRef.describe('the lab host it is sent to: a host name declared under hosts, never an address'),
+    port,
+    from_port: port.describe("the segment's source port"),
+    flags: tcpFlags.describe('tcpdump flag letters of the segment (F S R P . U E W, e.g. S, S., R, F.), or none'),
+    seq: seqNumber.optional().describe('sequence number (default 0)'),
+    ack: seqNumber.optional().describe('acknowledgment number (default 0)'),
+    window: z.number().int().min(0).max(65535).optional().describe(`window (default ${DEFAULT_INJECT_WINDOW})`),
+    bytes: z.number().int().min(0).max(MAX_INJECT_BYTES).optional().describe('payload length in bytes (default 0)'),
+  })
+  .describe('one crafted TCP segment to a lab host (hping3 in the sending host; never outside the lab network)')
+  .superRefine((value, ctx) => {
+    if (value.flags.endsWith('*')) {
+      ctx.addIssue({ code: 'custom', path: ['flags'], message: `an injected segment has exact flags, received ${quote(value.flags)}; remove the *` });
+    }
+  });
+
 /** Step kinds by their YAML key. `rule` names are filled in afterwards (`rule<N>`), see load-lab.ts. */
 export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
   [
@@ -253,6 +278,18 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         .describe('SYN flood from forged, unused addresses of the lab subnet only'),
       (v): Step => ({ kind: 'flood', host: v.host, to: v.to, port: v.port, sources: v.sources, countPerSource: v.count_per_source ?? 1 }),
     ),
+    defineKind('inject', injectSchema, (v): Step => ({
+      kind: 'inject',
+      host: v.host,
+      to: v.to,
+      port: v.port,
+      fromPort: v.from_port,
+      flags: v.flags,
+      seq: v.seq ?? 0,
+      ack: v.ack ?? 0,
+      window: v.window ?? DEFAULT_INJECT_WINDOW,
+      bytes: v.bytes ?? 0,
+    })),
   ].map((kind) => [kind.key, kind] as const),
 );
 

@@ -78,7 +78,24 @@ export type Step =
   /** Send what `hold` queued on `host`, oldest first, and stop holding. */
   | { readonly kind: 'release'; readonly host: string }
   /** SYNs to `to:port` from `sources` forged, unused addresses of the lab's own /24, `countPerSource` each (src/run/syn-flood.ts). */
-  | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number };
+  | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number }
+  /**
+   * One crafted TCP segment from `host`'s own address and `fromPort` to lab host `to`:`port` (src/run/inject-segment.ts), with
+   * these tcpdump flag letters (`none` for no flag), sequence and acknowledgment numbers, window and `bytes` of payload.
+   * No socket of `host` sends it: the analysis gives it the origin "injected" (src/analysis/injected-segments.ts).
+   */
+  | {
+      readonly kind: 'inject';
+      readonly host: string;
+      readonly to: string;
+      readonly port: number;
+      readonly fromPort: number;
+      readonly flags: string;
+      readonly seq: number;
+      readonly ack: number;
+      readonly window: number;
+      readonly bytes: number;
+    };
 
 export type StepKind = Step['kind'];
 

@@ -36,6 +36,8 @@ const STEPS_EN: StepWords = {
   hold: (s) => `${s.host}: hold everything it sends in a queue`,
   release: (s) => `${s.host}: release its queue, oldest first`,
   flood: (s) => `${s.host}: SYN flood to ${s.to}:${s.port} from ${s.sources} forged unused lab addresses, ${s.countPerSource} SYN each`,
+  inject: (s) =>
+    `${s.host}: inject one [${s.flags}] segment from port ${s.fromPort} to ${s.to}:${s.port}, seq ${s.seq} ack ${s.ack} win ${s.window}, ${s.bytes} bytes (no socket behind it)`,
 };
 
 const STEPS_ZH: StepWords = {
@@ -55,6 +57,8 @@ const STEPS_ZH: StepWords = {
   hold: (s) => `${s.host}：把它发出的一切放进队列`,
   release: (s) => `${s.host}：按先后顺序放出队列`,
   flood: (s) => `${s.host}：向 ${s.to}:${s.port} 发起 SYN 洪泛，伪造 ${s.sources} 个未使用的实验地址，每个 ${s.countPerSource} 个 SYN`,
+  inject: (s) =>
+    `${s.host}：从端口 ${s.fromPort} 向 ${s.to}:${s.port} 注入一个 [${s.flags}] 报文段，seq ${s.seq} ack ${s.ack} 窗口 ${s.window}，${s.bytes} 字节（背后没有套接字）`,
 };
 
 const bounds = (e: { count?: number; min?: number; max?: number }, words: { exactly: string; atLeast: string; atMost: string }): string[] =>

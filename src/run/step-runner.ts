@@ -9,6 +9,7 @@ import { abortReason } from './agent-session.js';
 import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
 import { floodSyns } from './syn-flood.js';
+import { injectSegment } from './inject-segment.js';
 
 /** What the steps of one run share: the deployment, where waits start looking, names of things. */
 export interface StepContext {
@@ -103,6 +104,9 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   flood: async (ctx, step) => {
     await floodSyns(ctx.lab, step, ctx.signal);
   },
+  inject: async (ctx, step) => {
+    await injectSegment(ctx.lab, step, ctx.signal);
+  },
   sleep: (ctx, step) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, step.durationMs);
@@ -176,6 +180,7 @@ export function stepConnection(ctx: StepContext, step: Step): string | undefined
     case 'hold':
     case 'release':
     case 'flood':
+    case 'inject':
       return undefined;
     default:
       return assertNever(step);

@@ -39,6 +39,7 @@ describe('schema/lab.schema.json', () => {
       'hold',
       'release',
       'flood',
+      'inject',
     ]);
   });
 });
