@@ -29,12 +29,25 @@ export interface RunHost {
   kernelSettings: Readonly<Record<string, string>>;
   /** `iptables-save -c` output taken after the last step (empty when the host had no rules). */
   ruleCounters: string;
+  /** Per `unrule` step, in order: `iptables-save -c` read in the same command just before the delete (<host>/removed-rule-counters.jsonl). */
+  removedRuleCounters?: readonly RemovedRuleCounters[];
   /**
    * The kernel's tracepoint events of this host's sockets (`<host>/kernel-events.jsonl`, on the
    * capture clock), in time order; absent when the run had no kernel trace (see stateSourceOf).
    */
   kernelEvents?: readonly KernelEvent[];
 }
+
+/** The counters of a rule removed by `unrule`, read just before the delete: one line of <host>/removed-rule-counters.jsonl. */
+export interface RemovedRuleCounters {
+  /** The rule's name in the lab. */
+  readonly rule: string;
+  /** `iptables-save -c` output. */
+  readonly counters: string;
+}
+
+/** File of a host's run folder with the counters of the rules `unrule` removed. */
+export const REMOVED_RULE_COUNTERS_FILE = 'removed-rule-counters.jsonl';
 
 /** Where a host's exact socket states come from: the kernel's tracepoints, or /proc/net/tcp samples only. */
 export function stateSourceOf(host: RunHost): 'tracepoint' | 'sampled' {

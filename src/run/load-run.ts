@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
-import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
+import { REMOVED_RULE_COUNTERS_FILE, stateSourceOf, type RemovedRuleCounters, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
@@ -43,6 +43,9 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       segments: existsSync(pcap) ? readCapture(pcap) : [],
       kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
+      ...(existsSync(join(dir, REMOVED_RULE_COUNTERS_FILE)) && {
+        removedRuleCounters: readJsonLines<RemovedRuleCounters>(join(dir, REMOVED_RULE_COUNTERS_FILE)),
+      }),
       ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
     };
   });

@@ -1,4 +1,7 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { assertNever } from '../assert-never.js';
+import { REMOVED_RULE_COUNTERS_FILE, type RemovedRuleCounters } from '../analysis/run-record.js';
 import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Step, StepKind } from '../lab/model.js';
@@ -66,7 +69,14 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   unrule: async (ctx, step) => {
     const added = ctx.rules.get(`${step.host}/${step.name}`);
     if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
-    await runIptables(ctx, step.host, added.rule.deleteArgv, `delete rule "${step.name}"`);
+    // One command: the counters just before the delete (a removed rule has no row in the end-of-run counters), then the delete.
+    const host = ctx.lab.host(step.host);
+    const result = await ctx.lab.runtime.exec(host.handle, ['sh', '-c', 'iptables-save -c && exec iptables "$@"', 'unrule', ...added.rule.deleteArgv]);
+    if (result.exitCode !== 0) {
+      throw new Error(`${step.host}: could not delete rule "${step.name}": iptables ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
+    }
+    const line: RemovedRuleCounters = { rule: step.name, counters: result.stdout.toString('utf8') };
+    appendFileSync(join(host.dir, REMOVED_RULE_COUNTERS_FILE), `${JSON.stringify(line)}\n`);
     ctx.rules.delete(`${step.host}/${step.name}`);
   },
   'wait-state': async (ctx, step) => {

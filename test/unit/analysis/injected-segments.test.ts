@@ -54,7 +54,7 @@ describe('injected segments: sent by the host, by no socket of it (old-duplicate
 });
 
 describe('the SYN sent again at once after an unacceptable ACK (tcp_rcv_synsent_state_process(): TCP_TIMEOUT_MIN)', () => {
-  it('old-duplicate-syn: the client SYN copy 11 ms after the stale SYN-ACK is a re-armed timer, not an early backoff retransmission', async () => {
+  it('old-duplicate-syn: the client SYN copy 16 ms after the stale SYN-ACK is a re-armed timer, not an early backoff retransmission', async () => {
     const run = await loadFixtureRun('old-duplicate-syn');
     const analysis = analyzeRun(run);
     const syn = analysis.series.find((s) => s.series.kind === 'SYN' && s.series.from === 'client' && s.series.copies.length === 2) ?? expect.unreachable();
@@ -71,8 +71,8 @@ describe('the SYN sent again at once after an unacceptable ACK (tcp_rcv_synsent_
       t.flags === 'S.' && t.segment.ack === 1001 ? { ...t, segment: { ...t.segment, ack: syn.series.copies[0]!.segment.seq + 1 } } : t,
     );
     expect(rearmedSynCopies(syn.series, acceptable, 250).size).toBe(0);
-    // at HZ 250 the window is 3 jiffies + 10 ms = 22 ms; the copy left 11 ms after the SYN-ACK: moved 20 ms later it is outside
-    const later = { ...syn.series, copies: syn.series.copies.map((c, i) => (i === 1 ? { ...c, departUs: (c.departUs ?? 0) + 20_000 } : c)) };
+    // at HZ 250 the window is 3 jiffies + 50 ms = 62 ms; the copy left 16 ms after the SYN-ACK: moved 50 ms later it is outside
+    const later = { ...syn.series, copies: syn.series.copies.map((c, i) => (i === 1 ? { ...c, departUs: (c.departUs ?? 0) + 50_000 } : c)) };
     expect(rearmedSynCopies(later, analysis.trace.segments, 250).size).toBe(0);
     expect(rearmedSynCopies(syn.series, analysis.trace.segments, 250).size).toBe(1);
   });
