@@ -252,7 +252,9 @@ function send(command: Extract<AgentCommand, { op: 'send' }>): void {
     replyError(command.id, 'EPIPE', `conn "${command.conn}": send after shutdown (our FIN is already queued); remedy: send before shutdown`);
     return;
   }
-  if (command.bytes > 0) connection.socket.write(Buffer.alloc(command.bytes, SEND_PATTERN, 'ascii'));
+  // The write's callback runs once libuv handed every byte to the kernel (write(2) accepted them): that is the `sent` event.
+  const bytes = command.bytes;
+  if (bytes > 0) connection.socket.write(Buffer.alloc(bytes, SEND_PATTERN, 'ascii'), (err) => err || emit({ type: 'sent', conn: command.conn, bytes }));
   replyOk(command.id);
 }
 

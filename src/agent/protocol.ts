@@ -39,7 +39,13 @@ export type AgentEvent =
   | { type: 'listening'; timeUs: number; port: number }
   | { type: 'accepted'; timeUs: number; conn: string; port: number; local: Endpoint; remote: Endpoint }
   | { type: 'connected'; timeUs: number; conn: string; local: Endpoint; remote: Endpoint }
+  /** The application read `bytes` on `conn` (one read's worth; `received` expectations sum them). */
   | { type: 'data'; timeUs: number; conn: string; bytes: number }
+  /**
+   * write(2) accepted `bytes` of one send step on `conn` (the kernel took them all; `sent` expectations sum them).
+   * Whatever runs the sockets (Node's net today, another worker later) emits it once per send whose bytes all went in.
+   */
+  | { type: 'sent'; timeUs: number; conn: string; bytes: number }
   /** The peer's FIN arrived (the read side ended). */
   | { type: 'end'; timeUs: number; conn: string }
   | { type: 'error'; timeUs: number; conn: string; code: string; syscall?: string; message: string }

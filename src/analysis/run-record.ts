@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
-import type { TcpSegment } from '../observe/packet.js';
+import type { IcmpMessage, TcpSegment } from '../observe/packet.js';
 
 /**
  * Everything a run observed, as loaded from its run folder. The verifier works on this alone,
@@ -25,6 +25,8 @@ export interface RunHost {
   events: readonly AgentEvent[];
   /** Segments captured on this host's eth0, in capture order. */
   segments: readonly TcpSegment[];
+  /** ICMP messages captured on this host's eth0, in capture order (absent in records made without them). */
+  icmp?: readonly IcmpMessage[];
   /** net.ipv4.tcp_* settings read from the host's network namespace after deployment. */
   kernelSettings: Readonly<Record<string, string>>;
   /** `iptables-save -c` output taken after the last step (empty when the host had no rules). */

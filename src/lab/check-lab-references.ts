@@ -164,9 +164,31 @@ export function checkLabReferences(
     switch (expectation.kind) {
       case 'states':
       case 'never':
+      case 'sockets':
+        if (checkHost(at('host'), expectation.host) && expectation.conn !== undefined) checkConn(at('conn'), expectation.host, expectation.conn, true);
+        break;
       case 'synack-retransmits':
       case 'timer':
         checkHost(at('host'), expectation.host);
+        break;
+      case 'received':
+      case 'sent':
+        if (checkHost(at('host'), expectation.host)) checkConn(at('conn'), expectation.host, expectation.conn, true);
+        break;
+      case 'accepted':
+        if (checkHost(at('host'), expectation.host)) {
+          if (!ACCEPTED_CONN.test(expectation.conn)) {
+            report(
+              at('conn'),
+              `accepted names a connection a listener accepted (accepted-1, accepted-2, …), received ${quote(expectation.conn)}; use accepted-N`,
+            );
+          } else checkConn(at('conn'), expectation.host, expectation.conn, true);
+        }
+        checkHost(at('from'), expectation.from);
+        break;
+      case 'icmp':
+        checkHost(at('from'), expectation.from);
+        checkHost(at('to'), expectation.to);
         break;
       case 'syn-retransmits':
       case 'data-retransmits':
@@ -200,9 +222,6 @@ export function checkLabReferences(
       case 'error':
         checkHost(at('host'), expectation.host);
         checkConn(at('conn'), expectation.host, expectation.conn, true);
-        break;
-      case 'sockets':
-        checkHost(at('host'), expectation.host);
         break;
       case 'packets':
         checkHost(at('from'), expectation.from);

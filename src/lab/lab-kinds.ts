@@ -17,7 +17,8 @@ import {
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './lab-limits.js';
-import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
+import { isErrnoName, type ErrnoName } from './errno-names.js';
+import type { AgentEventKind, Expectation, Step } from './model.js';
 import { quote } from './quote-token.js';
 
 /**
@@ -135,9 +136,24 @@ export function checkFlags(value: string): string | undefined {
 }
 
 const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
-const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
-
-const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
+/** `connected`/`none` or an errno name the kernel can return (errno-names.ts), e.g. ECONNREFUSED, EADDRNOTAVAIL, EPIPE. */
+function errnoOr<W extends string>(word: W): z.ZodType<W | ErrnoName> {
+  return z
+    .string()
+    .describe(`${word}, or an errno name the kernel can return (ECONNREFUSED, ETIMEDOUT, EADDRINUSE, EADDRNOTAVAIL, EPIPE, ENETUNREACH, …)`)
+    .superRefine((value, ctx) => {
+      if (value === word || isErrnoName(value)) return;
+      const upper = value.toUpperCase();
+      const hint =
+        upper !== value && (upper === word.toUpperCase() || isErrnoName(upper)) ? `; write ${quote(upper === word.toUpperCase() ? word : upper)}` : '';
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown errno ${quote(value)}; use ${word} or an errno name of include/uapi/asm-generic/errno*.h such as ECONNREFUSED, ETIMEDOUT, EADDRNOTAVAIL${hint}`,
+      });
+    }) as unknown as z.ZodType<W | ErrnoName>;
+}
+const connectOutcome = errnoOr('connected');
+const socketError = errnoOr('none');
 
 const DEFAULT_WAIT_MS = 30_000;
 
@@ -306,6 +322,7 @@ const packetsSchema = z
     min: expectedCount.optional(),
     max: expectedCount.optional(),
     same_seq: z.boolean().optional(),
+    port: port.optional().describe('only segments with this port at either end'),
   })
   .superRefine((value, ctx) => {
     if (value.count === undefined && value.min === undefined && value.max === undefined) {
@@ -319,22 +336,79 @@ const packetsSchema = z
     }
   });
 
+/** Exact count (`count` / `bytes`) or bounds, the rule every counted expectation follows. */
+function checkCountBounds(value: { min?: number; max?: number }, exact: number | undefined, exactKey: string, kind: string, ctx: z.RefinementCtx): void {
+  if (exact === undefined && value.min === undefined && value.max === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${kind} needs ${exactKey}, min or max; e.g. \`min: 1\`` });
+  }
+  if (exact !== undefined && (value.min !== undefined || value.max !== undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [exactKey],
+      message: `${exactKey} is exact and cannot be combined with min or max; keep either ${exactKey} or min/max`,
+    });
+  }
+  if (value.min !== undefined && value.max !== undefined && value.min > value.max) {
+    ctx.addIssue({ code: 'custom', path: ['max'], message: `max (${value.max}) is below min (${value.min}); swap them or fix one` });
+  }
+}
+
+const byteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+function byteCountSchema(what: string) {
+  return z
+    .strictObject({ host: hostRef, conn: connName, bytes: byteCount.optional(), min: byteCount.optional(), max: byteCount.optional() })
+    .describe(`bytes the application ${what} on a connection: exactly (bytes) or min/max`)
+    .superRefine((value, ctx) => checkCountBounds(value, value.bytes, 'bytes', 'a byte count', ctx));
+}
+function toByteCount(v: { host: string; conn: string; bytes?: number | undefined; min?: number | undefined; max?: number | undefined }) {
+  return {
+    host: v.host,
+    conn: v.conn,
+    ...(v.bytes !== undefined && { bytes: v.bytes }),
+    ...(v.min !== undefined && { min: v.min }),
+    ...(v.max !== undefined && { max: v.max }),
+  };
+}
+
+const icmpSchema = z
+  .strictObject({
+    from: hostRef,
+    to: hostRef,
+    type: z.number().int().min(0).max(255).describe('ICMP type, numeric (3: destination unreachable)'),
+    code: z.number().int().min(0).max(255).optional().describe('ICMP code, numeric (1: host unreachable); any code when absent'),
+    count: expectedCount.optional(),
+    min: expectedCount.optional(),
+    max: expectedCount.optional(),
+  })
+  .describe('ICMP messages from → to in the sender capture')
+  .superRefine((value, ctx) => checkCountBounds(value, value.count, 'count', 'icmp', ctx));
+
 /** Expectation kinds by their YAML key. */
 export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new Map(
   [
-    defineKind('states', z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
-      kind: 'states',
-      host: v.host,
-      path: v.path.map(toState),
-      ...(v.port !== undefined && { port: v.port }),
-    })),
-    defineKind('never', z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
-      kind: 'never',
-      host: v.host,
-      states: v.states.map(toState),
-      ...(v.port !== undefined && { port: v.port }),
-    })),
-    defineKind('outcome', z.strictObject({ host: hostRef, conn: connName, is: z.enum(CONNECT_OUTCOMES) }), (v): Expectation => ({
+    defineKind(
+      'states',
+      z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional(), conn: connName.optional() }),
+      (v): Expectation => ({
+        kind: 'states',
+        host: v.host,
+        path: v.path.map(toState),
+        ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
+      }),
+    ),
+    defineKind(
+      'never',
+      z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional(), conn: connName.optional() }),
+      (v): Expectation => ({
+        kind: 'never',
+        host: v.host,
+        states: v.states.map(toState),
+        ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
+      }),
+    ),
+    defineKind('outcome', z.strictObject({ host: hostRef, conn: connName, is: connectOutcome }), (v): Expectation => ({
       kind: 'outcome',
       host: v.host,
       conn: v.conn,
@@ -349,6 +423,7 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       ...(v.min !== undefined && { min: v.min }),
       ...(v.max !== undefined && { max: v.max }),
       ...(v.same_seq !== undefined && { sameSeq: v.same_seq }),
+      ...(v.port !== undefined && { port: v.port }),
     })),
     defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({
       kind: 'handshake',
@@ -371,22 +446,47 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
     ),
     defineKind(
       'error',
-      z.strictObject({ host: hostRef, conn: connName, is: z.enum(SOCKET_ERRORS) }).describe('the error the application saw on a connection, or none'),
+      z.strictObject({ host: hostRef, conn: connName, is: socketError }).describe('the error the application saw on a connection, or none'),
       (v): Expectation => ({ kind: 'error', host: v.host, conn: v.conn, is: v.is }),
     ),
     defineKind(
       'sockets',
       z
-        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), min: expectedCount.optional(), max: expectedCount.optional() })
+        .strictObject({
+          host: hostRef,
+          state: tcpState,
+          port: port.optional(),
+          conn: connName.optional(),
+          min: expectedCount.optional(),
+          max: expectedCount.optional(),
+        })
         .refine((v) => v.min !== undefined || v.max !== undefined, { message: 'sockets needs min or max; e.g. `min: 10` for "at least 10 at once"' }),
       (v): Expectation => ({
         kind: 'sockets',
         host: v.host,
         state: toState(v.state),
         ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
         ...(v.min !== undefined && { min: v.min }),
         ...(v.max !== undefined && { max: v.max }),
       }),
+    ),
+    defineKind('received', byteCountSchema('read'), (v): Expectation => ({ kind: 'received', ...toByteCount(v) })),
+    defineKind('sent', byteCountSchema('had write() accept'), (v): Expectation => ({ kind: 'sent', ...toByteCount(v) })),
+    defineKind('icmp', icmpSchema, (v): Expectation => ({
+      kind: 'icmp',
+      from: v.from,
+      to: v.to,
+      type: v.type,
+      ...(v.code !== undefined && { code: v.code }),
+      ...(v.count !== undefined && { count: v.count }),
+      ...(v.min !== undefined && { min: v.min }),
+      ...(v.max !== undefined && { max: v.max }),
+    })),
+    defineKind(
+      'accepted',
+      z.strictObject({ host: hostRef, conn: connName, from: hostRef }).describe("the accepted connection's peer is that lab host"),
+      (v): Expectation => ({ kind: 'accepted', host: v.host, conn: v.conn, from: v.from }),
     ),
     defineKind('syn-retransmits', z.strictObject({ host: hostRef, conn: connName.optional() }), (v): Expectation => ({
       kind: 'syn-retransmits',

@@ -1,4 +1,5 @@
 import type { TcpState } from '../tcp/state.js';
+import type { ErrnoName } from './errno-names.js';
 
 /**
  * The Lab model: what a validated lab file means, independent of YAML and of Docker.
@@ -99,14 +100,14 @@ export type Step =
 
 export type StepKind = Step['kind'];
 
-/** What the connection attempt `conn` on `host` must end in. */
-export type ConnectOutcome = 'connected' | 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EHOSTUNREACH';
+/** What the connection attempt `conn` on `host` must end in: connected, or any errno the kernel can return (errno-names.ts). */
+export type ConnectOutcome = 'connected' | ErrnoName;
 
 export type Expectation =
   /** `host` must reach these states in this order (other states may come between). */
-  | { readonly kind: 'states'; readonly host: string; readonly path: readonly TcpState[]; readonly port?: number }
+  | { readonly kind: 'states'; readonly host: string; readonly path: readonly TcpState[]; readonly port?: number; readonly conn?: string }
   /** `host` must never be seen in any of these states. */
-  | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number }
+  | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number; readonly conn?: string }
   | { readonly kind: 'outcome'; readonly host: string; readonly conn: string; readonly is: ConnectOutcome }
   /**
    * Count of captured segments from → to whose flags equal `flags` exactly (tcpdump letters, e.g. `S`, `S.`, `F.`, `R.`),
@@ -122,6 +123,8 @@ export type Expectation =
       readonly max?: number;
       /** All matching segments must carry the same sequence number (retransmissions). */
       readonly sameSeq?: boolean;
+      /** Only segments with this port at either end. */
+      readonly port?: number;
     }
   /** Three-way handshake between these hosts with ack = peer ISN + 1 on both sides (absolute numbers). */
   | { readonly kind: 'handshake'; readonly client: string; readonly server: string }
@@ -138,9 +141,43 @@ export type Expectation =
   /** The error the application saw on a connection (connected or accepted), or `none`. */
   | { readonly kind: 'error'; readonly host: string; readonly conn: string; readonly is: SocketErrorCode }
   /** How many sockets of `host` were in `state` at once, at the peak of the samples. */
-  | { readonly kind: 'sockets'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly min?: number; readonly max?: number };
+  | {
+      readonly kind: 'sockets';
+      readonly host: string;
+      readonly state: TcpState;
+      readonly port?: number;
+      readonly conn?: string;
+      readonly min?: number;
+      readonly max?: number;
+    }
+  /** Bytes the application read (`received`, the agent's data events) or had write() accept (`sent`) on a connection. */
+  | ByteCountExpectation<'received'>
+  | ByteCountExpectation<'sent'>
+  /** Captured ICMP messages from → to (the sender's capture) of this numeric type, and code when given. */
+  | {
+      readonly kind: 'icmp';
+      readonly from: string;
+      readonly to: string;
+      readonly type: number;
+      readonly code?: number;
+      readonly count?: number;
+      readonly min?: number;
+      readonly max?: number;
+    }
+  /** The accepted connection `conn` of `host` came from host `from` (its peer address is that host's). */
+  | { readonly kind: 'accepted'; readonly host: string; readonly conn: string; readonly from: string };
 
-/** Errors a socket can report to the application in these labs; `none` claims there was none. */
-export type SocketErrorCode = 'none' | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH';
+/** `received` or `sent`: a byte count of one connection, exact (`bytes`) or bounded (min/max). */
+export interface ByteCountExpectation<K extends 'received' | 'sent'> {
+  readonly kind: K;
+  readonly host: string;
+  readonly conn: string;
+  readonly bytes?: number;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** An error a socket reported to the application (any errno the kernel can return); `none` claims there was none. */
+export type SocketErrorCode = 'none' | ErrnoName;
 
 export type ExpectationKind = Expectation['kind'];

@@ -68,12 +68,16 @@ const bounds = (e: { count?: number; min?: number; max?: number }, words: { exac
     e.max !== undefined && `${words.atMost} ${e.max}`,
   ].filter((b): b is string => typeof b === 'string');
 
+const EN_BOUNDS = { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' };
+const ZH_BOUNDS = { exactly: '恰好', atLeast: '至少', atMost: '至多' };
+const byteBounds = (e: { bytes?: number; min?: number; max?: number }, words: typeof EN_BOUNDS): string[] => bounds({ ...e, count: e.bytes }, words);
+
 const EXPECTATIONS_EN: ExpectationWords = {
-  states: (e) => `${e.host}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
-  never: (e) => `${e.host}${portEn(e.port)} is never in ${e.states.join(', ')}`,
+  states: (e) => `${connEn(e.host, e.conn)}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
+  never: (e) => `${connEn(e.host, e.conn)}${portEn(e.port)} is never in ${e.states.join(', ')}`,
   outcome: (e) => `connect() of ${e.host}/${e.conn} ends in ${e.is}`,
   packets: (e) =>
-    `[${e.flags}] ${e.from} → ${e.to}: ${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(', ')}${e.sameSeq ? ', same sequence number' : ''}`,
+    `[${e.flags}] ${e.from} → ${e.to}${portEn(e.port)}: ${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(', ')}${e.sameSeq ? ', same sequence number' : ''}`,
   handshake: (e) => `three-way handshake ${e.client} → ${e.server} with ack = ISN + 1 on both sides`,
   'syn-retransmits': (e) => `SYN retransmissions of ${connEn(e.host, e.conn)} and the ETIMEDOUT follow the Linux timing model`,
   'synack-retransmits': (e) => `SYN-ACK retransmissions of ${e.host}${portEn(e.port)} and the request's drop follow the Linux timing model`,
@@ -81,23 +85,32 @@ const EXPECTATIONS_EN: ExpectationWords = {
   'data-retransmits': (e) => `data retransmissions of ${connEn(e.host, e.conn)} and the ETIMEDOUT follow the Linux timing model`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`),
   sockets: (e) =>
-    `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${e.host}${portEn(e.port)} in ${e.state} at once`,
+    `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${connEn(e.host, e.conn)}${portEn(e.port)} in ${e.state} at once`,
+  received: (e) => `${e.host}/${e.conn}'s application read ${byteBounds(e, EN_BOUNDS).join(' and ')} bytes`,
+  sent: (e) => `${e.host}/${e.conn}'s write()s were accepted for ${byteBounds(e, EN_BOUNDS).join(' and ')} bytes`,
+  icmp: (e) => `ICMP type ${e.type}${e.code === undefined ? '' : ` code ${e.code}`} ${e.from} → ${e.to}: ${bounds(e, EN_BOUNDS).join(', ')}`,
+  accepted: (e) => `${e.host}/${e.conn} was accepted from ${e.from}`,
   timer: (e) => `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${portEn(e.port)} is first seen in ${e.state}`,
 };
 
 const EXPECTATIONS_ZH: ExpectationWords = {
-  states: (e) => `${e.host}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
-  never: (e) => `${e.host}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
+  states: (e) => `${connEn(e.host, e.conn)}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
+  never: (e) => `${connEn(e.host, e.conn)}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
   outcome: (e) => `${e.host}/${e.conn} 的 connect() 以 ${e.is} 结束`,
   packets: (e) =>
-    `${e.from} → ${e.to} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
+    `${e.from} → ${e.to}${portZh(e.port)} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
   handshake: (e) => `${e.client} → ${e.server} 的三次握手，双方 ack = 对方 ISN + 1`,
   'syn-retransmits': (e) => `${connEn(e.host, e.conn)} 的 SYN 重传与 ETIMEDOUT 符合 Linux 时间模型`,
   'synack-retransmits': (e) => `${e.host}${portZh(e.port)} 的 SYN-ACK 重传与半连接的丢弃符合 Linux 时间模型`,
   'fin-retransmits': (e) => `孤儿套接字 ${connEn(e.host, e.conn)} 的 FIN 重传与其悄然结束符合 Linux 时间模型`,
   'data-retransmits': (e) => `${connEn(e.host, e.conn)} 的数据重传与 ETIMEDOUT 符合 Linux 时间模型`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} 没有遇到套接字错误` : `${e.host}/${e.conn} 遇到 ${e.is}`),
-  sockets: (e) => `${e.host}${portZh(e.port)} 同时处于 ${e.state} 的套接字${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('且')} 个`,
+  received: (e) => `${e.host}/${e.conn} 的应用程序读到 ${byteBounds(e, ZH_BOUNDS).join('且')} 字节`,
+  sent: (e) => `${e.host}/${e.conn} 的 write() 被接受了 ${byteBounds(e, ZH_BOUNDS).join('且')} 字节`,
+  icmp: (e) => `${e.from} → ${e.to} 的 ICMP 类型 ${e.type}${e.code === undefined ? '' : ` 代码 ${e.code}`}：${bounds(e, ZH_BOUNDS).join('，')}`,
+  accepted: (e) => `${e.host}/${e.conn} 是从 ${e.from} 接受的连接`,
+  sockets: (e) =>
+    `${connEn(e.host, e.conn)}${portZh(e.port)} 同时处于 ${e.state} 的套接字${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('且')} 个`,
   timer: (e) => `${e.host} 的套接字${portZh(e.port)}第一次出现在 ${e.state} 时，定时器读数为 ${e.aboutMs / 1000} 秒 ± ${e.withinMs / 1000} 秒`,
 };
 

@@ -40,7 +40,7 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       name,
       address,
       events: readJsonLines<AgentEvent>(join(dir, 'events.jsonl')),
-      segments: existsSync(pcap) ? readCapture(pcap) : [],
+      ...(existsSync(pcap) ? readCapture(pcap) : { segments: [], icmp: [] }),
       kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
       ...(existsSync(join(dir, REMOVED_RULE_COUNTERS_FILE)) && {
@@ -73,9 +73,10 @@ export function readRunJson(path: string): unknown {
   }
 }
 
-function readCapture(path: string): RunHost['segments'] {
+function readCapture(path: string): Pick<RunHost, 'segments' | 'icmp'> {
   try {
-    return decodeCaptureBuffer(readFileSync(path)).segments;
+    const { segments, icmp } = decodeCaptureBuffer(readFileSync(path));
+    return { segments, icmp };
   } catch (error) {
     if (!(error instanceof CaptureFormatError)) throw error;
     throw new RunFolderError(path, ` (byte ${error.offset})`, `not a complete capture: ${error.problem}`);

@@ -100,6 +100,7 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
         case 'listening':
         case 'closed':
         case 'data':
+        case 'sent':
         case 'socket':
         case 'socket-gone':
         case 'ready':
