@@ -17,7 +17,8 @@ import {
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './lab-limits.js';
-import { isErrnoName, type ErrnoName } from './errno-names.js';
+import { ERRNO_NAMES, isErrnoName, type ErrnoName } from './errno-names.js';
+import { didYouMean } from './lab-error.js';
 import type { AgentEventKind, Expectation, Step } from './model.js';
 import { quote } from './quote-token.js';
 
@@ -145,7 +146,9 @@ function errnoOr<W extends string>(word: W): z.ZodType<W | ErrnoName> {
       if (value === word || isErrnoName(value)) return;
       const upper = value.toUpperCase();
       const hint =
-        upper !== value && (upper === word.toUpperCase() || isErrnoName(upper)) ? `; write ${quote(upper === word.toUpperCase() ? word : upper)}` : '';
+        upper !== value && (upper === word.toUpperCase() || isErrnoName(upper))
+          ? `; write ${quote(upper === word.toUpperCase() ? word : upper)}`
+          : didYouMean(value, [word, ...ERRNO_NAMES]);
       ctx.addIssue({
         code: 'custom',
         message: `unknown errno ${quote(value)}; use ${word} or an errno name of include/uapi/asm-generic/errno*.h such as ECONNREFUSED, ETIMEDOUT, EADDRNOTAVAIL${hint}`,
