@@ -8,7 +8,7 @@ import { decodeCaptureBuffer } from '../../../src/observe/capture-decoder.js';
 import { checkExpectations } from '../../../src/verify/check-expectations.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import { REPO_ROOT } from '../../helpers/run-cli.js';
-import { withHost } from './run-fixtures.js';
+import { loadFixtureRun, withHost } from './run-fixtures.js';
 
 async function checkOn(fixture: string, expectation: Expectation, change: (run: RunRecord) => RunRecord = (r) => r) {
   const run = change(await loadRunRecord(join(REPO_ROOT, 'test/fixtures/runs', fixture)));
@@ -160,5 +160,23 @@ describe('icmp: captured ICMP messages', () => {
     expect((await checkOn('handshake', { kind: 'icmp', from: 'server', to: 'client', type: 3, code: 3, count: 1 }, withIcmp)).status).toBe('fail');
     expect((await checkOn('handshake', { kind: 'icmp', from: 'server', to: 'client', type: 3, count: 2 }, withIcmp)).status).toBe('fail');
     expect(await checkOn('handshake', { kind: 'icmp', from: 'server', to: 'client', type: 3, min: 1 })).toMatchObject({ status: 'fail', observed: '0' });
+  });
+});
+
+describe('icmp against a real run (host-unreachable as recorded: REJECT --reject-with icmp-host-unreachable)', () => {
+  it('the server capture holds the one ICMP type 3 code 1 to the client; the claims PASS', async () => {
+    const run = await loadFixtureRun('host-unreachable');
+    const server = run.hosts.find((h) => h.name === 'server')!;
+    expect(server.icmp?.map((m) => [m.type, m.code, m.src === server.address])).toEqual([[3, 1, true]]);
+    expect((await checkOn('host-unreachable', { kind: 'icmp', from: 'server', to: 'client', type: 3, code: 1, count: 1 })).status).toBe('pass');
+    expect((await checkOn('host-unreachable', { kind: 'outcome', host: 'client', conn: 'c', is: 'EHOSTUNREACH' })).status).toBe('pass');
+  });
+
+  it('FAILs for code 3 (port unreachable), for two messages, and in the other direction', async () => {
+    const port = await checkOn('host-unreachable', { kind: 'icmp', from: 'server', to: 'client', type: 3, code: 3, count: 1 });
+    expect(port).toMatchObject({ status: 'fail', observed: '0; 1 other ICMP message(s) server → client' });
+    expect(port.evidence[0]).toMatch(/^not counted \(other type\/code\): server capture #\d+ at \+\d\.\d{3} s: ICMP type 3 code 1 \(host unreachable\)$/);
+    expect((await checkOn('host-unreachable', { kind: 'icmp', from: 'server', to: 'client', type: 3, min: 2 })).status).toBe('fail');
+    expect((await checkOn('host-unreachable', { kind: 'icmp', from: 'client', to: 'server', type: 3, min: 1 })).status).toBe('fail');
   });
 });

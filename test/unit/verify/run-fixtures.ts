@@ -23,7 +23,8 @@ export function loadFixtureRun(
     | 'accept-queue-overflow-abort'
     | 'data-retransmit'
     | 'four-way-close-missed-sample'
-    | 'old-duplicate-syn',
+    | 'old-duplicate-syn'
+    | 'host-unreachable',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
