@@ -113,8 +113,9 @@ export type AgentEvent =
   | { type: 'connect-returned'; timeUs: number; conn: string; errno: string; local: Endpoint; remote: Endpoint }
   /** The options a listen/connect/setsockopt command set on `conn` (a connection, or `listener-PORT`), with their read-back values. */
   | { type: 'options-set'; timeUs: number; conn: string; options: SocketOptionReading[] }
-  /** The kernel accepted `bytes` more of the application's data (a write() returned that count). */
+  /** The kernel accepted `bytes` more of the application's data (a write() returned that count; `sent` expectations sum them). */
   | { type: 'sent'; timeUs: number; conn: string; bytes: number }
+  /** The application read `bytes` on `conn` (one read's worth; `received` expectations sum them). */
   | { type: 'data'; timeUs: number; conn: string; bytes: number }
   /** The peer's FIN arrived (the read side ended). */
   | { type: 'end'; timeUs: number; conn: string }

@@ -176,11 +176,14 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       warnings.push(`rule ${step.name} on ${step.host} could not be read (${err.reason}); its drops are not drawn`);
       return;
     }
-    const counters = parseRuleCounters(record.hosts.find((h) => h.name === step.host)?.ruleCounters ?? '');
-    const counter = matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}` }), counters) ?? matchCounterToRule(parsed, counters);
     const added = record.steps.find((s) => s.index === index);
     const removalIndex = record.lab.steps.findIndex((s, i) => i > index && s.kind === 'unrule' && s.host === step.host && s.name === step.name);
     const removed = record.steps.find((s) => s.index === removalIndex);
+    // A rule removed by unrule has no row at the end of the run: its counter was read just before the delete.
+    const ruleHost = record.hosts.find((h) => h.name === step.host);
+    const readBeforeRemoval = removed === undefined ? undefined : ruleHost?.removedRuleCounters?.find((r) => r.rule === step.name)?.counters;
+    const counters = parseRuleCounters(readBeforeRemoval ?? ruleHost?.ruleCounters ?? '');
+    const counter = matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}` }), counters) ?? matchCounterToRule(parsed, counters);
     drafts.push({
       name: step.name,
       host: step.host,

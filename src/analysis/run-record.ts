@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
-import type { TcpSegment } from '../observe/packet.js';
+import type { IcmpMessage, TcpSegment } from '../observe/packet.js';
 
 /**
  * Everything a run observed, as loaded from its run folder. The verifier works on this alone,
@@ -28,16 +28,31 @@ export interface RunHost {
   events: readonly AgentEvent[];
   /** Segments captured on this host's eth0, in capture order. */
   segments: readonly TcpSegment[];
+  /** ICMP messages captured on this host's eth0, in capture order (absent in records made without them). */
+  icmp?: readonly IcmpMessage[];
   /** net.ipv4.tcp_* settings read from the host's network namespace after deployment. */
   kernelSettings: Readonly<Record<string, string>>;
   /** `iptables-save -c` output taken after the last step (empty when the host had no rules). */
   ruleCounters: string;
+  /** Per `unrule` step, in order: `iptables-save -c` read in the same command just before the delete (<host>/removed-rule-counters.jsonl). */
+  removedRuleCounters?: readonly RemovedRuleCounters[];
   /**
    * The kernel's tracepoint events of this host's sockets (`<host>/kernel-events.jsonl`, on the
    * capture clock), in time order; absent when the run had no kernel trace (see stateSourceOf).
    */
   kernelEvents?: readonly KernelEvent[];
 }
+
+/** The counters of a rule removed by `unrule`, read just before the delete: one line of <host>/removed-rule-counters.jsonl. */
+export interface RemovedRuleCounters {
+  /** The rule's name in the lab. */
+  readonly rule: string;
+  /** `iptables-save -c` output. */
+  readonly counters: string;
+}
+
+/** File of a host's run folder with the counters of the rules `unrule` removed. */
+export const REMOVED_RULE_COUNTERS_FILE = 'removed-rule-counters.jsonl';
 
 /** Where a host's exact socket states come from: the kernel's tracepoints, or /proc/net/tcp samples only. */
 export function stateSourceOf(host: RunHost): 'tracepoint' | 'sampled' {

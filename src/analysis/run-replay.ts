@@ -9,6 +9,7 @@ import { readHostKernelSettings } from './host-kernel-settings.js';
 import type { RunHost, RunRecord, StepRecord } from './run-record.js';
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
+import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
 import { buildRuleTimeline, describeRuleDrop, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
@@ -23,7 +24,10 @@ import { buildRuleTimeline, describeRuleDrop, ruleDropOf, type RuleTimeline } fr
 export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimeline(run)): EndpointReplay[] {
   const replays: EndpointReplay[] = [];
   const endUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs), ...run.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
-  for (const host of run.hosts) {
+  const injected = findInjectedSegments(run);
+  for (const runHost of run.hosts) {
+    // what the host's own TCP sent and received: segments an inject step wrote on a raw socket are not its sockets'
+    const host: RunHost = { ...runHost, segments: segmentsOfTcp(runHost, injected) };
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
     for (const { tuple, conns } of socketsOf(host)) {
@@ -156,6 +160,7 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
       case 'hold':
       case 'release':
       case 'flood':
+      case 'inject':
         break;
       default:
         assertNever(step);

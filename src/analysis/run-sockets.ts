@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
+import type { RunRecord } from './run-record.js';
 import type { Lab } from '../lab/model.js';
 import type { TcpSegment } from '../observe/packet.js';
 
@@ -54,4 +55,35 @@ export function firstConnectConn(lab: Lab, host: string): string | undefined {
 export function firstListenPort(lab: Lab, host: string): number | undefined {
   for (const step of lab.steps) if (step.kind === 'listen' && step.host === host) return step.port;
   return undefined;
+}
+
+/**
+ * The socket of connection `conn` on `host`, and when its samples are its own: the tuple the agent reported for it,
+ * else, for a connect step, its `local_port` or the first socket to the step's peer after the step started. A connect's
+ * samples count from its step's start until a later connect step of the host reuses that 4-tuple (same local_port, peer
+ * and port); an accepted connection's, over the whole run.
+ */
+export function connSocketOf(run: RunRecord, host: string, conn: string): (SocketTuple & { readonly fromUs: number; readonly untilUs: number }) | undefined {
+  const runHost = run.hosts.find((h) => h.name === host);
+  if (runHost === undefined) return undefined;
+  const index = run.lab.steps.findIndex((s) => s.kind === 'connect' && s.host === host && s.conn === conn);
+  const step = run.lab.steps[index];
+  const record = run.steps.find((r) => r.index === index);
+  const fromUs = record === undefined ? -Infinity : record.startUs;
+  let untilUs = Infinity;
+  if (step?.kind === 'connect' && step.localPort !== undefined) {
+    const reuse = run.lab.steps.findIndex(
+      (s, i) => i > index && s.kind === 'connect' && s.host === host && s.to === step.to && s.port === step.port && s.localPort === step.localPort,
+    );
+    untilUs = run.steps.find((r) => r.index === reuse)?.startUs ?? Infinity;
+  }
+  const reported = findConnTuple(runHost.events, conn);
+  if (reported !== undefined) return { ...reported, fromUs, untilUs };
+  if (step?.kind !== 'connect' || record === undefined) return undefined;
+  const peer = run.hosts.find((h) => h.name === step.to);
+  if (peer === undefined) return undefined;
+  const remote = `${peer.address}:${step.port}`;
+  if (step.localPort !== undefined) return { local: `${runHost.address}:${step.localPort}`, remote, fromUs, untilUs };
+  const first = runHost.events.find((e) => e.type === 'socket' && e.remote === remote && e.timeUs >= record.startUs);
+  return first?.type === 'socket' ? { local: first.local, remote, fromUs, untilUs } : undefined;
 }

@@ -1,6 +1,7 @@
 import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import type { TcpState } from '../tcp/state.js';
 import { ruleDropOf, type RuleTimeline } from './rule-timeline.js';
+import { findInjectedSegments } from './injected-segments.js';
 import type { RunRecord } from './run-record.js';
 import { sampleStates } from './socket-timeline.js';
 
@@ -54,6 +55,8 @@ export interface TracedSegment {
   readonly fate: ArrowFate;
   /** Present from the second copy on: `copy` 2 is the first retransmission. */
   readonly retransmission?: { readonly copy: number; readonly sinceUs: number };
+  /** Present when an `inject` step (lab step index `step`) wrote it on a raw socket: no socket of `from` sent it (injected-segments.ts). */
+  readonly injected?: { readonly step: number };
 }
 
 export type LifelineMark =
@@ -106,7 +109,9 @@ export function traceSegments(record: RunRecord, rules: RuleTimeline): SegmentTr
   const rel = (us: number): number => us - record.startedUs;
   drafts.sort((x, y) => timeOfDraft(x) - timeOfDraft(y));
   const copies = new Map<string, { count: number; lastUs: number }>();
+  const injected = findInjectedSegments(record);
   const segments: TracedSegment[] = drafts.map((draft, i) => {
+    const injectedBy = draft.sent && injected.find((j) => j.host === draft.from && j.frame === draft.sent?.segment.frame);
     const segment = (draft.sent ?? draft.received)?.segment as TcpSegment;
     const timeUs = rel(timeOfDraft(draft));
     let retransmission: TracedSegment['retransmission'];
@@ -126,6 +131,7 @@ export function traceSegments(record: RunRecord, rules: RuleTimeline): SegmentTr
       flags: formatFlags(segment.flags),
       fate: draft.fate,
       ...(retransmission && { retransmission }),
+      ...(injectedBy && { injected: { step: injectedBy.step } }),
     };
   });
   return { segments, phases: findPhases(segments), marks: collectMarks(record), notes: rules.notes, warnings: [...warnings, ...rules.warnings] };

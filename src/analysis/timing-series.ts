@@ -51,13 +51,17 @@ export type SeriesModel =
   /** A FIN after shutdown(): tcp_retries2 applies, which this model does not cover. */
   | { readonly kind: 'not-modelled' }
   /** Sent from an address that is not the host's own (a `flood` step's forged SYNs): no socket, no timer, nothing retransmits it. */
-  | { readonly kind: 'forged'; readonly source: string };
+  | { readonly kind: 'forged'; readonly source: string }
+  /** Written on a raw socket by an `inject` step (lab step index `step`): no socket, no timer, nothing retransmits it. */
+  | { readonly kind: 'injected'; readonly step: number };
 
 /** A retransmitted or unanswered SYN, SYN-ACK or FIN series and its model. */
 export interface ModelledSeries {
   readonly kind: ModelKind;
   /** Copy id → relative arrival of the retransmitted SYN this SYN-ACK answers (not a timer fire). */
   readonly replies: ReadonlyMap<string, number>;
+  /** SYN copy id → relative arrival of the unacceptable ACK that re-armed the SYN_SENT timer at TCP_TIMEOUT_MIN (rearmedSynCopies()). */
+  readonly rearmed?: ReadonlyMap<string, number>;
   readonly timerCopies: readonly TracedSegment[];
   readonly model: SeriesModel;
   /** Absent when the series was answered (the timer stopped). */
@@ -112,13 +116,35 @@ export function analyseSeries(
         if (syn !== undefined) replies.set(copy.id, syn.timeUs - record.startedUs);
       }
     }
+    const rearmed =
+      modelKind === 'SYN' ? rearmedSynCopies(series, segments, host?.settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz) : new Map<string, number>();
+    for (const [id, atUs] of rearmed) replies.set(id, atUs);
     const timerCopies = series.copies.filter((c) => !replies.has(c.id));
     const runHost = record.hosts.find((h) => h.name === series.from);
     if (host === undefined || runHost === undefined)
-      return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'no-host' } } };
+      return {
+        key,
+        series,
+        ...(answer && { answer }),
+        modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'no-host' } },
+      };
+    const injected = series.copies[0]?.injected;
+    if (injected !== undefined) {
+      return {
+        key,
+        series,
+        ...(answer && { answer }),
+        modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'injected', step: injected.step } },
+      };
+    }
     const source = series.copies[0]?.segment.src ?? '';
     if (source !== runHost.address) {
-      return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model: { kind: 'forged', source } } };
+      return {
+        key,
+        series,
+        ...(answer && { answer }),
+        modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'forged', source } },
+      };
     }
     const predictor = predictorFor(record, modelKind, runHost, host.settings, timerCopies);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
@@ -141,8 +167,48 @@ export function analyseSeries(
       });
       model = { kind: 'fitted', fit, settings: predictor.settings };
     }
-    return { key, series, ...(answer && { answer }), modelled: { kind: modelKind, replies, timerCopies, model, ...(giveUp && { giveUp }) } };
+    return {
+      key,
+      series,
+      ...(answer && { answer }),
+      modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model, ...(giveUp && { giveUp }) },
+    };
   });
+}
+
+/** Scheduling slack of the re-armed fire beyond its jiffies: measured 11 and 16 ms after the ACK at HZ 250; far below the 1 s initial RTO. */
+const REARM_SLACK_MS = 50;
+
+/**
+ * SYN copies sent because an unacceptable ACK re-armed the retransmit timer: a SYN_SENT socket that receives a segment
+ * whose ACK does not acknowledge its SYN (an old duplicate's SYN-ACK) answers with RST and, while it has retransmitted
+ * nothing yet (icsk_retransmits == 0), sets the timer to TCP_TIMEOUT_MIN, 2 jiffies (tcp_rcv_synsent_state_process(),
+ * net/ipv4/tcp_input.c: "Previous FIN/ACK or RST/ACK might be ignored."), so the SYN leaves again at once, not after the
+ * RTO. Only the first retransmission can be one. Copy id → relative arrival of that ACK.
+ */
+export function rearmedSynCopies(series: SegmentSeries, segments: readonly TracedSegment[], hz: number): Map<string, number> {
+  const rearmed = new Map<string, number>();
+  const [first, second] = series.copies;
+  const secondUs = second?.departUs;
+  if (first === undefined || second === undefined || secondUs === undefined) return rearmed;
+  const windowUs = ((3 * 1000) / hz + REARM_SLACK_MS) * 1000;
+  const synSeq = first.segment.seq;
+  const trigger = segments.find((t) => {
+    const { src, dst } = segmentEndpoints(t.segment);
+    return (
+      src === series.tuple.remote &&
+      dst === series.tuple.local &&
+      t.arriveUs !== undefined &&
+      t.fate.kind !== 'dropped' &&
+      (t.segment.flags & (TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.ACK &&
+      t.segment.ack !== (synSeq + 1) >>> 0 &&
+      t.arriveUs > timeOfSegment(first) &&
+      t.arriveUs <= secondUs &&
+      secondUs - t.arriveUs <= windowUs
+    );
+  });
+  if (trigger?.arriveUs !== undefined) rearmed.set(second.id, trigger.arriveUs);
+  return rearmed;
 }
 
 function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {

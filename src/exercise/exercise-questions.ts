@@ -63,7 +63,7 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
           id: `${expectation.conn}-outcome`,
           prompt: `What will connect() of ${expectation.host} (connection ${expectation.conn}) end in?`,
           promptZh: `${expectation.host} 的 connect()（连接 ${expectation.conn}）最终结果是什么？`,
-          answer: { kind: 'choice', options: CONNECT_OUTCOMES },
+          answer: { kind: 'choice', options: withChoice(CONNECT_OUTCOMES, expectation.is) },
           truth: { kind: 'outcome', host: expectation.host, conn: expectation.conn },
         },
       ];
@@ -73,7 +73,7 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
           id: `${expectation.conn}-error`,
           prompt: `Which error will the application on ${expectation.host} see on connection ${expectation.conn} (none if it sees none)?`,
           promptZh: `${expectation.host} 上的应用程序在连接 ${expectation.conn} 上会看到什么错误（没有则选 none）？`,
-          answer: { kind: 'choice', options: SOCKET_ERRORS },
+          answer: { kind: 'choice', options: withChoice(SOCKET_ERRORS, expectation.is) },
           truth: { kind: 'error', host: expectation.host, conn: expectation.conn },
         },
       ];
@@ -135,12 +135,21 @@ function questionsOfExpectation(expectation: Expectation, index: number, lab: La
     case 'fin-retransmits':
     case 'keepalive-probes':
     case 'persist-probes':
+    case 'received':
+    case 'sent':
+    case 'icmp':
+    case 'accepted':
     case 'timer':
     case 'sockets':
       return [];
     default:
       return assertNever(expectation);
   }
+}
+
+/** The usual choices, plus the lab's own claim when it is another errno (EADDRNOTAVAIL …), so the truth can be chosen. */
+function withChoice(usual: readonly string[], claimed: string): readonly string[] {
+  return usual.includes(claimed) ? usual : [...usual, claimed];
 }
 
 /** `S` → syn, `S.` → synack, `R*` → rst-any …: a word for an id. */

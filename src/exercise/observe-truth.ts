@@ -39,7 +39,7 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
   const truth = question.truth;
   switch (truth.kind) {
     case 'states': {
-      const samples = samplesOf(analysis, truth.host, truth.port);
+      const samples = samplesOf(analysis, run, { host: truth.host, ...(truth.port !== undefined && { port: truth.port }) });
       const path = statePathOf(samples);
       const firsts = path.map((state) => samples.find((s) => s.state === state)).filter((s) => s !== undefined);
       return {

@@ -181,6 +181,13 @@ export function checkLabReferences(
         checkHost(at('host'), step.host);
         checkHost(at('to'), step.to);
         break;
+      case 'inject': {
+        const hostOk = checkHost(at('host'), step.host);
+        const problem = injectTargetProblem(step.to, step.host, hostNames);
+        if (problem !== undefined) report(at('to'), problem);
+        else if (hostOk) checkHost(at('to'), step.to);
+        break;
+      }
       default:
         assertNever(step);
     }
@@ -193,9 +200,31 @@ export function checkLabReferences(
     switch (expectation.kind) {
       case 'states':
       case 'never':
+      case 'sockets':
+        if (checkHost(at('host'), expectation.host) && expectation.conn !== undefined) checkConn(at('conn'), expectation.host, expectation.conn, true);
+        break;
       case 'synack-retransmits':
       case 'timer':
         checkHost(at('host'), expectation.host);
+        break;
+      case 'received':
+      case 'sent':
+        if (checkHost(at('host'), expectation.host)) checkConn(at('conn'), expectation.host, expectation.conn, true);
+        break;
+      case 'accepted':
+        if (checkHost(at('host'), expectation.host)) {
+          if (!ACCEPTED_CONN.test(expectation.conn)) {
+            report(
+              at('conn'),
+              `accepted names a connection a listener accepted (accepted-1, accepted-2, …), received ${quote(expectation.conn)}; use accepted-N`,
+            );
+          } else checkConn(at('conn'), expectation.host, expectation.conn, true);
+        }
+        checkHost(at('from'), expectation.from);
+        break;
+      case 'icmp':
+        checkHost(at('from'), expectation.from);
+        checkHost(at('to'), expectation.to);
         break;
       case 'syn-retransmits':
       case 'data-retransmits':
@@ -244,9 +273,6 @@ export function checkLabReferences(
         checkHost(at('host'), expectation.host);
         checkConn(at('conn'), expectation.host, expectation.conn, true);
         break;
-      case 'sockets':
-        checkHost(at('host'), expectation.host);
-        break;
       case 'packets':
         checkHost(at('from'), expectation.from);
         checkHost(at('to'), expectation.to);
@@ -260,6 +286,25 @@ export function checkLabReferences(
     }
   });
   return problems;
+}
+
+/**
+ * Why `to` cannot be the destination of an inject step from `from`, or undefined: only a lab host (by name)
+ * is a destination, so a crafted segment never leaves the lab's network (DESIGN.md "Network safety").
+ */
+export function injectTargetProblem(to: string, from: string, hostNames: readonly string[]): string | undefined {
+  const declared = `declared hosts: ${hostNames.join(', ')}`;
+  if (/^[0-9.]+$/.test(to) || to.includes(':') || /^[0-9a-f]*::?[0-9a-f:]*$/i.test(to)) {
+    return `inject sends only to lab hosts, by name; ${quote(to)} is an address, and tcplab never sends a crafted segment to an address: write the name of a host (${declared})`;
+  }
+  if (hostNames.includes(to) && to === from) {
+    return `inject from ${quote(from)} to itself would never cross the lab network (no capture sees it); send it to another host (${declared})`;
+  }
+  if (!hostNames.includes(to)) {
+    const suggestion = didYouMean(to, hostNames);
+    return `inject sends only to lab hosts; ${quote(to)} is not a host of this lab (${declared})${suggestion === '' ? '; declare it under hosts or name one of these' : suggestion}`;
+  }
+  return undefined;
 }
 
 function declareFromRaw(

@@ -7,6 +7,7 @@ import {
   MAX_EXPECTATIONS,
   MAX_EXPECTED_COUNT,
   MAX_HOSTS,
+  MAX_INJECT_BYTES,
   MAX_NAME_CHARS,
   MAX_RULE_CHARS,
   MAX_SEND_BYTES,
@@ -16,7 +17,9 @@ import {
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './lab-limits.js';
-import { CONNECT_RETURN_ERRNOS, type AgentEventKind, type ConnectOutcome, type Expectation, type SocketErrorCode, type Step } from './model.js';
+import { ERRNO_NAMES, isErrnoName, type ErrnoName } from './errno-names.js';
+import { didYouMean } from './lab-error.js';
+import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
 import { connectionOptionsSchema, listenOptionsSchema, toSocketOptions } from './socket-options.js';
 import { quote } from './quote-token.js';
 
@@ -135,11 +138,31 @@ export function checkFlags(value: string): string | undefined {
 }
 
 const AGENT_EVENTS = ['listening', 'accepted', 'connected', 'connect-returned', 'error', 'end', 'closed', 'data'] as const satisfies readonly AgentEventKind[];
-/** The outcomes a connect() can end in (the `outcome` expectation's `is`). */
+/** The usual outcomes of a connect() (choices of a generated exercise question; `outcome` takes any errno). */
 export const CONNECT_OUTCOMES = ['connected', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'] as const satisfies readonly ConnectOutcome[];
 
-/** The errors an application can see on a socket, or none (the `error` expectation's `is`). */
+/** The usual errors an application sees on a socket, or none (choices of a generated exercise question; `error` takes any errno). */
 export const SOCKET_ERRORS = ['none', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH'] as const satisfies readonly SocketErrorCode[];
+/** `connected`/`none` or an errno name the kernel can return (errno-names.ts), e.g. ECONNREFUSED, EADDRNOTAVAIL, EPIPE. */
+function errnoOr<W extends string>(word: W): z.ZodType<W | ErrnoName> {
+  return z
+    .string()
+    .describe(`${word}, or an errno name the kernel can return (ECONNREFUSED, ETIMEDOUT, EADDRINUSE, EADDRNOTAVAIL, EPIPE, ENETUNREACH, …)`)
+    .superRefine((value, ctx) => {
+      if (value === word || isErrnoName(value)) return;
+      const upper = value.toUpperCase();
+      const hint =
+        upper !== value && (upper === word.toUpperCase() || isErrnoName(upper))
+          ? `; write ${quote(upper === word.toUpperCase() ? word : upper)}`
+          : didYouMean(value, [word, ...ERRNO_NAMES]);
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown errno ${quote(value)}; use ${word} or an errno name of include/uapi/asm-generic/errno*.h such as ECONNREFUSED, ETIMEDOUT, EADDRNOTAVAIL${hint}`,
+      });
+    }) as unknown as z.ZodType<W | ErrnoName>;
+}
+const connectOutcome = errnoOr('connected');
+const socketError = errnoOr('none');
 
 const DEFAULT_WAIT_MS = 30_000;
 
@@ -188,6 +211,30 @@ function toWaitStep(value: WaitValue): Step {
   if (value.event !== undefined) return { kind: 'wait-event', ...common, event: value.event };
   return { kind: 'wait-gone', ...common, ...(value.port !== undefined && { port: value.port }) };
 }
+
+/** An unsigned 32-bit sequence or acknowledgment number. */
+const seqNumber = z.number().int().min(0).max(0xffff_ffff);
+/** Linux's initial window of a SYN on a 1500-byte link (65535 rounded down to a multiple of the 1460-byte MSS). */
+const DEFAULT_INJECT_WINDOW = 64_240;
+
+const injectSchema = z
+  .strictObject({
+    host: hostRef.describe('the lab host the segment leaves from (its own address: nothing is spoofed)'),
+    to: hostRef.describe('the lab host it is sent to: a host name declared under hosts, never an address'),
+    port,
+    from_port: port.describe("the segment's source port"),
+    flags: tcpFlags.describe('tcpdump flag letters of the segment (F S R P . U E W, e.g. S, S., R, F.), or none'),
+    seq: seqNumber.optional().describe('sequence number (default 0)'),
+    ack: seqNumber.optional().describe('acknowledgment number (default 0)'),
+    window: z.number().int().min(0).max(65535).optional().describe(`window (default ${DEFAULT_INJECT_WINDOW})`),
+    bytes: z.number().int().min(0).max(MAX_INJECT_BYTES).optional().describe('payload length in bytes (default 0)'),
+  })
+  .describe('one crafted TCP segment to a lab host (hping3 in the sending host; never outside the lab network)')
+  .superRefine((value, ctx) => {
+    if (value.flags.endsWith('*')) {
+      ctx.addIssue({ code: 'custom', path: ['flags'], message: `an injected segment has exact flags, received ${quote(value.flags)}; remove the *` });
+    }
+  });
 
 /** Step kinds by their YAML key. `rule` names are filled in afterwards (`rule<N>`), see load-lab.ts. */
 export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
@@ -308,6 +355,18 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         .describe('SYN flood from forged, unused addresses of the lab subnet only'),
       (v): Step => ({ kind: 'flood', host: v.host, to: v.to, port: v.port, sources: v.sources, countPerSource: v.count_per_source ?? 1 }),
     ),
+    defineKind('inject', injectSchema, (v): Step => ({
+      kind: 'inject',
+      host: v.host,
+      to: v.to,
+      port: v.port,
+      fromPort: v.from_port,
+      flags: v.flags,
+      seq: v.seq ?? 0,
+      ack: v.ack ?? 0,
+      window: v.window ?? DEFAULT_INJECT_WINDOW,
+      bytes: v.bytes ?? 0,
+    })),
   ].map((kind) => [kind.key, kind] as const),
 );
 
@@ -324,6 +383,7 @@ const packetsSchema = z
     min: expectedCount.optional(),
     max: expectedCount.optional(),
     same_seq: z.boolean().optional(),
+    port: port.optional().describe('only segments with this port at either end'),
   })
   .superRefine((value, ctx) => {
     if (value.count === undefined && value.min === undefined && value.max === undefined) {
@@ -337,22 +397,79 @@ const packetsSchema = z
     }
   });
 
+/** Exact count (`count` / `bytes`) or bounds, the rule every counted expectation follows. */
+function checkCountBounds(value: { min?: number; max?: number }, exact: number | undefined, exactKey: string, kind: string, ctx: z.RefinementCtx): void {
+  if (exact === undefined && value.min === undefined && value.max === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${kind} needs ${exactKey}, min or max; e.g. \`min: 1\`` });
+  }
+  if (exact !== undefined && (value.min !== undefined || value.max !== undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [exactKey],
+      message: `${exactKey} is exact and cannot be combined with min or max; keep either ${exactKey} or min/max`,
+    });
+  }
+  if (value.min !== undefined && value.max !== undefined && value.min > value.max) {
+    ctx.addIssue({ code: 'custom', path: ['max'], message: `max (${value.max}) is below min (${value.min}); swap them or fix one` });
+  }
+}
+
+const byteCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+function byteCountSchema(what: string) {
+  return z
+    .strictObject({ host: hostRef, conn: connName, bytes: byteCount.optional(), min: byteCount.optional(), max: byteCount.optional() })
+    .describe(`bytes the application ${what} on a connection: exactly (bytes) or min/max`)
+    .superRefine((value, ctx) => checkCountBounds(value, value.bytes, 'bytes', 'a byte count', ctx));
+}
+function toByteCount(v: { host: string; conn: string; bytes?: number | undefined; min?: number | undefined; max?: number | undefined }) {
+  return {
+    host: v.host,
+    conn: v.conn,
+    ...(v.bytes !== undefined && { bytes: v.bytes }),
+    ...(v.min !== undefined && { min: v.min }),
+    ...(v.max !== undefined && { max: v.max }),
+  };
+}
+
+const icmpSchema = z
+  .strictObject({
+    from: hostRef,
+    to: hostRef,
+    type: z.number().int().min(0).max(255).describe('ICMP type, numeric (3: destination unreachable)'),
+    code: z.number().int().min(0).max(255).optional().describe('ICMP code, numeric (1: host unreachable); any code when absent'),
+    count: expectedCount.optional(),
+    min: expectedCount.optional(),
+    max: expectedCount.optional(),
+  })
+  .describe('ICMP messages from → to in the sender capture')
+  .superRefine((value, ctx) => checkCountBounds(value, value.count, 'count', 'icmp', ctx));
+
 /** Expectation kinds by their YAML key. */
 export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new Map(
   [
-    defineKind('states', z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
-      kind: 'states',
-      host: v.host,
-      path: v.path.map(toState),
-      ...(v.port !== undefined && { port: v.port }),
-    })),
-    defineKind('never', z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional() }), (v): Expectation => ({
-      kind: 'never',
-      host: v.host,
-      states: v.states.map(toState),
-      ...(v.port !== undefined && { port: v.port }),
-    })),
-    defineKind('outcome', z.strictObject({ host: hostRef, conn: connName, is: z.enum(CONNECT_OUTCOMES) }), (v): Expectation => ({
+    defineKind(
+      'states',
+      z.strictObject({ host: hostRef, path: z.array(tcpState).min(1), port: port.optional(), conn: connName.optional() }),
+      (v): Expectation => ({
+        kind: 'states',
+        host: v.host,
+        path: v.path.map(toState),
+        ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
+      }),
+    ),
+    defineKind(
+      'never',
+      z.strictObject({ host: hostRef, states: z.array(tcpState).min(1), port: port.optional(), conn: connName.optional() }),
+      (v): Expectation => ({
+        kind: 'never',
+        host: v.host,
+        states: v.states.map(toState),
+        ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
+      }),
+    ),
+    defineKind('outcome', z.strictObject({ host: hostRef, conn: connName, is: connectOutcome }), (v): Expectation => ({
       kind: 'outcome',
       host: v.host,
       conn: v.conn,
@@ -361,7 +478,7 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
     defineKind(
       'returned',
       z
-        .strictObject({ host: hostRef, conn: connName, is: z.enum(['ok', ...CONNECT_RETURN_ERRNOS]) })
+        .strictObject({ host: hostRef, conn: connName, is: errnoOr('ok') })
         .describe('what a nonblocking connect(2) itself returned: ok (0) or an errno name such as EINPROGRESS'),
       (v): Expectation => ({ kind: 'connect-returned', host: v.host, conn: v.conn, is: v.is }),
     ),
@@ -374,6 +491,7 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
       ...(v.min !== undefined && { min: v.min }),
       ...(v.max !== undefined && { max: v.max }),
       ...(v.same_seq !== undefined && { sameSeq: v.same_seq }),
+      ...(v.port !== undefined && { port: v.port }),
     })),
     defineKind('handshake', z.strictObject({ client: hostRef, server: hostRef }), (v): Expectation => ({
       kind: 'handshake',
@@ -396,22 +514,47 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
     ),
     defineKind(
       'error',
-      z.strictObject({ host: hostRef, conn: connName, is: z.enum(SOCKET_ERRORS) }).describe('the error the application saw on a connection, or none'),
+      z.strictObject({ host: hostRef, conn: connName, is: socketError }).describe('the error the application saw on a connection, or none'),
       (v): Expectation => ({ kind: 'error', host: v.host, conn: v.conn, is: v.is }),
     ),
     defineKind(
       'sockets',
       z
-        .strictObject({ host: hostRef, state: tcpState, port: port.optional(), min: expectedCount.optional(), max: expectedCount.optional() })
+        .strictObject({
+          host: hostRef,
+          state: tcpState,
+          port: port.optional(),
+          conn: connName.optional(),
+          min: expectedCount.optional(),
+          max: expectedCount.optional(),
+        })
         .refine((v) => v.min !== undefined || v.max !== undefined, { message: 'sockets needs min or max; e.g. `min: 10` for "at least 10 at once"' }),
       (v): Expectation => ({
         kind: 'sockets',
         host: v.host,
         state: toState(v.state),
         ...(v.port !== undefined && { port: v.port }),
+        ...(v.conn !== undefined && { conn: v.conn }),
         ...(v.min !== undefined && { min: v.min }),
         ...(v.max !== undefined && { max: v.max }),
       }),
+    ),
+    defineKind('received', byteCountSchema('read'), (v): Expectation => ({ kind: 'received', ...toByteCount(v) })),
+    defineKind('sent', byteCountSchema('had write() accept'), (v): Expectation => ({ kind: 'sent', ...toByteCount(v) })),
+    defineKind('icmp', icmpSchema, (v): Expectation => ({
+      kind: 'icmp',
+      from: v.from,
+      to: v.to,
+      type: v.type,
+      ...(v.code !== undefined && { code: v.code }),
+      ...(v.count !== undefined && { count: v.count }),
+      ...(v.min !== undefined && { min: v.min }),
+      ...(v.max !== undefined && { max: v.max }),
+    })),
+    defineKind(
+      'accepted',
+      z.strictObject({ host: hostRef, conn: connName, from: hostRef }).describe("the accepted connection's peer is that lab host"),
+      (v): Expectation => ({ kind: 'accepted', host: v.host, conn: v.conn, from: v.from }),
     ),
     defineKind('syn-retransmits', z.strictObject({ host: hostRef, conn: connName.optional() }), (v): Expectation => ({
       kind: 'syn-retransmits',

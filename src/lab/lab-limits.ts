@@ -26,6 +26,9 @@ export const MAX_HOSTS = 253;
 /** Bytes of one `send` step (the agent holds them in memory). */
 export const MAX_SEND_BYTES = 16 * 1024 * 1024;
 
+/** Payload of one injected segment: what fits a 1500-byte Ethernet frame under 20 bytes of IP and 20 of TCP header. */
+export const MAX_INJECT_BYTES = 1460;
+
 /** listen backlog; the kernel caps it at net.core.somaxconn anyway (4096 by default, SOMAXCONN in include/linux/socket.h). */
 export const MAX_BACKLOG = 65_535;
 

@@ -1,4 +1,5 @@
 import type { TcpState } from '../tcp/state.js';
+import type { ErrnoName } from './errno-names.js';
 
 /**
  * The Lab model: what a validated lab file means, independent of YAML and of Docker.
@@ -120,37 +121,38 @@ export type Step =
   /** Send what `hold` queued on `host`, oldest first, and stop holding. */
   | { readonly kind: 'release'; readonly host: string }
   /** SYNs to `to:port` from `sources` forged, unused addresses of the lab's own /24, `countPerSource` each (src/run/syn-flood.ts). */
-  | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number };
+  | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number }
+  /**
+   * One crafted TCP segment from `host`'s own address and `fromPort` to lab host `to`:`port` (src/run/inject-segment.ts), with
+   * these tcpdump flag letters (`none` for no flag), sequence and acknowledgment numbers, window and `bytes` of payload.
+   * No socket of `host` sends it: the analysis gives it the origin "injected" (src/analysis/injected-segments.ts).
+   */
+  | {
+      readonly kind: 'inject';
+      readonly host: string;
+      readonly to: string;
+      readonly port: number;
+      readonly fromPort: number;
+      readonly flags: string;
+      readonly seq: number;
+      readonly ack: number;
+      readonly window: number;
+      readonly bytes: number;
+    };
 
 export type StepKind = Step['kind'];
 
-/** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()); `ok` is 0. */
-export type ConnectReturn = 'ok' | (typeof CONNECT_RETURN_ERRNOS)[number];
-export const CONNECT_RETURN_ERRNOS = [
-  'EINPROGRESS',
-  'EALREADY',
-  'EISCONN',
-  'ECONNREFUSED',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EADDRNOTAVAIL',
-  'EADDRINUSE',
-  'EACCES',
-  'EPERM',
-  'EAGAIN',
-  'EINVAL',
-  'EAFNOSUPPORT',
-  'ETIMEDOUT',
-] as const;
+/** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()): `ok` is 0, else an errno name. */
+export type ConnectReturn = 'ok' | ErrnoName;
 
-/** What the connection attempt `conn` on `host` must end in. */
-export type ConnectOutcome = 'connected' | 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EHOSTUNREACH';
+/** What the connection attempt `conn` on `host` must end in: connected, or any errno the kernel can return (errno-names.ts). */
+export type ConnectOutcome = 'connected' | ErrnoName;
 
 export type Expectation =
   /** `host` must reach these states in this order (other states may come between). */
-  | { readonly kind: 'states'; readonly host: string; readonly path: readonly TcpState[]; readonly port?: number }
+  | { readonly kind: 'states'; readonly host: string; readonly path: readonly TcpState[]; readonly port?: number; readonly conn?: string }
   /** `host` must never be seen in any of these states. */
-  | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number }
+  | { readonly kind: 'never'; readonly host: string; readonly states: readonly TcpState[]; readonly port?: number; readonly conn?: string }
   | { readonly kind: 'outcome'; readonly host: string; readonly conn: string; readonly is: ConnectOutcome }
   /** What the nonblocking connect(2) of `conn` itself returned: `ok` (0) or an errno name such as EINPROGRESS. YAML: `returned:`. */
   | { readonly kind: 'connect-returned'; readonly host: string; readonly conn: string; readonly is: ConnectReturn }
@@ -168,6 +170,8 @@ export type Expectation =
       readonly max?: number;
       /** All matching segments must carry the same sequence number (retransmissions). */
       readonly sameSeq?: boolean;
+      /** Only segments with this port at either end. */
+      readonly port?: number;
     }
   /** Three-way handshake between these hosts with ack = peer ISN + 1 on both sides (absolute numbers). */
   | { readonly kind: 'handshake'; readonly client: string; readonly server: string }
@@ -188,10 +192,44 @@ export type Expectation =
   /** The error the application saw on a connection (connected or accepted), or `none`. */
   | { readonly kind: 'error'; readonly host: string; readonly conn: string; readonly is: SocketErrorCode }
   /** How many sockets of `host` were in `state` at once, at the peak of the samples. */
-  | { readonly kind: 'sockets'; readonly host: string; readonly state: TcpState; readonly port?: number; readonly min?: number; readonly max?: number };
+  | {
+      readonly kind: 'sockets';
+      readonly host: string;
+      readonly state: TcpState;
+      readonly port?: number;
+      readonly conn?: string;
+      readonly min?: number;
+      readonly max?: number;
+    }
+  /** Bytes the application read (`received`, the agent's data events) or had write() accept (`sent`) on a connection. */
+  | ByteCountExpectation<'received'>
+  | ByteCountExpectation<'sent'>
+  /** Captured ICMP messages from → to (the sender's capture) of this numeric type, and code when given. */
+  | {
+      readonly kind: 'icmp';
+      readonly from: string;
+      readonly to: string;
+      readonly type: number;
+      readonly code?: number;
+      readonly count?: number;
+      readonly min?: number;
+      readonly max?: number;
+    }
+  /** The accepted connection `conn` of `host` came from host `from` (its peer address is that host's). */
+  | { readonly kind: 'accepted'; readonly host: string; readonly conn: string; readonly from: string };
 
-/** Errors a socket can report to the application in these labs; `none` claims there was none. */
-export type SocketErrorCode = 'none' | 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH';
+/** `received` or `sent`: a byte count of one connection, exact (`bytes`) or bounded (min/max). */
+export interface ByteCountExpectation<K extends 'received' | 'sent'> {
+  readonly kind: K;
+  readonly host: string;
+  readonly conn: string;
+  readonly bytes?: number;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** An error a socket reported to the application (any errno the kernel can return); `none` claims there was none. */
+export type SocketErrorCode = 'none' | ErrnoName;
 
 export type ExpectationKind = Expectation['kind'];
 

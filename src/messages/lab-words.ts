@@ -46,6 +46,8 @@ const STEPS_EN: StepWords = {
   hold: (s) => `${s.host}: hold everything it sends in a queue`,
   release: (s) => `${s.host}: release its queue, oldest first`,
   flood: (s) => `${s.host}: SYN flood to ${s.to}:${s.port} from ${s.sources} forged unused lab addresses, ${s.countPerSource} SYN each`,
+  inject: (s) =>
+    `${s.host}: inject one [${s.flags}] segment from port ${s.fromPort} to ${s.to}:${s.port}, seq ${s.seq} ack ${s.ack} win ${s.window}, ${s.bytes} bytes (no socket behind it)`,
 };
 
 const STEPS_ZH: StepWords = {
@@ -71,6 +73,8 @@ const STEPS_ZH: StepWords = {
   hold: (s) => `${s.host}：把它发出的一切放进队列`,
   release: (s) => `${s.host}：按先后顺序放出队列`,
   flood: (s) => `${s.host}：向 ${s.to}:${s.port} 发起 SYN 洪泛，伪造 ${s.sources} 个未使用的实验地址，每个 ${s.countPerSource} 个 SYN`,
+  inject: (s) =>
+    `${s.host}：从端口 ${s.fromPort} 向 ${s.to}:${s.port} 注入一个 [${s.flags}] 报文段，seq ${s.seq} ack ${s.ack} 窗口 ${s.window}，${s.bytes} 字节（背后没有套接字）`,
 };
 
 const bounds = (e: { count?: number; min?: number; max?: number }, words: { exactly: string; atLeast: string; atMost: string }): string[] =>
@@ -80,13 +84,17 @@ const bounds = (e: { count?: number; min?: number; max?: number }, words: { exac
     e.max !== undefined && `${words.atMost} ${e.max}`,
   ].filter((b): b is string => typeof b === 'string');
 
+const EN_BOUNDS = { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' };
+const ZH_BOUNDS = { exactly: '恰好', atLeast: '至少', atMost: '至多' };
+const byteBounds = (e: { bytes?: number; min?: number; max?: number }, words: typeof EN_BOUNDS): string[] => bounds({ ...e, count: e.bytes }, words);
+
 const EXPECTATIONS_EN: ExpectationWords = {
-  states: (e) => `${e.host}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
-  never: (e) => `${e.host}${portEn(e.port)} is never in ${e.states.join(', ')}`,
+  states: (e) => `${connEn(e.host, e.conn)}${portEn(e.port)} passes through ${e.path.join(' → ')}`,
+  never: (e) => `${connEn(e.host, e.conn)}${portEn(e.port)} is never in ${e.states.join(', ')}`,
   outcome: (e) => `connect() of ${e.host}/${e.conn} ends in ${e.is}`,
   'connect-returned': (e) => `the nonblocking connect() of ${e.host}/${e.conn} returns ${e.is === 'ok' ? '0' : e.is}`,
   packets: (e) =>
-    `[${e.flags}] ${e.from} → ${e.to}: ${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(', ')}${e.sameSeq ? ', same sequence number' : ''}`,
+    `[${e.flags}] ${e.from} → ${e.to}${portEn(e.port)}: ${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(', ')}${e.sameSeq ? ', same sequence number' : ''}`,
   handshake: (e) => `three-way handshake ${e.client} → ${e.server} with ack = ISN + 1 on both sides`,
   'syn-retransmits': (e) => `SYN retransmissions of ${connEn(e.host, e.conn)} and the ETIMEDOUT follow the Linux timing model`,
   'synack-retransmits': (e) => `SYN-ACK retransmissions of ${e.host}${portEn(e.port)} and the request's drop follow the Linux timing model`,
@@ -96,17 +104,21 @@ const EXPECTATIONS_EN: ExpectationWords = {
   'persist-probes': (e) => `zero-window probes of ${connEn(e.host, e.conn)} follow the Linux timing model (backoff from the RTO)`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} sees no socket error` : `${e.host}/${e.conn} sees ${e.is}`),
   sockets: (e) =>
-    `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${e.host}${portEn(e.port)} in ${e.state} at once`,
+    `${bounds(e, { exactly: 'exactly', atLeast: 'at least', atMost: 'at most' }).join(' and ')} sockets of ${connEn(e.host, e.conn)}${portEn(e.port)} in ${e.state} at once`,
+  received: (e) => `${e.host}/${e.conn}'s application read ${byteBounds(e, EN_BOUNDS).join(' and ')} bytes`,
+  sent: (e) => `${e.host}/${e.conn}'s write()s were accepted for ${byteBounds(e, EN_BOUNDS).join(' and ')} bytes`,
+  icmp: (e) => `ICMP type ${e.type}${e.code === undefined ? '' : ` code ${e.code}`} ${e.from} → ${e.to}: ${bounds(e, EN_BOUNDS).join(', ')}`,
+  accepted: (e) => `${e.host}/${e.conn} was accepted from ${e.from}`,
   timer: (e) => `${e.host}'s timer reads ${e.aboutMs / 1000} s ± ${e.withinMs / 1000} s when a socket${portEn(e.port)} is first seen in ${e.state}`,
 };
 
 const EXPECTATIONS_ZH: ExpectationWords = {
-  states: (e) => `${e.host}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
-  never: (e) => `${e.host}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
+  states: (e) => `${connEn(e.host, e.conn)}${portZh(e.port)} 依次经过 ${e.path.join(' → ')}`,
+  never: (e) => `${connEn(e.host, e.conn)}${portZh(e.port)} 从不处于 ${e.states.join('、')}`,
   outcome: (e) => `${e.host}/${e.conn} 的 connect() 以 ${e.is} 结束`,
   'connect-returned': (e) => `${e.host}/${e.conn} 的非阻塞 connect() 立即返回 ${e.is === 'ok' ? '0' : e.is}`,
   packets: (e) =>
-    `${e.from} → ${e.to} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
+    `${e.from} → ${e.to}${portZh(e.port)} 的 [${e.flags}] 报文段：${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('，')}${e.sameSeq ? '，序号相同' : ''}`,
   handshake: (e) => `${e.client} → ${e.server} 的三次握手，双方 ack = 对方 ISN + 1`,
   'syn-retransmits': (e) => `${connEn(e.host, e.conn)} 的 SYN 重传与 ETIMEDOUT 符合 Linux 时间模型`,
   'synack-retransmits': (e) => `${e.host}${portZh(e.port)} 的 SYN-ACK 重传与半连接的丢弃符合 Linux 时间模型`,
@@ -115,7 +127,12 @@ const EXPECTATIONS_ZH: ExpectationWords = {
   'keepalive-probes': (e) => `${connEn(e.host, e.conn)} 的保活探测（keepalive）与放弃时刻符合 Linux 时间模型`,
   'persist-probes': (e) => `${connEn(e.host, e.conn)} 的零窗口探测（坚持定时器）符合 Linux 时间模型（从 RTO 开始指数退避）`,
   error: (e) => (e.is === 'none' ? `${e.host}/${e.conn} 没有遇到套接字错误` : `${e.host}/${e.conn} 遇到 ${e.is}`),
-  sockets: (e) => `${e.host}${portZh(e.port)} 同时处于 ${e.state} 的套接字${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('且')} 个`,
+  received: (e) => `${e.host}/${e.conn} 的应用程序读到 ${byteBounds(e, ZH_BOUNDS).join('且')} 字节`,
+  sent: (e) => `${e.host}/${e.conn} 的 write() 被接受了 ${byteBounds(e, ZH_BOUNDS).join('且')} 字节`,
+  icmp: (e) => `${e.from} → ${e.to} 的 ICMP 类型 ${e.type}${e.code === undefined ? '' : ` 代码 ${e.code}`}：${bounds(e, ZH_BOUNDS).join('，')}`,
+  accepted: (e) => `${e.host}/${e.conn} 是从 ${e.from} 接受的连接`,
+  sockets: (e) =>
+    `${connEn(e.host, e.conn)}${portZh(e.port)} 同时处于 ${e.state} 的套接字${bounds(e, { exactly: '恰好', atLeast: '至少', atMost: '至多' }).join('且')} 个`,
   timer: (e) => `${e.host} 的套接字${portZh(e.port)}第一次出现在 ${e.state} 时，定时器读数为 ${e.aboutMs / 1000} 秒 ± ${e.withinMs / 1000} 秒`,
 };
 

@@ -29,7 +29,7 @@ import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { createCaptureStats, FrameDecoder, type CaptureStats } from './frame-decoder.js';
-import type { TcpSegment } from './packet.js';
+import type { IcmpMessage, TcpSegment } from './packet.js';
 
 export type { CaptureStats } from './frame-decoder.js';
 
@@ -75,6 +75,8 @@ interface PcapngInterface {
 
 export interface CaptureDecoderOptions {
   onSegment: (segment: TcpSegment) => void;
+  /** Called for each ICMP/ICMPv6 message (not inside a tunnel). */
+  onIcmp?: (message: IcmpMessage) => void;
 }
 
 /** Push-style pcap/pcapng decoder; see the module comment for the model. */
@@ -101,6 +103,7 @@ export class CaptureDecoder {
   constructor(options: CaptureDecoderOptions) {
     this.onSegment = options.onSegment;
     this.frames = new FrameDecoder(this.stats);
+    this.frames.onIcmp = options.onIcmp;
   }
 
   /** Feeds the next chunk of the file; throws CaptureFormatError (and stays failed) on a broken container. */
@@ -414,13 +417,14 @@ export class CaptureDecoder {
 }
 
 /** Decodes a whole capture held in memory; on a CaptureFormatError the error's `partial` holds what was decoded. */
-export function decodeCaptureBuffer(buf: Buffer): { segments: TcpSegment[]; stats: CaptureStats } {
+export function decodeCaptureBuffer(buf: Buffer): { segments: TcpSegment[]; icmp: IcmpMessage[]; stats: CaptureStats } {
   const segments: TcpSegment[] = [];
-  const decoder = new CaptureDecoder({ onSegment: (s) => segments.push(s) });
+  const icmp: IcmpMessage[] = [];
+  const decoder = new CaptureDecoder({ onSegment: (s) => segments.push(s), onIcmp: (m) => icmp.push(m) });
   try {
     decoder.push(buf);
     const stats = decoder.end();
-    return { segments, stats };
+    return { segments, icmp, stats };
   } catch (err) {
     if (err instanceof CaptureFormatError) err.partial = { segments, stats: decoder.stats };
     throw err;

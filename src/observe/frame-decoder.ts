@@ -24,7 +24,7 @@
  */
 import { formatIpv4, formatIpv6 } from './ip-address.js';
 import { EtherType, isArubaGreProtocol, LinkType, linkTypeName, NON_IP_ETHERTYPES, PppProtocol } from './link-types.js';
-import type { TcpSegment } from './packet.js';
+import type { IcmpMessage, TcpSegment } from './packet.js';
 import { parseTcpOptions } from './tcp-options.js';
 
 export { LinkType } from './link-types.js';
@@ -76,8 +76,18 @@ export class FrameDecoder {
   private via: string[] = [];
   private depth = 0;
 
+  /** Called for each ICMP/ICMPv6 message outside a tunnel (the messages are otherwise counted as not TCP). */
+  onIcmp: ((message: IcmpMessage) => void) | undefined;
+
   constructor(stats: CaptureStats) {
     this.stats = stats;
+  }
+
+  private icmp(family: 4 | 6, p: number, end: number, src: string, dst: string): undefined {
+    if (this.onIcmp !== undefined && this.via.length === 0 && p + 2 <= end) {
+      this.onIcmp({ frame: this.frame, timeUs: this.timeUs, family, src, dst, type: this.buf[p]!, code: this.buf[p + 1]! });
+    }
+    return this.notTcp();
   }
 
   /** Decodes one frame; returns the segment, or undefined (and counts why) if it is not a decodable TCP segment. */
@@ -355,6 +365,7 @@ export class FrameDecoder {
       return this.tcp(p + ihl, end, ipLength - ihl, 4, this.ipv4String(p + 12), this.ipv4String(p + 16), ipId);
     }
     if (fragment !== 0) return this.notTcpOrTunnelFragment(protocol);
+    if (protocol === 1) return this.icmp(4, p + ihl, Math.min(end, p + ipLength), this.ipv4String(p + 12), this.ipv4String(p + 16));
     return this.ipPayload(protocol, p + ihl, Math.min(end, p + ipLength), () => pair(this.ipv4String(p + 12), this.ipv4String(p + 16)));
   }
 
@@ -390,6 +401,8 @@ export class FrameDecoder {
         next = buf[q]!;
         q += len;
         payloadLength -= len;
+      } else if (next === 58) {
+        return this.icmp(6, q, Math.min(end, q + payloadLength), formatIpv6(buf, p + 8), formatIpv6(buf, p + 24));
       } else {
         return this.ipPayload(next, q, Math.min(end, q + payloadLength), () => pair(formatIpv6(buf, p + 8), formatIpv6(buf, p + 24)));
       }

@@ -48,6 +48,17 @@ export interface TcpSegment {
   via?: string;
 }
 
+/** One captured ICMP (v4) or ICMPv6 message: who sent it to whom, and its numeric type and code. */
+export interface IcmpMessage {
+  frame: number;
+  timeUs: number;
+  family: 4 | 6;
+  src: string;
+  dst: string;
+  type: number;
+  code: number;
+}
+
 /** tcpdump's flag letters and their bits (print-tcp.c: F S R P . U E W). */
 export const TCPDUMP_FLAG_LETTERS: Readonly<Record<string, number>> = {
   F: TcpFlag.FIN,

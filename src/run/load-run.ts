@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../agent/protocol.js';
-import { stateSourceOf, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
+import { REMOVED_RULE_COUNTERS_FILE, stateSourceOf, type RemovedRuleCounters, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
@@ -41,9 +41,12 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       name,
       address,
       events: readJsonLines<AgentEvent>(join(dir, 'events.jsonl')),
-      segments: existsSync(pcap) ? readCapture(pcap) : [],
+      ...(existsSync(pcap) ? readCapture(pcap) : { segments: [], icmp: [] }),
       kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
       ruleCounters: existsSync(join(dir, 'iptables-counters.txt')) ? readFileSync(join(dir, 'iptables-counters.txt'), 'utf8') : '',
+      ...(existsSync(join(dir, REMOVED_RULE_COUNTERS_FILE)) && {
+        removedRuleCounters: readJsonLines<RemovedRuleCounters>(join(dir, REMOVED_RULE_COUNTERS_FILE)),
+      }),
       ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
     };
   });
@@ -77,9 +80,10 @@ export function readRunJson(path: string): unknown {
   }
 }
 
-function readCapture(path: string): RunHost['segments'] {
+function readCapture(path: string): Pick<RunHost, 'segments' | 'icmp'> {
   try {
-    return decodeCaptureBuffer(readFileSync(path)).segments;
+    const { segments, icmp } = decodeCaptureBuffer(readFileSync(path));
+    return { segments, icmp };
   } catch (error) {
     if (!(error instanceof CaptureFormatError)) throw error;
     throw new RunFolderError(path, ` (byte ${error.offset})`, `not a complete capture: ${error.problem}`);

@@ -1,4 +1,7 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { assertNever } from '../assert-never.js';
+import { REMOVED_RULE_COUNTERS_FILE, type RemovedRuleCounters } from '../analysis/run-record.js';
 import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Step, StepKind } from '../lab/model.js';
@@ -10,6 +13,7 @@ import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
 import { floodSyns } from './syn-flood.js';
 import { toSocketOptionCalls } from './socket-option-calls.js';
+import { injectSegment } from './inject-segment.js';
 
 /** What the steps of one run share: the deployment, where waits start looking, names of things. */
 export interface StepContext {
@@ -75,7 +79,14 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   unrule: async (ctx, step) => {
     const added = ctx.rules.get(`${step.host}/${step.name}`);
     if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
-    await runIptables(ctx, step.host, added.rule.deleteArgv, `delete rule "${step.name}"`);
+    // One command: the counters just before the delete (a removed rule has no row in the end-of-run counters), then the delete.
+    const host = ctx.lab.host(step.host);
+    const result = await ctx.lab.runtime.exec(host.handle, ['sh', '-c', 'iptables-save -c && exec iptables "$@"', 'unrule', ...added.rule.deleteArgv]);
+    if (result.exitCode !== 0) {
+      throw new Error(`${step.host}: could not delete rule "${step.name}": iptables ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
+    }
+    const line: RemovedRuleCounters = { rule: step.name, counters: result.stdout.toString('utf8') };
+    appendFileSync(join(host.dir, REMOVED_RULE_COUNTERS_FILE), `${JSON.stringify(line)}\n`);
     ctx.rules.delete(`${step.host}/${step.name}`);
   },
   'wait-state': async (ctx, step) => {
@@ -112,6 +123,9 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   release: (ctx, step) => releaseEgress(ctx.lab, step.host),
   flood: async (ctx, step) => {
     await floodSyns(ctx.lab, step, ctx.signal);
+  },
+  inject: async (ctx, step) => {
+    await injectSegment(ctx.lab, step, ctx.signal);
   },
   sleep: (ctx, step) =>
     new Promise<void>((resolve, reject) => {
@@ -191,6 +205,7 @@ export function stepConnection(ctx: StepContext, step: Step): string | undefined
     case 'hold':
     case 'release':
     case 'flood':
+    case 'inject':
       return undefined;
     default:
       return assertNever(step);

@@ -8,6 +8,9 @@ import type { TcpState } from '../tcp/state.js';
 import { formatFlags, parseFlagLetters, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkTimingExpectation } from './timing-checks.js';
 import { checkKeepaliveProbes, checkPersistProbes } from './probe-checks.js';
+import { checkAcceptedFrom, checkByteCount } from './connection-checks.js';
+import { checkIcmp } from './icmp-checks.js';
+import { connSocketOf } from '../analysis/run-sockets.js';
 import { checkTimerReading } from './timer-checks.js';
 import { segmentRefs, type Check, type Evidence } from './verdict.js';
 import { expectationSource } from './check-source.js';
@@ -94,13 +97,20 @@ function checkClaim(expectation: Expectation, run: RunRecord, analysis: RunAnaly
       return checkSocketError(expectation, run, analysis);
     case 'sockets':
       return checkSocketCount(expectation, run, analysis);
+    case 'received':
+    case 'sent':
+      return checkByteCount(expectation, run);
+    case 'accepted':
+      return checkAcceptedFrom(expectation, run);
+    case 'icmp':
+      return checkIcmp(expectation, run);
     default:
       return assertNever(expectation);
   }
 }
 
 const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
-  const samples = samplesOf(analysis, expectation.host, expectation.port);
+  const samples = samplesOf(analysis, run, expectation);
   const matched: StateSample[] = [];
   let next = 0;
   for (const sample of samples) {
@@ -113,7 +123,7 @@ const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
   const evidence = matched.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`);
   if (!pass) evidence.push(`never sampled in ${expectation.path[next]} after ${matched.at(-1)?.state ?? 'the start'}`);
   return {
-    name: `${expectation.host}${portSuffix(expectation.port)} passes through ${expectation.path.join(' → ')}`,
+    name: `${connLabel(expectation)}${portSuffix(expectation.port)} passes through ${expectation.path.join(' → ')}`,
     status: pass ? 'pass' : 'fail',
     expected: expectation.path.join(' → '),
     observed: describeSamples(samples),
@@ -123,10 +133,10 @@ const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
 };
 
 const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
-  const samples = samplesOf(analysis, expectation.host, expectation.port);
+  const samples = samplesOf(analysis, run, expectation);
   const offending = samples.filter((s) => expectation.states.includes(s.state));
   return {
-    name: `${expectation.host}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
+    name: `${connLabel(expectation)}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
     status: offending.length === 0 ? 'pass' : 'fail',
     expected: `none of ${expectation.states.join(', ')}`,
     observed: offending.length === 0 ? describeSamples(samples) : `${offending[0]?.state} at ${relTime(run, offending[0]!.timeUs)}`,
@@ -218,7 +228,7 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
   let count = 0;
   let peak = 0;
   let peakUs = 0;
-  for (const sample of samplesOf(analysis, expectation.host, expectation.port)) {
+  for (const sample of samplesOf(analysis, run, expectation)) {
     const before = current.get(sample.socket);
     if (before === expectation.state) count--;
     current.set(sample.socket, sample.state);
@@ -230,7 +240,7 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
     .join(' and ');
   const pass = (expectation.min === undefined || peak >= expectation.min) && (expectation.max === undefined || peak <= expectation.max);
   return {
-    name: `${bounds} sockets of ${expectation.host}${portSuffix(expectation.port)} in ${expectation.state} at once`,
+    name: `${bounds} sockets of ${connLabel(expectation)}${portSuffix(expectation.port)} in ${expectation.state} at once`,
     status: pass ? 'pass' : 'fail',
     expected: bounds,
     observed: `${peak}`,
@@ -245,7 +255,7 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
  */
 const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
-  const { atLeast, wanted, sent, matching } = segmentsMatching(run, expectation.from, expectation.to, expectation.flags);
+  const { atLeast, wanted, sent, matching } = segmentsMatching(run, expectation.from, expectation.to, expectation.flags, expectation.port);
   const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
   const bounds: string[] = [];
   if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
@@ -268,8 +278,8 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
   const where = (s: TcpSegment): string => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}`;
   return {
     name: atLeast
-      ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}`
-      : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}`,
+      ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}${portSuffix(expectation.port)}`
+      : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}${portSuffix(expectation.port)}`,
     status: pass ? 'pass' : 'fail',
     expected: bounds.join(', '),
     observed,
@@ -296,12 +306,14 @@ export function segmentsMatching(
   fromHost: string,
   toHost: string,
   flags: string,
+  port?: number,
 ): { atLeast: boolean; wanted: number; sent: TcpSegment[]; matching: TcpSegment[] } {
   const from = hostOf(run, fromHost);
   const to = hostOf(run, toHost);
   const atLeast = flags.endsWith('*');
   const wanted = parseFlagLetters(atLeast ? flags.slice(0, -1) : flags);
-  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address);
+  const onPort = (s: TcpSegment): boolean => port === undefined || s.srcPort === port || s.dstPort === port;
+  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address && onPort(s));
   const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === flags));
   return { atLeast, wanted, sent, matching };
 }
@@ -368,10 +380,24 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   };
 };
 
-/** The host's sampled states from the analysis, on `port` (local or remote) when given. */
-export function samplesOf(analysis: RunAnalysis, host: string, port: number | undefined): readonly StateSample[] {
-  const samples = hostAnalysisOf(analysis, host).samples;
-  return port === undefined ? samples : samples.filter((s) => portOf(s.local) === port || portOf(s.remote) === port);
+/** The host's sampled states from the analysis, on `port` (local or remote) and of connection `conn` when given. */
+export function samplesOf(analysis: RunAnalysis, run: RunRecord, filter: { host: string; port?: number; conn?: string }): readonly StateSample[] {
+  const { host, port, conn } = filter;
+  let samples = hostAnalysisOf(analysis, host).samples;
+  if (port !== undefined) samples = samples.filter((s) => portOf(s.local) === port || portOf(s.remote) === port);
+  if (conn !== undefined) {
+    const socket = connSocketOf(run, host, conn);
+    samples =
+      socket === undefined
+        ? []
+        : samples.filter((s) => s.local === socket.local && s.remote === socket.remote && s.timeUs >= socket.fromUs && s.timeUs < socket.untilUs);
+  }
+  return samples;
+}
+
+/** `client/c` for a claim about one connection, else the host. */
+function connLabel(expectation: { host: string; conn?: string }): string {
+  return expectation.conn === undefined ? expectation.host : `${expectation.host}/${expectation.conn}`;
 }
 
 function sampleRefs(host: string, samples: readonly StateSample[]): Evidence[] {

@@ -15,8 +15,9 @@ import { segmentRefs, type Check } from './verdict.js';
  * after NF_INET_POST_ROUTING, so a segment an OUTPUT/POSTROUTING DROP took is never captured. The run
  * reads the counters after the last step and only then freezes the host and stops tcpdump
  * (run-lab.ts recordRuleCountersFreezeAndStopCapture()), so the capture holds everything counted.
- * - A rule was surely in place from the end of its `rule` step, possibly from its start; a rule with a
- *   counter was still installed when the counters were read (a removed rule has no counter row).
+ * - A rule was surely in place from the end of its `rule` step, possibly from its start; a rule removed by
+ *   `unrule` has its counter read in the unrule's own command just before the delete (step-runner.ts), so it
+ *   covers what arrived until the unrule started (surely) or ended (possibly).
  * - Lower bound: segments that arrived after the rule step ended and before the last step ended, that
  *   it matches, and that no earlier rule of the path (PREROUTING before INPUT, raw/mangle/nat/filter,
  *   then the counter's position) that could have been in place and might take them matches.
@@ -123,7 +124,9 @@ function checkReceiveCounter(
         ? `${lower} packet(s): the captured arrivals it matches while in place`
         : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
   const evidence = [
-    `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
+    Number.isFinite(rule.untilUs)
+      ? `counter read just before its unrule (${host.name}'s removed-rule-counters.jsonl): ${counted} packet(s)`
+      : `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
     ...possibly
       .slice(0, 12)
       .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),

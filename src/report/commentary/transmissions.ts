@@ -197,6 +197,14 @@ function describeModelledSeries(
     series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, i === 0 ? forged : undefined)));
     return lines;
   }
+  if (model.kind === 'injected') {
+    const injected: Text = {
+      en: `injected by step ${model.step + 1} (hping3 on a raw socket): no socket of ${series.from} sent it, so no timer retransmits it`,
+      zh: `由第 ${model.step + 1} 步注入（hping3 原始套接字）：它不是 ${series.from} 的套接字发出的，没有定时器会重传它`,
+    };
+    series.copies.forEach((copy, i) => lines.push(describeCopy(series, copy, i, answer, i === 0 ? injected : undefined)));
+    return lines;
+  }
   if (model.kind === 'no-host' || model.kind === 'missing-settings') {
     const reason: Text =
       model.kind === 'no-host'
@@ -254,6 +262,16 @@ function describeModelledSeries(
 
   // Each copy, with its window verdict and the model's next send.
   series.copies.forEach((copy, index) => {
+    const rearmedBy = modelled.rearmed?.get(copy.id);
+    if (rearmedBy !== undefined) {
+      lines.push(
+        describeCopy(series, copy, index, answer, {
+          en: `sent at once because the segment that arrived at ${formatRelativeSeconds(rearmedBy)} did not acknowledge the SYN: SYN_SENT answers it with RST and re-arms its timer at 2 jiffies (tcp_rcv_synsent_state_process()), not a backoff retransmission`,
+          zh: `${formatRelativeSeconds(rearmedBy)} 到达的报文段没有确认这个 SYN：SYN_SENT 用 RST 回应，并把定时器重设为 2 个 jiffy（tcp_rcv_synsent_state_process()），所以立即重发，不是退避重传`,
+        }),
+      );
+      return;
+    }
     const reply = replies.get(copy.id);
     if (reply !== undefined) {
       lines.push(

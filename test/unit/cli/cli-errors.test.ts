@@ -157,3 +157,33 @@ describe('hostile input: exit 2, one positioned line, no stack trace, no run fol
     expect(existsSync(runsDir)).toBe(false);
   });
 });
+
+describe('inject outside the lab', () => {
+  it('is refused at load time with exit 2 and file:line:col, before Docker is reached and before any run folder exists', async () => {
+    const dir = tempDir('tcplab-inject-');
+    const file = join(dir, 'inject-out.yaml');
+    const runsDir = join(dir, 'runs');
+    writeFileSync(
+      file,
+      [
+        'title: inject outside',
+        'description: d',
+        'hosts:',
+        '  client: {}',
+        '  server: {}',
+        'steps:',
+        '  - listen: { host: server, port: 8080 }',
+        '  - inject: { host: client, to: 1.1.1.1, port: 53, from_port: 40000, flags: "S" }',
+        '',
+      ].join('\n'),
+    );
+    // The engine address points nowhere: reaching Docker (a network, a container) would be exit 3.
+    const result = await runCli(['run', file, '--runs-dir', runsDir], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^${file.replace(/[.]/g, '\\.')}:8:\\d+: steps\\[1\\]\\.inject\\.to: inject sends only to lab hosts, by name`, 'm'),
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(runsDir)).toBe(false);
+  });
+});

@@ -44,6 +44,7 @@ describe('schema/lab.schema.json', () => {
       'hold',
       'release',
       'flood',
+      'inject',
     ]);
   });
 });

@@ -153,7 +153,7 @@ describe('bad lab files: one per error class, exact lines', () => {
     [
       'unknown-step-kind',
       [
-        '7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, setsockopt, pause, resume, accept, unlisten, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood (did you mean "listen"?)',
+        '7:5: steps[0].listne: unknown step kind "listne"; known kinds: listen, connect, setsockopt, pause, resume, accept, unlisten, send, shutdown, close, abort, rule, unrule, wait, sleep, hold, release, flood, inject (did you mean "listen"?)',
       ],
     ],
     [
@@ -231,7 +231,7 @@ describe('other validation rules', () => {
       'expect[1].packets.max: max (2) is below min (3); swap them or fix one',
     ]);
     expect(messagesOf(`${base}steps: []\nexpect:\n  - outcome: { host: client, conn: c, is: TIMEOUT }\n`)).toStrictEqual([
-      'expect[0].outcome.is: expected one of connected, ETIMEDOUT, ECONNREFUSED, ECONNRESET, EHOSTUNREACH, received "TIMEOUT" (a string) (did you mean "ETIMEDOUT"?)',
+      'expect[0].outcome.is: unknown errno "TIMEOUT"; use connected or an errno name of include/uapi/asm-generic/errno*.h such as ECONNREFUSED, ETIMEDOUT, EADDRNOTAVAIL (did you mean "ETIMEDOUT"?)',
     ]);
     expect(messagesOf(`${base}steps: []\nexpect:\n  - outcome: { host: client, conn: c, is: ETIMEDOUT }\n`)).toStrictEqual([
       'expect[0].outcome.conn: unknown connection "c" on host "client"; no connect step runs on client; an outcome names the `as` of a connect step',

@@ -22,7 +22,9 @@ export function loadFixtureRun(
     | 'accept-queue-overflow'
     | 'accept-queue-overflow-abort'
     | 'data-retransmit'
-    | 'four-way-close-missed-sample',
+    | 'four-way-close-missed-sample'
+    | 'old-duplicate-syn'
+    | 'host-unreachable',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
