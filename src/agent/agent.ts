@@ -180,7 +180,8 @@ function requireOpen(id: number, connection: Connection, op: string): boolean {
 
 function listen(command: Extract<AgentCommand, { op: 'listen' }>): void {
   const backlog = command.backlog ?? DEFAULT_BACKLOG;
-  const host = '0.0.0.0';
+  // `::` with IPV6_V6ONLY off (Node's default) takes IPv6 and IPv4 peers (the latter as ::ffff:a.b.c.d).
+  const host = command.dualStack === true ? '::' : '0.0.0.0';
   const started = (listener: Listener): void => {
     listeners.set(listener.name, listener);
     emit({ type: 'listening', port: listener.port });

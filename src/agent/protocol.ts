@@ -5,7 +5,14 @@
  */
 
 export type AgentCommand =
-  | { id: number; op: 'listen'; port: number; backlog?: number; /** false: never accept(), leave connections queued */ accept?: boolean }
+  | {
+      id: number;
+      op: 'listen';
+      port: number;
+      backlog?: number;
+      /** false: never accept(), leave connections queued */ accept?: boolean;
+      /** true: bind `::` with IPV6_V6ONLY off (IPv6 and IPv4 peers, in labs that use IPv6); else `0.0.0.0` */ dualStack?: boolean;
+    }
   | { id: number; op: 'connect'; conn: string; host: string; port: number; localPort?: number }
   | { id: number; op: 'send'; conn: string; bytes: number }
   | { id: number; op: 'shutdown'; conn: string }

@@ -2,7 +2,8 @@ import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.j
 import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
 import { compileRule, type ConntrackState } from '../faults/rule-matcher.js';
 import type { TcpSegment } from '../observe/packet.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { addressOfFamily, isAddressOf, type RunHost, type RunRecord } from './run-record.js';
+import { familyOf, type IpFamily } from '../lab/model.js';
 
 /*
  * The rule timeline: which iptables rule of the lab was in place when, and which captured segments it
@@ -156,7 +157,9 @@ export interface RuleTimeline {
 
 /** Builds the rule timeline of a run (pure). */
 export function buildRuleTimeline(record: RunRecord): RuleTimeline {
-  const addresses = Object.fromEntries(record.hosts.map((h) => [h.name, h.address]));
+  // Host names in a rule stand for the hosts' addresses of the rule's family (iptables: IPv4, ip6tables: IPv6).
+  const addressesOf = (family: IpFamily): Record<string, string> =>
+    Object.fromEntries(record.hosts.flatMap((h) => (addressOfFamily(h, family) !== undefined ? [[h.name, addressOfFamily(h, family) as string]] : [])));
   const warnings: string[] = [];
   const notes = new Map<string, string[]>(record.hosts.map((h) => [h.name, []]));
   const drafts: (Omit<TimedRule, 'droppedFrames'> & { droppedFrames: number[] })[] = [];
@@ -169,15 +172,19 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
   record.lab.steps.forEach((step, index) => {
     if (step.kind !== 'rule') return;
     let parsed: ParsedRule;
+    const family = familyOf(step);
+    const addresses = addressesOf(family);
     try {
-      parsed = parseRule(step.text, addresses);
+      parsed = parseRule(step.text, addresses, { family });
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       warnings.push(`rule ${step.name} on ${step.host} could not be read (${err.reason}); its drops are not drawn`);
       return;
     }
-    const counters = parseRuleCounters(record.hosts.find((h) => h.name === step.host)?.ruleCounters ?? '');
-    const counter = matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}` }), counters) ?? matchCounterToRule(parsed, counters);
+    const runHost = record.hosts.find((h) => h.name === step.host);
+    const counters = parseRuleCounters((family === 6 ? runHost?.ruleCounters6 : runHost?.ruleCounters) ?? '');
+    const counter =
+      matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}`, family }), counters) ?? matchCounterToRule(parsed, counters);
     const added = record.steps.find((s) => s.index === index);
     const removalIndex = record.lab.steps.findIndex((s, i) => i > index && s.kind === 'unrule' && s.host === step.host && s.name === step.name);
     const removed = record.steps.find((s) => s.index === removalIndex);
@@ -206,7 +213,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       if (counted !== undefined && counted > 0) {
         notes.get(rule.host)?.push(`${counted} segment${counted === 1 ? '' : 's'} dropped by rule ${rule.name} before capture (${rule.parsed.chain})`);
       } else if (counted === undefined) {
-        warnings.push(`${where}: no counter found in ${rule.host}'s iptables-counters.txt, so segments it dropped before capture cannot be counted`);
+        warnings.push(`${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt, so segments it dropped before capture cannot be counted`);
       }
       continue;
     }
@@ -227,7 +234,12 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     if (host === undefined || hostDrops === undefined) continue;
     let matched = host.segments.filter(
       (s) =>
-        s.dst === host.address && !hostDrops.has(s.frame) && s.timeUs >= rule.fromUs && s.timeUs <= rule.untilUs && drop.matches(s, conntrackStateOf(host, s)),
+        s.family === rule.parsed.family &&
+        isAddressOf(host, s.dst) &&
+        !hostDrops.has(s.frame) &&
+        s.timeUs >= rule.fromUs &&
+        s.timeUs <= rule.untilUs &&
+        drop.matches(s, conntrackStateOf(host, s)),
     );
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
@@ -265,7 +277,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
     if (counted === undefined) {
       warnings.push(
-        `${where}: no counter found in ${rule.host}'s iptables-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
+        `${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
       );
     } else if (counted !== matched.length) {
       warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);

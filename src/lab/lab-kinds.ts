@@ -45,6 +45,8 @@ export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 export const RESERVED_HOST_NAMES = ['all', 'any', 'none', 'self', 'host', 'hosts', 'lab', 'localhost', 'default', 'timeout'] as const;
 
 export const hostRef = z.string().min(1).max(MAX_NAME_CHARS).describe('name of a host declared under `hosts`');
+/** `family: 4` or `family: 6` (connect picks the peer's address of that family; a rule goes through iptables or ip6tables). */
+const ipFamily = z.union([z.literal(4), z.literal(6)]).describe('IP version: 4 (default) or 6');
 export const port = z.number().int().min(1).max(65535).describe('TCP port 1-65535');
 const connName = z
   .string()
@@ -194,14 +196,19 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       z.strictObject({ host: hostRef, port, backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(), accept: z.boolean().optional() }),
       (v): Step => ({ kind: 'listen', host: v.host, port: v.port, ...(v.backlog !== undefined && { backlog: v.backlog }), accept: v.accept ?? true }),
     ),
-    defineKind('connect', z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional() }), (v): Step => ({
-      kind: 'connect',
-      host: v.host,
-      to: v.to,
-      port: v.port,
-      ...(v.local_port !== undefined && { localPort: v.local_port }),
-      conn: v.as ?? 'conn',
-    })),
+    defineKind(
+      'connect',
+      z.strictObject({ host: hostRef, to: hostRef, port, as: connName.optional(), local_port: port.optional(), family: ipFamily.optional() }),
+      (v): Step => ({
+        kind: 'connect',
+        host: v.host,
+        to: v.to,
+        port: v.port,
+        ...(v.local_port !== undefined && { localPort: v.local_port }),
+        conn: v.as ?? 'conn',
+        ...(v.family !== undefined && { family: v.family }),
+      }),
+    ),
     defineKind('send', z.strictObject({ host: hostRef, conn: connName.optional(), bytes: z.number().int().min(1).max(MAX_SEND_BYTES) }), (v): Step => ({
       kind: 'send',
       host: v.host,
@@ -225,8 +232,9 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         host: hostRef,
         name: z.string().max(MAX_NAME_CHARS).regex(NAME_PATTERN).optional(),
         add: z.string().min(1).max(MAX_RULE_CHARS).describe('iptables arguments, e.g. -I INPUT -p tcp --dport 8888 -j DROP'),
+        family: ipFamily.optional(),
       }),
-      (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add }),
+      (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add, ...(v.family !== undefined && { family: v.family }) }),
     ),
     defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1).max(MAX_NAME_CHARS) }), (v): Step => ({
       kind: 'unrule',

@@ -53,6 +53,8 @@ export type Step =
       readonly localPort?: number;
       /** Connection name used by later steps and expectations; defaults to `conn`. */
       readonly conn: string;
+      /** Address family of the connection: 4 (also when absent) connects to the peer's IPv4 address, 6 to its IPv6 address. YAML: `family: 6`. */
+      readonly family?: IpFamily;
     }
   | { readonly kind: 'send'; readonly host: string; readonly conn?: string; readonly bytes: number }
   | { readonly kind: 'shutdown'; readonly host: string; readonly conn?: string }
@@ -67,6 +69,8 @@ export type Step =
       readonly name: string;
       /** The rule as the user wrote it, e.g. `-I INPUT -p tcp --dport 8888 -j DROP`. */
       readonly text: string;
+      /** 4 (also when absent): the rule goes through iptables; 6: through ip6tables, host names standing for IPv6 addresses. YAML: `family: 6`. */
+      readonly family?: IpFamily;
     }
   | { readonly kind: 'unrule'; readonly host: string; readonly name: string }
   | { readonly kind: 'wait-state'; readonly host: string; readonly state: TcpState; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
@@ -81,6 +85,23 @@ export type Step =
   | { readonly kind: 'flood'; readonly host: string; readonly to: string; readonly port: number; readonly sources: number; readonly countPerSource: number };
 
 export type StepKind = Step['kind'];
+
+/** An IP version: 4 or 6. */
+export type IpFamily = 4 | 6;
+
+/** The family of a connect or rule step: its `family`, 4 when absent (labs and run folders from before IPv6). */
+export function familyOf(step: { readonly family?: IpFamily }): IpFamily {
+  return step.family ?? 4;
+}
+
+/**
+ * True when the lab needs IPv6: a connect or a rule says `family: 6`. Only such labs get a dual-stack
+ * network and IPv6 turned on in their containers (router solicitations and MLD reports would
+ * otherwise fill every IPv4 lab's capture); the rule is here, in one place.
+ */
+export function labUsesIpv6(lab: Pick<Lab, 'steps'>): boolean {
+  return lab.steps.some((step) => (step.kind === 'connect' || step.kind === 'rule') && step.family === 6);
+}
 
 /** What the connection attempt `conn` on `host` must end in. */
 export type ConnectOutcome = 'connected' | 'ETIMEDOUT' | 'ECONNREFUSED' | 'ECONNRESET' | 'EHOSTUNREACH';

@@ -144,7 +144,7 @@ export class KernelTracer {
    * runs' lines), `<host>/kernel-events.jsonl` and `kernel-trace.json`. Without an instance, writes
    * only kernel-trace.json saying why state comes from samples.
    */
-  collect(runDir: string, hosts: readonly { name: string; address: string }[]): KernelTraceSummary {
+  collect(runDir: string, hosts: readonly { name: string; address: string; address6?: string | undefined }[]): KernelTraceSummary {
     let summary: KernelTraceSummary;
     if (this.instanceDir === undefined || this.removed) {
       summary = { stateSource: 'sampled', unavailable: this.unavailable ?? 'the tracing instance was already removed' };
@@ -175,7 +175,7 @@ export class KernelTracer {
  */
 export function writeKernelTrace(
   runDir: string,
-  hosts: readonly { name: string; address: string }[],
+  hosts: readonly { name: string; address: string; address6?: string | undefined }[],
   text: string,
   traceClock: string,
   instanceDir: string,

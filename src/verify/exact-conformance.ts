@@ -2,7 +2,8 @@ import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
 import type { EndpointReplay, ReplayEntry } from '../analysis/endpoint-replay.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { lastSampleBefore } from '../analysis/sampled-reads.js';
 import type { StateSample } from '../analysis/socket-timeline.js';
 import { describeCause } from './conformance.js';
@@ -75,8 +76,8 @@ export function exactTransitionsOf(host: RunHost, local: string, remote: string)
 function synSentOwner(host: RunHost, event: KernelEvent): string {
   const syn = host.segments.find(
     (s) =>
-      s.src === host.address &&
-      `${s.dst}:${s.dstPort}` === event.remote &&
+      isAddressOf(host, s.src) &&
+      segmentEndpoints(s).dst === event.remote &&
       (s.flags & 0x17) === 0x02 &&
       s.timeUs >= event.timeUs - EXACT_SEGMENT_ALLOWANCE_US &&
       s.timeUs - event.timeUs <= EXACT_SEGMENT_ALLOWANCE_US,
