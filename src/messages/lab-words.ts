@@ -21,13 +21,13 @@ const connEn = (host: string, conn: string | undefined): string => `${host}${con
 
 const STEPS_EN: StepWords = {
   listen: (s) => `${s.host}: listen on port ${s.port}${s.accept ? '' : ' (never accept)'}`,
-  connect: (s) => `${s.host}: connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}`,
+  connect: (s) => `${s.host}: connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}${s.family === 6 ? ' over IPv6' : ''}`,
   send: (s) => `${s.host}: send ${s.bytes} bytes on ${latestEn(s.conn)}`,
   'close-on-fin': (s) => `${s.host}: close ${latestEn(s.conn)} as soon as the peer's FIN arrives`,
   close: (s) => `${s.host}: close ${latestEn(s.conn)}`,
   shutdown: (s) => `${s.host}: shutdown ${latestEn(s.conn)}`,
   abort: (s) => `${s.host}: abort ${latestEn(s.conn)}`,
-  rule: (s) => `${s.host}: iptables ${s.text} (${s.name})`,
+  rule: (s) => `${s.host}: ${s.family === 6 ? 'ip6tables' : 'iptables'} ${s.text} (${s.name})`,
   unrule: (s) => `${s.host}: remove rule ${s.name}`,
   'wait-state': (s) => `${s.host}: wait for ${s.state}${filterEn(s.conn, s.port)}`,
   'wait-event': (s) => `${s.host}: wait for "${s.event}"${filterEn(s.conn, undefined)}`,
@@ -40,13 +40,13 @@ const STEPS_EN: StepWords = {
 
 const STEPS_ZH: StepWords = {
   listen: (s) => `${s.host}：在端口 ${s.port} 监听${s.accept ? '' : '（从不 accept）'}`,
-  connect: (s) => `${s.host}：发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}`,
+  connect: (s) => `${s.host}：发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}${s.family === 6 ? '（IPv6）' : ''}`,
   send: (s) => `${s.host}：在${latestZh(s.conn)}上发送 ${s.bytes} 字节`,
   'close-on-fin': (s) => `${s.host}：对端的 FIN 一到就关闭${latestZh(s.conn)}`,
   close: (s) => `${s.host}：close() 关闭${latestZh(s.conn)}`,
   shutdown: (s) => `${s.host}：shutdown() 半关闭${latestZh(s.conn)}`,
   abort: (s) => `${s.host}：以 RST 中止${latestZh(s.conn)}`,
-  rule: (s) => `${s.host}：iptables ${s.text}（${s.name}）`,
+  rule: (s) => `${s.host}：${s.family === 6 ? 'ip6tables' : 'iptables'} ${s.text}（${s.name}）`,
   unrule: (s) => `${s.host}：删除规则 ${s.name}`,
   'wait-state': (s) => `${s.host}：等待 ${s.state} 状态${filterZh(s.conn, s.port)}`,
   'wait-event': (s) => `${s.host}：等待“${s.event}”事件${filterZh(s.conn, undefined)}`,

@@ -126,7 +126,7 @@ function checkReceiveCounter(
         ? `${lower} packet(s): the captured arrivals it matches while in place`
         : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
   const evidence = [
-    `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
+    `counter in ${host.name}'s ${rule.parsed.tool}-counters.txt: ${counted} packet(s)`,
     ...possibly
       .slice(0, 12)
       .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),
