@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bareLab } from '../helpers/bare-lab.js';
 import { DeployedLab } from '../../src/run/deployed-lab.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
-import { isolateFromHost, releaseFromHost, runOnThisMachine } from '../../src/runtime/docker/host-isolation.js';
+import { FORWARD_ISOLATION_CHAIN, ISOLATION_CHAIN, isolateFromHost, releaseFromHost, runOnThisMachine } from '../../src/runtime/docker/host-isolation.js';
 import { ensureLabImage } from '../../src/runtime/lab-image.js';
 import type { Lab } from '../../src/lab/model.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
@@ -94,4 +94,25 @@ describe.skipIf(!(await dockerAvailable()))('IPv6 lab networks: dual-stack, and 
     }
     expect(await connectFrom(first, 'client', other, 9000)).toBe(1);
   }, 30_000);
+
+  it('the network has 3 rules per tool (INPUT drop, FORWARD in and out) and removing the network removes all 6', async () => {
+    const rulesOf = async (lab: DeployedLab): Promise<number> => {
+      let count = 0;
+      for (const tool of ['iptables', 'ip6tables']) {
+        for (const chain of [ISOLATION_CHAIN, FORWARD_ISOLATION_CHAIN]) {
+          const listed = await runOnThisMachine([tool, '-w', '-S', chain]);
+          count += listed.stdout
+            .split('\n')
+            .filter(
+              (line) =>
+                line.includes(`tcplab:${lab.network.name} `) || line.endsWith(`tcplab:${lab.network.name}`) || line.includes(`"tcplab:${lab.network.name}"`),
+            ).length;
+        }
+      }
+      return count;
+    };
+    expect(await rulesOf(second)).toBe(6);
+    await second[Symbol.asyncDispose]();
+    expect(await rulesOf(second)).toBe(0);
+  }, 60_000);
 });
