@@ -88,3 +88,31 @@ describe('syn-sent-ipv6, recorded', () => {
     expect(failing({ ...record, lab })).toEqual([expect.stringMatching(/^connect\(\) of client\/c/)]);
   });
 });
+
+describe('the text views of a recorded IPv6 run read back as IPv6', () => {
+  it('tcpdump text (`IP6 addr.port > addr.port`) gives the same TCP segments as the pcap decoder', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseTcpdumpText } = await import('../../../src/observe/tcpdump-text.js');
+    const record = await load('handshake-ipv6');
+    for (const host of record.hosts) {
+      const text = readFileSync(join(FIXTURES, 'handshake-ipv6', host.name, 'capture.txt'), 'utf8');
+      const rows = parseTcpdumpText(text).rows;
+      // tcpdump prints no seq on a segment without payload or SYN/FIN, so endpoints and flags are compared.
+      expect(rows.map((r) => `${r.src}.${r.srcPort}>${r.dst}.${r.dstPort} ${r.flags}`)).toEqual(
+        host.segments.map((s) => `${s.src}.${s.srcPort}>${s.dst}.${s.dstPort} ${s.flags}`),
+      );
+      expect(rows.every((r) => r.family === 6)).toBe(true);
+    }
+  });
+
+  it('netstat snapshots hold the connection as tcp6 rows with the hosts’ IPv6 addresses', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseNetstatTan } = await import('../../../src/observe/netstat-tan.js');
+    const record = await load('handshake-ipv6');
+    const client = record.hosts.find((h) => h.name === 'client')!;
+    const rows = parseNetstatTan(readFileSync(join(FIXTURES, 'handshake-ipv6', 'client', 'netstat.txt'), 'utf8')).rows;
+    const established = rows.filter((r) => r.state === 'ESTABLISHED');
+    expect(established.length).toBeGreaterThan(0);
+    expect(established.every((r) => r.localAddress === client.address6)).toBe(true);
+  });
+});
