@@ -129,11 +129,16 @@ export function parseAgentCommand(line: string): ParsedCommand {
         problem = `field "accept" must be true or false, received ${JSON.stringify(accept)}`;
       }
       problem ??= checkOptionCalls(record['options'], false);
+      const dualStack = record['dualStack'];
+      if (!problem && dualStack !== undefined && typeof dualStack !== 'boolean') {
+        problem = `field "dualStack" must be true or false, received ${JSON.stringify(dualStack)}`;
+      }
       if (problem) break;
       const command: AgentCommand = { id, op: 'listen', port: record['port'] as number };
       if (backlog !== undefined) command.backlog = backlog as number;
       if (accept !== undefined) command.accept = accept as boolean;
       if (record['options'] !== undefined) command.options = record['options'] as SocketOptionCall[];
+      if (dualStack !== undefined) command.dualStack = dualStack as boolean;
       return { ok: true, command };
     }
     case 'connect': {

@@ -50,6 +50,8 @@ export type AgentCommand =
       backlog?: number;
       /** false: never accept(), leave connections queued (until `accept` commands) */
       accept?: boolean;
+      /** true: bind `::` with IPV6_V6ONLY off (IPv6 and IPv4 peers, in labs that use IPv6); else `0.0.0.0` */
+      dualStack?: boolean;
       /** Set in this order before bind(2) and listen(2). */
       options?: SocketOptionCall[];
     }

@@ -317,17 +317,22 @@ class Worker:
 
     def cmd_listen(self, command):
         port, backlog = command['port'], command.get('backlog', DEFAULT_BACKLOG)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+        # dualStack: `::` with IPV6_V6ONLY off takes IPv6 and IPv4 peers (the latter as ::ffff:a.b.c.d).
+        dual = command.get('dualStack') is True
+        host = '::' if dual else '0.0.0.0'
+        sock = socket.socket(socket.AF_INET6 if dual else socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
         try:
+            if dual:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
             readings = set_options(sock, command.get('options'))
-            sock.bind(('0.0.0.0', port))
+            sock.bind((host, port))
             sock.listen(backlog)
         except CommandError:
             sock.close()
             raise
         except OSError as err:
             sock.close()
-            raise CommandError(errno_name(err.errno), 'listen on 0.0.0.0:%d (backlog %d) failed: %s' % (port, backlog, os.strerror(err.errno)))
+            raise CommandError(errno_name(err.errno), 'listen on %s (backlog %d) failed: %s' % (endpoint((host, port)), backlog, os.strerror(err.errno)))
         bound = sock.getsockname()[1]
         listener = Listener(sock, bound, command.get('accept', True))
         self.listeners.setdefault(bound, []).append(listener)
@@ -341,7 +346,8 @@ class Worker:
         existing = self.connections.get(name)
         if existing is not None and not existing.closed:
             raise CommandError('EEXIST', 'conn "%s" is already in use; remedy: pick another name or close it first' % name)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+        family = socket.AF_INET6 if ':' in command['host'] else socket.AF_INET  # the host side sends an address literal
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
         conn = Connection(name, sock, True)
         try:
             readings = set_options(sock, command.get('options'))
@@ -354,7 +360,7 @@ class Worker:
         remote = (command['host'], command['port'])
         if 'localPort' in command:
             try:
-                sock.bind(('0.0.0.0', command['localPort']))
+                sock.bind(('::' if family == socket.AF_INET6 else '0.0.0.0', command['localPort']))
             except OSError as err:
                 emit('connect-returned', conn=name, errno=errno_name(err.errno), local='', remote=endpoint(remote))
                 return self.fail(conn, err.errno, 'bind')

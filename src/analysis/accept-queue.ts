@@ -1,5 +1,5 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { listenStepBacklog } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
 
@@ -31,11 +31,11 @@ export function acceptQueueOf(run: RunRecord, host: RunHost, port: number): Acce
   const full = (): boolean => children.size > backlog;
   const state = `(accept queue ${backlog + 1} of backlog ${backlog} full, no accept() — sk_acceptq_is_full())`;
   for (const s of host.segments) {
-    if (s.src === host.address && s.srcPort === port && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
+    if (isAddressOf(host, s.src) && s.srcPort === port && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
       isn.set(`${s.dst}:${s.dstPort}`, s.seq);
       continue;
     }
-    if (s.dst !== host.address || s.dstPort !== port) continue;
+    if (!isAddressOf(host, s.dst) || s.dstPort !== port) continue;
     const remote = `${s.src}:${s.srcPort}`;
     if (children.has(remote)) continue;
     if (isPureSyn(s)) {
@@ -54,5 +54,5 @@ export function acceptQueueOf(run: RunRecord, host: RunHost, port: number): Acce
           : `final ACK ignored: ${state}; tcp_abort_on_overflow=0 keeps the request, which retransmits its SYN-ACK (tcp_check_req(): acked = 1)`,
       );
   }
-  return (segment) => (segment.dst === host.address ? refused.get(segment.frame) : undefined);
+  return (segment) => (isAddressOf(host, segment.dst) ? refused.get(segment.frame) : undefined);
 }

@@ -3,7 +3,7 @@ import type { EndpointReplay } from './endpoint-replay.js';
 import { replayRun } from './run-replay.js';
 import { readHostKernelSettings, type HostKernelSettings } from './host-kernel-settings.js';
 import { buildRuleTimeline, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
-import type { RunRecord } from './run-record.js';
+import { isAddressOf, type RunRecord } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
@@ -62,7 +62,11 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
     address: host.address,
     settings: readHostKernelSettings(host),
     samples: withExactStates(sampleStates(host.events), host.kernelEvents),
-    synAckReplies: synAckRepliesOf(host.segments, host.address, (s) => ruleDropOf(rules, host.name, s.frame) !== undefined),
+    synAckReplies: synAckRepliesOf(
+      host.segments,
+      (a) => isAddressOf(host, a),
+      (s) => ruleDropOf(rules, host.name, s.frame) !== undefined,
+    ),
   }));
   const endUs = Math.max(record.startedUs, ...record.steps.map((s) => s.endUs), ...record.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
   return {
@@ -86,15 +90,15 @@ export function hostAnalysisOf(analysis: RunAnalysis, name: string): HostAnalysi
 }
 
 /** Every request series (SYN-ACKs of one 4-tuple and sequence number) of a capture, through findSynAckReplies(). */
-function synAckRepliesOf(segments: readonly TcpSegment[], address: string, dropped: (s: TcpSegment) => boolean): Map<number, TcpSegment> {
+function synAckRepliesOf(segments: readonly TcpSegment[], isOwn: (address: string) => boolean, dropped: (s: TcpSegment) => boolean): Map<number, TcpSegment> {
   const series = new Map<string, TcpSegment[]>();
   const syns = new Map<string, TcpSegment[]>();
   for (const s of segments) {
     const { src, dst } = segmentEndpoints(s);
-    if (s.src === address && isSynAck(s)) {
+    if (isOwn(s.src) && isSynAck(s)) {
       const key = `${src} ${dst} ${s.seq}`;
       series.set(key, [...(series.get(key) ?? []), s]);
-    } else if (s.dst === address && isPureSyn(s)) {
+    } else if (isOwn(s.dst) && isPureSyn(s)) {
       const key = `${dst} ${src}`;
       syns.set(key, [...(syns.get(key) ?? []), s]);
     }

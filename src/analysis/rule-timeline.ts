@@ -2,7 +2,8 @@ import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.j
 import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
 import { compileRule, type ConntrackState } from '../faults/rule-matcher.js';
 import type { TcpSegment } from '../observe/packet.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { addressOfFamily, isAddressOf, type RunHost, type RunRecord } from './run-record.js';
+import { familyOf, type IpFamily } from '../lab/model.js';
 
 /*
  * The rule timeline: which iptables rule of the lab was in place when, and which captured segments it
@@ -156,7 +157,9 @@ export interface RuleTimeline {
 
 /** Builds the rule timeline of a run (pure). */
 export function buildRuleTimeline(record: RunRecord): RuleTimeline {
-  const addresses = Object.fromEntries(record.hosts.map((h) => [h.name, h.address]));
+  // Host names in a rule stand for the hosts' addresses of the rule's family (iptables: IPv4, ip6tables: IPv6).
+  const addressesOf = (family: IpFamily): Record<string, string> =>
+    Object.fromEntries(record.hosts.flatMap((h) => (addressOfFamily(h, family) !== undefined ? [[h.name, addressOfFamily(h, family) as string]] : [])));
   const warnings: string[] = [];
   const notes = new Map<string, string[]>(record.hosts.map((h) => [h.name, []]));
   const drafts: (Omit<TimedRule, 'droppedFrames'> & { droppedFrames: number[] })[] = [];
@@ -169,8 +172,10 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
   record.lab.steps.forEach((step, index) => {
     if (step.kind !== 'rule') return;
     let parsed: ParsedRule;
+    const family = familyOf(step);
+    const addresses = addressesOf(family);
     try {
-      parsed = parseRule(step.text, addresses);
+      parsed = parseRule(step.text, addresses, { family });
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       warnings.push(`rule ${step.name} on ${step.host} could not be read (${err.reason}); its drops are not drawn`);
@@ -182,8 +187,9 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     // A rule removed by unrule has no row at the end of the run: its counter was read just before the delete.
     const ruleHost = record.hosts.find((h) => h.name === step.host);
     const readBeforeRemoval = removed === undefined ? undefined : ruleHost?.removedRuleCounters?.find((r) => r.rule === step.name)?.counters;
-    const counters = parseRuleCounters(readBeforeRemoval ?? ruleHost?.ruleCounters ?? '');
-    const counter = matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}` }), counters) ?? matchCounterToRule(parsed, counters);
+    const counters = parseRuleCounters(readBeforeRemoval ?? (family === 6 ? ruleHost?.ruleCounters6 : ruleHost?.ruleCounters) ?? '');
+    const counter =
+      matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}`, family }), counters) ?? matchCounterToRule(parsed, counters);
     drafts.push({
       name: step.name,
       host: step.host,
@@ -209,7 +215,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       if (counted !== undefined && counted > 0) {
         notes.get(rule.host)?.push(`${counted} segment${counted === 1 ? '' : 's'} dropped by rule ${rule.name} before capture (${rule.parsed.chain})`);
       } else if (counted === undefined) {
-        warnings.push(`${where}: no counter found in ${rule.host}'s iptables-counters.txt, so segments it dropped before capture cannot be counted`);
+        warnings.push(`${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt, so segments it dropped before capture cannot be counted`);
       }
       continue;
     }
@@ -230,7 +236,12 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     if (host === undefined || hostDrops === undefined) continue;
     let matched = host.segments.filter(
       (s) =>
-        s.dst === host.address && !hostDrops.has(s.frame) && s.timeUs >= rule.fromUs && s.timeUs <= rule.untilUs && drop.matches(s, conntrackStateOf(host, s)),
+        s.family === rule.parsed.family &&
+        isAddressOf(host, s.dst) &&
+        !hostDrops.has(s.frame) &&
+        s.timeUs >= rule.fromUs &&
+        s.timeUs <= rule.untilUs &&
+        drop.matches(s, conntrackStateOf(host, s)),
     );
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
@@ -268,7 +279,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
     if (counted === undefined) {
       warnings.push(
-        `${where}: no counter found in ${rule.host}'s iptables-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
+        `${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
       );
     } else if (counted !== matched.length) {
       warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);

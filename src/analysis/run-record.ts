@@ -24,6 +24,8 @@ export interface RunRecord {
 export interface RunHost {
   name: string;
   address: string;
+  /** The host's IPv6 address, when the lab used IPv6 (a dual-stack network). */
+  address6?: string;
   /** Agent events in arrival order (socket operations and /proc/net/tcp state samples). */
   events: readonly AgentEvent[];
   /** Segments captured on this host's eth0, in capture order. */
@@ -36,6 +38,8 @@ export interface RunHost {
   ruleCounters: string;
   /** Per `unrule` step, in order: `iptables-save -c` read in the same command just before the delete (<host>/removed-rule-counters.jsonl). */
   removedRuleCounters?: readonly RemovedRuleCounters[];
+  /** `ip6tables-save -c` output taken at the same moment (empty when the host had no IPv6 rules, or in older run folders). */
+  ruleCounters6?: string;
   /**
    * The kernel's tracepoint events of this host's sockets (`<host>/kernel-events.jsonl`, on the
    * capture clock), in time order; absent when the run had no kernel trace (see stateSourceOf).
@@ -53,6 +57,20 @@ export interface RemovedRuleCounters {
 
 /** File of a host's run folder with the counters of the rules `unrule` removed. */
 export const REMOVED_RULE_COUNTERS_FILE = 'removed-rule-counters.jsonl';
+/** True when `address` (as decoded from a packet or a /proc row, without brackets) is one of the host's addresses, of either family. */
+export function isAddressOf(host: Pick<RunHost, 'address' | 'address6'>, address: string): boolean {
+  return address === host.address || (host.address6 !== undefined && address === host.address6);
+}
+
+/** The host's address of `family`: its IPv4 address, or its IPv6 one (undefined when it has none). */
+export function addressOfFamily(host: Pick<RunHost, 'address' | 'address6'>, family: 4 | 6): string | undefined {
+  return family === 4 ? host.address : host.address6;
+}
+
+/** Host name by address, both families (for decoding who sent a segment). */
+export function hostNamesByAddress(hosts: readonly Pick<RunHost, 'name' | 'address' | 'address6'>[]): Map<string, string> {
+  return new Map(hosts.flatMap((h) => [[h.address, h.name] as const, ...(h.address6 !== undefined ? [[h.address6, h.name] as const] : [])]));
+}
 
 /** Where a host's exact socket states come from: the kernel's tracepoints, or /proc/net/tcp samples only. */
 export function stateSourceOf(host: RunHost): 'tracepoint' | 'sampled' {

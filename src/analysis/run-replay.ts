@@ -6,7 +6,7 @@ import { assertNever } from '../assert-never.js';
 import { acceptQueueOf } from './accept-queue.js';
 import { connTimerOptions } from './conn-timer-options.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
-import type { RunHost, RunRecord, StepRecord } from './run-record.js';
+import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
@@ -192,7 +192,7 @@ function latestConnBefore(run: RunRecord, host: RunHost, timeUs: number): string
 /** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */
 function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegment) => string | undefined {
   return (segment) => {
-    if (segment.dst !== host.address) return undefined;
+    if (!isAddressOf(host, segment.dst)) return undefined;
     const drop = ruleDropOf(rules, host.name, segment.frame);
     return drop === undefined ? undefined : describeRuleDrop(drop);
   };

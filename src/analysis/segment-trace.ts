@@ -2,7 +2,7 @@ import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import type { TcpState } from '../tcp/state.js';
 import { ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 import { findInjectedSegments } from './injected-segments.js';
-import type { RunRecord } from './run-record.js';
+import { hostNamesByAddress, isAddressOf, type RunRecord } from './run-record.js';
 import { sampleStates } from './socket-timeline.js';
 
 /*
@@ -99,7 +99,7 @@ interface DraftArrow {
 /** Pairs the copies of every segment of the run and gives each its fate (pure). */
 export function traceSegments(record: RunRecord, rules: RuleTimeline): SegmentTrace {
   const warnings: string[] = [];
-  const hostByAddress = new Map(record.hosts.map((h) => [h.address, h.name]));
+  const hostByAddress = hostNamesByAddress(record.hosts);
   const drafts = pairCopies(record, hostByAddress, warnings);
   for (const draft of drafts) {
     const copy = draft.received;
@@ -148,9 +148,9 @@ function pairCopies(record: RunRecord, hostByAddress: ReadonlyMap<string, string
   const received = new Map<string, (Copy & { used: boolean })[]>();
   for (const host of record.hosts) {
     for (const segment of host.segments) {
-      const spoofed = !hostByAddress.has(segment.src) && segment.dst !== host.address;
-      if (segment.src === host.address || spoofed) sent.push({ host: host.name, segment });
-      else if (segment.dst === host.address) {
+      const spoofed = !hostByAddress.has(segment.src) && !isAddressOf(host, segment.dst);
+      if (isAddressOf(host, segment.src) || spoofed) sent.push({ host: host.name, segment });
+      else if (isAddressOf(host, segment.dst)) {
         const key = copyKey(segment);
         const list = received.get(key) ?? [];
         list.push({ host: host.name, segment, used: false });

@@ -5,7 +5,7 @@ import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } fro
 import { parseTcpState } from '../tcp/state.js';
 import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, type RetransmissionSchedule } from '../tcp/timing-model.js';
 import { missingSettings, type HostKernelSettings } from './host-kernel-settings.js';
-import type { RunHost, RunRecord } from './run-record.js';
+import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import type { TracedSegment } from './segment-trace.js';
@@ -138,7 +138,7 @@ export function analyseSeries(
       };
     }
     const source = series.copies[0]?.segment.src ?? '';
-    if (source !== runHost.address) {
+    if (!isAddressOf(runHost, source)) {
       return {
         key,
         series,

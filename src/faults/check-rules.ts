@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import type { Lab } from '../lab/model.js';
+import { familyOf, type Lab } from '../lab/model.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { parseRule, RuleError, type ParsedRule } from './iptables-rule.js';
+import { parseRule, placeholderAddresses, RuleError, type ParsedRule, type RuleTool } from './iptables-rule.js';
 
 /**
  * Checks a lab's iptables rules with iptables itself, at load time, so a rule that only iptables
@@ -14,8 +14,8 @@ import { parseRule, RuleError, type ParsedRule } from './iptables-rule.js';
  * (iptables 1.8.9) `iptables-restore --test` accepts `-j NOSUCH`; a real commit in a namespace does not.
  */
 export interface RestoreRunner {
-  /** Feeds `input` to iptables-restore in an isolated network namespace; resolves with its exit code and stderr. */
-  restore(input: string): Promise<{ exitCode: number; stderr: string }>;
+  /** Feeds `input` to iptables-restore (ip6tables-restore for `tool` ip6tables) in an isolated network namespace; resolves with its exit code and stderr. */
+  restore(input: string, tool: RuleTool): Promise<{ exitCode: number; stderr: string }>;
 }
 
 /** A rule step iptables refused: its index in `lab.steps` and iptables' one-line reason. */
@@ -24,27 +24,32 @@ export interface RefusedRule {
   readonly reason: string;
 }
 
-type RestoreLine = { readonly stepIndex: number; readonly table: string; readonly text: string };
+type RestoreLine = { readonly stepIndex: number; readonly table: string; readonly text: string; readonly tool: RuleTool };
 
 /** Every rule step of `lab` that iptables refuses (at most one per step), found by replaying each host's rules. */
 export async function checkLabRules(lab: Lab, runner: RestoreRunner): Promise<RefusedRule[]> {
-  const placeholders = Object.fromEntries(lab.hosts.map((host, i) => [host.name, `192.0.2.${(i % 254) + 1}`]));
+  const hostNames = lab.hosts.map((host) => host.name);
+  const placeholders = { 4: placeholderAddresses(hostNames, 4), 6: placeholderAddresses(hostNames, 6) } as const;
+  // iptables and ip6tables keep separate tables: each host's rules of each family are one replay.
   const linesByHost = new Map<string, RestoreLine[]>();
   const added = new Map<string, { rule: ParsedRule; stepIndex: number }>();
   lab.steps.forEach((step, stepIndex) => {
     if (step.kind === 'rule') {
       let rule: ParsedRule;
       try {
-        rule = parseRule(step.text, placeholders, { comment: `tcplab:${step.name}` });
+        rule = parseRule(step.text, placeholders[familyOf(step)], { comment: `tcplab:${step.name}`, family: familyOf(step) });
       } catch (error) {
         if (error instanceof RuleError) return; // reported by the loader
         throw error;
       }
       added.set(`${step.host}/${step.name}`, { rule, stepIndex });
-      pushLine(linesByHost, step.host, { stepIndex, table: rule.table, text: restoreLine(rule.argv) });
+      pushLine(linesByHost, `${step.host}/${rule.tool}`, { stepIndex, table: rule.table, text: restoreLine(rule.argv), tool: rule.tool });
     } else if (step.kind === 'unrule') {
       const rule = added.get(`${step.host}/${step.name}`);
-      if (rule !== undefined) pushLine(linesByHost, step.host, { stepIndex: rule.stepIndex, table: rule.rule.table, text: restoreLine(rule.rule.deleteArgv) });
+      if (rule !== undefined) {
+        const line = { stepIndex: rule.stepIndex, table: rule.rule.table, text: restoreLine(rule.rule.deleteArgv), tool: rule.rule.tool };
+        pushLine(linesByHost, `${step.host}/${rule.rule.tool}`, line);
+      }
     }
   });
   const refused: RefusedRule[] = [];
@@ -58,7 +63,7 @@ async function findRefused(lines: readonly RestoreLine[], runner: RestoreRunner)
   let remaining = [...lines];
   while (remaining.length > 0) {
     const { input, stepOfLine } = restoreInput(remaining);
-    const result = await runner.restore(input);
+    const result = await runner.restore(input, (remaining[0] as RestoreLine).tool);
     if (result.exitCode === 0) break;
     const lineNumber = Number(
       /Error occurred at line: (\d+)|line (\d+) failed/
@@ -102,7 +107,7 @@ export function iptablesReason(stderr: string): string {
     .map((line) => line.trim())
     .find((line) => line !== '' && !/^Error occurred at line/.test(line) && !/^Try `/.test(line));
   const reason = (first ?? 'iptables-restore failed without a message')
-    .replace(/^(iptables-restore|iptables)(\s+v[\d.]+)?(\s+\([^)]*\))?:\s*/, '')
+    .replace(/^(ip6?tables-restore|ip6?tables)(\s+v[\d.]+)?(\s+\([^)]*\))?:\s*/, '')
     .replace(/^line \d+ failed:\s*/, '');
   return reason.length > 160 ? `${reason.slice(0, 160)}…` : reason;
 }
@@ -115,9 +120,9 @@ function pushLine(map: Map<string, RestoreLine[]>, host: string, line: RestoreLi
 
 /** Runs iptables-restore in a fresh network namespace of this machine (`unshare --net`, needs root). */
 export const namespaceRestoreRunner: RestoreRunner = {
-  restore: (input) =>
+  restore: (input, tool) =>
     new Promise((resolve) => {
-      const child = execFile('unshare', ['--net', '--', 'iptables-restore', '--noflush'], { timeout: 10_000 }, (error, _stdout, stderr) => {
+      const child = execFile('unshare', ['--net', '--', `${tool}-restore`, '--noflush'], { timeout: 10_000 }, (error, _stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 127;
         resolve({ exitCode: code, stderr: error !== null && typeof error.code !== 'number' ? `${error.message}\n${stderr}` : stderr });
       });
@@ -128,10 +133,10 @@ export const namespaceRestoreRunner: RestoreRunner = {
 /** Runs iptables-restore in a throw-away container of the lab image (NET_ADMIN, no network); 0.35 s a call here. */
 export function throwawayRestoreRunner(runtime: Runtime, image: string): RestoreRunner {
   return {
-    restore: async (input) => {
+    restore: async (input, tool) => {
       const result = await runtime.runThrowaway({
         image,
-        argv: ['iptables-restore', '--noflush'],
+        argv: [`${tool}-restore`, '--noflush'],
         capAdd: ['NET_ADMIN'],
         stdin: input,
         labels: { 'tcplab.probe': 'iptables' },

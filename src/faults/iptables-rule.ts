@@ -1,16 +1,23 @@
 import { splitShellWords } from './split-shell-words.js';
 import { quote } from '../lab/quote-token.js';
+import type { IpFamily } from '../lab/model.js';
+import { parseIpv6 } from '../observe/ip-address.js';
 
 /**
  * A lab's `rule: { add: "…" }` turned into iptables argument vectors. Rules are given as the arguments of
  * one `iptables` command that adds a rule (`-I CHAIN [n]` or `-A CHAIN`, optional `-t TABLE`); host names
  * of the lab stand where addresses go (`-s client`, `! -d server/32`) and are replaced by the host's address.
  * Rules are removed with `unrule`, so other commands are refused; so are targets that would send lab
- * traffic elsewhere (network-safety rule in DESIGN.md).
+ * traffic elsewhere (network-safety rule in DESIGN.md). A rule of family 6 is the same text for `ip6tables`:
+ * host names stand for the hosts' IPv6 addresses and literal addresses must be IPv6.
  */
 export type RuleTable = 'filter' | 'raw' | 'mangle' | 'nat';
 
 export interface ParsedRule {
+  /** 4: for iptables; 6: for ip6tables. */
+  readonly family: IpFamily;
+  /** The command that takes `argv` and `deleteArgv`: `iptables` (family 4) or `ip6tables` (family 6). */
+  readonly tool: RuleTool;
   readonly table: RuleTable;
   readonly chain: string;
   readonly position: 'insert' | 'append';
@@ -38,7 +45,25 @@ export class RuleError extends Error {
   }
 }
 
+/** The command-line tool of a rule family. */
+export type RuleTool = 'iptables' | 'ip6tables';
+
+/** `iptables` for family 4, `ip6tables` for family 6: the one place the family picks the tool. */
+export function ruleToolOf(family: IpFamily): RuleTool {
+  return family === 6 ? 'ip6tables' : 'iptables';
+}
+
+/**
+ * Stand-in addresses for checking rules before a lab has addresses: from the documentation ranges
+ * (192.0.2.0/24, RFC 5737; 2001:db8::/32, RFC 3849), one per host in declaration order.
+ */
+export function placeholderAddresses(hostNames: readonly string[], family: IpFamily): Record<string, string> {
+  return Object.fromEntries(hostNames.map((name, i) => [name, family === 6 ? `2001:db8::${(i + 1).toString(16)}` : `192.0.2.${(i % 254) + 1}`]));
+}
+
 export interface ParseRuleOptions {
+  /** 4 (default): addresses are IPv4 and the rule is for iptables; 6: IPv6 and ip6tables. `hostAddresses` must be of this family. */
+  readonly family?: IpFamily;
   /** Appended as `-m comment --comment TEXT` so counters can be matched back to the rule (e.g. `tcplab:drop-syn`). */
   readonly comment?: string;
 }
@@ -100,7 +125,15 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
   }
   const split = splitShellWords(text);
   if (!split.ok) return fail(split.message);
-  const words = split.words[0] === 'iptables' ? split.words.slice(1) : split.words;
+  const family = options.family ?? 4;
+  const tool = ruleToolOf(family);
+  const otherTool = ruleToolOf(family === 6 ? 4 : 6);
+  if (split.words[0] === otherTool) {
+    fail(
+      `the rule starts with ${otherTool} but is of family ${family}; ${family === 6 ? 'drop the word' : 'add family: 6 to the rule step'} (the family picks the tool)`,
+    );
+  }
+  const words = split.words[0] === tool ? split.words.slice(1) : split.words;
   if (words.length === 0) fail('empty rule; write e.g. "-I INPUT -p tcp --dport 8888 -j DROP"');
 
   let table: RuleTable = 'filter';
@@ -144,7 +177,7 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
         negation = ['!'];
         i++;
       }
-      spec.push(...negation, word, resolveAddresses(value, hostAddresses, fail));
+      spec.push(...negation, word, resolveAddresses(value, hostAddresses, family, fail));
       i++;
     } else if (word === '-j' || word === '--jump' || word === '-g' || word === '--goto') {
       if (next === undefined) fail(`${word} needs a target, e.g. ${word} DROP`);
@@ -171,6 +204,8 @@ export function parseRule(text: string, hostAddresses: Readonly<Record<string, s
     command.position === 'insert' ? ['-I', command.chain, ...(command.ruleNumber !== undefined ? [String(command.ruleNumber)] : [])] : ['-A', command.chain];
   const matches = spec.filter((_, i) => !isTargetWord(spec, i)).join(' ');
   return {
+    family,
+    tool,
     table,
     chain: command.chain,
     position: command.position,
@@ -201,7 +236,8 @@ function isTable(name: string): name is RuleTable {
   return name === 'filter' || name === 'raw' || name === 'mangle' || name === 'nat';
 }
 
-function resolveAddresses(value: string, hostAddresses: Readonly<Record<string, string>>, fail: (reason: string) => never): string {
+function resolveAddresses(value: string, hostAddresses: Readonly<Record<string, string>>, family: IpFamily, fail: (reason: string) => never): string {
+  const maxPrefix = family === 6 ? 128 : 32;
   return value
     .split(',')
     .map((item) => {
@@ -210,12 +246,21 @@ function resolveAddresses(value: string, hostAddresses: Readonly<Record<string, 
       const prefix = slash < 0 ? '' : item.slice(slash);
       const address = hostAddresses[name];
       if (address !== undefined) {
-        if (prefix !== '' && !isPrefixLength(prefix.slice(1), 32)) fail(`${quote(item)}: a host's address takes a prefix length 0-32, e.g. ${name}/32`);
+        if (prefix !== '' && !isPrefixLength(prefix.slice(1), maxPrefix)) {
+          fail(`${quote(item)}: a host's address takes a prefix length 0-${maxPrefix}, e.g. ${name}/${maxPrefix}`);
+        }
         return address + prefix;
       }
-      if (isIpv4(name) && (prefix === '' || isPrefixLength(prefix.slice(1), 32) || isIpv4(prefix.slice(1)))) return item;
+      if (family === 4 && isIpv4(name) && (prefix === '' || isPrefixLength(prefix.slice(1), 32) || isIpv4(prefix.slice(1)))) return item;
+      if (family === 6 && parseIpv6(name) !== undefined && (prefix === '' || isPrefixLength(prefix.slice(1), 128))) return item;
       const hosts = Object.keys(hostAddresses);
-      return fail(`${quote(item)} is neither a host of this lab nor an IPv4 address/CIDR; hosts: ${hosts.join(', ') || '(none)'}`);
+      const wrongFamily = family === 4 ? parseIpv6(name) !== undefined : isIpv4(name);
+      const remedy = wrongFamily
+        ? family === 4
+          ? '; an IPv6 address needs family: 6 on the rule step'
+          : '; an IPv4 address needs a rule without family: 6'
+        : '';
+      return fail(`${quote(item)} is neither a host of this lab nor an IPv${family} address/CIDR${remedy}; hosts: ${hosts.join(', ') || '(none)'}`);
     })
     .join(',');
 }
@@ -226,5 +271,5 @@ function isIpv4(text: string): boolean {
 }
 
 function isPrefixLength(text: string, max: number): boolean {
-  return /^\d{1,2}$/.test(text) && Number(text) <= max;
+  return /^\d{1,3}$/.test(text) && Number(text) <= max;
 }

@@ -166,7 +166,7 @@ export function normaliseSpec(spec: readonly string[]): string {
       flush();
       const option = LONG_TO_SHORT[raw] ?? raw;
       // iptables-save prints the implicit protocol match (`-m tcp` after `-p tcp`); drop it on both sides
-      if (option === '-m' && ['tcp', 'udp', 'icmp'].includes(spec[i + 1] ?? '')) {
+      if (option === '-m' && ['tcp', 'udp', 'icmp', 'icmp6'].includes(spec[i + 1] ?? '')) {
         i++;
         continue;
       }
@@ -177,6 +177,8 @@ export function normaliseSpec(spec: readonly string[]): string {
     const option = current[current.length - 1];
     let value = raw;
     if ((option === '-s' || option === '-d') && /^[\d.]+$/.test(value)) value += '/32';
+    else if ((option === '-s' || option === '-d') && /^[\da-f:]+$/i.test(value) && value.includes(':'))
+      value = `${value.toLowerCase()}/128`; // ip6tables-save
     else if (/^\d+\.\d+$/.test(value)) value = String(Number(value));
     current.push(value);
   }

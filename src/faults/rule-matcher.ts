@@ -1,4 +1,5 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { parseIpv6 } from '../observe/ip-address.js';
 
 /**
  * Decides whether an iptables rule (its spec, addresses already substituted by parseRule) matches a
@@ -114,7 +115,7 @@ export function compileRule(spec: readonly string[]): CompiledRule {
         const networks = (value ?? '').split(',').map(parseNetwork);
         if (networks.some((n) => n === undefined)) unsupported.push(`${word} ${value ?? ''}`);
         const isSource = word === '-s' || word === '--source' || word === '--src';
-        add((s) => s.family === 4 && networks.some((n) => n !== undefined && inNetwork(isSource ? s.src : s.dst, n)));
+        add((s) => networks.some((n) => n !== undefined && inNetwork(isSource ? s.src : s.dst, s.family, n)));
         i++;
         break;
       }
@@ -195,34 +196,45 @@ export function compileRule(spec: readonly string[]): CompiledRule {
   return { ok: true, target, matches: (segment, where) => tests.every((test) => test(segment, where)), unpredictable };
 }
 
+/** An address range of either family: the address bytes (4 or 16) and the mask bytes, per byte. */
 interface Network {
-  readonly base: number;
-  readonly mask: number;
+  readonly family: 4 | 6;
+  readonly base: Uint8Array;
+  readonly mask: Uint8Array;
 }
 
+/** `a.b.c.d[/len|/mask]` or `ipv6[/len]` (ip6tables' -s/-d) as a Network; undefined when neither. */
 function parseNetwork(text: string): Network | undefined {
   const [address, prefix] = text.split('/');
-  const base = parseIpv4(address ?? '');
+  const v4 = parseIpv4Bytes(address ?? '');
+  const base = v4 ?? (address?.includes(':') === true ? parseIpv6(address) : undefined);
   if (base === undefined) return undefined;
-  if (prefix === undefined) return { base, mask: 0xffffffff };
-  if (/^\d{1,2}$/.test(prefix) && Number(prefix) <= 32) {
-    const bits = Number(prefix);
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return { base: (base & mask) >>> 0, mask };
-  }
-  const dotted = parseIpv4(prefix);
-  return dotted === undefined ? undefined : { base: (base & dotted) >>> 0, mask: dotted };
+  const family = v4 !== undefined ? 4 : 6;
+  const bits = base.length * 8;
+  let mask: Uint8Array | undefined;
+  if (prefix === undefined) mask = prefixMask(bits, base.length);
+  else if (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits) mask = prefixMask(Number(prefix), base.length);
+  else if (family === 4) mask = parseIpv4Bytes(prefix);
+  if (mask === undefined) return undefined;
+  const m = mask;
+  return { family, base: base.map((byte, i) => byte & (m[i] as number)), mask: m };
 }
 
-function parseIpv4(text: string): number | undefined {
+function prefixMask(bits: number, length: number): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (bits >= (i + 1) * 8 ? 0xff : bits <= i * 8 ? 0 : (0xff << (8 - (bits - i * 8))) & 0xff));
+}
+
+function parseIpv4Bytes(text: string): Uint8Array | undefined {
   const parts = text.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
-  return parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
+  return Uint8Array.from(parts.map(Number));
 }
 
-function inNetwork(address: string, network: Network): boolean {
-  const value = parseIpv4(address);
-  return value !== undefined && (value & network.mask) >>> 0 === network.base;
+/** True when the segment's `address` (of the segment's `family`) lies in `network`; a network of the other family never matches. */
+function inNetwork(address: string, family: 4 | 6, network: Network): boolean {
+  if (family !== network.family) return false;
+  const value = family === 4 ? parseIpv4Bytes(address) : parseIpv6(address);
+  return value !== undefined && value.every((byte, i) => (byte & (network.mask[i] as number)) === network.base[i]);
 }
 
 function parsePortRange(text: string): [number, number] | undefined {

@@ -49,6 +49,8 @@ export const LAB_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 export const RESERVED_HOST_NAMES = ['all', 'any', 'none', 'self', 'host', 'hosts', 'lab', 'localhost', 'default', 'timeout'] as const;
 
 export const hostRef = z.string().min(1).max(MAX_NAME_CHARS).describe('name of a host declared under `hosts`');
+/** `family: 4` or `family: 6` (connect picks the peer's address of that family; a rule goes through iptables or ip6tables). */
+const ipFamily = z.union([z.literal(4), z.literal(6)]).describe('IP version: 4 (default) or 6');
 export const port = z.number().int().min(1).max(65535).describe('TCP port 1-65535');
 export const connName = z
   .string()
@@ -267,6 +269,7 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         local_port: port.optional(),
         nonblocking: z.boolean().optional().describe('true: report what connect(2) itself returned (EINPROGRESS) as a connect-returned event'),
         options: connectionOptionsSchema.optional(),
+        family: ipFamily.optional(),
       }),
       (v): Step => ({
         kind: 'connect',
@@ -327,8 +330,9 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         host: hostRef,
         name: z.string().max(MAX_NAME_CHARS).regex(NAME_PATTERN).optional(),
         add: z.string().min(1).max(MAX_RULE_CHARS).describe('iptables arguments, e.g. -I INPUT -p tcp --dport 8888 -j DROP'),
+        family: ipFamily.optional(),
       }),
-      (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add }),
+      (v): Step => ({ kind: 'rule', host: v.host, name: v.name ?? '', text: v.add, ...(v.family !== undefined && { family: v.family }) }),
     ),
     defineKind('unrule', z.strictObject({ host: hostRef, name: z.string().min(1).max(MAX_NAME_CHARS) }), (v): Step => ({
       kind: 'unrule',

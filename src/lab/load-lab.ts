@@ -2,7 +2,7 @@
 // (VS Code's YAML extension, any yaml-language-server client) complete and check them against the schema.
 import { basename, resolve } from 'node:path';
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
-import { RuleError, parseRule } from '../faults/iptables-rule.js';
+import { RuleError, parseRule, placeholderAddresses } from '../faults/iptables-rule.js';
 import { checkLabCapacity } from './check-lab-capacity.js';
 import { checkLabReferences, type LoadedItem } from './check-lab-references.js';
 import { describeValue } from './duration.js';
@@ -21,7 +21,7 @@ import {
 } from './lab-kinds.js';
 import { MAX_LAB_FILE_BYTES, MAX_YAML_ALIASES } from './lab-limits.js';
 import { applyOverrides, findOverrideFor, parseOverrides } from './lab-overrides.js';
-import type { Lab, LabHost, SourcePos, Step } from './model.js';
+import { familyOf, type Lab, type LabHost, type SourcePos, type Step } from './model.js';
 import { readLabFileText } from './read-lab-file.js';
 import { checkYamlDepth, checkYamlLimits } from './yaml-limits.js';
 import { findKeyNode, findNode, pathAtOffset, positionOf } from './yaml-positions.js';
@@ -221,12 +221,12 @@ function loadItems<Model>(
 
 /** Parses each rule's text now (with stand-in addresses) so a bad rule fails at load time, not mid-run. */
 function checkRuleTexts(steps: readonly LoadedItem<Step>[], hostNames: readonly string[]): PathProblem[] {
-  const standIns = Object.fromEntries(hostNames.map((name, i) => [name, `192.0.2.${(i % 254) + 1}`]));
+  const standIns = { 4: placeholderAddresses(hostNames, 4), 6: placeholderAddresses(hostNames, 6) } as const;
   const problems: PathProblem[] = [];
   steps.forEach((item, index) => {
     if (item.status !== 'parsed' || item.model.kind !== 'rule') return;
     try {
-      parseRule(item.model.text, standIns);
+      parseRule(item.model.text, standIns[familyOf(item.model)], { family: familyOf(item.model) });
     } catch (error) {
       if (!(error instanceof RuleError)) throw error;
       problems.push({ path: ['steps', index, 'rule', 'add'], target: 'value', message: error.reason });

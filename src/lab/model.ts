@@ -86,6 +86,8 @@ export type Step =
       readonly options?: SocketOptions;
       /** Report connect(2)'s own return (EINPROGRESS) as a `connect-returned` event: the lab's application uses a nonblocking socket. */
       readonly nonblocking?: boolean;
+      /** Address family of the connection: 4 (also when absent) connects to the peer's IPv4 address, 6 to its IPv6 address. YAML: `family: 6`. */
+      readonly family?: IpFamily;
     }
   /** setsockopt(2) on an existing connection (its `conn`, else the host's latest one). */
   | { readonly kind: 'setsockopt'; readonly host: string; readonly conn?: string; readonly options: SocketOptions }
@@ -110,6 +112,8 @@ export type Step =
       readonly name: string;
       /** The rule as the user wrote it, e.g. `-I INPUT -p tcp --dport 8888 -j DROP`. */
       readonly text: string;
+      /** 4 (also when absent): the rule goes through iptables; 6: through ip6tables, host names standing for IPv6 addresses. YAML: `family: 6`. */
+      readonly family?: IpFamily;
     }
   | { readonly kind: 'unrule'; readonly host: string; readonly name: string }
   | { readonly kind: 'wait-state'; readonly host: string; readonly state: TcpState; readonly conn?: string; readonly port?: number; readonly timeoutMs: Millis }
@@ -141,6 +145,23 @@ export type Step =
     };
 
 export type StepKind = Step['kind'];
+
+/** An IP version: 4 or 6. */
+export type IpFamily = 4 | 6;
+
+/** The family of a connect or rule step: its `family`, 4 when absent (labs and run folders from before IPv6). */
+export function familyOf(step: { readonly family?: IpFamily }): IpFamily {
+  return step.family ?? 4;
+}
+
+/**
+ * True when the lab needs IPv6: a connect or a rule says `family: 6`. Only such labs get a dual-stack
+ * network and IPv6 turned on in their containers (router solicitations and MLD reports would
+ * otherwise fill every IPv4 lab's capture); the rule is here, in one place.
+ */
+export function labUsesIpv6(lab: Pick<Lab, 'steps'>): boolean {
+  return lab.steps.some((step) => (step.kind === 'connect' || step.kind === 'rule') && step.family === 6);
+}
 
 /** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()): `ok` is 0, else an errno name. */
 export type ConnectReturn = 'ok' | ErrnoName;

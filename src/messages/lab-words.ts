@@ -26,7 +26,7 @@ const optionsZh = (options: SocketOptions | undefined): string => (options === u
 const STEPS_EN: StepWords = {
   listen: (s) => `${s.host}: listen on port ${s.port}${s.accept ? '' : ' (never accept)'}${optionsEn(s.options)}`,
   connect: (s) =>
-    `${s.host}: ${s.nonblocking ? 'nonblocking ' : ''}connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}${optionsEn(s.options)}`,
+    `${s.host}: ${s.nonblocking ? 'nonblocking ' : ''}connect ${s.conn} to ${s.to}:${s.port}${s.localPort ? ` from port ${s.localPort}` : ''}${s.family === 6 ? ' over IPv6' : ''}${optionsEn(s.options)}`,
   setsockopt: (s) => `${s.host}: setsockopt on ${latestEn(s.conn)}${optionsEn(s.options)}`,
   pause: (s) => `${s.host}: stop reading ${latestEn(s.conn)}`,
   resume: (s) => `${s.host}: read ${latestEn(s.conn)} again`,
@@ -37,7 +37,7 @@ const STEPS_EN: StepWords = {
   close: (s) => `${s.host}: close ${latestEn(s.conn)}`,
   shutdown: (s) => `${s.host}: shutdown ${latestEn(s.conn)}`,
   abort: (s) => `${s.host}: abort ${latestEn(s.conn)}`,
-  rule: (s) => `${s.host}: iptables ${s.text} (${s.name})`,
+  rule: (s) => `${s.host}: ${s.family === 6 ? 'ip6tables' : 'iptables'} ${s.text} (${s.name})`,
   unrule: (s) => `${s.host}: remove rule ${s.name}`,
   'wait-state': (s) => `${s.host}: wait for ${s.state}${filterEn(s.conn, s.port)}`,
   'wait-event': (s) => `${s.host}: wait for "${s.event}"${filterEn(s.conn, undefined)}`,
@@ -53,7 +53,7 @@ const STEPS_EN: StepWords = {
 const STEPS_ZH: StepWords = {
   listen: (s) => `${s.host}：在端口 ${s.port} 监听${s.accept ? '' : '（从不 accept）'}${optionsZh(s.options)}`,
   connect: (s) =>
-    `${s.host}：${s.nonblocking ? '以非阻塞方式' : ''}发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}${optionsZh(s.options)}`,
+    `${s.host}：${s.nonblocking ? '以非阻塞方式' : ''}发起连接 ${s.conn}，目标 ${s.to}:${s.port}${s.localPort ? `，本地端口 ${s.localPort}` : ''}${s.family === 6 ? '（IPv6）' : ''}${optionsZh(s.options)}`,
   setsockopt: (s) => `${s.host}：对${latestZh(s.conn)}调用 setsockopt${optionsZh(s.options)}`,
   pause: (s) => `${s.host}：停止读取${latestZh(s.conn)}`,
   resume: (s) => `${s.host}：重新读取${latestZh(s.conn)}`,
@@ -64,7 +64,7 @@ const STEPS_ZH: StepWords = {
   close: (s) => `${s.host}：close() 关闭${latestZh(s.conn)}`,
   shutdown: (s) => `${s.host}：shutdown() 半关闭${latestZh(s.conn)}`,
   abort: (s) => `${s.host}：以 RST 中止${latestZh(s.conn)}`,
-  rule: (s) => `${s.host}：iptables ${s.text}（${s.name}）`,
+  rule: (s) => `${s.host}：${s.family === 6 ? 'ip6tables' : 'iptables'} ${s.text}（${s.name}）`,
   unrule: (s) => `${s.host}：删除规则 ${s.name}`,
   'wait-state': (s) => `${s.host}：等待 ${s.state} 状态${filterZh(s.conn, s.port)}`,
   'wait-event': (s) => `${s.host}：等待“${s.event}”事件${filterZh(s.conn, undefined)}`,

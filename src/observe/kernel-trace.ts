@@ -106,9 +106,17 @@ export function ipv4FilterValue(address: string): string {
   return `0x${((a | (b << 8) | (c << 16) | (d << 24)) >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/** The event filter keeping events whose saddr or daddr is one of `addresses` (tracepoints with `__u8 saddr[4]`). */
+/**
+ * The event filter keeping events whose saddr or daddr is one of the IPv4 `addresses` (tracepoints with
+ * `__u8 saddr[4]`). A 16-byte `saddr_v6` cannot be compared by a filter (trace_events_filter.c compares
+ * arrays only up to 8 bytes as integers), so when `addresses` hold IPv6 ones every AF_INET6 event is kept
+ * (`family == 10`) and parseKernelTrace leaves out the lines of no host of the run, as for tcp_send_reset.
+ */
 export function addressFilter(addresses: readonly string[]): string {
-  return addresses.flatMap((a) => [`saddr == ${ipv4FilterValue(a)}`, `daddr == ${ipv4FilterValue(a)}`]).join(' || ');
+  const v4 = addresses.filter((a) => !a.includes(':'));
+  const clauses = v4.flatMap((a) => [`saddr == ${ipv4FilterValue(a)}`, `daddr == ${ipv4FilterValue(a)}`]);
+  if (v4.length < addresses.length) clauses.push('family == 10');
+  return clauses.join(' || ');
 }
 
 /** The same for fib_table_lookup, whose addresses are `__u8 src[4]` and `dst[4]`. */
@@ -130,8 +138,12 @@ const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\
  * Parses the trace text of one run. `hosts` are the run's hosts and addresses; the clock mapping
  * comes from the marker line in the text (an error when it is missing: times could not be mapped).
  */
-export function parseKernelTrace(text: string, hosts: readonly { name: string; address: string }[], traceClock: string): ParsedKernelTrace {
-  const hostOfAddress = new Map(hosts.map((h) => [h.address, h.name]));
+export function parseKernelTrace(
+  text: string,
+  hosts: readonly { name: string; address: string; address6?: string | undefined }[],
+  traceClock: string,
+): ParsedKernelTrace {
+  const hostOfAddress = new Map(hosts.flatMap((h) => [[h.address, h.name] as const, ...(h.address6 !== undefined ? [[h.address6, h.name] as const] : [])]));
   const hostOfPortPeer = new Map<string, string>();
   const eventsByHost = new Map<string, KernelEvent[]>(hosts.map((h) => [h.name, []]));
   const unparsed: { line: number; text: string }[] = [];
@@ -180,7 +192,7 @@ export function parseKernelTrace(text: string, hosts: readonly { name: string; a
     const localPort = event.local.slice(event.local.lastIndexOf(':') + 1);
     let host = hostOfAddress.get(localAddress);
     if (host !== undefined) hostOfPortPeer.set(`${localPort}|${remoteAddress}`, host);
-    else if (localAddress === '0.0.0.0') host = hostOfPortPeer.get(`${localPort}|${remoteAddress}`);
+    else if (localAddress === '0.0.0.0' || localAddress === '::') host = hostOfPortPeer.get(`${localPort}|${remoteAddress}`);
     if (host === undefined) {
       foreignLines.add(event.line);
       continue;
@@ -241,13 +253,16 @@ function parseEventBody(tracepoint: string, body: string): ParsedBody | undefine
   if (tracepoint === 'tcp_send_reset') return parseSendReset(f);
   const kind = KIND_OF_TRACEPOINT[tracepoint];
   if (kind === undefined) return undefined;
-  if (f.get('family') !== undefined && f.get('family') !== 'AF_INET') return undefined;
-  const saddr = f.get('saddr');
-  const daddr = f.get('daddr');
+  const family = f.get('family');
+  if (family !== undefined && family !== 'AF_INET' && family !== 'AF_INET6') return undefined;
+  // An AF_INET6 socket prints its addresses in saddrv6/daddrv6 (%pI6c, RFC 5952); an IPv4-mapped one
+  // (a dual-stack listener's IPv4 peer) is an IPv4 connection on the wire and is told as one.
+  const saddr = family === 'AF_INET6' ? unmapIpv4(f.get('saddrv6')) : f.get('saddr');
+  const daddr = family === 'AF_INET6' ? unmapIpv4(f.get('daddrv6')) : f.get('daddr');
   const sport = f.get('sport');
   const dport = f.get('dport');
   if (saddr === undefined || daddr === undefined || sport === undefined || dport === undefined) return undefined;
-  const event: ParsedBody['event'] = { kind, local: `${saddr}:${sport}`, remote: `${daddr}:${dport}` };
+  const event: ParsedBody['event'] = { kind, local: endpointOf(saddr, sport), remote: endpointOf(daddr, dport) };
   const socket = f.get('skaddr') ?? f.get('sock_cookie');
   if (socket !== undefined) event.socket = socket;
   switch (kind) {
@@ -278,11 +293,26 @@ function parseEventBody(tracepoint: string, body: string): ParsedBody | undefine
   return { event, localAddress: saddr, remoteAddress: daddr };
 }
 
-/** tcp_send_reset prints `src=ip:port dest=ip:port state=… reason=…` (sockaddrs, %pISpc). */
+/** `ip:port`, IPv6 bracketed, as /proc/net/tcp rows and the agent print endpoints. */
+function endpointOf(address: string, port: string): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** `::ffff:a.b.c.d` → `a.b.c.d`; other addresses (and undefined) unchanged. */
+function unmapIpv4(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') === true && address.includes('.') ? address.slice('::ffff:'.length) : address;
+}
+
+/** The address of an `ip:port` or `[ipv6]:port` endpoint, without brackets. */
+function addressOfEndpoint(endpoint: string): string {
+  return endpoint.slice(0, endpoint.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+}
+
+/** tcp_send_reset prints `src=ip:port dest=ip:port state=… reason=…` (sockaddrs, %pISpc: IPv6 as `[addr]:port`). */
 function parseSendReset(f: Map<string, string>): ParsedBody | undefined {
   const src = f.get('src');
   const dest = f.get('dest');
-  if (src === undefined || dest === undefined || src.startsWith('[') || dest.startsWith('[')) return undefined;
+  if (src === undefined || dest === undefined) return undefined;
   const event: ParsedBody['event'] = { kind: 'send-reset', local: src, remote: dest };
   const state = kernelState(f.get('state'));
   if (state) event.state = state;
@@ -290,7 +320,7 @@ function parseSendReset(f: Map<string, string>): ParsedBody | undefined {
   if (reason !== undefined) event.reason = reason;
   const skaddr = f.get('skaddr');
   if (skaddr !== undefined && !/^0+$/.test(skaddr)) event.socket = skaddr;
-  return { event, localAddress: src.slice(0, src.lastIndexOf(':')), remoteAddress: dest.slice(0, dest.lastIndexOf(':')) };
+  return { event, localAddress: addressOfEndpoint(src), remoteAddress: addressOfEndpoint(dest) };
 }
 
 const KIND_OF_TRACEPOINT: Readonly<Record<string, Exclude<KernelEventKind, 'send-reset'>>> = {

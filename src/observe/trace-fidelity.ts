@@ -85,8 +85,10 @@ export function compareTraceWithCapture(host: HostObservations): ClockPair[] {
     used.add(segment);
     pairs.push({ what, deltaUs: Math.round(segment.timeUs - atUs) });
   };
-  const from = (s: TcpSegment, endpoint: string): boolean => `${s.src}:${s.srcPort}` === endpoint;
-  const to = (s: TcpSegment, endpoint: string): boolean => `${s.dst}:${s.dstPort}` === endpoint;
+  // `ip:port`, IPv6 bracketed, as kernel events print endpoints.
+  const endpoint = (address: string, port: number): string => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
+  const from = (s: TcpSegment, local: string): boolean => endpoint(s.src, s.srcPort) === local;
+  const to = (s: TcpSegment, remote: string): boolean => endpoint(s.dst, s.dstPort) === remote;
   const flags = (s: TcpSegment, set: number, mask: number): boolean => (s.flags & mask) === set;
   const SYN_MASK = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST;
   for (const e of host.kernelEvents) {

@@ -77,7 +77,11 @@ export function buildLadderModel(analysis: RunAnalysis, verdict: Verdict): Ladde
     startedUs: record.startedUs,
     verdict: verdict.verdict,
     durationMs: verdict.durationMs,
-    lifelines: record.hosts.map((h) => ({ host: h.name, address: h.address, notes: trace.notes.get(h.name) ?? [] })),
+    lifelines: record.hosts.map((h) => ({
+      host: h.name,
+      address: h.address6 !== undefined ? `${h.address} ${h.address6}` : h.address,
+      notes: trace.notes.get(h.name) ?? [],
+    })),
     arrows,
     marks: trace.marks,
     phases: trace.phases,

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { AgentEvent } from '../agent/protocol.js';
-import type { Lab } from '../lab/model.js';
+import { labUsesIpv6, type IpFamily, type Lab } from '../lab/model.js';
 import type { HostHandle, NetworkHandle, Runtime } from '../runtime/runtime.js';
 import { AgentSession } from './agent-session.js';
 import { KernelTracer } from './kernel-tracer.js';
 import { PacketCapture } from './packet-capture.js';
 import { processTreeTasks } from './process-tree.js';
 import { currentOwner, ownerLabels } from './run-owner.js';
+import { freeLabSubnets, hostAddress, hostAddress6, SUBNET_POOL_SIZE } from './lab-subnets.js';
 
 /** Labels put on everything a run creates; `tcplab clean` removes by the first one. */
 export const RUN_LABEL = 'tcplab.run';
@@ -16,12 +17,28 @@ export const LAB_LABEL = 'tcplab.lab';
 /** This process, as the owner labels of everything it creates. */
 const OWNER = currentOwner();
 
-/** Private /24s for labs come from 198.18.0.0/15 (RFC 2544: reserved for network testing). */
-const SUBNET_POOL_SIZE = 512;
+/**
+ * IPv6 sysctls of a container of a lab that uses IPv6: the stack on, and nothing of its own on the wire
+ * that the lab did not ask for (no router solicitations, no router advertisements accepted; Docker
+ * already turns duplicate address detection off for the fixed addresses, `nodad`).
+ */
+const IPV6_ON_SYSCTLS: Readonly<Record<string, string>> = {
+  'net.ipv6.conf.all.disable_ipv6': '0',
+  'net.ipv6.conf.default.disable_ipv6': '0',
+  'net.ipv6.conf.all.router_solicitations': '0',
+  'net.ipv6.conf.default.router_solicitations': '0',
+  'net.ipv6.conf.all.accept_ra': '0',
+  'net.ipv6.conf.default.accept_ra': '0',
+};
+
+/** No IPv6 in labs that do not use it: router solicitations and MLD reports would fill the captures. */
+const IPV6_OFF_SYSCTLS: Readonly<Record<string, string>> = { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' };
 
 export interface DeployedHost {
   readonly name: string;
   readonly address: string;
+  /** The host's IPv6 address, in labs that use IPv6 (see labUsesIpv6). */
+  readonly address6?: string;
   readonly handle: HostHandle;
   readonly agent: AgentSession;
   readonly capture: PacketCapture;
@@ -107,11 +124,13 @@ export class DeployedLab implements AsyncDisposable {
     }
   }
 
-  /** Address of a host by name. */
-  addressOf(host: string): string {
+  /** Address of a host by name: its IPv4 address, or with `family` 6 its IPv6 address (a lab without IPv6 has none: an error). */
+  addressOf(host: string, family: IpFamily = 4): string {
     const found = this.hosts.get(host);
     if (!found) throw new Error(`no deployed host "${host}"`);
-    return found.address;
+    if (family === 4) return found.address;
+    if (found.address6 === undefined) throw new Error(`host "${host}" has no IPv6 address: the lab's network is IPv4 only (no step says family: 6)`);
+    return found.address6;
   }
 
   host(name: string): DeployedHost {
@@ -155,16 +174,17 @@ export class DeployedLab implements AsyncDisposable {
   }
 
   private async createNetwork(): Promise<void> {
-    const used = new Set(await this.runtime.listSubnets());
-    const start = Math.floor(Math.random() * SUBNET_POOL_SIZE);
+    const dualStack = labUsesIpv6(this.lab);
+    const candidates = freeLabSubnets(await this.runtime.listSubnets(), Math.floor(Math.random() * SUBNET_POOL_SIZE));
     let lastError: unknown;
-    for (let i = 0, tries = 0; i < SUBNET_POOL_SIZE && tries < 8; i++) {
-      const n = (start + i) % SUBNET_POOL_SIZE;
-      const subnet = `198.${18 + (n >> 8)}.${n & 255}.0/24`;
-      if (used.has(subnet)) continue;
-      tries++;
+    for (const { subnet, subnet6 } of candidates.slice(0, 8)) {
       try {
-        this.network = await this.runtime.createNetwork({ name: `tcplab-${this.options.runId}`, subnet, labels: this.labels() });
+        this.network = await this.runtime.createNetwork({
+          name: `tcplab-${this.options.runId}`,
+          subnet,
+          ...(dualStack && { subnet6 }),
+          labels: this.labels(),
+        });
         const network = this.network;
         this.networkTeardown = { what: `remove network ${network.name}`, undo: () => this.runtime.removeNetwork(network) };
         return;
@@ -177,7 +197,7 @@ export class DeployedLab implements AsyncDisposable {
   }
 
   private async startKernelTracer(): Promise<void> {
-    const addresses = this.lab.hosts.map((_host, i) => hostAddress(this.network.subnet, i));
+    const addresses = this.lab.hosts.flatMap((_host, i) => this.addressesOfIndex(i));
     const engine = await this.runtime.engineInfo().catch(() => undefined);
     this.kernelTracer = await KernelTracer.start(this.options.runId, addresses, engine?.kernel);
     const tracer = this.kernelTracer;
@@ -185,15 +205,15 @@ export class DeployedLab implements AsyncDisposable {
   }
 
   private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number): Promise<void> {
-    const address = hostAddress(this.network.subnet, index);
+    const [address, address6] = this.addressesOfIndex(index) as [string, string | undefined];
     const handle = await this.runtime.startHost({
       name,
       containerName: `tcplab-${this.options.runId}-${name}`,
       image: this.options.image,
       network: this.network,
       address,
-      // No IPv6 unless a lab asks for it: router solicitations and MLD reports would fill the captures.
-      sysctls: { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1', ...sysctls },
+      ...(address6 !== undefined && { address6 }),
+      sysctls: { ...(address6 !== undefined ? IPV6_ON_SYSCTLS : IPV6_OFF_SYSCTLS), ...sysctls },
       labels: this.labels(),
     });
     this.onTeardown(name, `remove container of ${name}`, () => this.runtime.removeHost(handle));
@@ -223,11 +243,12 @@ export class DeployedLab implements AsyncDisposable {
     const agent = agentStarted.value;
     const capture = captureStarted.value;
     this.checkAborted();
-    this.hosts.set(name, { name, address, handle, agent, capture, dir, ...(agentTasks !== undefined && { agentTasks }) });
+    this.hosts.set(name, { name, address, ...(address6 !== undefined && { address6 }), handle, agent, capture, dir, ...(agentTasks !== undefined && { agentTasks }) });
   }
-}
 
-/** The address of the lab's `index`-th host (declaration order) in its /24: .2, .3, … (.1 is the bridge). */
-export function hostAddress(subnet: string, index: number): string {
-  return `${subnet.split('.').slice(0, 3).join('.')}.${index + 2}`;
+  /** The `index`-th host's IPv4 address and, on a dual-stack network, its IPv6 address. */
+  private addressesOfIndex(index: number): string[] {
+    const subnet6 = this.network.subnet6;
+    return [hostAddress(this.network.subnet, index), ...(subnet6 !== undefined ? [hostAddress6(subnet6, index)] : [])];
+  }
 }

@@ -11,8 +11,10 @@ import type { DeployedLab } from './deployed-lab.js';
  * the original segments, in order, until both sides have sent theirs.
  *
  * How (this kernel has no netem, plug or prio qdisc; tbf exists):
- *  1. Neighbour entries for every other lab host are made permanent, so that nothing waits for
- *     ARP behind the queue (an ARP request stuck in the queue would reorder the release).
+ *  1. Neighbour entries for every other lab host (its IPv4 and, in labs that use IPv6, its IPv6
+ *     address) are made permanent, so that nothing waits for ARP or neighbour discovery behind the
+ *     queue (a request stuck in the queue would reorder the release). The tbf holds every frame of
+ *     eth0, of either family.
  *  2. A token-bucket filter with a rate of 8 bit/s becomes the root qdisc of eth0. A new tbf
  *     starts with a full bucket (tbf_change() in sch_tbf.c sets tokens = buffer), so one UDP
  *     datagram the size of the bucket (a 1514-byte frame, to the discard port of another lab host, sent
@@ -39,12 +41,10 @@ export async function holdEgress(lab: DeployedLab, host: string): Promise<void> 
   if (peer === undefined) throw new Error(`${host}: hold needs a second host in the lab (the queue is emptied by a datagram to it); add one under hosts`);
   for (const other of peers) {
     const mac = (await run(lab, other.name, ['cat', '/sys/class/net/eth0/address'], 'read its MAC address')).trim();
-    await run(
-      lab,
-      host,
-      ['ip', 'neigh', 'replace', other.address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'],
-      `pin the neighbour entry of ${other.name}`,
-    );
+    // IPv6 neighbours too (neighbour discovery would queue behind the hold the same way as ARP).
+    for (const address of [other.address, ...(other.address6 !== undefined ? [other.address6] : [])]) {
+      await run(lab, host, ['ip', 'neigh', 'replace', address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'], `pin the neighbour entry of ${other.name}`);
+    }
   }
   await run(
     lab,

@@ -135,6 +135,7 @@ export interface KernelTraceSummary {
 export interface TracedHost {
   readonly name: string;
   readonly address: string;
+  readonly address6?: string | undefined;
   readonly agentTasks?: readonly number[];
 }
 

@@ -23,23 +23,28 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
     throw new RunFolderError(runFile, '', 'expected an object with runId, startedUs and hosts as tcplab run writes it');
   }
   const runHosts = hostList.map((host, index) => {
-    const { name, address } = (host ?? {}) as { name?: unknown; address?: unknown };
-    if (typeof name !== 'string' || !HOST_NAME.test(name) || typeof address !== 'string') {
-      throw new RunFolderError(runFile, '', `hosts[${index}] is not a host (a name of lower-case letters, digits and -, and an address)`);
+    const { name, address, address6 } = (host ?? {}) as { name?: unknown; address?: unknown; address6?: unknown };
+    if (typeof name !== 'string' || !HOST_NAME.test(name) || typeof address !== 'string' || (address6 !== undefined && typeof address6 !== 'string')) {
+      throw new RunFolderError(
+        runFile,
+        '',
+        `hosts[${index}] is not a host (a name of lower-case letters, digits and -, an address, and optionally an address6)`,
+      );
     }
-    return { name, address };
+    return { name, address, ...(typeof address6 === 'string' && { address6 }) };
   });
   const labFile = join(runDir, 'lab.json');
   const lab = readRunJson(labFile) as Lab;
   if (!Array.isArray(lab.hosts) || !Array.isArray(lab.steps) || !Array.isArray(lab.expectations) || typeof lab.name !== 'string') {
     throw new RunFolderError(labFile, '', 'expected the lab as tcplab run writes it (name, hosts, steps, expectations)');
   }
-  const hosts: RunHost[] = runHosts.map(({ name, address }) => {
+  const hosts: RunHost[] = runHosts.map(({ name, address, address6 }) => {
     const dir = join(runDir, name);
     const pcap = join(dir, 'capture.pcap');
     return {
       name,
       address,
+      ...(address6 !== undefined && { address6 }),
       events: readJsonLines<AgentEvent>(join(dir, 'events.jsonl')),
       ...(existsSync(pcap) ? readCapture(pcap) : { segments: [], icmp: [] }),
       kernelSettings: existsSync(join(dir, 'kernel-settings.json')) ? (readRunJson(join(dir, 'kernel-settings.json')) as Record<string, string>) : {},
@@ -47,6 +52,7 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
       ...(existsSync(join(dir, REMOVED_RULE_COUNTERS_FILE)) && {
         removedRuleCounters: readJsonLines<RemovedRuleCounters>(join(dir, REMOVED_RULE_COUNTERS_FILE)),
       }),
+      ...(existsSync(join(dir, 'ip6tables-counters.txt')) && { ruleCounters6: readFileSync(join(dir, 'ip6tables-counters.txt'), 'utf8') }),
       ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
     };
   });

@@ -123,7 +123,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
     writeFileSync(
       join(runDir, 'run.json'),
-      `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, endUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address })) }, null, 2)}\n`,
+      `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, endUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address, ...(h.address6 !== undefined && { address6: h.address6 }) })) }, null, 2)}\n`,
     );
     timings.collectMs = Date.now() - mark;
     mark = Date.now();
@@ -172,17 +172,23 @@ function recordKernelSettings(deployed: DeployedLab, name: string): void {
 }
 
 /**
- * In one command: `iptables-save -c` (proof that a rule fired), then DROP everything in and out of
- * the host (IPv4 and IPv6; after the counters were read, so the freeze never appears in them),
- * then stop tcpdump.
+ * In one command: `iptables-save -c` and `ip6tables-save -c` (proof that a rule fired; the two are
+ * separated by a marker line), then DROP everything in and out of the host (IPv4 and IPv6; after the
+ * counters were read, so the freeze never appears in them), then stop tcpdump.
  */
 async function recordRuleCountersFreezeAndStopCapture(deployed: DeployedLab, name: string): Promise<void> {
   const host = deployed.host(name);
   const freeze = ['iptables', 'ip6tables'].flatMap((tool) => ['INPUT', 'OUTPUT'].map((chain) => `${tool} -w -I ${chain} 1 -j DROP 2>/dev/null`));
-  const script = `iptables-save -c; ${freeze.join('; ')}; ${PacketCapture.STOP_ARGV.join(' ')} >/dev/null; true`;
+  const script = `iptables-save -c; echo '${COUNTERS6_MARKER}'; ip6tables-save -c 2>/dev/null; ${freeze.join('; ')}; ${PacketCapture.STOP_ARGV.join(' ')} >/dev/null; true`;
   const result = await deployed.runtime.exec(host.handle, ['sh', '-c', script]);
-  writeFileSync(join(host.dir, 'iptables-counters.txt'), result.stdout);
+  const text = result.stdout.toString('utf8');
+  const marker = text.indexOf(`${COUNTERS6_MARKER}\n`);
+  writeFileSync(join(host.dir, 'iptables-counters.txt'), marker < 0 ? text : text.slice(0, marker));
+  writeFileSync(join(host.dir, 'ip6tables-counters.txt'), marker < 0 ? '' : text.slice(marker + COUNTERS6_MARKER.length + 1));
 }
+
+/** Separates iptables-save's output from ip6tables-save's in the one command above. */
+const COUNTERS6_MARKER = '# tcplab: ip6tables-save -c follows';
 
 /** The seed's view of the capture: tcpdump's own text with absolute sequence numbers. */
 async function renderCaptureText(deployed: DeployedLab, name: string): Promise<void> {

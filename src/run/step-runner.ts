@@ -4,10 +4,11 @@ import { assertNever } from '../assert-never.js';
 import { REMOVED_RULE_COUNTERS_FILE, type RemovedRuleCounters } from '../analysis/run-record.js';
 import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
-import type { Step, StepKind } from '../lab/model.js';
+import { familyOf, labUsesIpv6, type Step, type StepKind } from '../lab/model.js';
 import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
+import { formatEndpoint } from '../agent/socket-table.js';
 import { abortReason } from './agent-session.js';
 import type { DeployedLab } from './deployed-lab.js';
 import { holdEgress, releaseEgress } from './hold-egress.js';
@@ -42,18 +43,27 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
     const agent = ctx.lab.host(step.host).agent;
     const from = agent.events.length;
     const options = toSocketOptionCalls(step.options);
-    await agent.command({ op: 'listen', port: step.port, backlog: step.backlog, accept: step.accept, ...(options.length > 0 && { options }) });
+    await agent.command({
+      op: 'listen',
+      port: step.port,
+      backlog: step.backlog,
+      accept: step.accept,
+      dualStack: labUsesIpv6(ctx.lab.lab),
+      ...(options.length > 0 && { options }),
+    });
     await agent.waitFor((e) => e.type === 'listening' && e.port === step.port, 5_000, `listening on ${step.port}`, from, ctx.signal);
   },
   connect: async (ctx, step) => {
-    const remote = `${ctx.lab.addressOf(step.to)}:${step.port}`;
-    ctx.connections.set(`${step.host}/${step.conn}`, { remote, local: step.localPort ? `${ctx.lab.addressOf(step.host)}:${step.localPort}` : undefined });
+    const to = ctx.lab.addressOf(step.to, familyOf(step));
+    const remote = formatEndpoint(to, step.port);
+    const local = step.localPort ? formatEndpoint(ctx.lab.addressOf(step.host, familyOf(step)), step.localPort) : undefined;
+    ctx.connections.set(`${step.host}/${step.conn}`, { remote, local });
     ctx.latestConn.set(step.host, step.conn);
     const options = toSocketOptionCalls(step.options);
     await ctx.lab.host(step.host).agent.command({
       op: 'connect',
       conn: step.conn,
-      host: ctx.lab.addressOf(step.to),
+      host: to,
       port: step.port,
       localPort: step.localPort,
       ...(options.length > 0 && { options }),
@@ -71,9 +81,9 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   'close-on-fin': async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'close', conn: connOf(ctx, step.host, step.conn), onFin: true }),
   abort: async (ctx, step) => ctx.lab.host(step.host).agent.command({ op: 'abort', conn: connOf(ctx, step.host, step.conn) }),
   rule: async (ctx, step) => {
-    const addresses = Object.fromEntries([...ctx.lab.hosts.values()].map((h) => [h.name, h.address]));
-    const rule = parseRule(step.text, addresses, { comment: `tcplab:${step.name}` });
-    await runIptables(ctx, step.host, rule.argv, `add rule "${step.name}"`);
+    const addresses = Object.fromEntries([...ctx.lab.hosts.values()].map((h) => [h.name, ctx.lab.addressOf(h.name, familyOf(step))]));
+    const rule = parseRule(step.text, addresses, { comment: `tcplab:${step.name}`, family: familyOf(step) });
+    await runIptables(ctx, step.host, rule, rule.argv, `add rule "${step.name}"`);
     ctx.rules.set(`${step.host}/${step.name}`, { host: step.host, rule });
   },
   unrule: async (ctx, step) => {
@@ -81,9 +91,9 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
     if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
     // One command: the counters just before the delete (a removed rule has no row in the end-of-run counters), then the delete.
     const host = ctx.lab.host(step.host);
-    const result = await ctx.lab.runtime.exec(host.handle, ['sh', '-c', 'iptables-save -c && exec iptables "$@"', 'unrule', ...added.rule.deleteArgv]);
+    const result = await ctx.lab.runtime.exec(host.handle, ['sh', '-c', `${added.rule.tool}-save -c && exec ${added.rule.tool} "$@"`, 'unrule', ...added.rule.deleteArgv]);
     if (result.exitCode !== 0) {
-      throw new Error(`${step.host}: could not delete rule "${step.name}": iptables ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
+      throw new Error(`${step.host}: could not delete rule "${step.name}": ${added.rule.tool} ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
     }
     const line: RemovedRuleCounters = { rule: step.name, counters: result.stdout.toString('utf8') };
     appendFileSync(join(host.dir, REMOVED_RULE_COUNTERS_FILE), `${JSON.stringify(line)}\n`);
@@ -228,10 +238,10 @@ function socketMatches(ctx: StepContext, host: string, event: AgentEvent, conn: 
   return event.remote === known.remote && (known.local === undefined || event.local === known.local);
 }
 
-async function runIptables(ctx: StepContext, host: string, argv: readonly string[], what: string): Promise<void> {
-  const result = await ctx.lab.runtime.exec(ctx.lab.host(host).handle, ['iptables', ...argv]);
+async function runIptables(ctx: StepContext, host: string, rule: ParsedRule, argv: readonly string[], what: string): Promise<void> {
+  const result = await ctx.lab.runtime.exec(ctx.lab.host(host).handle, [rule.tool, ...argv]);
   if (result.exitCode !== 0) {
-    throw new Error(`${host}: could not ${what}: iptables ${argv.join(' ')}: ${result.stderr.trim()}`);
+    throw new Error(`${host}: could not ${what}: ${rule.tool} ${argv.join(' ')}: ${result.stderr.trim()}`);
   }
 }
 

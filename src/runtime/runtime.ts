@@ -73,6 +73,8 @@ export interface ImageImportSpec {
 export interface NetworkSpec {
   name: string;
   subnet: string;
+  /** An IPv6 subnet (ULA /64) as well: the network is dual-stack (Docker's EnableIPv6). Absent: IPv4 only. */
+  subnet6?: string;
   labels: Record<string, string>;
 }
 
@@ -80,6 +82,7 @@ export interface NetworkHandle {
   id: string;
   name: string;
   subnet: string;
+  subnet6?: string;
 }
 
 export interface HostSpec {
@@ -88,6 +91,8 @@ export interface HostSpec {
   image: string;
   network: NetworkHandle;
   address: string;
+  /** The host's fixed IPv6 address in the network's `subnet6` (dual-stack networks only). */
+  address6?: string;
   sysctls: Record<string, string>;
   labels: Record<string, string>;
 }

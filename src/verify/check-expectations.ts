@@ -1,5 +1,5 @@
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
-import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
+import { hostOf, isAddressOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import { portOf, type StateSample } from '../analysis/socket-timeline.js';
 import { assertNever } from '../assert-never.js';
 import type { AgentEvent } from '../agent/protocol.js';
@@ -313,7 +313,7 @@ export function segmentsMatching(
   const atLeast = flags.endsWith('*');
   const wanted = parseFlagLetters(atLeast ? flags.slice(0, -1) : flags);
   const onPort = (s: TcpSegment): boolean => port === undefined || s.srcPort === port || s.dstPort === port;
-  const sent = from.segments.filter((s) => s.src === from.address && s.dst === to.address && onPort(s));
+  const sent = from.segments.filter((s) => isAddressOf(from, s.src) && isAddressOf(to, s.dst) && onPort(s));
   const matching = sent.filter((s) => (atLeast ? (s.flags & wanted) === wanted : formatFlags(s.flags) === flags));
   return { atLeast, wanted, sent, matching };
 }
@@ -330,19 +330,23 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
   const server = hostOf(run, expectation.server);
   const segments = client.segments;
   const isFlags = (s: TcpSegment, flags: number): boolean => (s.flags & 0x3f) === flags;
-  const syn = segments.find((s) => s.src === client.address && s.dst === server.address && isFlags(s, TcpFlag.SYN));
+  const syn = segments.find((s) => isAddressOf(client, s.src) && isAddressOf(server, s.dst) && isFlags(s, TcpFlag.SYN));
   const synAck =
     syn &&
     segments.find(
       (s) =>
-        s.src === server.address && s.dst === client.address && s.srcPort === syn.dstPort && s.dstPort === syn.srcPort && isFlags(s, TcpFlag.SYN | TcpFlag.ACK),
+        isAddressOf(server, s.src) &&
+        isAddressOf(client, s.dst) &&
+        s.srcPort === syn.dstPort &&
+        s.dstPort === syn.srcPort &&
+        isFlags(s, TcpFlag.SYN | TcpFlag.ACK),
     );
   const ack =
     synAck &&
     segments.find(
       (s) =>
         s.frame > synAck.frame &&
-        s.src === client.address &&
+        isAddressOf(client, s.src) &&
         s.srcPort === syn.srcPort &&
         s.dstPort === syn.dstPort &&
         (s.flags & TcpFlag.ACK) !== 0 &&

@@ -2,7 +2,8 @@ import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
 import type { EndpointReplay, ReplayEntry } from '../analysis/endpoint-replay.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { lastSampleBefore } from '../analysis/sampled-reads.js';
 import type { StateSample } from '../analysis/socket-timeline.js';
 import { describeCause } from './conformance.js';
@@ -75,13 +76,13 @@ export function exactTransitionsOf(host: RunHost, local: string, remote: string)
 function synSentOwner(host: RunHost, event: KernelEvent): string {
   const syn = host.segments.find(
     (s) =>
-      s.src === host.address &&
-      `${s.dst}:${s.dstPort}` === event.remote &&
+      isAddressOf(host, s.src) &&
+      segmentEndpoints(s).dst === event.remote &&
       (s.flags & 0x17) === 0x02 &&
       s.timeUs >= event.timeUs - EXACT_SEGMENT_ALLOWANCE_US &&
       s.timeUs - event.timeUs <= EXACT_SEGMENT_ALLOWANCE_US,
   );
-  return syn === undefined ? event.local : `${syn.src}:${syn.srcPort}`;
+  return syn === undefined ? event.local : segmentEndpoints(syn).src;
 }
 
 /** The kernel function a model rule for `from → to` would follow (tcp_input.c, tcp_timer.c, tcp.c, tcp_minisocks.c). */
@@ -229,7 +230,7 @@ function causeHolds(run: RunRecord, host: RunHost, tuple: EndpointReplay['tuple'
       const endUs = Math.max(step?.endUs ?? entry.timeUs, entry.timeUs) + EXACT_CALL_WINDOW_US;
       // The agent replies once the call is *started*; Node issues the syscall later (measured: 52 ms after the
       // step's end on a loaded run). The segment the call sends (SYN, FIN, RST) right after the change pins it.
-      const sent = host.segments.find((s) => `${s.src}:${s.srcPort}` === tuple.local && `${s.dst}:${s.dstPort}` === tuple.remote && s.timeUs >= entry.timeUs);
+      const sent = host.segments.find((s) => segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote && s.timeUs >= entry.timeUs);
       const latestUs = Math.max(endUs, sent === undefined ? 0 : sent.timeUs + EXACT_SEGMENT_ALLOWANCE_US);
       return atUs >= entry.timeUs - EXACT_SEGMENT_ALLOWANCE_US && atUs <= latestUs;
     }

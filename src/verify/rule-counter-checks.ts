@@ -1,6 +1,6 @@
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { conntrackStateOf, RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
 import type { TcpSegment } from '../observe/packet.js';
 import { segmentRefs, type Check } from './verdict.js';
@@ -69,23 +69,26 @@ export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[
   const endOfStepsUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
   const checks: Check[] = [];
   for (const host of run.hosts) {
-    const own = analysis.rules.rules.filter((r) => r.host === host.name);
-    for (const direction of ['receive', 'send'] as const) {
-      const chains = direction === 'receive' ? RECEIVE_CHAINS : SEND_CHAINS;
-      const path = own
-        .filter((r) => chains.has(r.parsed.chain))
-        .sort((x, y) => order(x) - order(y))
-        .map((rule) => toPathRule(run, rule));
-      const segments = host.segments.filter((s) => s.family === 4 && (direction === 'receive' ? s.dst === host.address : s.src === host.address));
-      path.forEach((entry, index) => {
-        // nat chains see only a connection's first packet (conntrack), so their counters are no count of segments.
-        if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0 || tableOf(entry.rule) === 'nat') return;
-        const check =
-          direction === 'receive'
-            ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
-            : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
-        if (check !== undefined) checks.push(check);
-      });
+    // iptables sees only IPv4 packets and ip6tables only IPv6 ones: each family's rules form their own path.
+    for (const family of [4, 6] as const) {
+      const own = analysis.rules.rules.filter((r) => r.host === host.name && r.parsed.family === family);
+      for (const direction of ['receive', 'send'] as const) {
+        const chains = direction === 'receive' ? RECEIVE_CHAINS : SEND_CHAINS;
+        const path = own
+          .filter((r) => chains.has(r.parsed.chain))
+          .sort((x, y) => order(x) - order(y))
+          .map((rule) => toPathRule(run, rule));
+        const segments = host.segments.filter((s) => s.family === family && isAddressOf(host, direction === 'receive' ? s.dst : s.src));
+        path.forEach((entry, index) => {
+          // nat chains see only a connection's first packet (conntrack), so their counters are no count of segments.
+          if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0 || tableOf(entry.rule) === 'nat') return;
+          const check =
+            direction === 'receive'
+              ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
+              : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
+          if (check !== undefined) checks.push(check);
+        });
+      }
     }
   }
   return checks;
@@ -126,7 +129,7 @@ function checkReceiveCounter(
   const evidence = [
     Number.isFinite(rule.untilUs)
       ? `counter read just before its unrule (${host.name}'s removed-rule-counters.jsonl): ${counted} packet(s)`
-      : `counter in ${host.name}'s iptables-counters.txt: ${counted} packet(s)`,
+      : `counter in ${host.name}'s ${rule.parsed.tool}-counters.txt: ${counted} packet(s)`,
     ...possibly
       .slice(0, 12)
       .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { missingSettings, readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { connTimerOptions } from '../analysis/conn-timer-options.js';
-import { hostOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
@@ -158,7 +158,7 @@ export function checkSynAckRetransmits(
   const recorded = readHostKernelSettings(host);
   const missing = missingSettings(recorded, ['tcp_synack_retries']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, SYNACK_REFERENCE);
-  const first = host.segments.find((s) => isSynAck(s) && s.src === host.address && (port === undefined || s.srcPort === port));
+  const first = host.segments.find((s) => isSynAck(s) && isAddressOf(host, s.src) && (port === undefined || s.srcPort === port));
   if (first === undefined) return noSendsCheck(name, host, undefined, 'SYN-ACK', SYNACK_REFERENCE);
   const { src, dst } = segmentEndpoints(first);
   const tuple: SocketTuple = { local: src, remote: dst };
@@ -331,7 +331,7 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
   const missing = missingSettings(recorded, ['tcp_retries2']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
-  const received = host.segments.filter((r) => r.dst === host.address && (r.flags & TcpFlag.ACK) !== 0);
+  const received = host.segments.filter((r) => isAddressOf(host, r.dst) && (r.flags & TcpFlag.ACK) !== 0);
   const isUnackedData = (s: TcpSegment): boolean =>
     s.payloadLength > 0 &&
     (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 &&
@@ -458,7 +458,7 @@ interface SentSeries {
  * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number.
  */
 function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKind: (s: TcpSegment) => boolean): SentSeries {
-  const candidates = host.segments.filter((s) => s.src === host.address && isKind(s));
+  const candidates = host.segments.filter((s) => isAddressOf(host, s.src) && isKind(s));
   const first = candidates.find((s) => tuple === undefined || (segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote));
   if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' } };
   const ends = segmentEndpoints(first);
@@ -552,7 +552,7 @@ function noSendsCheck(name: string, host: RunHost, tuple: SocketTuple | undefine
     name,
     status: 'fail',
     expected: `${what} segments sent by ${host.name}${tuple === undefined ? '' : ` on ${tuple.local} → ${tuple.remote}`}`,
-    observed: `no ${what} from ${host.name} (${host.address}) in its capture (${host.segments.length} TCP segments)`,
+    observed: `no ${what} from ${host.name} (${[host.address, ...(host.address6 !== undefined ? [host.address6] : [])].join(', ')}) in its capture (${host.segments.length} TCP segments)`,
     evidence: [],
     reference,
   };

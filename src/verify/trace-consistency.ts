@@ -1,5 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
@@ -101,7 +101,7 @@ function synRetransmitsAgainstTrace(run: RunRecord, host: RunHost, events: reado
   const findings: Finding[] = [];
   const syns = new Map<string, { frames: number[]; timesUs: number[] }>();
   for (const s of host.segments) {
-    if (s.src !== host.address || (s.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) !== TcpFlag.SYN || s.timeUs > untilUs) continue;
+    if (!isAddressOf(host, s.src) || (s.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) !== TcpFlag.SYN || s.timeUs > untilUs) continue;
     const { src, dst } = segmentEndpoints(s);
     const key = `${src} ${dst} ${s.seq}`;
     const series = syns.get(key) ?? { frames: [], timesUs: [] };

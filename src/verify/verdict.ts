@@ -16,6 +16,8 @@ export interface Verdict {
 export interface VerdictHost {
   name: string;
   address: string;
+  /** Its IPv6 address, in labs that use IPv6. */
+  address6?: string;
   stateSource: 'tracepoint' | 'sampled';
 }
 

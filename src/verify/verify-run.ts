@@ -47,7 +47,12 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
     durationMs,
     checks.map((check) => withRuleRefs(check, analysis)),
   );
-  verdict.hosts = run.hosts.map((h) => ({ name: h.name, address: h.address, stateSource: stateSourceOf(h) }));
+  verdict.hosts = run.hosts.map((h) => ({
+    name: h.name,
+    address: h.address,
+    ...(h.address6 !== undefined && { address6: h.address6 }),
+    stateSource: stateSourceOf(h),
+  }));
   const notes = observationNotes(run);
   if (notes.length > 0) verdict.notes = notes;
   return verdict;

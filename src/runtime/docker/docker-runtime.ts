@@ -119,15 +119,19 @@ export class DockerRuntime implements Runtime {
           'rule, which it can only add on this machine. Run tcplab on the machine of the engine (unset DOCKER_HOST).',
       );
     }
+    // EnableIPv6 on a user-defined bridge needs no daemon setting on Docker 20.10 (the daemon's `ipv6`
+    // flag is for the default bridge only; measured on 20.10.24: an internal network with an fd00::/64
+    // subnet is created and its containers get their fixed addresses).
     const network = await this.docker.createNetwork({
       Name: spec.name,
       Driver: 'bridge',
       Internal: true,
       CheckDuplicate: true,
       Labels: spec.labels,
-      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet }] },
+      EnableIPv6: spec.subnet6 !== undefined,
+      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet }, ...(spec.subnet6 !== undefined ? [{ Subnet: spec.subnet6 }] : [])] },
     });
-    const handle = { id: network.id, name: spec.name, subnet: spec.subnet };
+    const handle = { id: network.id, name: spec.name, subnet: spec.subnet, ...(spec.subnet6 !== undefined && { subnet6: spec.subnet6 }) };
     try {
       await isolateFromHost(engineHost, network.id, spec.name);
     } catch (err) {
@@ -152,7 +156,13 @@ export class DockerRuntime implements Runtime {
         AutoRemove: false,
       },
       NetworkingConfig: {
-        EndpointsConfig: { [spec.network.name]: { IPAMConfig: { IPv4Address: spec.address } } },
+        EndpointsConfig: {
+          [spec.network.name]: {
+            IPAMConfig: { IPv4Address: spec.address, ...(spec.address6 !== undefined && { IPv6Address: spec.address6 }) },
+            // The lab host's own name resolves (Docker's embedded DNS) to its addresses of both families.
+            Aliases: [spec.name],
+          },
+        },
       },
     });
     const handle = { id: container.id, name: spec.name, address: spec.address };

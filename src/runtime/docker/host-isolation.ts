@@ -16,8 +16,34 @@ import { execa } from 'execa';
  * Container-to-container traffic is bridged and passes FORWARD, not INPUT, so the lab itself is
  * untouched; lab rules run inside the containers' own network namespaces and cannot reach this
  * chain. The rule is added before any container joins the network and removed with the network.
+ *
+ * Routing off the bridge is the second way out. For IPv4, `internal: true` makes Docker add its own
+ * DOCKER-ISOLATION drops; for IPv6, Docker 20.10 manages no ip6tables rules at all (its `ip6tables`
+ * daemon option is experimental and off) yet turns on net.ipv6.conf.all.forwarding when it makes an
+ * IPv6 network (measured: forwarding = 1, ip6tables FORWARD policy ACCEPT), so a lab host's packet to
+ * its gateway for another prefix would be routed on. tcplab therefore owns a second chain, jumped to
+ * first from FORWARD, dropping what enters the bridge from elsewhere or leaves it for elsewhere
+ * (bridged lab-to-lab frames, `-i br -o br`, match neither), for both families:
+ *
+ *     -A TCPLAB-FORWARD -i br-<id> ! -o br-<id> -m comment --comment tcplab:<network name> -j DROP
+ *     -A TCPLAB-FORWARD ! -i br-<id> -o br-<id> -m comment --comment tcplab:<network name> -j DROP
  */
 export const ISOLATION_CHAIN = 'TCPLAB-INPUT';
+/** The chain of routed-traffic drops (see above). */
+export const FORWARD_ISOLATION_CHAIN = 'TCPLAB-FORWARD';
+
+/** Each chain tcplab owns, the built-in chain that jumps to it first, and its rules for one network. */
+const ISOLATION_RULES: readonly { chain: string; from: 'INPUT' | 'FORWARD'; rules: (bridge: string) => string[][] }[] = [
+  { chain: ISOLATION_CHAIN, from: 'INPUT', rules: (bridge) => [['-i', bridge]] },
+  {
+    chain: FORWARD_ISOLATION_CHAIN,
+    from: 'FORWARD',
+    rules: (bridge) => [
+      ['-i', bridge, '!', '-o', bridge],
+      ['!', '-i', bridge, '-o', bridge],
+    ],
+  },
+];
 
 /** Runs an iptables-family command on the engine's host: argv[0] is iptables or ip6tables. */
 export type EngineHostCommand = (argv: readonly string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
@@ -34,13 +60,17 @@ export function bridgeOf(networkId: string): string {
   return `br-${networkId.slice(0, 12)}`;
 }
 
-/** Blocks every packet from the network's bridge to the engine's host (IPv4 and IPv6). */
+/** Blocks every packet from the network's bridge to the engine's host, and every packet routed into or out of the bridge (IPv4 and IPv6). */
 export async function isolateFromHost(run: EngineHostCommand, networkId: string, networkName: string): Promise<void> {
   for (const tool of await usableTools(run)) {
-    await ensureChain(run, tool);
-    const added = await run([tool, '-w', '-A', ISOLATION_CHAIN, ...ruleOf(networkId, networkName)]);
-    if (added.exitCode !== 0) {
-      throw new Error(`could not isolate network ${networkName} from the host (${tool}: ${added.stderr.trim()})`);
+    for (const { chain, from, rules } of ISOLATION_RULES) {
+      await ensureChain(run, tool, chain, from);
+      for (const match of rules(bridgeOf(networkId))) {
+        const added = await run([tool, '-w', '-A', chain, ...ruleOf(match, networkName)]);
+        if (added.exitCode !== 0) {
+          throw new Error(`could not isolate network ${networkName} from the host (${tool} ${chain}: ${added.stderr.trim()})`);
+        }
+      }
     }
   }
 }
@@ -48,10 +78,14 @@ export async function isolateFromHost(run: EngineHostCommand, networkId: string,
 /** Removes the network's isolation rules (absent rules are fine). */
 export async function releaseFromHost(run: EngineHostCommand, networkId: string, networkName: string): Promise<void> {
   for (const tool of ['iptables', 'ip6tables'] as const) {
-    // -D removes one copy; repeat while copies remain (a retried create may have added two).
-    for (let i = 0; i < 4; i++) {
-      const removed = await run([tool, '-w', '-D', ISOLATION_CHAIN, ...ruleOf(networkId, networkName)]);
-      if (removed.exitCode !== 0) break;
+    for (const { chain, rules } of ISOLATION_RULES) {
+      for (const match of rules(bridgeOf(networkId))) {
+        // -D removes one copy; repeat while copies remain (a retried create may have added two).
+        for (let i = 0; i < 4; i++) {
+          const removed = await run([tool, '-w', '-D', chain, ...ruleOf(match, networkName)]);
+          if (removed.exitCode !== 0) break;
+        }
+      }
     }
   }
 }
@@ -60,11 +94,13 @@ export async function releaseFromHost(run: EngineHostCommand, networkId: string,
 export async function listIsolatedNetworks(run: EngineHostCommand): Promise<{ networkId12: string; networkName: string }[]> {
   const found = new Map<string, { networkId12: string; networkName: string }>();
   for (const tool of ['iptables', 'ip6tables'] as const) {
-    const listed = await run([tool, '-w', '-S', ISOLATION_CHAIN]);
-    if (listed.exitCode !== 0) continue;
-    for (const line of listed.stdout.split('\n')) {
-      const m = /-i br-([0-9a-f]{12}) .*--comment "?tcplab:([^\s"]+)"? -j DROP/.exec(line);
-      if (m) found.set(m[1] as string, { networkId12: m[1] as string, networkName: m[2] as string });
+    for (const { chain } of ISOLATION_RULES) {
+      const listed = await run([tool, '-w', '-S', chain]);
+      if (listed.exitCode !== 0) continue;
+      for (const line of listed.stdout.split('\n')) {
+        const m = /-[io] br-([0-9a-f]{12}) .*--comment "?tcplab:([^\s"]+)"? -j DROP/.exec(line);
+        if (m) found.set(m[1] as string, { networkId12: m[1] as string, networkName: m[2] as string });
+      }
     }
   }
   return [...found.values()];
@@ -76,22 +112,22 @@ async function usableTools(run: EngineHostCommand): Promise<('iptables' | 'ip6ta
   return v6.exitCode === 0 ? ['iptables', 'ip6tables'] : ['iptables'];
 }
 
-function ruleOf(networkId: string, networkName: string): string[] {
-  return ['-i', bridgeOf(networkId), '-m', 'comment', '--comment', `tcplab:${networkName}`, '-j', 'DROP'];
+function ruleOf(match: readonly string[], networkName: string): string[] {
+  return [...match, '-m', 'comment', '--comment', `tcplab:${networkName}`, '-j', 'DROP'];
 }
 
-async function ensureChain(run: EngineHostCommand, tool: 'iptables' | 'ip6tables'): Promise<void> {
-  const exists = await run([tool, '-w', '-S', ISOLATION_CHAIN]);
+async function ensureChain(run: EngineHostCommand, tool: 'iptables' | 'ip6tables', chain: string, from: 'INPUT' | 'FORWARD'): Promise<void> {
+  const exists = await run([tool, '-w', '-S', chain]);
   if (exists.exitCode !== 0) {
-    const created = await run([tool, '-w', '-N', ISOLATION_CHAIN]);
+    const created = await run([tool, '-w', '-N', chain]);
     // Another run may have created it in between: that is fine.
     if (created.exitCode !== 0 && !/exists/i.test(created.stderr)) {
-      throw new Error(`could not create the ${tool} chain ${ISOLATION_CHAIN} on the engine's host: ${created.stderr.trim()}`);
+      throw new Error(`could not create the ${tool} chain ${chain} on the engine's host: ${created.stderr.trim()}`);
     }
   }
-  const jumps = await run([tool, '-w', '-C', 'INPUT', '-j', ISOLATION_CHAIN]);
+  const jumps = await run([tool, '-w', '-C', from, '-j', chain]);
   if (jumps.exitCode !== 0) {
-    const inserted = await run([tool, '-w', '-I', 'INPUT', '1', '-j', ISOLATION_CHAIN]);
-    if (inserted.exitCode !== 0) throw new Error(`could not jump to ${ISOLATION_CHAIN} from INPUT (${tool}): ${inserted.stderr.trim()}`);
+    const inserted = await run([tool, '-w', '-I', from, '1', '-j', chain]);
+    if (inserted.exitCode !== 0) throw new Error(`could not jump to ${chain} from ${from} (${tool}): ${inserted.stderr.trim()}`);
   }
 }

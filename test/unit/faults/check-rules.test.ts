@@ -43,8 +43,8 @@ describe('the iptables-restore input replays each host in step order', () => {
 
   it('maps the rule line and its COMMIT line to the step', () => {
     const { stepOfLine } = restoreInput([
-      { stepIndex: 0, table: 'filter', text: '-A INPUT -j DROP' },
-      { stepIndex: 3, table: 'filter', text: '-A INPUT -j ACCEPT' },
+      { stepIndex: 0, table: 'filter', text: '-A INPUT -j DROP', tool: 'iptables' },
+      { stepIndex: 3, table: 'filter', text: '-A INPUT -j ACCEPT', tool: 'iptables' },
     ]);
     expect([...stepOfLine]).toStrictEqual([
       [2, 0],

@@ -18,6 +18,8 @@ describe('parseRule', () => {
   it('parses the seed rule with a host name as the source', () => {
     const rule = parseRule('-I INPUT -s client -p tcp --dport 8888 -j DROP', HOSTS, { comment: 'tcplab:drop-syn' });
     expect(rule).toStrictEqual({
+      family: 4,
+      tool: 'iptables',
       table: 'filter',
       chain: 'INPUT',
       position: 'insert',

@@ -34,7 +34,7 @@ describe('show --lang zh: every step and expectation of the catalog reads in Chi
   it('each sentence has Chinese words, and the English one is what the step records say', () => {
     for (const lab of labs) {
       for (const step of lab.steps) {
-        expect(describeStepIn('zh', step), `${lab.name}: ${describeStep(step)}`).toMatch(step.kind === 'rule' ? /删除规则|iptables/ : cjk);
+        expect(describeStepIn('zh', step), `${lab.name}: ${describeStep(step)}`).toMatch(step.kind === 'rule' ? /删除规则|ip6?tables/ : cjk);
         expect(describeStepIn('en', step)).toBe(describeStep(step));
       }
       for (const expectation of lab.expectations) expect(describeExpectationIn('zh', expectation), `${lab.name}: ${expectation.kind}`).toMatch(cjk);
