@@ -19,7 +19,7 @@ import {
 } from './lab-limits.js';
 import { ERRNO_NAMES, isErrnoName, type ErrnoName } from './errno-names.js';
 import { didYouMean } from './lab-error.js';
-import type { AgentEventKind, ConnectOutcome, Expectation, SocketErrorCode, Step } from './model.js';
+import { CONNECT_RETURN_ERRNOS, type AgentEventKind, type ConnectOutcome, type Expectation, type SocketErrorCode, type Step } from './model.js';
 import { connectionOptionsSchema, listenOptionsSchema, toSocketOptions } from './socket-options.js';
 import { quote } from './quote-token.js';
 
@@ -482,7 +482,7 @@ export const EXPECTATION_KINDS: ReadonlyMap<string, ItemKind<Expectation>> = new
     defineKind(
       'returned',
       z
-        .strictObject({ host: hostRef, conn: connName, is: errnoOr('ok') })
+        .strictObject({ host: hostRef, conn: connName, is: z.enum(['ok', ...CONNECT_RETURN_ERRNOS]) })
         .describe('what a nonblocking connect(2) itself returned: ok (0) or an errno name such as EINPROGRESS'),
       (v): Expectation => ({ kind: 'connect-returned', host: v.host, conn: v.conn, is: v.is }),
     ),

@@ -163,8 +163,24 @@ export function labUsesIpv6(lab: Pick<Lab, 'steps'>): boolean {
   return lab.steps.some((step) => (step.kind === 'connect' || step.kind === 'rule') && step.family === 6);
 }
 
-/** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()): `ok` is 0, else an errno name. */
-export type ConnectReturn = 'ok' | ErrnoName;
+/** What a nonblocking connect(2) can return at once (net/ipv4/af_inet.c __inet_stream_connect(), tcp_v4_connect()); `ok` is 0. */
+export type ConnectReturn = 'ok' | (typeof CONNECT_RETURN_ERRNOS)[number];
+export const CONNECT_RETURN_ERRNOS = [
+  'EINPROGRESS',
+  'EALREADY',
+  'EISCONN',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'EADDRINUSE',
+  'EACCES',
+  'EPERM',
+  'EAGAIN',
+  'EINVAL',
+  'EAFNOSUPPORT',
+  'ETIMEDOUT',
+] as const satisfies readonly ErrnoName[];
 
 /** What the connection attempt `conn` on `host` must end in: connected, or any errno the kernel can return (errno-names.ts). */
 export type ConnectOutcome = 'connected' | ErrnoName;

@@ -48,7 +48,7 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
       port: step.port,
       backlog: step.backlog,
       accept: step.accept,
-      dualStack: labUsesIpv6(ctx.lab.lab),
+      ...(labUsesIpv6(ctx.lab.lab) && { dualStack: true }),
       ...(options.length > 0 && { options }),
     });
     await agent.waitFor((e) => e.type === 'listening' && e.port === step.port, 5_000, `listening on ${step.port}`, from, ctx.signal);

@@ -27,7 +27,12 @@ function recordingLab(hosts: string[]): { lab: DeployedLab; commands: Map<string
     };
   };
   const all = new Map(hosts.map((h) => [h, host(h)]));
-  const lab = { hosts: all, host: (name: string) => all.get(name)!, addressOf: (name: string) => all.get(name)!.address } as unknown as DeployedLab;
+  const lab = {
+    lab: { steps: [] },
+    hosts: all,
+    host: (name: string) => all.get(name)!,
+    addressOf: (name: string) => all.get(name)!.address,
+  } as unknown as DeployedLab;
   return { lab, commands };
 }
 
