@@ -128,7 +128,6 @@ export function describeApplication(context: Context, handledErrors: Set<unknown
         case 'sent':
         case 'closed':
         case 'data':
-        case 'sent':
         case 'socket':
         case 'socket-gone':
         case 'ready':
