@@ -243,7 +243,16 @@ export class DeployedLab implements AsyncDisposable {
     const agent = agentStarted.value;
     const capture = captureStarted.value;
     this.checkAborted();
-    this.hosts.set(name, { name, address, ...(address6 !== undefined && { address6 }), handle, agent, capture, dir, ...(agentTasks !== undefined && { agentTasks }) });
+    this.hosts.set(name, {
+      name,
+      address,
+      ...(address6 !== undefined && { address6 }),
+      handle,
+      agent,
+      capture,
+      dir,
+      ...(agentTasks !== undefined && { agentTasks }),
+    });
   }
 
   /** The `index`-th host's IPv4 address and, on a dual-stack network, its IPv6 address. */

@@ -91,7 +91,13 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
     if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
     // One command: the counters just before the delete (a removed rule has no row in the end-of-run counters), then the delete.
     const host = ctx.lab.host(step.host);
-    const result = await ctx.lab.runtime.exec(host.handle, ['sh', '-c', `${added.rule.tool}-save -c && exec ${added.rule.tool} "$@"`, 'unrule', ...added.rule.deleteArgv]);
+    const result = await ctx.lab.runtime.exec(host.handle, [
+      'sh',
+      '-c',
+      `${added.rule.tool}-save -c && exec ${added.rule.tool} "$@"`,
+      'unrule',
+      ...added.rule.deleteArgv,
+    ]);
     if (result.exitCode !== 0) {
       throw new Error(`${step.host}: could not delete rule "${step.name}": ${added.rule.tool} ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
     }
