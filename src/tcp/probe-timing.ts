@@ -1,5 +1,5 @@
 import { resolveKernelSettings, type KernelSettings } from './kernel-settings.js';
-import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, timerSlackMs, type ScheduleOptions, type ScheduleVerdict } from './timing-model.js';
+import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, timerSlackMs, type ScheduleItemCheck, type ScheduleOptions, type ScheduleVerdict } from './timing-model.js';
 
 /*
  * Linux probe timers (Linux 6.18; measured in docs/linux-timers.md): keepalive and zero-window (persist).
@@ -197,15 +197,8 @@ function checkKeepalive(config: KeepaliveConfig): void {
 }
 
 /** One item of a probe comparison: a probe, or the give-up (index = number of predicted probes). */
-export interface ProbeItemCheck {
-  readonly index: number;
+export interface ProbeItemCheck extends ScheduleItemCheck {
   readonly what: 'probe' | 'give-up';
-  readonly expectedMs: number | undefined;
-  readonly observedMs: number | undefined;
-  readonly earliestMs: number | undefined;
-  readonly latestMs: number | undefined;
-  readonly verdict: ScheduleVerdict;
-  readonly ok: boolean;
 }
 
 /**
