@@ -95,8 +95,9 @@ export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: 
 function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
   const found = new Map<string, { tuple: SocketTuple; conns: string[] }>();
   for (const event of host.events) {
-    if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected') continue;
-    if (!isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
+    if (event.type !== 'socket' && event.type !== 'socket-gone' && event.type !== 'accepted' && event.type !== 'connected' && event.type !== 'connect-returned')
+      continue;
+    if (event.local === '' || !isLabSocket(event.local) || event.remote.endsWith(':0')) continue;
     const key = `${event.local} ${event.remote}`;
     const known = found.get(key) ?? { tuple: { local: event.local, remote: event.remote }, conns: [] };
     found.set(key, known);

@@ -38,6 +38,11 @@ export function findConnTuple(events: readonly AgentEvent[], conn: string): Sock
       case 'socket-gone':
         if (event.conn === conn && !event.remote.endsWith(':0')) return { local: event.local, remote: event.remote };
         break;
+      case 'connect-returned':
+        // The socket worker reports the endpoint tcp_v4_connect() bound before the SYN left: the tuple of a
+        // connection that failed before any sample saw it (an ICMP error, a reset within microseconds).
+        if (event.conn === conn && event.local !== '') return { local: event.local, remote: event.remote };
+        break;
       default:
         break;
     }

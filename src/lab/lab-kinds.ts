@@ -280,6 +280,7 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
         conn: v.as ?? 'conn',
         ...(v.options !== undefined && { options: toSocketOptions(v.options) }),
         ...(v.nonblocking === true && { nonblocking: true }),
+        ...(v.family !== undefined && { family: v.family }),
       }),
     ),
     defineKind(
