@@ -5,24 +5,8 @@
 import { assertNever } from '../tcp/state.js';
 import type { AgentCommand, AgentOp, SocketOptionCall, SocketOptionName } from './protocol.js';
 
-export const AGENT_OPS: readonly AgentOp[] = [
-  'listen',
-  'connect',
-  'send',
-  'shutdown',
-  'close',
-  'abort',
-  'setsockopt',
-  'pause',
-  'resume',
-  'accept',
-  'unlisten',
-  'netstat',
-  'exit',
-];
-
 /** The ops the socket worker (sockets.py) carries out; the agent relays them unchanged. */
-export const SOCKET_OPS: ReadonlySet<AgentOp> = new Set<AgentOp>([
+const SOCKET_OP_LIST = [
   'listen',
   'connect',
   'send',
@@ -34,7 +18,11 @@ export const SOCKET_OPS: ReadonlySet<AgentOp> = new Set<AgentOp>([
   'resume',
   'accept',
   'unlisten',
-]);
+] as const satisfies readonly AgentOp[];
+export const SOCKET_OPS: ReadonlySet<AgentOp> = new Set<AgentOp>(SOCKET_OP_LIST);
+
+/** Every op: the socket ops, and the two the agent answers itself. */
+export const AGENT_OPS: readonly AgentOp[] = [...SOCKET_OP_LIST, 'netstat', 'exit'];
 
 /** Every option name the worker knows (protocol.ts SocketOptionName; sockets.py OPTION_LEVELS holds the same). */
 export const SOCKET_OPTION_NAMES: readonly SocketOptionName[] = [
