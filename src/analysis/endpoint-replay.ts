@@ -489,7 +489,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
     const windows = (['none', 'max'] as const).flatMap((timerLateness) => {
       const schedule = predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { timerLateness, answered });
-      const item = compareProbeSchedule(schedule, probesMs, undefined, 0).find((i) => i.what === 'give-up');
+      const item = compareProbeSchedule(schedule, probesMs, undefined, settings.hz, 0).find((i) => i.what === 'give-up');
       return item?.earliestMs === undefined || item.latestMs === undefined ? [] : [{ earliestMs: item.earliestMs, latestMs: item.latestMs }];
     });
     if (windows.length === 0) return undefined;

@@ -58,7 +58,7 @@ export function probingTuples(segments: readonly TcpSegment[], hostAddress: stri
 }
 
 /**
- * The RTO behind a persist schedule, from the probes' offsets after the anchor: a timer never fires early,
+ * The RTO behind a persist schedule, from the probes' offsets after the anchor: a timer fires no earlier than due,
  * so base << k ≤ gap k for every gap whose backoff still doubled (k ≤ tcp_retries2, below tcp_rto_max);
  * the estimate is the smallest such bound in whole jiffies, never below tcp_rto_min (tcp_probe0_base()).
  */

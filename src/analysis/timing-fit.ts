@@ -3,6 +3,7 @@ import {
   roundUpToJiffiesMs,
   compareSchedule,
   scheduleTimeline,
+  timerEarlyMs,
   timerSlackMs,
   type RetransmissionSchedule,
   type ScheduleItemCheck,
@@ -13,9 +14,9 @@ import type { ObservedGiveUp } from './sampled-reads.js';
 /*
  * Timing fits under one policy (packetdrill's single verify_time() with a tolerance is the model): the
  * observed transmissions of one retransmitted segment, and the moment its socket gave up, against the
- * Linux timing model's schedule (src/tcp/timing-model.ts). A timer never fires early and fires late by at
- * most its timer-wheel granularity, so each send must fall in a window anchored at the previous observed
- * send (compareSchedule()). Give-up is a time test at a timer fire, so a schedule whose timers all ran late
+ * Linux timing model's schedule (src/tcp/timing-model.ts). A timer fires early by at most timerEarlyMs()
+ * and late by at most its timer-wheel granularity, so each send must fall in a window anchored at the
+ * previous observed send (compareSchedule()). Give-up is a time test at a timer fire, so a schedule whose timers all ran late
  * can give up one fire earlier than the nominal one: both predictions (timers on time, timers as late as
  * the wheel allows) are fitted, and the fit kept is the late-timer one only when it has fewer problems than
  * the on-time one. The sends are placed in order for the checks; the commentary may let a late send fill a
@@ -210,7 +211,7 @@ function userTimeoutDeadline(
   if (last === undefined || schedule.userTimeout === undefined || from === undefined || lastSend === undefined) return items;
   const deadlineMs = from.offsetMs + schedule.userTimeout.ms;
   const remainingMs = Math.max(deadlineMs - lastSend.offsetMs, 1000 / hz);
-  const earliestMs = deadlineMs - allowanceMs;
+  const earliestMs = deadlineMs - timerEarlyMs(remainingMs, hz) - allowanceMs;
   const latestMs = Math.max(deadlineMs, lastSend.offsetMs) + timerSlackMs(remainingMs, hz) + allowanceMs;
   const observedMs = last.observedMs;
   const verdict = observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
@@ -271,10 +272,11 @@ export function fitProbes(
   predict: (options: { timerLateness: TimerLateness }) => ProbeSchedule,
   probesMs: readonly number[],
   giveUp: ObservedGiveUp | undefined,
+  hz: number,
 ): ProbeFit {
   const fitAt = (lateness: TimerLateness): ProbeFit => {
     const schedule = predict({ timerLateness: lateness });
-    const raw = compareProbeSchedule(schedule, probesMs, giveUp?.byMs);
+    const raw = compareProbeSchedule(schedule, probesMs, giveUp?.byMs, hz);
     const items = raw.map((item) => {
       // A give-up known only as an interval is early only if over before the window, late only if it began after it.
       if (item.what !== 'give-up' || giveUp === undefined || giveUp.afterMs === giveUp.byMs || item.earliestMs === undefined || item.latestMs === undefined) {
@@ -308,7 +310,7 @@ export interface FinRtoEstimate {
 /**
  * Estimates the RTO of an orphan's FIN from its send offsets. A tail-loss probe (tcp_output.c
  * tcp_send_loss_probe(), capped at the RTO for a lone FIN) shows as a first gap about equal to the
- * second instead of half of it. A timer never fires early, so the RTO is at most every RTO gap / 2^k;
+ * second instead of half of it. A timer fires no earlier than due (but for a jiffy or so), so the RTO is at most every RTO gap / 2^k;
  * the estimate is that bound in whole jiffies, never below tcp_rto_min.
  */
 export function estimateFinRto(offsetsMs: readonly number[], rtoMinMs: number, hz: number): FinRtoEstimate {

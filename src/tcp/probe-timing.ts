@@ -1,5 +1,13 @@
 import { resolveKernelSettings, type KernelSettings } from './kernel-settings.js';
-import { CAPTURE_ALLOWANCE_MS, roundUpToJiffiesMs, timerSlackMs, type ScheduleItemCheck, type ScheduleOptions, type ScheduleVerdict } from './timing-model.js';
+import {
+  CAPTURE_ALLOWANCE_MS,
+  roundUpToJiffiesMs,
+  timerEarlyMs,
+  timerSlackMs,
+  type ScheduleItemCheck,
+  type ScheduleOptions,
+  type ScheduleVerdict,
+} from './timing-model.js';
 
 /*
  * Linux probe timers (Linux 6.18; measured in docs/linux-timers.md): keepalive and zero-window (persist).
@@ -205,19 +213,21 @@ export interface ProbeItemCheck extends ScheduleItemCheck {
  * Checks observed probe times (and the give-up, when one was observed) against a probe schedule, as
  * compareSchedule() does for retransmissions: item k's window starts at the last observed item plus the
  * nominal intervals since (minus the allowance) and ends the timers' slack plus the allowance later; a
- * probe before it is early (a timer never fires early), after it late. A give-up the model has but the
+ * probe before it is early (sooner than any timer fires: timerEarlyMs()), after it late. A give-up the model has but the
  * observation lacks is 'unobserved'; an observed one the model lacks (or probes beyond it) 'unexpected'.
  */
 export function compareProbeSchedule(
   schedule: ProbeSchedule,
   observedProbesMs: readonly number[],
   observedGiveUpMs: number | undefined,
+  hz: number,
   allowanceMs: number = CAPTURE_ALLOWANCE_MS,
 ): ProbeItemCheck[] {
   const checks: ProbeItemCheck[] = [];
   let anchorMs = 0;
   let nominalSinceAnchor = 0;
   let slackSinceAnchor = 0;
+  let earlySinceAnchor = 0;
   const judge = (
     index: number,
     what: ProbeItemCheck['what'],
@@ -228,7 +238,8 @@ export function compareProbeSchedule(
   ): void => {
     nominalSinceAnchor += intervalMs;
     slackSinceAnchor += slackMs;
-    const earliestMs = anchorMs + nominalSinceAnchor - allowanceMs;
+    earlySinceAnchor += timerEarlyMs(intervalMs, hz);
+    const earliestMs = anchorMs + nominalSinceAnchor - earlySinceAnchor - allowanceMs;
     const latestMs = anchorMs + nominalSinceAnchor + slackSinceAnchor + allowanceMs;
     const verdict: ScheduleVerdict = observedMs === undefined ? 'unobserved' : observedMs < earliestMs ? 'early' : observedMs > latestMs ? 'late' : 'ok';
     checks.push({ index, what, expectedMs, observedMs, earliestMs, latestMs, verdict, ok: verdict === 'ok' });
@@ -236,6 +247,7 @@ export function compareProbeSchedule(
       anchorMs = observedMs;
       nominalSinceAnchor = 0;
       slackSinceAnchor = 0;
+      earlySinceAnchor = 0;
     }
   };
   schedule.probesMs.forEach((expectedMs, index) => {
@@ -252,7 +264,7 @@ export function compareProbeSchedule(
   if (giveUp?.deadlineAfterFirstProbeMs !== undefined && firstProbeMs !== undefined && lastProbeMs !== undefined) {
     // Every persist timer is clamped to what is left of the user timeout: the give-up comes at the deadline, late by one timer's slack.
     const deadlineMs = firstProbeMs + giveUp.deadlineAfterFirstProbeMs;
-    const earliestMs = deadlineMs - allowanceMs;
+    const earliestMs = deadlineMs - timerEarlyMs(giveUp.intervalMs, hz) - allowanceMs;
     const latestMs = Math.max(deadlineMs, lastProbeMs) + giveUp.slackMs + allowanceMs;
     const verdict: ScheduleVerdict =
       observedGiveUpMs === undefined ? 'unobserved' : observedGiveUpMs < earliestMs ? 'early' : observedGiveUpMs > latestMs ? 'late' : 'ok';

@@ -18,7 +18,7 @@ import { segmentRefs, type Check, type Evidence } from './verdict.js';
  * (analysis/probe-series.ts), against the Linux probe timers (tcp/probe-timing.ts) under the options the
  * lab set on that connection (analysis/conn-timer-options.ts) and the host's recorded sysctls. The policy
  * is the retransmission checks' (fitProbes(): windows anchored at the previous observed probe; timers
- * never early, late by at most the wheel's slack plus the capture allowance; the on-time and the
+ * early by at most timerEarlyMs(), late by at most the wheel's slack, plus the capture allowance; the on-time and the
  * late-timer prediction both tried). The timer's anchor is the last segment the socket received before
  * its first probe; the prediction stops at the end of the last step (or when the peer opened its window).
  * The give-up is the keepalive's RST in the capture (an instant), else the kernel's exact → CLOSED, else the
@@ -58,7 +58,12 @@ export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: Run
   const probesMs = series.probes.map((p) => (p.timeUs - anchorUs) / 1000);
   const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
   const horizonMs = horizonOf(run, anchorUs, undefined);
-  const fit = fitProbes((o) => predictKeepaliveSchedule(keepalive, settings, { ...o, answered, horizonMs }), probesMs, giveUp);
+  const fit = fitProbes(
+    (o) => predictKeepaliveSchedule(keepalive, settings, { ...o, answered, horizonMs }),
+    probesMs,
+    giveUp,
+    settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz,
+  );
   const problems = [...fit.problems];
   const predicted = fit.schedule.giveUp;
   if (predicted !== undefined && giveUp !== undefined) {
@@ -109,7 +114,7 @@ export function checkPersistProbes(expectation: PersistExpectation, run: RunReco
   const giveUp = observedGiveUp(host, tuple, series, failure, anchorUs);
   const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
   const horizonMs = horizonOf(run, anchorUs, series.windowOpened?.timeUs);
-  const fit = fitProbes((o) => predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { ...o, answered, horizonMs }), probesMs, giveUp);
+  const fit = fitProbes((o) => predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { ...o, answered, horizonMs }), probesMs, giveUp, hz);
   const problems = [...fit.problems];
   const predicted = fit.schedule.giveUp;
   if (predicted !== undefined && giveUp !== undefined) {

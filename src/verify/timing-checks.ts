@@ -37,7 +37,7 @@ import { segmentRefs, type Check, type Evidence } from './verdict.js';
  * (sampledDisappearance()). The give-up passes when that interval overlaps the model's window; the
  * evidence gives both ends. It predicts the schedule from the *host's own* recorded sysctls and
  * compares item by item with compareSchedule(): each observed send must fall in a window anchored at
- * the previous observed send (a timer never fires early, and may be late by its wheel granularity
+ * the previous observed send (a timer may be early by timerEarlyMs() and late by its wheel granularity
  * plus a jiffy). Give-up is a time test at a timer fire, so a schedule whose timers all ran late can
  * give up one fire earlier than the nominal one: both predictions (timers on time, timers as late as
  * the wheel allows) are tried and the check passes if the observation fits either.
@@ -131,11 +131,8 @@ function synGiveUp(
   failOffsetMs: number | undefined,
   firstUs: number,
 ): ObservedGiveUp | undefined {
-  const exact = tuple === undefined ? undefined : exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.from === 'SYN_SENT' && t.to === 'CLOSED');
-  if (exact !== undefined) {
-    const atMs = (exact.timeUs - firstUs) / 1000;
-    return { afterMs: atMs, byMs: atMs, source: `kernel SYN_SENT → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
-  }
+  const exact = tuple === undefined ? undefined : exactClose(host, tuple, ['SYN_SENT'], firstUs);
+  if (exact !== undefined) return exact;
   if (failure === undefined || failOffsetMs === undefined) return undefined;
   return {
     afterMs: Math.max(0, failOffsetMs - USERSPACE_ERROR_LATENCY_MS),
@@ -144,6 +141,14 @@ function synGiveUp(
     afterSource: `${USERSPACE_ERROR_LATENCY_MS} ms before it (user-space delivery latency bound; no exact kernel event)`,
     why: 'an error seen in user space comes after the kernel gave up, by at most the user-space delivery latency bound',
   };
+}
+
+/** The kernel's own close of the socket from one of `from` (inet_sock_set_state; µs-exact), as a give-up instant. */
+function exactClose(host: RunHost, tuple: SocketTuple, from: readonly TcpState[], firstUs: number): (ObservedGiveUp & { from: TcpState }) | undefined {
+  const exact = exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.to === 'CLOSED' && from.includes(t.from));
+  if (exact === undefined) return undefined;
+  const atMs = (exact.timeUs - firstUs) / 1000;
+  return { afterMs: atMs, byMs: atMs, from: exact.from, source: `kernel ${exact.from} → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
 }
 
 /** SYN-ACK retransmissions of a request socket and its silent drop, vs predictSynAckSchedule(host settings). */
@@ -260,7 +265,9 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
-  const giveUp = gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs);
+  // The kernel's own close when traced (an orphan's tcp_write_err(): no error report, no RST); else the sampled disappearance.
+  const closed = exactClose(host, finTuple, ORPHAN_FIN_STATES, fins.firstUs);
+  const giveUp = closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs));
   const outcome = fitRetransmissions(
     (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
     fins.sends,
@@ -269,7 +276,7 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
-  const goneState = gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state);
+  const goneState = closed?.from ?? (gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state));
   if (goneState !== undefined && goneState !== orphan.state) {
     problems.push(
       ORPHAN_FIN_STATES.includes(goneState as TcpState)
@@ -351,17 +358,7 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
   );
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
-  const exact = exactTransitionsOf(host, data.tuple.local, data.tuple.remote).find(
-    (t) => t.to === 'CLOSED' && (t.from === 'ESTABLISHED' || t.from === 'CLOSE_WAIT'),
-  );
-  const giveUp: ObservedGiveUp | undefined =
-    exact !== undefined
-      ? {
-          afterMs: (exact.timeUs - data.firstUs) / 1000,
-          byMs: (exact.timeUs - data.firstUs) / 1000,
-          source: `kernel ${exact.from} → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})`,
-        }
-      : synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs);
+  const giveUp = exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs);
   const outcome = fitRetransmissions(
     (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
     data.sends,

@@ -156,7 +156,7 @@ function failReasonText(reason: FailReason): Text {
 function verdictReason(verdict: ScheduleItemCheck['verdict']): Text {
   switch (verdict) {
     case 'early':
-      return { en: 'early: a timer never fires early', zh: '过早：定时器不会提前触发' };
+      return { en: 'early: sooner than any timer fires', zh: '过早：早于定时器可能触发的时刻' };
     case 'late':
       return { en: 'late: later than the timer wheel allows', zh: '过晚：超出定时器轮允许的延迟' };
     case 'unobserved':

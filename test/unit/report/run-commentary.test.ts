@@ -11,7 +11,7 @@ import { escapeHtml, renderRunReportHtml } from '../../../src/report/html-report
 import { formatDuration, formatRelativeSeconds } from '../../../src/report/time-format.js';
 import { buildLadderModel } from '../../../src/report/ladder-model.js';
 import { buildRunCommentary, firstDeparture, renderCommentaryText, type CommentaryLine } from '../../../src/report/run-commentary.js';
-import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTimeline, timerSlackMs } from '../../../src/tcp/timing-model.js';
+import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTimeline, timerEarlyMs, timerSlackMs } from '../../../src/tcp/timing-model.js';
 import { readHostKernelSettings } from '../../../src/analysis/host-kernel-settings.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
@@ -142,7 +142,7 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
     const departure = firstDeparture(mutatedLines);
     const s1 = syns[0] as TcpSegment;
     const interval = schedule.intervalsMs[1] ?? 0;
-    const earliest = s1.timeUs + (interval - 20) * 1000;
+    const earliest = s1.timeUs + (interval - timerEarlyMs(interval, 250) - 20) * 1000;
     const latest = s1.timeUs + (interval + timerSlackMs(interval, 250) + 20) * 1000;
     expect(departure?.en).toBe(
       `departs from the model: expected SYN #2 from client between ${at(record, earliest)} and ${at(record, latest)}; none is in client's capture`,
@@ -165,10 +165,10 @@ describe('buildRunCommentary: syn-sent (SYNs dropped by a rule, connect() times 
     expect(departure?.arrowId).toBe('seg-3');
     expect(departure?.kind).toBe('transmission');
     expect(departure?.en).toContain(
-      `departs from the model: expected SYN #3 between ${at(record, s2.timeUs + (interval - 20) * 1000)} and ${at(record, s2.timeUs + (interval + timerSlackMs(interval, 250) + 20) * 1000)}, ` +
-        `observed at ${at(record, s3.timeUs - 300_000)} (early: a timer never fires early)`,
+      `departs from the model: expected SYN #3 between ${at(record, s2.timeUs + (interval - timerEarlyMs(interval, 250) - 20) * 1000)} and ${at(record, s2.timeUs + (interval + timerSlackMs(interval, 250) + 20) * 1000)}, ` +
+        `observed at ${at(record, s3.timeUs - 300_000)} (early: sooner than any timer fires)`,
     );
-    expect(departure?.zh).toContain(`（过早：定时器不会提前触发）`);
+    expect(departure?.zh).toContain(`（过早：早于定时器可能触发的时刻）`);
     expect(lineContaining(lines, 'SYN #3 sent by client').departs).toBe(false);
   });
 });

@@ -38,14 +38,14 @@ function keepaliveFit(experiment: TimerExperiment, config: KeepaliveConfig, sett
   const s = series(experiment, 'keepalive');
   const o = observed(experiment, s);
   const horizonMs = ((s.lastSegment?.timeUs ?? 0) - (s.anchor?.timeUs ?? 0)) / 1000;
-  return fitProbes((lateness) => predictKeepaliveSchedule(config, settings, { ...lateness, answered: o.answered, horizonMs }), o.probesMs, o.giveUp);
+  return fitProbes((lateness) => predictKeepaliveSchedule(config, settings, { ...lateness, answered: o.answered, horizonMs }), o.probesMs, o.giveUp, 250);
 }
 
 function persistFit(experiment: TimerExperiment, settings: Partial<KernelSettings>, rtoMs = RTO_MS) {
   const s = series(experiment, 'zero-window probe');
   const o = observed(experiment, s);
   const horizonMs = ((s.lastSegment?.timeUs ?? 0) - (s.anchor?.timeUs ?? 0)) / 1000 + (o.giveUp === undefined ? 0 : 10_000);
-  return fitProbes((lateness) => predictPersistSchedule({ rtoMs }, settings, { ...lateness, answered: o.answered, horizonMs }), o.probesMs, o.giveUp);
+  return fitProbes((lateness) => predictPersistSchedule({ rtoMs }, settings, { ...lateness, answered: o.answered, horizonMs }), o.probesMs, o.giveUp, 250);
 }
 
 describe('keepalive (tcp_keepalive_timer())', () => {
@@ -81,7 +81,7 @@ describe('keepalive (tcp_keepalive_timer())', () => {
     expect(fit.problems).toEqual([]);
     const s = series('keepalive-answered', 'keepalive');
     const o = observed('keepalive-answered', s);
-    const deaf = fitProbes((lateness) => predictKeepaliveSchedule({ idleMs: 2000, intervalMs: 1000, count: 3 }, {}, lateness), o.probesMs, undefined);
+    const deaf = fitProbes((lateness) => predictKeepaliveSchedule({ idleMs: 2000, intervalMs: 1000, count: 3 }, {}, lateness), o.probesMs, undefined, 250);
     expect(deaf.problems.length).toBeGreaterThan(0);
   });
 

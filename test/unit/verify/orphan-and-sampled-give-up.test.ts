@@ -46,13 +46,13 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
       name: 'orphan FIN retransmissions exhausted in FIN_WAIT_1 (tcp_orphan_retries=4, RTO 204 ms; destroyed without a RST)',
     });
     expect(giveUp.row).toMatchObject({ from: 'FIN_WAIT_1', event: 'retransmit-give-up', to: 'CLOSED' });
-    // Anchored at the last FIN (+4.930 s) plus 16 RTOs (3.264 s), as late as the wheel allows (+260 ms).
+    // Anchored at the last FIN (+4.930 s) plus 16 RTOs (3.264 s), from 32 ms early (timerEarlyMs()) to as late as the wheel allows (+260 ms).
     const lastFin = run.hosts
       .find((h) => h.name === 'client')!
       .segments.filter((s) => (s.flags & TcpFlag.FIN) !== 0)
       .at(-1)!;
-    expect(giveUp.timeUs - lastFin.timeUs).toBe(3_264_000);
-    expect(giveUp.latestUs - giveUp.timeUs).toBe(260_000);
+    expect(giveUp.timeUs - lastFin.timeUs).toBe(3_232_000);
+    expect(giveUp.latestUs - giveUp.timeUs).toBe(292_000);
     const gone = goneOf(run, 'client');
     expect(gone.timeUs).toBeGreaterThan(giveUp.timeUs);
     expect(gone.timeUs).toBeLessThan(giveUp.latestUs);
@@ -74,9 +74,9 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     const check = conformanceOf(run, 'client');
     expect(check.status).toBe('fail');
     expect(check.observed).toMatch(
-      /CLOSED sampled at \+7\.427 s has no cause yet: the only one in the evidence, timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .*, is due between \+8\.194 s and \+8\.454 s \(timing model, client's kernel settings\)/,
+      /CLOSED sampled at \+7\.427 s has no cause yet: the only one in the evidence, timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .*, is due between \+8\.162 s and \+8\.454 s \(timing model, client's kernel settings\)/,
     );
-    expect(check.expected).toContain('FIN_WAIT_1 at +7.427 s; CLOSED between +8.194 s and +8.454 s');
+    expect(check.expected).toContain('FIN_WAIT_1 at +7.427 s; CLOSED between +8.162 s and +8.454 s');
     // The timing check agrees: the row was gone before the window opened.
     const fin = checkFinRetransmits({ kind: 'fin-retransmits', host: 'client', conn: 'c' }, run);
     expect(fin.status).toBe('fail');
@@ -90,7 +90,7 @@ describe('orphan give-up in the replay and in conformance (real fin-wait-1 run)'
     const check = conformanceOf(run, 'client');
     expect(check.status).toBe('fail');
     expect(check.observed).toMatch(
-      /FIN_WAIT_1 was still read at \+8\.877 s \(the last sample before CLOSED at \+8\.927 s\), but timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .* had to end it by \+8\.454 s \(window \+8\.194 s–\+8\.454 s\)/,
+      /FIN_WAIT_1 was still read at \+8\.877 s \(the last sample before CLOSED at \+8\.927 s\), but timer: orphan FIN retransmissions exhausted in FIN_WAIT_1 .* had to end it by \+8\.454 s \(window \+8\.162 s–\+8\.454 s\)/,
     );
     const fin = checkFinRetransmits({ kind: 'fin-retransmits', host: 'client', conn: 'c' }, run);
     expect(fin.status).toBe('fail');
@@ -193,7 +193,7 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
     expect(conformance.status, conformance.observed).toBe('pass');
     expect(conformance.evidence).toContain(
       'CLOSED is a sampled change: it came after the last earlier read at +7.513 s (which still showed SYN_RECEIVED) and by +15.787 s; ' +
-        "the timer's window +15.496 s–+15.756 s (±20 ms) overlaps that interval",
+        "the timer's window +15.464 s–+15.756 s (±20 ms) overlaps that interval",
     );
   });
 
@@ -202,7 +202,7 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
     const run = addRead(base, 'server', goneOf(base, 'server').timeUs - 5_000);
     const check = checkSynAckRetransmits(expectation, run);
     expect(check.status).toBe('fail');
-    expect(check.observed).toMatch(/the give-up late \(between 15\.491 and 15\.496 s, window 15\.185–15\.485 s\)/);
+    expect(check.observed).toMatch(/the give-up late \(between 15\.491 and 15\.496 s, window 15\.153–15\.485 s\)/);
     const conformance = conformanceOf(run, 'server');
     expect(conformance.status).toBe('fail');
     expect(conformance.observed).toMatch(
@@ -214,7 +214,7 @@ describe('sampled disappearance of a request socket (real syn-rcvd run, row gone
     const run = moveGone(await loadFixtureRun('syn-rcvd-late-drop'), 'server', -600_000);
     const check = checkSynAckRetransmits(expectation, run);
     expect(check.status).toBe('fail');
-    expect(check.observed).toMatch(/the give-up early \(between 7\.2\d\d and 14\.896 s, window 15\.185–15\.485 s\)/);
+    expect(check.observed).toMatch(/the give-up early \(between 7\.2\d\d and 14\.896 s, window 15\.153–15\.485 s\)/);
     expect(conformanceOf(run, 'server').status).toBe('fail');
   });
 });
@@ -257,8 +257,8 @@ describe('helpers', () => {
     const predict = (o: { timerLateness: 'none' | 'max' }) => predictOrphanFinSchedule(settings, 204, { ...o, tlpAtMs: 207 });
     expect(predict({ timerLateness: 'none' }).sends).toHaveLength(7);
     expect(predict({ timerLateness: 'max' }).sends).toHaveLength(6);
-    // Anchored at the last observed FIN: 16 RTOs later, up to the wheel slack of a 3.264 s timer (65 jiffies).
-    expect(predictGiveUpWindow(predict, offsets, 250)).toEqual({ earliestMs: 3331 + 3264, latestMs: 3331 + 3264 + 260, fits: true });
+    // Anchored at the last observed FIN: 16 RTOs later, from 8 jiffies early (timerEarlyMs()) up to the wheel slack of a 3.264 s timer (65 jiffies).
+    expect(predictGiveUpWindow(predict, offsets, 250)).toEqual({ earliestMs: 3331 + 3264 - 32, latestMs: 3331 + 3264 + 260, fits: true });
     expect(predictGiveUpWindow(predict, [0, 207, 415], 250).fits).toBe(false);
   });
 });

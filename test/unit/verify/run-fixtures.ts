@@ -24,7 +24,9 @@ export function loadFixtureRun(
     | 'data-retransmit'
     | 'four-way-close-missed-sample'
     | 'old-duplicate-syn'
-    | 'host-unreachable',
+    | 'host-unreachable'
+    | 'fin-wait-1-early-fire'
+    | 'host-unreachable-worker',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
