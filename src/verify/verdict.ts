@@ -27,6 +27,8 @@ export type CheckOrigin =
   | { readonly kind: 'expectation'; readonly index: number; readonly expectation: ExpectationKind; readonly host?: string }
   /** Conformance of one sampled socket to the Linux machine (src/verify/conformance.ts). */
   | { readonly kind: 'conformance'; readonly host: string; readonly local: string; readonly remote: string }
+  /** A listener's answers to the connection attempts that reached it (src/verify/listener-checks.ts). */
+  | { readonly kind: 'listener'; readonly host: string; readonly port: number }
   /** A step that failed (`index` 0-based). */
   | { readonly kind: 'step'; readonly index: number }
   /** The run was cut short before all steps ran. */

@@ -4,6 +4,7 @@ import { segmentAtFrame } from '../analysis/segment-trace.js';
 import { checkExpectations } from './check-expectations.js';
 import { checkConformance } from './conformance.js';
 import { checkConsistency } from './consistency-checks.js';
+import { checkListeners } from './listener-checks.js';
 import { stepSource } from './check-source.js';
 import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
 
@@ -39,6 +40,7 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
   checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
   checks.push(...checkConformance(run, analysis.replays, analysis));
+  checks.push(...checkListeners(run, analysis));
   // Every run: its sources (captures, counters, samples, events) must agree with each other.
   checks.push(...checkConsistency(run, analysis));
   const verdict = makeVerdict(
