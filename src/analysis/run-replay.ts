@@ -3,7 +3,7 @@ import type { TcpSegment } from '../observe/packet.js';
 
 import { replayEndpoint, type EndpointReplay, type ReplayCall } from './endpoint-replay.js';
 import { assertNever } from '../assert-never.js';
-import { acceptQueueOf } from './accept-queue.js';
+import { listenerRefusals } from './accept-queue.js';
 import { connTimerOptions } from './conn-timer-options.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
 import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
@@ -30,10 +30,10 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
     const host: RunHost = { ...runHost, segments: segmentsOfTcp(runHost, injected) };
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
+    const acceptQueue = listenerRefusals(run, host);
     for (const { tuple, conns } of socketsOf(host)) {
       const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
       const backlog = listenStepBacklog(run, host, localPort);
-      const acceptQueue = acceptQueueOf(run, host, localPort);
       const windows = connectionWindows(host, tuple);
       windows.forEach((window, i) => {
         const conn = windows.length === 1 ? conns[0] : conns[i];

@@ -3,6 +3,7 @@ import { assertNever } from '../assert-never.js';
 import { TcpFlag } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState } from '../tcp/state.js';
+import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
 import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, type RetransmissionSchedule } from '../tcp/timing-model.js';
 import { missingSettings, type HostKernelSettings } from './host-kernel-settings.js';
 import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
@@ -103,8 +104,10 @@ export function analyseSeries(
   hosts: readonly { readonly name: string; readonly settings: HostKernelSettings; readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }> }[],
   segments: readonly TracedSegment[],
 ): AnalysedSeries[] {
+  const refusals = new Map(record.hosts.map((h) => [h.name, listenerRefusals(record, h)]));
+  const actedOn = (a: TracedSegment): boolean => a.receiverFrame === undefined || refusals.get(a.to)?.({ ...a.segment, frame: a.receiverFrame }) === undefined;
   return groupSeries(segments).map((series) => {
-    const answer = findAnswer(series, segments);
+    const answer = findAnswer(series, segments, actedOn);
     const key = `${series.kind}|${series.from}`;
     const modelKind: ModelKind | undefined = series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' ? series.kind : undefined;
     if (modelKind === undefined || (series.copies.length <= 1 && answer !== undefined)) return { key, series, ...(answer && { answer }) };
@@ -233,12 +236,13 @@ function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
   });
 }
 
-function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[]): TracedSegment | undefined {
+/** The peer's first delivered segment answering the series' first copy; `actedOn` leaves out what the receiver's TCP ignored (listenerRefusals()). */
+function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[], actedOn: (a: TracedSegment) => boolean): TracedSegment | undefined {
   const first = series.copies[0] as TracedSegment;
   const s = first.segment;
   const end = (s.seq + s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
   return segments.find((a) => {
-    if (a.fate.kind !== 'delivered' || a.from !== series.to || a.to !== series.from) return false;
+    if (a.fate.kind !== 'delivered' || a.from !== series.to || a.to !== series.from || !actedOn(a)) return false;
     const r = a.segment;
     if (r.src !== s.dst || r.srcPort !== s.dstPort || r.dst !== s.src || r.dstPort !== s.srcPort) return false;
     if ((a.arriveUs ?? timeOfSegment(a)) < timeOfSegment(first)) return false;
@@ -273,7 +277,13 @@ function predictorFor(
     case 'SYN-ACK': {
       const missing = missingSettings(recorded, ['tcp_synack_retries']);
       if (missing.length > 0) return { missing };
-      return { predict: (o) => predictSynAckSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_synack_retries']) };
+      const { segment } = timerCopies[0] as TracedSegment;
+      const deferAccept = deferredRequestOf(record, host, segment.srcPort, `${segment.dst}:${segment.dstPort}`, segment.timeUs);
+      return {
+        predict: (o) => predictSynAckSchedule(settings, { ...o, ...(deferAccept !== undefined && { deferAccept }) }),
+        hz,
+        settings: settingsText(settings, ['tcp_synack_retries']) + (deferAccept === undefined ? '' : `, TCP_DEFER_ACCEPT ${deferAccept.seconds} s`),
+      };
     }
     case 'FIN': {
       // Only a socket the application close()d is an orphan; after shutdown() tcp_retries2 applies (not modelled here).

@@ -171,6 +171,11 @@ export interface SynAckScheduleOptions extends ScheduleOptions {
   readonly queuePressure?: SynQueuePressure | ((fire: SynAckFire) => SynQueuePressure | undefined);
   /** The limit in force, when the caller already knows it (overrides tcp_synack_retries and queuePressure). */
   readonly retriesLimit?: number;
+  /**
+   * TCP_DEFER_ACCEPT of the listener (rskq_defer_accept SYN-ACK timeouts) and when the request was acked by a
+   * bare ACK it dropped (ms from the first SYN-ACK; analysis/accept-queue.ts deferredRequestOf()).
+   */
+  readonly deferAccept?: { readonly retrans: number; readonly ackedAtMs: number };
 }
 
 /**
@@ -179,7 +184,9 @@ export interface SynAckScheduleOptions extends ScheduleOptions {
  * request is dropped silently at the fire where num_timeout ≥ the limit: tcp_synack_retries, or less when
  * the SYN queue is more than half full of old requests (effectiveSynAckRetries(), evaluated at every fire
  * from `queuePressure`). The cap is the constant TCP_RTO_MAX in 6.18 (tcp_rto_max for SYN-ACKs is a 6.19
- * change). Not modelled: TCP_DEFER_ACCEPT.
+ * change). Under TCP_DEFER_ACCEPT (`deferAccept`), once acked a fire resends only when num_timeout ≥
+ * rskq_defer_accept − 1, and expires only when num_timeout ≥ both the limit and rskq_defer_accept
+ * (syn_ack_recalc()); a silent fire still re-arms the timer and counts.
  */
 export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, options: SynAckScheduleOptions = {}): RetransmissionSchedule {
   const settings = resolveKernelSettings(input);
@@ -192,16 +199,23 @@ export function predictSynAckSchedule(input: Partial<KernelSettings> = {}, optio
   const intervalsMs: number[] = [0];
   let numTimeout = 0;
   let timerMs = initialMs;
-  let lastSendMs = 0;
+  let lastFireMs = 0;
+  let sinceSendMs = 0;
+  const defer = options.deferAccept;
   for (;;) {
-    const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
-    if (numTimeout >= limitAt({ numTimeout, atMs: fireMs })) {
-      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'count' };
+    const fireMs = lastFireMs + timerMs + lateByMs(options, timerMs, settings.hz);
+    sinceSendMs += timerMs;
+    const acked = defer !== undefined && defer.ackedAtMs <= fireMs;
+    if (numTimeout >= limitAt({ numTimeout, atMs: fireMs }) && (!acked || numTimeout >= defer.retrans)) {
+      return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: sinceSendMs, failReason: 'count' };
     }
-    sends.push(fireMs);
-    kinds.push('rto');
-    intervalsMs.push(timerMs);
-    lastSendMs = fireMs;
+    if (!acked || numTimeout >= defer.retrans - 1) {
+      sends.push(fireMs);
+      kinds.push('rto');
+      intervalsMs.push(sinceSendMs);
+      sinceSendMs = 0;
+    }
+    lastFireMs = fireMs;
     numTimeout += 1;
     timerMs = Math.min(initialMs * 2 ** numTimeout, LINUX_TCP_CONSTANTS.TCP_RTO_MAX_MS);
   }

@@ -105,6 +105,11 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
   return checks;
 }
 
+/** The received segments the replay left out and why (a rule's drop, a full or deferring accept queue, …): the first five. */
+function skippedEvidence(replay: EndpointReplay): string[] {
+  return replay.skipped.slice(0, 5).map((skip) => `${replay.host} capture #${skip.frame}: ${skip.reason}`);
+}
+
 /** The socket's samples, the capture frames its replay rests on, and the timer windows it predicts. */
 function conformanceRefs(host: string, samples: readonly StateSample[], replay: EndpointReplay | undefined): Evidence[] {
   const refs: Evidence[] = samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
@@ -231,7 +236,7 @@ export function checkSocket(
     violations.push(describeViolation(machine, previousObserved, sample, timeline, position, replay, rel));
     previousObserved = sample.state;
   }
-  for (const skip of replay.skipped.slice(0, 5)) evidence.push(`${replay.host} capture #${skip.frame}: ${skip.reason}`);
+  evidence.push(...skippedEvidence(replay));
   const expectedPath = collapse(timeline.map((e) => e.state)).join(' → ');
   if (violations.length > 0) {
     return {
@@ -334,7 +339,7 @@ function checkSocketExactly(
   const name = `${host.name} ${local} ↔ ${remote} follows the TCP state machine`;
   const judged = judgeExactTransitions(run, host, machine, transitions, replay);
   const violations = [...judged.violations, ...crossCheckSamples(run, host, transitions, samples, judged.handedToTimewaitUs)];
-  const evidence = [...judged.evidence];
+  const evidence = [...judged.evidence, ...skippedEvidence(replay)];
   const afterHandOver = judged.handedToTimewaitUs === undefined ? [] : samples.filter((s) => s.timeUs >= (judged.handedToTimewaitUs as number));
   let sampledPart: Check | undefined;
   if (afterHandOver.length > 0) {

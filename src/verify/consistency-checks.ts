@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
+import { silentRequestTimeouts } from '../analysis/accept-queue.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { SEND_CHAINS } from '../analysis/rule-timeline.js';
 import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
@@ -247,7 +248,7 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
       }
       const most = [...copies.values()].sort((x, y) => y.length - x.length)[0] ?? [];
       const captured = Math.max(0, most.length - 1);
-      if (claimed <= captured + dropsBeforeCapture || reported.has(row.local + row.remote)) continue;
+      if (claimed <= captured + dropsBeforeCapture + silentRequestTimeouts(run, host.name, row) || reported.has(row.local + row.remote)) continue;
       reported.add(row.local + row.remote);
       const seq = most[0] === undefined ? '' : ` (seq ${most[0].seq}: #${most.map((s) => s.frame).join(', #')})`;
       findings.push({

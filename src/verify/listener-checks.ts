@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
-import { acceptQueueOf } from '../analysis/accept-queue.js';
+import { listenerRefusals, type AcceptQueueRefusal } from '../analysis/accept-queue.js';
 import { ruleDropOf, SEND_CHAINS } from '../analysis/rule-timeline.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { listenStepBacklog, synQueueReadings } from '../analysis/sampled-reads.js';
@@ -78,7 +78,7 @@ function attemptsOf(run: RunRecord, host: RunHost, port: number, analysis: RunAn
 }
 
 function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: readonly Attempt[], analysis: RunAnalysis): Check {
-  const refused = acceptQueueOf(run, host, port);
+  const refused = listenerRefusals(run, host);
   const evidence: string[] = [];
   const problems: string[] = [];
   const frames: number[] = [];
@@ -148,7 +148,7 @@ function silenceCause(
   host: RunHost,
   port: number,
   attempt: Attempt,
-  refused: ReturnType<typeof acceptQueueOf>,
+  refused: AcceptQueueRefusal | undefined,
   analysis: RunAnalysis,
 ): string | undefined {
   for (const syn of attempt.syns) {

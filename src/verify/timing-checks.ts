@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
+import { deferredRequestOf } from '../analysis/accept-queue.js';
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { missingSettings, readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { connTimerOptions } from '../analysis/conn-timer-options.js';
@@ -185,10 +186,11 @@ export function checkSynAckRetransmits(
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
   const answer = answeredAt(run, analysis, host, all);
+  const deferAccept = deferredRequestOf(run, host, first.srcPort, tuple.remote, all.firstUs);
   const judged = candidates.map((candidate) => ({
     candidate,
     outcome: fitRetransmissions(
-      (options) => predictSynAckSchedule(settings, { ...options, retriesLimit: candidate.k }),
+      (options) => predictSynAckSchedule(settings, { ...options, retriesLimit: candidate.k, ...(deferAccept !== undefined && { deferAccept }) }),
       timerSends,
       giveUp,
       hzOf(settings),

@@ -1,4 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
+import { silentRequestTimeouts } from '../analysis/accept-queue.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
@@ -88,7 +89,7 @@ function rowAgainstTrace(run: RunRecord, host: RunHost, row: SocketRow, ofTuple:
   const claimed = row.timer.retransmits;
   if (claimed <= 0) return undefined;
   const attempts = ofTuple.filter((e) => (e.kind === 'retransmit' || e.kind === 'synack-retransmit') && e.timeUs <= toUs).length;
-  if (claimed <= attempts) return undefined;
+  if (claimed <= attempts + silentRequestTimeouts(run, host.name, row)) return undefined;
   return {
     text:
       `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} counts ${claimed} retransmission(s), ` +
