@@ -81,7 +81,6 @@ function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: re
   const refused = listenerRefusals(run, host);
   const evidence: string[] = [];
   const problems: string[] = [];
-  const frames: number[] = [];
   let answered = 0;
   for (const attempt of attempts) {
     const first = attempt.syns[0] as TcpSegment;
@@ -97,7 +96,6 @@ function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: re
       evidence.push(`${what}: unanswered — ${cause}`);
       continue;
     }
-    frames.push(first.frame);
     problems.push(`${what} reached TCP and was never answered, and nothing explains the silence (no full accept or SYN queue, no rule on the way)`);
   }
   const silent = attempts.length - answered;
