@@ -5,8 +5,9 @@ import { listenStepBacklog } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
 
 /*
- * The accept queue of a listener whose application never calls accept() (a `listen` step with
- * `accept: false`), as Linux fills it:
+ * What a listener's TCP does not act on, for the replay and the checks (listenerRefusals()):
+ * TCP_DEFER_ACCEPT's dropped bare ACKs (deferAcceptOn(), below), and the accept queue of a listener whose
+ * application never calls accept() (a `listen` step with `accept: false`), as Linux fills it:
  * - A final ACK makes a child socket only while the queue is not full: tcp_check_req() →
  *   tcp_v4_syn_recv_sock() fails on sk_acceptq_is_full() (sk_ack_backlog > sk_max_ack_backlog: a backlog
  *   of 1 holds 2). Then, with tcp_abort_on_overflow=0, the ACK is ignored (`inet_rsk(req)->acked = 1`): the
@@ -21,7 +22,7 @@ import { isPureSyn } from './syn-ack-replies.js';
 export type AcceptQueueRefusal = (segment: TcpSegment) => string | undefined;
 
 /** The accept-queue refusals of the listener on `port` of `host`, or undefined when its application accepts. */
-export function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueueRefusal | undefined {
+function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueueRefusal | undefined {
   const step = run.lab.steps.find((s) => s.kind === 'listen' && s.host === host.name && s.port === port);
   if (step === undefined || step.kind !== 'listen' || step.accept !== false) return undefined;
   const backlog = listenStepBacklog(run, host, port) ?? 0;
@@ -138,7 +139,7 @@ function deferAcceptOn(run: RunRecord, host: RunHost, port: number): DeferAccept
 }
 
 /** The bare ACKs a TCP_DEFER_ACCEPT listener on `port` dropped (deferAcceptOn()), or undefined without the option. */
-export function deferAcceptOf(run: RunRecord, host: RunHost, port: number): AcceptQueueRefusal | undefined {
+function deferAcceptOf(run: RunRecord, host: RunHost, port: number): AcceptQueueRefusal | undefined {
   const defer = deferAcceptOn(run, host, port);
   if (defer === undefined) return undefined;
   return (segment) => (isAddressOf(host, segment.dst) ? defer.dropped.get(segment.frame) : undefined);
