@@ -145,21 +145,20 @@ function deferAcceptOf(run: RunRecord, host: RunHost, port: number): AcceptQueue
   return (segment) => (isAddressOf(host, segment.dst) ? defer.dropped.get(segment.frame) : undefined);
 }
 
-/**
- * For predictSynAckSchedule(): the listener's rskq_defer_accept and when the request of `remote` was acked
- * (ms after `firstSynAckUs`), or undefined when the listener has no TCP_DEFER_ACCEPT or the request was never acked.
- */
-export function deferredRequestOf(
-  run: RunRecord,
-  host: RunHost,
-  port: number,
-  remote: string,
-  firstSynAckUs: number,
-): { retrans: number; ackedAtMs: number; seconds: number } | undefined {
+/** A request a TCP_DEFER_ACCEPT listener kept after dropping its bare ACK: the option and when it was acked. */
+export interface DeferredRequest {
+  readonly seconds: number;
+  /** rskq_defer_accept: the option as SYN-ACK timeouts (deferAcceptRetrans()). */
+  readonly retrans: number;
+  readonly ackedAtUs: number;
+}
+
+/** The request of `remote` on a TCP_DEFER_ACCEPT listener that dropped its bare ACK, for predictSynAckSchedule(); else undefined. */
+export function deferredRequestOf(run: RunRecord, host: RunHost, port: number, remote: string): DeferredRequest | undefined {
   const defer = deferAcceptOn(run, host, port);
   const ackedAtUs = defer?.ackedAtUs.get(remote);
   if (defer === undefined || ackedAtUs === undefined) return undefined;
-  return { retrans: defer.retrans, ackedAtMs: (ackedAtUs - firstSynAckUs) / 1000, seconds: defer.seconds };
+  return { retrans: defer.retrans, ackedAtUs, seconds: defer.seconds };
 }
 
 /** TCP_DEFER_ACCEPT (ms) of the lab's listen step on `host` and `port`, if it sets one. */

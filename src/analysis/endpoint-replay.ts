@@ -15,7 +15,7 @@ import {
   USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
 
-import { type AcceptQueueRefusal } from './accept-queue.js';
+import { type AcceptQueueRefusal, type DeferredRequest } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
 
 import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
@@ -126,8 +126,10 @@ export interface ReplayInput {
    * Absent: the limit is tcp_synack_retries.
    */
   readonly synQueueReadings?: (fromUs: number, toUs: number, self?: string) => readonly SynQueuePressure[];
-  /** A listener's full accept queue (accept-queue.ts): why TCP did not act on a received SYN or final ACK. */
+  /** What the listener's TCP did not act on (accept-queue.ts listenerRefusals()): a full accept queue, TCP_DEFER_ACCEPT. */
   readonly acceptQueue?: AcceptQueueRefusal;
+  /** A passive socket's request kept by TCP_DEFER_ACCEPT after its bare ACK (deferredRequestOf()): its SYN-ACK schedule changes. */
+  readonly deferred?: DeferredRequest;
   /** This connection's time on a reused 4-tuple (EndpointReplay.window); `segments` and `endUs` are already cut to it. */
   readonly window?: { readonly fromUs: number; readonly untilUs: number };
 }
@@ -510,8 +512,14 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   function requestDropTimer(firstUs: number, offsets: readonly number[]): TimerPrediction {
     const retries = settings.tcp_synack_retries;
     const base = `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${retries}`;
+    const { deferred } = input;
+    const deferAccept = deferred === undefined ? {} : { deferAccept: { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - firstUs) / 1000 } };
     const windowFor = (limit: number | undefined) =>
-      predictGiveUpWindow((o) => predictSynAckSchedule(settings, { ...o, ...(limit !== undefined && { retriesLimit: limit }) }), offsets, settings.hz);
+      predictGiveUpWindow(
+        (o) => predictSynAckSchedule(settings, { ...o, ...deferAccept, ...(limit !== undefined && { retriesLimit: limit }) }),
+        offsets,
+        settings.hz,
+      );
     const readingsOf = input.synQueueReadings;
     if (readingsOf === undefined) {
       const giveUp = windowFor(undefined);

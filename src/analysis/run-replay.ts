@@ -3,7 +3,7 @@ import type { TcpSegment } from '../observe/packet.js';
 
 import { replayEndpoint, type EndpointReplay, type ReplayCall } from './endpoint-replay.js';
 import { assertNever } from '../assert-never.js';
-import { listenerRefusals } from './accept-queue.js';
+import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
 import { connTimerOptions } from './conn-timer-options.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
 import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
@@ -35,6 +35,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
       const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
       const backlog = listenStepBacklog(run, host, localPort);
       const windows = connectionWindows(host, tuple);
+      const deferred = deferredRequestOf(run, host, localPort, tuple.remote);
       windows.forEach((window, i) => {
         const conn = windows.length === 1 ? conns[0] : conns[i];
         const error =
@@ -54,6 +55,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             ...(rtoMinMs !== undefined && { rtoMinMs }),
             ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
             ...(acceptQueue !== undefined && { acceptQueue }),
+            ...(deferred !== undefined && { deferred }),
             endUs: cut ? Math.min(endUs, window.untilUs) : endUs,
             ...(cut && { window }),
           }),

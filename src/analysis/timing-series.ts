@@ -278,11 +278,12 @@ function predictorFor(
       const missing = missingSettings(recorded, ['tcp_synack_retries']);
       if (missing.length > 0) return { missing };
       const { segment } = timerCopies[0] as TracedSegment;
-      const deferAccept = deferredRequestOf(record, host, segment.srcPort, `${segment.dst}:${segment.dstPort}`, segment.timeUs);
+      const deferred = deferredRequestOf(record, host, segment.srcPort, `${segment.dst}:${segment.dstPort}`);
+      const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - segment.timeUs) / 1000 };
       return {
         predict: (o) => predictSynAckSchedule(settings, { ...o, ...(deferAccept !== undefined && { deferAccept }) }),
         hz,
-        settings: settingsText(settings, ['tcp_synack_retries']) + (deferAccept === undefined ? '' : `, TCP_DEFER_ACCEPT ${deferAccept.seconds} s`),
+        settings: settingsText(settings, ['tcp_synack_retries']) + (deferred === undefined ? '' : `, TCP_DEFER_ACCEPT ${deferred.seconds} s`),
       };
     }
     case 'FIN': {

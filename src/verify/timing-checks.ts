@@ -186,7 +186,8 @@ export function checkSynAckRetransmits(
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
   const answer = answeredAt(run, analysis, host, all);
-  const deferAccept = deferredRequestOf(run, host, first.srcPort, tuple.remote, all.firstUs);
+  const deferred = deferredRequestOf(run, host, first.srcPort, tuple.remote);
+  const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - all.firstUs) / 1000 };
   const judged = candidates.map((candidate) => ({
     candidate,
     outcome: fitRetransmissions(

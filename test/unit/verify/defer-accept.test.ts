@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deferAcceptRetrans } from '../../../src/analysis/accept-queue.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
+import { predictSynAckSchedule } from '../../../src/tcp/timing-model.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { checkSynAckRetransmits } from '../../../src/verify/timing-checks.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
@@ -25,6 +26,15 @@ function withoutDefer(run: RunRecord): RunRecord {
 describe('TCP_DEFER_ACCEPT (tcp_check_req(), syn_ack_recalc())', () => {
   it('secs_to_retrans(): seconds become SYN-ACK timeouts of 1, 2, 4 … s', () => {
     expect([0, 1, 2, 3, 4, 7, 8, 15, 16].map(deferAcceptRetrans)).toEqual([0, 1, 2, 2, 3, 3, 4, 4, 5]);
+  });
+
+  it('an acked request resends only from num_timeout = rskq_defer_accept − 1 and expires at max(limit, rskq_defer_accept)', () => {
+    const acked = (retrans: number, synackRetries: number) =>
+      predictSynAckSchedule({ tcp_synack_retries: synackRetries }, { deferAccept: { retrans, ackedAtMs: 0 } });
+    expect(acked(2, 5)).toMatchObject({ sends: [0, 3000, 7000, 15000, 31000], failAtMs: 63000 });
+    expect(acked(4, 2)).toMatchObject({ sends: [0, 15000], failAtMs: 31000 });
+    // Not acked (the bare ACK never came): the plain schedule.
+    expect(predictSynAckSchedule({ tcp_synack_retries: 2 }, { deferAccept: { retrans: 4, ackedAtMs: Infinity } }).sends).toEqual([0, 1000, 3000]);
   });
 
   it('the measured run passes: the bare ACK is no child, the ACK of the last-chance SYN-ACK and a data segment are', async () => {
