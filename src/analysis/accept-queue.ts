@@ -1,6 +1,8 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
+import { segmentEndpoints } from './run-sockets.js';
+import { portOf } from './socket-timeline.js';
 import { listenStepBacklog } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
 
@@ -107,7 +109,7 @@ function deferAcceptOn(run: RunRecord, host: RunHost, port: number): DeferAccept
   for (const s of host.segments) {
     const synAck = (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
     if (synAck && isAddressOf(host, s.src) && s.srcPort === port) {
-      const remote = `${s.dst}:${s.dstPort}`;
+      const remote = segmentEndpoints(s).dst;
       const request = requests.get(remote);
       if (request === undefined || request.isn !== s.seq) {
         requests.set(remote, { isn: s.seq, peerIsn: (s.ack - 1) >>> 0, retransmits: 0, retransmittedSinceAcked: false, child: false });
@@ -119,7 +121,7 @@ function deferAcceptOn(run: RunRecord, host: RunHost, port: number): DeferAccept
       continue;
     }
     if (!isAddressOf(host, s.dst) || s.dstPort !== port) continue;
-    const remote = `${s.src}:${s.srcPort}`;
+    const remote = segmentEndpoints(s).src;
     const request = requests.get(remote);
     if (request === undefined || request.child || (s.flags & (TcpFlag.ACK | TcpFlag.RST | TcpFlag.SYN)) !== TcpFlag.ACK) continue;
     if (s.ack !== (request.isn + 1) >>> 0) continue;
@@ -174,7 +176,7 @@ function deferAcceptMsOf(run: RunRecord, host: string, port: number): number | u
  */
 export function silentRequestTimeouts(run: RunRecord, host: string, row: { readonly local: string; readonly state: string }): number {
   if (parseTcpState(row.state) !== 'SYN_RECEIVED') return 0;
-  const ms = deferAcceptMsOf(run, host, Number(row.local.slice(row.local.lastIndexOf(':') + 1)));
+  const ms = deferAcceptMsOf(run, host, portOf(row.local));
   return ms === undefined ? 0 : Math.max(0, deferAcceptRetrans(ms / 1000) - 1);
 }
 

@@ -278,7 +278,7 @@ function predictorFor(
       const missing = missingSettings(recorded, ['tcp_synack_retries']);
       if (missing.length > 0) return { missing };
       const { segment } = timerCopies[0] as TracedSegment;
-      const deferred = deferredRequestOf(record, host, segment.srcPort, `${segment.dst}:${segment.dstPort}`);
+      const deferred = deferredRequestOf(record, host, segment.srcPort, segmentEndpoints(segment).dst);
       const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - segment.timeUs) / 1000 };
       return {
         predict: (o) => predictSynAckSchedule(settings, { ...o, ...(deferAccept !== undefined && { deferAccept }) }),

@@ -3,6 +3,7 @@ import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { listenerRefusals, type AcceptQueueRefusal } from '../analysis/accept-queue.js';
 import { ruleDropOf, SEND_CHAINS } from '../analysis/rule-timeline.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { listenStepBacklog, synQueueReadings } from '../analysis/sampled-reads.js';
 import { isPureSyn } from '../analysis/syn-ack-replies.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
@@ -63,7 +64,8 @@ function attemptsOf(run: RunRecord, host: RunHost, port: number, analysis: RunAn
     const inbound = isAddressOf(host, s.dst) && s.dstPort === port;
     const outbound = isAddressOf(host, s.src) && s.srcPort === port;
     if (!inbound && !outbound) continue;
-    const remote = inbound ? `${s.src}:${s.srcPort}` : `${s.dst}:${s.dstPort}`;
+    const { src, dst } = segmentEndpoints(s);
+    const remote = inbound ? src : dst;
     if (!firstOnTuple.has(remote)) firstOnTuple.set(remote, s.timeUs);
     if (!inbound || !isPureSyn(s) || s.timeUs > boundaryUs - ANSWER_WINDOW_US) continue;
     if (!run.hosts.some((h) => isAddressOf(h, s.src))) continue;
@@ -120,14 +122,12 @@ function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: re
 /** What answered an attempt: a SYN-ACK or RST back on its tuple in either capture, or a socket the host sampled. */
 function answerOf(run: RunRecord, host: RunHost, port: number, attempt: Attempt): string | undefined {
   const first = attempt.syns[0] as TcpSegment;
-  const [address, remotePort] = splitEndpoint(attempt.remote);
+  const local = segmentEndpoints(first).dst;
   for (const capture of run.hosts) {
     const reply = capture.segments.find(
       (s) =>
-        isAddressOf(host, s.src) &&
-        s.srcPort === port &&
-        s.dst === address &&
-        s.dstPort === remotePort &&
+        segmentEndpoints(s).src === local &&
+        segmentEndpoints(s).dst === attempt.remote &&
         s.timeUs >= first.timeUs - 1000 &&
         ((s.flags & TcpFlag.RST) !== 0 || (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)),
     );
@@ -177,16 +177,11 @@ function synQueueFull(run: RunRecord, host: RunHost, port: number, syn: TcpSegme
   if ((host.kernelSettings['net.ipv4.tcp_syncookies'] ?? '1') !== '0') return undefined; // a full queue still answers with a cookie
   const backlog = listenStepBacklog(run, host, port) ?? 0;
   const limit = Math.min(backlog, Math.floor((Number(host.kernelSettings['net.ipv4.tcp_max_syn_backlog'] ?? Infinity) * 3) / 4));
-  const readings = synQueueReadings(host, `${syn.dst}:${port}`, backlog)(syn.timeUs - 1_000_000, syn.timeUs);
+  const readings = synQueueReadings(host, segmentEndpoints(syn).dst, backlog)(syn.timeUs - 1_000_000, syn.timeUs);
   const requests = Math.max(0, ...readings.map((r) => r.requests));
   if (requests * 2 < limit) return undefined;
   return (
     `the SYN queue was full or near it (${requests} requests sampled, limit ${limit}: the backlog, or ¾ of tcp_max_syn_backlog with ` +
     'tcp_syncookies=0; tcp_conn_request() drops a SYN it cannot queue and sends no cookie)'
   );
-}
-
-function splitEndpoint(endpoint: string): [string, number] {
-  const colon = endpoint.lastIndexOf(':');
-  return [endpoint.slice(0, colon), Number(endpoint.slice(colon + 1))];
 }

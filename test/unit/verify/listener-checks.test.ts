@@ -48,4 +48,10 @@ describe('a listener answers every connection attempt that reaches it (tcp_conn_
     const [silencedCheck] = listenerChecks(silenced(run, 8888));
     expect(silencedCheck?.status, silencedCheck?.observed).toBe('fail');
   });
+
+  it('IPv6: attempts are named and matched by bracketed endpoints, as the agent names sockets', async () => {
+    const [check] = listenerChecks(await loadFixtureRun('handshake-ipv6'));
+    expect(check?.status, check?.observed).toBe('pass');
+    expect(check?.evidence[0]).toMatch(/^SYN from \[fd[0-9a-f:]+\]:\d+ /);
+  });
 });

@@ -25,6 +25,7 @@ export function loadFixtureRun(
     | 'four-way-close-missed-sample'
     | 'old-duplicate-syn'
     | 'host-unreachable'
+    | 'handshake-ipv6'
     | 'defer-accept'
     | 'fin-wait-1-early-fire'
     | 'host-unreachable-worker',
