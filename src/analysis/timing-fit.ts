@@ -308,25 +308,37 @@ export interface FinRtoEstimate {
 }
 
 /**
- * Estimates the RTO of an orphan's FIN from its send offsets. A tail-loss probe (tcp_output.c
- * tcp_send_loss_probe(), capped at the RTO for a lone FIN) shows as a first gap about equal to the
- * second instead of half of it. A timer fires no earlier than due (but for a jiffy or so), so the RTO is at most every RTO gap / 2^k;
- * the estimate is that bound in whole jiffies, never below tcp_rto_min.
+ * Estimates the RTO of an orphan's FIN (or of established data) from its send offsets. A tail-loss probe
+ * (tcp_output.c tcp_send_loss_probe(), capped at the RTO for a lone FIN) shows as a first gap about equal
+ * to the second instead of half of it. The RTO is srtt + max(4·rttvar, tcp_rto_min) (tcp_input.c
+ * __tcp_set_rto(), tcp_rtt_estimator()), so on a busy machine it is a few ms above tcp_rto_min, and the
+ * doubling multiplies that by 2^k. A timer fires no earlier than due (but for a jiffy or so), so the RTO
+ * is at most every RTO gap / 2^k: that bound in whole jiffies is the estimate, never below tcp_rto_min —
+ * unless it leaves a gap outside the window compareSchedule() gives it (a copy captured a ms late
+ * shortens the next gap), then the smallest whole-jiffy RTO that puts every gap in its window.
  */
 export function estimateFinRto(offsetsMs: readonly number[], rtoMinMs: number, hz: number): FinRtoEstimate {
   const gaps = offsetsMs.slice(1).map((t, i) => t - (offsetsMs[i] ?? 0));
   const [first, second] = gaps;
   const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
   const rtoGaps = hasTlp ? gaps.slice(1) : gaps;
+  const tlpAtMs = hasTlp ? offsetsMs[1] : undefined;
   if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
-  const bound = Math.min(...rtoGaps.map((gap, k) => gap / 2 ** k));
   const jiffyMs = 1000 / hz;
-  const floored = Math.floor(bound / jiffyMs + 1e-9) * jiffyMs;
-  const rtoMs = Math.max(roundUpToJiffiesMs(rtoMinMs, hz), floored);
+  const minMs = roundUpToJiffiesMs(rtoMinMs, hz);
+  const bound = Math.floor(Math.min(...rtoGaps.map((gap, k) => gap / 2 ** k)) / jiffyMs + 1e-9) * jiffyMs;
+  const rtoMs = Math.max(minMs, bound);
+  // The RTOs for which every gap k lies in [R·2^k − early − allowance, R·2^k + slack + allowance].
+  const low = Math.max(...rtoGaps.map((gap, k) => (gap - timerSlackMs(gap, hz) - CAPTURE_ALLOWANCE_MS) / 2 ** k));
+  const high = Math.min(...rtoGaps.map((gap, k) => (gap + timerEarlyMs(gap, hz) + CAPTURE_ALLOWANCE_MS) / 2 ** k));
+  const fitting = Math.max(minMs, Math.ceil(low / jiffyMs - 1e-9) * jiffyMs);
+  if (rtoMs < low && fitting <= high) {
+    return { rtoMs: fitting, tlpAtMs, source: `the smallest RTO in whole jiffies that fits every gap (each gap / 2^k is at most ${bound} ms)` };
+  }
   return {
     rtoMs,
-    tlpAtMs: hasTlp ? offsetsMs[1] : undefined,
-    source: floored >= rtoMinMs ? 'from the observed gaps (each RTO gap / 2^k, whole jiffies)' : `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter`,
+    tlpAtMs,
+    source: bound >= rtoMinMs ? 'from the observed gaps (each RTO gap / 2^k, whole jiffies)' : `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter`,
   };
 }
 

@@ -142,6 +142,24 @@ describe('fin-retransmits', () => {
     expect(estimateFinRto([0, 100, 300], 200, 250).rtoMs).toBe(200);
   });
 
+  // CI, 2026-12-02, last-ack under load: RTO ≈ srtt + 200 ms, and the copy after the probe was captured a ms
+  // late, so the first RTO gap (203 ms) floors to 200 ms and 200·2^k misses the 5th copy by 7 ms.
+  const LOADED_FINS = [0, 217, 420, 856, 1689, 3352];
+
+  it('an RTO a few ms above tcp_rto_min: the smallest whole-jiffy RTO that fits every gap, not the floor of the shortest', () => {
+    expect(estimateFinRto(LOADED_FINS, 200, 250)).toMatchObject({ rtoMs: 204, tlpAtMs: 217 });
+    const check = checkFinRetransmits(expectation, finRun(LOADED_FINS, 6_776, { settings: { 'net.ipv4.tcp_orphan_retries': '3' } }));
+    expect(check.status, check.observed).toBe('pass');
+  });
+
+  it('still fails when one gap breaks the doubling that the others share', () => {
+    const stretched = [0, 217, 420, 856, 1689, 3452]; // the last gap 1.763 s: no one RTO fits it and the others
+    expect(estimateFinRto(stretched, 200, 250).rtoMs).toBe(200);
+    const check = checkFinRetransmits(expectation, finRun(stretched, 6_876, { settings: { 'net.ipv4.tcp_orphan_retries': '3' } }));
+    expect(check.status).toBe('fail');
+    expect(check.observed).toMatch(/transmission 6 late/);
+  });
+
   it('passes on the measured schedule, destroyed at 107.5 s without a RST', () => {
     const check = checkFinRetransmits(expectation, finRun(MEASURED_FINS, 107_500));
     expect(check.status, check.observed).toBe('pass');
