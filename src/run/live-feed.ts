@@ -67,15 +67,21 @@ export class LiveFeed {
 /**
  * Names the rule on the receiving host that drops this segment: the first rule in place, in the order the
  * lab added them, that the rule timeline's one predicate calls a receive-side drop matching it
- * (analysis/rule-timeline.ts receiveDropRule(): INPUT/PREROUTING, DROP or REJECT, compiled once). Live
- * only: the report decides with the rule counters.
+ * (analysis/rule-timeline.ts receiveDropRule(): INPUT/PREROUTING, DROP or REJECT, compiled once). A rule with
+ * hidden-state matches (-m limit, statistic, recent) is named as a maybe. Live only: the report decides with the
+ * rule counters.
  */
 function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment): string | undefined {
   for (const [key, { host, rule }] of ctx.rules) {
     if (host !== receiver) continue;
     const drop = receiveDropRule(rule);
     if (drop !== undefined && 'matches' in drop && drop.matches(seg)) {
-      return `${drop.target === 'DROP' ? 'dropped' : 'rejected'} by rule ${key.slice(host.length + 1)} on ${host}`;
+      const verb = drop.target === 'DROP' ? 'dropped' : 'rejected';
+      const name = key.slice(host.length + 1);
+      // -m limit/statistic/recent: the rule takes only some of what it matches; its counter decides at the end.
+      if (drop.unpredictable.length > 0)
+        return `maybe ${verb} by rule ${name} on ${host} (-m ${drop.unpredictable.map((u) => u.module).join(', -m ')}: its counter decides)`;
+      return `${verb} by rule ${name} on ${host}`;
     }
   }
   return undefined;
