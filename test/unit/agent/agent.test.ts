@@ -4,40 +4,24 @@
  * files the image will carry (helpers/build-agent.ts). Ports are ephemeral (listen port 0), and
  * socket events are filtered by those ports because /proc/net/tcp here lists the whole machine.
  */
-import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { AgentProcess } from './helpers/agent-process.js';
-import { buildAgent, type BuiltAgent } from './helpers/build-agent.js';
+import { hasPython, useAgentPair } from './helpers/agent-pair.js';
 
 type SocketEvent = Extract<AgentEvent, { type: 'socket' }>;
 type Listening = Extract<AgentEvent, { type: 'listening' }>;
 
-/** The agent's socket worker is Python (sockets.py): without python3 on this machine, these suites are skipped, saying why. */
-const hasPython = spawnSync('python3', ['--version']).status === 0;
 const describeAgent = (name: string, body: () => void): void => {
   if (hasPython) describe(name, body);
   else describe.skip(`${name} (python3 missing: skipped)`, body);
 };
 
-let built: BuiltAgent;
 let server: AgentProcess;
 let client: AgentProcess;
-
-beforeAll(() => {
-  if (!hasPython) return;
-  built = buildAgent();
-  server = new AgentProcess(built.agentPath);
-  client = new AgentProcess(built.agentPath);
-}, 120_000);
-
-afterAll(async () => {
-  server?.kill();
-  client?.kill();
-  await Promise.all([server?.exited, client?.exited]);
-  built?.remove();
-});
+let agentPath: string;
+useAgentPair((pair) => ({ server, client, agentPath } = pair));
 
 /** Starts a listener on an ephemeral port and returns the port. */
 async function listen(agent: AgentProcess, extra: Record<string, unknown> = {}): Promise<number> {
@@ -269,7 +253,7 @@ describeAgent('connections on loopback', () => {
 
 describeAgent('agent exit', () => {
   it('exits 0 on stdin EOF', async () => {
-    const agent = new AgentProcess(built.agentPath);
+    const agent = new AgentProcess(agentPath);
     try {
       await agent.waitFor((e) => e.type === 'ready');
       agent.endInput();
@@ -280,7 +264,7 @@ describeAgent('agent exit', () => {
   });
 
   it('exit: replies, closes its sockets (the peer sees the FIN) and exits 0', async () => {
-    const agent = new AgentProcess(built.agentPath);
+    const agent = new AgentProcess(agentPath);
     try {
       const port = await listen(server);
       expect(await agent.command({ op: 'connect', conn: 'x', host: '127.0.0.1', port })).toMatchObject({ ok: true });

@@ -6,11 +6,10 @@
  * with that reason in its name, and the image-based integration test (test/integration/socket-options.test.ts)
  * still covers the worker.
  */
-import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentEvent, SocketOptionReading } from '../../../src/agent/protocol.js';
-import { AgentProcess } from './helpers/agent-process.js';
-import { buildAgent, type BuiltAgent } from './helpers/build-agent.js';
+import type { AgentProcess } from './helpers/agent-process.js';
+import { hasPython, pythonVersion, useAgentPair } from './helpers/agent-pair.js';
 
 type Event<T extends AgentEvent['type']> = Extract<AgentEvent, { type: T }>;
 const is =
@@ -18,27 +17,11 @@ const is =
   (e: AgentEvent): e is Event<T> =>
     e.type === type && match(e as Event<T>);
 
-const python3 = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-const hasPython = python3.status === 0;
 const suite = hasPython ? describe : describe.skip;
 
-let built: BuiltAgent;
 let server: AgentProcess;
 let client: AgentProcess;
-
-beforeAll(() => {
-  if (!hasPython) return;
-  built = buildAgent();
-  server = new AgentProcess(built.agentPath);
-  client = new AgentProcess(built.agentPath);
-}, 120_000);
-
-afterAll(async () => {
-  server?.kill();
-  client?.kill();
-  await Promise.all([server?.exited, client?.exited]);
-  built?.remove();
-});
+useAgentPair((pair) => ({ server, client } = pair));
 
 async function listen(extra: Record<string, unknown> = {}): Promise<number> {
   const before = server.events.length;
@@ -51,7 +34,7 @@ function readBack(event: Event<'options-set'>): Record<string, SocketOptionReadi
   return Object.fromEntries(event.options.map((o) => [o.name, o.readBack]));
 }
 
-suite(`socket worker (sockets.py, ${hasPython ? python3.stdout.trim() : 'python3 missing: skipped'})`, () => {
+suite(`socket worker (sockets.py, ${pythonVersion})`, () => {
   it('sets every option on a listener before listen(2) and reads each back from the kernel', async () => {
     const port = await listen({
       options: [

@@ -1,40 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentEvent } from '../../../src/agent/protocol.js';
 import { loadLabText } from '../../../src/lab/load-lab.js';
-import type { DeployedLab } from '../../../src/run/deployed-lab.js';
 import { runStep, stepConnection, type StepContext } from '../../../src/run/step-runner.js';
-
-/** A fake deployment whose agents record the commands they get (listen answers `listening`, as the worker does). */
-function recordingLab(hosts: string[]): { lab: DeployedLab; commands: Map<string, Record<string, unknown>[]> } {
-  const commands = new Map(hosts.map((h) => [h, [] as Record<string, unknown>[]]));
-  const host = (name: string) => {
-    const events: AgentEvent[] = [];
-    return {
-      name,
-      address: `198.18.0.${hosts.indexOf(name) + 2}`,
-      agent: {
-        events,
-        command: async (command: Record<string, unknown>) => {
-          commands.get(name)!.push(command);
-          if (command['op'] === 'listen') events.push({ type: 'listening', timeUs: 1, port: command['port'] as number });
-        },
-        waitFor: async (match: (e: AgentEvent) => boolean, _ms: number, what: string, from: number) => {
-          const seen = events.slice(from).find(match);
-          if (!seen) throw new Error(`${name}: no ${what}`);
-          return seen;
-        },
-      },
-    };
-  };
-  const all = new Map(hosts.map((h) => [h, host(h)]));
-  const lab = {
-    lab: { steps: [] },
-    hosts: all,
-    host: (name: string) => all.get(name)!,
-    addressOf: (name: string) => all.get(name)!.address,
-  } as unknown as DeployedLab;
-  return { lab, commands };
-}
+import { fakeLab } from './helpers/fake-lab.js';
 
 const LAB = `title: t
 description: d
@@ -55,7 +22,7 @@ steps:
 describe('the socket steps become agent commands (fake runtime)', () => {
   it('sends each step as its command, options as setsockopt calls in kernel units, conn resolved', async () => {
     const lab = loadLabText(LAB, 'lab.yaml');
-    const { lab: deployed, commands } = recordingLab(['server', 'client']);
+    const { lab: deployed, commands } = fakeLab(['server', 'client']);
     const ctx: StepContext = {
       lab: deployed,
       signal: new AbortController().signal,
@@ -119,7 +86,7 @@ describe('the socket steps become agent commands (fake runtime)', () => {
 
   it('a listen or connect without options sends no options at all (no SO_REUSEADDR behind the lab’s back)', async () => {
     const lab = loadLabText(LAB.replace(/, options: \{[^\n]*\} \}\n/g, ' }\n').split('  - accept')[0]!, 'lab.yaml');
-    const { lab: deployed, commands } = recordingLab(['server', 'client']);
+    const { lab: deployed, commands } = fakeLab(['server', 'client']);
     const ctx: StepContext = {
       lab: deployed,
       signal: new AbortController().signal,

@@ -1,40 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../src/agent/protocol.js';
 import type { Step } from '../../../src/lab/model.js';
-import type { DeployedLab } from '../../../src/run/deployed-lab.js';
 import { runStep, type StepContext } from '../../../src/run/step-runner.js';
 import { parseTcpState } from '../../../src/tcp/state.js';
-
-/** Agents with no container: commands succeed at once; waits look only at the events already there. */
-function fakeLab(hosts: string[]): { lab: DeployedLab; events: Map<string, AgentEvent[]> } {
-  const events = new Map(hosts.map((h) => [h, [] as AgentEvent[]]));
-  const host = (name: string) => {
-    const list = events.get(name)!;
-    return {
-      name,
-      address: `198.18.0.${hosts.indexOf(name) + 2}`,
-      agent: {
-        events: list,
-        command: async (command: { op: string; port?: number }) => {
-          if (command.op === 'listen') list.push({ type: 'listening', timeUs: 1, port: command.port! });
-        },
-        waitFor: async (match: (e: AgentEvent) => boolean, _ms: number, what: string, from: number) => {
-          const seen = list.slice(from).find(match);
-          if (!seen) throw new Error(`${name}: no ${what}`);
-          return seen;
-        },
-      },
-    };
-  };
-  const all = new Map(hosts.map((h) => [h, host(h)]));
-  const lab = {
-    lab: { steps: [] },
-    hosts: all,
-    host: (name: string) => all.get(name)!,
-    addressOf: (name: string) => all.get(name)!.address,
-  } as unknown as DeployedLab;
-  return { lab, events };
-}
+import { fakeLab } from './helpers/fake-lab.js';
 
 const sample = (conn: string, local: string, remote: string, state: string): AgentEvent => ({
   type: 'socket',
