@@ -59,7 +59,7 @@ const PROBLEM_LIMIT = 16;
 /** States kept per path (a connection cycling SYN/RST for hours stays bounded); then PATH_TRUNCATED. */
 const PATH_LIMIT = 256;
 export const PATH_TRUNCATED = '… (path truncated)';
-/** Transitions (self-loops included) kept per endpoint; the path itself is always complete. */
+/** Self-loops kept per endpoint (a change of state is kept up to PATH_LIMIT): a long transfer's data never hides its close. */
 const TRANSITION_LIMIT = 64;
 
 class Endpoint {
@@ -133,7 +133,8 @@ class Endpoint {
       return false;
     }
     this.context = result.context;
-    if (this.history.transitions.length < TRANSITION_LIMIT) this.history.transitions.push({ from: this.state, event, to: result.to, frame, inferred });
+    if (this.history.transitions.length < (result.to === this.state ? TRANSITION_LIMIT : PATH_LIMIT))
+      this.history.transitions.push({ from: this.state, event, to: result.to, frame, inferred });
     if (result.to !== this.state) {
       if (this.history.path.length < PATH_LIMIT) this.history.path.push(result.to);
       else if (this.history.path.length === PATH_LIMIT) this.history.path.push(PATH_TRUNCATED);

@@ -60,7 +60,17 @@ export interface TracedSegment {
 }
 
 export type LifelineMark =
-  | { readonly kind: 'state'; readonly host: string; readonly timeUs: number; readonly state: TcpState; readonly socket: string }
+  | {
+      readonly kind: 'state';
+      readonly host: string;
+      readonly timeUs: number;
+      readonly state: TcpState;
+      readonly socket: string;
+      /** A capture's state deduced from what a later frame proves, not seen (capture-states.ts). */
+      readonly inferred?: boolean;
+      /** The endpoint's first known state, drawn before the segment at the same instant. */
+      readonly initial?: boolean;
+    }
   | { readonly kind: 'rule-added' | 'rule-removed'; readonly host: string; readonly timeUs: number; readonly rule: string; readonly text: string };
 
 export type LadderPhaseKind = 'handshake' | 'simultaneous-open' | 'half-open' | 'four-way-close' | 'close' | 'simultaneous-close';
@@ -108,19 +118,12 @@ export function traceSegments(record: RunRecord, rules: RuleTimeline): SegmentTr
   }
   const rel = (us: number): number => us - record.startedUs;
   drafts.sort((x, y) => timeOfDraft(x) - timeOfDraft(y));
-  const copies = new Map<string, { count: number; lastUs: number }>();
+  const numberCopy = retransmissionCounter();
   const injected = findInjectedSegments(record);
   const segments: TracedSegment[] = drafts.map((draft, i) => {
     const injectedBy = draft.sent && injected.find((j) => j.host === draft.from && j.frame === draft.sent?.segment.frame);
     const segment = (draft.sent ?? draft.received)?.segment as TcpSegment;
-    const timeUs = rel(timeOfDraft(draft));
-    let retransmission: TracedSegment['retransmission'];
-    if (occupiesSequenceSpace(segment)) {
-      const key = `${directionKey(segment)}|${segment.seq}|${segment.flags}|${segment.payloadLength}`;
-      const seen = copies.get(key);
-      if (seen) retransmission = { copy: seen.count + 1, sinceUs: timeUs - seen.lastUs };
-      copies.set(key, { count: (seen?.count ?? 0) + 1, lastUs: timeUs });
-    }
+    const retransmission = numberCopy(segment, rel(timeOfDraft(draft)));
     return {
       id: `seg-${i + 1}`,
       from: draft.from,
@@ -224,8 +227,19 @@ function timeOfDraft(draft: DraftArrow): number {
   return (draft.sent ?? draft.received)?.segment.timeUs ?? 0;
 }
 
-function occupiesSequenceSpace(s: TcpSegment): boolean {
-  return s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
+/**
+ * Numbers the copies of each segment, fed in time order: the second and later copies of one that occupies
+ * sequence space (same direction, seq, flags and length) are retransmissions, with the time since the last.
+ */
+export function retransmissionCounter(): (segment: TcpSegment, timeUs: number) => TracedSegment['retransmission'] {
+  const copies = new Map<string, { count: number; lastUs: number }>();
+  return (segment, timeUs) => {
+    if (segment.payloadLength === 0 && (segment.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0) return undefined;
+    const key = `${directionKey(segment)}|${segment.seq}|${segment.flags}|${segment.payloadLength}`;
+    const seen = copies.get(key);
+    copies.set(key, { count: (seen?.count ?? 0) + 1, lastUs: timeUs });
+    return seen && { copy: seen.count + 1, sinceUs: timeUs - seen.lastUs };
+  };
 }
 
 function collectMarks(record: RunRecord): LifelineMark[] {
@@ -255,7 +269,7 @@ function collectMarks(record: RunRecord): LifelineMark[] {
 const plus1 = (n: number, by = 1): number => (n + by) >>> 0;
 
 /** Recognises handshakes and closes per connection (first copies only), in the seeds' vocabulary. */
-function findPhases(arrows: readonly TracedSegment[]): LadderPhase[] {
+export function findPhases(arrows: readonly TracedSegment[]): LadderPhase[] {
   const phases: LadderPhase[] = [];
   const byConnection = new Map<string, TracedSegment[]>();
   for (const arrow of arrows) {

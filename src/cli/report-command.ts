@@ -10,6 +10,7 @@ import type { Verdict } from '../verify/verdict.js';
 import { attachCheckOrigins, verifyRun } from '../verify/verify-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { readRunJson, readRunRecord } from './run-folder.js';
+import { reportCapture } from './report-capture.js';
 
 const FORMATS = ['html', 'mermaid', 'text'] as const;
 const LANGS = ['en', 'zh'] as const;
@@ -26,14 +27,21 @@ export function writeHtmlReport(runDir: string, analysis: RunAnalysis, verdict: 
 export function registerReport(program: Command, setExitCode: (code: number) => void): void {
   program
     .command('report')
-    .description('rebuild the report of a run folder: HTML ladder diagram (report.html), Mermaid sequence diagram, or the commentary as text')
-    .argument('<run-folder>', 'run folder written by `tcplab run`')
+    .description('the report of a run folder, or of any capture file: HTML ladder diagram (report.html), Mermaid sequence diagram, or the commentary as text')
+    .argument('<run-folder|capture>', 'run folder written by `tcplab run`, or a pcap/pcapng capture (optionally .gz or .zst)')
     .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'html')
     .option('--lang <lang>', `language of the narrative, labels and commentary: ${LANGS.join(' | ')}`, 'en')
-    .option('--out <file>', 'write here instead of <run-folder>/report.html (html) or stdout (mermaid, text)')
-    .action(async (runDir: string, flags: { format: string; lang: string; out?: string }) => {
+    .option('--conn <n>', 'a capture: draw only connection #n (as `tcplab verify <capture>` numbers them)')
+    .option('--out <file>', 'write here instead of <run-folder>/report.html, <capture>.report.html (html) or stdout (mermaid, text)')
+    .action(async (runDir: string, flags: { format: string; lang: string; conn?: string; out?: string }) => {
       const format = pickOne('--format', flags.format, FORMATS);
       const lang = pickOne('--lang', flags.lang, LANGS);
+      if (existsSync(runDir) && statSync(runDir).isFile()) {
+        const conn = flags.conn === undefined ? undefined : parseConnection(flags.conn);
+        setExitCode(await reportCapture(runDir, { format, lang, ...(conn !== undefined && { conn }), ...(flags.out !== undefined && { out: flags.out }) }));
+        return;
+      }
+      if (flags.conn !== undefined) throw new CliError(`--conn picks a connection of a capture file; ${runDir} is not a file`, ExitCode.usage);
       const { record, analysis, verdict } = await loadRun(runDir);
       if (format === 'html') {
         process.stdout.write(`${writeHtmlReport(runDir, analysis, verdict, { lang, ...(flags.out !== undefined && { out: flags.out }) })}\n`);
@@ -53,6 +61,11 @@ export function registerReport(program: Command, setExitCode: (code: number) => 
     });
 }
 
+function parseConnection(text: string): number {
+  if (/^#?\d{1,9}$/.test(text)) return Number(text.replace('#', ''));
+  throw new CliError(`--conn "${text}" is not a connection number; give one that \`tcplab verify <capture>\` prints (#0, #1, …)`, ExitCode.usage);
+}
+
 function pickOne<T extends string>(option: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new CliError(`${option} "${value}" is not supported; use one of: ${allowed.join(', ')}`, ExitCode.usage);
@@ -66,7 +79,7 @@ function pickOne<T extends string>(option: string, value: string, allowed: reado
 async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: RunAnalysis; verdict: Verdict }> {
   if (!existsSync(runDir))
     throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
-  if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: is a file, expected a run folder written by \`tcplab run\``, ExitCode.usage);
+  if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: neither a run folder written by \`tcplab run\` nor a capture file`, ExitCode.usage);
   for (const file of ['run.json', 'lab.json']) {
     if (!existsSync(join(runDir, file)))
       throw new CliError(`${runDir}: not a run folder (no ${file}); give a folder written by \`tcplab run\``, ExitCode.usage);

@@ -1,4 +1,4 @@
-import { readCaptureFile } from '../observe/capture-decoder.js';
+import { readCaptureFile, type CaptureRead } from '../observe/capture-decoder.js';
 import { skippedList } from '../observe/frame-decoder.js';
 import { describeAnomalies } from '../verify/capture-anomalies.js';
 import { ConnectionTracker, type TcpConnection } from '../verify/connections.js';
@@ -24,12 +24,8 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
     },
   });
   if (flags.json) out.write(`{"capture":${JSON.stringify(path)},"connections":[`);
-  const { stats, compression, problem } = await readCaptureFile(path, (segment) => tracker.push(segment));
-  if (problem !== undefined && stats.frames === 0) {
-    const hint = 'nothing could be read — is this a pcap/pcapng capture (optionally gzip or zstd compressed)?';
-    throw new CliError(`${path}: ${problem.message}; ${hint}`, ExitCode.usage);
-  }
-  tracker.finish();
+  const read = await readCapture(path, tracker);
+  const { stats, compression, problem } = read;
   const skipped = skippedList(stats);
   const warnings = problem === undefined ? [] : [{ kind: problem.kind, offset: problem.offset, message: problem.message }];
   if (flags.json) {
@@ -41,13 +37,36 @@ export async function verifyCaptureFile(path: string, flags: { json?: boolean })
     out.write(`${path}: ${tracker.segmentCount} TCP segments in ${count} connections (${stats.frames} frames, ${stats.skippedNonTcp} not TCP)\n`);
   }
   await out.flush();
+  return reportCaptureProblems(path, read, tracker.segmentCount);
+}
+
+/**
+ * Reads a capture into `tracker` and finishes it. A file of which not one frame could be read is a usage
+ * error (saying what to give instead: `expected`); a cut-off or corrupt one keeps every complete packet before the damage (its `problem`).
+ */
+export async function readCapture(
+  path: string,
+  tracker: ConnectionTracker,
+  expected = 'a pcap/pcapng capture (optionally gzip or zstd compressed)',
+): Promise<CaptureRead> {
+  const read = await readCaptureFile(path, (segment) => tracker.push(segment));
+  if (read.problem !== undefined && read.stats.frames === 0) {
+    throw new CliError(`${path}: ${read.problem.message}; nothing could be read: give ${expected}`, ExitCode.usage);
+  }
+  tracker.finish();
+  return read;
+}
+
+/** Tells on stderr what was skipped and what damage ended the read; returns the exit code they make. */
+export function reportCaptureProblems(path: string, { stats, problem }: CaptureRead, segmentCount: number): number {
+  const skipped = skippedList(stats);
   for (const s of skipped) process.stderr.write(`${path}: skipped ${s.frames} frame${s.frames === 1 ? '' : 's'}: ${s.reason}\n`);
   if (problem !== undefined) {
     process.stderr.write(`${path}: warning: ${problem.message}\n`);
     // A cut-off file is normal for a capture stopped abruptly: its complete packets are the result. A corrupt one is bad input.
     if (problem.kind === 'corrupt') return ExitCode.usage;
   }
-  if (tracker.segmentCount === 0 && skipped.length > 0) {
+  if (segmentCount === 0 && skipped.length > 0) {
     process.stderr.write(`${path}: no TCP segment could be decoded; the frames above were skipped (exit ${ExitCode.nothingDecoded})\n`);
     return ExitCode.nothingDecoded;
   }

@@ -3,7 +3,7 @@ import { TcpFlag } from '../observe/packet.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { HTML_WORDS, type Words } from '../messages/html-words.js';
-import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
+import { buildLadderModel, ladderRows, type CaptureFindings, type LadderArrow, type LadderModel, type LadderRow, type LifelineMark } from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
@@ -68,9 +68,7 @@ const SLOPE = 14;
 const BREAK_US = 100_000;
 const COLORS = ['#1d4ed8', '#047857', '#7e22ce', '#9a3412', '#0e7490'];
 
-type Row =
-  | { readonly kind: 'arrow'; readonly timeUs: number; readonly arrow: LadderArrow; readonly index: number; y: number }
-  | { readonly kind: 'mark'; readonly timeUs: number; readonly mark: LifelineMark; y: number };
+type Row = LadderRow & { y: number };
 
 interface Layout {
   readonly rows: Row[];
@@ -97,10 +95,7 @@ function layOut(model: LadderModel): Layout {
     const i = hosts.indexOf(host);
     return hosts.length <= 1 ? FIRST_LIFELINE_X + span / 2 : FIRST_LIFELINE_X + (span * Math.max(0, i)) / (hosts.length - 1);
   };
-  const rows: Row[] = [
-    ...model.arrows.map((arrow, index): Row => ({ kind: 'arrow', timeUs: arrow.departUs ?? arrow.arriveUs ?? 0, arrow, index, y: 0 })),
-    ...model.marks.map((mark): Row => ({ kind: 'mark', timeUs: mark.timeUs, mark, y: 0 })),
-  ].sort((x, y) => x.timeUs - y.timeUs);
+  const rows: Row[] = ladderRows(model).map((row) => ({ ...row, y: 0 }));
   const breaks: Layout['breaks'] = [];
   let y = HEADER_HEIGHT + 16;
   let previous: Row | undefined;
@@ -125,31 +120,21 @@ function layOut(model: LadderModel): Layout {
 
 // ---- rendering -----------------------------------------------------------------------------------
 
-/** Renders a ladder model as a complete HTML document (pure). */
+/** Renders the ladder model of a run as a complete HTML document (pure). */
 export function renderHtmlReport(model: LadderModel, options: HtmlReportOptions = {}): string {
   const lang = options.lang ?? 'en';
   const w = HTML_WORDS[lang];
-  const verdictWord = model.verdict === 'pass' ? w.pass : w.fail;
+  const subject = model.subject;
+  if (subject.kind !== 'run') throw new Error('renderHtmlReport: a capture is drawn by renderCaptureReportHtml');
+  const verdictWord = subject.verdict === 'pass' ? w.pass : w.fail;
   const narrative = lang === 'zh' && model.lab.descriptionZh !== undefined ? model.lab.descriptionZh : model.lab.description;
   const narrativeNote = lang === 'zh' && model.lab.descriptionZh === undefined ? `<p class="note">${escapeHtml(w.noNarrativeZh)}</p>` : '';
-  return `<!DOCTYPE html>
-<html lang="${lang === 'zh' ? 'zh-CN' : 'en'}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(`${model.lab.title} — ${verdictWord}`)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>${escapeHtml(model.lab.title)}</h1>
-<p class="meta"><span class="badge ${model.verdict}">${model.verdict === 'pass' ? '✓' : '✗'} ${escapeHtml(verdictWord)}</span>
-<span>${escapeHtml(w.run)}: <code>${escapeHtml(model.runId)}</code></span>
-<span>${escapeHtml(w.duration)}: ${escapeHtml((model.durationMs / 1000).toFixed(1))} s</span>
-${model.lab.source !== undefined ? `<span>${escapeHtml(w.source)}: ${escapeHtml(model.lab.source)}</span>` : ''}${renderDepartureLink(options.commentary, w)}</p>
-</header>
-<main>
-<section id="narrative"><h2>${escapeHtml(w.narrative)}</h2>${narrativeNote}${renderNarrative(narrative)}</section>
+  const header = `<h1>${escapeHtml(model.lab.title)}</h1>
+<p class="meta"><span class="badge ${subject.verdict}">${subject.verdict === 'pass' ? '✓' : '✗'} ${escapeHtml(verdictWord)}</span>
+<span>${escapeHtml(w.run)}: <code>${escapeHtml(subject.runId)}</code></span>
+<span>${escapeHtml(w.duration)}: ${escapeHtml((subject.durationMs / 1000).toFixed(1))} s</span>
+${model.lab.source !== undefined ? `<span>${escapeHtml(w.source)}: ${escapeHtml(model.lab.source)}</span>` : ''}${renderDepartureLink(options.commentary, w)}</p>`;
+  const main = `<section id="narrative"><h2>${escapeHtml(w.narrative)}</h2>${narrativeNote}${renderNarrative(narrative)}</section>
 <section id="ladder"><h2>${escapeHtml(w.ladder)}</h2>
 ${model.arrows.length === 0 ? `<p class="note">${escapeHtml(w.noSegments)}</p>` : ''}
 ${renderSvg(model, w)}
@@ -162,7 +147,65 @@ ${renderCommentary(model, options.commentary, lang, w)}
 <section id="checks"><h2>${escapeHtml(w.checks)}</h2>
 ${renderChecks(model, w)}
 </section>
-<footer>${escapeHtml(w.generated)}</footer>
+<footer>${escapeHtml(w.generated)}</footer>`;
+  return page(lang, `${model.lab.title} — ${verdictWord}`, header, main);
+}
+
+/** One connection of a capture: its ladder model and its commentary. */
+export interface CaptureLadder {
+  readonly model: LadderModel;
+  readonly commentary: readonly CommentaryLine[];
+}
+
+/**
+ * Renders the report page of a capture file (pure): per connection its findings (state paths,
+ * anomalies), its ladder and its commentary. `notDrawn` connections beyond those given are named only.
+ */
+export function renderCaptureReportHtml(
+  file: string,
+  connections: readonly CaptureLadder[],
+  options: { readonly lang?: 'en' | 'zh'; readonly totalConnections: number; readonly notes?: readonly string[] },
+): string {
+  const lang = options.lang ?? 'en';
+  const w = HTML_WORDS[lang];
+  const header = `<h1>${escapeHtml(file)}</h1>
+<p class="meta"><span>${escapeHtml(w.capture)}: <code>${escapeHtml(file)}</code></span>
+<span>${escapeHtml(w.connections)}: ${options.totalConnections}</span></p>`;
+  const notDrawn = options.totalConnections - connections.length;
+  const sections = connections.map(({ model, commentary }) => {
+    const subject = model.subject;
+    if (subject.kind !== 'capture') throw new Error('renderCaptureReportHtml: a run is drawn by renderHtmlReport');
+    return `<section class="connection" id="conn-${subject.connection}"><h2>${escapeHtml(model.lab.title)}</h2>
+${renderFindings(subject.findings, w)}
+${renderSvg(model, w)}
+${renderWarnings(model, w)}
+${renderCommentary(model, commentary, lang, w)}
+</section>`;
+  });
+  const main = `<section id="narrative"><h2>${escapeHtml(w.narrative)}</h2><p>${escapeHtml(w.captureNarrative)}</p>
+${(options.notes ?? []).map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n')}</section>
+${connections.length === 0 ? `<p class="note">${escapeHtml(w.noConnections)}</p>` : renderLegend(w)}
+${sections.join('\n')}
+${notDrawn > 0 ? `<p class="note">${notDrawn} ${escapeHtml(w.moreConnections)}</p>` : ''}
+<footer>${escapeHtml(w.captureGenerated)}</footer>`;
+  return page(lang, file, header, main);
+}
+
+function page(lang: 'en' | 'zh', title: string, header: string, main: string): string {
+  return `<!DOCTYPE html>
+<html lang="${lang === 'zh' ? 'zh-CN' : 'en'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+${header}
+</header>
+<main>
+${main}
 </main>
 </body>
 </html>
@@ -344,16 +387,20 @@ function renderArrow(model: LadderModel, arrow: LadderArrow, index: number, y: n
       `<g class="retrans-badge"><rect x="${bx - (x1 > x0 ? 0 : 46)}" y="${y0 - 30}" width="46" height="22" rx="11"/><text x="${bx + (x1 > x0 ? 23 : -23)}" y="${y0 - 14}" text-anchor="middle">↻#${arrow.retransmission.copy}</text></g>`,
     );
   }
-  const title = [
-    arrow.senderFrame !== undefined && arrow.departUs !== undefined
-      ? `${arrow.from} capture #${arrow.senderFrame} at ${formatRelativeSeconds(arrow.departUs)}`
-      : `not in ${arrow.from}'s capture`,
-    arrow.receiverFrame !== undefined && arrow.arriveUs !== undefined
-      ? `${arrow.to} capture #${arrow.receiverFrame} at ${formatRelativeSeconds(arrow.arriveUs)}`
-      : `not in ${arrow.to}'s capture`,
-    arrow.departUs !== undefined && arrow.arriveUs !== undefined ? `transit ${formatDuration(arrow.arriveUs - arrow.departUs)}` : '',
-    `${arrow.segment.src}:${arrow.segment.srcPort} > ${arrow.segment.dst}:${arrow.segment.dstPort} win ${arrow.segment.window}`,
-  ]
+  const title = (
+    model.subject.kind === 'capture'
+      ? [`frame #${arrow.senderFrame ?? '?'} at ${formatRelativeSeconds(arrow.departUs ?? 0)}`]
+      : [
+          arrow.senderFrame !== undefined && arrow.departUs !== undefined
+            ? `${arrow.from} capture #${arrow.senderFrame} at ${formatRelativeSeconds(arrow.departUs)}`
+            : `not in ${arrow.from}'s capture`,
+          arrow.receiverFrame !== undefined && arrow.arriveUs !== undefined
+            ? `${arrow.to} capture #${arrow.receiverFrame} at ${formatRelativeSeconds(arrow.arriveUs)}`
+            : `not in ${arrow.to}'s capture`,
+          arrow.departUs !== undefined && arrow.arriveUs !== undefined ? `transit ${formatDuration(arrow.arriveUs - arrow.departUs)}` : '',
+        ]
+  )
+    .concat([`${arrow.segment.src}:${arrow.segment.srcPort} > ${arrow.segment.dst}:${arrow.segment.dstPort} win ${arrow.segment.window}`])
     .filter((t) => t !== '')
     .join('\n');
   return `<g id="${arrow.id}" class="${classes.join(' ')}" data-from="${escapeHtml(arrow.from)}" data-to="${escapeHtml(arrow.to)}"><title>${escapeHtml(title)}</title>${parts.join('')}</g>`;
@@ -373,8 +420,12 @@ function renderMark(model: LadderModel, mark: LifelineMark, y: number, xOf: (h: 
     case 'state': {
       const width = Math.max(110, mark.state.length * 11 + 24);
       const fill = STATE_FILL[mark.state] ?? '#dbeafe';
+      const seen =
+        model.subject.kind === 'run'
+          ? `first sampled at ${formatRelativeSeconds(mark.timeUs)}`
+          : `${mark.inferred === true ? `${w.inferred} ` : ''}at ${formatRelativeSeconds(mark.timeUs)}`;
       return (
-        `<g class="state-label" data-host="${escapeHtml(mark.host)}" data-state="${mark.state}"><title>${escapeHtml(`${mark.host} ${mark.socket}: ${mark.state} first sampled at ${formatRelativeSeconds(mark.timeUs)}`)}</title>` +
+        `<g class="state-label${mark.inferred === true ? ' inferred' : ''}" data-host="${escapeHtml(mark.host)}" data-state="${mark.state}"><title>${escapeHtml(`${mark.host} ${mark.socket}: ${mark.state} ${seen}`)}</title>` +
         `<rect x="${x - width / 2}" y="${y + 4}" width="${width}" height="28" rx="14" fill="${fill}"/>` +
         `<text x="${x}" y="${y + 24}" text-anchor="middle">${escapeHtml(mark.state)}</text></g>`
       );
@@ -407,6 +458,7 @@ ${item('<line x1="4" y1="12" x2="34" y2="12" stroke="#6b7280" stroke-width="2.5"
 ${item('<rect x="6" y="1" width="50" height="22" rx="11" fill="#fff7ed" stroke="#c2410c" stroke-width="1.5"/><text x="31" y="17" font-size="14" fill="#c2410c" text-anchor="middle" font-weight="700">↻#2</text>', w.legendRetrans)}
 ${item('<line x1="4" y1="12" x2="58" y2="12" stroke="#ef4444" stroke-opacity="0.3" stroke-width="12"/><line x1="4" y1="12" x2="58" y2="12" stroke="#b91c1c" stroke-width="2.5"/>', w.legendFailed)}
 ${item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151"/>', w.legendState)}
+${item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151" stroke-dasharray="5 4"/>', w.legendInferred)}
 ${item('<rect x="25" y="5" width="14" height="14" transform="rotate(45 32 12)" fill="#fee2e2" stroke="#b91c1c" stroke-width="1.5"/>', w.legendRule)}
 </ul>`;
 }
@@ -440,6 +492,14 @@ function renderCommentary(model: LadderModel, commentary: readonly CommentaryLin
 function renderWarnings(model: LadderModel, w: Words): string {
   if (model.warnings.length === 0) return '';
   return `<section id="warnings"><h2>${escapeHtml(w.warnings)}</h2><ul>${model.warnings.map((text) => `<li>${escapeHtml(text)}</li>`).join('')}</ul></section>`;
+}
+
+function renderFindings(findings: CaptureFindings, w: Words): string {
+  const path = (side: string, states: readonly string[]): string =>
+    `<li><strong>${escapeHtml(side)}</strong> ${escapeHtml(w.statePath)}: ${escapeHtml(states.join(' → '))}</li>`;
+  const anomalies =
+    findings.anomalies.length === 0 ? escapeHtml(w.noAnomalies) : `<ul>${findings.anomalies.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`;
+  return `<ul class="findings">${path('client', findings.paths.client)}${path('server', findings.paths.server)}<li><strong>${escapeHtml(w.anomalies)}</strong>: ${anomalies}</li></ul>`;
 }
 
 function renderChecks(model: LadderModel, w: Words): string {
@@ -528,6 +588,7 @@ svg.ladder .arrow .lost-end { fill: #fff; stroke: #6b7280; stroke-width: 2.5; }
 svg.ladder .retrans-badge rect { fill: #fff7ed; stroke: #c2410c; stroke-width: 1.5; }
 svg.ladder .retrans-badge text { font-size: 13px; font-weight: 700; fill: #c2410c; }
 svg.ladder .state-label rect { stroke: #374151; stroke-width: 1.5; }
+svg.ladder .state-label.inferred rect { stroke-dasharray: 5 4; }
 svg.ladder .state-label text { font-size: 15px; font-weight: 700; font-family: "DejaVu Sans Mono", monospace; fill: #111827; }
 svg.ladder .rule-mark rect { fill: #fee2e2; stroke: #b91c1c; stroke-width: 1.5; }
 svg.ladder .rule-title { font-size: 15px; font-weight: 700; fill: #991b1b; }
@@ -550,6 +611,8 @@ table.checks tr.pass td:first-child { border-left: 6px solid #047857; }
 .arrow-ref { color: #6b7280; }
 .reference { font-size: 13px; color: #6b7280; }
 .check-source { font-size: 13px; color: #374151; font-family: "DejaVu Sans Mono", monospace; }
+ul.findings { padding-left: 22px; }
+section.connection { border-top: 3px solid #e5e7eb; margin-top: 28px; }
 footer { margin-top: 24px; font-size: 14px; color: #6b7280; }
 .departure-link { color: #b91c1c; font-weight: 700; }
 ol.commentary { list-style: none; padding: 0; margin: 0; font-size: 16px; }

@@ -12,10 +12,8 @@ import type { LadderPhase, LifelineMark } from '../analysis/segment-trace.js';
  */
 export interface LadderModel {
   readonly lab: { readonly name: string; readonly title: string; readonly description: string; readonly descriptionZh?: string; readonly source?: string };
-  readonly runId: string;
-  readonly startedUs: number;
-  readonly verdict: 'pass' | 'fail';
-  readonly durationMs: number;
+  /** What the diagram shows: a run of a lab, or one connection of a capture file. */
+  readonly subject: LadderSubject;
   readonly lifelines: readonly Lifeline[];
   /** In time order (departure, or arrival when the sender's copy is missing). */
   readonly arrows: readonly LadderArrow[];
@@ -27,11 +25,15 @@ export interface LadderModel {
   readonly warnings: readonly string[];
 }
 
-export interface Lifeline {
-  readonly host: string;
-  readonly address: string;
-  /** e.g. `3 segments dropped by rule block-out before capture` (OUTPUT/POSTROUTING drops). */
-  readonly notes: readonly string[];
+export type LadderSubject =
+  | { readonly kind: 'run'; readonly runId: string; readonly verdict: 'pass' | 'fail'; readonly durationMs: number }
+  /** One capture point: each arrow is one captured frame (`senderFrame`), drawn at its capture time. */
+  | { readonly kind: 'capture'; readonly file: string; readonly connection: number; readonly via?: string; readonly findings: CaptureFindings };
+
+/** What `tcplab verify <capture>` says of a connection: each endpoint's replayed state path and the anomalies. */
+export interface CaptureFindings {
+  readonly paths: { readonly client: readonly string[]; readonly server: readonly string[] };
+  readonly anomalies: readonly string[];
 }
 
 export interface Lifeline {
@@ -73,10 +75,7 @@ export function buildLadderModel(analysis: RunAnalysis, verdict: Verdict): Ladde
       ...(record.lab.descriptionZh !== undefined && { descriptionZh: record.lab.descriptionZh }),
       ...(record.lab.source !== undefined && { source: record.lab.source }),
     },
-    runId: record.runId,
-    startedUs: record.startedUs,
-    verdict: verdict.verdict,
-    durationMs: verdict.durationMs,
+    subject: { kind: 'run', runId: record.runId, verdict: verdict.verdict, durationMs: verdict.durationMs },
     lifelines: record.hosts.map((h) => ({
       host: h.name,
       address: h.address6 !== undefined ? `${h.address} ${h.address6}` : h.address,
@@ -88,6 +87,24 @@ export function buildLadderModel(analysis: RunAnalysis, verdict: Verdict): Ladde
     checks,
     warnings: trace.warnings,
   };
+}
+
+/** A row of the diagram: an arrow (with its number) or a lifeline mark. */
+export type LadderRow =
+  | { readonly kind: 'arrow'; readonly timeUs: number; readonly arrow: LadderArrow; readonly index: number }
+  | { readonly kind: 'mark'; readonly timeUs: number; readonly mark: LifelineMark };
+
+/**
+ * The diagram's rows in time order, what every renderer draws top to bottom. At one instant an endpoint's
+ * first state comes first, then the arrow, then what it changed (a capture's state is stamped with the
+ * frame that caused it).
+ */
+export function ladderRows(model: LadderModel): LadderRow[] {
+  const rank = (row: LadderRow): number => (row.kind === 'arrow' ? 0 : row.mark.kind === 'state' && row.mark.initial === true ? -1 : 1);
+  return [
+    ...model.arrows.map((arrow, index): LadderRow => ({ kind: 'arrow', timeUs: arrow.departUs ?? arrow.arriveUs ?? 0, arrow, index })),
+    ...model.marks.map((mark): LadderRow => ({ kind: 'mark', timeUs: mark.timeUs, mark })),
+  ].sort((x, y) => x.timeUs - y.timeUs || rank(x) - rank(y));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { formatArrowLabel } from './html-report.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
-import { buildLadderModel, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
+import { buildLadderModel, ladderRows, type LadderArrow, type LadderModel, type LifelineMark } from './ladder-model.js';
 
 /**
  * The ladder model as a Mermaid `sequenceDiagram`, for Markdown files and course pages: one participant
@@ -38,18 +38,15 @@ export function renderMermaid(model: LadderModel): string {
   });
   const idOf = (host: string): string => ids.get(host) ?? 'unknown';
   const lines = ['sequenceDiagram'];
-  lines.push(`  title ${escapeMermaidText(`${model.lab.title} (${model.verdict.toUpperCase()})`)}`);
+  const subject = model.subject;
+  lines.push(`  title ${escapeMermaidText(subject.kind === 'run' ? `${model.lab.title} (${subject.verdict.toUpperCase()})` : model.lab.title)}`);
   for (const lifeline of model.lifelines) {
     lines.push(`  participant ${idOf(lifeline.host)} as ${escapeMermaidText(`${lifeline.host} ${lifeline.address}`)}`);
   }
   for (const lifeline of model.lifelines) {
     for (const note of lifeline.notes) lines.push(`  Note over ${idOf(lifeline.host)}: ${escapeMermaidText(note)}`);
   }
-  const items: { timeUs: number; line: string }[] = [
-    ...model.arrows.map((arrow) => ({ timeUs: arrow.departUs ?? arrow.arriveUs ?? 0, line: renderArrowLine(arrow, idOf) })),
-    ...model.marks.map((mark) => ({ timeUs: mark.timeUs, line: renderMarkLine(mark, idOf) })),
-  ].sort((x, y) => x.timeUs - y.timeUs);
-  for (const item of items) lines.push(`  ${item.line}`);
+  for (const row of ladderRows(model)) lines.push(`  ${row.kind === 'arrow' ? renderArrowLine(row.arrow, idOf) : renderMarkLine(row.mark, idOf)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -86,7 +83,7 @@ function renderArrowLine(arrow: LadderArrow, idOf: (host: string) => string): st
 function renderMarkLine(mark: LifelineMark, idOf: (host: string) => string): string {
   switch (mark.kind) {
     case 'state':
-      return `Note over ${idOf(mark.host)}: ${escapeMermaidText(`${mark.state} · ${formatRelativeSeconds(mark.timeUs)}`)}`;
+      return `Note over ${idOf(mark.host)}: ${escapeMermaidText(`${mark.state}${mark.inferred === true ? ' (inferred)' : ''} · ${formatRelativeSeconds(mark.timeUs)}`)}`;
     case 'rule-added':
       return `Note over ${idOf(mark.host)}: ${escapeMermaidText(`rule ${mark.rule} added: iptables ${mark.text}`)}`;
     case 'rule-removed':

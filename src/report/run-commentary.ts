@@ -87,7 +87,7 @@ export function renderCommentaryText(lines: readonly CommentaryLine[], lang: Com
   const width = Math.max(0, ...lines.map((line) => formatRelativeSeconds(line.timeUs).length));
   for (const line of lines) {
     const marker = line === first ? '⚠ ' : line.departs ? '✗ ' : '  ';
-    const arrow = line.arrowId === undefined ? '' : `  (→ ${line.arrowId.replace(/^seg-/, '')})`;
+    const arrow = line.arrowId === undefined ? '' : `  (→ ${line.arrowId.slice(line.arrowId.lastIndexOf('-') + 1)})`;
     const note = line === first ? message(lang, 'commentary.firstDeparture') : '';
     out.push(`${marker}${formatRelativeSeconds(line.timeUs).padStart(width)}  ${line[lang]}${arrow}${note}`);
   }

@@ -144,6 +144,8 @@ export interface DirectionFlags {
 export interface ConnectionTrackerOptions {
   /** Called once per connection when it is finalised. */
   onConnection?: (connection: TcpConnection) => void;
+  /** Called for every segment with the id of the connection it was counted in (what a ladder of one connection draws). */
+  onSegment?: (segment: TcpSegment, connectionId: number) => void;
   /** Keep finalised connections in `closed` (default false: memory bounded by open connections). */
   keepClosed?: boolean;
   /** Capture time a closed connection waits for late segments before it is finalised (default 60 s). */
@@ -192,6 +194,7 @@ export class ConnectionTracker {
   private readonly open = new Map<string, Tracked[]>();
   private openConnections = 0;
   private readonly onConnection: ((c: TcpConnection) => void) | undefined;
+  private readonly onSegment: ((segment: TcpSegment, connectionId: number) => void) | undefined;
   private readonly keepClosed: boolean;
   private readonly lingerUs: number;
   private nextId = 0;
@@ -201,6 +204,7 @@ export class ConnectionTracker {
 
   constructor(options: ConnectionTrackerOptions = {}) {
     this.onConnection = options.onConnection;
+    this.onSegment = options.onSegment;
     this.keepClosed = options.keepClosed ?? false;
     this.lingerUs = options.lingerUs ?? 60_000_000;
   }
@@ -247,6 +251,7 @@ export class ConnectionTracker {
     }
     t.paths[si] ??= path;
     this.account(t, seg, si);
+    this.onSegment?.(seg, t.conn.id);
     if (seg.timeUs - this.lastSweepUs > 1_000_000) this.sweep(seg.timeUs);
   }
 

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderRunReportHtml } from '../../src/report/html-report.js';
 import { buildLadderModel, type LadderModel } from '../../src/report/ladder-model.js';
-import { REPO_ROOT } from '../helpers/run-cli.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { loadFixtureRun, type FixtureRunName } from '../unit/report/fixture-runs.js';
 import { analyzeRun } from '../../src/analysis/analyze-run.js';
 import { countColourRows } from '../helpers/png-pixels.js';
@@ -123,6 +123,28 @@ describe.skipIf(!available)('HTML report in headless Chromium', () => {
     await runChromium([`--screenshot=${plainPng}`, '--window-size=1400,4200', '--hide-scrollbars', `file://${plain.file}`]);
     expect(countColourRows(readFileSync(plainPng), [0xe0, 0xe7, 0xff], 200).perBand.every((n) => n === 0)).toBe(true);
     rmSync(plainPng, { force: true });
+  });
+
+  it("a capture a student brings (tcplab report x.pcap): one connection's ladder with its replayed states, screenshot saved", async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    for (const lang of ['en', 'zh'] as const) {
+      const file = join(OUTPUT, `capture-handshake-report${lang === 'zh' ? '-zh' : ''}.html`);
+      const capture = join(REPO_ROOT, 'test/fixtures/runs/handshake/client/capture.pcap');
+      const written = await runCli(['report', capture, '--lang', lang, '--out', file]);
+      expect(written.exitCode).toBe(0);
+      const dom = await runChromium(['--dump-dom', `file://${file}`]);
+      expect(count(dom, /<svg class="ladder"/)).toBe(1);
+      expect(count(dom, /<g class="lifeline"/)).toBe(2);
+      expect(count(dom, /<g id="c0-seg-\d+" class="arrow delivered/)).toBe(9);
+      for (const state of ['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_2', 'CLOSE_WAIT', 'LAST_ACK', 'TIME_WAIT'])
+        expect(dom).toContain(`data-state="${state}"`);
+      expect(dom).toContain('data-kind="handshake"');
+      expect(dom).toContain(lang === 'zh' ? '过程解说' : 'What happened');
+      const png = join(OUTPUT, `capture-handshake-report${lang === 'zh' ? '-zh' : ''}.png`);
+      rmSync(png, { force: true });
+      await runChromium([`--screenshot=${png}`, '--window-size=1400,1800', '--hide-scrollbars', `file://${file}`]);
+      expect(statSync(png).size).toBeGreaterThan(60_000);
+    }
   });
 
   it('saves readable screenshots (English and Chinese)', async () => {

@@ -17,7 +17,7 @@ export interface CommentaryLine {
   readonly kind: CommentaryKind;
   readonly en: string;
   readonly zh: string;
-  /** The ladder arrow (`seg-N`) the line is about, when there is one. */
+  /** The ladder arrow the line is about, when there is one: `seg-N` (a capture's: `c<conn>-seg-N`), N its number on the ladder. */
   readonly arrowId?: string;
   /** True when the observation departed from the model (or a check failed) here. */
   readonly departs: boolean;

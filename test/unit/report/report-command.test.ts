@@ -82,7 +82,9 @@ describe('tcplab report', () => {
     expect(notRun.error?.message).toMatch(/not a run folder \(no run\.json\)/);
     const file = join(empty, 'x.txt');
     writeFileSync(file, 'x');
-    expect((await runReport([file])).error?.message).toMatch(/is a file, expected a run folder/);
+    expect((await runReport([file])).error?.message).toMatch(
+      /x\.txt: .*nothing could be read: give a run folder written by `tcplab run`, or a pcap\/pcapng capture/,
+    );
     const format = await runReport([copyFixture(), '--format', 'pdf']);
     expect(format.error?.exitCode).toBe(ExitCode.usage);
     expect(format.error?.message).toBe('--format "pdf" is not supported; use one of: html, mermaid, text');
