@@ -3,7 +3,16 @@ import { TcpFlag } from '../observe/packet.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { HTML_WORDS, type Words } from '../messages/html-words.js';
-import { buildLadderModel, ladderRows, type CaptureFindings, type LadderArrow, type LadderModel, type LadderRow, type LifelineMark } from './ladder-model.js';
+import {
+  buildLadderModel,
+  ladderRows,
+  type CaptureFindings,
+  type LadderSubject,
+  type LadderArrow,
+  type LadderModel,
+  type LadderRow,
+  type LifelineMark,
+} from './ladder-model.js';
 import { buildRunCommentary, firstDeparture, type CommentaryLine } from './run-commentary.js';
 import { formatDuration, formatRelativeSeconds } from './time-format.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
@@ -138,7 +147,7 @@ ${model.lab.source !== undefined ? `<span>${escapeHtml(w.source)}: ${escapeHtml(
 <section id="ladder"><h2>${escapeHtml(w.ladder)}</h2>
 ${model.arrows.length === 0 ? `<p class="note">${escapeHtml(w.noSegments)}</p>` : ''}
 ${renderSvg(model, w)}
-${renderLegend(w)}
+${renderLegend(w, 'run')}
 </section>
 ${options.exercise === undefined ? '' : renderAnswersSection(options.exercise, lang)}
 ${options.kernelPaths === undefined ? '' : renderKernelPathSection(options.kernelPaths.paths, options.kernelPaths.startedUs, lang)}
@@ -182,9 +191,9 @@ ${renderWarnings(model, w)}
 ${renderCommentary(model, commentary, lang, w)}
 </section>`;
   });
-  const main = `<section id="narrative"><h2>${escapeHtml(w.narrative)}</h2><p>${escapeHtml(w.captureNarrative)}</p>
+  const main = `<section id="narrative"><h2>${escapeHtml(w.legend)}</h2><p>${escapeHtml(w.captureNarrative)}</p>
 ${(options.notes ?? []).map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n')}</section>
-${connections.length === 0 ? `<p class="note">${escapeHtml(w.noConnections)}</p>` : renderLegend(w)}
+${connections.length === 0 ? `<p class="note">${escapeHtml(w.noConnections)}</p>` : renderLegend(w, 'capture')}
 ${sections.join('\n')}
 ${notDrawn > 0 ? `<p class="note">${notDrawn} ${escapeHtml(w.moreConnections)}</p>` : ''}
 <footer>${escapeHtml(w.captureGenerated)}</footer>`;
@@ -448,19 +457,46 @@ function renderMark(model: LadderModel, mark: LifelineMark, y: number, xOf: (h: 
   }
 }
 
-function renderLegend(w: Words): string {
+/** The legend: every shape a run's ladder may draw; a capture's has no rules, drops, losses or checks. */
+function renderLegend(w: Words, kind: LadderSubject['kind']): string {
   const item = (svg: string, text: string): string =>
     `<li><svg width="64" height="24" viewBox="0 0 64 24" aria-hidden="true">${svg}</svg>${escapeHtml(text)}</li>`;
-  return `<ul class="legend" aria-label="${escapeHtml(w.legend)}">
-${item(`<line x1="4" y1="12" x2="54" y2="12" stroke="${COLORS[0]}" stroke-width="2.5"/><path d="M50,7 L60,12 L50,17 z" fill="${COLORS[0]}"/>`, w.legendNormal)}
-${item('<line x1="4" y1="12" x2="46" y2="12" stroke="#b91c1c" stroke-width="2.5" stroke-dasharray="8 5"/><text x="52" y="18" font-size="18" fill="#b91c1c" text-anchor="middle" font-weight="700">✕</text>', w.legendDropped)}
-${item('<line x1="4" y1="12" x2="34" y2="12" stroke="#6b7280" stroke-width="2.5" stroke-dasharray="4 5"/><circle cx="41" cy="12" r="6" fill="#fff" stroke="#6b7280" stroke-width="2"/>', w.legendLost)}
-${item('<rect x="6" y="1" width="50" height="22" rx="11" fill="#fff7ed" stroke="#c2410c" stroke-width="1.5"/><text x="31" y="17" font-size="14" fill="#c2410c" text-anchor="middle" font-weight="700">↻#2</text>', w.legendRetrans)}
-${item('<line x1="4" y1="12" x2="58" y2="12" stroke="#ef4444" stroke-opacity="0.3" stroke-width="12"/><line x1="4" y1="12" x2="58" y2="12" stroke="#b91c1c" stroke-width="2.5"/>', w.legendFailed)}
-${item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151"/>', w.legendState)}
-${item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151" stroke-dasharray="5 4"/>', w.legendInferred)}
-${item('<rect x="25" y="5" width="14" height="14" transform="rotate(45 32 12)" fill="#fee2e2" stroke="#b91c1c" stroke-width="1.5"/>', w.legendRule)}
-</ul>`;
+  const normal = item(
+    `<line x1="4" y1="12" x2="54" y2="12" stroke="${COLORS[0]}" stroke-width="2.5"/><path d="M50,7 L60,12 L50,17 z" fill="${COLORS[0]}"/>`,
+    w.legendNormal,
+  );
+  const retransmission = item(
+    '<rect x="6" y="1" width="50" height="22" rx="11" fill="#fff7ed" stroke="#c2410c" stroke-width="1.5"/><text x="31" y="17" font-size="14" fill="#c2410c" text-anchor="middle" font-weight="700">↻#2</text>',
+    w.legendRetrans,
+  );
+  const state = (text: string): string => item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151"/>', text);
+  const items =
+    kind === 'capture'
+      ? [
+          normal,
+          retransmission,
+          state(w.legendCaptureState),
+          item('<rect x="4" y="2" width="56" height="20" rx="10" fill="#fef3c7" stroke="#374151" stroke-dasharray="5 4"/>', w.legendInferred),
+        ]
+      : [
+          normal,
+          item(
+            '<line x1="4" y1="12" x2="46" y2="12" stroke="#b91c1c" stroke-width="2.5" stroke-dasharray="8 5"/><text x="52" y="18" font-size="18" fill="#b91c1c" text-anchor="middle" font-weight="700">✕</text>',
+            w.legendDropped,
+          ),
+          item(
+            '<line x1="4" y1="12" x2="34" y2="12" stroke="#6b7280" stroke-width="2.5" stroke-dasharray="4 5"/><circle cx="41" cy="12" r="6" fill="#fff" stroke="#6b7280" stroke-width="2"/>',
+            w.legendLost,
+          ),
+          retransmission,
+          item(
+            '<line x1="4" y1="12" x2="58" y2="12" stroke="#ef4444" stroke-opacity="0.3" stroke-width="12"/><line x1="4" y1="12" x2="58" y2="12" stroke="#b91c1c" stroke-width="2.5"/>',
+            w.legendFailed,
+          ),
+          state(w.legendState),
+          item('<rect x="25" y="5" width="14" height="14" transform="rotate(45 32 12)" fill="#fee2e2" stroke="#b91c1c" stroke-width="1.5"/>', w.legendRule),
+        ];
+  return `<ul class="legend" aria-label="${escapeHtml(w.legend)}">\n${items.join('\n')}\n</ul>`;
 }
 
 function renderDepartureLink(commentary: readonly CommentaryLine[] | undefined, w: Words): string {
