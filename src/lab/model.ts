@@ -216,9 +216,9 @@ export type Expectation =
   | { readonly kind: 'syn-retransmits'; readonly host: string; readonly conn?: string }
   /** SYN-ACK retransmission times of a request on `port` and its silent drop match the Linux timing model. */
   | { readonly kind: 'synack-retransmits'; readonly host: string; readonly port?: number }
-  /** FIN retransmissions of orphaned FIN_WAIT_1 `conn`, its destruction time, and no RST, match the Linux timing model. */
+  /** FIN retransmissions of orphaned `conn` and its destruction without a RST — or the ACK that stops them — match the Linux timing model. */
   | { readonly kind: 'fin-retransmits'; readonly host: string; readonly conn?: string }
-  /** Retransmission times of `conn`'s first unacknowledged data segment and its give-up (ETIMEDOUT) match the Linux timing model. */
+  /** Retransmission times of `conn`'s first unacknowledged data segment and its give-up (ETIMEDOUT) — or the ACK that stops them — match the Linux timing model. */
   | { readonly kind: 'data-retransmits'; readonly host: string; readonly conn?: string }
   /** Keepalive probes of a connection and the give-up (RST, ETIMEDOUT), against the Linux model under the lab's keepalive options. */
   | { readonly kind: 'keepalive-probes'; readonly host: string; readonly conn: string }

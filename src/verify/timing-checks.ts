@@ -57,9 +57,9 @@ export function checkTimingExpectation(expectation: TimingExpectation, run: RunR
     case 'synack-retransmits':
       return checkSynAckRetransmits(expectation, run, analysis);
     case 'fin-retransmits':
-      return checkFinRetransmits(expectation, run);
+      return checkFinRetransmits(expectation, run, analysis);
     case 'data-retransmits':
-      return checkDataRetransmits(expectation, run);
+      return checkDataRetransmits(expectation, run, analysis);
     default:
       return assertNever(expectation);
   }
@@ -241,10 +241,15 @@ export function checkSynAckRetransmits(
 
 /**
  * FIN retransmissions of an orphaned socket — FIN_WAIT_1 after the active close(), LAST_ACK after the
- * passive closer's close(), CLOSING after a simultaneous one — its silent destruction and the absence
- * of a RST. All three are orphans once close() has run, so tcp_orphan_retries applies (tcp_write_timeout()).
+ * passive closer's close(), CLOSING after a simultaneous one — and its silent destruction without a RST,
+ * or the peer's ACK of the FIN that stops the timer first. All three are orphans once close() has run, so
+ * tcp_orphan_retries applies (tcp_write_timeout()).
  */
-export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'fin-retransmits' }>, run: RunRecord): Check {
+export function checkFinRetransmits(
+  expectation: Extract<Expectation, { kind: 'fin-retransmits' }>,
+  run: RunRecord,
+  analysis: RunAnalysis = analyzeRun(run),
+): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
   const name = `FIN retransmissions of orphaned ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
@@ -256,7 +261,8 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   const fins = sentRetransmissions(host, tuple, isFin);
   if (fins.sends.length === 0) return noSendsCheck(name, host, tuple, 'FIN', FIN_REFERENCE);
   const finTuple = fins.tuple;
-  const orphan = orphanFinState(host, finTuple, fins);
+  const answer = answeredAt(run, analysis, host, fins);
+  const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
   const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
@@ -270,16 +276,18 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
   );
   // The kernel's own close when traced (an orphan's tcp_write_err(): no error report, no RST); else the sampled disappearance.
   const closed = exactClose(host, finTuple, ORPHAN_FIN_STATES, fins.firstUs);
-  const giveUp = closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs));
+  // Answered, the socket lives on (FIN_WAIT_2, TIME_WAIT, CLOSED): its later end is no give-up.
+  const giveUp = answer !== undefined ? undefined : (closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs)));
   const outcome = fitRetransmissions(
     (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
     fins.sends,
     giveUp,
     hz,
+    answer?.fit,
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
-  const goneState = closed?.from ?? (gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state));
+  const goneState = answer !== undefined ? undefined : (closed?.from ?? (gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state)));
   if (goneState !== undefined && goneState !== orphan.state) {
     problems.push(
       ORPHAN_FIN_STATES.includes(goneState as TcpState)
@@ -300,15 +308,21 @@ export function checkFinRetransmits(expectation: Extract<Expectation, { kind: 'f
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_orphan_retries', 'tcp_rto_max_ms']),
   );
+  if (answer !== undefined) evidence.push(answer.line);
   return {
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed from ${orphan.state} without a RST at ${seconds(schedule.failAtMs)} s`,
+    expected:
+      answer === undefined
+        ? `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed from ${orphan.state} without a RST at ${seconds(schedule.failAtMs)} s`
+        : `${dueSends(outcome).length} FINs at ${formatOffsets(dueSends(outcome))} s from ${orphan.state}, until the answer at ${seconds(answer.atMs)} s stopped the timer; no RST`,
     observed:
       `${fins.sends.length} FINs at ${formatOffsets(fins.sends.map((s) => s.offsetMs))} s; ` +
-      (giveUp === undefined
-        ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})`
-        : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
+      (answer !== undefined
+        ? `answered at ${seconds(answer.atMs)} s`
+        : giveUp === undefined
+          ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})`
+          : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
       `; ${rsts.length === 0 ? 'no RST' : `${rsts.length} RST`}` +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
@@ -327,13 +341,17 @@ const DATA_REFERENCE =
   'tcp_timer.c tcp_retransmit_timer(), tcp_write_timeout(), retransmits_timed_out(), tcp_model_timeout(); tcp_write_err() (ETIMEDOUT, no RST)';
 
 /**
- * Retransmissions of a connection's first unacknowledged data segment and the give-up, vs
+ * Retransmissions of a connection's first unacknowledged (or retransmitted) data segment and the give-up — or the ACK that stops them — vs
  * predictEstablishedSchedule(host settings): RTO estimated from the copies (at least tcp_rto_min, a tail-loss
  * probe first: estimateFinRto()), doubling; the give-up when the time since the first retransmission reaches
  * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN). The give-up is the kernel's exact ESTABLISHED/CLOSE_WAIT → CLOSED
  * when the host has it, else the agent's ETIMEDOUT with the user-space delivery bound (synGiveUp()).
  */
-export function checkDataRetransmits(expectation: Extract<Expectation, { kind: 'data-retransmits' }>, run: RunRecord): Check {
+export function checkDataRetransmits(
+  expectation: Extract<Expectation, { kind: 'data-retransmits' }>,
+  run: RunRecord,
+  analysis: RunAnalysis = analyzeRun(run),
+): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
   const name = `data retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
@@ -342,11 +360,16 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
   const received = host.segments.filter((r) => isAddressOf(host, r.dst) && (r.flags & TcpFlag.ACK) !== 0);
-  const isUnackedData = (s: TcpSegment): boolean =>
-    s.payloadLength > 0 &&
-    (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 &&
-    !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0);
-  const data = sentRetransmissions(host, tuple, isUnackedData);
+  const isData = (s: TcpSegment): boolean => s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0;
+  const copyKey = (s: TcpSegment): string => `${s.srcPort}>${s.dstPort}|${s.seq}|${s.payloadLength}`;
+  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && isData(s)).map(copyKey);
+  const repeated = new Set(sentKeys.filter((k, i) => sentKeys.indexOf(k) !== i));
+  // Data never acknowledged, or retransmitted and acknowledged in the end (the answer stops the timer).
+  const isRetransmittedData = (s: TcpSegment): boolean =>
+    isData(s) &&
+    (repeated.has(copyKey(s)) ||
+      !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0));
+  const data = sentRetransmissions(host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
   const options =
@@ -361,16 +384,24 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
   );
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
-  const giveUp = exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs);
+  const answer = answeredAt(run, analysis, host, data);
+  const giveUp =
+    answer !== undefined
+      ? undefined
+      : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
   const outcome = fitRetransmissions(
     (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
     data.sends,
     giveUp,
     hz,
+    answer?.fit,
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
-  if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
+  // Acknowledged in the end, the data was delivered: no give-up, and ETIMEDOUT would be wrong.
+  if (answer !== undefined) {
+    if (failure?.code === 'ETIMEDOUT') problems.push('the application saw ETIMEDOUT although the data was acknowledged');
+  } else if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
   else if (failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
   const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
   if (rsts.length > 0) problems.push(`${rsts.length} RST sent (a socket that gives up on its data sends none)`);
@@ -383,13 +414,17 @@ export function checkDataRetransmits(expectation: Extract<Expectation, { kind: '
       ? 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission'
       : `TCP_USER_TIMEOUT ${userTimeoutMs} ms (${options?.sources.join('; ') ?? ''}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
   );
+  if (answer !== undefined) evidence.push(answer.line);
   return {
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`,
+    expected:
+      answer === undefined
+        ? `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`
+        : `${dueSends(outcome).length} copies at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer; no RST`,
     observed:
       `${data.sends.length} copies at ${formatOffsets(data.sends.map((d) => d.offsetMs))} s; ` +
-      (giveUp === undefined ? 'never gave up' : `gave up ${describeGiveUpTime(giveUp)}`) +
+      (answer !== undefined ? `acknowledged at ${seconds(answer.atMs)} s` : giveUp === undefined ? 'never gave up' : `gave up ${describeGiveUpTime(giveUp)}`) +
       (failure === undefined ? '' : ` (${failure.code})`) +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
     evidence,
@@ -412,7 +447,7 @@ const ORPHAN_FIN_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'CLOSING', 'LAST_A
  * itself received, whatever a firewall did): our FIN acknowledging the peer's FIN is a passive close
  * (LAST_ACK); an ACK of the peer's FIN sent after ours is a simultaneous close (CLOSING); else FIN_WAIT_1.
  */
-function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries): { state: TcpState; reason: string } {
+function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries, answer: { atMs: number } | undefined): { state: TcpState; reason: string } {
   const ours = host.segments.filter((s) => segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote);
   const peerFin = host.segments.find(
     (s) => segmentEndpoints(s).src === tuple.remote && segmentEndpoints(s).dst === tuple.local && (s.flags & TcpFlag.FIN) !== 0,
@@ -424,8 +459,10 @@ function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries): { 
     if (acks(firstFin)) {
       return { state: 'LAST_ACK', reason: `passive close: the FIN (${host.name} capture #${firstFin.frame}) acknowledges the peer's FIN (#${peerFin.frame})` };
     }
+    // Simultaneous only when the peer's FIN came before ours was acknowledged: else FIN_WAIT_2 got it.
+    const beforeAnswer = answer === undefined || peerFin.timeUs < fins.firstUs + answer.atMs * 1000;
     const later = ours.find((s) => s.timeUs > firstFin.timeUs && (s.flags & TcpFlag.RST) === 0 && acks(s));
-    if (later !== undefined) {
+    if (later !== undefined && beforeAnswer) {
       return {
         state: 'CLOSING',
         reason: `simultaneous close: ${host.name} capture #${later.frame} acknowledges the peer's FIN (#${peerFin.frame}) while its own FIN is unacknowledged`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
+import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { checkDataRetransmits } from '../../../src/verify/timing-checks.js';
 import { loadFixtureRun, withHost, withSettings } from './run-fixtures.js';
@@ -46,4 +47,53 @@ describe('data retransmission and its give-up (recorded data-retransmit run: the
     const noCopies = withHost(run, 'client', (h) => ({ segments: h.segments.filter((s) => s.payloadLength === 0) }));
     expect(checkDataRetransmits(EXPECTATION, noCopies).status).toBe('fail');
   });
+});
+
+describe('data retransmission answered in the end (the rule lifted after the 4th copy: the ACK stops the timer)', () => {
+  /** The recorded run with the server's ACK of the data reaching the client 30 ms after the 4th copy, and nothing after it. */
+  async function answeredRun(options: { keepError?: boolean; copyAfter?: boolean } = {}): Promise<RunRecord> {
+    const run = await loadFixtureRun('data-retransmit');
+    return withHost(run, 'client', (h) => {
+      const copies = h.segments.filter((s) => s.src === h.address && s.payloadLength > 0);
+      const fourth = copies[3] ?? expect.unreachable();
+      const ack: TcpSegment = {
+        ...fourth,
+        frame: 900,
+        timeUs: fourth.timeUs + 30_000,
+        src: fourth.dst,
+        dst: fourth.src,
+        srcPort: fourth.dstPort,
+        dstPort: fourth.srcPort,
+        seq: fourth.ack,
+        ack: (fourth.seq + fourth.payloadLength) >>> 0,
+        flags: TcpFlag.ACK,
+        payloadLength: 0,
+      };
+      const later = options.copyAfter ? [{ ...fourth, frame: 901, timeUs: ack.timeUs + 400_000 }] : [];
+      return {
+        segments: [...h.segments.filter((s) => s.timeUs <= fourth.timeUs), ack, ...later],
+        events: options.keepError ? h.events : h.events.filter((e) => e.type !== 'error' && e.timeUs <= ack.timeUs),
+      };
+    });
+  }
+
+  it('passes: the copies due until the ACK, no give-up expected', async () => {
+    const check = checkDataRetransmits(EXPECTATION, await answeredRun());
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toMatch(/^4 copies at .* s, until the answer at 0\.8\d\d s stopped the timer; no RST$/);
+    expect(check.observed).toMatch(/^4 copies at .* s; acknowledged at 0\.8\d\d s$/);
+  });
+
+  it('FAILs on a copy after the ACK, and on ETIMEDOUT although the data was acknowledged', async () => {
+    expect((await checkDataRetransmitsOf({ copyAfter: true })).observed).toMatch(/1 transmission\(s\) after the answer/);
+    const timedOut = await checkDataRetransmitsOf({ keepError: true });
+    expect(timedOut.status).toBe('fail');
+    expect(timedOut.observed).toContain('the application saw ETIMEDOUT although the data was acknowledged');
+  });
+
+  async function checkDataRetransmitsOf(options: { keepError?: boolean; copyAfter?: boolean }) {
+    const check = checkDataRetransmits(EXPECTATION, await answeredRun(options));
+    expect(check.status).toBe('fail');
+    return check;
+  }
 });

@@ -18,6 +18,7 @@ export function loadFixtureRun(
     | 'syn-sent-traced'
     | 'fin-wait-2-timeout'
     | 'synack-lost-once'
+    | 'fin-lost-then-delivered'
     | 'port-reuse'
     | 'accept-queue-overflow'
     | 'accept-queue-overflow-abort'

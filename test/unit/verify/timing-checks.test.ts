@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TcpFlag } from '../../../src/observe/packet.js';
+import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
+import type { RunHost } from '../../../src/analysis/run-record.js';
 import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
 import { checkFinRetransmits, checkSynAckRetransmits, checkSynRetransmits } from '../../../src/verify/timing-checks.js';
 import { FIN_ACK, SYN_ACK, T0_US, at, loadFixtureRun, segment, syntheticRun, withHost, withSettings } from './run-fixtures.js';
@@ -189,5 +190,36 @@ describe('fin-retransmits', () => {
     expect(check.status).toBe('fail');
     expect(check.observed).toContain('the socket never disappeared');
     expect(T0_US).toBeGreaterThan(0);
+  });
+});
+
+describe('fin-retransmits answered in the end (teacher lab fin-lost-then-delivered: the FIN dropped for 1.5 s, then let through)', () => {
+  const expectation = { kind: 'fin-retransmits', host: 'client', conn: 'c' } as const;
+  // What the server sent that acknowledges the client's FIN: its ACK and later its own FIN.
+  const isFinAck = (h: { address: string }) => (s: TcpSegment) => s.src !== h.address && s.ack === finEnd;
+  let finEnd = 0;
+
+  it('passes: the copies due until the ACK of the FIN, none after it, no give-up; FIN_WAIT_1, not CLOSING', async () => {
+    const run = await loadFixtureRun('fin-lost-then-delivered');
+    const check = checkFinRetransmits(expectation, run);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toMatch(/^5 FINs at .* s from FIN_WAIT_1, until the answer at 1\.\d{3} s stopped the timer; no RST$/);
+    expect(check.observed).toMatch(/^5 FINs at 0, 0\.2\d+, .* s; answered at 1\.\d{3} s; no RST$/);
+  });
+
+  it('FAILs without the ACK (never destroyed, never answered) and with a FIN sent after it', async () => {
+    const run = await loadFixtureRun('fin-lost-then-delivered');
+    const client = run.hosts.find((h) => h.name === 'client') as RunHost;
+    const fin = client.segments.find((s) => s.src === client.address && (s.flags & TcpFlag.FIN) !== 0) as TcpSegment;
+    finEnd = (fin.seq + 1) >>> 0;
+    const unanswered = withHost(run, 'client', (h) => ({ segments: h.segments.filter((s) => !isFinAck(h)(s)) }));
+    const silent = checkFinRetransmits(expectation, unanswered);
+    expect(silent.status).toBe('fail');
+    expect(silent.observed).toMatch(/the socket never disappeared|the give-up was not observed/);
+    const ack = client.segments.find(isFinAck(client)) as TcpSegment;
+    const late = withHost(run, 'client', (h) => ({ segments: [...h.segments, { ...fin, frame: 999, timeUs: ack.timeUs + 300_000 }] }));
+    const after = checkFinRetransmits(expectation, late);
+    expect(after.status).toBe('fail');
+    expect(after.observed).toMatch(/1 transmission\(s\) after the answer/);
   });
 });
