@@ -471,7 +471,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
     return {
       event: 'retransmit-give-up',
-      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT, no RST)`,
+      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT or the ICMP soft error kept, no RST)`,
       timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
       latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
     };

@@ -317,7 +317,13 @@ export interface FinRtoEstimate {
  * unless it leaves a gap outside the window compareSchedule() gives it (a copy captured a ms late
  * shortens the next gap), then the smallest whole-jiffy RTO that puts every gap in its window.
  */
-export function estimateFinRto(offsetsMs: readonly number[], rtoMinMs: number, hz: number): FinRtoEstimate {
+export function estimateFinRto(
+  offsetsMs: readonly number[],
+  rtoMinMs: number,
+  hz: number,
+  /** The RTO retransmissions after which an ICMP undid a doubling (RtoScheduleOptions.revertedAfterRto). */
+  revertedAfterRto?: ReadonlySet<number>,
+): FinRtoEstimate {
   const gaps = offsetsMs.slice(1).map((t, i) => t - (offsetsMs[i] ?? 0));
   const [first, second] = gaps;
   const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
@@ -326,11 +332,13 @@ export function estimateFinRto(offsetsMs: readonly number[], rtoMinMs: number, h
   if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
   const jiffyMs = 1000 / hz;
   const minMs = roundUpToJiffiesMs(rtoMinMs, hz);
-  const bound = Math.floor(Math.min(...rtoGaps.map((gap, k) => gap / 2 ** k)) / jiffyMs + 1e-9) * jiffyMs;
+  // Gap k is the timer armed after RTO retransmission k: 2^backoff RTOs, backoff one up per retransmission, one down per revert.
+  const factors = rtoGaps.map((_, k) => 2 ** (k - [...(revertedAfterRto ?? [])].filter((n) => n <= k).length));
+  const bound = Math.floor(Math.min(...rtoGaps.map((gap, k) => gap / (factors[k] ?? 1))) / jiffyMs + 1e-9) * jiffyMs;
   const rtoMs = Math.max(minMs, bound);
   // The RTOs for which every gap k lies in [R·2^k − early − allowance, R·2^k + slack + allowance].
-  const low = Math.max(...rtoGaps.map((gap, k) => (gap - timerSlackMs(gap, hz) - CAPTURE_ALLOWANCE_MS) / 2 ** k));
-  const high = Math.min(...rtoGaps.map((gap, k) => (gap + timerEarlyMs(gap, hz) + CAPTURE_ALLOWANCE_MS) / 2 ** k));
+  const low = Math.max(...rtoGaps.map((gap, k) => (gap - timerSlackMs(gap, hz) - CAPTURE_ALLOWANCE_MS) / (factors[k] ?? 1)));
+  const high = Math.min(...rtoGaps.map((gap, k) => (gap + timerEarlyMs(gap, hz) + CAPTURE_ALLOWANCE_MS) / (factors[k] ?? 1)));
   const fitting = Math.max(minMs, Math.ceil(low / jiffyMs - 1e-9) * jiffyMs);
   if (rtoMs < low && fitting <= high) {
     return { rtoMs: fitting, tlpAtMs, source: `the smallest RTO in whole jiffies that fits every gap (each gap / 2^k is at most ${bound} ms)` };

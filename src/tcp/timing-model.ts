@@ -249,6 +249,12 @@ export interface RtoScheduleOptions extends ScheduleOptions {
    * (tcp_rearm_rto()), so the first RTO retransmission comes one RTO after the probe.
    */
   readonly tlpAtMs?: number;
+  /**
+   * The RTO retransmissions (1 = the first) after which an ICMP net or host unreachable quoting the segment
+   * arrived before the timer fired again: each undoes one doubling (tcp_ipv4.c tcp_ld_RTO_revert(), RFC 6069:
+   * backoff − 1, the timer re-armed from that copy's send time), so such a path is probed at the base RTO.
+   */
+  readonly revertedAfterRto?: ReadonlySet<number>;
 }
 
 /**
@@ -256,8 +262,9 @@ export interface RtoScheduleOptions extends ScheduleOptions {
  * retransmitted with RTO doubling up to rto_max; at each fire the socket is destroyed — without a RST
  * (tcp_write_err()) — when now − retrans_stamp ≥ tcp_model_timeout(retries, TCP_RTO_MIN) or
  * TCP_USER_TIMEOUT, where retries = tcp_orphan_retries, read as 8 while the RTO is below rto_max. There is
- * no count test outside SYN states: the count is implied by the time. Not modelled: the ICMP soft-error
- * case (retries 0) and tcp_out_of_resources() killing orphans early with a RST.
+ * no count test outside SYN states: the count is implied by the time. Not modelled: an orphan with an ICMP
+ * soft error and a capped RTO (retries 0: tcp_orphan_retries()) and tcp_out_of_resources() killing orphans
+ * early with a RST.
  */
 export function predictOrphanFinSchedule(input: Partial<KernelSettings>, rtoMs: number, options: RtoScheduleOptions = {}): RetransmissionSchedule {
   const settings = resolveKernelSettings(input);
@@ -301,6 +308,9 @@ function simulateRtoTimer(
   }
   let timerMs = rtoMs;
   let retransStampMs: number | undefined;
+  const baseRtoMs = rtoMs;
+  let backoff = 0;
+  let rtoCount = 0;
   for (;;) {
     const fireMs = lastSendMs + timerMs + lateByMs(options, timerMs, settings.hz);
     if (retransStampMs !== undefined) {
@@ -316,7 +326,9 @@ function simulateRtoTimer(
     intervalsMs.push(timerMs);
     lastSendMs = fireMs;
     retransStampMs ??= fireMs;
-    rtoMs = Math.min(rtoMs * 2, rtoMaxMs);
+    rtoCount += 1;
+    backoff += options.revertedAfterRto?.has(rtoCount) === true ? 0 : 1;
+    rtoMs = Math.min(baseRtoMs * 2 ** backoff, rtoMaxMs);
     timerMs = clampToUserTimeout(rtoMs, fireMs - retransStampMs, settings);
   }
 }

@@ -9,6 +9,7 @@ import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueRead
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
 import { estimateFinRto, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
+import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
@@ -377,11 +378,12 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const estimate = estimateFinRto(
-    data.sends.map((d) => d.offsetMs),
-    recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
-    hz,
-  );
+  const offsetsMs = data.sends.map((d) => d.offsetMs);
+  const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
+  const icmp = icmpDuring(host, data, estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2);
+  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, icmp.revertedAfterRto);
+  // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
+  const giveUpError = icmp.softError?.errno ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
   const answer = answeredAt(run, analysis, host, data);
@@ -390,7 +392,12 @@ export function checkDataRetransmits(
       ? undefined
       : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
   const outcome = fitRetransmissions(
-    (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
+    (options) =>
+      predictEstablishedSchedule(settings, estimate.rtoMs, {
+        ...options,
+        ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }),
+        revertedAfterRto: icmp.revertedAfterRto,
+      }),
     data.sends,
     giveUp,
     hz,
@@ -400,16 +407,17 @@ export function checkDataRetransmits(
   const problems = [...outcome.problems];
   // Acknowledged in the end, the data was delivered: no give-up, and ETIMEDOUT would be wrong.
   if (answer !== undefined) {
-    if (failure?.code === 'ETIMEDOUT') problems.push('the application saw ETIMEDOUT although the data was acknowledged');
-  } else if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
-  else if (failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
+    if (failure?.code === giveUpError) problems.push(`the application saw ${giveUpError} although the data was acknowledged`);
+  } else if (failure === undefined) problems.push(`the application saw no error (expected ${giveUpError})`);
+  else if (failure.code !== giveUpError) problems.push(`the application saw ${failure.code}, expected ${giveUpError}`);
   const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
   if (rsts.length > 0) problems.push(`${rsts.length} RST sent (a socket that gives up on its data sends none)`);
-  const evidence = describeItems(outcome, host.name, 'data segment', 'gives up (ETIMEDOUT, CLOSED)', giveUp);
+  const evidence = describeItems(outcome, host.name, 'data segment', `gives up (${giveUpError}, CLOSED)`, giveUp);
   evidence.push(
     ...extraLines(outcome, host.name, 'data segment'),
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
+    ...icmp.lines,
     userTimeoutMs === undefined
       ? 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission'
       : `TCP_USER_TIMEOUT ${userTimeoutMs} ms (${options?.sources.join('; ') ?? ''}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
@@ -420,7 +428,7 @@ export function checkDataRetransmits(
     status: problems.length === 0 ? 'pass' : 'fail',
     expected:
       answer === undefined
-        ? `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`
+        ? `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ${giveUpError} at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`
         : `${dueSends(outcome).length} copies at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer; no RST`,
     observed:
       `${data.sends.length} copies at ${formatOffsets(data.sends.map((d) => d.offsetMs))} s; ` +
@@ -437,6 +445,44 @@ export function checkDataRetransmits(
     ],
     reference: DATA_REFERENCE,
   };
+}
+
+/**
+ * The ICMP errors `host` received from the peer while it retransmitted the series (its own capture): the
+ * last one's errno, which the give-up reports (a soft error: tcp_v4_err() keeps it in sk_err_soft,
+ * tcp_write_err() reports it instead of ETIMEDOUT), and the RTO retransmissions whose backoff a net or host
+ * unreachable undid before the next copy (tcp_ld_RTO_revert(), RFC 6069). `firstRto` is the index in the
+ * sends of the first RTO retransmission (2 after a tail-loss probe). The quoted segment is not decoded: an
+ * error arriving between two copies is taken as the answer to the first.
+ */
+function icmpDuring(
+  host: RunHost,
+  series: SentSeries,
+  firstRto: number,
+): { softError?: { errno: string; frame: number }; revertedAfterRto: ReadonlySet<number>; lines: string[] } {
+  const peer = addressOfEndpoint(series.tuple.remote);
+  const sends = series.sends;
+  const errors = (host.icmp ?? []).filter((m) => m.src === peer && m.timeUs >= series.firstUs && icmpSocketError(m.family, m.type, m.code) !== undefined);
+  const revertedAfterRto = new Set<number>();
+  for (let i = firstRto; i < sends.length; i += 1) {
+    const from = sends[i]?.timeUs ?? 0;
+    const to = sends[i + 1]?.timeUs ?? Infinity;
+    if (errors.some((m) => m.timeUs > from && m.timeUs < to && icmpRevertsBackoff(m.family, m.type, m.code))) revertedAfterRto.add(i - firstRto + 1);
+  }
+  const last = errors.at(-1);
+  if (last === undefined) return { revertedAfterRto, lines: [] };
+  const errno = icmpSocketError(last.family, last.type, last.code) as string;
+  const lines = [
+    `${errors.length} ICMP error(s) from the peer during the series (last: ${host.name} capture, ICMP frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${errno} (tcp_v4_err(), tcp_write_err())`,
+  ];
+  if (revertedAfterRto.size > 0)
+    lines.push(`RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`);
+  return { softError: { errno, frame: last.frame }, revertedAfterRto, lines };
+}
+
+/** The address part of `ip:port` or `[ip6]:port`. */
+function addressOfEndpoint(endpoint: string): string {
+  return endpoint.slice(0, endpoint.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 }
 
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */

@@ -97,3 +97,33 @@ describe('data retransmission answered in the end (the rule lifted after the 4th
     return check;
   }
 });
+
+describe('ICMP errors on established data (teacher labs: REJECT with an ICMP error after the handshake, tcp_retries2=4)', () => {
+  it('port unreachable is a soft error: the usual backoff, and the give-up reports ECONNREFUSED, not ETIMEDOUT', async () => {
+    const run = await loadFixtureRun('data-icmp-port-unreachable');
+    const check = checkDataRetransmits(EXPECTATION, run);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toMatch(/^6 copies at .*; gives up with ECONNREFUSED at 6\.\d{3} s \(time limit\), no RST$/);
+    expect(check.evidence.join('\n')).toMatch(/6 ICMP error\(s\) from the peer .* type 3 code 3\): a soft error .* ECONNREFUSED/);
+    // Without the ICMP messages the same give-up must be ETIMEDOUT: the ECONNREFUSED the application saw is then wrong.
+    const silent = withHost(run, 'client', () => ({ icmp: [] }));
+    const without = checkDataRetransmits(EXPECTATION, silent);
+    expect(without.status).toBe('fail');
+    expect(without.observed).toContain('the application saw ECONNREFUSED, expected ETIMEDOUT');
+  });
+
+  it('host unreachable also undoes a doubling per copy it answers (RFC 6069): 14 copies at the base RTO, then doubling where the peer rate-limited its ICMP', async () => {
+    const run = await loadFixtureRun('data-icmp-host-unreachable');
+    const check = checkDataRetransmits(EXPECTATION, run);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.observed).toMatch(/^14 copies at 0, 0\.205, 0\.413, 0\.617, 0\.821, .*; gave up at 6\.\d{3} s \(EHOSTUNREACH\)$/);
+    expect(check.evidence.join('\n')).toContain('RFC 6069: net/host unreachable after RTO retransmission(s) 1, 2, 3, 4, 5, 8, 9, 10, 11, 12');
+    // The same copies without the ICMP messages break the doubling the model then expects.
+    const without = checkDataRetransmits(
+      EXPECTATION,
+      withHost(run, 'client', () => ({ icmp: [] })),
+    );
+    expect(without.status).toBe('fail');
+    expect(without.observed).toMatch(/transmission 4 early/);
+  });
+});

@@ -19,6 +19,8 @@ export function loadFixtureRun(
     | 'fin-wait-2-timeout'
     | 'synack-lost-once'
     | 'fin-lost-then-delivered'
+    | 'data-icmp-port-unreachable'
+    | 'data-icmp-host-unreachable'
     | 'port-reuse'
     | 'accept-queue-overflow'
     | 'accept-queue-overflow-abort'
