@@ -453,7 +453,9 @@ export function checkDataRetransmits(
  * tcp_write_err() reports it instead of ETIMEDOUT), and the RTO retransmissions whose backoff a net or host
  * unreachable undid before the next copy (tcp_ld_RTO_revert(), RFC 6069). `firstRto` is the index in the
  * sends of the first RTO retransmission (2 after a tail-loss probe). The quoted segment is not decoded: an
- * error arriving between two copies is taken as the answer to the first.
+ * error arriving between two copies is taken as the answer to the first (every copy carries seq = SND.UNA,
+ * inside the [SND.UNA, SND.NXT] that tcp_v4_err() accepts; the errors that keepalive probes draw, quoting
+ * SND.UNA − 1, are ignored by the kernel: test/fixtures/labs/teacher/keepalive-icmp.yaml).
  */
 function icmpDuring(
   host: RunHost,
