@@ -5,6 +5,7 @@ import { TCP_STATES, type TcpState } from '../tcp/state.js';
 import type { TcpConnection } from '../verify/connections.js';
 import { HTML_WORDS } from '../messages/html-words.js';
 import { formatDuration } from './time-format.js';
+import { inTimeOrder } from './run-commentary.js';
 import type { CommentaryLine } from './commentary/commentary-text.js';
 import type { CaptureLadder } from './html-report.js';
 import type { LadderArrow, LifelineMark } from './ladder-model.js';
@@ -117,8 +118,6 @@ export function buildCaptureLadder(input: CaptureConnectionInput): CaptureLadder
       departs: false,
     });
   }
-  const order: Readonly<Record<CommentaryLine['kind'], number>> = { phase: 0, rule: 1, transmission: 2, model: 3, state: 4, application: 5, check: 6 };
-  commentary.sort((x, y) => x.timeUs - y.timeUs || order[x.kind] - order[y.kind]);
   const total = segments.length + input.omitted;
   const via = c.via === undefined ? '' : ` via ${c.via}`;
   return {
@@ -141,7 +140,7 @@ export function buildCaptureLadder(input: CaptureConnectionInput): CaptureLadder
       checks: [],
       warnings: input.omitted > 0 ? [`only the first ${segments.length} of the connection's ${total} segments are drawn`] : [],
     },
-    commentary,
+    commentary: inTimeOrder(commentary),
   };
 }
 

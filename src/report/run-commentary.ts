@@ -54,6 +54,11 @@ export function buildRunCommentary(analysis: RunAnalysis, verdict: Verdict, mode
   lines.push(...describePhases(context));
   lines.push(...describeApplication(context, handledErrors));
   lines.push(...describeFailedChecks(context, verdict, departedSeries));
+  return inTimeOrder(lines);
+}
+
+/** Commentary lines in time order; at one instant in KIND_ORDER, else as given (pure; a capture's commentary too). */
+export function inTimeOrder(lines: readonly CommentaryLine[]): CommentaryLine[] {
   return lines
     .map((line, index) => ({ line, index }))
     .sort((x, y) => x.line.timeUs - y.line.timeUs || KIND_ORDER.indexOf(x.line.kind) - KIND_ORDER.indexOf(y.line.kind) || x.index - y.index)
