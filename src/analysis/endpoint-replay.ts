@@ -1,4 +1,6 @@
-import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { formatFlags, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { splitSocketAddress } from '../observe/socket-address.js';
+import { icmpDuringSeries } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
@@ -110,6 +112,8 @@ export interface ReplayInput {
   readonly conn?: string;
   /** The host's own capture (all segments; the replay keeps the tuple's). */
   readonly segments: readonly TcpSegment[];
+  /** The ICMP messages of the host's capture (soft errors and RFC 6069 reverts of a data series: icmp-during-series.ts). */
+  readonly icmp?: readonly IcmpMessage[];
   readonly calls: readonly ReplayCall[];
   readonly settings: Partial<KernelSettings>;
   /** Why a received segment never reached TCP (a firewall rule), or undefined when it did. */
@@ -451,7 +455,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   /**
    * Giving up on unacknowledged data (tcp_timer.c tcp_retransmit_timer() → tcp_write_timeout():
    * retransmits_timed_out(tcp_retries2) — the time since the first retransmission against
-   * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) — then tcp_write_err(): ETIMEDOUT, CLOSED, no RST). The copies
+   * tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) — then tcp_write_err(): ETIMEDOUT or the ICMP soft error, CLOSED,
+   * no RST; ICMP net/host unreachable undo doublings: icmpDuringSeries(), the data check's rule). The copies
    * of the first data segment no received ACK covers give the RTO (estimateFinRto(): the same estimate, a
    * tail-loss probe first) and anchor the window, like the orphan's FIN.
    */
@@ -466,12 +471,21 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const copies = data.filter((s) => s.seq === firstUnacked.seq);
     if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
     const offsets = copies.map((c) => (c.timeUs - firstUnacked.timeUs) / 1000);
-    const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
-    const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+    const rtoMinMs = input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
+    const peer = splitSocketAddress(input.tuple.remote)?.address ?? '';
+    const firstRto = estimateFinRto(offsets, rtoMinMs, settings.hz).tlpAtMs === undefined ? 1 : 2;
+    const icmp = icmpDuringSeries(
+      input.icmp ?? [],
+      peer,
+      copies.map((c) => c.timeUs),
+      firstRto,
+    );
+    const estimate = estimateFinRto(offsets, rtoMinMs, settings.hz, icmp.revertedAfterRto);
+    const options = { ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }), revertedAfterRto: icmp.revertedAfterRto };
     const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
     return {
       event: 'retransmit-give-up',
-      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ETIMEDOUT or the ICMP soft error kept, no RST)`,
+      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ${icmp.softError ?? 'ETIMEDOUT'}, no RST)`,
       timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
       latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
     };

@@ -47,6 +47,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             tuple,
             ...(conn !== undefined && { conn }),
             segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
+            ...(host.icmp !== undefined && { icmp: host.icmp }),
             calls: callsOf(run, host, conn, tuple),
             // TCP_USER_TIMEOUT the lab set on this connection replaces the give-up time (retransmits_timed_out()).
             settings: { ...settings, userTimeoutMs: conn === undefined ? undefined : connTimerOptions(run, host.name, conn, localPort).userTimeoutMs },

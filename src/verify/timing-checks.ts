@@ -9,7 +9,8 @@ import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueRead
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
 import { estimateFinRto, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
+import { icmpDuringSeries } from '../analysis/icmp-during-series.js';
+import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
@@ -380,10 +381,15 @@ export function checkDataRetransmits(
   const hz = hzOf(settings);
   const offsetsMs = data.sends.map((d) => d.offsetMs);
   const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
-  const icmp = icmpDuring(host, data, estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2);
+  const icmp = icmpDuringSeries(
+    host.icmp ?? [],
+    splitSocketAddress(data.tuple.remote)?.address ?? '',
+    data.sends.map((d) => d.timeUs),
+    estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2,
+  );
   const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, icmp.revertedAfterRto);
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
-  const giveUpError = icmp.softError?.errno ?? 'ETIMEDOUT';
+  const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
   const answer = answeredAt(run, analysis, host, data);
@@ -445,46 +451,6 @@ export function checkDataRetransmits(
     ],
     reference: DATA_REFERENCE,
   };
-}
-
-/**
- * The ICMP errors `host` received from the peer while it retransmitted the series (its own capture): the
- * last one's errno, which the give-up reports (a soft error: tcp_v4_err() keeps it in sk_err_soft,
- * tcp_write_err() reports it instead of ETIMEDOUT), and the RTO retransmissions whose backoff a net or host
- * unreachable undid before the next copy (tcp_ld_RTO_revert(), RFC 6069). `firstRto` is the index in the
- * sends of the first RTO retransmission (2 after a tail-loss probe). The quoted segment is not decoded: an
- * error arriving between two copies is taken as the answer to the first (every copy carries seq = SND.UNA,
- * inside the [SND.UNA, SND.NXT] that tcp_v4_err() accepts; the errors that keepalive probes draw, quoting
- * SND.UNA − 1, are ignored by the kernel: test/fixtures/labs/teacher/keepalive-icmp.yaml).
- */
-function icmpDuring(
-  host: RunHost,
-  series: SentSeries,
-  firstRto: number,
-): { softError?: { errno: string; frame: number }; revertedAfterRto: ReadonlySet<number>; lines: string[] } {
-  const peer = addressOfEndpoint(series.tuple.remote);
-  const sends = series.sends;
-  const errors = (host.icmp ?? []).filter((m) => m.src === peer && m.timeUs >= series.firstUs && icmpSocketError(m.family, m.type, m.code) !== undefined);
-  const revertedAfterRto = new Set<number>();
-  for (let i = firstRto; i < sends.length; i += 1) {
-    const from = sends[i]?.timeUs ?? 0;
-    const to = sends[i + 1]?.timeUs ?? Infinity;
-    if (errors.some((m) => m.timeUs > from && m.timeUs < to && icmpRevertsBackoff(m.family, m.type, m.code))) revertedAfterRto.add(i - firstRto + 1);
-  }
-  const last = errors.at(-1);
-  if (last === undefined) return { revertedAfterRto, lines: [] };
-  const errno = icmpSocketError(last.family, last.type, last.code) as string;
-  const lines = [
-    `${errors.length} ICMP error(s) from the peer during the series (last: ${host.name} capture, ICMP frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${errno} (tcp_v4_err(), tcp_write_err())`,
-  ];
-  if (revertedAfterRto.size > 0)
-    lines.push(`RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`);
-  return { softError: { errno, frame: last.frame }, revertedAfterRto, lines };
-}
-
-/** The address part of `ip:port` or `[ip6]:port`. */
-function addressOfEndpoint(endpoint: string): string {
-  return endpoint.slice(0, endpoint.lastIndexOf(':')).replace(/^\[|\]$/g, '');
 }
 
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */

@@ -1,0 +1,45 @@
+import type { IcmpMessage } from '../observe/packet.js';
+import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
+
+/** What the ICMP errors a host received during one retransmitted series did to its socket. */
+export interface IcmpDuringSeries {
+  /** The errors from the peer that a TCP socket takes (icmpSocketError()), in capture order. */
+  readonly errors: readonly IcmpMessage[];
+  /** The last one's errno: the soft error the give-up reports instead of ETIMEDOUT. */
+  readonly softError?: string;
+  /** The RTO retransmissions (1 = the first) whose doubling a net/host unreachable undid (RtoScheduleOptions.revertedAfterRto). */
+  readonly revertedAfterRto: ReadonlySet<number>;
+  /** For people: the errors and what they did. */
+  readonly lines: readonly string[];
+}
+
+/**
+ * The ICMP errors `icmp` (one host's capture) holds from `peer` while the host retransmitted a series of
+ * copies sent at `sendsUs` (capture µs; the first is the original), and what they did (src/tcp/icmp-errors.ts):
+ * the last one's errno is the soft error the give-up reports (tcp_v4_err() keeps it in sk_err_soft,
+ * tcp_write_err() reports it instead of ETIMEDOUT), and a net or host unreachable arriving before the next
+ * copy undid that RTO retransmission's doubling (tcp_ld_RTO_revert(), RFC 6069). `firstRto` is the index in
+ * `sendsUs` of the first RTO retransmission (2 after a tail-loss probe). The quoted segment is not decoded:
+ * an error between two copies answers the first (every copy carries seq = SND.UNA, inside the [SND.UNA,
+ * SND.NXT] tcp_v4_err() accepts; errors drawn by keepalive probes, which quote SND.UNA − 1, the kernel
+ * ignores: test/fixtures/labs/teacher/keepalive-icmp.yaml).
+ */
+export function icmpDuringSeries(icmp: readonly IcmpMessage[], peer: string, sendsUs: readonly number[], firstRto: number): IcmpDuringSeries {
+  const firstUs = sendsUs[0] ?? 0;
+  const errors = icmp.filter((m) => m.src === peer && m.timeUs >= firstUs && icmpSocketError(m.family, m.type, m.code) !== undefined);
+  const revertedAfterRto = new Set<number>();
+  for (let i = firstRto; i < sendsUs.length; i += 1) {
+    const from = sendsUs[i] ?? 0;
+    const to = sendsUs[i + 1] ?? Infinity;
+    if (errors.some((m) => m.timeUs > from && m.timeUs < to && icmpRevertsBackoff(m.family, m.type, m.code))) revertedAfterRto.add(i - firstRto + 1);
+  }
+  const last = errors.at(-1);
+  if (last === undefined) return { errors, revertedAfterRto, lines: [] };
+  const softError = icmpSocketError(last.family, last.type, last.code) as string;
+  const lines = [
+    `${errors.length} ICMP error(s) from the peer during the series (last: frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${softError} (tcp_v4_err(), tcp_write_err())`,
+  ];
+  if (revertedAfterRto.size > 0)
+    lines.push(`RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`);
+  return { errors, softError, revertedAfterRto, lines };
+}
