@@ -1,13 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument, isMap, isSeq, type Document, type YAMLMap } from 'yaml';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 
 /*
- * The catalog: every lab in labs/ runs for real through the CLI and must PASS; a copy of each lab
+ * The catalog: every lab in labs/ (and every teacher lab of test/fixtures/labs/teacher/) runs for real through the CLI and must PASS; a copy of each lab
  * with one expectation turned false must FAIL with exit code 1 (so no lab passes vacuously); and
  * `--parallel 2` runs two labs at once, each on its own network.
  */
@@ -35,6 +35,15 @@ const LAB_NAMES = readdirSync(LABS_DIR)
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => f.replace(/\.yaml$/, ''))
   .sort();
+/** Labs written as a teacher would, outside the catalog (each once a false verdict, or a kernel behaviour measured): held to the same two tests. */
+const TEACHER_DIR = join(REPO_ROOT, 'test/fixtures/labs/teacher');
+const TEACHER_LABS = readdirSync(TEACHER_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => join(TEACHER_DIR, f));
+/** What `tcplab run` is given for each lab: a catalog name, or a teacher lab's path. */
+const LAB_ARGS = [...LAB_NAMES, ...TEACHER_LABS];
+const labFile = (arg: string): string => (arg.endsWith('.yaml') ? arg : join(LABS_DIR, `${arg}.yaml`));
 const runsDir = mkdtempSync(join(tmpdir(), 'tcplab-catalog-'));
 /** Generous bound per lab run: the default form of every lab finishes in 30 s, plus deployment. */
 const RUN_TIMEOUT_MS = 120_000;
@@ -130,11 +139,11 @@ describe('flipOneExpectation (pure)', () => {
     expect(() => flipOneExpectation(parseDocument('title: x\n'))).toThrow(/no `expect` list/);
     expect(() => flipOneExpectation(parseDocument('expect:\n  - handshake: { client: a, server: b }\n'))).toThrow(/no never, outcome or packets-count/);
   });
-  it('can flip every lab of the catalog', () => {
+  it('can flip every lab of the catalog and every teacher lab', () => {
     expect(LAB_NAMES.length).toBeGreaterThanOrEqual(2);
-    for (const name of LAB_NAMES) {
-      const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
-      expect(() => flipOneExpectation(doc), name).not.toThrow();
+    for (const arg of LAB_ARGS) {
+      const doc = parseDocument(readFileSync(labFile(arg), 'utf8'));
+      expect(() => flipOneExpectation(doc), arg).not.toThrow();
     }
   });
 });
@@ -145,11 +154,11 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
     expect(built.exitCode, built.all).toBe(0);
   }, 600_000);
 
-  describe.each(LAB_NAMES)('%s', (name) => {
+  describe.each(LAB_ARGS.map((arg) => [basename(arg, '.yaml'), arg]))('%s', (name, arg) => {
     it(
       'passes',
       async () => {
-        const result = await runCli(['run', name, '--json', '--runs-dir', runsDir]);
+        const result = await runCli(['run', arg, '--json', '--runs-dir', runsDir]);
         const [verdict] = parseVerdicts(result.stdout);
         expect(verdict, result.all).toBeDefined();
         expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
@@ -165,7 +174,7 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
     it(
       'fails with exit code 1 when one expectation is turned false',
       async () => {
-        const doc = parseDocument(readFileSync(join(LABS_DIR, `${name}.yaml`), 'utf8'));
+        const doc = parseDocument(readFileSync(labFile(arg), 'utf8'));
         const flip = flipOneExpectation(doc);
         const dir = mkdtempSync(join(tmpdir(), 'tcplab-flipped-'));
         const file = join(dir, `${name}.yaml`);
