@@ -4,6 +4,7 @@
 // Each connection: SYN, SYN-ACK, ACK, then data segments and their ACKs, then FIN/ACK/FIN/ACK.
 // `concurrent` connections are interleaved at any moment, as on a busy link.
 import { openSync, writeSync, closeSync } from 'node:fs';
+import { pcapFileHeader } from '../dist/observe/pcap-writer.js';
 
 const [out, connArg = '10000', perArg = '101', concArg = '200'] = process.argv.slice(2);
 if (!out) {
@@ -16,13 +17,7 @@ const concurrent = Number(concArg);
 const PAYLOAD = 100;
 
 const fd = openSync(out, 'w');
-const header = Buffer.alloc(24);
-header.writeUInt32LE(0xa1b2c3d4, 0);
-header.writeUInt16LE(2, 4);
-header.writeUInt16LE(4, 6);
-header.writeUInt32LE(262144, 16);
-header.writeUInt32LE(1, 20); // Ethernet
-writeSync(fd, header);
+writeSync(fd, pcapFileHeader()); // Ethernet
 
 let buffer = Buffer.alloc(1 << 22);
 let used = 0;

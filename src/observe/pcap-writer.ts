@@ -57,6 +57,17 @@ export function splitPcap(buf: Buffer): PcapFile {
   return { header: Buffer.from(buf.subarray(0, 24)), littleEndian, nanosecond, records };
 }
 
+/** The 24-byte header of a little-endian, microsecond classic pcap file (version 2.4, snaplen 262144) of `linkType` (1: Ethernet). */
+export function pcapFileHeader(linkType = 1): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(MAGIC_US, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(262_144, 16);
+  header.writeUInt32LE(linkType, 20);
+  return header;
+}
+
 /** Joins a header and records into a classic pcap file (records written in the order given). */
 export function joinPcap(file: Pick<PcapFile, 'header' | 'littleEndian' | 'nanosecond'>, records: readonly PcapRecord[]): Buffer {
   const parts: Buffer[] = [file.header];

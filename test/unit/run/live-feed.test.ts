@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseRule } from '../../../src/faults/iptables-rule.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
-import { encodeTcpFrame, joinPcap } from '../../../src/observe/pcap-writer.js';
+import { encodeTcpFrame, joinPcap, pcapFileHeader } from '../../../src/observe/pcap-writer.js';
 import { LiveFeed } from '../../../src/run/live-feed.js';
 import type { RunObserver } from '../../../src/run/run-observer.js';
 import type { StepContext } from '../../../src/run/step-runner.js';
 
 /** The live view's segment notes: a rule that drops what it matches is named; one with hidden state is a maybe. */
 const ADDRESSES = { server: '198.18.0.2', client: '198.18.0.3' };
-
-function pcapHeader(): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262_144, 16);
-  header.writeUInt32LE(1, 20); // Ethernet
-  return header;
-}
 
 function notesFor(ruleText: string): (string | undefined)[] {
   const notes: (string | undefined)[] = [];
@@ -38,7 +28,7 @@ function notesFor(ruleText: string): (string | undefined)[] {
   });
   feed.pcapChunk(
     'client',
-    joinPcap({ header: pcapHeader(), littleEndian: true, nanosecond: false }, [{ timeUs: 1_500_000, originalLength: syn.length, frame: syn }]),
+    joinPcap({ header: pcapFileHeader(), littleEndian: true, nanosecond: false }, [{ timeUs: 1_500_000, originalLength: syn.length, frame: syn }]),
   );
   feed.flush();
   return notes;

@@ -9,6 +9,7 @@ import { checkExpectations } from '../../../src/verify/check-expectations.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import { REPO_ROOT } from '../../helpers/run-cli.js';
 import { loadFixtureRun, withHost } from './run-fixtures.js';
+import { pcapFileHeader } from '../../../src/observe/pcap-writer.js';
 
 async function checkOn(fixture: string, expectation: Expectation, change: (run: RunRecord) => RunRecord = (r) => r) {
   const run = change(await loadRunRecord(join(REPO_ROOT, 'test/fixtures/runs', fixture)));
@@ -117,12 +118,7 @@ describe('received and sent: bytes from the agent events', () => {
 
 /** A pcap (Ethernet) with one IPv4 ICMP message `type`/`code` from src to dst. */
 function icmpPcap(src: number[], dst: number[], type: number, code: number): Buffer {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
+  const header = pcapFileHeader();
   const ip = Buffer.alloc(20 + 8);
   ip[0] = 0x45;
   ip.writeUInt16BE(28, 2);
