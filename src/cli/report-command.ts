@@ -78,7 +78,10 @@ function pickOne<T extends string>(option: string, value: string, allowed: reado
  */
 async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: RunAnalysis; verdict: Verdict }> {
   if (!existsSync(runDir))
-    throw new CliError(`${runDir}: no such folder; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>)`, ExitCode.usage);
+    throw new CliError(
+      `${runDir}: no such folder or file; give a run folder written by \`tcplab run\` (runs/<lab>-<time>-<id>) or a capture file`,
+      ExitCode.usage,
+    );
   if (!statSync(runDir).isDirectory()) throw new CliError(`${runDir}: neither a run folder written by \`tcplab run\` nor a capture file`, ExitCode.usage);
   for (const file of ['run.json', 'lab.json']) {
     if (!existsSync(join(runDir, file)))

@@ -168,7 +168,7 @@ export interface CaptureLadder {
 
 /**
  * Renders the report page of a capture file (pure): per connection its findings (state paths,
- * anomalies), its ladder and its commentary. `notDrawn` connections beyond those given are named only.
+ * anomalies), its ladder and its commentary; of the capture's `totalConnections`, those not given are counted only.
  */
 export function renderCaptureReportHtml(
   file: string,

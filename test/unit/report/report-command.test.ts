@@ -75,7 +75,7 @@ describe('tcplab report', () => {
   it('rejects a bad folder, a non-run folder and a bad option with exit 2 and a remedy', async () => {
     const missing = await runReport(['/nonexistent/run']);
     expect(missing.error?.exitCode).toBe(ExitCode.usage);
-    expect(missing.error?.message).toMatch(/\/nonexistent\/run: no such folder; give a run folder/);
+    expect(missing.error?.message).toMatch(/\/nonexistent\/run: no such folder or file; give a run folder .* or a capture file/);
     const empty = mkdtempSync(join(tmpdir(), 'tcplab-report-empty-'));
     temporary.push(empty);
     const notRun = await runReport([empty]);
