@@ -182,6 +182,11 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   let ourFinAcked = false;
   let peerIsn: number | undefined;
   let peerFinSeen = false;
+  /** RCV.NXT as far as the capture shows it: our own ACKs, and the peer's in-order segments TCP took. */
+  let rcvNxt: number | undefined;
+  const advanceRcvNxt = (to: number): void => {
+    if (rcvNxt === undefined || ((to - rcvNxt) | 0) > 0) rcvNxt = to >>> 0;
+  };
   let closedByApp: 'close' | 'shutdown' | undefined;
   const ackCovers = (s: TcpSegment, value: number | undefined): boolean => value !== undefined && (s.flags & TcpFlag.ACK) !== 0 && ((s.ack - value) | 0) >= 0;
 
@@ -236,6 +241,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const sent = isSent(s);
     const cause: ReplayCause = { kind: 'segment', frame: s.frame, direction: sent ? 'sent' : 'received', flags: formatFlags(s.flags) };
     if (sent) {
+      if ((flags & TcpFlag.ACK) !== 0 && (flags & TcpFlag.RST) === 0) advanceRcvNxt(s.ack);
       if ((flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
         iss ??= s.seq;
         if (state === 'CLOSED' && timeline.length === 1) apply('open-active', s.timeUs, cause);
@@ -266,6 +272,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       continue;
     }
     const handled = replayReceived(s, cause);
+    // What TCP took moves RCV.NXT on, when it starts at RCV.NXT (a segment past a hole waits; a RST carries nothing).
+    const end = (s.seq + s.payloadLength + ((flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
+    if ((flags & TcpFlag.RST) === 0 && ((flags & TcpFlag.SYN) !== 0 || rcvNxt === undefined || ((s.seq - rcvNxt) | 0) <= 0)) advanceRcvNxt(end);
     if (!handled) skipped.push({ frame: s.frame, reason: `no transition in ${state} for a [${formatFlags(s.flags)}] segment` });
   }
 
@@ -278,6 +287,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if ((flags & TcpFlag.RST) !== 0) {
       if (state === 'LISTEN' || state === 'CLOSED') return true;
       if (state === 'SYN_SENT' && !(ack && iss !== undefined && s.ack === (iss + 1) >>> 0)) return true; // unacceptable: ignored (§3.10.7.3)
+      if (state !== 'SYN_SENT' && !resetsAtSequence(s)) return true;
       return apply('rcv-rst', s.timeUs, cause);
     }
     if (syn && !ack) {
@@ -320,6 +330,17 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       return apply('rcv-ack-of-fin', s.timeUs, cause);
     }
     return true;
+  }
+
+  /**
+   * Whether a RST in a synchronized state (or SYN_RECEIVED) resets: RFC 5961 §3.2, as tcp_validate_incoming()
+   * does it — only a sequence number of exactly RCV.NXT (or RCV.NXT − 1 after the peer's FIN, tcp_reset_check())
+   * resets; one inside the window draws a challenge ACK, one outside it is dropped; neither changes the state.
+   * With RCV.NXT unknown (no segment showed it), the RST is taken.
+   */
+  function resetsAtSequence(s: TcpSegment): boolean {
+    if (rcvNxt === undefined) return true;
+    return s.seq === rcvNxt || (peerFinSeen && s.seq === (rcvNxt - 1) >>> 0);
   }
 
   addTimers(input.endUs);

@@ -217,7 +217,38 @@ export function judgeExactTransitions(
     );
     position = found;
   }
+  if (handedToTimewaitUs === undefined && transitions.length > 0)
+    violations.push(...untracedTail(run, replay, position, transitions.at(-1) as ExactTransition));
   return { violations, evidence, position, ...(handedToTimewaitUs !== undefined && { handedToTimewaitUs }) };
+}
+
+/**
+ * The replay's changes after the kernel's last traced transition that must have happened before the end of
+ * the observation (the last step's end, or the end of this connection on a reused 4-tuple): the trace
+ * shows none, so they never happened — the replay moved the socket where the kernel did not (e.g. a RST
+ * TCP dropped, RFC 5961 §3.2).
+ */
+function untracedTail(run: RunRecord, replay: EndpointReplay, position: number, last: ExactTransition): ExactViolation[] {
+  const lastStepEndUs = Math.max(...run.steps.map((s) => s.endUs));
+  const endUs = Math.min(lastStepEndUs, replay.window?.untilUs ?? Infinity);
+  return replay.timeline.slice(position + 1).flatMap((entry): ExactViolation[] => {
+    if (untraced(entry, replay)) return [];
+    const windows = entry.windows ?? [{ timeUs: entry.timeUs, latestUs: entry.latestUs }];
+    const latestUs =
+      entry.cause.kind === 'timer'
+        ? Math.max(...windows.map((w) => w.latestUs)) + EXACT_TIMER_ALLOWANCE_US
+        : entry.timeUs + (entry.cause.kind === 'call' ? EXACT_CALL_WINDOW_US : EXACT_SEGMENT_ALLOWANCE_US);
+    if (latestUs >= endUs) return []; // it could still have been under way when the observation ended
+    const rel = (us: number): string => relTime(run, us);
+    return [
+      {
+        timeUs: entry.timeUs,
+        message: `the replay's ${entry.state} at ${rel(entry.timeUs)} (${describeCause(entry.cause, replay.host)}) never happened: the kernel's last transition was ${last.from} → ${last.to} at ${rel(last.timeUs)} (kernel-trace.txt line ${last.line}), and it traced none up to the end at ${rel(endUs)}`,
+        expected: `${entry.state} at ${rel(entry.timeUs)}`,
+        ...(entry.row && { reference: `${entry.row.from} → ${entry.row.to} on ${entry.row.event}: RFC 9293 §${entry.row.rfc}` }),
+      },
+    ];
+  });
 }
 
 /** Whether an entry's cause can explain a kernel transition at `atUs`. */

@@ -21,6 +21,8 @@ export function loadFixtureRun(
     | 'fin-lost-then-delivered'
     | 'data-icmp-port-unreachable'
     | 'data-icmp-host-unreachable'
+    | 'injected-rst-out-of-window'
+    | 'injected-syn-challenge-ack'
     | 'port-reuse'
     | 'accept-queue-overflow'
     | 'accept-queue-overflow-abort'
