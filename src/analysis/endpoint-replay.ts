@@ -1,6 +1,6 @@
 import { formatFlags, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
-import { icmpDuringSeries } from './icmp-during-series.js';
+import { rtoSeriesOf } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
@@ -25,7 +25,7 @@ import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
 import { synAckDropLimits } from './sampled-reads.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
-import { estimateFinRto, predictGiveUpWindow } from './timing-fit.js';
+import { predictGiveUpWindow } from './timing-fit.js';
 import { estimatePersistRto, probeSeriesOf } from './probe-series.js';
 import { compareProbeSchedule, predictPersistSchedule } from '../tcp/probe-timing.js';
 
@@ -444,10 +444,12 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         const fins = sameSequence(own.filter((s) => isSent(s) && (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN));
         const firstFin = fins[0];
         if (firstFin === undefined) return undefined;
-        const offsets = fins.map((f) => (f.timeUs - firstFin.timeUs) / 1000);
-        const estimate = estimateFinRto(offsets, input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, settings.hz);
-        const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
-        const giveUp = predictGiveUpWindow((lateness) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+        const { offsetsMs, estimate, options } = rtoSeries(fins);
+        const giveUp = predictGiveUpWindow(
+          (lateness) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...lateness }),
+          offsetsMs,
+          settings.hz,
+        );
         return window(
           firstFin.timeUs,
           giveUp.earliestMs,
@@ -481,6 +483,18 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    * of the first data segment no received ACK covers give the RTO (estimateFinRto(): the same estimate, a
    * tail-loss probe first) and anchor the window, like the orphan's FIN.
    */
+  /** The copies of a series sent on the RTO timer, read once for the timers below (rtoSeriesOf(), the checks' reading). */
+  function rtoSeries(copies: readonly TcpSegment[]) {
+    const peer = splitSocketAddress(input.tuple.remote)?.address ?? '';
+    return rtoSeriesOf(
+      copies.map((c) => c.timeUs),
+      input.icmp ?? [],
+      peer,
+      input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
+      settings.hz,
+    );
+  }
+
   function dataGiveUpTimer(): TimerPrediction | undefined {
     const acked = (s: TcpSegment): boolean =>
       own.some(
@@ -491,19 +505,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (firstUnacked === undefined) return undefined;
     const copies = data.filter((s) => s.seq === firstUnacked.seq);
     if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
-    const offsets = copies.map((c) => (c.timeUs - firstUnacked.timeUs) / 1000);
-    const rtoMinMs = input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
-    const peer = splitSocketAddress(input.tuple.remote)?.address ?? '';
-    const firstRto = estimateFinRto(offsets, rtoMinMs, settings.hz).tlpAtMs === undefined ? 1 : 2;
-    const icmp = icmpDuringSeries(
-      input.icmp ?? [],
-      peer,
-      copies.map((c) => c.timeUs),
-      firstRto,
-    );
-    const estimate = estimateFinRto(offsets, rtoMinMs, settings.hz, icmp.revertedAfterRto);
-    const options = { ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }), revertedAfterRto: icmp.revertedAfterRto };
-    const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsets, settings.hz);
+    const { offsetsMs, estimate, icmp, options } = rtoSeries(copies);
+    const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsetsMs, settings.hz);
     return {
       event: 'retransmit-give-up',
       name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ${icmp.softError ?? 'ETIMEDOUT'}, no RST)`,

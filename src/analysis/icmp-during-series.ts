@@ -1,5 +1,7 @@
 import type { IcmpMessage } from '../observe/packet.js';
 import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
+import type { RtoScheduleOptions } from '../tcp/timing-model.js';
+import { estimateFinRto, type FinRtoEstimate } from './timing-fit.js';
 
 /** What the ICMP errors a host received during one retransmitted series did to its socket. */
 export interface IcmpDuringSeries {
@@ -9,8 +11,10 @@ export interface IcmpDuringSeries {
   readonly softError?: string;
   /** The RTO retransmissions (1 = the first) whose doubling a net/host unreachable undid (RtoScheduleOptions.revertedAfterRto). */
   readonly revertedAfterRto: ReadonlySet<number>;
-  /** For people: the errors and what they did. */
-  readonly lines: readonly string[];
+  /** For people: the errors and the soft error they leave (absent without errors). */
+  readonly softErrorLine?: string;
+  /** For people: which retransmissions they reverted (absent without reverts). */
+  readonly revertLine?: string;
 }
 
 /**
@@ -34,12 +38,40 @@ export function icmpDuringSeries(icmp: readonly IcmpMessage[], peer: string, sen
     if (errors.some((m) => m.timeUs > from && m.timeUs < to && icmpRevertsBackoff(m.family, m.type, m.code))) revertedAfterRto.add(i - firstRto + 1);
   }
   const last = errors.at(-1);
-  if (last === undefined) return { errors, revertedAfterRto, lines: [] };
+  if (last === undefined) return { errors, revertedAfterRto };
   const softError = icmpSocketError(last.family, last.type, last.code) as string;
-  const lines = [
-    `${errors.length} ICMP error(s) from the peer during the series (last: frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${softError} (tcp_v4_err(), tcp_write_err())`,
-  ];
-  if (revertedAfterRto.size > 0)
-    lines.push(`RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`);
-  return { errors, softError, revertedAfterRto, lines };
+  return {
+    errors,
+    softError,
+    revertedAfterRto,
+    softErrorLine: `${errors.length} ICMP error(s) from the peer during the series (last: frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${softError} (tcp_v4_err(), tcp_write_err())`,
+    ...(revertedAfterRto.size > 0 && {
+      revertLine: `RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`,
+    }),
+  };
+}
+
+/** A series retransmitted on the RTO timer (an orphan's FIN, established data), as the model needs it. */
+export interface RtoSeries {
+  /** ms from the first copy. */
+  readonly offsetsMs: readonly number[];
+  readonly estimate: FinRtoEstimate;
+  readonly icmp: IcmpDuringSeries;
+  /** The schedule options the copies give: the tail-loss probe and the RFC 6069 reverts. */
+  readonly options: RtoScheduleOptions;
+}
+
+/**
+ * The one reading of an RTO-timed series that the checks (timing-checks.ts) and the replay's give-up timers
+ * (endpoint-replay.ts) share: the copies' offsets, the ICMP errors from `peer` among them, and the RTO
+ * estimate that takes their reverts into account (estimateFinRto()).
+ */
+export function rtoSeriesOf(sendsUs: readonly number[], icmp: readonly IcmpMessage[], peer: string, rtoMinMs: number, hz: number): RtoSeries {
+  const firstUs = sendsUs[0] ?? 0;
+  const offsetsMs = sendsUs.map((us) => (us - firstUs) / 1000);
+  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2;
+  const errors = icmpDuringSeries(icmp, peer, sendsUs, firstRto);
+  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto);
+  const options = { ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }), revertedAfterRto: errors.revertedAfterRto };
+  return { offsetsMs, estimate, icmp: errors, options };
 }

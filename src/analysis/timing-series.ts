@@ -10,7 +10,8 @@ import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import type { TracedSegment } from './segment-trace.js';
-import { estimateFinRto, fitRetransmissions, type ScheduleFit, type TimerLateness } from './timing-fit.js';
+import { fitRetransmissions, type ScheduleFit, type TimerLateness } from './timing-fit.js';
+import { rtoSeriesOf } from './icmp-during-series.js';
 
 /*
  * Every series of copies of the run (segments that occupy sequence space with the same direction, seq,
@@ -291,10 +292,9 @@ function predictorFor(
       if (record.lab.steps.some((s) => s.kind === 'shutdown' && s.host === host.name)) return 'not-modelled';
       const missing = missingSettings(recorded, ['tcp_orphan_retries']);
       if (missing.length > 0) return { missing };
-      const first = timerCopies[0] as TracedSegment;
-      const offsets = timerCopies.map((c) => (timeOfSegment(c) - timeOfSegment(first)) / 1000);
-      const estimate = estimateFinRto(offsets, recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
-      const options = estimate.tlpAtMs === undefined ? {} : { tlpAtMs: estimate.tlpAtMs };
+      const peer = (timerCopies[0] as TracedSegment).segment.dst;
+      const sendsUs = timerCopies.map((c) => timeOfSegment(c) + record.startedUs);
+      const { estimate, options } = rtoSeriesOf(sendsUs, host.icmp ?? [], peer, recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
         hz,

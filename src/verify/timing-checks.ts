@@ -7,9 +7,9 @@ import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/r
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
-import { estimateFinRto, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
+import { fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import { icmpDuringSeries } from '../analysis/icmp-during-series.js';
+import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
@@ -267,12 +267,7 @@ export function checkFinRetransmits(
   const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
-  const estimate = estimateFinRto(
-    fins.sends.map((s) => s.offsetMs),
-    rtoMinMs,
-    hz,
-  );
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, fins, recorded.rtoMinMs, hz);
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -281,7 +276,7 @@ export function checkFinRetransmits(
   // Answered, the socket lives on (FIN_WAIT_2, TIME_WAIT, CLOSED): its later end is no give-up.
   const giveUp = answer !== undefined ? undefined : (closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs)));
   const outcome = fitRetransmissions(
-    (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }) }),
+    (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...rtoOptions }),
     fins.sends,
     giveUp,
     hz,
@@ -309,6 +304,7 @@ export function checkFinRetransmits(
     ...extraLines(outcome, host.name, 'FIN'),
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_orphan_retries', 'tcp_rto_max_ms']),
+    ...(icmp.revertLine === undefined ? [] : [icmp.revertLine]),
   );
   if (answer !== undefined) evidence.push(answer.line);
   return {
@@ -379,15 +375,7 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const offsetsMs = data.sends.map((d) => d.offsetMs);
-  const rtoMinMs = recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
-  const icmp = icmpDuringSeries(
-    host.icmp ?? [],
-    splitSocketAddress(data.tuple.remote)?.address ?? '',
-    data.sends.map((d) => d.timeUs),
-    estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2,
-  );
-  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, icmp.revertedAfterRto);
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, data, recorded.rtoMinMs, hz);
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
   const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -398,12 +386,7 @@ export function checkDataRetransmits(
       ? undefined
       : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
   const outcome = fitRetransmissions(
-    (options) =>
-      predictEstablishedSchedule(settings, estimate.rtoMs, {
-        ...options,
-        ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }),
-        revertedAfterRto: icmp.revertedAfterRto,
-      }),
+    (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...rtoOptions }),
     data.sends,
     giveUp,
     hz,
@@ -423,7 +406,7 @@ export function checkDataRetransmits(
     ...extraLines(outcome, host.name, 'data segment'),
     `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
-    ...icmp.lines,
+    ...[icmp.softErrorLine, icmp.revertLine].filter((line) => line !== undefined),
     userTimeoutMs === undefined
       ? 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission'
       : `TCP_USER_TIMEOUT ${userTimeoutMs} ms (${options?.sources.join('; ') ?? ''}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
@@ -451,6 +434,18 @@ export function checkDataRetransmits(
     ],
     reference: DATA_REFERENCE,
   };
+}
+
+/** The RTO series of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
+function rtoSeriesOfSends(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
+  const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
+  return rtoSeriesOf(
+    series.sends.map((s) => s.timeUs),
+    host.icmp ?? [],
+    peer,
+    rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
+    hz,
+  );
 }
 
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */

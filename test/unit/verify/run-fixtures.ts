@@ -23,6 +23,7 @@ export function loadFixtureRun(
     | 'data-icmp-host-unreachable'
     | 'injected-rst-out-of-window'
     | 'injected-syn-challenge-ack'
+    | 'fin-icmp-host-unreachable'
     | 'port-reuse'
     | 'accept-queue-overflow'
     | 'accept-queue-overflow-abort'

@@ -224,3 +224,22 @@ describe('fin-retransmits answered in the end (teacher lab fin-lost-then-deliver
     expect(after.observed).toMatch(/1 transmission\(s\) after the answer/);
   });
 });
+
+describe('an orphan FIN answered by ICMP host unreachable (teacher lab fin-icmp-host-unreachable, tcp_orphan_retries=2)', () => {
+  const expectation = { kind: 'fin-retransmits', host: 'client', conn: 'c' } as const;
+
+  it('each error undoes a doubling (RFC 6069): 8 FINs a base RTO apart, destroyed without a RST at the time limit', async () => {
+    const run = await loadFixtureRun('fin-icmp-host-unreachable');
+    const check = checkFinRetransmits(expectation, run);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.observed).toMatch(/^8 FINs at 0, 0\.208, 0\.42, 0\.624, .*; socket gone from FIN_WAIT_1 at 1\.8\d\d s; no RST$/);
+    expect(check.evidence.join('\n')).toContain('RFC 6069: net/host unreachable after RTO retransmission(s)');
+  });
+
+  it('FAILs on the same copies without the ICMP errors: the model then expects doubling', async () => {
+    const run = withHost(await loadFixtureRun('fin-icmp-host-unreachable'), 'client', () => ({ icmp: [] }));
+    const check = checkFinRetransmits(expectation, run);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toMatch(/transmission 4 early/);
+  });
+});
