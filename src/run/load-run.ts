@@ -5,7 +5,7 @@ import { REMOVED_RULE_COUNTERS_FILE, stateSourceOf, type RemovedRuleCounters, ty
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
-import type { KernelEvent } from '../observe/kernel-trace.js';
+import { withoutEarlierSockets, type KernelEvent } from '../observe/kernel-trace.js';
 import { RunFolderError } from './run-folder-error.js';
 
 export { RunFolderError };
@@ -53,7 +53,9 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
         removedRuleCounters: readJsonLines<RemovedRuleCounters>(join(dir, REMOVED_RULE_COUNTERS_FILE)),
       }),
       ...(existsSync(join(dir, 'ip6tables-counters.txt')) && { ruleCounters6: readFileSync(join(dir, 'ip6tables-counters.txt'), 'utf8') }),
-      ...(existsSync(join(dir, 'kernel-events.jsonl')) && { kernelEvents: readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl')) }),
+      ...(existsSync(join(dir, 'kernel-events.jsonl')) && {
+        kernelEvents: withoutEarlierSockets(readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl'))),
+      }),
     };
   });
   const record: RunRecord = { lab, runId: run.runId, startedUs: run.startedUs, hosts, steps: readJsonLines<StepRecord>(join(runDir, 'steps.jsonl')) };
