@@ -29,8 +29,12 @@ import { describeCause } from './conformance.js';
  * When the model has no entry for what the kernel did, the violation names the kernel function a rule would need.
  */
 
-/** Capture − trace for the segment a tracepoint follows: measured median 10–19 µs, max 229 µs (README); 1 ms bounds it. */
-export const EXACT_SEGMENT_ALLOWANCE_US = 1_000;
+/**
+ * Capture − trace for the segment a tracepoint follows: measured median 10–19 µs, max 229 µs idle (README);
+ * in CI on a loaded machine a received SYN-ACK's SYN_SENT → ESTABLISHED came more than 1 ms after its capture
+ * (softirq delay between the tap and TCP), so 5 ms.
+ */
+export const EXACT_SEGMENT_ALLOWANCE_US = 5_000;
 /** A call's kernel transition comes while its step runs, or just after (measured: connect's SYN_SENT 1.7 ms after the step's end). */
 export const EXACT_CALL_WINDOW_US = 20_000;
 /** Trace vs capture clock on a timer window anchored on capture stamps. */
