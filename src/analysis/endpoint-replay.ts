@@ -1,4 +1,4 @@
-import { formatFlags, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { acknowledges, formatFlags, isDataOnly, sequenceEnd, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
@@ -20,7 +20,7 @@ import {
 import { type AcceptQueueRefusal, type DeferredRequest } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
 
-import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 
 import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
 import { synAckDropLimits } from './sampled-reads.js';
@@ -144,10 +144,7 @@ const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
 export function replayEndpoint(input: ReplayInput): EndpointReplay {
   const machine = linuxMachine(input.settings);
   const settings = resolveKernelSettings(input.settings);
-  const own = input.segments.filter((s) => {
-    const { src, dst } = segmentEndpoints(s);
-    return (src === input.tuple.local && dst === input.tuple.remote) || (src === input.tuple.remote && dst === input.tuple.local);
-  });
+  const own = input.segments.filter((s) => segmentOfSocket(s, input.tuple));
   const isSent = (s: TcpSegment): boolean => segmentEndpoints(s).src === input.tuple.local;
   const firstSyn = own.find((s) => (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN);
   const connectCall = input.calls.find((c) => c.op === 'connect');
@@ -249,7 +246,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         iss ??= s.seq;
       }
       if ((flags & TcpFlag.FIN) !== 0) {
-        ourFinAckValue ??= (s.seq + s.payloadLength + ((flags & TcpFlag.SYN) !== 0 ? 1 : 0) + 1) >>> 0;
+        ourFinAckValue ??= sequenceEnd(s);
         if (closedByApp === undefined && (state === 'ESTABLISHED' || state === 'CLOSE_WAIT' || state === 'SYN_RECEIVED')) {
           closedByApp = 'close';
           apply('close', s.timeUs, cause);
@@ -273,8 +270,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     }
     const handled = replayReceived(s, cause);
     // What TCP took moves RCV.NXT on, when it starts at RCV.NXT (a segment past a hole waits; a RST carries nothing).
-    const end = (s.seq + s.payloadLength + ((flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
-    if ((flags & TcpFlag.RST) === 0 && ((flags & TcpFlag.SYN) !== 0 || rcvNxt === undefined || ((s.seq - rcvNxt) | 0) <= 0)) advanceRcvNxt(end);
+    if ((flags & TcpFlag.RST) === 0 && ((flags & TcpFlag.SYN) !== 0 || rcvNxt === undefined || ((s.seq - rcvNxt) | 0) <= 0)) advanceRcvNxt(sequenceEnd(s));
     if (!handled) skipped.push({ frame: s.frame, reason: `no transition in ${state} for a [${formatFlags(s.flags)}] segment` });
   }
 
@@ -483,24 +479,20 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    * of the first data segment no received ACK covers give the RTO (estimateFinRto(): the same estimate, a
    * tail-loss probe first) and anchor the window, like the orphan's FIN.
    */
-  /** The copies of a series sent on the RTO timer, read once for the timers below (rtoSeriesOf(), the checks' reading). */
+  /** The copies of a series sent on the RTO timer, read as the checks read them (rtoSeriesOf()). */
   function rtoSeries(copies: readonly TcpSegment[]) {
-    const peer = splitSocketAddress(input.tuple.remote)?.address ?? '';
     return rtoSeriesOf(
       copies.map((c) => c.timeUs),
       input.icmp ?? [],
-      peer,
-      input.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
+      splitSocketAddress(input.tuple.remote)?.address ?? '',
+      input.rtoMinMs,
       settings.hz,
     );
   }
 
   function dataGiveUpTimer(): TimerPrediction | undefined {
-    const acked = (s: TcpSegment): boolean =>
-      own.some(
-        (r) => !isSent(r) && (r.flags & TcpFlag.ACK) !== 0 && input.droppedBy?.(r) === undefined && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0,
-      );
-    const data = own.filter((s) => isSent(s) && s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0);
+    const acked = (s: TcpSegment): boolean => own.some((r) => !isSent(r) && input.droppedBy?.(r) === undefined && acknowledges(r, s));
+    const data = own.filter((s) => isSent(s) && isDataOnly(s));
     const firstUnacked = data.find((s) => !acked(s));
     if (firstUnacked === undefined) return undefined;
     const copies = data.filter((s) => s.seq === firstUnacked.seq);

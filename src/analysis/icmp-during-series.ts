@@ -1,5 +1,6 @@
 import type { IcmpMessage } from '../observe/packet.js';
 import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
+import { LINUX_TCP_CONSTANTS } from '../tcp/kernel-settings.js';
 import type { RtoScheduleOptions } from '../tcp/timing-model.js';
 import { estimateFinRto, type FinRtoEstimate } from './timing-fit.js';
 
@@ -64,9 +65,17 @@ export interface RtoSeries {
 /**
  * The one reading of an RTO-timed series that the checks (timing-checks.ts) and the replay's give-up timers
  * (endpoint-replay.ts) share: the copies' offsets, the ICMP errors from `peer` among them, and the RTO
- * estimate that takes their reverts into account (estimateFinRto()).
+ * estimate that takes their reverts into account (estimateFinRto()). `peer` is the peer's address; the RTO
+ * floor is the route's rto_min the host recorded, else TCP_RTO_MIN.
  */
-export function rtoSeriesOf(sendsUs: readonly number[], icmp: readonly IcmpMessage[], peer: string, rtoMinMs: number, hz: number): RtoSeries {
+export function rtoSeriesOf(
+  sendsUs: readonly number[],
+  icmp: readonly IcmpMessage[],
+  peer: string,
+  recordedRtoMinMs: number | undefined,
+  hz: number,
+): RtoSeries {
+  const rtoMinMs = recordedRtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
   const firstUs = sendsUs[0] ?? 0;
   const offsetsMs = sendsUs.map((us) => (us - firstUs) / 1000);
   const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2;

@@ -1,6 +1,6 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DataRetransmissionTracker, type ProbeKind, type ProbeMark } from './capture-retransmissions.js';
-import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 
 /*
  * The probes one socket sent, read from its host's capture, for the keepalive and persist checks. Which
@@ -28,10 +28,7 @@ export interface ProbeSeries {
 
 /** The probes of `kind` that `tuple.local` sent to `tuple.remote` in a capture (one host's view, capture order). */
 export function probeSeriesOf(segments: readonly TcpSegment[], tuple: SocketTuple, kind: ProbeKind): ProbeSeries {
-  const own = segments.filter((s) => {
-    const { src, dst } = segmentEndpoints(s);
-    return (src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local);
-  });
+  const own = segments.filter((s) => segmentOfSocket(s, tuple));
   const isSent = (s: TcpSegment): boolean => segmentEndpoints(s).src === tuple.local;
   const tracker = new DataRetransmissionTracker(Number.MAX_SAFE_INTEGER);
   // Side 0 is the socket itself, whatever opened the connection.

@@ -10,7 +10,7 @@ import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './ru
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
-import { segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
 import { buildRuleTimeline, describeRuleDrop, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 
@@ -79,18 +79,14 @@ export function connectionWindows(host: RunHost, tuple: SocketTuple): { fromUs: 
   const starts: number[] = [];
   // Per direction: the two SYNs of a simultaneous open cross on one 4-tuple with two ISNs, one connection.
   const lastIsn = new Map<string, number>();
-  const onTuple = host.segments.filter((s) => {
-    const { src, dst } = segmentEndpoints(s);
-    return (src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local);
-  });
-  for (const [i, s] of onTuple.entries()) {
-    const { src } = segmentEndpoints(s);
+  const onTuple = host.segments.filter((s) => segmentOfSocket(s, tuple)).map((s) => ({ s, src: segmentEndpoints(s).src }));
+  for (const [i, { s, src }] of onTuple.entries()) {
     if (!isPureSyn(s)) continue;
     const previous = lastIsn.get(src);
     if (previous !== undefined && s.seq !== previous) {
       // A SYN this host received on a live connection is answered with a challenge ACK, not a SYN-ACK
       // (RFC 5961 §4.2, tcp_validate_incoming()): it starts nothing.
-      const answer = src === tuple.remote ? onTuple.slice(i + 1).find((r) => segmentEndpoints(r).src === tuple.local) : undefined;
+      const answer = src === tuple.remote ? onTuple.slice(i + 1).find((r) => r.src === tuple.local)?.s : undefined;
       if (answer !== undefined && !(isSynAck(answer) && answer.ack === (s.seq + 1) >>> 0)) continue;
       starts.push(s.timeUs - NEW_CONNECTION_LEAD_US);
       lastIsn.clear();

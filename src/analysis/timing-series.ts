@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { assertNever } from '../assert-never.js';
-import { TcpFlag } from '../observe/packet.js';
-import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, type KernelSettings } from '../tcp/kernel-settings.js';
+import { sequenceEnd, TcpFlag } from '../observe/packet.js';
+import { DEFAULT_KERNEL_SETTINGS, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState } from '../tcp/state.js';
 import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
 import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, type RetransmissionSchedule } from '../tcp/timing-model.js';
@@ -241,7 +241,7 @@ function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
 function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[], actedOn: (a: TracedSegment) => boolean): TracedSegment | undefined {
   const first = series.copies[0] as TracedSegment;
   const s = first.segment;
-  const end = (s.seq + s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0)) >>> 0;
+  const end = sequenceEnd(s);
   return segments.find((a) => {
     if (a.fate.kind !== 'delivered' || a.from !== series.to || a.to !== series.from || !actedOn(a)) return false;
     const r = a.segment;
@@ -294,7 +294,7 @@ function predictorFor(
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
       const sendsUs = timerCopies.map((c) => timeOfSegment(c) + record.startedUs);
-      const { estimate, options } = rtoSeriesOf(sendsUs, host.icmp ?? [], peer, recorded.rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, hz);
+      const { estimate, options } = rtoSeriesOf(sendsUs, host.icmp ?? [], peer, recorded.rtoMinMs, hz);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
         hz,

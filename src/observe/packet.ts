@@ -48,6 +48,26 @@ export interface TcpSegment {
   via?: string;
 }
 
+/** The sequence space a segment occupies: its payload, plus one each for SYN and FIN (RFC 9293 §3.4 SEG.LEN). */
+export function sequenceLength(s: Pick<TcpSegment, 'payloadLength' | 'flags'>): number {
+  return s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0);
+}
+
+/** SEG.SEQ + SEG.LEN, modulo 2^32: the next sequence number after the segment (what acknowledges all of it). */
+export function sequenceEnd(s: Pick<TcpSegment, 'seq' | 'payloadLength' | 'flags'>): number {
+  return (s.seq + sequenceLength(s)) >>> 0;
+}
+
+/** Whether `r` acknowledges all of `s` (its ACK at or past SEG.SEQ + SEG.LEN, in sequence space). */
+export function acknowledges(r: Pick<TcpSegment, 'flags' | 'ack'>, s: Pick<TcpSegment, 'seq' | 'payloadLength' | 'flags'>): boolean {
+  return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - sequenceEnd(s)) | 0) >= 0;
+}
+
+/** A segment carrying data only: payload, no SYN, FIN or RST. */
+export function isDataOnly(s: Pick<TcpSegment, 'payloadLength' | 'flags'>): boolean {
+  return s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0;
+}
+
 /** One captured ICMP (v4) or ICMPv6 message: who sent it to whom, and its numeric type and code. */
 export interface IcmpMessage {
   frame: number;

@@ -6,7 +6,7 @@ import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js
 import { findConnTuple, segmentEndpoints } from '../analysis/run-sockets.js';
 import type { TracedSegment } from '../analysis/segment-trace.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
-import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { formatFlags, sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkRuleCounters } from './rule-counter-checks.js';
 import { checkTraceConsistency } from './trace-consistency.js';
 import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js';
@@ -198,10 +198,6 @@ function covered(segment: TcpSegment, copies: readonly TcpSegment[]): boolean {
     }
   }
   return from >= length;
-}
-
-function sequenceLength(s: TcpSegment): number {
-  return s.payloadLength + ((s.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((s.flags & TcpFlag.FIN) !== 0 ? 1 : 0);
 }
 
 function hostByName(run: RunRecord, name: string): RunHost {

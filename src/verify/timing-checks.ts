@@ -9,12 +9,12 @@ import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueRead
 import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
 import { fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
+import { rtoSeriesOf } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
-import { TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
+import { acknowledges, isDataOnly, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { DEFAULT_KERNEL_SETTINGS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
 import {
   predictEstablishedSchedule,
@@ -267,7 +267,17 @@ export function checkFinRetransmits(
   const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, fins, recorded.rtoMinMs, hz);
+  const {
+    estimate,
+    icmp,
+    options: rtoOptions,
+  } = rtoSeriesOf(
+    fins.sends.map((s) => s.timeUs),
+    host.icmp ?? [],
+    splitSocketAddress(fins.tuple.remote)?.address ?? '',
+    recorded.rtoMinMs,
+    hz,
+  );
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -358,15 +368,12 @@ export function checkDataRetransmits(
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
   const received = host.segments.filter((r) => isAddressOf(host, r.dst) && (r.flags & TcpFlag.ACK) !== 0);
-  const isData = (s: TcpSegment): boolean => s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0;
   const copyKey = (s: TcpSegment): string => `${s.srcPort}>${s.dstPort}|${s.seq}|${s.payloadLength}`;
-  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && isData(s)).map(copyKey);
+  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && isDataOnly(s)).map(copyKey);
   const repeated = new Set(sentKeys.filter((k, i) => sentKeys.indexOf(k) !== i));
   // Data never acknowledged, or retransmitted and acknowledged in the end (the answer stops the timer).
   const isRetransmittedData = (s: TcpSegment): boolean =>
-    isData(s) &&
-    (repeated.has(copyKey(s)) ||
-      !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && ((r.ack - ((s.seq + s.payloadLength) >>> 0)) | 0) >= 0));
+    isDataOnly(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
   const data = sentRetransmissions(host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
@@ -375,7 +382,17 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, data, recorded.rtoMinMs, hz);
+  const {
+    estimate,
+    icmp,
+    options: rtoOptions,
+  } = rtoSeriesOf(
+    data.sends.map((s) => s.timeUs),
+    host.icmp ?? [],
+    splitSocketAddress(data.tuple.remote)?.address ?? '',
+    recorded.rtoMinMs,
+    hz,
+  );
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
   const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -434,18 +451,6 @@ export function checkDataRetransmits(
     ],
     reference: DATA_REFERENCE,
   };
-}
-
-/** The RTO series of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
-function rtoSeriesOfSends(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
-  const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
-  return rtoSeriesOf(
-    series.sends.map((s) => s.timeUs),
-    host.icmp ?? [],
-    peer,
-    rtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS,
-    hz,
-  );
 }
 
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */
