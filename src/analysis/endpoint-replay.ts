@@ -2,6 +2,7 @@ import { acknowledges, formatFlags, isDataOnly, sequenceEnd, TcpFlag, type IcmpM
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
+import { icmpDropsRequest, icmpEndsHandshake } from '../tcp/icmp-errors.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpContext, TcpEvent, TransitionRow } from '../tcp/tcp-machine.js';
@@ -20,7 +21,7 @@ import {
 import { type AcceptQueueRefusal, type DeferredRequest } from './accept-queue.js';
 import { assertNever } from '../assert-never.js';
 
-import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
+import { icmpQuotingSocket, segmentEndpoints, segmentOfSocket, type QuotingIcmp, type SocketTuple } from './run-sockets.js';
 
 import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
 import { synAckDropLimits } from './sampled-reads.js';
@@ -63,6 +64,8 @@ import { compareProbeSchedule, predictPersistSchedule } from '../tcp/probe-timin
 export type ReplayCause =
   | { readonly kind: 'segment'; readonly frame: number; readonly direction: 'sent' | 'received'; readonly flags: string }
   | { readonly kind: 'call'; readonly op: string }
+  /** An ICMP error the host received quoting this socket's segment (tcp_v4_err(), tcp_v6_err()). */
+  | { readonly kind: 'icmp'; readonly frame: number; readonly family: 4 | 6; readonly type: number; readonly code: number }
   | { readonly kind: 'timer'; readonly name: string };
 
 export interface ReplayEntry {
@@ -198,14 +201,19 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     return true;
   };
 
-  type Item = { timeUs: number; order: number; call?: ReplayCall; segment?: TcpSegment };
+  type Item = { timeUs: number; order: number; call?: ReplayCall; segment?: TcpSegment; icmp?: QuotingIcmp };
   const items: Item[] = [
     ...input.calls.filter((c) => c.op !== 'listen').map((call, i) => ({ timeUs: call.timeUs, order: i, call })),
     ...own.map((segment, i) => ({ timeUs: segment.timeUs, order: 1e6 + i, segment })),
+    ...icmpQuotingSocket(input.icmp ?? [], input.tuple).map((icmp, i) => ({ timeUs: icmp.timeUs, order: 2e6 + i, icmp })),
   ].sort((x, y) => x.timeUs - y.timeUs || x.order - y.order);
 
   for (const item of items) {
     fireTimersBefore(item);
+    if (item.icmp !== undefined) {
+      replayIcmp(item.icmp);
+      continue;
+    }
     if (item.call !== undefined) {
       const { op, timeUs } = item.call;
       const cause: ReplayCause = { kind: 'call', op };
@@ -289,6 +297,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (syn && !ack) {
       if (state === 'LISTEN' || state === 'SYN_SENT') {
         peerIsn = s.seq;
+        // A new request (after the last one was dropped) sends a SYN-ACK with an ISN of its own.
+        if (state === 'LISTEN') iss = undefined;
         return apply('rcv-syn', s.timeUs, cause);
       }
       if (state === 'SYN_RECEIVED' && context.openedBy === 'passive' && peerIsn !== undefined && s.seq !== peerIsn) return apply('rcv-syn', s.timeUs, cause);
@@ -326,6 +336,21 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       return apply('rcv-ack-of-fin', s.timeUs, cause);
     }
     return true;
+  }
+
+  /**
+   * An ICMP error quoting our segment ends the handshake when it quotes the segment the socket is waiting on (the SYN
+   * or the SYN-ACK: seq = ISS) and the kernel takes it as fatal there (icmp-errors.ts); elsewhere it is a soft error
+   * and changes no state.
+   */
+  function replayIcmp(m: QuotingIcmp): void {
+    if (iss === undefined || m.quoted.seq !== iss) return;
+    const cause: ReplayCause = { kind: 'icmp', frame: m.frame, family: m.family, type: m.type, code: m.code };
+    if (state === 'SYN_SENT' || (state === 'SYN_RECEIVED' && context.openedBy !== 'passive')) {
+      if (icmpEndsHandshake(m.family, m.type, m.code)) apply('rcv-icmp-error', m.timeUs, cause);
+    } else if (state === 'SYN_RECEIVED' && icmpDropsRequest(m.family, m.type, m.code)) {
+      apply('rcv-icmp-error', m.timeUs, cause);
+    }
   }
 
   /**
@@ -412,7 +437,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       case 'SYN_RECEIVED': {
         if (context.openedBy !== 'passive') return undefined;
         // Timer fires only: a SYN-ACK answering a retransmitted SYN that reached TCP is a reply (syn-ack-replies.ts).
-        const synAcks = sameSequence(own.filter((s) => isSent(s) && isSynAck(s)));
+        // This request's SYN-ACKs (ISN `iss`): an earlier request on the tuple that was dropped had its own.
+        const synAcks = own.filter((s) => isSent(s) && isSynAck(s) && s.seq === iss);
         const replies = findSynAckReplies(
           synAcks,
           own.filter((r) => !isSent(r) && isPureSyn(r)),
@@ -429,8 +455,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
             'retransmit-give-up',
           );
         }
-        const offsets = timerSends.map((a) => (a.timeUs - first.timeUs) / 1000);
-        return requestDropTimer(first.timeUs, offsets);
+        const offsetOf = (a: TcpSegment): number => (a.timeUs - first.timeUs) / 1000;
+        return requestDropTimer(first.timeUs, timerSends.map(offsetOf), synAcks.filter((a) => replies.has(a.frame)).map(offsetOf));
       }
       case 'FIN_WAIT_1':
       case 'CLOSING':
@@ -539,7 +565,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    * than half full of old requests). The queue at each fire is read from the samples around that fire's
    * window; when the readings there allow different limits, every drop they allow is a window of its own.
    */
-  function requestDropTimer(firstUs: number, offsets: readonly number[]): TimerPrediction {
+  function requestDropTimer(firstUs: number, offsets: readonly number[], rearmedAtMs: readonly number[]): TimerPrediction {
     const retries = settings.tcp_synack_retries;
     const base = `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${retries}`;
     const { deferred } = input;
@@ -549,6 +575,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         (o) => predictSynAckSchedule(settings, { ...o, ...deferAccept, ...(limit !== undefined && { retriesLimit: limit }) }),
         offsets,
         settings.hz,
+        rearmedAtMs,
       );
     const readingsOf = input.synQueueReadings;
     if (readingsOf === undefined) {

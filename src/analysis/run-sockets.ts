@@ -1,7 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { RunRecord } from './run-record.js';
 import type { Lab } from '../lab/model.js';
-import type { TcpSegment } from '../observe/packet.js';
+import type { IcmpMessage, QuotedSegment, TcpSegment } from '../observe/packet.js';
 
 /** One end of a TCP connection as seen from a host: its own endpoint and the peer's (`ip:port`). */
 export interface SocketTuple {
@@ -26,6 +26,22 @@ export function segmentEndpoints(segment: TcpSegment): { src: string; dst: strin
 export function segmentOfSocket(segment: TcpSegment, tuple: SocketTuple): boolean {
   const { src, dst } = segmentEndpoints(segment);
   return (src === tuple.local && dst === tuple.remote) || (src === tuple.remote && dst === tuple.local);
+}
+
+/** An ICMP error with the TCP segment it quotes. */
+export type QuotingIcmp = IcmpMessage & { readonly quoted: QuotedSegment };
+
+/**
+ * The ICMP errors a host received (`icmp`: its capture's) that quote a segment its socket `tuple` sent: tcp_v4_err() and
+ * tcp_v6_err() find the socket by the quoted header (its source is our end, its destination the peer), in capture order.
+ */
+export function icmpQuotingSocket(icmp: readonly IcmpMessage[], tuple: SocketTuple): QuotingIcmp[] {
+  return icmp.filter(
+    (m): m is QuotingIcmp =>
+      m.quoted !== undefined &&
+      formatEndpoint(m.quoted.src, m.quoted.srcPort, m.family) === tuple.local &&
+      formatEndpoint(m.quoted.dst, m.quoted.dstPort, m.family) === tuple.remote,
+  );
 }
 
 /** The socket tuple the agent reported for connection `conn` (connected, accepted, or a socket row tagged with it). */

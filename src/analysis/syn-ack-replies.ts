@@ -1,4 +1,6 @@
-import { TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { icmpDropsRequest } from '../tcp/icmp-errors.js';
+import { icmpQuotingSocket, type QuotingIcmp, type SocketTuple } from './run-sockets.js';
 
 /*
  * A SYN-ACK is a *reply*, not a timer fire, when the request socket sent it because a retransmitted
@@ -41,4 +43,13 @@ export function isPureSyn(segment: TcpSegment): boolean {
 /** A SYN-ACK (no RST). */
 export function isSynAck(segment: TcpSegment): boolean {
   return (segment.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === (TcpFlag.SYN | TcpFlag.ACK);
+}
+
+/**
+ * The ICMP error (from the host's capture `icmp`) that dropped the request `tuple` whose SYN-ACK has ISN `isn`, sent at
+ * `fromUs`: the first one after it quoting that SYN-ACK that tcp_req_err() aborts on (icmpDropsRequest()). The request
+ * is gone at its arrival, so its timer sends nothing more.
+ */
+export function requestDropIcmp(icmp: readonly IcmpMessage[], tuple: SocketTuple, isn: number, fromUs: number): QuotingIcmp | undefined {
+  return icmpQuotingSocket(icmp, tuple).find((m) => m.quoted.seq === isn && m.timeUs >= fromUs && icmpDropsRequest(m.family, m.type, m.code));
 }

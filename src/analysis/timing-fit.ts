@@ -67,6 +67,11 @@ export interface FitOptions {
    * when unobserved (the answer may have come first); a transmission observed after it is a departure.
    */
   readonly answeredAtMs?: number;
+  /**
+   * When the sender restarted its pending timer without a fire (ms from the first send): a request's SYN-ACK
+   * replies to retransmitted SYNs (tcp_check_req()); compareSchedule() re-anchors the next fire on each.
+   */
+  readonly rearmedAtMs?: readonly number[];
 }
 
 /** Fits the observation to the on-time and the late-timer prediction; keeps the late one only when it has fewer problems. */
@@ -78,7 +83,7 @@ export function fitRetransmissions(
   options: FitOptions = {},
 ): ScheduleFit {
   const [onTime, late] = (['none', 'max'] as const).map((lateness) =>
-    fitOne(lateness, predict({ timerLateness: lateness }), sends, giveUp, hz, options.placement ?? 'in-order', CAPTURE_ALLOWANCE_MS, options.answeredAtMs),
+    fitOne(lateness, predict({ timerLateness: lateness }), sends, giveUp, hz, { ...options, allowanceMs: CAPTURE_ALLOWANCE_MS }),
   ) as [ScheduleFit, ScheduleFit];
   return late.problems.length < onTime.problems.length ? late : onTime;
 }
@@ -89,10 +94,10 @@ function fitOne(
   sends: readonly ObservedSend[],
   giveUp: ObservedGiveUp | undefined,
   hz: number,
-  mode: SendPlacement,
-  allowanceMs: number = CAPTURE_ALLOWANCE_MS,
-  answeredAtMs?: number,
+  options: FitOptions & { readonly allowanceMs: number },
 ): ScheduleFit {
+  const { allowanceMs, answeredAtMs, rearmedAtMs = [] } = options;
+  const mode = options.placement ?? 'in-order';
   const { expectedOffsetsMs, intervalsMs } = scheduleTimeline(schedule);
   const expectedSends = schedule.sends.length;
   const placement =
@@ -102,6 +107,7 @@ function fitOne(
           intervalsMs.slice(0, expectedSends),
           sends.map((s) => s.offsetMs),
           hz,
+          rearmedAtMs,
         )
       : sends.map((_, i) => (i < expectedSends ? i : -1));
   const slotSends: (ObservedSend | undefined)[] = new Array<ObservedSend | undefined>(expectedSends).fill(undefined);
@@ -113,7 +119,7 @@ function fitOne(
   });
   const compared = compareGiveUpInterval(
     userTimeoutDeadline(
-      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs),
+      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs, rearmedAtMs),
       schedule,
       slotSends,
       hz,
@@ -157,7 +163,7 @@ function stoppedByAnswer(item: ScheduleItemCheck, answeredAtMs: number): Schedul
  * Places each observed send at a model index: the next free one, unless the send is late for it and
  * fits a later one (the sends in between are missing). −1 for sends beyond the model.
  */
-function alignSends(expected: readonly number[], intervals: readonly number[], observed: readonly number[], hz: number): number[] {
+function alignSends(expected: readonly number[], intervals: readonly number[], observed: readonly number[], hz: number, rearmsMs: readonly number[]): number[] {
   const slots: (number | undefined)[] = [];
   const placement: number[] = [];
   observed.forEach((offset, i) => {
@@ -173,7 +179,7 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
     }
     const verdictAt = (j: number): ScheduleItemCheck['verdict'] | undefined => {
       const trial = [...slots, ...new Array<number | undefined>(j - slots.length).fill(undefined), offset];
-      return compareSchedule(expected.slice(0, j + 1), trial, intervals.slice(0, j + 1), hz)[j]?.verdict;
+      return compareSchedule(expected.slice(0, j + 1), trial, intervals.slice(0, j + 1), hz, CAPTURE_ALLOWANCE_MS, rearmsMs)[j]?.verdict;
     };
     let chosen = next;
     if (verdictAt(next) === 'late') {
@@ -241,10 +247,11 @@ export function predictGiveUpWindow(
   predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
   sendOffsetsMs: readonly number[],
   hz: number,
+  rearmedAtMs: readonly number[] = [],
 ): { earliestMs: number; latestMs: number; fits: boolean } {
   const sends = sendOffsetsMs.map((offsetMs, frame) => ({ offsetMs, frame, timeUs: 0 }));
   const windows = (['none', 'max'] as const).map((lateness) => {
-    const fit = fitOne(lateness, predict({ timerLateness: lateness }), sends, undefined, hz, 'in-order', 0);
+    const fit = fitOne(lateness, predict({ timerLateness: lateness }), sends, undefined, hz, { allowanceMs: 0, rearmedAtMs });
     const giveUp = fit.items.at(-1) as ScheduleItemCheck;
     // The give-up is not observed yet: the prediction fits when that is its only problem.
     const fits = fit.problems.length === 1 && giveUp.verdict === 'unobserved';

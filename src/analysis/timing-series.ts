@@ -9,6 +9,7 @@ import { missingSettings, type HostKernelSettings } from './host-kernel-settings
 import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { kindOf, type SegmentKind } from './segment-kind.js';
+import { requestDropIcmp } from './syn-ack-replies.js';
 import type { TracedSegment } from './segment-trace.js';
 import { fitRetransmissions, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -164,10 +165,23 @@ export function analyseSeries(
       }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
-      const answeredAtMs = answer === undefined ? undefined : ((answer.arriveUs ?? timeOfSegment(answer)) - firstUs) / 1000;
+      // A request dropped by an ICMP error quoting its SYN-ACK (tcp_req_err()) stops its timer as an answer does.
+      const first = (timerCopies[0] as TracedSegment).segment;
+      const dropIcmp =
+        modelKind === 'SYN-ACK'
+          ? requestDropIcmp(runHost.icmp ?? [], { local: segmentEndpoints(first).src, remote: segmentEndpoints(first).dst }, first.seq, first.timeUs)
+          : undefined;
+      // Trace times are µs from the run's start; the capture's are absolute.
+      const stopsUs = [answer === undefined ? undefined : (answer.arriveUs ?? timeOfSegment(answer)), dropIcmp && dropIcmp.timeUs - record.startedUs].filter(
+        (us): us is number => us !== undefined,
+      );
+      const answeredAtMs = stopsUs.length === 0 ? undefined : (Math.min(...stopsUs) - firstUs) / 1000;
+      // A request's SYN-ACK replies restart its timer (tcp_check_req()).
+      const rearmedAtMs = modelKind === 'SYN-ACK' ? series.copies.filter((c) => replies.has(c.id)).map((c) => (timeOfSegment(c) - firstUs) / 1000) : [];
       const fit = fitRetransmissions(predictor.predict, sends, observed, predictor.hz, {
         placement: 'allow-gaps',
         ...(answeredAtMs !== undefined && { answeredAtMs }),
+        rearmedAtMs,
       });
       model = { kind: 'fitted', fit, settings: predictor.settings };
     }

@@ -24,7 +24,7 @@
  */
 import { formatIpv4, formatIpv6 } from './ip-address.js';
 import { EtherType, isArubaGreProtocol, LinkType, linkTypeName, NON_IP_ETHERTYPES, PppProtocol } from './link-types.js';
-import type { IcmpMessage, TcpSegment } from './packet.js';
+import type { IcmpMessage, QuotedSegment, TcpSegment } from './packet.js';
 import { parseTcpOptions } from './tcp-options.js';
 
 export { LinkType } from './link-types.js';
@@ -62,6 +62,8 @@ const IPV4_CACHE_LIMIT = 65536;
 const MAX_DEPTH = 12;
 const UDP_VXLAN = 4789;
 const UDP_GENEVE = 6081;
+/** ICMPv4 error types, which quote the datagram that caused them: unreachable, source quench, redirect, time exceeded, parameter problem. */
+const ICMP_ERROR_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 11, 12]);
 
 /** Stateful frame decoder: owns the stats and the IPv4 address-string cache. */
 export class FrameDecoder {
@@ -85,9 +87,34 @@ export class FrameDecoder {
 
   private icmp(family: 4 | 6, p: number, end: number, src: string, dst: string): undefined {
     if (this.onIcmp !== undefined && this.via.length === 0 && p + 2 <= end) {
-      this.onIcmp({ frame: this.frame, timeUs: this.timeUs, family, src, dst, type: this.buf[p]!, code: this.buf[p + 1]! });
+      const type = this.buf[p]!;
+      const code = this.buf[p + 1]!;
+      const isError = family === 4 ? ICMP_ERROR_TYPES.has(type) : type < 128;
+      const quoted = isError ? this.quotedTcp(family, p + 8, end) : undefined;
+      this.onIcmp({ frame: this.frame, timeUs: this.timeUs, family, src, dst, type, code, ...(quoted !== undefined && { quoted }) });
     }
     return this.notTcp();
+  }
+
+  /** The TCP segment an ICMP error quotes from `q` (its IP header, then at least 8 bytes), or undefined if it quotes no TCP. */
+  private quotedTcp(family: 4 | 6, q: number, end: number): QuotedSegment | undefined {
+    const buf = this.buf;
+    let t: number;
+    let src: string;
+    let dst: string;
+    if (family === 4) {
+      if (q + 20 > end || buf[q]! >> 4 !== 4 || buf[q + 9] !== 6) return undefined;
+      t = q + (buf[q]! & 0x0f) * 4;
+      src = this.ipv4String(q + 12);
+      dst = this.ipv4String(q + 16);
+    } else {
+      if (q + 40 > end || buf[q]! >> 4 !== 6 || buf[q + 6] !== 6) return undefined;
+      t = q + 40;
+      src = formatIpv6(buf, q + 8);
+      dst = formatIpv6(buf, q + 24);
+    }
+    if (t + 8 > end) return undefined;
+    return { src, dst, srcPort: this.u16(t), dstPort: this.u16(t + 2), seq: this.u32(t + 4) };
   }
 
   /** Decodes one frame; returns the segment, or undefined (and counts why) if it is not a decodable TCP segment. */

@@ -77,6 +77,21 @@ export interface IcmpMessage {
   dst: string;
   type: number;
   code: number;
+  /**
+   * For an error message (ICMP types 3, 4, 5, 11, 12; ICMPv6 types below 128) quoting a TCP segment: the
+   * quoted segment's addresses, ports and sequence number, as the host that sent that segment wrote them
+   * (RFC 792 and RFC 1122 4.2.3.9: the IP header and at least 8 bytes of the datagram; RFC 4443 2.4).
+   */
+  quoted?: QuotedSegment;
+}
+
+/** The start of a TCP segment quoted by an ICMP error: what tcp_v4_err() / tcp_v6_err() match a socket by. */
+export interface QuotedSegment {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
 }
 
 /** tcpdump's flag letters and their bits (print-tcp.c: F S R P . U E W). */

@@ -8,6 +8,40 @@
  * (tcp_ld_RTO_revert(), RFC 6069).
  */
 
+/** ICMP type names (RFC 792; ICMPv6: RFC 4443) and destination unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1). */
+const ICMP_TYPES: Readonly<Record<number, string>> = {
+  0: 'echo reply',
+  3: 'destination unreachable',
+  5: 'redirect',
+  8: 'echo request',
+  11: 'time exceeded',
+  12: 'parameter problem',
+};
+const ICMP_UNREACHABLE_CODES: Readonly<Record<number, string>> = {
+  0: 'net unreachable',
+  1: 'host unreachable',
+  2: 'protocol unreachable',
+  3: 'port unreachable',
+  9: 'net administratively prohibited',
+  10: 'host administratively prohibited',
+  13: 'communication administratively prohibited',
+};
+const ICMPV6_TYPES: Readonly<Record<number, string>> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem' };
+const ICMPV6_UNREACHABLE_CODES: Readonly<Record<number, string>> = {
+  0: 'no route',
+  1: 'administratively prohibited',
+  3: 'address unreachable',
+  4: 'port unreachable',
+};
+
+/** `type 3 code 1 (host unreachable)`; the code is left out when undefined. */
+export function describeIcmp(type: number, code: number | undefined, family: 4 | 6 = 4): string {
+  const name = (family === 4 ? ICMP_TYPES : ICMPV6_TYPES)[type];
+  const unreachable = family === 4 ? type === 3 : type === 1;
+  const codeName = unreachable && code !== undefined ? (family === 4 ? ICMP_UNREACHABLE_CODES : ICMPV6_UNREACHABLE_CODES)[code] : undefined;
+  return `${family === 6 ? 'ICMPv6 ' : ''}type ${type}${code === undefined ? '' : ` code ${code}`}${name === undefined ? '' : ` (${codeName ?? name})`}`;
+}
+
 const ICMP_ERRNO: readonly (string | undefined)[] = [
   'ENETUNREACH', // 0 net unreachable
   'EHOSTUNREACH', // 1 host unreachable
@@ -38,7 +72,7 @@ export function icmpSocketError(family: 4 | 6, type: number, code: number): stri
     if (type === 12) return 'EPROTO'; // parameter problem
     return undefined;
   }
-  if (type === 1) return ICMPV6_UNREACH_ERRNO[code];
+  if (type === 1) return ICMPV6_UNREACH_ERRNO[code] ?? 'EPROTO'; // icmpv6_err_convert(): EPROTO beyond the table
   if (type === 3) return 'EHOSTUNREACH'; // time exceeded
   if (type === 4) return 'EPROTO'; // parameter problem
   return undefined;
@@ -47,4 +81,24 @@ export function icmpSocketError(family: 4 | 6, type: number, code: number): stri
 /** Whether this ICMP message undoes one RTO doubling of the segment it quotes (tcp_ld_RTO_revert(): IPv4 net/host unreachable). */
 export function icmpRevertsBackoff(family: 4 | 6, type: number, code: number): boolean {
   return family === 4 && type === 3 && (code === 0 || code === 1);
+}
+
+/**
+ * Whether a socket in the handshake (SYN_SENT, or a simultaneous open's full SYN_RECV socket) ends on this error
+ * quoting its SYN: tcp_v4_err() and tcp_v6_err() report every error they take to it and tcp_done() it — net and
+ * host unreachable too (measured: labs/host-unreachable.yaml, connect() EHOSTUNREACH at once, no retransmission).
+ */
+export function icmpEndsHandshake(family: 4 | 6, type: number, code: number): boolean {
+  return icmpSocketError(family, type, code) !== undefined;
+}
+
+/**
+ * Whether a request socket (TCP_NEW_SYN_RECV) is dropped by this error quoting its SYN-ACK: tcp_req_err()'s `abort`.
+ * IPv4 (tcp_v4_err()): parameter problem, time exceeded, net and host unreachable — not port unreachable (measured:
+ * test/fixtures/labs/teacher/synack-icmp-port-unreachable.yaml). IPv6 (tcp_v6_err()): icmpv6_err_convert()'s `fatal`:
+ * parameter problem, and unreachable codes other than no route (0), beyond scope (2) and address unreachable (3).
+ */
+export function icmpDropsRequest(family: 4 | 6, type: number, code: number): boolean {
+  if (family === 4) return type === 12 || type === 11 || (type === 3 && (code === 0 || code === 1));
+  return type === 4 || (type === 1 && code !== 0 && code !== 2 && code !== 3);
 }

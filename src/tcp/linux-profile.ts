@@ -155,6 +155,36 @@ export const LINUX_DIFFERENCES: readonly LinuxDifference[] = [
     ],
   },
   {
+    id: 'handshake-icmp-error',
+    kind: 'override',
+    summary:
+      'An ICMP error quoting a handshake segment: a SYN_SENT socket (or a simultaneous-open SYN_RECV one) takes every error ' +
+      'tcp_v4_err() knows (net and host unreachable too, which RFC 1122 calls soft) and closes, so connect() fails with its ' +
+      'errno at once. A request socket is dropped silently only on IPv4 net/host unreachable, time exceeded and parameter ' +
+      'problem (IPv6: the errors icmpv6_err_convert() calls fatal); port unreachable leaves it to its SYN-ACK timer.',
+    kernel: 'tcp_ipv4.c tcp_v4_err() (TCP_SYN_SENT: sk_error_report(), tcp_done(); TCP_NEW_SYN_RECV: tcp_req_err()), tcp_ipv6.c tcp_v6_err()',
+    removes: [
+      { from: 'SYN_SENT', event: 'rcv-icmp-error' },
+      { from: 'SYN_RECEIVED', event: 'rcv-icmp-error' },
+    ],
+    adds: [
+      defineRow('SYN_SENT', 'rcv-icmp-error', 'delete-tcb', 'CLOSED', '3.9.2.2', {
+        kernel: 'tcp_ipv4.c tcp_v4_err() (tcp_done())',
+        note: 'connect() fails with the error (EHOSTUNREACH, ECONNREFUSED, …)',
+      }),
+      defineRow('SYN_RECEIVED', 'rcv-icmp-error', 'drop-request', 'LISTEN', '3.9.2.2', {
+        guards: PASSIVE,
+        kernel: 'tcp_ipv4.c tcp_req_err() (inet_csk_reqsk_queue_drop())',
+        note: 'nothing is sent; the quoted sequence number must be the SYN-ACK’s',
+      }),
+      defineRow('SYN_RECEIVED', 'rcv-icmp-error', 'delete-tcb', 'CLOSED', '3.9.2.2', {
+        guards: ACTIVE,
+        kernel: 'tcp_ipv4.c tcp_v4_err() (tcp_done())',
+        note: 'simultaneous open: a full SYN_RECV socket',
+      }),
+    ],
+  },
+  {
     id: 'request-has-no-fd',
     kind: 'override',
     summary:

@@ -58,6 +58,12 @@ export const TRANSITIONS: readonly TransitionRow[] = [
   row('SYN_SENT', 'rcv-rst', 'delete-tcb', 'CLOSED', '3.10.7.3', { note: 'only if its ACK acknowledges our SYN; "error: connection reset"' }),
   row('SYN_SENT', 'rcv-bad-ack', 'send-rst', 'SYN_SENT', '3.10.7.3', { note: 'SEG.ACK =< ISS or > SND.NXT: <SEQ=SEG.ACK><CTL=RST>' }),
   row('SYN_SENT', 'send', 'queue-data', 'SYN_SENT', '3.10.2'),
+  row('SYN_SENT', 'rcv-icmp-error', 'delete-tcb', 'CLOSED', '3.9.2.2', {
+    note: 'a hard error (protocol or port unreachable, fragmentation needed): SHOULD abort (SHLD-26; RFC 1122 §4.2.3.9)',
+  }),
+  row('SYN_RECEIVED', 'rcv-icmp-error', 'delete-tcb', 'CLOSED', '3.9.2.2', {
+    note: 'a hard error (protocol or port unreachable, fragmentation needed): SHOULD abort (SHLD-26; RFC 1122 §4.2.3.9)',
+  }),
   row('SYN_SENT', 'close', 'delete-tcb', 'CLOSED', '3.10.4', { note: 'nothing is sent' }),
   row('SYN_SENT', 'abort', 'delete-tcb', 'CLOSED', '3.10.5', { note: 'nothing is sent' }),
 

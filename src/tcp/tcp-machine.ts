@@ -25,6 +25,7 @@ export const SEGMENT_ARRIVALS = [
   'rcv-bad-ack',
   'rcv-ack',
   'rcv-data',
+  'rcv-icmp-error',
 ] as const;
 /** Timer expiries (RFC 9293 §3.10.8, §3.8.3; `fin-wait-2-timeout` exists only in the Linux profile). */
 export const TIMER_EVENTS = ['time-wait-expiry', 'user-timeout', 'retransmit-give-up', 'fin-wait-2-timeout'] as const;
@@ -38,7 +39,9 @@ export type TimerEvent = (typeof TIMER_EVENTS)[number];
  *   synchronized states, an ACK of something not yet sent);
  * - `rcv-fin-ack-of-fin`: a FIN that also acknowledges our FIN (§3.3.2 Note 2);
  * - `rcv-ack`: a plain ACK where no connection expects one (CLOSED, LISTEN);
- * - `rcv-rst`: an acceptable RST (in SYN_SENT: its ACK covers our SYN; synchronized: SEG.SEQ = RCV.NXT).
+ * - `rcv-rst`: an acceptable RST (in SYN_SENT: its ACK covers our SYN; synchronized: SEG.SEQ = RCV.NXT);
+ * - `rcv-icmp-error`: an ICMP error quoting our handshake segment that ends the handshake (RFC 9293 §3.9.2.2: a hard
+ *   error; which errors do so on Linux is src/tcp/icmp-errors.ts). On a synchronized connection an error is soft: no event.
  */
 export type TcpEvent = UserCall | SegmentArrival | TimerEvent;
 export const TCP_EVENTS: readonly TcpEvent[] = [...USER_CALLS, ...SEGMENT_ARRIVALS, ...TIMER_EVENTS];
@@ -62,6 +65,7 @@ export function eventSource(event: TcpEvent): 'user' | 'segment' | 'timer' {
     case 'rcv-bad-ack':
     case 'rcv-ack':
     case 'rcv-data':
+    case 'rcv-icmp-error':
       return 'segment';
     case 'time-wait-expiry':
     case 'user-timeout':

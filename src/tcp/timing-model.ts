@@ -425,9 +425,30 @@ export interface ScheduleItemCheck {
 }
 
 /**
+ * The last moment before a timer's fire at which something re-armed it to the same duration from then on
+ * (mod_timer_pending()), or undefined: `rearmsMs` in order; the timer was pending from `afterMs` and, if not
+ * re-armed, fires at `dueMs` — or it was seen firing at `observedMs`, which every re-arm must precede.
+ */
+function lastRearmMs(rearmsMs: readonly number[], afterMs: number, dueMs: number, durationMs: number, observedMs: number | undefined): number | undefined {
+  let last: number | undefined;
+  let due = observedMs ?? dueMs;
+  for (const r of rearmsMs) {
+    if (r <= afterMs || r >= due) continue;
+    last = r;
+    if (observedMs === undefined) due = r + durationMs;
+  }
+  return last;
+}
+
+/**
  * Checks observed send times (ms offsets, `undefined` where a send was not observed) against a predicted
  * schedule. Item k's window is anchored at the last observed item j < k: [obs_j + Σ nominal − allowance,
  * obs_j + Σ (nominal + slack) + allowance], the sums over intervals j+1..k. Item 0 is the reference.
+ * `rearmsMs` are moments (same offsets) at which the pending timer was restarted with its current duration:
+ * a request's SYN-ACK sent in reply to a retransmitted SYN (tcp_minisocks.c tcp_check_req(): "Reset timer
+ * after retransmitting SYNACK", mod_timer_pending(rsk_timer, now + reqsk_timeout()); num_timeout unchanged).
+ * An item whose timer was re-armed is anchored at the re-arm with its own interval only, and its nominal
+ * offset, and every later one, moves by as much.
  */
 export function compareSchedule(
   expectedOffsetsMs: readonly number[],
@@ -435,6 +456,7 @@ export function compareSchedule(
   intervalsMs: readonly number[],
   hz: number,
   allowanceMs: number = CAPTURE_ALLOWANCE_MS,
+  rearmsMs: readonly number[] = [],
 ): ScheduleItemCheck[] {
   if (intervalsMs.length !== expectedOffsetsMs.length) {
     throw new RangeError(
@@ -447,21 +469,32 @@ export function compareSchedule(
   let nominalSinceAnchor = 0;
   let slackSinceAnchor = 0;
   let earlySinceAnchor = 0;
+  let shiftMs = 0;
   const total = Math.max(expectedOffsetsMs.length, observedOffsetsMs.length);
   for (let index = 0; index < total; index += 1) {
-    const expectedMs = expectedOffsetsMs[index];
+    const nominalMs = expectedOffsetsMs[index];
     const observedMs = observedOffsetsMs[index];
-    if (expectedMs === undefined) {
-      checks.push({ index, expectedMs, observedMs, earliestMs: undefined, latestMs: undefined, verdict: 'unexpected', ok: false });
+    if (nominalMs === undefined) {
+      checks.push({ index, expectedMs: undefined, observedMs, earliestMs: undefined, latestMs: undefined, verdict: 'unexpected', ok: false });
       continue;
     }
     let earliestMs: number;
     let latestMs: number;
+    let expectedMs = nominalMs + shiftMs;
     if (index === 0) {
       earliestMs = expectedMs - allowanceMs;
       latestMs = expectedMs + allowanceMs;
     } else {
       const intervalMs = intervalsMs[index] ?? 0;
+      const rearmMs = lastRearmMs(rearmsMs, anchorMs, anchorMs + nominalSinceAnchor + intervalMs, intervalMs, observedMs);
+      if (rearmMs !== undefined) {
+        shiftMs = rearmMs + intervalMs - nominalMs;
+        expectedMs = rearmMs + intervalMs;
+        anchorMs = rearmMs;
+        nominalSinceAnchor = 0;
+        slackSinceAnchor = 0;
+        earlySinceAnchor = 0;
+      }
       nominalSinceAnchor += intervalMs;
       slackSinceAnchor += timerSlackMs(intervalMs, hz);
       earlySinceAnchor += timerEarlyMs(intervalMs, hz);

@@ -1,3 +1,4 @@
+import { describeIcmp } from '../tcp/icmp-errors.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
@@ -114,7 +115,7 @@ function skippedEvidence(replay: EndpointReplay): string[] {
 function conformanceRefs(host: string, samples: readonly StateSample[], replay: EndpointReplay | undefined): Evidence[] {
   const refs: Evidence[] = samples.map((s) => ({ kind: 'sample', host, timeUs: s.timeUs, socket: s.socket, state: s.state }));
   for (const entry of replay?.timeline ?? []) {
-    if (entry.cause.kind === 'segment') refs.push({ kind: 'segment', host, frame: entry.cause.frame });
+    if (entry.cause.kind === 'segment' || entry.cause.kind === 'icmp') refs.push({ kind: 'segment', host, frame: entry.cause.frame });
     else if (entry.cause.kind === 'timer')
       refs.push({ kind: 'prediction', what: `${entry.state} by ${entry.cause.name}`, earliestUs: entry.timeUs, latestUs: entry.latestUs });
   }
@@ -409,6 +410,8 @@ export function describeCause(cause: ReplayCause, host: string): string {
       return `${cause.op}() call`;
     case 'timer':
       return `timer: ${cause.name}`;
+    case 'icmp':
+      return `${host} capture #${cause.frame} (received ICMP ${describeIcmp(cause.type, cause.code, cause.family)})`;
     default: {
       const never: never = cause;
       return String(never);

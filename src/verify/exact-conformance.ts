@@ -266,6 +266,7 @@ function untracedTail(run: RunRecord, replay: EndpointReplay, position: number, 
 function causeHolds(run: RunRecord, host: RunHost, tuple: EndpointReplay['tuple'], entry: ReplayEntry, atUs: number): boolean {
   switch (entry.cause.kind) {
     case 'segment':
+    case 'icmp':
       return Math.abs(entry.timeUs - atUs) <= EXACT_SEGMENT_ALLOWANCE_US;
     case 'call': {
       const step = run.steps.find((s) => s.startUs <= entry.timeUs && entry.timeUs <= s.endUs);

@@ -1,25 +1,8 @@
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import type { Expectation } from '../lab/model.js';
 import type { IcmpMessage } from '../observe/packet.js';
+import { describeIcmp } from '../tcp/icmp-errors.js';
 import { segmentRefs, type Check } from './verdict.js';
-
-/** ICMP type names of RFC 792 for messages (type 3 codes: RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1). */
-const ICMP_TYPES: Readonly<Record<number, string>> = { 0: 'echo reply', 3: 'destination unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded' };
-const UNREACHABLE_CODES: Readonly<Record<number, string>> = {
-  0: 'net unreachable',
-  1: 'host unreachable',
-  2: 'protocol unreachable',
-  3: 'port unreachable',
-  9: 'net administratively prohibited',
-  10: 'host administratively prohibited',
-  13: 'communication administratively prohibited',
-};
-
-function describeIcmp(type: number, code: number | undefined): string {
-  const name = ICMP_TYPES[type];
-  const codeName = type === 3 && code !== undefined ? UNREACHABLE_CODES[code] : undefined;
-  return `type ${type}${code === undefined ? '' : ` code ${code}`}${name === undefined ? '' : ` (${codeName ?? name})`}`;
-}
 
 /** `icmp`: ICMP messages from → to in the sender's capture, of that type (and code when given), against the count or bounds. */
 export function checkIcmp(expectation: Extract<Expectation, { kind: 'icmp' }>, run: RunRecord): Check {

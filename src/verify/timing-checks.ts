@@ -6,7 +6,7 @@ import { connTimerOptions } from '../analysis/conn-timer-options.js';
 import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
-import { isPureSyn, isSynAck } from '../analysis/syn-ack-replies.js';
+import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
 import { fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import { rtoSeriesOf } from '../analysis/icmp-during-series.js';
@@ -14,6 +14,7 @@ import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
 import { acknowledges, isDataOnly, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { describeIcmp } from '../tcp/icmp-errors.js';
 import { DEFAULT_KERNEL_SETTINGS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
 import {
@@ -187,7 +188,7 @@ export function checkSynAckRetransmits(
   const backlog = listenStepBacklog(run, host, port);
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
-  const answer = answeredAt(run, analysis, host, all);
+  const answer = answeredAt(run, analysis, host, all) ?? requestDroppedByIcmp(host, tuple, first.seq, all.firstUs);
   const deferred = deferredRequestOf(run, host, first.srcPort, tuple.remote);
   const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - all.firstUs) / 1000 };
   const judged = candidates.map((candidate) => ({
@@ -197,14 +198,18 @@ export function checkSynAckRetransmits(
       timerSends,
       giveUp,
       hzOf(settings),
-      answer?.fit,
+      { ...answer?.fit, rearmedAtMs: replies.map((reply) => reply.offsetMs) },
     ),
   }));
   const best = judged.reduce((a, b) => (b.outcome.problems.length < a.outcome.problems.length ? b : a));
   const { outcome } = best;
   const { schedule } = outcome;
   const evidence = describeItems(outcome, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', giveUp);
-  for (const reply of replies) evidence.push(`${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire`);
+  for (const reply of replies) {
+    evidence.push(
+      `${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire; it restarts the request's timer`,
+    );
+  }
   evidence.push(...extraLines(outcome, host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
   if (answer !== undefined) evidence.push(answer.line);
   if (candidates.length > 1) {
@@ -219,14 +224,14 @@ export function checkSynAckRetransmits(
     status: outcome.problems.length === 0 ? 'pass' : 'fail',
     expected:
       answer === undefined
-        ? `${schedule.sends.length} SYN-ACKs at ${formatOffsets(schedule.sends)} s; the request is dropped silently at ${seconds(schedule.failAtMs)} s`
-        : `${dueSends(outcome).length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer`,
+        ? `${schedule.sends.length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s; the request is dropped silently at ${seconds(outcome.items.at(-1)?.expectedMs ?? schedule.failAtMs)} s`
+        : `${dueSends(outcome).length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s, until ${answer.what} at ${seconds(answer.atMs)} s stopped the timer`,
     observed:
       `${timerSends.length} SYN-ACKs at ${formatOffsets(timerSends.map((s) => s.offsetMs))} s; ` +
       (giveUp !== undefined
         ? `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`
         : answer !== undefined
-          ? `answered at ${seconds(answer.atMs)} s`
+          ? answer.observed
           : 'the SYN_RECV socket never disappeared') +
       (outcome.problems.length > 0 ? ` — ${outcome.problems.join('; ')}` : ''),
     evidence,
@@ -524,12 +529,33 @@ function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKi
  * The peer's answer to a series (the run analysis decides: timing-series.ts findAnswer()), as a fit option and an
  * evidence line. A SYN-ACK, the ACK that completes a request, or a RST stops the sender's retransmission timer.
  */
-function answeredAt(
-  run: RunRecord,
-  analysis: RunAnalysis,
-  host: RunHost,
-  series: SentSeries,
-): { atMs: number; fit: { answeredAtMs: number }; line: string } | undefined {
+/** What stopped a series' timer, ms from its first send: the peer's answer, or an ICMP error that dropped a request. */
+interface TimerStop {
+  readonly atMs: number;
+  /** `the answer`, for "until … stopped the timer". */
+  readonly what: string;
+  /** `answered at 1.2 s`, for the observed line. */
+  readonly observed: string;
+  readonly fit: { readonly answeredAtMs: number };
+  readonly line: string;
+}
+
+/** The stop of a request's SYN-ACK timer by an ICMP error that dropped it (requestDropIcmp()). */
+function requestDroppedByIcmp(host: RunHost, tuple: SocketTuple, isn: number, firstUs: number): TimerStop | undefined {
+  const drop = requestDropIcmp(host.icmp ?? [], tuple, isn, firstUs);
+  if (drop === undefined) return undefined;
+  const atMs = (drop.timeUs - firstUs) / 1000;
+  const icmp = `ICMP ${describeIcmp(drop.type, drop.code, drop.family)}`;
+  return {
+    atMs,
+    what: `the request dropped on ${icmp}`,
+    observed: `request dropped on ${icmp} at ${seconds(atMs)} s`,
+    fit: { answeredAtMs: atMs },
+    line: `${host.name} capture #${drop.frame} at ${seconds(atMs)} s: ${icmp} quoting the SYN-ACK — tcp_v4_err() → tcp_req_err() drops the request silently, so later SYN-ACKs and the timer's give-up were not due`,
+  };
+}
+
+function answeredAt(run: RunRecord, analysis: RunAnalysis, host: RunHost, series: SentSeries): TimerStop | undefined {
   const first = series.sends[0];
   const answer = first === undefined ? undefined : answerToSend(run, analysis.series, host.name, first.frame);
   if (answer === undefined) return undefined;
@@ -537,14 +563,19 @@ function answeredAt(
   const where = answer.frame === undefined ? '' : ` (${host.name} capture #${answer.frame})`;
   return {
     atMs,
+    what: 'the answer',
+    observed: `answered at ${seconds(atMs)} s`,
     fit: { answeredAtMs: atMs },
     line: `answered at ${seconds(atMs)} s${where}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
   };
 }
 
-/** The model's sends the fit still expects (not stopped by an answer), ms from the first. */
+/** The model's sends the fit still expects (not stopped by an answer), ms from the first; moved by any re-arm (compareSchedule()). */
 function dueSends(fit: ScheduleFit): number[] {
-  return fit.schedule.sends.filter((_, i) => fit.items[i]?.verdict !== 'not-due');
+  return fit.items
+    .slice(0, fit.schedule.sends.length)
+    .filter((item) => item.verdict !== 'not-due')
+    .map((item) => item.expectedMs ?? 0);
 }
 
 const SAMPLED_GIVE_UP_WHY =

@@ -6,6 +6,7 @@ import { SAMPLE_ALLOWANCE_US } from '../../analysis/sampled-reads.js';
 import type { StateSample } from '../../analysis/socket-timeline.js';
 import { assertNever } from '../../assert-never.js';
 import { TcpFlag } from '../../observe/packet.js';
+import { describeIcmp } from '../../tcp/icmp-errors.js';
 import { formatRelativeSeconds } from '../time-format.js';
 import { line, timeOfArrow, type CommentaryLine, type Context, type Text } from './commentary-text.js';
 
@@ -170,6 +171,10 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
       if (cause.name.startsWith('connect()')) return { text: { en: `${cause.name} at ${at}`, zh: `${cause.name}，${at}` } };
       // The replay's expiry is a nominal prediction; the observed moment is the line's own time.
       return { text: { en: `timer: ${cause.name}`, zh: `定时器：${TIMER_NAMES_ZH[cause.name] ?? cause.name}` } };
+    }
+    case 'icmp': {
+      const icmp = describeIcmp(cause.type, cause.code, cause.family);
+      return { text: { en: `received ICMP ${icmp} at ${at} (frame #${cause.frame})`, zh: `${at} 收到 ICMP ${icmp}（第 ${cause.frame} 帧）` } };
     }
     default:
       return assertNever(cause);

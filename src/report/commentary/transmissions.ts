@@ -234,7 +234,8 @@ function describeModelledSeries(
     if (fit.placement.includes(m)) continue;
     const item = fit.items[m];
     if (item === undefined || item.earliestMs === undefined) continue;
-    if (answer !== undefined && m > lastPlaced) continue; // answered: the timer stopped
+    // Not due (the fit's verdict: an answer, or an ICMP error that dropped the request, stopped the timer first).
+    if (item.verdict === 'not-due' || (answer !== undefined && m > lastPlaced)) continue;
     const window = windowText(item);
     const timeUs = firstUs + item.earliestMs * 1000;
     if (item.earliestMs > endOffsetMs) {

@@ -39,6 +39,7 @@ SYN_SENT close → CLOSED : delete-tcb
 SYN_SENT abort → CLOSED : delete-tcb
 SYN_SENT user-timeout → CLOSED : delete-tcb
 SYN_SENT retransmit-give-up → CLOSED : delete-tcb
+SYN_SENT rcv-icmp-error → CLOSED : delete-tcb
 SYN_RECEIVED rcv-ack-of-syn → ESTABLISHED : none
 SYN_RECEIVED rcv-rst {passive} → LISTEN : none
 SYN_RECEIVED rcv-rst {active} → CLOSED : delete-tcb
@@ -50,6 +51,7 @@ SYN_RECEIVED send → SYN_RECEIVED : queue-data
 SYN_RECEIVED close → FIN_WAIT_1 : send-fin
 SYN_RECEIVED abort → CLOSED : send-rst + delete-tcb
 SYN_RECEIVED user-timeout → CLOSED : delete-tcb
+SYN_RECEIVED rcv-icmp-error → CLOSED : delete-tcb
 SYN_RECEIVED retransmit-give-up → CLOSED : delete-tcb
 ESTABLISHED send → ESTABLISHED : send-data
 ESTABLISHED rcv-data → ESTABLISHED : send-ack
@@ -153,11 +155,11 @@ describe('RFC 9293 transition table', () => {
     expect(observed.to).toBe(expected.to);
     expect(observed.actions).toEqual(expected.actions);
     expect(observed.action).toBe(expected.actions[0]);
-    expect(observed.row.rfc).toMatch(/^3\.(8\.3|10\.\d(\.\d)?)$/);
+    expect(observed.row.rfc).toMatch(/^3\.(8\.3|9\.2\.2|10\.\d(\.\d)?)$/);
   });
 
-  it('every row cites a section of RFC 9293 §3.8 or §3.10', () => {
-    for (const row of TRANSITIONS) expect(row.rfc, `${row.from} ${row.event}`).toMatch(/^3\.(8|10)\./);
+  it('every row cites a section of RFC 9293 §3.8, §3.9.2.2 (ICMP errors) or §3.10', () => {
+    for (const row of TRANSITIONS) expect(row.rfc, `${row.from} ${row.event}`).toMatch(/^3\.(8\.|9\.2\.2$|10\.)/);
   });
 });
 

@@ -231,6 +231,20 @@ describe('compareSchedule catches wrong schedules', () => {
     expect(checks.map((c) => c.verdict)).toEqual(['ok', 'ok', 'ok', 'unexpected']);
   });
 
+  it('a re-arm restarts the pending timer with its own interval: the fire and every later nominal offset move', () => {
+    // tcp_synack_retries=2: SYN-ACKs at 0, 1, 3 s and the drop at 7 s; a reply at 2.033 s re-arms the 2 s timer.
+    const expected = scheduleTimeline(predictSynAckSchedule({ tcp_synack_retries: 2 }));
+    const rearmed = compareSchedule(expected.expectedOffsetsMs, [0, 1009, 4049, 8100], expected.intervalsMs, 250, 20, [1009.2, 2033]);
+    expect(rearmed.map((c) => c.verdict)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(rearmed[2]).toMatchObject({ expectedMs: 4033, earliestMs: 4033 - 4 - 20 });
+    expect(rearmed[3]?.expectedMs).toBe(8033);
+    // The same sends without the re-arm: the third is late; a fire before the re-armed window is early.
+    expect(compareSchedule(expected.expectedOffsetsMs, [0, 1009, 4049], expected.intervalsMs, 250)[2]?.verdict).toBe('late');
+    expect(compareSchedule(expected.expectedOffsetsMs, [0, 1009, 3010], expected.intervalsMs, 250, 20, [2033])[2]?.verdict).toBe('early');
+    // A re-arm after the fire it could have moved changes nothing.
+    expect(compareSchedule(expected.expectedOffsetsMs, [0, 1009, 3010], expected.intervalsMs, 250, 20, [3500])[2]?.verdict).toBe('ok');
+  });
+
   it('rejects mismatched inputs with a remedy', () => {
     expect(() => compareSchedule([0, 1000], [0], [0], 250)).toThrow(/one interval per expected offset.*scheduleTimeline/);
   });

@@ -4,6 +4,7 @@ import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { LabError, formatProblems } from '../../../src/lab/lab-error.js';
 import { loadLabText } from '../../../src/lab/load-lab.js';
 import type { Expectation } from '../../../src/lab/model.js';
+import { TcpFlag } from '../../../src/observe/packet.js';
 import { decodeCaptureBuffer } from '../../../src/observe/capture-decoder.js';
 import { checkExpectations } from '../../../src/verify/check-expectations.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
@@ -116,19 +117,35 @@ describe('received and sent: bytes from the agent events', () => {
   });
 });
 
-/** A pcap (Ethernet) with one IPv4 ICMP message `type`/`code` from src to dst. */
-function icmpPcap(src: number[], dst: number[], type: number, code: number): Buffer {
+/** A pcap (Ethernet) with one IPv4 ICMP message `type`/`code` from src to dst, quoting `quoted` (an IP datagram's start) if given. */
+function icmpPcap(src: number[], dst: number[], type: number, code: number, quoted: Buffer = Buffer.alloc(0)): Buffer {
   const header = pcapFileHeader();
-  const ip = Buffer.alloc(20 + 8);
+  const ip = Buffer.concat([Buffer.alloc(20 + 8), quoted]);
   ip[0] = 0x45;
-  ip.writeUInt16BE(28, 2);
+  ip.writeUInt16BE(ip.length, 2);
   ip[8] = 64;
   ip[9] = 1;
   Buffer.from(src).copy(ip, 12);
   Buffer.from(dst).copy(ip, 16);
   ip[20] = type;
   ip[21] = code;
-  const frame = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), ip]);
+  return ethernetPcap(header, Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), ip]));
+}
+
+/** The IPv4 header and first 8 TCP bytes an ICMP error quotes (what ipt_REJECT sends: the whole header, RFC 1812 §4.3.2.3). */
+function quotedTcp(src: number[], dst: number[], srcPort: number, dstPort: number, seq: number, protocol = 6): Buffer {
+  const q = Buffer.alloc(20 + 8);
+  q[0] = 0x45;
+  q[9] = protocol;
+  Buffer.from(src).copy(q, 12);
+  Buffer.from(dst).copy(q, 16);
+  q.writeUInt16BE(srcPort, 20);
+  q.writeUInt16BE(dstPort, 22);
+  q.writeUInt32BE(seq, 24);
+  return q;
+}
+
+function ethernetPcap(header: Buffer, frame: Buffer): Buffer {
   const record = Buffer.alloc(16);
   record.writeUInt32LE(1_800_000_000, 0);
   record.writeUInt32LE(frame.length, 8);
@@ -141,6 +158,25 @@ describe('icmp: captured ICMP messages', () => {
     const { segments, icmp } = decodeCaptureBuffer(icmpPcap([198, 18, 0, 2], [198, 18, 0, 3], 3, 1));
     expect(segments).toEqual([]);
     expect(icmp).toEqual([{ frame: 1, timeUs: 1_800_000_000_000_000, family: 4, src: '198.18.0.2', dst: '198.18.0.3', type: 3, code: 1 }]);
+  });
+
+  it('decodes the TCP segment an error quotes (addresses, ports, sequence number); no quote for non-TCP or echo', () => {
+    const quote = quotedTcp([198, 18, 0, 3], [198, 18, 0, 2], 8888, 40000, 0xdeadbeef);
+    const [error] = decodeCaptureBuffer(icmpPcap([198, 18, 0, 2], [198, 18, 0, 3], 3, 1, quote)).icmp;
+    expect(error?.quoted).toEqual({ src: '198.18.0.3', dst: '198.18.0.2', srcPort: 8888, dstPort: 40000, seq: 0xdeadbeef });
+    const udp = quotedTcp([198, 18, 0, 3], [198, 18, 0, 2], 53, 40000, 1, 17);
+    expect(decodeCaptureBuffer(icmpPcap([198, 18, 0, 2], [198, 18, 0, 3], 3, 3, udp)).icmp[0]?.quoted).toBeUndefined();
+    expect(decodeCaptureBuffer(icmpPcap([198, 18, 0, 2], [198, 18, 0, 3], 0, 0, quote)).icmp[0]?.quoted).toBeUndefined();
+    // Cut inside the quoted TCP header's first 8 bytes: nothing to match a socket by.
+    expect(decodeCaptureBuffer(icmpPcap([198, 18, 0, 2], [198, 18, 0, 3], 3, 1, quote.subarray(0, 24))).icmp[0]?.quoted).toBeUndefined();
+  });
+
+  it('the recorded synack-icmp-host-unreachable run: each host unreachable quotes the server SYN-ACK it answers', async () => {
+    const run = await loadFixtureRun('synack-icmp-host-unreachable');
+    const server = run.hosts.find((h) => h.name === 'server')!;
+    const synAcks = server.segments.filter((s) => (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK));
+    expect(server.icmp?.map((m) => m.quoted?.seq)).toEqual(synAcks.map((s) => s.seq));
+    expect(server.icmp?.every((m) => m.quoted?.src === server.address && m.quoted.srcPort === 8888)).toBe(true);
   });
 
   it('counts type 3 code 1 server → client; a claim of code 3 or of 2 messages FAILs', async () => {

@@ -34,7 +34,9 @@ export function loadFixtureRun(
     | 'handshake-ipv6'
     | 'defer-accept'
     | 'fin-wait-1-early-fire'
-    | 'host-unreachable-worker',
+    | 'host-unreachable-worker'
+    | 'synack-icmp-host-unreachable'
+    | 'synack-icmp-port-unreachable',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }

@@ -100,8 +100,9 @@ describe('synack-retransmits', () => {
     expect(checkSynAckRetransmits(expectation, synAckRun([0, 1010, 2020, 3030], 15_200)).status).toBe('fail');
   });
 
-  it('leaves out SYN-ACKs that answer a retransmitted SYN (tcp_check_req), and says so', () => {
-    const run = synAckRun([0, 1010, 3030, 7090], 15_200);
+  it('leaves out SYN-ACKs that answer a retransmitted SYN (tcp_check_req), and says so; the reply restarts the timer', () => {
+    // The reply at 2.0002 s re-arms the pending 2 s timer (mod_timer_pending()): the next fire is at 4.0 s, the drop at 16 s.
+    const run = synAckRun([0, 1010, 4030, 8090], 16_200);
     const server = run.hosts[0]!;
     const extra = [
       segment(20, 2000, '10.0.0.3:40000', '10.0.0.2:8888', TcpFlag.SYN, { seq: 5000 }),
@@ -113,7 +114,10 @@ describe('synack-retransmits', () => {
       withHost(run, 'server', () => ({ segments })),
     );
     expect(check.status, check.observed).toBe('pass');
-    expect(check.evidence).toContain('server capture #21: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire');
+    expect(check.evidence).toContain(
+      "server capture #21: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire; it restarts the request's timer",
+    );
+    expect(check.expected).toBe('4 SYN-ACKs at 0, 1, 4, 8 s; the request is dropped silently at 16.000 s');
   });
 });
 
