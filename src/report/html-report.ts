@@ -184,11 +184,12 @@ export function renderCaptureReportHtml(
   const sections = connections.map(({ model, commentary }) => {
     const subject = model.subject;
     if (subject.kind !== 'capture') throw new Error('renderCaptureReportHtml: a run is drawn by renderHtmlReport');
+    const scope = `conn-${subject.connection}-`;
     return `<section class="connection" id="conn-${subject.connection}"><h2>${escapeHtml(model.lab.title)}</h2>
 ${renderFindings(subject.findings, w)}
-${renderSvg(model, w)}
-${renderWarnings(model, w)}
-${renderCommentary(model, commentary, lang, w)}
+${renderSvg(model, w, scope)}
+${renderWarnings(model, w, scope)}
+${renderCommentary(model, commentary, lang, w, scope)}
 </section>`;
   });
   const main = `<section id="narrative"><h2>${escapeHtml(w.legend)}</h2><p>${escapeHtml(w.captureNarrative)}</p>
@@ -237,7 +238,11 @@ function renderNarrative(text: string): string {
     .join('\n');
 }
 
-function renderSvg(model: LadderModel, w: Words): string {
+/**
+ * `scope` prefixes the ids a ladder (its arrow heads), its warnings and its commentary define: the capture page
+ * draws one per connection (arrow ids are unique already: c0-seg-1, …).
+ */
+function renderSvg(model: LadderModel, w: Words, scope = ''): string {
   const layout = layOut(model);
   const { xOf } = layout;
   const out: string[] = [];
@@ -248,7 +253,7 @@ function renderSvg(model: LadderModel, w: Words): string {
   const markerColors = [...COLORS, '#b91c1c', '#6b7280'];
   markerColors.forEach((color, i) => {
     out.push(
-      `<marker id="head-${i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`,
+      `<marker id="${scope}head-${i}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${color}"/></marker>`,
     );
   });
   out.push('</defs>');
@@ -318,21 +323,21 @@ function renderSvg(model: LadderModel, w: Words): string {
       `<g class="tick"><text class="axis-time" x="${AXIS_X}" y="${lineY + 5}" text-anchor="end">${escapeHtml(formatRelativeSeconds(row.timeUs))}</text>${deltaText}<line x1="${AXIS_X + 4}" y1="${lineY}" x2="${AXIS_X + 12}" y2="${lineY}"/></g>`,
     );
     previousTime = row.timeUs;
-    if (row.kind === 'arrow') out.push(renderArrow(model, row.arrow, row.index, row.y, xOf, w));
+    if (row.kind === 'arrow') out.push(renderArrow(model, row.arrow, row.index, row.y, xOf, w, scope));
     else out.push(renderMark(model, row.mark, row.y, xOf, w));
   }
   out.push('</svg>');
   return out.join('\n');
 }
 
-function renderArrow(model: LadderModel, arrow: LadderArrow, index: number, y: number, xOf: (h: string) => number, w: Words): string {
+function renderArrow(model: LadderModel, arrow: LadderArrow, index: number, y: number, xOf: (h: string) => number, w: Words, scope: string): string {
   const x0 = xOf(arrow.from);
   const x1 = xOf(arrow.to);
   const y0 = y + 30;
   const y1 = y0 + SLOPE;
   const senderIndex = model.lifelines.findIndex((l) => l.host === arrow.from);
   let color = COLORS[Math.max(0, senderIndex) % COLORS.length] as string;
-  const marker = `head-${Math.max(0, senderIndex) % COLORS.length}`;
+  const marker = `${scope}head-${Math.max(0, senderIndex) % COLORS.length}`;
   const classes = ['arrow', arrow.fate.kind];
   let endFraction = 1;
   let dash = '';
@@ -506,7 +511,7 @@ function renderDepartureLink(commentary: readonly CommentaryLine[] | undefined, 
 }
 
 /** "What happened / 过程解说": the commentary in time order, each line linked to its arrow, the first departure marked. */
-function renderCommentary(model: LadderModel, commentary: readonly CommentaryLine[] | undefined, lang: 'en' | 'zh', w: Words): string {
+function renderCommentary(model: LadderModel, commentary: readonly CommentaryLine[] | undefined, lang: 'en' | 'zh', w: Words, scope = ''): string {
   if (commentary === undefined) return '';
   const first = firstDeparture(commentary);
   const items = commentary.map((entry) => {
@@ -519,15 +524,15 @@ function renderCommentary(model: LadderModel, commentary: readonly CommentaryLin
         : entry.departs
           ? '<span class="departure-mark">✗</span> '
           : '';
-    return `<li class="${classes.join(' ')}"${entry === first ? ' id="first-departure"' : ''}><span class="time">${escapeHtml(formatRelativeSeconds(entry.timeUs))}</span><span class="text">${flag}${escapeHtml(entry[lang])}${arrow}</span></li>`;
+    return `<li class="${classes.join(' ')}"${entry === first ? ` id="${scope}first-departure"` : ''}><span class="time">${escapeHtml(formatRelativeSeconds(entry.timeUs))}</span><span class="text">${flag}${escapeHtml(entry[lang])}${arrow}</span></li>`;
   });
   const body = items.length === 0 ? `<p class="note">${escapeHtml(w.noCommentary)}</p>` : `<ol class="commentary">\n${items.join('\n')}\n</ol>`;
-  return `<section id="commentary"><h2>${escapeHtml(w.commentary)}</h2>\n${body}\n</section>`;
+  return `<section id="${scope}commentary"><h2>${escapeHtml(w.commentary)}</h2>\n${body}\n</section>`;
 }
 
-function renderWarnings(model: LadderModel, w: Words): string {
+function renderWarnings(model: LadderModel, w: Words, scope = ''): string {
   if (model.warnings.length === 0) return '';
-  return `<section id="warnings"><h2>${escapeHtml(w.warnings)}</h2><ul>${model.warnings.map((text) => `<li>${escapeHtml(text)}</li>`).join('')}</ul></section>`;
+  return `<section id="${scope}warnings" class="warnings"><h2>${escapeHtml(w.warnings)}</h2><ul>${model.warnings.map((text) => `<li>${escapeHtml(text)}</li>`).join('')}</ul></section>`;
 }
 
 function renderFindings(findings: CaptureFindings, w: Words): string {
@@ -633,7 +638,7 @@ svg.ladder .phase path { fill: none; stroke: #6b7280; stroke-width: 2; }
 svg.ladder .phase text { font-size: 15px; fill: #374151; font-weight: 700; }
 .legend { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 4px 18px; font-size: 15px; color: #374151; }
 .legend li { display: flex; align-items: center; gap: 8px; }
-#warnings ul { background: #fffbeb; border: 2px solid #f59e0b; border-radius: 8px; padding: 10px 10px 10px 34px; }
+section.warnings ul { background: #fffbeb; border: 2px solid #f59e0b; border-radius: 8px; padding: 10px 10px 10px 34px; }
 table.checks { border-collapse: collapse; width: 100%; font-size: 16px; }
 table.checks th { text-align: left; background: #f3f4f6; padding: 8px; border-bottom: 2px solid #d1d5db; }
 table.checks td { vertical-align: top; padding: 8px; border-bottom: 1px solid #e5e7eb; }

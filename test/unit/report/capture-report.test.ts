@@ -117,7 +117,14 @@ describe('tcplab report <capture>', () => {
     const all = await runCli(['report', gz, '--out', join(dir, 'all.html')]);
     expect(all.exitCode).toBe(0);
     const drawn = Math.min(listed.connections.length, 20);
-    expect(count(readFileSync(join(dir, 'all.html'), 'utf8'), /<section class="connection"/)).toBe(drawn);
+    const allHtml = readFileSync(join(dir, 'all.html'), 'utf8');
+    expect(count(allHtml, /<section class="connection"/)).toBe(drawn);
+    // Each connection's ladder, warnings and commentary scope their ids: none repeats, and every link finds its target.
+    const ids = [...allHtml.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]!);
+    expect(ids.length).toBeGreaterThan(drawn);
+    expect(new Set(ids).size).toBe(ids.length);
+    const targets = [...allHtml.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]!);
+    expect(targets.filter((t) => !ids.includes(t))).toEqual([]);
     const one = await runCli(['report', gz, '--conn', '1', '--out', join(dir, 'one.html')]);
     expect(one.exitCode).toBe(0);
     const oneHtml = readFileSync(join(dir, 'one.html'), 'utf8');
