@@ -24,7 +24,7 @@ export interface IcmpDuringSeries {
  * the last one's errno is the soft error the give-up reports (tcp_v4_err() keeps it in sk_err_soft,
  * tcp_write_err() reports it instead of ETIMEDOUT), and a net or host unreachable arriving before the next
  * copy undid that RTO retransmission's doubling (tcp_ld_RTO_revert(), RFC 6069). `firstRto` is the index in
- * `sendsUs` of the first RTO retransmission (2 after a tail-loss probe). The quoted segment is not decoded:
+ * `sendsUs` of the first RTO retransmission (2 after a tail-loss probe). The quoted segment (IcmpMessage.quoted) is not matched here:
  * an error between two copies answers the first (every copy carries seq = SND.UNA, inside the [SND.UNA,
  * SND.NXT] tcp_v4_err() accepts; errors drawn by keepalive probes, which quote SND.UNA − 1, the kernel
  * ignores: test/fixtures/labs/teacher/keepalive-icmp.yaml).

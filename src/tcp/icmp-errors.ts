@@ -34,12 +34,12 @@ const ICMPV6_UNREACHABLE_CODES: Readonly<Record<number, string>> = {
   4: 'port unreachable',
 };
 
-/** `type 3 code 1 (host unreachable)`; the code is left out when undefined. */
+/** `ICMP type 3 code 1 (host unreachable)` (`ICMPv6 …` for family 6); the code is left out when undefined. */
 export function describeIcmp(type: number, code: number | undefined, family: 4 | 6 = 4): string {
   const name = (family === 4 ? ICMP_TYPES : ICMPV6_TYPES)[type];
   const unreachable = family === 4 ? type === 3 : type === 1;
   const codeName = unreachable && code !== undefined ? (family === 4 ? ICMP_UNREACHABLE_CODES : ICMPV6_UNREACHABLE_CODES)[code] : undefined;
-  return `${family === 6 ? 'ICMPv6 ' : ''}type ${type}${code === undefined ? '' : ` code ${code}`}${name === undefined ? '' : ` (${codeName ?? name})`}`;
+  return `${family === 6 ? 'ICMPv6' : 'ICMP'} type ${type}${code === undefined ? '' : ` code ${code}`}${name === undefined ? '' : ` (${codeName ?? name})`}`;
 }
 
 const ICMP_ERRNO: readonly (string | undefined)[] = [

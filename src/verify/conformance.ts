@@ -411,7 +411,7 @@ export function describeCause(cause: ReplayCause, host: string): string {
     case 'timer':
       return `timer: ${cause.name}`;
     case 'icmp':
-      return `${host} capture #${cause.frame} (received ICMP ${describeIcmp(cause.type, cause.code, cause.family)})`;
+      return `${host} capture #${cause.frame} (received ${describeIcmp(cause.type, cause.code, cause.family)})`;
     default: {
       const never: never = cause;
       return String(never);

@@ -22,9 +22,9 @@ export function checkIcmp(expectation: Extract<Expectation, { kind: 'icmp' }>, r
     (expectation.count === undefined || n === expectation.count) &&
     (expectation.min === undefined || n >= expectation.min) &&
     (expectation.max === undefined || n <= expectation.max);
-  const where = (m: IcmpMessage): string => `${expectation.from} capture #${m.frame} at ${relTime(run, m.timeUs)}: ICMP ${describeIcmp(m.type, m.code)}`;
+  const where = (m: IcmpMessage): string => `${expectation.from} capture #${m.frame} at ${relTime(run, m.timeUs)}: ${describeIcmp(m.type, m.code)}`;
   return {
-    name: `ICMP ${describeIcmp(expectation.type, expectation.code)} ${expectation.from} → ${expectation.to}`,
+    name: `${describeIcmp(expectation.type, expectation.code)} ${expectation.from} → ${expectation.to}`,
     status: pass ? 'pass' : 'fail',
     expected: bounds.join(', '),
     observed: `${n}${others.length > 0 ? `; ${others.length} other ICMP message(s) ${expectation.from} → ${expectation.to}` : ''}`,

@@ -9,7 +9,7 @@ import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueRead
 import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
 import { fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import { rtoSeriesOf } from '../analysis/icmp-during-series.js';
+import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
@@ -272,17 +272,7 @@ export function checkFinRetransmits(
   const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const {
-    estimate,
-    icmp,
-    options: rtoOptions,
-  } = rtoSeriesOf(
-    fins.sends.map((s) => s.timeUs),
-    host.icmp ?? [],
-    splitSocketAddress(fins.tuple.remote)?.address ?? '',
-    recorded.rtoMinMs,
-    hz,
-  );
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSent(host, fins, recorded.rtoMinMs, hz);
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -387,17 +377,7 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const {
-    estimate,
-    icmp,
-    options: rtoOptions,
-  } = rtoSeriesOf(
-    data.sends.map((s) => s.timeUs),
-    host.icmp ?? [],
-    splitSocketAddress(data.tuple.remote)?.address ?? '',
-    recorded.rtoMinMs,
-    hz,
-  );
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSent(host, data, recorded.rtoMinMs, hz);
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
   const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -540,12 +520,24 @@ interface TimerStop {
   readonly line: string;
 }
 
+/** The RTO reading of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
+function rtoSeriesOfSent(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
+  const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
+  return rtoSeriesOf(
+    series.sends.map((s) => s.timeUs),
+    host.icmp ?? [],
+    peer,
+    rtoMinMs,
+    hz,
+  );
+}
+
 /** The stop of a request's SYN-ACK timer by an ICMP error that dropped it (requestDropIcmp()). */
 function requestDroppedByIcmp(host: RunHost, tuple: SocketTuple, isn: number, firstUs: number): TimerStop | undefined {
   const drop = requestDropIcmp(host.icmp ?? [], tuple, isn, firstUs);
   if (drop === undefined) return undefined;
   const atMs = (drop.timeUs - firstUs) / 1000;
-  const icmp = `ICMP ${describeIcmp(drop.type, drop.code, drop.family)}`;
+  const icmp = describeIcmp(drop.type, drop.code, drop.family);
   return {
     atMs,
     what: `the request dropped on ${icmp}`,

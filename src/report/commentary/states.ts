@@ -174,7 +174,7 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
     }
     case 'icmp': {
       const icmp = describeIcmp(cause.type, cause.code, cause.family);
-      return { text: { en: `received ICMP ${icmp} at ${at} (frame #${cause.frame})`, zh: `${at} 收到 ICMP ${icmp}（第 ${cause.frame} 帧）` } };
+      return { text: { en: `received ${icmp} at ${at} (frame #${cause.frame})`, zh: `${at} 收到 ${icmp}（第 ${cause.frame} 帧）` } };
     }
     default:
       return assertNever(cause);
