@@ -167,10 +167,8 @@ export function analyseSeries(
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
       // A request dropped by an ICMP error quoting its SYN-ACK (tcp_req_err()) stops its timer as an answer does.
       const first = (timerCopies[0] as TracedSegment).segment;
-      const dropIcmp =
-        modelKind === 'SYN-ACK'
-          ? requestDropIcmp(runHost.icmp ?? [], { local: segmentEndpoints(first).src, remote: segmentEndpoints(first).dst }, first.seq, first.timeUs)
-          : undefined;
+      const { src, dst } = segmentEndpoints(first);
+      const dropIcmp = modelKind === 'SYN-ACK' ? requestDropIcmp(runHost.icmp ?? [], { local: src, remote: dst }, first.seq, first.timeUs) : undefined;
       // Trace times are µs from the run's start; the capture's are absolute.
       const stopsUs = [answer === undefined ? undefined : (answer.arriveUs ?? timeOfSegment(answer)), dropIcmp && dropIcmp.timeUs - record.startedUs].filter(
         (us): us is number => us !== undefined,

@@ -188,7 +188,11 @@ export function checkSynAckRetransmits(
   const backlog = listenStepBacklog(run, host, port);
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
-  const answer = answeredAt(run, analysis, host, all) ?? requestDroppedByIcmp(host, tuple, first.seq, all.firstUs);
+  // The timer stops at the peer's answer, or at an ICMP error that dropped the request: whichever came first.
+  const stops = [answeredAt(run, analysis, host, all), requestDroppedByIcmp(host, tuple, first.seq, all.firstUs)].filter(
+    (stop): stop is TimerStop => stop !== undefined,
+  );
+  const answer = stops.length === 0 ? undefined : stops.reduce((a, b) => (b.atMs < a.atMs ? b : a));
   const deferred = deferredRequestOf(run, host, first.srcPort, tuple.remote);
   const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - all.firstUs) / 1000 };
   const judged = candidates.map((candidate) => ({
@@ -272,7 +276,7 @@ export function checkFinRetransmits(
   const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSent(host, fins, recorded.rtoMinMs, hz);
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, fins, recorded.rtoMinMs, hz);
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -377,7 +381,7 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSent(host, data, recorded.rtoMinMs, hz);
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, data, recorded.rtoMinMs, hz);
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
   const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -436,6 +440,18 @@ export function checkDataRetransmits(
     ],
     reference: DATA_REFERENCE,
   };
+}
+
+/** The RTO series of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
+function rtoSeriesOfSends(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
+  const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
+  return rtoSeriesOf(
+    series.sends.map((s) => s.timeUs),
+    host.icmp ?? [],
+    peer,
+    rtoMinMs,
+    hz,
+  );
 }
 
 /** States in which an orphan retransmits its FIN (tcp_write_timeout() with SOCK_DEAD). */
@@ -518,18 +534,6 @@ interface TimerStop {
   readonly observed: string;
   readonly fit: { readonly answeredAtMs: number };
   readonly line: string;
-}
-
-/** The RTO reading of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
-function rtoSeriesOfSent(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
-  const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
-  return rtoSeriesOf(
-    series.sends.map((s) => s.timeUs),
-    host.icmp ?? [],
-    peer,
-    rtoMinMs,
-    hz,
-  );
 }
 
 /** The stop of a request's SYN-ACK timer by an ICMP error that dropped it (requestDropIcmp()). */
