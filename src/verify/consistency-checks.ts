@@ -244,14 +244,20 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
       }
       const most = [...copies.values()].sort((x, y) => y.length - x.length)[0] ?? [];
       const captured = Math.max(0, most.length - 1);
-      if (claimed <= captured + dropsBeforeCapture + silentRequestTimeouts(run, host.name, row) || reported.has(row.local + row.remote)) continue;
+      // The timer counts a retransmission that tcp_retransmit_skb() refused (err ≠ 0: -EBUSY while the original is still
+      // in the host queue, skb_still_in_host_queue(); seen on a loaded machine): the trace shows it, no copy was sent.
+      const refused = (host.kernelEvents ?? []).filter(
+        (e) => e.kind === 'retransmit' && (e.error ?? 0) !== 0 && e.local === row.local && e.remote === row.remote && e.timeUs <= row.timeUs,
+      ).length;
+      if (claimed <= captured + refused + dropsBeforeCapture + silentRequestTimeouts(run, host.name, row) || reported.has(row.local + row.remote)) continue;
       reported.add(row.local + row.remote);
       const seq = most[0] === undefined ? '' : ` (seq ${most[0].seq}: #${most.map((s) => s.frame).join(', #')})`;
       findings.push({
         text:
           `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} (${row.state}) counts ${claimed} retransmission(s), ` +
           `but ${host.name}'s capture shows ${captured} retransmitted cop${captured === 1 ? 'y' : 'ies'} of any one segment by then${seq}` +
-          (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : ''),
+          (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : '') +
+          (refused > 0 ? `; its kernel trace has ${refused} refused attempt(s)` : ''),
         // The sample is where the sources part: the copies are named in the text.
         refs: [{ kind: 'sample', host: host.name, timeUs: row.timeUs, socket: `${row.local} ${row.remote}`, state: row.state }],
       });

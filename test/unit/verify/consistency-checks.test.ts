@@ -4,7 +4,7 @@ import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import { checkConsistency } from '../../../src/verify/consistency-checks.js';
 import { checkRuleCounters } from '../../../src/verify/rule-counter-checks.js';
-import { at, segment, syntheticRun, T0_US } from './run-fixtures.js';
+import { at, loadFixtureRun, segment, syntheticRun, T0_US, withHost } from './run-fixtures.js';
 
 // Synthetic records for what the recorded runs lack: a send-chain rule, a rule before others in its path.
 const CLIENT = '10.0.0.3:40000';
@@ -180,5 +180,29 @@ describe('a conntrack rule counts what its ctstate lets it see', () => {
     const counter = checkConsistency(run, analyzeRun(run)).find((c) => c.name.startsWith('rule drop-later-syns on server'));
     expect(counter?.status).toBe('pass');
     expect(counter?.evidence?.[0]).toBe("counter in server's iptables-counters.txt: 5 packet(s)");
+  });
+});
+
+describe('a retransmission the kernel counted but refused to send (recorded nonblocking-connect run, catalog --parallel 4)', () => {
+  // The timer fired while the original SYN was still in the host queue: tcp_retransmit_skb() returned -EBUSY
+  // (skb_still_in_host_queue()), the row counted 1 retransmission, and no second SYN reached the capture.
+  const sampleCheck = (run: RunRecord) => checkConsistency(run, analyzeRun(run)).find((c) => c.name.startsWith('samples agree with the captures'))!;
+  const withRetransmitError = (run: RunRecord, error: number | undefined): RunRecord =>
+    withHost(run, 'client', (h) => ({
+      kernelEvents: (h.kernelEvents ?? []).flatMap((e) => (e.kind !== 'retransmit' ? [e] : error === undefined ? [] : [{ ...e, error }])),
+    }));
+
+  it('passes: the trace shows the attempt refused (err -16)', async () => {
+    const check = sampleCheck(await loadFixtureRun('nonblocking-connect-refused-retransmit'));
+    expect(check.status, check.observed).toBe('pass');
+  });
+
+  it('fails when the trace says the attempt was sent (err 0), or has no attempt: a count the capture does not back', async () => {
+    const run = await loadFixtureRun('nonblocking-connect-refused-retransmit');
+    for (const error of [0, undefined]) {
+      const check = sampleCheck(withRetransmitError(run, error));
+      expect(check.status).toBe('fail');
+      expect(check.observed).toMatch(/counts 1 retransmission\(s\), but client's capture shows 0 retransmitted copies/);
+    }
   });
 });

@@ -36,7 +36,8 @@ export function loadFixtureRun(
     | 'fin-wait-1-early-fire'
     | 'host-unreachable-worker'
     | 'synack-icmp-host-unreachable'
-    | 'synack-icmp-port-unreachable',
+    | 'synack-icmp-port-unreachable'
+    | 'nonblocking-connect-refused-retransmit',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
