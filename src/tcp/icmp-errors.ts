@@ -84,15 +84,6 @@ export function icmpRevertsBackoff(family: 4 | 6, type: number, code: number): b
 }
 
 /**
- * Whether a socket in the handshake (SYN_SENT, or a simultaneous open's full SYN_RECV socket) ends on this error
- * quoting its SYN: tcp_v4_err() and tcp_v6_err() report every error they take to it and tcp_done() it — net and
- * host unreachable too (measured: labs/host-unreachable.yaml, connect() EHOSTUNREACH at once, no retransmission).
- */
-export function icmpEndsHandshake(family: 4 | 6, type: number, code: number): boolean {
-  return icmpSocketError(family, type, code) !== undefined;
-}
-
-/**
  * Whether a request socket (TCP_NEW_SYN_RECV) is dropped by this error quoting its SYN-ACK: tcp_req_err()'s `abort`.
  * IPv4 (tcp_v4_err()): parameter problem, time exceeded, net and host unreachable — not port unreachable (measured:
  * test/fixtures/labs/teacher/synack-icmp-port-unreachable.yaml). IPv6 (tcp_v6_err()): icmpv6_err_convert()'s `fatal`:

@@ -37,7 +37,8 @@ export function loadFixtureRun(
     | 'host-unreachable-worker'
     | 'synack-icmp-host-unreachable'
     | 'synack-icmp-port-unreachable'
-    | 'nonblocking-connect-refused-retransmit',
+    | 'nonblocking-connect-refused-retransmit'
+    | 'host-unreachable-late-icmp',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
