@@ -1,8 +1,8 @@
-import type { TcpSegment } from '../observe/packet.js';
+import type { IcmpMessage, TcpSegment } from '../observe/packet.js';
 import type { EndpointReplay } from './endpoint-replay.js';
 import { replayRun } from './run-replay.js';
 import { readHostKernelSettings, type HostKernelSettings } from './host-kernel-settings.js';
-import { buildRuleTimeline, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
+import { buildRuleTimeline, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 import { isAddressOf, type RunRecord } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
@@ -38,6 +38,8 @@ export interface HostAnalysis {
   readonly samples: readonly StateSample[];
   /** SYN-ACK frame of this host's capture → the retransmitted SYN it answers (tcp_check_req(), syn-ack-replies.ts). */
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
+  /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
+  readonly icmp: readonly IcmpMessage[];
 }
 
 export interface RunAnalysis {
@@ -67,6 +69,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
       (a) => isAddressOf(host, a),
       (s) => ruleDropOf(rules, host.name, s.frame) !== undefined,
     ),
+    icmp: icmpReachingStack(rules, host),
   }));
   const endUs = Math.max(record.startedUs, ...record.steps.map((s) => s.endUs), ...record.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
   return {

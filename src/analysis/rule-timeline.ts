@@ -1,14 +1,16 @@
 import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.js';
 import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
-import { compileRule, type ConntrackState } from '../faults/rule-matcher.js';
-import type { TcpSegment } from '../observe/packet.js';
+import { compileRule, isTcpPacket, type ConntrackState, type RulePacket } from '../faults/rule-matcher.js';
+import type { IcmpMessage } from '../observe/packet.js';
 import { addressOfFamily, isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { familyOf, type IpFamily } from '../lab/model.js';
 
 /*
- * The rule timeline: which iptables rule of the lab was in place when, and which captured segments it
- * dropped. The one implementation of "does this rule drop that segment", used by the replay (a dropped
- * segment never reached TCP), the ladder (an arrow stopping short) and the live feed (run/live-feed.ts).
+ * The rule timeline: which iptables rule of the lab was in place when, and which captured packets (TCP
+ * segments and ICMP messages) it dropped. The one implementation of "does this rule drop that packet", used by
+ * the replay (a dropped segment or ICMP error never reached TCP), the timing fits (an ICMP error that reverts
+ * the backoff or drops a request must have reached TCP), the ladder (an arrow stopping short) and the live feed
+ * (run/live-feed.ts).
  *
  * How it works. A rule is in place from the start of its `rule` step to the end of its `unrule` step
  * (or the end of the run). Only rules with a DROP or REJECT target matter. On a receive chain (INPUT,
@@ -34,7 +36,7 @@ export interface ReceiveDropRule {
   readonly target: 'DROP' | 'REJECT';
   readonly chain: string;
   /** The predictable part of the rule; `ctState` as conntrackStateOf() models it (absent: a ctstate test fails). */
-  readonly matches: (segment: TcpSegment, ctState?: ConntrackState) => boolean;
+  readonly matches: (packet: RulePacket, ctState?: ConntrackState) => boolean;
   /** Matches with hidden state (rule-matcher.ts): the rule drops only some of what `matches` accepts. */
   readonly unpredictable: readonly { readonly module: string; readonly text: string }[];
 }
@@ -62,25 +64,38 @@ function compileReceiveDrop(rule: ParsedRule): ReceiveDropRule | 'not-a-receive-
   return {
     target,
     chain: rule.chain,
-    matches: (segment, ctState) => compiled.matches(segment, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) }),
+    matches: (packet, ctState) => compiled.matches(packet, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) }),
     unpredictable: compiled.unpredictable,
   };
 }
 
 /** True when `rule` is a receive-side drop that matches `segment` (a segment arriving at the rule's host). */
-export function dropsReceived(rule: ParsedRule, segment: TcpSegment): boolean {
+export function dropsReceived(rule: ParsedRule, packet: RulePacket): boolean {
   const drop = receiveDropRule(rule);
-  return drop !== undefined && 'matches' in drop && drop.unpredictable.length === 0 && drop.matches(segment);
+  return drop !== undefined && 'matches' in drop && drop.unpredictable.length === 0 && drop.matches(packet);
 }
 
 /**
- * A received segment's conntrack state as modelled (nf_conntrack_proto_tcp.c; the reply direction is what
- * makes a connection ESTABLISHED, ctinfo IP_CT_ESTABLISHED): ESTABLISHED once the host's capture shows a
- * packet it sent in the reply direction of the 4-tuple before this one, else NEW.
+ * A received packet's conntrack state as modelled, seen from `host`:
+ * - a TCP segment (nf_conntrack_proto_tcp.c; the reply direction is what makes a connection ESTABLISHED, ctinfo
+ *   IP_CT_ESTABLISHED): ESTABLISHED once the host's capture shows a packet it sent in the reply direction of the
+ *   4-tuple before this one, else NEW;
+ * - an ICMP error quoting a segment the host sent (nf_conntrack_inet_error() finds the quoted packet's connection):
+ *   RELATED; quoting one it never sent, no connection is found and the packet has no state (INVALID), which no
+ *   modelled `--ctstate` matches: undefined;
+ * - any other ICMP message (echo and the like, tracked on their own id): NEW, as far as these labs go.
  */
-export function conntrackStateOf(host: RunHost, segment: TcpSegment): ConntrackState {
+export function conntrackStateOf(host: RunHost, packet: RulePacket): ConntrackState | undefined {
+  if (!isTcpPacket(packet)) {
+    const quoted = packet.quoted;
+    if (quoted === undefined) return 'NEW';
+    const tracked = host.segments.some(
+      (s) => s.timeUs < packet.timeUs && s.src === quoted.src && s.dst === quoted.dst && s.srcPort === quoted.srcPort && s.dstPort === quoted.dstPort,
+    );
+    return tracked ? 'RELATED' : undefined;
+  }
   const replied = host.segments.some(
-    (s) => s.timeUs < segment.timeUs && s.src === segment.dst && s.dst === segment.src && s.srcPort === segment.dstPort && s.dstPort === segment.srcPort,
+    (s) => s.timeUs < packet.timeUs && s.src === packet.dst && s.dst === packet.src && s.srcPort === packet.dstPort && s.dstPort === packet.srcPort,
   );
   return replied ? 'ESTABLISHED' : 'NEW';
 }
@@ -91,11 +106,11 @@ export function conntrackStateOf(host: RunHost, segment: TcpSegment): ConntrackS
  * the first `counted` (xt_limit.c limit_mt(): the bucket starts full with --limit-burst credits, and a packet
  * matches while credit lasts — so the first ones are dropped, later ones pass). Otherwise undecided.
  */
-export function decideUnpredictableDrops(
-  candidates: readonly TcpSegment[],
+export function decideUnpredictableDrops<P extends RulePacket>(
+  candidates: readonly P[],
   counted: number | undefined,
   modules: readonly string[],
-): { dropped: readonly TcpSegment[]; how: string } | undefined {
+): { dropped: readonly P[]; how: string } | undefined {
   if (counted === undefined) return undefined;
   if (counted === 0) return { dropped: [], how: 'its counter reads 0: none dropped' };
   if (counted >= candidates.length) return { dropped: candidates, how: `its counter reads ${counted}: all ${candidates.length} matching segment(s) dropped` };
@@ -128,11 +143,11 @@ export interface TimedRule {
   readonly untilUs: number;
   /** Index of its step in the lab. */
   readonly labOrder: number;
-  /** Frames of the host's capture this rule dropped (receive chains only). */
+  /** Frames of the host's capture this rule dropped, segments and ICMP messages (receive chains only). */
   readonly droppedFrames: readonly number[];
 }
 
-/** Why a received segment never reached TCP. */
+/** Why a received packet never reached TCP (or ICMP's error handler). */
 export interface RuleDrop {
   readonly rule: string;
   readonly host: string;
@@ -145,7 +160,7 @@ export interface RuleDrop {
 export interface RuleTimeline {
   /** In chain order (counter position, else lab order). */
   readonly rules: readonly TimedRule[];
-  /** Per host, frame of a received segment → the rule that dropped it. */
+  /** Per host, frame of a received packet (segment or ICMP message) → the rule that dropped it. */
   readonly drops: ReadonlyMap<string, ReadonlyMap<number, RuleDrop>>;
   /** Per host: segments dropped on a send chain before capture, as the counters tell. */
   readonly notes: ReadonlyMap<string, readonly string[]>;
@@ -234,7 +249,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const host = record.hosts.find((h) => h.name === rule.host);
     const hostDrops = drops.get(rule.host);
     if (host === undefined || hostDrops === undefined) continue;
-    let matched = host.segments.filter(
+    let matched = [...host.segments, ...(host.icmp ?? [])].filter(
       (s) =>
         s.family === rule.parsed.family &&
         isAddressOf(host, s.dst) &&
@@ -251,7 +266,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
         drop.unpredictable.map((u) => u.module),
       );
       if (decided === undefined) {
-        const text = `${where} uses ${what}, whose effect the model cannot predict; ${counted ?? 'no'} counted drop(s) among ${matched.length} matching segment(s) cannot be placed: they are treated as delivered`;
+        const text = `${where} uses ${what}, whose effect the model cannot predict; ${counted ?? 'no'} counted drop(s) among ${matched.length} matching packet(s) cannot be placed: they are treated as delivered`;
         warnings.push(text);
         decisionsOf(rule.host).push(text);
         continue;
@@ -263,7 +278,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       matched = [...decided.dropped];
     }
     if (counted === 0) {
-      if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured segment(s) but its counter is 0: they are drawn as delivered`);
+      if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured packet(s) but its counter is 0: they are drawn as delivered`);
       continue;
     }
     const attribution: RuleDrop = {
@@ -279,18 +294,23 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
     if (counted === undefined) {
       warnings.push(
-        `${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt (rule removed before the counters were read?); ${matched.length} matching segment(s) drawn as dropped`,
+        `${where}: no counter found in ${rule.host}'s ${rule.parsed.tool}-counters.txt (rule removed before the counters were read?); ${matched.length} matching packet(s) drawn as dropped`,
       );
     } else if (counted !== matched.length) {
-      warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured segment(s) match it`);
+      warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured packet(s) match it`);
     }
   }
   return { rules: drafts, drops, notes, warnings, decisions };
 }
 
-/** The rule that dropped the segment `frame` of `host`'s capture before TCP saw it, if any. */
+/** The rule that dropped the packet `frame` of `host`'s capture before TCP saw it, if any. */
 export function ruleDropOf(timeline: RuleTimeline, host: string, frame: number): RuleDrop | undefined {
   return timeline.drops.get(host)?.get(frame);
+}
+
+/** The ICMP messages of `host`'s capture addressed to it that its receive rules let through: those TCP's error handler saw. */
+export function icmpReachingStack(timeline: RuleTimeline, host: RunHost): IcmpMessage[] {
+  return (host.icmp ?? []).filter((m) => isAddressOf(host, m.dst) && ruleDropOf(timeline, host.name, m.frame) === undefined);
 }
 
 /** `dropped by server's rule drop-syn (filter/INPUT: … → DROP) before TCP saw it`: the replay's reason. */

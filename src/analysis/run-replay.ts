@@ -12,7 +12,7 @@ import { isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
 import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
-import { buildRuleTimeline, describeRuleDrop, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
+import { buildRuleTimeline, describeRuleDrop, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 
 /*
  * The replay of a whole run: every lab socket of every host, split into the connections a 4-tuple
@@ -47,7 +47,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             tuple,
             ...(conn !== undefined && { conn }),
             segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
-            ...(host.icmp !== undefined && { icmp: host.icmp }),
+            icmp: icmpReachingStack(rules, host),
             calls: callsOf(run, host, conn, tuple),
             // TCP_USER_TIMEOUT the lab set on this connection replaces the give-up time (retransmits_timed_out()).
             settings: { ...settings, userTimeoutMs: conn === undefined ? undefined : connTimerOptions(run, host.name, conn, localPort).userTimeoutMs },

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { assertNever } from '../assert-never.js';
-import { sequenceEnd, TcpFlag } from '../observe/packet.js';
+import { sequenceEnd, TcpFlag, type IcmpMessage } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState } from '../tcp/state.js';
 import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
@@ -103,7 +103,12 @@ export function timeOfSegment(segment: TracedSegment): number {
 /** Groups the trace into series and fits the retransmitted ones to the model (pure). */
 export function analyseSeries(
   record: RunRecord,
-  hosts: readonly { readonly name: string; readonly settings: HostKernelSettings; readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }> }[],
+  hosts: readonly {
+    readonly name: string;
+    readonly settings: HostKernelSettings;
+    readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }>;
+    readonly icmp: readonly IcmpMessage[];
+  }[],
   segments: readonly TracedSegment[],
 ): AnalysedSeries[] {
   const refusals = new Map(record.hosts.map((h) => [h.name, listenerRefusals(record, h)]));
@@ -151,7 +156,7 @@ export function analyseSeries(
         modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'forged', source } },
       };
     }
-    const predictor = predictorFor(record, modelKind, runHost, host.settings, timerCopies);
+    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
     let model: SeriesModel;
     if (predictor === 'not-modelled') model = { kind: 'not-modelled' };
@@ -168,7 +173,7 @@ export function analyseSeries(
       // A request dropped by an ICMP error quoting its SYN-ACK (tcp_req_err()) stops its timer as an answer does.
       const first = (timerCopies[0] as TracedSegment).segment;
       const { src, dst } = segmentEndpoints(first);
-      const dropIcmp = modelKind === 'SYN-ACK' ? requestDropIcmp(runHost.icmp ?? [], { local: src, remote: dst }, first.seq, first.timeUs) : undefined;
+      const dropIcmp = modelKind === 'SYN-ACK' ? requestDropIcmp(host.icmp, { local: src, remote: dst }, first.seq, first.timeUs) : undefined;
       // Trace times are µs from the run's start; the capture's are absolute.
       const stopsUs = [answer === undefined ? undefined : (answer.arriveUs ?? timeOfSegment(answer)), dropIcmp && dropIcmp.timeUs - record.startedUs].filter(
         (us): us is number => us !== undefined,
@@ -276,9 +281,10 @@ function predictorFor(
   record: RunRecord,
   kind: ModelKind,
   host: RunHost,
-  recorded: HostKernelSettings,
+  analysed: { readonly settings: HostKernelSettings; readonly icmp: readonly IcmpMessage[] },
   timerCopies: readonly TracedSegment[],
 ): Predictor | { missing: string[] } | 'not-modelled' {
+  const recorded = analysed.settings;
   const settings = recorded.settings;
   const hz = settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz;
   switch (kind) {
@@ -306,7 +312,7 @@ function predictorFor(
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
       const sendsUs = timerCopies.map((c) => timeOfSegment(c) + record.startedUs);
-      const { estimate, options } = rtoSeriesOf(sendsUs, host.icmp ?? [], peer, recorded.rtoMinMs, hz);
+      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
         hz,

@@ -1,8 +1,7 @@
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { conntrackStateOf, RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
-import { compileRule, type CompiledRule } from '../faults/rule-matcher.js';
-import type { TcpSegment } from '../observe/packet.js';
+import { compileRule, protocolOf, type CompiledRule, type RulePacket } from '../faults/rule-matcher.js';
 import { segmentRefs, type Check } from './verdict.js';
 
 /*
@@ -21,7 +20,7 @@ import { segmentRefs, type Check } from './verdict.js';
  * - Lower bound: segments that arrived after the rule step ended and before the last step ended, that
  *   it matches, and that no earlier rule of the path (PREROUTING before INPUT, raw/mangle/nat/filter,
  *   then the counter's position) that could have been in place and might take them matches.
- * - Upper bound (rules with `-p tcp` only: other protocols are not decoded): every captured arrival
+ * - Upper bound (rules with `-p tcp` or `-p icmp` only: other protocols are not decoded): every captured arrival
  *   it matches while possibly in place that no earlier terminal rule surely took.
  * - Send chains: a captured departure that a DROP/REJECT rule surely in place matches was let through,
  *   which a counted drop cannot explain.
@@ -78,14 +77,16 @@ export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[
           .filter((r) => chains.has(r.parsed.chain))
           .sort((x, y) => order(x) - order(y))
           .map((rule) => toPathRule(run, rule));
-        const segments = host.segments.filter((s) => s.family === family && isAddressOf(host, direction === 'receive' ? s.dst : s.src));
+        const packets = [...host.segments, ...(host.icmp ?? [])].filter(
+          (s) => s.family === family && isAddressOf(host, direction === 'receive' ? s.dst : s.src),
+        );
         path.forEach((entry, index) => {
           // nat chains see only a connection's first packet (conntrack), so their counters are no count of segments.
           if (entry.rule.counter === undefined || !entry.compiled.ok || host.segments.length === 0 || tableOf(entry.rule) === 'nat') return;
           const check =
             direction === 'receive'
-              ? checkReceiveCounter(run, host, path, index, segments, endOfStepsUs)
-              : checkSendPassage(run, host, path, index, segments, endOfStepsUs);
+              ? checkReceiveCounter(run, host, path, index, packets, endOfStepsUs)
+              : checkSendPassage(run, host, path, index, packets, endOfStepsUs);
           if (check !== undefined) checks.push(check);
         });
       }
@@ -99,14 +100,14 @@ function checkReceiveCounter(
   host: RunHost,
   path: readonly PathRule[],
   index: number,
-  arrivals: readonly TcpSegment[],
+  arrivals: readonly RulePacket[],
   endOfStepsUs: number,
 ): Check {
   const entry = path[index] as PathRule;
   const rule = entry.rule;
   const counted = rule.counter?.pkts ?? 0;
-  const surely: TcpSegment[] = [];
-  const possibly: TcpSegment[] = [];
+  const surely: RulePacket[] = [];
+  const possibly: RulePacket[] = [];
   for (const segment of arrivals) {
     if (!matches(entry, segment, 'receive')) continue;
     const earlier = path.slice(0, index);
@@ -114,7 +115,7 @@ function checkReceiveCounter(
     if (inPlaceSurely && segment.timeUs <= endOfStepsUs && !earlier.some((e) => mightTake(e, segment, 'receive'))) surely.push(segment);
     if (segment.timeUs >= rule.fromUs && segment.timeUs <= rule.untilUs && !earlier.some((e) => surelyTakes(e, segment, 'receive'))) possibly.push(segment);
   }
-  const boundedAbove = requiresTcp(rule) && !path.slice(0, index).some((e) => !e.compiled.ok);
+  const boundedAbove = selectsCapturedProtocol(rule) && !path.slice(0, index).some((e) => !e.compiled.ok);
   // A match with hidden state (-m limit, -m statistic, …) takes only some of what the rest of the rule
   // selects: any count up to the candidates is consistent with the captures.
   const lower = hasHiddenState(entry) ? 0 : surely.length;
@@ -143,7 +144,7 @@ function checkReceiveCounter(
     );
   }
   return {
-    name: `rule ${rule.name} on ${host.name}: its counter agrees with the captured segments it matches`,
+    name: `rule ${rule.name} on ${host.name}: its counter agrees with the captured packets it matches`,
     status: pass ? 'pass' : 'fail',
     expected,
     observed: `counter ${counted} packet(s)`,
@@ -158,7 +159,7 @@ function checkSendPassage(
   host: RunHost,
   path: readonly PathRule[],
   index: number,
-  departures: readonly TcpSegment[],
+  departures: readonly RulePacket[],
   endOfStepsUs: number,
 ): Check | undefined {
   const entry = path[index] as PathRule;
@@ -216,7 +217,7 @@ function order(rule: TimedRule): number {
   return (HOOK_ORDER[rule.parsed.chain] ?? 0) * 1e6 + (TABLE_ORDER[table] ?? 3) * 1e4 + (rule.counter?.num ?? 999);
 }
 
-function matches(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+function matches(entry: PathRule, segment: RulePacket, direction: 'receive' | 'send'): boolean {
   if (!entry.compiled.ok) return false;
   const ctState = entry.host === undefined ? undefined : conntrackStateOf(entry.host, segment);
   const place = direction === 'receive' ? { inInterface: 'eth0' } : { outInterface: 'eth0' };
@@ -224,14 +225,14 @@ function matches(entry: PathRule, segment: TcpSegment, direction: 'receive' | 's
 }
 
 /** An earlier rule that could have taken the segment before the one judged (so it does not count for the lower bound). */
-function mightTake(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+function mightTake(entry: PathRule, segment: RulePacket, direction: 'receive' | 'send'): boolean {
   const inPlace = segment.timeUs >= entry.rule.fromUs && segment.timeUs <= entry.rule.untilUs;
   if (!inPlace || CONTINUING_TARGETS.has(entry.rule.target)) return false;
   return !entry.compiled.ok || matches(entry, segment, direction);
 }
 
 /** An earlier terminal rule surely in place that matches the segment: it never reached the rule judged. */
-function surelyTakes(entry: PathRule, segment: TcpSegment, direction: 'receive' | 'send'): boolean {
+function surelyTakes(entry: PathRule, segment: RulePacket, direction: 'receive' | 'send'): boolean {
   const inPlace = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
   return inPlace && TERMINAL_TARGETS.has(entry.rule.target) && !hasHiddenState(entry) && matches(entry, segment, direction);
 }
@@ -241,9 +242,11 @@ function hasHiddenState(entry: PathRule): boolean {
   return entry.compiled.ok && entry.compiled.unpredictable.length > 0;
 }
 
-/** The rule selects TCP only (`-p tcp`, not negated): the capture's TCP segments are all it could count. */
-function requiresTcp(rule: TimedRule): boolean {
-  const spec = rule.parsed.spec;
-  const at = spec.findIndex((w) => w === '-p' || w === '--protocol');
-  return at >= 0 && spec[at - 1] !== '!' && ['tcp', '6'].includes((spec[at + 1] ?? '').toLowerCase());
+/**
+ * Whether the rule selects only packets a capture holds in full: TCP, or ICMP (the capture filter leaves out
+ * IPv6 multicast, so ICMPv6 neighbour discovery is partly missing; packet-capture.ts).
+ */
+function selectsCapturedProtocol(rule: TimedRule): boolean {
+  const protocol = protocolOf(rule.parsed.spec);
+  return protocol === 'tcp' || protocol === 'icmp4';
 }

@@ -13,7 +13,7 @@ import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
-import { acknowledges, isDataOnly, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { acknowledges, isDataOnly, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { describeIcmp } from '../tcp/icmp-errors.js';
 import { DEFAULT_KERNEL_SETTINGS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
@@ -189,7 +189,7 @@ export function checkSynAckRetransmits(
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
   const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
   // The timer stops at the peer's answer, or at an ICMP error that dropped the request: whichever came first.
-  const stops = [answeredAt(run, analysis, host, all), requestDroppedByIcmp(host, tuple, first.seq, all.firstUs)].filter(
+  const stops = [answeredAt(run, analysis, host, all), requestDroppedByIcmp(analysis, host, tuple, first.seq, all.firstUs)].filter(
     (stop): stop is TimerStop => stop !== undefined,
   );
   const answer = stops.length === 0 ? undefined : stops.reduce((a, b) => (b.atMs < a.atMs ? b : a));
@@ -276,7 +276,7 @@ export function checkFinRetransmits(
   const orphan = orphanFinState(host, finTuple, fins, answer);
   const settings = recorded.settings;
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, fins, recorded.rtoMinMs, hz);
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(hostAnalysisOf(analysis, host.name).icmp, fins, recorded.rtoMinMs, hz);
   const gone = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> => e.type === 'socket-gone' && e.local === finTuple.local && e.remote === finTuple.remote,
   );
@@ -381,7 +381,7 @@ export function checkDataRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);
-  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(host, data, recorded.rtoMinMs, hz);
+  const { estimate, icmp, options: rtoOptions } = rtoSeriesOfSends(hostAnalysisOf(analysis, host.name).icmp, data, recorded.rtoMinMs, hz);
   // The error the give-up reports: the last ICMP error's (a soft error, tcp_write_err()), else ETIMEDOUT.
   const giveUpError = icmp.softError ?? 'ETIMEDOUT';
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
@@ -442,12 +442,12 @@ export function checkDataRetransmits(
   };
 }
 
-/** The RTO series of a host's sent copies, with the ICMP errors its capture holds from the peer (rtoSeriesOf()). */
-function rtoSeriesOfSends(host: RunHost, series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
+/** The RTO series of a host's sent copies, with the ICMP errors from the peer that reached its TCP (`icmp`; rtoSeriesOf()). */
+function rtoSeriesOfSends(icmp: readonly IcmpMessage[], series: SentSeries, rtoMinMs: number | undefined, hz: number): RtoSeries {
   const peer = splitSocketAddress(series.tuple.remote)?.address ?? '';
   return rtoSeriesOf(
     series.sends.map((s) => s.timeUs),
-    host.icmp ?? [],
+    icmp,
     peer,
     rtoMinMs,
     hz,
@@ -536,9 +536,9 @@ interface TimerStop {
   readonly line: string;
 }
 
-/** The stop of a request's SYN-ACK timer by an ICMP error that dropped it (requestDropIcmp()). */
-function requestDroppedByIcmp(host: RunHost, tuple: SocketTuple, isn: number, firstUs: number): TimerStop | undefined {
-  const drop = requestDropIcmp(host.icmp ?? [], tuple, isn, firstUs);
+/** The stop of a request's SYN-ACK timer by an ICMP error that reached `host`'s TCP and dropped it (requestDropIcmp()). */
+function requestDroppedByIcmp(analysis: RunAnalysis, host: RunHost, tuple: SocketTuple, isn: number, firstUs: number): TimerStop | undefined {
+  const drop = requestDropIcmp(hostAnalysisOf(analysis, host.name).icmp, tuple, isn, firstUs);
   if (drop === undefined) return undefined;
   const atMs = (drop.timeUs - firstUs) / 1000;
   const icmp = describeIcmp(drop.type, drop.code, drop.family);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
-import { compileRule } from '../../../src/faults/rule-matcher.js';
+import { TcpFlag, type IcmpMessage, type TcpSegment } from '../../../src/observe/packet.js';
+import { compileRule, protocolOf, type RulePacket } from '../../../src/faults/rule-matcher.js';
 
 const base: TcpSegment = {
   frame: 1,
@@ -18,7 +18,7 @@ const base: TcpSegment = {
 };
 const seg = (over: Partial<TcpSegment>): TcpSegment => ({ ...base, ...over });
 
-function matches(spec: string, segment: TcpSegment, where = {}): boolean {
+function matches(spec: string, segment: RulePacket, where = {}): boolean {
   const compiled = compileRule(spec.split(' '));
   if (!compiled.ok) throw new Error(`unsupported: ${compiled.unsupported.join(', ')}`);
   return compiled.matches(segment, where);
@@ -65,7 +65,8 @@ describe('compileRule', () => {
     const compiled = compileRule('-p tcp -m owner --uid-owner 0 -j DROP'.split(' '));
     expect(compiled.ok).toBe(false);
     if (!compiled.ok) expect(compiled.unsupported).toContain('-m owner');
-    expect(compileRule('-p tcp -m conntrack --ctstate RELATED -j DROP'.split(' ')).ok).toBe(false);
+    expect(compileRule('-p tcp -m conntrack --ctstate INVALID -j DROP'.split(' ')).ok).toBe(false);
+    expect(compileRule('-p icmp --icmp-type no-such-type -j DROP'.split(' ')).ok).toBe(false);
     expect(compileRule('-s not-an-address -j DROP'.split(' ')).ok).toBe(false);
   });
 
@@ -91,5 +92,72 @@ describe('compileRule', () => {
       expect(compiled.matches(syn, { ctState: 'NEW' })).toBe(false);
       expect(compiled.matches(syn, {})).toBe(false);
     }
+  });
+
+  describe('ICMP messages (an ICMP error a rule drops never reaches TCP)', () => {
+    const hostUnreachable: IcmpMessage = {
+      frame: 9,
+      timeUs: 0,
+      family: 4,
+      src: '10.0.0.3',
+      dst: '10.0.0.2',
+      type: 3,
+      code: 1,
+      quoted: { src: '10.0.0.2', dst: '10.0.0.3', srcPort: 8888, dstPort: 40000, seq: 7 },
+    };
+    const icmp = (over: Partial<IcmpMessage>): IcmpMessage => ({ ...hostUnreachable, ...over });
+
+    it('-p selects by protocol: tcp takes segments only, icmp and its number ICMP only, all and no -p both', () => {
+      for (const spec of ['-p icmp -j DROP', '-p 1 -j DROP', '-p ICMP -j DROP', '-p all -j DROP', '-s 10.0.0.3 -j DROP']) {
+        expect(matches(spec, hostUnreachable)).toBe(true);
+      }
+      expect(matches('-p tcp -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p icmp -j DROP', base)).toBe(false);
+      expect(matches('! -p tcp -j DROP', hostUnreachable)).toBe(true);
+      expect(matches('-p udp -j DROP', hostUnreachable)).toBe(false);
+      // ICMPv6 is a protocol of its own: -p icmpv6 takes no IPv4 message, -p icmp no IPv6 one.
+      expect(matches('-p icmpv6 -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p ipv6-icmp -j DROP', icmp({ family: 6, src: 'fd00::3', dst: 'fd00::2', type: 1, code: 3 }))).toBe(true);
+      expect(matches('-p icmp -j DROP', icmp({ family: 6, src: 'fd00::3', dst: 'fd00::2', type: 1, code: 3 }))).toBe(false);
+    });
+
+    it('--icmp-type takes the names iptables 1.8.9 lists, type/code and a bare type for every code', () => {
+      expect(matches('-p icmp --icmp-type host-unreachable -j DROP', hostUnreachable)).toBe(true);
+      expect(matches('-p icmp --icmp-type Host-Unreachable -j DROP', hostUnreachable)).toBe(true);
+      expect(matches('-p icmp --icmp-type port-unreachable -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p icmp -m icmp --icmp-type 3/1 -j DROP', hostUnreachable)).toBe(true);
+      expect(matches('-p icmp --icmp-type 3/10 -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p icmp --icmp-type destination-unreachable -j DROP', icmp({ code: 13 }))).toBe(true);
+      expect(matches('-p icmp --icmp-type 3 -j DROP', icmp({ code: 13 }))).toBe(true);
+      expect(matches('-p icmp --icmp-type host-prohibited -j DROP', icmp({ code: 10 }))).toBe(true);
+      expect(matches('-p icmp --icmp-type ttl-exceeded -j DROP', icmp({ type: 11, code: 0 }))).toBe(true);
+      expect(matches('-p icmp --icmp-type any -j DROP', icmp({ type: 12, code: 0 }))).toBe(true);
+      expect(matches('-p icmp ! --icmp-type 3 -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p icmp ! --icmp-type echo-request -j DROP', hostUnreachable)).toBe(true);
+      const v6 = icmp({ family: 6, src: 'fd00::3', dst: 'fd00::2', type: 1, code: 3 });
+      expect(matches('-p icmpv6 -m icmp6 --icmpv6-type address-unreachable -j DROP', v6)).toBe(true);
+      expect(matches('-p icmpv6 --icmpv6-type port-unreachable -j DROP', v6)).toBe(false);
+      expect(matches('-p icmpv6 --icmpv6-type 1 -j DROP', v6)).toBe(true);
+    });
+
+    it('TCP header tests never match an ICMP message; addresses and ctstate RELATED do', () => {
+      expect(matches('--syn -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('--tcp-flags SYN,ACK SYN,ACK -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('--dport 8888 -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-s 10.0.0.9 -p icmp -j DROP', hostUnreachable)).toBe(false);
+      expect(matches('-p icmp -m conntrack --ctstate RELATED -j DROP', hostUnreachable, { ctState: 'RELATED' })).toBe(true);
+      expect(matches('-p icmp -m state --state ESTABLISHED,RELATED -j DROP', hostUnreachable, { ctState: 'RELATED' })).toBe(true);
+      expect(matches('-p icmp -m conntrack --ctstate ESTABLISHED -j DROP', hostUnreachable, { ctState: 'RELATED' })).toBe(false);
+      expect(matches('-p icmp -m conntrack --ctstate RELATED -j DROP', hostUnreachable, {})).toBe(false);
+    });
+
+    it('protocolOf() names what -p selects', () => {
+      expect(protocolOf(['-p', 'tcp'])).toBe('tcp');
+      expect(protocolOf(['-p', '1'])).toBe('icmp4');
+      expect(protocolOf(['-p', '58'])).toBe('icmp6');
+      expect(protocolOf(['-p', 'udp'])).toBe('other');
+      expect(protocolOf(['!', '-p', 'tcp'])).toBeUndefined();
+      expect(protocolOf(['-s', '10.0.0.1'])).toBeUndefined();
+    });
   });
 });

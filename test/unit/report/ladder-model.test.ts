@@ -108,7 +108,7 @@ describe('ladder model of the syn-sent fixture', async () => {
     const mutated = withHost(record, 'server', (h) => ({ ...h, ruleCounters: h.ruleCounters.replace(/\[\d+:\d+\] (-A INPUT)/, '[9:540] $1') }));
     const warned = buildLadderModel(analyzeRun(mutated), verdict);
     expect(warned.warnings.join('\n')).toMatch(
-      new RegExp(`rule drop-syn on server \\(INPUT\\): its counter says 9 packet\\(s\\) dropped, but ${clientSyns.length} captured segment\\(s\\) match it`),
+      new RegExp(`rule drop-syn on server \\(INPUT\\): its counter says 9 packet\\(s\\) dropped, but ${clientSyns.length} captured packet\\(s\\) match it`),
     );
     expect(warned.arrows.every((a) => a.fate.kind === 'dropped')).toBe(true);
   });
@@ -117,7 +117,7 @@ describe('ladder model of the syn-sent fixture', async () => {
     const mutated = withHost(record, 'server', (h) => ({ ...h, ruleCounters: h.ruleCounters.replace(/\[\d+:\d+\] (-A INPUT)/, '[0:0] $1') }));
     const zero = buildLadderModel(analyzeRun(mutated), verdict);
     expect(zero.arrows.every((a) => a.fate.kind === 'delivered')).toBe(true);
-    expect(zero.warnings.join('\n')).toMatch(/matches \d+ captured segment\(s\) but its counter is 0/);
+    expect(zero.warnings.join('\n')).toMatch(/matches \d+ captured packet\(s\) but its counter is 0/);
   });
 
   it('prefers the rule comment (tcplab:<name>) to find the counter', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { replayEndpoint } from '../../../src/analysis/endpoint-replay.js';
+import { analyzeRun, hostAnalysisOf } from '../../../src/analysis/analyze-run.js';
+import { ruleDropOf } from '../../../src/analysis/rule-timeline.js';
 import { replayRun } from '../../../src/analysis/run-replay.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { TcpFlag, type IcmpMessage } from '../../../src/observe/packet.js';
@@ -12,7 +14,8 @@ import { loadFixtureRun, segment, SYN_ACK, T0_US, withHost } from './run-fixture
  * ICMP errors in the handshake (tcp_v4_err(), measured on kernel 6.18 with the teacher labs
  * test/fixtures/labs/teacher/synack-icmp-*.yaml): a request socket is dropped by host unreachable quoting its
  * SYN-ACK (tcp_req_err()) but not by port unreachable; a SYN_SENT socket ends on either. And a SYN-ACK sent in
- * reply to a retransmitted SYN restarts the request's timer (tcp_check_req(): mod_timer_pending()).
+ * reply to a retransmitted SYN restarts the request's timer (tcp_check_req(): mod_timer_pending()). An ICMP error
+ * the receiver's own INPUT rule drops is in its capture but never reached TCP (synack-icmp-filtered.yaml).
  */
 
 const client = '10.0.0.3:40000';
@@ -127,5 +130,46 @@ describe('recorded host-unreachable run under load: the kernel closed SYN_SENT 5
     const client = replayRun(run).find((r) => r.host === 'client')!;
     expect(client.timeline.at(-1)?.cause).toEqual({ kind: 'timer', name: 'connect() EHOSTUNREACH' });
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
+  });
+});
+
+describe('recorded synack-icmp-filtered run: the server’s own INPUT rule drops the ICMP errors, so the request lives on', () => {
+  const expectation = { kind: 'synack-retransmits', host: 'server', port: 8888 } as const;
+
+  it('the rule timeline takes the ICMP frames; TCP saw none of them, and the request retransmits on its timer', async () => {
+    const run = await loadFixtureRun('synack-icmp-filtered');
+    const analysis = analyzeRun(run);
+    const server = run.hosts.find((h) => h.name === 'server')!;
+    const received = (server.icmp ?? []).filter((m) => m.dst === server.address);
+    expect(received.length).toBeGreaterThanOrEqual(4);
+    for (const m of received) expect(ruleDropOf(analysis.rules, 'server', m.frame)?.rule).toBe('drop-unreachable');
+    expect(hostAnalysisOf(analysis, 'server').icmp).toEqual([]);
+    const check = checkSynAckRetransmits(expectation, run, analysis);
+    expect(check.status, check.observed).toBe('pass');
+    expect(check.expected).toMatch(/the request is dropped silently at/);
+    expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
+  });
+
+  /** The run, its rule drop-unreachable written as `text` (the counters stay what the kernel counted). */
+  async function withDropRule(text: string): Promise<RunRecord> {
+    const base = await loadFixtureRun('synack-icmp-filtered');
+    const steps = base.lab.steps.map((s) => (s.kind === 'rule' && s.name === 'drop-unreachable' ? { ...s, text } : s));
+    return { ...base, lab: { ...base.lab, steps } };
+  }
+
+  it('an ICMP error quoting a segment the host sent is RELATED in conntrack (nf_conntrack_inet_error()), not NEW', async () => {
+    const related = await withDropRule('-I INPUT -s client -p icmp -m conntrack --ctstate RELATED -j DROP');
+    expect(checkSynAckRetransmits(expectation, related).status).toBe('pass');
+    const asNew = await withDropRule('-I INPUT -s client -p icmp -m conntrack --ctstate NEW -j DROP');
+    expect(checkSynAckRetransmits(expectation, asNew).status).toBe('fail');
+  });
+
+  it('fails when the rule would not match the errors (port unreachable): they reach TCP and end the request at once', async () => {
+    const run = await withDropRule('-I INPUT -s client -p icmp --icmp-type port-unreachable -j DROP');
+    const check = checkSynAckRetransmits(expectation, run);
+    expect(check.status).toBe('fail');
+    expect(check.observed).toMatch(/after the answer at 0\.00\d s stopped the timer/);
+    const verdict = verifyRun(run, 'x', 0);
+    expect(verdict.checks.find((c) => c.name.startsWith('rule drop-unreachable on server'))?.status).toBe('fail');
   });
 });

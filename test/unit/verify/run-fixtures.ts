@@ -38,7 +38,8 @@ export function loadFixtureRun(
     | 'synack-icmp-host-unreachable'
     | 'synack-icmp-port-unreachable'
     | 'nonblocking-connect-refused-retransmit'
-    | 'host-unreachable-late-icmp',
+    | 'host-unreachable-late-icmp'
+    | 'synack-icmp-filtered',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }

@@ -23,7 +23,7 @@ import {
 afterAll(removeCopies);
 
 const DELIVERY = "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent";
-const COUNTER = 'rule drop-syn on server: its counter agrees with the captured segments it matches';
+const COUNTER = 'rule drop-syn on server: its counter agrees with the captured packets it matches';
 const SAMPLES = 'samples agree with the captures: no socket counts more retransmissions than its capture shows sent';
 const STORY = 'socket states agree with the captures: no socket stays in SYN_SENT after its capture shows it left';
 
