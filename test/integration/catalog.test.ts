@@ -1,15 +1,17 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument, isMap, isSeq, type Document, type YAMLMap } from 'yaml';
+import { loadLabText } from '../../src/lab/load-lab.js';
 import { dockerAvailable } from '../helpers/docker-available.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 
 /*
- * The catalog: every lab in labs/ (and every teacher lab of test/fixtures/labs/teacher/) runs for real through the CLI and must PASS; a copy of each lab
- * with one expectation turned false must FAIL with exit code 1 (so no lab passes vacuously); and
- * `--parallel 2` runs two labs at once, each on its own network.
+ * The catalog: every lab in labs/ (and every teacher lab of test/fixtures/labs/teacher/) runs for real through the CLI
+ * and must PASS; its run folder, re-verified by `tcplab verify` against a copy of the lab with one expectation turned
+ * false, must FAIL with exit code 1 (so no lab passes vacuously: the same captures, only the claim differs; `run`'s
+ * own exit code 1 is tested in lifecycle.test.ts); and `--parallel 2` runs two labs at once, each on its own network.
  */
 
 interface JsonCheck {
@@ -154,6 +156,9 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
     expect(built.exitCode, built.all).toBe(0);
   }, 600_000);
 
+  /** Lab name → the run folder of its passing run, which the flipped copy re-verifies. */
+  const passedRuns = new Map<string, string>();
+
   describe.each(LAB_ARGS.map((arg) => [basename(arg, '.yaml'), arg]))('%s', (name, arg) => {
     it(
       'passes',
@@ -164,6 +169,7 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
         expect(verdict!.verdict, `${name} failed; run folder ${verdict!.runDir}\n${describeFailures(verdict!)}`).toBe('pass');
         expect(result.exitCode).toBe(0);
         expect(verdict!.checks.length).toBeGreaterThan(0);
+        passedRuns.set(name, verdict!.runDir);
         if (TRACEABLE) expect(verdict!.hosts?.map((h) => h.stateSource)).toEqual(verdict!.hosts?.map(() => 'tracepoint'));
         const runId = (JSON.parse(readFileSync(join(verdict!.runDir, 'run.json'), 'utf8')) as { runId: string }).runId;
         expect(existsSync(`/sys/kernel/tracing/instances/tcplab-${runId}`), 'the tracing instance outlived its run').toBe(false);
@@ -172,14 +178,21 @@ describe.skipIf(!(await dockerAvailable()))('the lab catalog in real Docker', ()
     );
 
     it(
-      'fails with exit code 1 when one expectation is turned false',
+      'its run, re-verified with one expectation turned false, fails with exit code 1',
       async () => {
+        const passed = passedRuns.get(name);
+        expect(passed, `${name} made no passing run to re-verify`).toBeDefined();
         const doc = parseDocument(readFileSync(labFile(arg), 'utf8'));
         const flip = flipOneExpectation(doc);
         const dir = mkdtempSync(join(tmpdir(), 'tcplab-flipped-'));
+        const runDir = join(dir, 'run');
+        cpSync(passed!, runDir, { recursive: true });
+        // The run folder's lab, as `tcplab run` writes it (run-lab.ts): the file, and the model it loaded.
         const file = join(dir, `${name}.yaml`);
         writeFileSync(file, doc.toString());
-        const result = await runCli(['run', file, '--json', '--runs-dir', runsDir]);
+        writeFileSync(join(runDir, 'lab.yaml'), doc.toString());
+        writeFileSync(join(runDir, 'lab.json'), `${JSON.stringify(loadLabText(doc.toString(), file), null, 2)}\n`);
+        const result = await runCli(['verify', runDir, '--json']);
         expect(result.exitCode, `${name} with ${flip.how}: ${result.all}`).toBe(1);
         const [verdict] = parseVerdicts(result.stdout);
         expect(verdict!.verdict).toBe('fail');
