@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../../src/analysis/analyze-run.js';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
+import type { Step } from '../../../src/lab/model.js';
 import { TcpFlag, type TcpSegment } from '../../../src/observe/packet.js';
 import { checkConformance } from '../../../src/verify/conformance.js';
 import { checkDataRetransmits } from '../../../src/verify/timing-checks.js';
@@ -125,5 +126,13 @@ describe('ICMP errors on established data (teacher labs: REJECT with an ICMP err
     );
     expect(without.status).toBe('fail');
     expect(without.observed).toMatch(/transmission 4 early/);
+    // The same, when a rule of the client's own INPUT chain would have dropped those messages before TCP saw them.
+    const filtered: RunRecord = {
+      ...run,
+      lab: { ...run.lab, steps: [...run.lab.steps, { kind: 'rule', host: 'client', name: 'drop-icmp', text: '-I INPUT -p icmp -j DROP' } satisfies Step] },
+    };
+    const dropped = checkDataRetransmits(EXPECTATION, filtered);
+    expect(dropped.status).toBe('fail');
+    expect(dropped.observed).toMatch(/transmission 4 early/);
   });
 });
