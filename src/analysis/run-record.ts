@@ -1,6 +1,7 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import type { Lab } from '../lab/model.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
+import type { CaptureCounters } from '../observe/capture-counters.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { IcmpMessage, TcpSegment } from '../observe/packet.js';
 
@@ -45,6 +46,8 @@ export interface RunHost {
    * capture clock), in time order; absent when the run had no kernel trace (see stateSourceOf).
    */
   kernelEvents?: readonly KernelEvent[];
+  /** tcpdump's counters for this host's capture (`<host>/capture-counters.json`; absent in older run folders). */
+  captureCounters?: CaptureCounters;
 }
 
 /** The counters of a rule removed by `unrule`, read just before the delete: one line of <host>/removed-rule-counters.jsonl. */

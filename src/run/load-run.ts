@@ -4,6 +4,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { REMOVED_RULE_COUNTERS_FILE, stateSourceOf, type RemovedRuleCounters, type RunHost, type RunRecord, type StepRecord } from '../analysis/run-record.js';
 import type { Lab } from '../lab/model.js';
 import { CaptureFormatError, decodeCaptureBuffer } from '../observe/capture-decoder.js';
+import { CAPTURE_COUNTERS_FILE, type CaptureCounters } from '../observe/capture-counters.js';
 import type { KernelCallPaths } from '../observe/kernel-call-path.js';
 import { withoutEarlierSockets, type KernelEvent } from '../observe/kernel-trace.js';
 import { RunFolderError } from './run-folder-error.js';
@@ -53,6 +54,7 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
         removedRuleCounters: readJsonLines<RemovedRuleCounters>(join(dir, REMOVED_RULE_COUNTERS_FILE)),
       }),
       ...(existsSync(join(dir, 'ip6tables-counters.txt')) && { ruleCounters6: readFileSync(join(dir, 'ip6tables-counters.txt'), 'utf8') }),
+      ...(existsSync(join(dir, CAPTURE_COUNTERS_FILE)) && { captureCounters: readCaptureCounters(join(dir, CAPTURE_COUNTERS_FILE)) }),
       ...(existsSync(join(dir, 'kernel-events.jsonl')) && {
         kernelEvents: withoutEarlierSockets(readJsonLines<KernelEvent>(join(dir, 'kernel-events.jsonl'))),
       }),
@@ -71,6 +73,16 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
     record.kernelTraceUnavailable = trace.unavailable ?? 'the run folder has no kernel trace (recorded before tcplab traced the kernel, or by hand)';
   }
   return record;
+}
+
+/** A host's capture counters as tcpdump printed them (run-lab.ts); anything else is a RunFolderError. */
+function readCaptureCounters(path: string): CaptureCounters {
+  const counters = readRunJson(path) as Partial<Record<keyof CaptureCounters, unknown>>;
+  const fields = ['captured', 'receivedByFilter', 'droppedByKernel', 'droppedByInterface'] as const;
+  if (typeof counters !== 'object' || counters === null || !fields.every((f) => Number.isInteger(counters[f]))) {
+    throw new RunFolderError(path, '', `expected tcpdump's counters as tcplab run writes them (${fields.join(', ')}: whole numbers)`);
+  }
+  return counters as CaptureCounters;
 }
 
 /** A JSON file of a run folder, undefined when it does not exist; a broken one is a RunFolderError. */

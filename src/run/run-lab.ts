@@ -13,6 +13,7 @@ import { Deadline } from './deadline.js';
 import { anchorRealtimeClock } from '../agent/realtime-clock.js';
 import { DeployedLab } from './deployed-lab.js';
 import { PacketCapture } from './packet-capture.js';
+import { CAPTURE_COUNTERS_FILE, parseCaptureCounters } from '../observe/capture-counters.js';
 import { LiveFeed } from './live-feed.js';
 import { describeStep, runStep, stepConnection, trackConnections, type StepContext } from './step-runner.js';
 
@@ -116,7 +117,8 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     await Promise.all(
       [...deployed.hosts.values()].map(async (h) => {
         await recordRuleCountersFreezeAndStopCapture(deployed, h.name);
-        await h.capture.stop(true);
+        const counters = parseCaptureCounters(await h.capture.stop(true));
+        if (counters !== undefined) writeFileSync(join(h.dir, CAPTURE_COUNTERS_FILE), `${JSON.stringify(counters)}\n`);
       }),
     );
     deployed.kernelTracer.collect(runDir, [...deployed.hosts.values()]);

@@ -17,6 +17,10 @@ import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js
  * run and can FAIL on its own: a tampered or broken run folder must never PASS because every
  * expectation reads only one source.
  *
+ * - capture counters: tcpdump's own count of the packets its AF_PACKET ring had no room for (ps_drop) or the
+ *   interface dropped (ps_ifdrop) is 0 on every host. A packet the capture lost is still a packet the hosts
+ *   exchanged: any claim that something was not sent, or arrived, or changed no state, could then be false
+ *   however the other checks read the capture, so such a run proves nothing.
  * - delivery: what one host's capture shows sent to another lab host arrives in that host's capture,
  *   and what arrives was sent. Both taps are on the hosts' own eth0 of one bridge: a receive tap runs
  *   before netfilter, a send tap after it (rule-counter-checks.ts), so a rule never explains a copy
@@ -47,7 +51,9 @@ const RETRANSMIT_STAMP_SLACK_US = 500_000;
 
 /** The cross-source consistency checks of a run (every run, whatever its lab claims). */
 export function checkConsistency(run: RunRecord, analysis: RunAnalysis): Check[] {
+  const counted = checkCaptureCounters(run);
   return [
+    ...(counted === undefined ? [] : [withOrigin(counted, { kind: 'consistency', consistency: 'capture-counters' })]),
     withOrigin(checkDelivery(run, analysis), { kind: 'consistency', consistency: 'delivery' }),
     ...checkRuleCounters(run, analysis).map((c) => withOrigin(c, { kind: 'consistency', consistency: 'rule-counter', host: ruleHost(c) })),
     withOrigin(checkSampleRetransmits(run, analysis), { kind: 'consistency', consistency: 'sample-retransmits' }),
@@ -78,6 +84,30 @@ function verdictOf(name: string, expected: string, findings: readonly Finding[],
     observed: findings.length === 0 ? judged : `${findings.length} disagreement(s): ${findings[0]?.text}`,
     evidence: findings.slice(0, 20).map((f) => f.text),
     refs: findings.slice(0, 40).flatMap((f) => f.refs),
+  };
+}
+
+/** tcpdump lost no packet on any host (run folders recorded before the counters were kept get no check). */
+function checkCaptureCounters(run: RunRecord): Check | undefined {
+  const counted = run.hosts.flatMap((h) => (h.captureCounters === undefined ? [] : [{ host: h.name, ...h.captureCounters }]));
+  if (counted.length === 0) return undefined;
+  const lost = counted.filter((c) => c.droppedByKernel + c.droppedByInterface > 0);
+  return {
+    name: 'captures are complete: tcpdump lost no packet on any host',
+    status: lost.length === 0 ? 'pass' : 'fail',
+    expected: "0 packets dropped by kernel and by interface in each host's tcpdump counters",
+    observed: counted
+      .map(
+        (c) =>
+          `${c.host}: ${c.captured} captured, ${c.droppedByKernel} dropped by kernel${c.droppedByInterface > 0 ? `, ${c.droppedByInterface} by interface` : ''}`,
+      )
+      .join('; '),
+    evidence: lost.map(
+      (c) =>
+        `${c.host}'s tcpdump had no room for ${c.droppedByKernel + c.droppedByInterface} packet(s) (its AF_PACKET ring was full: a busy machine, or a burst ` +
+        `faster than tcpdump could write): they crossed ${c.host}'s interface but are not in its capture, so claims about what was or was not sent ` +
+        `cannot be judged — run the lab again on a quieter machine, or send less at once`,
+    ),
   };
 }
 

@@ -37,7 +37,7 @@ export type CheckOrigin =
   | { readonly kind: 'consistency'; readonly consistency: ConsistencyKind; readonly host?: string };
 
 /** Which sources a consistency check compares. */
-export type ConsistencyKind = 'delivery' | 'rule-counter' | 'sample-retransmits' | 'socket-story' | 'tracepoints';
+export type ConsistencyKind = 'capture-counters' | 'delivery' | 'rule-counter' | 'sample-retransmits' | 'socket-story' | 'tracepoints';
 
 /** One typed piece of evidence: where to look in the run folder, or what the model predicted. */
 export type Evidence =

@@ -206,3 +206,42 @@ describe('a retransmission the kernel counted but refused to send (recorded nonb
     }
   });
 });
+
+describe('capture counters: a capture that lost packets proves nothing', () => {
+  const NAME = 'captures are complete: tcpdump lost no packet on any host';
+  const counters = (droppedByKernel: number, droppedByInterface = 0) => ({
+    captured: 9,
+    receivedByFilter: 9 + droppedByKernel,
+    droppedByKernel,
+    droppedByInterface,
+  });
+
+  it('PASS when every host counted 0 dropped; no check for a run folder recorded without counters', async () => {
+    const base = await loadFixtureRun('handshake');
+    expect(checkConsistency(base, analyzeRun(base)).map((c) => c.name)).not.toContain(NAME);
+    const run = withHost(
+      withHost(base, 'client', () => ({ captureCounters: counters(0) })),
+      'server',
+      () => ({ captureCounters: counters(0) }),
+    );
+    const check = checkConsistency(run, analyzeRun(run)).find((c) => c.name === NAME);
+    expect(check).toMatchObject({ status: 'pass', observed: 'server: 9 captured, 0 dropped by kernel; client: 9 captured, 0 dropped by kernel' });
+  });
+
+  it('FAIL when one host’s tcpdump dropped packets (by kernel or by interface), naming the host and the count', async () => {
+    const base = await loadFixtureRun('handshake');
+    for (const [kernel, iface] of [
+      [3, 0],
+      [0, 2],
+    ] as const) {
+      const run = withHost(
+        withHost(base, 'client', () => ({ captureCounters: counters(0) })),
+        'server',
+        () => ({ captureCounters: counters(kernel, iface) }),
+      );
+      const check = checkConsistency(run, analyzeRun(run)).find((c) => c.name === NAME);
+      expect(check?.status).toBe('fail');
+      expect(check?.evidence.join('\n')).toMatch(new RegExp(`^server's tcpdump had no room for ${kernel + iface} packet\\(s\\)`));
+    }
+  });
+});

@@ -35,6 +35,11 @@ describe('a corrupt run folder: exit 2 naming the file and the offset, no stack 
       /client\/events\.jsonl:24 \(byte 3878\): a broken line, not JSON/,
     ],
     [
+      'capture counters that are not numbers',
+      (dir) => writeFileSync(join(dir, 'server', 'capture-counters.json'), '{"captured": "SECRET"}\n'),
+      /server\/capture-counters\.json: expected tcpdump's counters as tcplab run writes them/,
+    ],
+    [
       'a broken steps.jsonl line',
       (dir) => writeFileSync(join(dir, 'steps.jsonl'), '{"index": 0}\nSECRET=hunter2\n'),
       /steps\.jsonl:2 \(byte 13\): a broken line, not JSON/,
