@@ -127,6 +127,7 @@ class Connection:
         self.pending = bytearray()
         self.shutdown_pending = False
         self.shutdown_done = False
+        self.close_pending = False
         self.closed = False
         self.polled = None  # the epoll mask registered, None when not in the epoll set
 
@@ -255,6 +256,8 @@ class Worker:
             emit('sent', conn=conn.name, bytes=count)
         if conn.shutdown_pending:
             self.shut_write(conn)
+        if conn.close_pending:
+            self.destroy(conn, False)
 
     def shut_write(self, conn):
         conn.shutdown_pending = False
@@ -398,6 +401,11 @@ class Worker:
         conn = self.find(name)
         if command.get('onFin') and not conn.ended and not conn.closed:
             conn.close_on_fin = True
+            return
+        if conn.pending and not conn.closed:
+            # An application's blocking write() returns once the kernel has taken every byte, and only then does it
+            # call close(2): so close after the queued data (flush()), or never while the peer's window stays shut.
+            conn.close_pending = True
             return
         self.destroy(conn, False)  # close(2) of a closed socket is a no-op here (the fd is gone), not an error
 

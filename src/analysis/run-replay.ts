@@ -139,18 +139,20 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
         if (conn !== undefined && step.conn === conn) calls.push({ op: 'connect', timeUs: record.startUs });
         break;
       case 'send':
-      case 'shutdown':
       case 'abort':
         if (actsOn(record, step.conn)) calls.push({ op: step.kind, timeUs: record.startUs });
         break;
+      case 'shutdown':
+        if (actsOn(record, step.conn) && conn !== undefined) calls.push({ op: 'shutdown', timeUs: afterQueuedData(host, conn, record.startUs) });
+        break;
       case 'close':
       case 'close-on-fin': {
-        if (!actsOn(record, step.conn)) break;
+        if (!actsOn(record, step.conn) || conn === undefined) break;
         // close-on-fin (older run folders: close with onFin) is armed by the step and done by the agent
         // when the peer's FIN is read: its `end` event is the moment of the call.
         const onFin = step.kind === 'close-on-fin' || (step as { onFin?: boolean }).onFin === true;
         const end = onFin ? host.events.find((e) => e.type === 'end' && e.conn === conn && e.timeUs >= record.startUs) : undefined;
-        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : record.startUs) });
+        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : afterQueuedData(host, conn, record.startUs)) });
         break;
       }
       // Options, reading and accept(2) change no TCP state; listeners are not replayed (remote :0, see above).
@@ -194,6 +196,16 @@ function latestConnBefore(run: RunRecord, host: RunHost, timeUs: number): string
     }
   }
   return latest?.conn;
+}
+
+/**
+ * When a shutdown or close the step asked for at `startUs` ran: the agent makes it wait for the data still queued
+ * on `conn` (agent/sockets.py: shutdown_pending, close_pending, as a blocking application's write() would), so after
+ * the last write that drained the queue — its `sent` event, stamped just after the write() returned.
+ */
+function afterQueuedData(host: RunHost, conn: string, startUs: number): number {
+  const drained = host.events.filter((e) => e.type === 'sent' && e.conn === conn && e.timeUs >= startUs).at(-1);
+  return drained?.timeUs ?? startUs;
 }
 
 /** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */

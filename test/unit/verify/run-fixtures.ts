@@ -39,7 +39,8 @@ export function loadFixtureRun(
     | 'synack-icmp-port-unreachable'
     | 'nonblocking-connect-refused-retransmit'
     | 'host-unreachable-late-icmp'
-    | 'synack-icmp-filtered',
+    | 'synack-icmp-filtered'
+    | 'bulk-transfer',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
