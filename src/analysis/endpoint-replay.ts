@@ -105,7 +105,8 @@ export interface EndpointReplay {
 
 /** A user call on the socket, as the replay needs it. */
 export interface ReplayCall {
-  readonly op: 'connect' | 'listen' | 'send' | 'shutdown' | 'close' | 'abort';
+  /** `unlisten`: close(2) of the listener the socket (a passive request) came to. */
+  readonly op: 'connect' | 'listen' | 'unlisten' | 'send' | 'shutdown' | 'close' | 'abort';
   readonly timeUs: number;
 }
 
@@ -188,6 +189,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (rcvNxt === undefined || ((to - rcvNxt) | 0) > 0) rcvNxt = to >>> 0;
   };
   let closedByApp: 'close' | 'shutdown' | undefined;
+  /** When the listener of this passive request was closed (an `unlisten` while the request was in SYN_RECEIVED). */
+  let listenerClosedUs: number | undefined;
   const ackCovers = (s: TcpSegment, value: number | undefined): boolean => value !== undefined && (s.flags & TcpFlag.ACK) !== 0 && ((s.ack - value) | 0) >= 0;
 
   const apply = (event: TcpEvent, timeUs: number, cause: ReplayCause, extra: TcpContext = {}): boolean => {
@@ -232,6 +235,9 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         }
         case 'abort':
           apply('abort', timeUs, cause);
+          break;
+        case 'unlisten':
+          if (state === 'SYN_RECEIVED' && context.openedBy === 'passive') listenerClosedUs = timeUs;
           break;
         case 'send':
         case 'listen':
@@ -434,6 +440,14 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       }
       case 'SYN_RECEIVED': {
         if (context.openedBy !== 'passive') return undefined;
+        if (listenerClosedUs !== undefined) {
+          // The request outlives its closed listener in the hash table until its next segment (tcp_v4_rcv(): the
+          // listener is not TCP_LISTEN, inet_csk_reqsk_queue_drop_and_put(), then no socket: RST) or its next timer
+          // fire (reqsk_timer_handler(): the listener is not TCP_LISTEN, drop): by the first segment it received, else
+          // some time before the observation ends (the fire's moment is not predicted).
+          const next = own.find((r) => !isSent(r) && r.timeUs >= listenerClosedUs);
+          return { event: 'close', name: 'its listener closed (the request dropped)', timeUs: listenerClosedUs, latestUs: next?.timeUs ?? input.endUs };
+        }
         // Timer fires only: a SYN-ACK answering a retransmitted SYN that reached TCP is a reply (syn-ack-replies.ts).
         // This request's SYN-ACKs (ISN `iss`): an earlier request on the tuple that was dropped had its own.
         const synAcks = own.filter((s) => isSent(s) && isSynAck(s) && s.seq === iss);

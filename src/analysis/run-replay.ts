@@ -133,7 +133,8 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
     if (step === undefined || !('host' in step) || step.host !== host.name) continue;
     switch (step.kind) {
       case 'listen':
-        if (step.port === localPort) calls.push({ op: 'listen', timeUs: record.startUs });
+      case 'unlisten':
+        if (step.port === localPort) calls.push({ op: step.kind, timeUs: record.startUs });
         break;
       case 'connect':
         if (conn !== undefined && step.conn === conn) calls.push({ op: 'connect', timeUs: record.startUs });
@@ -160,7 +161,6 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
       case 'pause':
       case 'resume':
       case 'accept':
-      case 'unlisten':
       case 'rule':
       case 'unrule':
       case 'wait-state':

@@ -11,7 +11,7 @@ import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Check, Evidence } from './verdict.js';
-import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, type ExactTransition } from './exact-conformance.js';
+import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, latestTracedUs, untraced, type ExactTransition } from './exact-conformance.js';
 
 /*
  * Conformance: every sampled state of every lab socket against the Linux machine and the replay.
@@ -85,7 +85,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
         const judged =
           transitions.length > 0 && replay !== undefined
             ? checkSocketExactly(run, host, machine, transitions, samples, replay)
-            : checkSocket(run, host, machine, samples, replay, { local, remote });
+            : checkSocket(run, host, machine, samples, replay, { local, remote }, tracedUntil(run, host, replay, boundaryUs));
         const check = {
           ...judged,
           name: nth === '' ? judged.name : judged.name.replace(' follows the TCP state machine', `${nth} follows the TCP state machine`),
@@ -104,6 +104,17 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
     }
   }
   return checks;
+}
+
+/**
+ * For a socket the host's kernel trace shows no transition of at all (not even after the run's boundary): until when
+ * a cause would have had its transition traced — the end of the last step (and of the socket's window on a reused
+ * 4-tuple). Undefined for a host without a trace, or a socket it traced.
+ */
+function tracedUntil(run: RunRecord, host: RunHost, replay: EndpointReplay | undefined, boundaryUs: number): number | undefined {
+  if (host.kernelEvents === undefined || run.steps.length === 0 || replay === undefined) return undefined;
+  if (exactTransitionsOf(host, replay.tuple.local, replay.tuple.remote).length > 0) return undefined;
+  return Math.min(boundaryUs, Math.max(...run.steps.map((s) => s.endUs)), replay?.window?.untilUs ?? Infinity);
 }
 
 /** The received segments the replay left out and why (a rule's drop, a full or deferring accept queue, …): the first five. */
@@ -138,6 +149,7 @@ export function checkSocket(
   samples: readonly StateSample[],
   replay: EndpointReplay | undefined,
   tuple: { local: string; remote: string } = samples[0] as StateSample,
+  tracedUntilUs?: number,
 ): Check {
   const first = tuple;
   const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
@@ -236,6 +248,21 @@ export function checkSocket(
     }
     violations.push(describeViolation(machine, previousObserved, sample, timeline, position, replay, rel));
     previousObserved = sample.state;
+  }
+  // On a traced host that traced no transition of this socket, a state the replay has the kernel enter, of the kind a
+  // tracepoint reports (untraced(): not a request's life, not TIME_WAIT), never happened — when its cause came before
+  // the end of the last step (a timer: its whole window). The trace runs on past that end until the run collects it.
+  if (tracedUntilUs !== undefined) {
+    for (const entry of timeline.slice(1)) {
+      const causeUs = entry.cause.kind === 'timer' ? latestTracedUs(entry) : entry.timeUs;
+      if (untraced(entry, replay) || causeUs >= tracedUntilUs) continue;
+      violations.push({
+        timeUs: entry.timeUs,
+        message: `the replay's ${entry.state} at ${rel(entry.timeUs)} (${describeCause(entry.cause, replay.host)}) never happened: the kernel traced no transition of this socket up to ${rel(tracedUntilUs)}`,
+        expected: `${entry.state} at ${rel(entry.timeUs)}`,
+        reference: entry.row ? rowReference(entry.row) : undefined,
+      });
+    }
   }
   evidence.push(...skippedEvidence(replay));
   const expectedPath = collapse(timeline.map((e) => e.state)).join(' → ');

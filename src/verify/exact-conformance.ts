@@ -243,13 +243,7 @@ function untracedTail(run: RunRecord, replay: EndpointReplay, position: number, 
   const lastStepEndUs = Math.max(...run.steps.map((s) => s.endUs));
   const endUs = Math.min(lastStepEndUs, replay.window?.untilUs ?? Infinity);
   return replay.timeline.slice(position + 1).flatMap((entry): ExactViolation[] => {
-    if (untraced(entry, replay)) return [];
-    const windows = entry.windows ?? [{ timeUs: entry.timeUs, latestUs: entry.latestUs }];
-    const latestUs =
-      entry.cause.kind === 'timer'
-        ? Math.max(...windows.map((w) => w.latestUs)) + EXACT_TIMER_LATE_ALLOWANCE_US
-        : entry.timeUs + (entry.cause.kind === 'call' ? EXACT_CALL_WINDOW_US : EXACT_SEGMENT_ALLOWANCE_US);
-    if (latestUs >= endUs) return []; // it could still have been under way when the observation ended
+    if (untraced(entry, replay) || latestTracedUs(entry) >= endUs) return []; // or it could still have been under way when the observation ended
     const rel = (us: number): string => relTime(run, us);
     return [
       {
@@ -288,9 +282,25 @@ function causeHolds(run: RunRecord, host: RunHost, tuple: EndpointReplay['tuple'
   }
 }
 
-/** Replay entries no tracepoint reports: TIME_WAIT (a timewait socket), a passive socket's request life (LISTEN again: dropped). */
-function untraced(entry: ReplayEntry, replay: EndpointReplay): boolean {
-  return entry.state === 'TIME_WAIT' || (replay.role === 'passive' && (entry.state === 'LISTEN' || entry.state === 'SYN_RECEIVED'));
+/**
+ * Replay entries no tracepoint reports: TIME_WAIT (a timewait socket), a passive socket's request life (SYN_RECEIVED,
+ * and its drop: LISTEN again, or CLOSED with its listener) — a request socket is no full socket, inet_sock_set_state()
+ * never sees it.
+ */
+export function untraced(entry: ReplayEntry, replay: EndpointReplay): boolean {
+  if (entry.state === 'TIME_WAIT') return true;
+  if (replay.role !== 'passive') return false;
+  const index = replay.timeline.indexOf(entry);
+  const afterRequest = index > 0 && replay.timeline[index - 1]?.state === 'SYN_RECEIVED';
+  return entry.state === 'LISTEN' || entry.state === 'SYN_RECEIVED' || (entry.state === 'CLOSED' && afterRequest);
+}
+
+/** The latest moment a tracepoint could report the replay entry's transition (its cause's allowance). */
+export function latestTracedUs(entry: ReplayEntry): number {
+  const windows = entry.windows ?? [{ timeUs: entry.timeUs, latestUs: entry.latestUs }];
+  return entry.cause.kind === 'timer'
+    ? Math.max(...windows.map((w) => w.latestUs)) + EXACT_TIMER_LATE_ALLOWANCE_US
+    : entry.timeUs + (entry.cause.kind === 'call' ? EXACT_CALL_WINDOW_US : EXACT_SEGMENT_ALLOWANCE_US);
 }
 
 /** First entry after `position` satisfying `ok`, not beyond `atUs` plus the largest window. */

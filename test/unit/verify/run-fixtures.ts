@@ -40,7 +40,8 @@ export function loadFixtureRun(
     | 'nonblocking-connect-refused-retransmit'
     | 'host-unreachable-late-icmp'
     | 'synack-icmp-filtered'
-    | 'bulk-transfer',
+    | 'bulk-transfer'
+    | 'unlisten-half-open',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
