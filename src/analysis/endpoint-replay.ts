@@ -26,7 +26,7 @@ import { icmpQuotingSocket, segmentEndpoints, segmentOfSocket, type QuotingIcmp,
 import { REJECT_REPLY_WINDOW_US } from './rule-timeline.js';
 import { synAckDropLimits } from './sampled-reads.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
-import { predictGiveUpWindow } from './timing-fit.js';
+import { describeRto, giveUpWindowOverRtos, predictGiveUpWindow } from './timing-fit.js';
 import { estimatePersistRto, probeSeriesOf } from './probe-series.js';
 import { compareProbeSchedule, predictPersistSchedule } from '../tcp/probe-timing.js';
 
@@ -479,16 +479,17 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         const firstFin = fins[0];
         if (firstFin === undefined) return undefined;
         const { offsetsMs, estimate, options } = rtoSeries(fins);
-        const giveUp = predictGiveUpWindow(
-          (lateness) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...lateness }),
-          offsetsMs,
+        const giveUp = giveUpWindowOverRtos(
+          estimate,
           settings.hz,
+          (rtoMs, lateness) => predictOrphanFinSchedule(settings, rtoMs, { ...options, ...lateness }),
+          offsetsMs,
         );
         return window(
           firstFin.timeUs,
           giveUp.earliestMs,
           giveUp.latestMs,
-          `orphan FIN retransmissions exhausted in ${state} (tcp_orphan_retries=${settings.tcp_orphan_retries}, RTO ${estimate.rtoMs} ms; destroyed without a RST)`,
+          `orphan FIN retransmissions exhausted in ${state} (tcp_orphan_retries=${settings.tcp_orphan_retries}, RTO ${describeRto(estimate)}; destroyed without a RST)`,
           'retransmit-give-up',
         );
       }
@@ -536,10 +537,15 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const copies = data.filter((s) => s.seq === firstUnacked.seq);
     if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
     const { offsetsMs, estimate, icmp, options } = rtoSeries(copies);
-    const giveUp = predictGiveUpWindow((lateness) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...lateness }), offsetsMs, settings.hz);
+    const giveUp = giveUpWindowOverRtos(
+      estimate,
+      settings.hz,
+      (rtoMs, lateness) => predictEstablishedSchedule(settings, rtoMs, { ...options, ...lateness }),
+      offsetsMs,
+    );
     return {
       event: 'retransmit-give-up',
-      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${estimate.rtoMs} ms; retransmits_timed_out(), tcp_write_err(): ${icmp.softError ?? 'ETIMEDOUT'}, no RST)`,
+      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${describeRto(estimate)}; retransmits_timed_out(), tcp_write_err(): ${icmp.softError ?? 'ETIMEDOUT'}, no RST)`,
       timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
       latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
     };

@@ -309,9 +309,54 @@ export function fitProbes(
 
 /** The RTO an orphan's FIN timer used, and whether the first repeat was a tail-loss probe. */
 export interface FinRtoEstimate {
+  /** The smallest whole-jiffy RTO the gaps allow. */
   readonly rtoMs: number;
+  /** The largest one (rtoCandidates()); equal to rtoMs when the gaps pin one down. */
+  readonly latestRtoMs: number;
   readonly tlpAtMs: number | undefined;
   readonly source: string;
+}
+
+/**
+ * The RTO the gaps allow is a range, and a give-up comes R·2^k after the last copy, so its uncertainty is multiplied
+ * into it: measured, gaps 208, 436, 832 ms after a tail-loss probe allow 200–212 ms, and the give-up came 1.668 s
+ * after the last copy (8 × 208 ms), 12 ms past the window 200 ms gives. So a prediction is made under each
+ * whole-jiffy RTO of the range in turn: a fit of the series keeps the one with the fewest problems (the smallest RTO
+ * on a tie: fitOverRtos()), a window of when the give-up is due spans all of them (giveUpWindowOverRtos()).
+ */
+function rtoCandidates(estimate: FinRtoEstimate, hz: number): number[] {
+  const candidates = [estimate.rtoMs];
+  for (let rtoMs = estimate.rtoMs + 1000 / hz; rtoMs <= estimate.latestRtoMs + 1e-9; rtoMs += 1000 / hz) candidates.push(rtoMs);
+  return candidates;
+}
+
+/** `204 ms`, or `204–208 ms` when the gaps allow a range. */
+export function describeRto(estimate: FinRtoEstimate): string {
+  return estimate.latestRtoMs > estimate.rtoMs ? `${estimate.rtoMs}–${estimate.latestRtoMs} ms` : `${estimate.rtoMs} ms`;
+}
+
+/** The fit under each RTO the estimate allows (see rtoCandidates()), with the RTO it took. */
+export function fitOverRtos(estimate: FinRtoEstimate, hz: number, fitWith: (rtoMs: number) => ScheduleFit): { fit: ScheduleFit; rtoMs: number } {
+  let best: { fit: ScheduleFit; rtoMs: number } | undefined;
+  for (const rtoMs of rtoCandidates(estimate, hz)) {
+    const fit = fitWith(rtoMs);
+    if (best === undefined || fit.problems.length < best.fit.problems.length) best = { fit, rtoMs };
+    if (fit.problems.length === 0) break;
+  }
+  return best as { fit: ScheduleFit; rtoMs: number };
+}
+
+/** predictGiveUpWindow() under each RTO the estimate allows (see rtoCandidates()): the span of the fitting ones (else of all). */
+export function giveUpWindowOverRtos(
+  estimate: FinRtoEstimate,
+  hz: number,
+  predictWith: (rtoMs: number, options: { timerLateness: TimerLateness }) => RetransmissionSchedule,
+  sendOffsetsMs: readonly number[],
+): { earliestMs: number; latestMs: number; fits: boolean } {
+  const windows = rtoCandidates(estimate, hz).map((rtoMs) => predictGiveUpWindow((options) => predictWith(rtoMs, options), sendOffsetsMs, hz));
+  const fitting = windows.filter((w) => w.fits);
+  const kept = fitting.length > 0 ? fitting : windows;
+  return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
 }
 
 /**
@@ -338,7 +383,7 @@ export function estimateFinRto(
   const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
   const rtoGaps = hasTlp ? gaps.slice(1) : gaps;
   const tlpAtMs = hasTlp ? offsetsMs[1] : undefined;
-  if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
+  if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, latestRtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
   const jiffyMs = 1000 / hz;
   const minMs = roundUpToJiffiesMs(rtoMinMs, hz);
   // Gap k is the timer armed after RTO retransmission k: 2^backoff RTOs, backoff one up per retransmission, one down per revert.
@@ -349,10 +394,15 @@ export function estimateFinRto(
   const low = Math.max(...rtoGaps.map((gap, k) => (gap - timerSlackMs(gap, hz) - CAPTURE_ALLOWANCE_MS) / (factors[k] ?? 1)));
   const high = Math.min(...rtoGaps.map((gap, k) => (gap + timerEarlyMs(gap, hz) + CAPTURE_ALLOWANCE_MS) / (factors[k] ?? 1)));
   const fitting = Math.max(minMs, Math.ceil(low / jiffyMs - 1e-9) * jiffyMs);
-  if (fitting <= high)
-    return { rtoMs: fitting, tlpAtMs, source: `the smallest RTO in whole jiffies that fits every gap (at most ${Math.max(minMs, bound)} ms)` };
+  const latest = Math.max(fitting, Math.floor(high / jiffyMs + 1e-9) * jiffyMs);
+  if (fitting <= high) {
+    const range =
+      latest > fitting ? `${fitting}–${latest} ms in whole jiffies fit every gap` : `${fitting} ms is the one RTO in whole jiffies that fits every gap`;
+    return { rtoMs: fitting, latestRtoMs: latest, tlpAtMs, source: `${range}: on time with the smallest, late with the largest` };
+  }
   return {
     rtoMs,
+    latestRtoMs: rtoMs,
     tlpAtMs,
     source: bound >= rtoMinMs ? 'from the observed gaps (each RTO gap / 2^k, whole jiffies)' : `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter`,
   };

@@ -11,7 +11,7 @@ import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import type { TracedSegment } from './segment-trace.js';
-import { fitRetransmissions, type ScheduleFit, type TimerLateness } from './timing-fit.js';
+import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 
 /*
@@ -181,11 +181,10 @@ export function analyseSeries(
       const answeredAtMs = stopsUs.length === 0 ? undefined : (Math.min(...stopsUs) - firstUs) / 1000;
       // A request's SYN-ACK replies restart its timer (tcp_check_req()).
       const rearmedAtMs = modelKind === 'SYN-ACK' ? series.copies.filter((c) => replies.has(c.id)).map((c) => (timeOfSegment(c) - firstUs) / 1000) : [];
-      const fit = fitRetransmissions(predictor.predict, sends, observed, predictor.hz, {
-        placement: 'allow-gaps',
-        ...(answeredAtMs !== undefined && { answeredAtMs }),
-        rearmedAtMs,
-      });
+      const fitOptions = { placement: 'allow-gaps', ...(answeredAtMs !== undefined && { answeredAtMs }), rearmedAtMs } as const;
+      const fitWith = (rtoMs?: number): ScheduleFit =>
+        fitRetransmissions((o) => predictor.predict({ ...o, ...(rtoMs !== undefined && { rtoMs }) }), sends, observed, predictor.hz, fitOptions);
+      const fit = predictor.rto === undefined ? fitWith() : fitOverRtos(predictor.rto, predictor.hz, fitWith).fit;
       model = { kind: 'fitted', fit, settings: predictor.settings };
     }
     return {
@@ -272,9 +271,11 @@ function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[], a
 }
 
 interface Predictor {
-  readonly predict: (options: { timerLateness: TimerLateness }) => RetransmissionSchedule;
+  /** `rtoMs`: for a series whose RTO was estimated (`rto`), the candidate the fit tries (fitOverRtos()). */
+  readonly predict: (options: { timerLateness: TimerLateness; rtoMs?: number }) => RetransmissionSchedule;
   readonly hz: number;
   readonly settings: string;
+  readonly rto?: FinRtoEstimate;
 }
 
 function predictorFor(
@@ -314,9 +315,10 @@ function predictorFor(
       const sendsUs = timerCopies.map((c) => timeOfSegment(c) + record.startedUs);
       const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz);
       return {
-        predict: (o) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...o, ...options }),
+        predict: (o) => predictOrphanFinSchedule(settings, o.rtoMs ?? estimate.rtoMs, { ...o, ...options }),
         hz,
-        settings: `${settingsText(settings, ['tcp_orphan_retries'])}, RTO ${estimate.rtoMs} ms`,
+        settings: `${settingsText(settings, ['tcp_orphan_retries'])}, RTO ${describeRto(estimate)}`,
+        rto: estimate,
       };
     }
     default:

@@ -7,7 +7,7 @@ import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/r
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
-import { fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
+import { fitOverRtos, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
@@ -284,12 +284,8 @@ export function checkFinRetransmits(
   const closed = exactClose(host, finTuple, ORPHAN_FIN_STATES, fins.firstUs);
   // Answered, the socket lives on (FIN_WAIT_2, TIME_WAIT, CLOSED): its later end is no give-up.
   const giveUp = answer !== undefined ? undefined : (closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs)));
-  const outcome = fitRetransmissions(
-    (options) => predictOrphanFinSchedule(settings, estimate.rtoMs, { ...options, ...rtoOptions }),
-    fins.sends,
-    giveUp,
-    hz,
-    answer?.fit,
+  const { fit: outcome, rtoMs } = fitOverRtos(estimate, hz, (rto) =>
+    fitRetransmissions((options) => predictOrphanFinSchedule(settings, rto, { ...options, ...rtoOptions }), fins.sends, giveUp, hz, answer?.fit),
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
@@ -311,7 +307,7 @@ export function checkFinRetransmits(
   evidence.push(
     `${orphan.state}: ${orphan.reason}`,
     ...extraLines(outcome, host.name, 'FIN'),
-    `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    `RTO ${rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_orphan_retries', 'tcp_rto_max_ms']),
     ...(icmp.revertLine === undefined ? [] : [icmp.revertLine]),
   );
@@ -391,12 +387,8 @@ export function checkDataRetransmits(
     answer !== undefined
       ? undefined
       : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
-  const outcome = fitRetransmissions(
-    (options) => predictEstablishedSchedule(settings, estimate.rtoMs, { ...options, ...rtoOptions }),
-    data.sends,
-    giveUp,
-    hz,
-    answer?.fit,
+  const { fit: outcome, rtoMs } = fitOverRtos(estimate, hz, (rto) =>
+    fitRetransmissions((options) => predictEstablishedSchedule(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, answer?.fit),
   );
   const { schedule } = outcome;
   const problems = [...outcome.problems];
@@ -410,7 +402,7 @@ export function checkDataRetransmits(
   const evidence = describeItems(outcome, host.name, 'data segment', `gives up (${giveUpError}, CLOSED)`, giveUp);
   evidence.push(
     ...extraLines(outcome, host.name, 'data segment'),
-    `RTO ${estimate.rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    `RTO ${rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
     ...[icmp.softErrorLine, icmp.revertLine].filter((line) => line !== undefined),
     userTimeoutMs === undefined

@@ -15,7 +15,7 @@ import { compareSchedule, predictSynAckSchedule, predictSynSchedule, scheduleTim
 import { readHostKernelSettings } from '../../../src/analysis/host-kernel-settings.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import type { RunHost, RunRecord } from '../../../src/analysis/run-record.js';
-import { estimateFinRto } from '../../../src/analysis/timing-fit.js';
+import { describeRto, estimateFinRto } from '../../../src/analysis/timing-fit.js';
 import type { Verdict } from '../../../src/verify/verdict.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
 import { hostOf, loadFixtureRun, withHost } from './fixture-runs.js';
@@ -270,7 +270,7 @@ describe('buildRunCommentary: orphan FIN, refused, reset', async () => {
       250,
     );
     expect(lineContaining(lines, 'FIN #1 sent by client').en).toContain(
-      `(tcp_orphan_retries=${client.kernelSettings['net.ipv4.tcp_orphan_retries']}, RTO ${estimate.rtoMs} ms)`,
+      `(tcp_orphan_retries=${client.kernelSettings['net.ipv4.tcp_orphan_retries']}, RTO ${describeRto(estimate)})`,
     );
     expect(lineContaining(lines, 'FIN #2 sent by client').en.includes('a tail-loss probe')).toBe(estimate.tlpAtMs !== undefined);
     const gone = client.events.find((e) => e.type === 'socket-gone' && e.conn === 'c');

@@ -41,7 +41,8 @@ export function loadFixtureRun(
     | 'host-unreachable-late-icmp'
     | 'synack-icmp-filtered'
     | 'bulk-transfer'
-    | 'unlisten-half-open',
+    | 'unlisten-half-open'
+    | 'fin-give-up-rto-range',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
