@@ -398,7 +398,7 @@ export function estimateFinRto(
   if (fitting <= high) {
     const range =
       latest > fitting ? `${fitting}–${latest} ms in whole jiffies fit every gap` : `${fitting} ms is the one RTO in whole jiffies that fits every gap`;
-    return { rtoMs: fitting, latestRtoMs: latest, tlpAtMs, source: `${range}: on time with the smallest, late with the largest` };
+    return { rtoMs: fitting, latestRtoMs: latest, tlpAtMs, source: `${range}: each is tried (rtoCandidates())` };
   }
   return {
     rtoMs,

@@ -114,7 +114,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
 function tracedUntil(run: RunRecord, host: RunHost, replay: EndpointReplay | undefined, boundaryUs: number): number | undefined {
   if (host.kernelEvents === undefined || run.steps.length === 0 || replay === undefined) return undefined;
   if (exactTransitionsOf(host, replay.tuple.local, replay.tuple.remote).length > 0) return undefined;
-  return Math.min(boundaryUs, Math.max(...run.steps.map((s) => s.endUs)), replay?.window?.untilUs ?? Infinity);
+  return Math.min(boundaryUs, Math.max(...run.steps.map((s) => s.endUs)), replay.window?.untilUs ?? Infinity);
 }
 
 /** The received segments the replay left out and why (a rule's drop, a full or deferring accept queue, …): the first five. */
