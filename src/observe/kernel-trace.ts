@@ -227,18 +227,31 @@ export function parseKernelTrace(
 /**
  * tcp_v4_connect() sets SYN_SENT before inet_hash_connect() picks the local port, so that event
  * prints sport=0. The port is the one of the socket's next event with the same local address and
- * remote endpoint that leaves SYN_SENT or is sent in it.
+ * remote endpoint that leaves SYN_SENT or is sent in it — of a socket no earlier such event was given:
+ * two connects to one peer at once (accept-queue-overflow) print two sport=0 events before either
+ * socket's next one. A port is free again once its socket closed.
  */
 function fillConnectPorts(events: KernelEvent[]): void {
+  /** The sockets (local and remote endpoint) a SYN_SENT event was given to, while they live. */
+  const given = new Set<string>();
   for (const [i, event] of events.entries()) {
+    if (event.kind === 'state' && event.to === 'CLOSED') given.delete(`${event.local} ${event.remote}`);
     if (event.kind !== 'state' || event.to !== 'SYN_SENT' || !event.local.endsWith(':0')) continue;
     const address = event.local.slice(0, -2);
     const next = events
       .slice(i + 1)
       .find(
-        (e) => e.remote === event.remote && e.local.startsWith(`${address}:`) && !e.local.endsWith(':0') && (e.from === 'SYN_SENT' || e.state === 'SYN_SENT'),
+        (e) =>
+          e.remote === event.remote &&
+          e.local.startsWith(`${address}:`) &&
+          !e.local.endsWith(':0') &&
+          (e.from === 'SYN_SENT' || e.state === 'SYN_SENT') &&
+          !given.has(`${e.local} ${e.remote}`),
       );
-    if (next) event.local = next.local;
+    if (next) {
+      event.local = next.local;
+      given.add(`${next.local} ${next.remote}`);
+    }
   }
 }
 

@@ -48,6 +48,26 @@ describe('parseKernelTrace on recorded runs', () => {
     expect(server?.some((e) => e.handedToTimewait)).toBe(false); // LAST_ACK → CLOSED is a real close
   });
 
+  it('two connects to one peer at once: each sport=0 SYN_SENT is given a socket of its own (CI: accept-queue-overflow)', () => {
+    const line = (time: string, sport: number, from: string, to: string): string =>
+      `            node-1   [000] ..... ${time}: inet_sock_set_state: family=AF_INET protocol=IPPROTO_TCP sport=${sport} dport=8888 ` +
+      `saddr=198.18.25.3 daddr=198.18.25.2 saddrv6=::ffff:198.18.25.3 daddrv6=::ffff:198.18.25.2 oldstate=TCP_${from} newstate=TCP_${to}`;
+    const text = [
+      '            node-1   [000] ...1. 1796156396.383107: tracing_mark_write: tcplab-clock realtime_us=1796156396383063',
+      line('1796156397.993870', 0, 'CLOSE', 'SYN_SENT'),
+      line('1796156397.993900', 0, 'CLOSE', 'SYN_SENT'),
+      line('1796156397.994037', 44896, 'SYN_SENT', 'ESTABLISHED'),
+      line('1796156397.994100', 44906, 'SYN_SENT', 'ESTABLISHED'),
+    ].join('\n');
+    const client = parseKernelTrace(text, hostsOf('handshake'), 'tai').eventsByHost.get('client') ?? [];
+    expect(client.map((e) => `${e.local} ${e.from}→${e.to}`)).toEqual([
+      '198.18.25.3:44896 CLOSED→SYN_SENT',
+      '198.18.25.3:44906 CLOSED→SYN_SENT',
+      '198.18.25.3:44896 SYN_SENT→ESTABLISHED',
+      '198.18.25.3:44906 SYN_SENT→ESTABLISHED',
+    ]);
+  });
+
   it("refused: the RST sent by the server and received by the client, the client's ECONNREFUSED", () => {
     const parsed = parseKernelTrace(readTrace('refused'), hostsOf('refused'), 'tai');
     expect(parsed.eventsByHost.get('server')).toMatchObject([{ kind: 'send-reset', reason: 'NO_SOCKET', local: '198.18.95.2:8888' }]);
