@@ -9,6 +9,9 @@ import { addressFilter, ipv4FilterValue, mapTraceClock, parseKernelTrace, type K
 import { compareSamplesWithTrace, compareTraceWithCapture } from '../../../src/observe/trace-fidelity.js';
 import { loadRunRecord } from '../../../src/run/load-run.js';
 import { stateSourceOf } from '../../../src/analysis/run-record.js';
+import { exactTransitionsOf } from '../../../src/verify/exact-conformance.js';
+import { verifyRun } from '../../../src/verify/verify-run.js';
+import { loadFixtureRun } from '../verify/run-fixtures.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/kernel-trace');
 const readTrace = (lab: string): string => readFileSync(join(FIXTURES, lab, 'kernel-trace.txt'), 'utf8');
@@ -167,5 +170,17 @@ describe('sampler against the exact events', () => {
     const rows = compareSamplesWithTrace({ ...server!, kernelEvents: server?.kernelEvents ?? [] });
     expect(rows.filter((r) => r.sampledUs === undefined).map((r) => r.to)).toEqual(['SYN_RECEIVED', 'LAST_ACK']);
     for (const r of rows) if (r.sampledUs !== undefined) expect(r.sampledUs - r.exactUs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('recorded accept-queue-overflow run: two connects to one peer 4.2 ms apart', () => {
+  it('each CLOSED → SYN_SENT belongs to the socket whose SYN is nearest it, and the run conforms', async () => {
+    const run = await loadFixtureRun('accept-queue-overflow-close-connects');
+    const client = run.hosts.find((h) => h.name === 'client')!;
+    const ports = ['198.19.148.3:33524', '198.19.148.3:33534'];
+    for (const local of ports) {
+      expect(exactTransitionsOf(client, local, '198.19.148.2:8888').filter((t) => t.to === 'SYN_SENT')).toHaveLength(1);
+    }
+    expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
   });
 });

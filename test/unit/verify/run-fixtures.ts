@@ -42,7 +42,8 @@ export function loadFixtureRun(
     | 'synack-icmp-filtered'
     | 'bulk-transfer'
     | 'unlisten-half-open'
-    | 'fin-give-up-rto-range',
+    | 'fin-give-up-rto-range'
+    | 'accept-queue-overflow-close-connects',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
