@@ -30,6 +30,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
     const host: RunHost = { ...runHost, segments: segmentsOfTcp(runHost, injected) };
     const { settings, rtoMinMs } = readHostKernelSettings(host);
     const droppedBy = timelineDropper(rules, host);
+    const icmp = icmpReachingStack(rules, host);
     const acceptQueue = listenerRefusals(run, host);
     for (const { tuple, conns } of socketsOf(host)) {
       const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
@@ -47,7 +48,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             tuple,
             ...(conn !== undefined && { conn }),
             segments: cut ? host.segments.filter((s) => s.timeUs >= window.fromUs && s.timeUs < window.untilUs) : host.segments,
-            icmp: icmpReachingStack(rules, host),
+            icmp,
             calls: callsOf(run, host, conn, tuple),
             // TCP_USER_TIMEOUT the lab set on this connection replaces the give-up time (retransmits_timed_out()).
             settings: { ...settings, userTimeoutMs: conn === undefined ? undefined : connTimerOptions(run, host.name, conn, localPort).userTimeoutMs },
