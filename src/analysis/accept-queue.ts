@@ -5,6 +5,8 @@ import { segmentEndpoints } from './run-sockets.js';
 import { portOf } from './socket-timeline.js';
 import { listenStepBacklog } from './sampled-reads.js';
 import { isPureSyn } from './syn-ack-replies.js';
+import { REPLAY_WORDS, type ReplayWords } from '../messages/check-words/conformance-words.js';
+import { say, type Text } from '../messages/text.js';
 
 /*
  * What a listener's TCP does not act on, for the replay and the checks (listenerRefusals()):
@@ -21,7 +23,12 @@ import { isPureSyn } from './syn-ack-replies.js';
  */
 
 /** Why the listener's TCP did not act on a received segment because of its full accept queue, or undefined. */
-export type AcceptQueueRefusal = (segment: TcpSegment) => string | undefined;
+export type AcceptQueueRefusal = (segment: TcpSegment) => Text | undefined;
+
+/** The sentence in every language, from the words of the analysis. */
+function words(sentence: (w: ReplayWords) => string): Text {
+  return say(REPLAY_WORDS, sentence);
+}
 
 /** The accept-queue refusals of the listener on `port` of `host`, or undefined when its application accepts. */
 function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueueRefusal | undefined {
@@ -29,11 +36,12 @@ function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueue
   if (step === undefined || step.kind !== 'listen' || step.accept !== false) return undefined;
   const backlog = listenStepBacklog(run, host, port) ?? 0;
   const abortOnOverflow = host.kernelSettings['net.ipv4.tcp_abort_on_overflow'] === '1';
-  const refused = new Map<number, string>();
+  const refused = new Map<number, Text>();
   const children = new Set<string>();
   const isn = new Map<string, number>(); // our SYN-ACK's sequence number per remote: what a final ACK must cover
   const full = (): boolean => children.size > backlog;
-  const state = `(accept queue ${backlog + 1} of backlog ${backlog} full, no accept() — sk_acceptq_is_full())`;
+  const synDropped = words((w) => w.synDroppedQueueFull(w.acceptQueueFull(backlog)));
+  const ackRefused = words((w) => (abortOnOverflow ? w.finalAckRefused(w.acceptQueueFull(backlog)) : w.finalAckIgnored(w.acceptQueueFull(backlog))));
   for (const s of host.segments) {
     if (isAddressOf(host, s.src) && s.srcPort === port && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
       isn.set(`${s.dst}:${s.dstPort}`, s.seq);
@@ -43,20 +51,14 @@ function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueue
     const remote = `${s.src}:${s.srcPort}`;
     if (children.has(remote)) continue;
     if (isPureSyn(s)) {
-      if (full() && !isn.has(remote)) refused.set(s.frame, `SYN dropped: ${state}, tcp_conn_request()`);
+      if (full() && !isn.has(remote)) refused.set(s.frame, synDropped);
       continue;
     }
     const ours = isn.get(remote);
     const completes = (s.flags & (TcpFlag.ACK | TcpFlag.RST | TcpFlag.SYN)) === TcpFlag.ACK && ours !== undefined && s.ack === (ours + 1) >>> 0;
     if (!completes) continue;
     if (!full()) children.add(remote);
-    else
-      refused.set(
-        s.frame,
-        abortOnOverflow
-          ? `final ACK refused: ${state}; tcp_abort_on_overflow=1 resets the request (tcp_check_req() → embryonic reset)`
-          : `final ACK ignored: ${state}; tcp_abort_on_overflow=0 keeps the request, which retransmits its SYN-ACK (tcp_check_req(): acked = 1)`,
-      );
+    else refused.set(s.frame, ackRefused);
   }
   return (segment) => (isAddressOf(host, segment.dst) ? refused.get(segment.frame) : undefined);
 }
@@ -84,7 +86,7 @@ interface DeferAccept {
   readonly seconds: number;
   readonly retrans: number;
   /** Frame of a dropped bare ACK → why. */
-  readonly dropped: ReadonlyMap<number, string>;
+  readonly dropped: ReadonlyMap<number, Text>;
   /** Remote `addr:port` → when its request was first acked by a dropped bare ACK (µs). */
   readonly ackedAtUs: ReadonlyMap<string, number>;
 }
@@ -103,7 +105,8 @@ function deferAcceptOn(run: RunRecord, host: RunHost, port: number): DeferAccept
   const ms = deferAcceptMsOf(run, host.name, port);
   const retrans = ms === undefined ? 0 : deferAcceptRetrans(ms / 1000);
   if (ms === undefined || retrans === 0) return undefined;
-  const dropped = new Map<number, string>();
+  const dropped = new Map<number, Text>();
+  const deferring = words((w) => w.bareAckDeferred(ms / 1000, retrans));
   const ackedAtUs = new Map<string, number>();
   const requests = new Map<string, { isn: number; peerIsn: number; retransmits: number; retransmittedSinceAcked: boolean; child: boolean }>();
   for (const s of host.segments) {
@@ -132,10 +135,7 @@ function deferAcceptOn(run: RunRecord, host: RunHost, port: number): DeferAccept
       continue;
     }
     if (!ackedAtUs.has(remote)) ackedAtUs.set(remote, s.timeUs);
-    dropped.set(
-      s.frame,
-      `bare ACK dropped: TCP_DEFER_ACCEPT ${ms / 1000} s = ${retrans} SYN-ACK timeouts not yet run out, the request waits for data (tcp_check_req(): acked = 1, TCPDEFERACCEPTDROP)`,
-    );
+    dropped.set(s.frame, deferring);
   }
   return { seconds: ms / 1000, retrans, dropped, ackedAtUs };
 }

@@ -16,9 +16,14 @@ export interface ConnTimerOptions {
   /** undefined: SO_KEEPALIVE never set (or set false). */
   readonly keepalive: KeepaliveConfig | undefined;
   readonly userTimeoutMs: number | undefined;
-  /** Where each came from, for evidence ("connect step 2: keepalive idle 2 s …"). */
-  readonly sources: readonly string[];
+  /** Where each came from, in the order applied, for evidence ("connect step 2: keepalive idle 2 s …"). */
+  readonly sources: readonly TimerOptionSource[];
 }
+
+/** One option a step set: keepalive (its values after the step, undefined when turned off) or TCP_USER_TIMEOUT (0: off). */
+export type TimerOptionSource = { readonly step: number; readonly kind: string } & (
+  { readonly option: 'keepalive'; readonly keepalive: KeepaliveConfig | undefined } | { readonly option: 'user-timeout'; readonly userTimeoutMs: number }
+);
 
 /** The part of a step's `options` the timers read (src/lab/socket-options.ts makes them). */
 type TimerOptionsInput = Pick<SocketOptions, 'keepalive' | 'userTimeoutMs'>;
@@ -28,8 +33,8 @@ export function connTimerOptions(run: RunRecord, host: string, conn: string, loc
   const defaults = keepaliveDefaultsOf(run.hosts.find((h) => h.name === host)?.kernelSettings ?? {});
   let keepalive: KeepaliveConfig | undefined;
   let userTimeoutMs: number | undefined;
-  const sources: string[] = [];
-  const apply = (options: TimerOptionsInput | undefined, where: string): void => {
+  const sources: TimerOptionSource[] = [];
+  const apply = (options: TimerOptionsInput | undefined, where: { step: number; kind: string }): void => {
     if (options === undefined) return;
     if (options.keepalive !== undefined) {
       const k = options.keepalive;
@@ -39,17 +44,17 @@ export function connTimerOptions(run: RunRecord, host: string, conn: string, loc
         const base = keepalive ?? defaults;
         keepalive = { idleMs: k.idleMs ?? base.idleMs, intervalMs: k.intervalMs ?? base.intervalMs, count: k.count ?? base.count };
       }
-      sources.push(`${where}: keepalive ${describeKeepalive(keepalive)}`);
+      sources.push({ ...where, option: 'keepalive', keepalive });
     }
     if (options.userTimeoutMs !== undefined) {
       userTimeoutMs = options.userTimeoutMs === 0 ? undefined : options.userTimeoutMs;
-      sources.push(`${where}: user_timeout ${options.userTimeoutMs} ms`);
+      sources.push({ ...where, option: 'user-timeout', userTimeoutMs: options.userTimeoutMs });
     }
   };
   const accepted = conn.startsWith('accepted-');
   run.lab.steps.forEach((step, index) => {
     if (!('host' in step) || step.host !== host) return;
-    const where = `${step.kind} step ${index + 1}`;
+    const where = { step: index + 1, kind: step.kind };
     if (step.kind === 'connect' && step.conn === conn) apply(step.options, where);
     else if (step.kind === 'listen' && accepted && (localPort === undefined || step.port === localPort)) apply(step.options, where);
     else if (step.kind === 'setsockopt') {
@@ -75,10 +80,4 @@ export function keepaliveDefaultsOf(kernelSettings: Readonly<Record<string, stri
     intervalMs: read('tcp_keepalive_intvl', 1000, DEFAULT_KEEPALIVE.intervalMs),
     count: read('tcp_keepalive_probes', 1, DEFAULT_KEEPALIVE.count),
   };
-}
-
-/** `idle 2 s, interval 1 s, count 3`. */
-export function describeKeepalive(config: KeepaliveConfig | undefined): string {
-  if (config === undefined) return 'off';
-  return `idle ${config.idleMs / 1000} s, interval ${config.intervalMs / 1000} s, count ${config.count}`;
 }

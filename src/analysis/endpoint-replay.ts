@@ -29,6 +29,9 @@ import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { describeRto, giveUpWindowOverRtos, predictGiveUpWindow } from './timing-fit.js';
 import { estimatePersistRto, probeSeriesOf } from './probe-series.js';
 import { compareProbeSchedule, predictPersistSchedule } from '../tcp/probe-timing.js';
+import { REPLAY_WORDS, type ReplayWords } from '../messages/check-words/conformance-words.js';
+import { same, say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
 
 /*
  * Replay: the state path each endpoint *should* have taken, predicted from its own packet trace and
@@ -83,7 +86,12 @@ export interface ReplayEntry {
   readonly cause: ReplayCause;
   /** The machine row taken (absent for the initial state). */
   readonly row?: TransitionRow;
+  /** A timer's name in Chinese (`cause.name` is its English): timerNameOf() gives it in every language. */
+  readonly zh?: { readonly timer: string };
 }
+
+/** The call op of a socket the capture shows already open: no call the replay knows of. */
+export const OPEN_BEFORE_CAPTURE = 'unknown (open before the capture)';
 
 export type EndpointRole = 'active' | 'passive' | 'unknown';
 
@@ -94,8 +102,10 @@ export interface EndpointReplay {
   readonly role: EndpointRole;
   /** The first entry is the state the socket starts from (CLOSED before connect(), LISTEN for a passive socket). */
   readonly timeline: readonly ReplayEntry[];
-  /** Segments that did not reach TCP or that the machine had no row for, with the reason. */
+  /** Segments that did not reach TCP or that the machine had no row for, with the reason (English; skippedOf(): every language). */
   readonly skipped: readonly { readonly frame: number; readonly reason: string }[];
+  /** The Chinese of the words above: `skipped[i].reason` is `zh.skipped[i]`. */
+  readonly zh: { readonly skipped: readonly string[] };
   /**
    * When this connection owned the 4-tuple (µs, capture clock): a new connection on a reused 4-tuple (a
    * SYN with a new ISN, e.g. out of TIME_WAIT) starts a replay of its own. Absent: the whole run.
@@ -120,8 +130,8 @@ export interface ReplayInput {
   readonly icmp?: readonly IcmpMessage[];
   readonly calls: readonly ReplayCall[];
   readonly settings: Partial<KernelSettings>;
-  /** Why a received segment never reached TCP (a firewall rule), or undefined when it did. */
-  readonly droppedBy?: (segment: TcpSegment) => string | undefined;
+  /** Why a received segment never reached TCP (a firewall rule), or undefined when it did (a string reads the same in every language). */
+  readonly droppedBy?: (segment: TcpSegment) => Text | string | undefined;
   /** The application's error for this connection (e.g. ETIMEDOUT of connect()). */
   readonly error?: { readonly code: string; readonly timeUs: number };
   /** End of the observation: predicted timers after it are not added. */
@@ -144,6 +154,22 @@ export interface ReplayInput {
 
 const FLAGS_OF_INTEREST = TcpFlag.SYN | TcpFlag.ACK | TcpFlag.FIN | TcpFlag.RST;
 
+/** The sentence in every language, from the words of the replay. */
+function words(sentence: (w: ReplayWords) => string): Text {
+  return say(REPLAY_WORDS, sentence);
+}
+
+/** A timer entry's name in every language (`connect() ETIMEDOUT` reads the same in all); '' for another cause. */
+export function timerNameOf(entry: ReplayEntry): Text {
+  const name = entry.cause.kind === 'timer' ? entry.cause.name : '';
+  return { en: name, zh: entry.zh?.timer ?? name };
+}
+
+/** The segments the replay left out, with why in every language. */
+export function skippedOf(replay: EndpointReplay): { frame: number; reason: Text }[] {
+  return replay.skipped.map((skip, i) => ({ frame: skip.frame, reason: { en: skip.reason, zh: replay.zh.skipped[i] ?? skip.reason } }));
+}
+
 /** Replays one endpoint (one socket of one host) through the Linux machine. */
 export function replayEndpoint(input: ReplayInput): EndpointReplay {
   const machine = linuxMachine(input.settings);
@@ -157,6 +183,12 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
 
   const timeline: ReplayEntry[] = [];
   const skipped: { frame: number; reason: string }[] = [];
+  const skippedZh: string[] = [];
+  const skip = (frame: number, reason: Text | string): void => {
+    const text = typeof reason === 'string' ? same(reason) : reason;
+    skipped.push({ frame, reason: text.en });
+    skippedZh.push(text.zh);
+  };
   let state: TcpState;
   let context: TcpContext = {};
   if (role === 'passive') {
@@ -174,7 +206,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     // No handshake in the capture: the socket was open before it started.
     state = widened('ESTABLISHED');
     const start = own[0]?.timeUs ?? input.calls[0]?.timeUs ?? 0;
-    timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: 'unknown (open before the capture)' } });
+    timeline.push({ state, timeUs: start, latestUs: start, cause: { kind: 'call', op: OPEN_BEFORE_CAPTURE } });
   }
 
   // Sequence bookkeeping (RFC 9293 §3.4): what acknowledges our SYN and our FIN.
@@ -271,7 +303,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         const rejected = own.find(
           (r) => !isSent(r) && r.timeUs <= s.timeUs && s.timeUs - r.timeUs <= REJECT_REPLY_WINDOW_US && input.droppedBy?.(r) !== undefined,
         );
-        if (rejected !== undefined) skipped.push({ frame: s.frame, reason: `RST sent by the firewall (REJECT) in reply to #${rejected.frame}, not by TCP` });
+        const byFirewall = rejected === undefined ? undefined : words((w) => w.rejectReply(rejected.frame));
+        if (byFirewall !== undefined) skip(s.frame, byFirewall);
         else if (closedByApp === undefined && ['ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'FIN_WAIT_2', 'SYN_RECEIVED'].includes(state))
           apply('abort', s.timeUs, cause);
       }
@@ -279,13 +312,14 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     }
     const dropped = input.droppedBy?.(s) ?? input.acceptQueue?.(s);
     if (dropped !== undefined) {
-      skipped.push({ frame: s.frame, reason: dropped });
+      skip(s.frame, dropped);
       continue;
     }
     const handled = replayReceived(s, cause);
     // What TCP took moves RCV.NXT on, when it starts at RCV.NXT (a segment past a hole waits; a RST carries nothing).
     if ((flags & TcpFlag.RST) === 0 && ((flags & TcpFlag.SYN) !== 0 || rcvNxt === undefined || ((s.seq - rcvNxt) | 0) <= 0)) advanceRcvNxt(sequenceEnd(s));
-    if (!handled) skipped.push({ frame: s.frame, reason: `no transition in ${state} for a [${formatFlags(s.flags)}] segment` });
+    const unhandled = handled ? undefined : words((w) => w.noTransition(state, formatFlags(s.flags)));
+    if (unhandled !== undefined) skip(s.frame, unhandled);
   }
 
   function replayReceived(s: TcpSegment, cause: ReplayCause): boolean {
@@ -407,16 +441,17 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         state,
         timeUs: timer.timeUs,
         latestUs: timer.latestUs,
-        cause: { kind: 'timer', name: timer.name },
+        cause: { kind: 'timer', name: timer.name.en },
         row: result.row,
+        zh: { timer: timer.name.zh },
         ...(timer.windows !== undefined && { windows: timer.windows }),
       });
     }
   }
 
-  type TimerPrediction = { event: TcpEvent; name: string; timeUs: number; latestUs: number; windows?: ReplayEntry['windows'] };
+  type TimerPrediction = { event: TcpEvent; name: Text; timeUs: number; latestUs: number; windows?: ReplayEntry['windows'] };
   function nextTimer(last: ReplayEntry): TimerPrediction | undefined {
-    const window = (startUs: number, onTimeMs: number, lateMs: number, name: string, event: TcpEvent) => ({
+    const window = (startUs: number, onTimeMs: number, lateMs: number, name: Text, event: TcpEvent) => ({
       event,
       name,
       timeUs: startUs + onTimeMs * 1000,
@@ -427,14 +462,14 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
         if (input.error !== undefined && input.error.timeUs >= last.timeUs) {
           // User space sees the error after the kernel gave up (USERSPACE_ERROR_LATENCY_MS): the give-up lies before it.
           const earliestUs = Math.max(last.timeUs, input.error.timeUs - USERSPACE_ERROR_LATENCY_MS * 1000);
-          return { event: 'retransmit-give-up', name: `connect() ${input.error.code}`, timeUs: earliestUs, latestUs: input.error.timeUs };
+          return { event: 'retransmit-give-up', name: same(`connect() ${input.error.code}`), timeUs: earliestUs, latestUs: input.error.timeUs };
         }
         const startUs = firstSyn?.timeUs ?? last.timeUs;
         return window(
           startUs,
           predictSynSchedule(settings).failAtMs,
           predictSynSchedule(settings, { timerLateness: 'max' }).failAtMs,
-          'SYN retransmissions exhausted',
+          words((w) => w.synGiveUp),
           'retransmit-give-up',
         );
       }
@@ -446,7 +481,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           // fire (reqsk_timer_handler(): the listener is not TCP_LISTEN, drop): by the first segment it received, else
           // some time before the observation ends (the fire's moment is not predicted).
           const next = own.find((r) => !isSent(r) && r.timeUs >= listenerClosedUs);
-          return { event: 'close', name: 'its listener closed (the request dropped)', timeUs: listenerClosedUs, latestUs: next?.timeUs ?? input.endUs };
+          return { event: 'close', name: words((w) => w.listenerClosed), timeUs: listenerClosedUs, latestUs: next?.timeUs ?? input.endUs };
         }
         // Timer fires only: a SYN-ACK answering a retransmitted SYN that reached TCP is a reply (syn-ack-replies.ts).
         // This request's SYN-ACKs (ISN `iss`): an earlier request on the tuple that was dropped had its own.
@@ -463,7 +498,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
             last.timeUs,
             predictSynAckSchedule(settings).failAtMs,
             predictSynAckSchedule(settings, { timerLateness: 'max' }).failAtMs,
-            'SYN-ACK retransmissions exhausted (request dropped)',
+            words((w) => w.synAckGiveUp),
             'retransmit-give-up',
           );
         }
@@ -489,7 +524,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           firstFin.timeUs,
           giveUp.earliestMs,
           giveUp.latestMs,
-          `orphan FIN retransmissions exhausted in ${state} (tcp_orphan_retries=${settings.tcp_orphan_retries}, RTO ${describeRto(estimate)}; destroyed without a RST)`,
+          words((w) => w.orphanFinGiveUp(state, settings.tcp_orphan_retries, describeRto(estimate))),
           'retransmit-give-up',
         );
       }
@@ -499,11 +534,13 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       case 'FIN_WAIT_2': {
         if (closedByApp !== 'close') return undefined;
         const ms = finWait2DurationMs(settings, 200);
-        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), 'FIN_WAIT_2 timeout (tcp_fin_timeout)', 'fin-wait-2-timeout');
+        const name = words((w) => w.finWait2Timeout);
+        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), name, 'fin-wait-2-timeout');
       }
       case 'TIME_WAIT': {
         const ms = timeWaitDurationMs();
-        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), 'TIME_WAIT expiry (TCP_TIMEWAIT_LEN)', 'time-wait-expiry');
+        const name = words((w) => w.timeWaitExpiry);
+        return window(last.timeUs, ms, ms + timerSlackMs(ms, settings.hz), name, 'time-wait-expiry');
       }
       default:
         return undefined;
@@ -545,7 +582,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     );
     return {
       event: 'retransmit-give-up',
-      name: `data retransmissions exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}, RTO ${describeRto(estimate)}; retransmits_timed_out(), tcp_write_err(): ${icmp.softError ?? 'ETIMEDOUT'}, no RST)`,
+      name: words((w) => w.dataGiveUp(state, settings.tcp_retries2, describeRto(estimate), icmp.softError ?? 'ETIMEDOUT')),
       timeUs: firstUnacked.timeUs + giveUp.earliestMs * 1000,
       latestUs: firstUnacked.timeUs + giveUp.latestMs * 1000,
     };
@@ -571,7 +608,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     if (windows.length === 0) return undefined;
     return {
       event: 'retransmit-give-up',
-      name: `zero-window probes exhausted in ${state} (tcp_retries2=${settings.tcp_retries2}${settings.userTimeoutMs === undefined ? '' : `, TCP_USER_TIMEOUT ${settings.userTimeoutMs} ms`}, probe0 base ${rto.rtoMs} ms; tcp_probe_timer(), tcp_write_err(): ETIMEDOUT, no RST)`,
+      name: words((w) => w.persistGiveUp(state, settings.tcp_retries2, settings.userTimeoutMs, rto.rtoMs)),
       timeUs: anchorUs + Math.min(...windows.map((w) => w.earliestMs)) * 1000,
       latestUs: anchorUs + Math.max(...windows.map((w) => w.latestMs)) * 1000,
     };
@@ -585,7 +622,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    */
   function requestDropTimer(firstUs: number, offsets: readonly number[], rearmedAtMs: readonly number[]): TimerPrediction {
     const retries = settings.tcp_synack_retries;
-    const base = `SYN-ACK retransmissions exhausted (request dropped; tcp_synack_retries=${retries}`;
+    const plain = words((w) => w.requestDrop(retries, false, undefined));
     const { deferred } = input;
     const deferAccept = deferred === undefined ? {} : { deferAccept: { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - firstUs) / 1000 } };
     const windowFor = (limit: number | undefined) =>
@@ -598,33 +635,33 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
     const readingsOf = input.synQueueReadings;
     if (readingsOf === undefined) {
       const giveUp = windowFor(undefined);
-      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+      return { event: 'retransmit-give-up', name: plain, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
     }
     const candidates = synAckDropLimits(settings, firstUs, offsets.length - 1, readingsOf, input.tuple.remote);
     const windows = candidates.map((c) => ({ ...c, ...windowFor(c.k) }));
-    const describe = (k: number): string => candidates.find((c) => c.k === k)?.description ?? `drop at num_timeout ${k}`;
+    const describe = (lang: Lang, k: number): string => candidates.find((c) => c.k === k)?.words[lang] ?? REPLAY_WORDS[lang].dropLimit(k);
     if (windows.length === 0) {
       const giveUp = windowFor(undefined);
-      return { event: 'retransmit-give-up', name: `${base})`, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
+      return { event: 'retransmit-give-up', name: plain, timeUs: firstUs + giveUp.earliestMs * 1000, latestUs: firstUs + giveUp.latestMs * 1000 };
     }
     const cut = windows.some((w) => w.k < retries);
-    const reason = cut ? `; reqsk_timer_handler() cuts the limit while the SYN queue is more than half full of old requests` : '';
-    const which =
+    const which = (w: ReplayWords, lang: Lang): string =>
       windows.length === 1
-        ? describe((windows[0] as { k: number }).k)
-        : `the sampled queue cannot tell which limit applies, so each is accepted: ${windows
-            .map((w) => `${describe(w.k)} → +${(w.earliestMs / 1000).toFixed(3)}–${(w.latestMs / 1000).toFixed(3)} s after the first SYN-ACK`)
-            .join('; or ')}`;
+        ? describe(lang, (windows[0] as { k: number }).k)
+        : w.eachLimitAccepted(
+            windows.map((o) => w.limitWindow(describe(lang, o.k), (o.earliestMs / 1000).toFixed(3), (o.latestMs / 1000).toFixed(3))).join(w.limitsOr),
+          );
     return {
       event: 'retransmit-give-up',
-      name: `${base}${reason}: ${which})`,
+      name: say(REPLAY_WORDS, (w, lang) => w.requestDrop(retries, cut, which(w, lang))),
       timeUs: firstUs + Math.min(...windows.map((w) => w.earliestMs)) * 1000,
       latestUs: firstUs + Math.max(...windows.map((w) => w.latestMs)) * 1000,
       ...(windows.length > 1 && { windows: windows.map((w) => ({ timeUs: firstUs + w.earliestMs * 1000, latestUs: firstUs + w.latestMs * 1000 })) }),
     };
   }
 
-  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped, ...(input.window !== undefined && { window: input.window }) };
+  const zh = { skipped: skippedZh };
+  return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped, zh, ...(input.window !== undefined && { window: input.window }) };
 }
 
 /** The transmissions of one retransmitted segment: those with the first one's sequence number. */

@@ -3,6 +3,7 @@ import { icmpRevertsBackoff, icmpSocketError } from '../tcp/icmp-errors.js';
 import { LINUX_TCP_CONSTANTS } from '../tcp/kernel-settings.js';
 import type { RtoScheduleOptions } from '../tcp/timing-model.js';
 import { estimateFinRto, type FinRtoEstimate } from './timing-fit.js';
+import { REPLAY_WORDS, type ReplayWords } from '../messages/check-words/conformance-words.js';
 
 /** What the ICMP errors a host received during one retransmitted series did to its socket. */
 export interface IcmpDuringSeries {
@@ -16,6 +17,8 @@ export interface IcmpDuringSeries {
   readonly softErrorLine?: string;
   /** For people: which retransmissions they reverted (absent without reverts). */
   readonly revertLine?: string;
+  /** The two lines above in Chinese (present with softErrorLine). */
+  readonly zh?: { readonly softErrorLine: string; readonly revertLine?: string };
 }
 
 /**
@@ -41,15 +44,11 @@ export function icmpDuringSeries(icmp: readonly IcmpMessage[], peer: string, sen
   const last = errors.at(-1);
   if (last === undefined) return { errors, revertedAfterRto };
   const softError = icmpSocketError(last.family, last.type, last.code) as string;
-  return {
-    errors,
-    softError,
-    revertedAfterRto,
-    softErrorLine: `${errors.length} ICMP error(s) from the peer during the series (last: frame #${last.frame}, type ${last.type} code ${last.code}): a soft error on a synchronized socket, reported at the give-up as ${softError} (tcp_v4_err(), tcp_write_err())`,
-    ...(revertedAfterRto.size > 0 && {
-      revertLine: `RFC 6069: net/host unreachable after RTO retransmission(s) ${[...revertedAfterRto].join(', ')} undid a doubling each (tcp_ld_RTO_revert())`,
-    }),
-  };
+  const lines = (w: ReplayWords): { softErrorLine: string; revertLine?: string } => ({
+    softErrorLine: w.softErrorLine(errors.length, last.frame, last.type, last.code, softError),
+    ...(revertedAfterRto.size > 0 && { revertLine: w.revertLine([...revertedAfterRto]) }),
+  });
+  return { errors, softError, revertedAfterRto, ...lines(REPLAY_WORDS.en), zh: lines(REPLAY_WORDS.zh) };
 }
 
 /** A series retransmitted on the RTO timer (an orphan's FIN, established data), as the model needs it. */

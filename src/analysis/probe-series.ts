@@ -1,6 +1,8 @@
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { DataRetransmissionTracker, type ProbeKind, type ProbeMark } from './capture-retransmissions.js';
 import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
+import { timingText } from '../messages/check-words/timing-words.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * The probes one socket sent, read from its host's capture, for the keepalive and persist checks. Which
@@ -65,12 +67,12 @@ export function estimatePersistRto(
   rtoMaxMs: number,
   rtoMinMs: number,
   hz: number,
-): { rtoMs: number; source: string } {
+): { rtoMs: number; source: Text } {
   const gaps = probesMs.map((t, i) => t - (i === 0 ? 0 : (probesMs[i - 1] ?? 0)));
   const bounds = gaps.slice(0, retries2 + 1).flatMap((gap, k) => (gap < rtoMaxMs ? [gap / 2 ** k] : []));
   const jiffyMs = 1000 / hz;
-  if (bounds.length === 0) return { rtoMs: rtoMinMs, source: `tcp_rto_min: no probe gap below tcp_rto_max to measure` };
+  if (bounds.length === 0) return { rtoMs: rtoMinMs, source: timingText((w) => w.persistNoGap) };
   const floored = Math.floor(Math.min(...bounds) / jiffyMs + 1e-9) * jiffyMs;
-  if (floored < rtoMinMs) return { rtoMs: rtoMinMs, source: `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter` };
-  return { rtoMs: floored, source: 'from the observed probe gaps (each gap / 2^k, whole jiffies)' };
+  if (floored < rtoMinMs) return { rtoMs: rtoMinMs, source: timingText((w) => w.gapsBelowRtoMin(rtoMinMs)) };
+  return { rtoMs: floored, source: timingText((w) => w.persistFromGaps) };
 }

@@ -4,6 +4,8 @@ import { compileRule, isTcpPacket, type ConntrackState, type RulePacket } from '
 import type { IcmpMessage } from '../observe/packet.js';
 import { addressOfFamily, isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { familyOf, type IpFamily } from '../lab/model.js';
+import { REPLAY_WORDS, type ReplayWords } from '../messages/check-words/conformance-words.js';
+import { say, type Text } from '../messages/text.js';
 
 /*
  * The rule timeline: which iptables rule of the lab was in place when, and which captured packets (TCP
@@ -110,16 +112,11 @@ export function decideUnpredictableDrops<P extends RulePacket>(
   candidates: readonly P[],
   counted: number | undefined,
   modules: readonly string[],
-): { dropped: readonly P[]; how: string } | undefined {
+): { dropped: readonly P[]; how: Text } | undefined {
   if (counted === undefined) return undefined;
-  if (counted === 0) return { dropped: [], how: 'its counter reads 0: none dropped' };
-  if (counted >= candidates.length) return { dropped: candidates, how: `its counter reads ${counted}: all ${candidates.length} matching segment(s) dropped` };
-  if (modules.every((m) => m === 'limit')) {
-    return {
-      dropped: candidates.slice(0, counted),
-      how: `its counter reads ${counted} of ${candidates.length} matching: the first ${counted} (limit_mt(): the bucket starts full)`,
-    };
-  }
+  if (counted === 0) return { dropped: [], how: words((w) => w.counterZero) };
+  if (counted >= candidates.length) return { dropped: candidates, how: words((w) => w.counterAll(counted, candidates.length)) };
+  if (modules.every((m) => m === 'limit')) return { dropped: candidates.slice(0, counted), how: words((w) => w.counterFirst(counted, candidates.length)) };
   return undefined;
 }
 
@@ -166,8 +163,21 @@ export interface RuleTimeline {
   readonly notes: ReadonlyMap<string, readonly string[]>;
   /** Disagreements between rules, counters and captures; never silently dropped. */
   readonly warnings: readonly string[];
-  /** Per host: how the drops of rules with hidden-state matches (`-m limit`, …) were decided, for the checks to say. */
+  /** Per host: how the drops of rules with hidden-state matches (`-m limit`, …) were decided, for the checks to say (decisionsOf(): every language). */
   readonly decisions: ReadonlyMap<string, readonly string[]>;
+  /** The Chinese of the words above: `decisions.get(host)[i]` is `zh.decisions.get(host)[i]`. */
+  readonly zh: { readonly decisions: ReadonlyMap<string, readonly string[]> };
+}
+
+/** The sentence in every language, from the words of the analysis. */
+function words(sentence: (w: ReplayWords) => string): Text {
+  return say(REPLAY_WORDS, sentence);
+}
+
+/** How the drops of `host`'s rules with hidden-state matches were decided, in every language. */
+export function decisionsOf(timeline: RuleTimeline, host: string): Text[] {
+  const zh = timeline.zh.decisions.get(host) ?? [];
+  return (timeline.decisions.get(host) ?? []).map((en, i) => ({ en, zh: zh[i] ?? en }));
 }
 
 /** Builds the rule timeline of a run (pure). */
@@ -179,10 +189,10 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
   const notes = new Map<string, string[]>(record.hosts.map((h) => [h.name, []]));
   const drafts: (Omit<TimedRule, 'droppedFrames'> & { droppedFrames: number[] })[] = [];
   const decisions = new Map<string, string[]>();
-  const decisionsOf = (host: string): string[] => {
-    const list = decisions.get(host) ?? [];
-    decisions.set(host, list);
-    return list;
+  const decisionsZh = new Map<string, string[]>();
+  const decide = (host: string, decision: Text): void => {
+    decisions.set(host, [...(decisions.get(host) ?? []), decision.en]);
+    decisionsZh.set(host, [...(decisionsZh.get(host) ?? []), decision.zh]);
   };
   record.lab.steps.forEach((step, index) => {
     if (step.kind !== 'rule') return;
@@ -224,7 +234,8 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
   const drops = new Map<string, Map<number, RuleDrop>>(record.hosts.map((h) => [h.name, new Map()]));
   for (const rule of drafts) {
     if (rule.target !== 'DROP' && rule.target !== 'REJECT') continue;
-    const where = `rule ${rule.name} on ${rule.host} (${rule.parsed.chain})`;
+    const whereIn = (w: ReplayWords): string => w.ruleWhere(rule.name, rule.host, rule.parsed.chain);
+    const where = whereIn(REPLAY_WORDS.en); // the warnings are English (the report's notes on the data)
     const counted = rule.counter?.pkts;
     if (SEND_CHAINS.has(rule.parsed.chain)) {
       if (counted !== undefined && counted > 0) {
@@ -266,15 +277,14 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
         drop.unpredictable.map((u) => u.module),
       );
       if (decided === undefined) {
-        const text = `${where} uses ${what}, whose effect the model cannot predict; ${counted ?? 'no'} counted drop(s) among ${matched.length} matching packet(s) cannot be placed: they are treated as delivered`;
-        warnings.push(text);
-        decisionsOf(rule.host).push(text);
+        const text = words((w) => w.undecidedDrops(whereIn(w), what, counted, matched.length));
+        warnings.push(text.en);
+        decide(rule.host, text);
         continue;
       }
-      decisionsOf(rule.host).push(
-        `${where} uses ${what}, whose effect the model cannot predict: decided from the rule counter — ${decided.how}` +
-          (decided.dropped.length > 0 ? ` (${rule.host} capture #${decided.dropped.map((d) => d.frame).join(', #')})` : ''),
-      );
+      const frames = decided.dropped.map((d) => d.frame);
+      const decision = say(REPLAY_WORDS, (w, lang) => w.decidedDrops(whereIn(w), what, decided.how[lang], rule.host, frames));
+      decide(rule.host, decision);
       matched = [...decided.dropped];
     }
     if (counted === 0) {
@@ -300,7 +310,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       warnings.push(`${where}: its counter says ${counted} packet(s) dropped, but ${matched.length} captured packet(s) match it`);
     }
   }
-  return { rules: drafts, drops, notes, warnings, decisions };
+  return { rules: drafts, drops, notes, warnings, decisions, zh: { decisions: decisionsZh } };
 }
 
 /** The rule that dropped the packet `frame` of `host`'s capture before TCP saw it, if any. */
@@ -314,6 +324,6 @@ export function icmpReachingStack(timeline: RuleTimeline, host: RunHost): IcmpMe
 }
 
 /** `dropped by server's rule drop-syn (filter/INPUT: … → DROP) before TCP saw it`: the replay's reason. */
-export function describeRuleDrop(drop: RuleDrop): string {
-  return `dropped by ${drop.host}'s rule ${drop.rule} (${drop.description}) before TCP saw it`;
+export function describeRuleDrop(drop: RuleDrop): Text {
+  return words((w) => w.ruleDrop(drop.host, drop.rule, drop.description));
 }

@@ -16,7 +16,7 @@ export interface RunRecord {
   startedUs: number;
   hosts: readonly RunHost[];
   steps: readonly StepRecord[];
-  /** Why the run has no kernel trace (tracefs unavailable, remote engine, …); absent when it has one. */
+  /** Why the run has no kernel trace, as its kernel-trace.json records it (tracefs unavailable, remote engine, …); absent when it has one, or no file. */
   kernelTraceUnavailable?: string;
   /** The kernel's call paths (`kernel-paths.json`: stacks of the recorded calls, connect(2)'s return); absent in older folders. */
   kernelCallPaths?: KernelCallPaths;

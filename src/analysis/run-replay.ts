@@ -13,6 +13,7 @@ import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
 import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 import { isLabSocket } from './socket-timeline.js';
 import { buildRuleTimeline, describeRuleDrop, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * The replay of a whole run: every lab socket of every host, split into the connections a 4-tuple
@@ -210,7 +211,7 @@ function afterQueuedData(host: RunHost, conn: string, startUs: number): number {
 }
 
 /** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */
-function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegment) => string | undefined {
+function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegment) => Text | undefined {
   return (segment) => {
     if (!isAddressOf(host, segment.dst)) return undefined;
     const drop = ruleDropOf(rules, host.name, segment.frame);
@@ -223,6 +224,6 @@ function timelineDropper(rules: RuleTimeline, host: RunHost): (segment: TcpSegme
  * (rule-timeline.ts: INPUT/PREROUTING DROP or REJECT rules while in place, confirmed by their counters).
  * tcpdump sees an incoming packet before netfilter does, so such a segment is in the capture.
  */
-export function firewallDropper(run: RunRecord, host: RunHost, _addresses?: Readonly<Record<string, string>>): (segment: TcpSegment) => string | undefined {
+export function firewallDropper(run: RunRecord, host: RunHost, _addresses?: Readonly<Record<string, string>>): (segment: TcpSegment) => Text | undefined {
   return timelineDropper(buildRuleTimeline(run), host);
 }

@@ -4,6 +4,8 @@ import { parseTcpState } from '../tcp/state.js';
 import { CAPTURE_ALLOWANCE_MS, effectiveSynAckRetries, possibleSynAckDropFires, predictSynAckSchedule, type SynQueuePressure } from '../tcp/timing-model.js';
 import type { RunHost, RunRecord } from './run-record.js';
 import type { ObservedSend } from './timing-fit.js';
+import { timingText } from '../messages/check-words/timing-words.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * What the sampler's reads prove. The agent reads /proc/net/tcp every 5 ms (plus its scheduling latency)
@@ -92,6 +94,9 @@ export function synQueueReadings(host: RunHost, local: string, backlog: number):
 /** One SYN-ACK limit the evidence allows for a request: the num_timeout at which it is dropped, and why. */
 export interface SynAckDropCandidate {
   readonly k: number;
+  /** Why, for people. */
+  readonly words: Text;
+  /** Why, in English (`words.en`: the replay's timer names). */
   readonly description: string;
 }
 
@@ -109,7 +114,12 @@ export function synAckDropLimits(
   self?: string,
 ): SynAckDropCandidate[] {
   const retries = settings.tcp_synack_retries;
-  if (readingsOf === undefined) return [{ k: retries, description: `limit tcp_synack_retries=${retries}` }];
+  const candidate = (k: number, readings: readonly SynQueuePressure[]): SynAckDropCandidate => {
+    const seen = readings.filter((r, i) => readings.findIndex((q) => q.requests === r.requests && q.young === r.young) === i);
+    const words = timingText((w) => w.synAckLimit(k, retries, seen, readings[0]?.backlog));
+    return { k, words, description: words.en };
+  };
+  if (readingsOf === undefined) return [candidate(retries, [])];
   const readingsAt = new Map<number, readonly SynQueuePressure[]>();
   const limitsAt = (numTimeout: number): number[] => {
     if (numTimeout === 0) return [retries]; // a young request is never dropped at its first fire (limit ≥ 2 > 0)
@@ -121,23 +131,20 @@ export function synAckDropLimits(
     return [...new Set(limits)].sort((a, b) => a - b);
   };
   const fires = possibleSynAckDropFires(limitsAt, Math.max(0, observedRetransmissions), retries + 1);
-  return fires.map((k) => {
-    const readings = readingsAt.get(k) ?? [];
-    const seen = [...new Set(readings.map((r) => `${r.requests} requests, ${r.young} young`))].join(' / ');
-    const backlog = readings[0]?.backlog;
-    const limit = k < retries ? `limit cut to ${k} from tcp_synack_retries=${retries}` : `limit tcp_synack_retries=${retries}`;
-    return { k, description: `${limit}${seen === '' ? '' : ` (queue sampled at that fire: ${seen}${backlog === undefined ? '' : `, backlog ${backlog}`})`}` };
-  });
+  return fires.map((k) => candidate(k, readingsAt.get(k) ?? []));
 }
 
-/** When a row disappeared, as far as the evidence tells: after `afterMs`, by `byMs` (ms offsets from the first send). */
-export interface ObservedGiveUp {
+/**
+ * When a row disappeared, as far as the evidence tells: after `afterMs`, by `byMs` (ms offsets from the first
+ * send), and what tells it, in `Words` (the checks' Texts; the fitters read only the times).
+ */
+export interface ObservedGiveUp<Words = unknown> {
   readonly afterMs: number;
   readonly byMs: number;
-  readonly source: string;
-  readonly afterSource?: string;
+  readonly source: Words;
+  readonly afterSource?: Words;
   /** Why the moment is known only as an interval (default: a sampled disappearance). */
-  readonly why?: string;
+  readonly why?: Words;
 }
 
 /**
@@ -150,17 +157,18 @@ export function sampledDisappearance(
   gone: Extract<AgentEvent, { type: 'socket-gone' }>,
   sends: readonly ObservedSend[],
   firstUs: number,
-): ObservedGiveUp {
+): ObservedGiveUp<Text> {
   const lastRead = lastSampleBefore(host.events, gone.timeUs);
   const lastSend = sends.at(-1);
   const useRead = lastRead !== undefined && (lastSend === undefined || lastRead >= lastSend.timeUs);
   const afterUs = useRead ? lastRead : (lastSend?.timeUs ?? gone.timeUs);
-  const afterSource = useRead
-    ? `the agent's last earlier read of /proc/net/tcp, which still had the row`
-    : lastSend !== undefined
-      ? `its last transmission (${host.name} capture #${lastSend.frame}), the latest proof it existed`
-      : 'the sample that found it gone (no earlier evidence)';
-  return { afterMs: (Math.min(afterUs, gone.timeUs) - firstUs) / 1000, byMs: (gone.timeUs - firstUs) / 1000, source: 'the socket-gone sample', afterSource };
+  const afterSource = timingText((w) => (useRead ? w.lastRead : lastSend !== undefined ? w.lastSend(host.name, lastSend.frame) : w.goneOnly));
+  return {
+    afterMs: (Math.min(afterUs, gone.timeUs) - firstUs) / 1000,
+    byMs: (gone.timeUs - firstUs) / 1000,
+    source: timingText((w) => w.goneSample),
+    afterSource,
+  };
 }
 
 /**

@@ -10,6 +10,8 @@ import {
 } from '../tcp/timing-model.js';
 import { compareProbeSchedule, type ProbeItemCheck, type ProbeSchedule } from '../tcp/probe-timing.js';
 import type { ObservedGiveUp } from './sampled-reads.js';
+import { timingText } from '../messages/check-words/timing-words.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * Timing fits under one policy (packetdrill's single verify_time() with a tolerance is the model): the
@@ -55,6 +57,8 @@ export interface ScheduleFit {
   /** Observed sends the model does not have. */
   readonly extra: readonly ObservedSend[];
   /** Departures from the model, for people; empty when the observation fits. */
+  readonly departures: readonly Text[];
+  /** The departures in English (`departures[].en`). */
   readonly problems: readonly string[];
 }
 
@@ -128,29 +132,35 @@ function fitOne(
     giveUp,
   );
   const items = answeredAtMs === undefined ? compared : compared.map((item) => stoppedByAnswer(item, answeredAtMs));
-  const problems: string[] = [];
+  const departures: Text[] = [];
   if (answeredAtMs !== undefined) {
     const after = sends.filter((send) => send.offsetMs > answeredAtMs + allowanceMs);
-    if (after.length > 0) problems.push(`${after.length} transmission(s) after the answer at ${seconds(answeredAtMs)} s stopped the timer`);
+    if (after.length > 0) departures.push(timingText((w) => w.afterAnswer(after.length, seconds(answeredAtMs))));
   }
   const failed = items.filter((item) => !item.ok);
   const missingSends = failed.filter((item) => item.verdict === 'unobserved' && item.index < expectedSends).length;
   const dueSends = expectedSends - items.filter((item) => item.verdict === 'not-due' && item.index < expectedSends).length;
-  if (missingSends > 0) problems.push(`${missingSends} of ${dueSends} transmissions missing`);
+  if (missingSends > 0) departures.push(timingText((w) => w.missingSends(missingSends, dueSends)));
   for (const item of failed) {
     if (item.verdict === 'early' || item.verdict === 'late') {
       const isGiveUp = item.index >= expectedSends;
-      const what = isGiveUp ? 'the give-up' : `transmission ${item.index + 1}`;
-      const when =
-        isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs
-          ? `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s`
-          : `${seconds(item.observedMs ?? 0)} s`;
-      problems.push(`${what} ${item.verdict} (${when}, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`);
+      const interval = isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs ? giveUp : undefined;
+      departures.push(
+        timingText((w) =>
+          w.mistimed(
+            isGiveUp ? w.theGiveUp : w.transmission(item.index),
+            item.verdict,
+            interval !== undefined ? w.between(seconds(interval.afterMs), seconds(interval.byMs)) : `${seconds(item.observedMs ?? 0)} s`,
+            seconds(item.earliestMs ?? 0),
+            seconds(item.latestMs ?? 0),
+          ),
+        ),
+      );
     }
   }
-  if (items.at(-1)?.verdict === 'unobserved') problems.push('the give-up was not observed');
-  if (extra.length > 0) problems.push(`${extra.length} transmission(s) more than the model allows`);
-  return { lateness, schedule, placement, items, slotSends, extra, problems };
+  if (items.at(-1)?.verdict === 'unobserved') departures.push(timingText((w) => w.giveUpUnobserved));
+  if (extra.length > 0) departures.push(timingText((w) => w.extraSends(extra.length)));
+  return { lateness, schedule, placement, items, slotSends, extra, departures, problems: departures.map((d) => d.en) };
 }
 
 /** An unobserved item whose window had not closed when the answer arrived was not due: the answer stopped the timer first. */
@@ -267,6 +277,9 @@ export interface ProbeFit {
   readonly lateness: TimerLateness;
   readonly schedule: ProbeSchedule;
   readonly items: readonly ProbeItemCheck[];
+  /** Departures from the model, for people; empty when the observation fits. */
+  readonly departures: readonly Text[];
+  /** The departures in English (`departures[].en`). */
   readonly problems: readonly string[];
 }
 
@@ -292,15 +305,17 @@ export function fitProbes(
       const verdict: ProbeItemCheck['verdict'] = giveUp.byMs < item.earliestMs ? 'early' : giveUp.afterMs > item.latestMs ? 'late' : 'ok';
       return { ...item, verdict, ok: verdict === 'ok' };
     });
-    const problems = items
+    const departures = items
       .filter((item) => !item.ok)
-      .map((item) => {
-        const what = item.what === 'give-up' ? 'the give-up' : `probe ${item.index + 1}`;
-        if (item.verdict === 'unobserved') return `${what} expected at ${seconds(item.expectedMs ?? 0)} s was not observed`;
-        if (item.verdict === 'unexpected') return `${what} at ${seconds(item.observedMs ?? 0)} s is not in the model`;
-        return `${what} ${item.verdict} (${seconds(item.observedMs ?? 0)} s, window ${seconds(item.earliestMs ?? 0)}–${seconds(item.latestMs ?? 0)} s)`;
-      });
-    return { lateness, schedule, items, problems };
+      .map((item) =>
+        timingText((w) => {
+          const what = item.what === 'give-up' ? w.theGiveUp : w.probe(item.index);
+          if (item.verdict === 'unobserved') return w.probeUnobserved(what, seconds(item.expectedMs ?? 0));
+          if (item.verdict === 'unexpected') return w.probeUnexpected(what, seconds(item.observedMs ?? 0));
+          return w.mistimed(what, item.verdict, `${seconds(item.observedMs ?? 0)} s`, seconds(item.earliestMs ?? 0), seconds(item.latestMs ?? 0));
+        }),
+      );
+    return { lateness, schedule, items, departures, problems: departures.map((d) => d.en) };
   };
   const onTime = fitAt('none');
   const late = fitAt('max');
@@ -314,7 +329,8 @@ export interface FinRtoEstimate {
   /** The largest one (rtoCandidates()); equal to rtoMs when the gaps pin one down. */
   readonly latestRtoMs: number;
   readonly tlpAtMs: number | undefined;
-  readonly source: string;
+  /** How the estimate was made, for people. */
+  readonly source: Text;
 }
 
 /**
@@ -383,7 +399,7 @@ export function estimateFinRto(
   const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
   const rtoGaps = hasTlp ? gaps.slice(1) : gaps;
   const tlpAtMs = hasTlp ? offsetsMs[1] : undefined;
-  if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, latestRtoMs: rtoMinMs, tlpAtMs: undefined, source: 'tcp_rto_min: no retransmission to measure' };
+  if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, latestRtoMs: rtoMinMs, tlpAtMs: undefined, source: timingText((w) => w.rtoNoRetransmission) };
   const jiffyMs = 1000 / hz;
   const minMs = roundUpToJiffiesMs(rtoMinMs, hz);
   // Gap k is the timer armed after RTO retransmission k: 2^backoff RTOs, backoff one up per retransmission, one down per revert.
@@ -395,16 +411,12 @@ export function estimateFinRto(
   const high = Math.min(...rtoGaps.map((gap, k) => (gap + timerEarlyMs(gap, hz) + CAPTURE_ALLOWANCE_MS) / (factors[k] ?? 1)));
   const fitting = Math.max(minMs, Math.ceil(low / jiffyMs - 1e-9) * jiffyMs);
   const latest = Math.max(fitting, Math.floor(high / jiffyMs + 1e-9) * jiffyMs);
-  if (fitting <= high) {
-    const range =
-      latest > fitting ? `${fitting}–${latest} ms in whole jiffies fit every gap` : `${fitting} ms is the one RTO in whole jiffies that fits every gap`;
-    return { rtoMs: fitting, latestRtoMs: latest, tlpAtMs, source: `${range}: each is tried (rtoCandidates())` };
-  }
+  if (fitting <= high) return { rtoMs: fitting, latestRtoMs: latest, tlpAtMs, source: timingText((w) => w.rtoRange(fitting, latest)) };
   return {
     rtoMs,
     latestRtoMs: rtoMs,
     tlpAtMs,
-    source: bound >= rtoMinMs ? 'from the observed gaps (each RTO gap / 2^k, whole jiffies)' : `tcp_rto_min (${rtoMinMs} ms): the observed gaps are shorter`,
+    source: timingText((w) => (bound >= rtoMinMs ? w.rtoFromGaps : w.gapsBelowRtoMin(rtoMinMs))),
   };
 }
 

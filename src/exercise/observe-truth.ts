@@ -62,14 +62,16 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
       return { value: { kind: 'count', count: matching.length }, display: String(matching.length), evidence, refs };
     }
     case 'outcome': {
-      const { observed, evidence, decisive } = connectOutcomeOf(run, truth.host, truth.conn);
+      const { observed, decisive, ...outcome } = connectOutcomeOf(run, truth.host, truth.conn);
+      const evidence = outcome.evidence.map((e) => e.en);
       const refs: Evidence[] =
         decisive === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: decisive.timeUs, event: decisive.type, conn: truth.conn }];
       if (decisive === undefined) return { value: { kind: 'none', why: observed }, display: observed, evidence, refs };
       return { value: { kind: 'choice', value: observed }, display: observed, evidence, refs };
     }
     case 'error': {
-      const { observed, evidence, error } = socketErrorOf(run, truth.host, truth.conn);
+      const { observed, error, ...seen } = socketErrorOf(run, truth.host, truth.conn);
+      const evidence = seen.evidence.map((e) => e.en);
       const refs: Evidence[] = error === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: error.timeUs, event: 'error', conn: truth.conn }];
       return { value: { kind: 'choice', value: observed }, display: observed, evidence, refs };
     }
@@ -98,7 +100,8 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
 function observeGiveUp(host: string, conn: string, run: RunRecord): ObservedTruth {
   const stepIndex = run.lab.steps.findIndex((s) => s.kind === 'connect' && s.host === host && s.conn === conn);
   const step = run.steps.find((s) => s.index === stepIndex);
-  const { evidence, error } = socketErrorOf(run, host, conn);
+  const { error, ...seen } = socketErrorOf(run, host, conn);
+  const evidence = seen.evidence.map((e) => e.en);
   if (step === undefined) {
     const why = `connect step of ${conn} never ran`;
     return { value: { kind: 'none', why }, display: why, evidence: [], refs: [] };

@@ -70,7 +70,7 @@ export async function loadRunRecord(runDir: string): Promise<RunRecord> {
   if (hosts.some((h) => stateSourceOf(h) === 'sampled')) {
     const traceFile = join(runDir, 'kernel-trace.json');
     const trace = (existsSync(traceFile) ? readRunJson(traceFile) : {}) as { unavailable?: string };
-    record.kernelTraceUnavailable = trace.unavailable ?? 'the run folder has no kernel trace (recorded before tcplab traced the kernel, or by hand)';
+    if (trace.unavailable !== undefined) record.kernelTraceUnavailable = trace.unavailable;
   }
   return record;
 }

@@ -8,40 +8,6 @@
  * (tcp_ld_RTO_revert(), RFC 6069).
  */
 
-/** ICMP type names (RFC 792; ICMPv6: RFC 4443) and destination unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1). */
-const ICMP_TYPES: Readonly<Record<number, string>> = {
-  0: 'echo reply',
-  3: 'destination unreachable',
-  5: 'redirect',
-  8: 'echo request',
-  11: 'time exceeded',
-  12: 'parameter problem',
-};
-const ICMP_UNREACHABLE_CODES: Readonly<Record<number, string>> = {
-  0: 'net unreachable',
-  1: 'host unreachable',
-  2: 'protocol unreachable',
-  3: 'port unreachable',
-  9: 'net administratively prohibited',
-  10: 'host administratively prohibited',
-  13: 'communication administratively prohibited',
-};
-const ICMPV6_TYPES: Readonly<Record<number, string>> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem' };
-const ICMPV6_UNREACHABLE_CODES: Readonly<Record<number, string>> = {
-  0: 'no route',
-  1: 'administratively prohibited',
-  3: 'address unreachable',
-  4: 'port unreachable',
-};
-
-/** `ICMP type 3 code 1 (host unreachable)` (`ICMPv6 …` for family 6); the code is left out when undefined. */
-export function describeIcmp(type: number, code: number | undefined, family: 4 | 6 = 4): string {
-  const name = (family === 4 ? ICMP_TYPES : ICMPV6_TYPES)[type];
-  const unreachable = family === 4 ? type === 3 : type === 1;
-  const codeName = unreachable && code !== undefined ? (family === 4 ? ICMP_UNREACHABLE_CODES : ICMPV6_UNREACHABLE_CODES)[code] : undefined;
-  return `${family === 6 ? 'ICMPv6' : 'ICMP'} type ${type}${code === undefined ? '' : ` code ${code}`}${name === undefined ? '' : ` (${codeName ?? name})`}`;
-}
-
 const ICMP_ERRNO: readonly (string | undefined)[] = [
   'ENETUNREACH', // 0 net unreachable
   'EHOSTUNREACH', // 1 host unreachable

@@ -12,8 +12,10 @@ import { checkAcceptedFrom, checkByteCount } from './connection-checks.js';
 import { checkIcmp } from './icmp-checks.js';
 import { connSocketOf } from '../analysis/run-sockets.js';
 import { checkTimerReading } from './timer-checks.js';
-import { segmentRefs, type Check, type Evidence } from './verdict.js';
+import { rewordCheck, segmentRefs, textCheck, type Check, type Evidence } from './verdict.js';
 import { expectationSource } from './check-source.js';
+import { EXPECTATION_WORDS, type ExpectationWords } from '../messages/check-words/expectation-words.js';
+import { joinTexts, same, say, type Text } from '../messages/text.js';
 
 type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord, analysis: RunAnalysis) => Check;
 
@@ -37,7 +39,13 @@ function checkExpectation(expectation: Expectation, run: RunRecord, analysis: Ru
   const conn = 'conn' in expectation ? expectation.conn : undefined;
   const missing = conn === undefined || !('host' in expectation) ? undefined : missingConnection(run, expectation.host, conn);
   if (missing === undefined) return check;
-  return { ...check, status: 'fail', observed: missing.observed, evidence: [missing.evidence, ...check.evidence], refs: [] };
+  const failed = rewordCheck(check, (lines, lang) => ({ observed: missing.observed[lang], evidence: [missing.evidence[lang], ...lines.evidence] }));
+  return { ...failed, status: 'fail', refs: [] };
+}
+
+/** The sentence in every language, from the words of expectation checks. */
+function words(sentence: (w: ExpectationWords) => string): Text {
+  return say(EXPECTATION_WORDS, sentence);
 }
 
 /**
@@ -45,26 +53,24 @@ function checkExpectation(expectation: Expectation, run: RunRecord, analysis: Ru
  * listeners never accepted (its agent reports each accept() as an `accepted` event), or a connect
  * step (its `as`) that never ran.
  */
-export function missingConnection(run: RunRecord, host: string, conn: string): { observed: string; evidence: string } | undefined {
+export function missingConnection(run: RunRecord, host: string, conn: string): { observed: Text; evidence: Text } | undefined {
   const events = hostOf(run, host).events;
   const accepted = events.filter((e) => e.type === 'accepted');
   if (/^accepted-[1-9][0-9]*$/.test(conn)) {
     if (accepted.some((e) => e.conn === conn)) return undefined;
     return {
-      observed: `no connection ${conn}: the listener accepted ${accepted.length}`,
-      evidence:
-        `${host}'s agent events hold ${accepted.length} accept()` +
-        `${accepted.length === 0 ? '' : ` (${accepted.map((e) => e.conn).join(', ')})`}, none named ${conn}`,
+      observed: words((w) => w.noConnectionAccepted(conn, accepted.length)),
+      evidence: words((w) => w.acceptsHeld(host, accepted.length, accepted.map((e) => e.conn).join(', '), conn)),
     };
   }
   const connectIndex = run.lab.steps.findIndex((step) => step.kind === 'connect' && step.host === host && step.conn === conn);
   const ran = connectIndex >= 0 && run.steps.some((step) => step.index === connectIndex);
   if (ran || events.some((e) => 'conn' in e && e.conn === conn)) return undefined;
   return connectIndex < 0
-    ? { observed: `no connection ${conn} on ${host}`, evidence: `no connect step of ${host} is named ${conn}, and its agent reported none of that name` }
+    ? { observed: words((w) => w.noConnectionOn(conn, host)), evidence: words((w) => w.noConnectStepNamed(host, conn)) }
     : {
-        observed: `no connection ${conn}: its connect step (step ${connectIndex + 1}) never ran`,
-        evidence: `the run recorded ${run.steps.length} of ${run.lab.steps.length} steps`,
+        observed: words((w) => w.connectStepNeverRan(conn, connectIndex + 1)),
+        evidence: words((w) => w.stepsRecorded(run.steps.length, run.lab.steps.length)),
       };
 }
 
@@ -120,91 +126,96 @@ const checkStatePath: Checker<'states'> = (expectation, run, analysis) => {
     }
   }
   const pass = next === expectation.path.length;
-  const evidence = matched.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`);
-  if (!pass) evidence.push(`never sampled in ${expectation.path[next]} after ${matched.at(-1)?.state ?? 'the start'}`);
-  return {
-    name: `${connLabel(expectation)}${portSuffix(expectation.port)} passes through ${expectation.path.join(' → ')}`,
+  const evidence = matched.map((s) => sampledAt(run, s));
+  if (!pass) evidence.push(words((w) => w.neverSampledAfter(expectation.path[next]!, matched.at(-1)?.state)));
+  return textCheck({
+    name: words((w) => w.passesThrough(subjectOf(w, expectation), expectation.path.join(' → '))),
     status: pass ? 'pass' : 'fail',
-    expected: expectation.path.join(' → '),
+    expected: same(expectation.path.join(' → ')),
     observed: describeSamples(samples),
     evidence,
     refs: sampleRefs(expectation.host, matched),
-  };
+  });
 };
 
 const checkNeverStates: Checker<'never'> = (expectation, run, analysis) => {
   const samples = samplesOf(analysis, run, expectation);
   const offending = samples.filter((s) => expectation.states.includes(s.state));
-  return {
-    name: `${connLabel(expectation)}${portSuffix(expectation.port)} never in ${expectation.states.join(', ')}`,
-    status: offending.length === 0 ? 'pass' : 'fail',
-    expected: `none of ${expectation.states.join(', ')}`,
-    observed: offending.length === 0 ? describeSamples(samples) : `${offending[0]?.state} at ${relTime(run, offending[0]!.timeUs)}`,
-    evidence: offending.map((s) => `${s.state} sampled at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`),
+  const first = offending[0];
+  return textCheck({
+    name: words((w) => w.neverIn(subjectOf(w, expectation), expectation.states.join(', '))),
+    status: first === undefined ? 'pass' : 'fail',
+    expected: words((w) => w.noneOf(expectation.states.join(', '))),
+    observed: first === undefined ? describeSamples(samples) : words((w) => w.stateAt(first.state, relTime(run, first.timeUs))),
+    evidence: offending.map((s) => sampledAt(run, s)),
     refs: sampleRefs(expectation.host, offending),
-  };
+  });
 };
 
 const checkOutcome: Checker<'outcome'> = (expectation, run) => {
-  const { observed, evidence, decisive } = connectOutcomeOf(run, expectation.host, expectation.conn);
-  return {
-    name: `connect() of ${expectation.host}/${expectation.conn} ends in ${expectation.is}`,
+  const { observed, text, evidence, decisive } = connectOutcomeOf(run, expectation.host, expectation.conn);
+  return textCheck({
+    name: words((w) => w.connectEndsIn(expectation.host, expectation.conn, expectation.is)),
     status: observed === expectation.is ? 'pass' : 'fail',
-    expected: expectation.is,
-    observed,
+    expected: words((w) => w.outcome(expectation.is)),
+    observed: text,
     evidence,
     refs: decisive === undefined ? [] : [eventRef(expectation.host, decisive)],
-  };
+  });
 };
 
-/** What connect() of `conn` on `host` ended in: its first `connected` or `error` event, or no outcome while still pending. */
+/**
+ * What connect() of `conn` on `host` ended in (`connected`, an errno name, or a sentence when it was still
+ * pending; `text` says it to people): its first `connected` or `error` event.
+ */
 export function connectOutcomeOf(
   run: RunRecord,
   host: string,
   conn: string,
-): { observed: string; evidence: string[]; decisive?: Extract<AgentEvent, { type: 'connected' | 'error' }> } {
+): { observed: string; text: Text; evidence: Text[]; decisive?: Extract<AgentEvent, { type: 'connected' | 'error' }> } {
   const events = hostOf(run, host).events;
   const decisive = events.find(
     (e): e is Extract<AgentEvent, { type: 'connected' | 'error' }> => (e.type === 'connected' || e.type === 'error') && e.conn === conn,
   );
   if (decisive?.type === 'connected') {
-    return { observed: 'connected', decisive, evidence: [`connect() succeeded at ${relTime(run, decisive.timeUs)} (${decisive.local} → ${decisive.remote})`] };
+    const evidence = [words((w) => w.connectSucceeded(relTime(run, decisive.timeUs), decisive.local, decisive.remote))];
+    return { observed: 'connected', text: words((w) => w.outcome('connected')), decisive, evidence };
   }
-  if (decisive?.type === 'error') {
-    const evidence = [`${decisive.syscall ?? 'socket'} failed with ${decisive.code} at ${relTime(run, decisive.timeUs)}: ${decisive.message}`];
-    return { observed: decisive.code, decisive, evidence };
-  }
-  return { observed: 'no outcome (the connection attempt was still pending when the run ended)', evidence: [] };
+  if (decisive?.type === 'error') return { observed: decisive.code, text: same(decisive.code), decisive, evidence: [callFailed(run, decisive)] };
+  const pending = words((w) => w.noOutcome);
+  return { observed: pending.en, text: pending, evidence: [] };
+}
+
+function callFailed(run: RunRecord, error: Extract<AgentEvent, { type: 'error' }>): Text {
+  return words((w) => w.callFailed(error.syscall, error.code, relTime(run, error.timeUs), error.message));
 }
 
 const checkConnectReturned: Checker<'connect-returned'> = (expectation, run) => {
   const returned = hostOf(run, expectation.host).events.find((e) => e.type === 'connect-returned' && e.conn === expectation.conn);
-  const observed = returned?.type === 'connect-returned' ? returned.errno : 'no connect-returned event (connect(2) was never called)';
-  return {
-    name: `the nonblocking connect() of ${expectation.host}/${expectation.conn} returns ${expectation.is === 'ok' ? '0' : expectation.is}`,
-    status: observed === expectation.is ? 'pass' : 'fail',
-    expected: expectation.is,
-    observed,
+  const errno = returned?.type === 'connect-returned' ? returned.errno : undefined;
+  return textCheck({
+    name: words((w) => w.nonblockingReturns(expectation.host, expectation.conn, expectation.is === 'ok' ? '0' : expectation.is)),
+    status: errno === expectation.is ? 'pass' : 'fail',
+    expected: same(expectation.is),
+    observed: errno === undefined ? words((w) => w.noConnectReturned) : same(errno),
     evidence:
       returned?.type === 'connect-returned'
-        ? [
-            `connect(2) returned ${returned.errno === 'ok' ? '0' : `-1 with errno ${returned.errno}`} at ${relTime(run, returned.timeUs)} (bound to ${returned.local || 'nothing'})`,
-          ]
-        : [`no connect-returned event for ${expectation.conn} in ${expectation.host}'s agent events`],
+        ? [words((w) => w.connectReturnedAt(returned.errno, relTime(run, returned.timeUs), returned.local))]
+        : [words((w) => w.noConnectReturnedEvent(expectation.host, expectation.conn))],
     refs: returned === undefined ? [] : [eventRef(expectation.host, returned)],
-  };
+  });
 };
 
 const checkSocketError: Checker<'error'> = (expectation, run) => {
   const { observed, evidence, error } = socketErrorOf(run, expectation.host, expectation.conn);
-  return {
-    name: `${expectation.host}/${expectation.conn} sees ${expectation.is === 'none' ? 'no socket error' : expectation.is}`,
+  return textCheck({
+    name: words((w) => w.seesError(expectation.host, expectation.conn, expectation.is)),
     status: observed === expectation.is ? 'pass' : 'fail',
-    expected: expectation.is,
-    observed,
+    expected: words((w) => w.outcome(expectation.is)),
+    observed: words((w) => w.outcome(observed)),
     evidence,
     refs: error === undefined ? [] : [eventRef(expectation.host, error)],
-  };
+  });
 };
 
 /** The error the application saw on `conn` of `host` (its first `error` event), or `none`. */
@@ -212,14 +223,10 @@ export function socketErrorOf(
   run: RunRecord,
   host: string,
   conn: string,
-): { observed: string; evidence: string[]; error?: Extract<AgentEvent, { type: 'error' }> } {
+): { observed: string; evidence: Text[]; error?: Extract<AgentEvent, { type: 'error' }> } {
   const error = hostOf(run, host).events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
-  if (error === undefined) return { observed: 'none', evidence: [`no error event for ${conn} in ${host}'s agent events`] };
-  return {
-    observed: error.code,
-    error,
-    evidence: [`${error.syscall ?? 'socket'} failed with ${error.code} at ${relTime(run, error.timeUs)}: ${error.message}`],
-  };
+  if (error === undefined) return { observed: 'none', evidence: [words((w) => w.noErrorEvent(host, conn))] };
+  return { observed: error.code, error, evidence: [callFailed(run, error)] };
 }
 
 /** The peak number of `host`'s sockets in one state at the same time, replaying the samples in order. */
@@ -235,17 +242,16 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
     if (sample.state === expectation.state) count++;
     if (count > peak) [peak, peakUs] = [count, sample.timeUs];
   }
-  const bounds = [expectation.min !== undefined && `at least ${expectation.min}`, expectation.max !== undefined && `at most ${expectation.max}`]
-    .filter(Boolean)
-    .join(' and ');
-  const pass = (expectation.min === undefined || peak >= expectation.min) && (expectation.max === undefined || peak <= expectation.max);
-  return {
-    name: `${bounds} sockets of ${connLabel(expectation)}${portSuffix(expectation.port)} in ${expectation.state} at once`,
+  const { min, max } = expectation;
+  const bounds = words((w) => [min !== undefined && w.atLeast(min), max !== undefined && w.atMost(max)].filter((b) => b !== false).join(w.and));
+  const pass = (min === undefined || peak >= min) && (max === undefined || peak <= max);
+  return textCheck({
+    name: say(EXPECTATION_WORDS, (w, lang) => w.socketsAtOnce(bounds[lang], subjectOf(w, expectation), expectation.state)),
     status: pass ? 'pass' : 'fail',
     expected: bounds,
-    observed: `${peak}`,
-    evidence: peak > 0 ? [`${peak} in ${expectation.state} at ${relTime(run, peakUs)} (/proc/net/tcp samples)`] : [],
-  };
+    observed: same(peak),
+    evidence: peak > 0 ? [words((w) => w.peakAt(peak, expectation.state, relTime(run, peakUs)))] : [],
+  });
 };
 
 /**
@@ -257,47 +263,50 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
   const { atLeast, wanted, sent, matching } = segmentsMatching(run, expectation.from, expectation.to, expectation.flags, expectation.port);
   const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
-  const bounds: string[] = [];
-  if (expectation.count !== undefined) bounds.push(`exactly ${expectation.count}`);
-  if (expectation.min !== undefined) bounds.push(`at least ${expectation.min}`);
-  if (expectation.max !== undefined) bounds.push(`at most ${expectation.max}`);
+  const { count, min, max } = expectation;
+  const bounds: Text[] = [];
+  if (count !== undefined) bounds.push(words((w) => w.exactly(count)));
+  if (min !== undefined) bounds.push(words((w) => w.atLeast(min)));
+  if (max !== undefined) bounds.push(words((w) => w.atMost(max)));
   const n = matching.length;
   let pass =
     (expectation.count === undefined || n === expectation.count) &&
     (expectation.min === undefined || n >= expectation.min) &&
     (expectation.max === undefined || n <= expectation.max);
   const seqs = [...new Set(matching.map((s) => s.seq))];
-  let observed = `${n}`;
+  let seqWords: Text = same('');
   if (expectation.sameSeq) {
-    bounds.push('all with the same sequence number');
+    bounds.push(words((w) => w.sameSeq));
     pass &&= seqs.length <= 1;
-    observed += seqs.length <= 1 ? (n > 0 ? `, all seq ${seqs[0]}` : '') : `, ${seqs.length} different sequence numbers (${seqs.slice(0, 4).join(', ')})`;
+    if (seqs.length > 1) seqWords = words((w) => w.differentSeqs(seqs.length, seqs.slice(0, 4).join(', ')));
+    else if (n > 0) seqWords = words((w) => w.allSeq(seqs[0]!));
   }
-  if (nearMisses.length > 0) observed = `${observed.replace(/^\d+/, `${n} [${expectation.flags}]`)}; ${describeNearMisses(nearMisses)}`;
+  const counted = same(nearMisses.length > 0 ? `${n} [${expectation.flags}]` : `${n}`);
+  const observed =
+    nearMisses.length > 0 ? joinTexts([joinTexts([counted, seqWords], ''), describeNearMisses(nearMisses)], '; ') : joinTexts([counted, seqWords], '');
   const letters = atLeast ? expectation.flags.slice(0, -1) : expectation.flags;
-  const where = (s: TcpSegment): string => `${expectation.from} capture #${s.frame} at ${relTime(run, s.timeUs)}`;
-  return {
+  const where = (s: TcpSegment): Text => words((w) => w.captureFrameAt(expectation.from, s.frame, relTime(run, s.timeUs)));
+  return textCheck({
     name: atLeast
-      ? `segments with ${letters} set (any other flags) ${expectation.from} → ${expectation.to}${portSuffix(expectation.port)}`
-      : `[${expectation.flags}] segments ${expectation.from} → ${expectation.to}${portSuffix(expectation.port)}`,
+      ? words((w) => w.segmentsWithFlags(letters, expectation.from, expectation.to, expectation.port))
+      : words((w) => w.segmentsExactly(expectation.flags, expectation.from, expectation.to, expectation.port)),
     status: pass ? 'pass' : 'fail',
-    expected: bounds.join(', '),
+    expected: joinTexts(
+      bounds,
+      words((w) => w.listSeparator),
+    ),
     observed,
     evidence: [
-      ...matching.slice(0, 20).map((s) => `${where(s)}${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`),
+      ...matching.slice(0, 20).map((s) => joinTexts([where(s), same(`${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`)], '')),
       ...nearMisses
         .slice(0, 10)
-        .map(
-          (s) =>
-            `not counted (flags differ from exactly [${expectation.flags}]): ${where(s)} [${formatFlags(s.flags)}] seq ${s.seq}; ` +
-            `write "${letters}*" to count every segment with ${letters} set`,
-        ),
+        .map((s) => say(EXPECTATION_WORDS, (w, lang) => w.notCounted(expectation.flags, where(s)[lang], formatFlags(s.flags), s.seq, letters))),
     ],
     refs: segmentRefs(
       expectation.from,
       matching.map((s) => s.frame),
     ),
-  };
+  });
 };
 
 /** Segments `from` sent to `to` in its own capture, and those whose flags equal `flags` (tcpdump letters), or include them all with a trailing `*`. */
@@ -319,10 +328,13 @@ export function segmentsMatching(
 }
 
 /** `1 [R.] at #12; 3 [FP.] first at #7`: segments grouped by their flags, in capture order. */
-function describeNearMisses(segments: readonly TcpSegment[]): string {
+function describeNearMisses(segments: readonly TcpSegment[]): Text {
   const groups = new Map<string, TcpSegment[]>();
   for (const s of segments) groups.set(formatFlags(s.flags), [...(groups.get(formatFlags(s.flags)) ?? []), s]);
-  return [...groups].map(([flags, list]) => `${list.length} [${flags}] ${list.length === 1 ? 'at' : 'first at'} #${list[0]?.frame}`).join('; ');
+  return joinTexts(
+    [...groups].map(([flags, list]) => words((w) => w.nearMiss(list.length, flags, list[0]?.frame))),
+    '; ',
+  );
 }
 
 const checkHandshake: Checker<'handshake'> = (expectation, run) => {
@@ -352,36 +364,36 @@ const checkHandshake: Checker<'handshake'> = (expectation, run) => {
         (s.flags & TcpFlag.ACK) !== 0 &&
         (s.flags & TcpFlag.SYN) === 0,
     );
-  const expected = 'SYN seq=x; SYN-ACK seq=y ack=x+1; ACK seq=x+1 ack=y+1';
-  const name = `three-way handshake ${expectation.client} → ${expectation.server} (absolute sequence numbers)`;
+  const expected = same('SYN seq=x; SYN-ACK seq=y ack=x+1; ACK seq=x+1 ack=y+1');
+  const name = words((w) => w.handshakeName(expectation.client, expectation.server));
   if (!syn || !synAck || !ack) {
-    const missing = !syn ? 'no SYN' : !synAck ? 'no SYN-ACK answering the SYN' : 'no ACK of the SYN-ACK';
-    return {
+    return textCheck({
       name,
       status: 'fail',
       expected,
-      observed: missing,
-      evidence: syn ? [`SYN: ${expectation.client} capture #${syn.frame}`] : [],
+      observed: words((w) => (!syn ? w.noSyn : !synAck ? w.noSynAck : w.noAckOfSynAck)),
+      evidence: syn ? [words((w) => `SYN: ${w.captureFrame(expectation.client, syn.frame)}`)] : [],
       refs: segmentRefs(expectation.client, syn ? [syn.frame] : []),
-    };
+    });
   }
   const x = syn.seq;
   const y = synAck.seq;
   const plus1 = (n: number): number => (n + 1) >>> 0;
   const ok = synAck.ack === plus1(x) && ack.seq === plus1(x) && ack.ack === plus1(y);
-  return {
+  const segment = (what: string, frame: number, ackShouldBe?: number): Text => words((w) => w.handshakeSegment(what, expectation.client, frame, ackShouldBe));
+  return textCheck({
     name,
     status: ok ? 'pass' : 'fail',
     expected,
-    observed: `SYN seq=${x}; SYN-ACK seq=${y} ack=${synAck.ack}; ACK seq=${ack.seq} ack=${ack.ack}`,
+    observed: same(`SYN seq=${x}; SYN-ACK seq=${y} ack=${synAck.ack}; ACK seq=${ack.seq} ack=${ack.ack}`),
     evidence: [
-      `SYN ${expectation.client} capture #${syn.frame}`,
-      `SYN-ACK ${expectation.client} capture #${synAck.frame}${synAck.ack === plus1(x) ? '' : ` (ack should be ${plus1(x)})`}`,
-      `ACK ${expectation.client} capture #${ack.frame}${ack.ack === plus1(y) ? '' : ` (ack should be ${plus1(y)})`}`,
+      segment('SYN', syn.frame),
+      segment('SYN-ACK', synAck.frame, synAck.ack === plus1(x) ? undefined : plus1(x)),
+      segment('ACK', ack.frame, ack.ack === plus1(y) ? undefined : plus1(y)),
     ],
     refs: segmentRefs(expectation.client, [syn.frame, synAck.frame, ack.frame]),
     reference: 'RFC 9293 §3.5',
-  };
+  });
 };
 
 /** The host's sampled states from the analysis, on `port` (local or remote) and of connection `conn` when given. */
@@ -399,9 +411,13 @@ export function samplesOf(analysis: RunAnalysis, run: RunRecord, filter: { host:
   return samples;
 }
 
-/** `client/c` for a claim about one connection, else the host. */
-function connLabel(expectation: { host: string; conn?: string }): string {
-  return expectation.conn === undefined ? expectation.host : `${expectation.host}/${expectation.conn}`;
+/** `client/c (port 8888)`: what a claim is about, in the words `w`. */
+function subjectOf(w: ExpectationWords, expectation: { host: string; conn?: string; port?: number }): string {
+  return w.subject(expectation.host, expectation.conn, expectation.port);
+}
+
+function sampledAt(run: RunRecord, s: StateSample): Text {
+  return words((w) => w.sampledAt(s.state, relTime(run, s.timeUs), s.local, s.remote));
 }
 
 function sampleRefs(host: string, samples: readonly StateSample[]): Evidence[] {
@@ -412,13 +428,8 @@ function eventRef(host: string, event: { type: string; timeUs: number; conn?: st
   return { kind: 'event', host, timeUs: event.timeUs, event: event.type, ...(event.conn !== undefined && { conn: event.conn }) };
 }
 
-function portSuffix(port: number | undefined): string {
-  return port === undefined ? '' : ` (port ${port})`;
-}
-
-function describeSamples(samples: readonly StateSample[]): string {
-  if (samples.length === 0) return 'no socket sampled';
-  return statePathOf(samples).join(' → ');
+function describeSamples(samples: readonly StateSample[]): Text {
+  return samples.length === 0 ? words((w) => w.noSocketSampled) : same(statePathOf(samples).join(' → '));
 }
 
 /** The states samples pass through, in order, a state repeated by consecutive samples written once. */

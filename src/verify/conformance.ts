@@ -1,16 +1,19 @@
-import { describeIcmp } from '../tcp/icmp-errors.js';
+import { describeIcmp } from '../messages/icmp-words.js';
 import { linuxMachine } from '../tcp/linux-profile.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
-import type { EndpointReplay, ReplayCause, ReplayEntry } from '../analysis/endpoint-replay.js';
+import { OPEN_BEFORE_CAPTURE, skippedOf, timerNameOf, type EndpointReplay, type ReplayEntry } from '../analysis/endpoint-replay.js';
 import { replayRun } from '../analysis/run-replay.js';
 import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
-import { buildRuleTimeline } from '../analysis/rule-timeline.js';
+import { buildRuleTimeline, decisionsOf } from '../analysis/rule-timeline.js';
 import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
-import type { Check, Evidence } from './verdict.js';
+import { CONFORMANCE_WORDS, type ConformanceWords } from '../messages/check-words/conformance-words.js';
+import { joinTexts, same, say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
+import { textCheck, type Check, type CheckDraft, type Evidence } from './verdict.js';
 import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, latestTracedUs, untraced, type ExactTransition } from './exact-conformance.js';
 
 /*
@@ -40,6 +43,14 @@ import { crossCheckSamples, exactTransitionsOf, judgeExactTransitions, latestTra
 /** Longest path the legality test considers between two consecutive samples. */
 const MAX_GAP_TRANSITIONS = 6;
 
+/** Between the parts of a list of violations (`a; b`). */
+const SEPARATOR: Text = say(CONFORMANCE_WORDS, (w) => w.separator);
+
+/** The sentence in every language, from the words of conformance checks. */
+function words(sentence: (w: ConformanceWords, lang: Lang) => string): Text {
+  return say(CONFORMANCE_WORDS, sentence);
+}
+
 /** One Check per sampled lab socket of every host: "follows the TCP state machine". */
 export function checkConformance(run: RunRecord, replays: readonly EndpointReplay[] = replayRun(run), analysis?: RunAnalysis): Check[] {
   const checks: Check[] = [];
@@ -53,7 +64,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
     const bySocket = new Map<string, StateSample[]>();
     // Rules with hidden-state matches (-m limit, …) on this host: how their drops were decided (rule-timeline.ts).
-    const decisions = (analysis?.rules ?? buildRuleTimeline(run)).decisions.get(host.name) ?? [];
+    const decisions = decisionsOf(analysis?.rules ?? buildRuleTimeline(run), host.name);
     for (const sample of analysed?.samples ?? sampleStates(host.events)) {
       if (sample.remote.endsWith(':0')) continue; // listeners: not a connection
       const list = bySocket.get(sample.socket) ?? [];
@@ -78,28 +89,24 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
         const samples = allSamples.filter((s) => inWindow(s.timeUs));
         const transitions = exactTransitionsOf(host, local, remote).filter((t) => inWindow(t.timeUs));
         if (samples.length === 0 && transitions.length === 0) continue;
-        const nth =
-          tupleReplays.length > 1
-            ? ` (connection ${index + 1} of ${tupleReplays.length} on this 4-tuple${replay?.conn === undefined ? '' : `: ${replay.conn}`})`
-            : '';
+        const nth = tupleReplays.length > 1 ? words((w) => w.nthConnection(index + 1, tupleReplays.length, replay?.conn)) : same('');
         const judged =
           transitions.length > 0 && replay !== undefined
-            ? checkSocketExactly(run, host, machine, transitions, samples, replay)
-            : checkSocket(run, host, machine, samples, replay, { local, remote }, tracedUntil(run, host, replay, boundaryUs));
-        const check = {
-          ...judged,
-          name: nth === '' ? judged.name : judged.name.replace(' follows the TCP state machine', `${nth} follows the TCP state machine`),
-        };
-        checks.push({
-          ...check,
-          evidence: [...(check.evidence ?? []), ...decisions.map((d) => `note: ${d}`)],
-          source:
-            transitions.length > 0
-              ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)'
-              : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
-          origin: { kind: 'conformance', host: host.name, local, remote },
-          refs: [...(check.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
-        });
+            ? judgeSocketExactly(run, host, machine, transitions, samples, replay)
+            : judgeSocket(run, host, machine, samples, replay, { local, remote }, tracedUntil(run, host, replay, boundaryUs));
+        checks.push(
+          textCheck({
+            ...judged,
+            name: words((w, lang) => w.followsMachine(host.name, local, remote, nth[lang])),
+            evidence: [...judged.evidence, ...decisions.map((d) => words((w, lang) => w.note(d[lang])))],
+            source:
+              transitions.length > 0
+                ? 'conformance on exact kernel events (tracepoints; Linux machine, src/tcp/linux-profile.ts)'
+                : 'conformance (Linux machine, src/tcp/linux-profile.ts)',
+            origin: { kind: 'conformance', host: host.name, local, remote },
+            refs: [...(judged.refs ?? []), ...conformanceRefs(host.name, samples, replay)],
+          }),
+        );
       }
     }
   }
@@ -118,8 +125,10 @@ function tracedUntil(run: RunRecord, host: RunHost, replay: EndpointReplay | und
 }
 
 /** The received segments the replay left out and why (a rule's drop, a full or deferring accept queue, …): the first five. */
-function skippedEvidence(replay: EndpointReplay): string[] {
-  return replay.skipped.slice(0, 5).map((skip) => `${replay.host} capture #${skip.frame}: ${skip.reason}`);
+function skippedEvidence(replay: EndpointReplay): Text[] {
+  return skippedOf(replay)
+    .slice(0, 5)
+    .map((skip) => words((w, lang) => w.detailed(w.captureFrame(replay.host, skip.frame), skip.reason[lang])));
 }
 
 /** The socket's samples, the capture frames its replay rests on, and the timer windows it predicts. */
@@ -136,8 +145,8 @@ function conformanceRefs(host: string, samples: readonly StateSample[], replay: 
 interface Violation {
   /** The first moment the message names (where the observation departs). */
   readonly timeUs: number;
-  readonly message: string;
-  readonly expected: string;
+  readonly message: Text;
+  readonly expected: Text;
   readonly reference: string | undefined;
 }
 
@@ -151,8 +160,21 @@ export function checkSocket(
   tuple: { local: string; remote: string } = samples[0] as StateSample,
   tracedUntilUs?: number,
 ): Check {
+  return textCheck(judgeSocket(run, host, machine, samples, replay, tuple, tracedUntilUs));
+}
+
+/** checkSocket()'s judgement, its words in every language. */
+function judgeSocket(
+  run: RunRecord,
+  host: RunHost,
+  machine: TcpMachine,
+  samples: readonly StateSample[],
+  replay: EndpointReplay | undefined,
+  tuple: { local: string; remote: string } = samples[0] as StateSample,
+  tracedUntilUs?: number,
+): CheckDraft {
   const first = tuple;
-  const name = `${host.name} ${first.local} ↔ ${first.remote} follows the TCP state machine`;
+  const name = words((w) => w.followsMachine(host.name, first.local, first.remote, ''));
   const observedPath = collapse(samples.map((s) => s.state)).join(' → ');
   const rel = (us: number): string => relTime(run, us);
   const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts)';
@@ -160,16 +182,18 @@ export function checkSocket(
     return {
       name,
       status: 'fail',
-      expected: 'a packet trace of this socket to replay (the host capture on its 4-tuple)',
-      observed: `${observedPath}, with no replay`,
-      evidence: [`no capture segments or calls found for ${first.local} ↔ ${first.remote} on ${host.name}`],
+      expected: words((w) => w.noReplayExpected),
+      observed: words((w) => w.noReplayObserved(observedPath)),
+      evidence: [words((w) => w.noReplayEvidence(first.local, first.remote, host.name))],
       reference,
     };
   }
   const timeline = replay.timeline;
   const passive = replay.role === 'passive';
   const matches = (entry: ReplayEntry, state: TcpState): boolean => entry.state === state || (passive && state === 'CLOSED' && entry.state === 'LISTEN');
-  const evidence: string[] = [];
+  const cause = (entry: ReplayEntry): Text => describeCause(entry, replay.host);
+  const ms = SAMPLE_ALLOWANCE_US / 1000;
+  const evidence: Text[] = [];
   const violations: Violation[] = [];
   const references = new Set<string>();
   let position = 0;
@@ -187,9 +211,7 @@ export function checkSocket(
     if (found !== undefined) {
       for (let k = position + 1; k < found; k += 1) {
         const skipped = timeline[k] as ReplayEntry;
-        evidence.push(
-          `${skipped.state} not sampled (shorter than the 5 ms sampling): entered at ${rel(skipped.timeUs)} on ${describeCause(skipped.cause, replay.host)}`,
-        );
+        evidence.push(words((w, lang) => w.notSampled(skipped.state, rel(skipped.timeUs), cause(skipped)[lang])));
         if (skipped.row) references.add(rowReference(skipped.row));
       }
       const entry = timeline[found] as ReplayEntry;
@@ -199,10 +221,19 @@ export function checkSocket(
         const { timer, lastReadUs } = lateTimer;
         violations.push({
           timeUs: lastReadUs,
-          message:
-            `${previousObserved} was still read at ${rel(lastReadUs)} (the last sample before ${sample.state} at ${rel(sample.timeUs)}), ` +
-            `but ${describeCause(timer.cause, replay.host)} had to end it by ${rel(timer.latestUs)} (window ${rel(timer.timeUs)}–${rel(timer.latestUs)})`,
-          expected: `${timer.state} between ${rel(timer.timeUs)} and ${rel(timer.latestUs)}`,
+          message: words((w, lang) =>
+            w.stillRead(
+              previousObserved,
+              rel(lastReadUs),
+              sample.state,
+              rel(sample.timeUs),
+              cause(timer)[lang],
+              rel(timer.latestUs),
+              rel(timer.timeUs),
+              rel(timer.latestUs),
+            ),
+          ),
+          expected: words((w) => w.stateBetween(timer.state, rel(timer.timeUs), rel(timer.latestUs))),
           reference: timer.row ? rowReference(timer.row) : undefined,
         });
         position = found;
@@ -212,13 +243,12 @@ export function checkSocket(
       const lastReadUs = entry.cause.kind === 'timer' && found > position ? lastSampleBefore(host.events, sample.timeUs) : undefined;
       const between = found > position ? findTimerBetweenWindows(timeline, position, found, lastReadUs ?? sample.timeUs, sample.timeUs) : undefined;
       if (between !== undefined) {
-        const windows = (between.windows ?? []).map((w) => `${rel(w.timeUs)}–${rel(w.latestUs)}`).join(' or ');
+        const windows = words((w) => (between.windows ?? []).map((o) => w.window(rel(o.timeUs), rel(o.latestUs))).join(w.windowsOr));
+        const afterUs = lastReadUs ?? sample.timeUs;
         violations.push({
-          timeUs: lastReadUs ?? sample.timeUs,
-          message:
-            `${sample.state} came between ${rel(lastReadUs ?? sample.timeUs)} and ${rel(sample.timeUs)}, which is in none of the windows of ` +
-            `${describeCause(between.cause, replay.host)}: ${windows} (±${SAMPLE_ALLOWANCE_US / 1000} ms); no limit the evidence allows explains that moment`,
-          expected: `${between.state} at ${windows}`,
+          timeUs: afterUs,
+          message: words((w, lang) => w.betweenWindows(sample.state, rel(afterUs), rel(sample.timeUs), cause(between)[lang], windows[lang], ms)),
+          expected: words((w, lang) => w.stateAt(between.state, windows[lang])),
           reference: between.row ? rowReference(between.row) : undefined,
         });
         position = found;
@@ -228,18 +258,17 @@ export function checkSocket(
       const sampledInterval =
         lastReadUs === undefined
           ? undefined
-          : `${sample.state} is a sampled change: it came after the last earlier read at ${rel(lastReadUs)} (which still showed ${previousObserved}) ` +
-            `and by ${rel(sample.timeUs)}; the timer's window ${rel(entry.timeUs)}–${rel(entry.latestUs)} (±${SAMPLE_ALLOWANCE_US / 1000} ms) overlaps that interval`;
+          : words((w) => w.sampledChange(sample.state, rel(lastReadUs), previousObserved, rel(sample.timeUs), rel(entry.timeUs), rel(entry.latestUs), ms));
       const next = timeline[found + 1];
       if (next !== undefined && next.latestUs < sample.timeUs - SAMPLE_ALLOWANCE_US && !matches(next, sample.state)) {
         violations.push({
           timeUs: sample.timeUs,
-          message: `${sample.state} sampled at ${rel(sample.timeUs)}, but the socket had left it for ${next.state} at ${rel(next.timeUs)} on ${describeCause(next.cause, replay.host)}`,
-          expected: `${next.state} at ${rel(sample.timeUs)}`,
+          message: words((w, lang) => w.leftFor(sample.state, rel(sample.timeUs), next.state, rel(next.timeUs), cause(next)[lang])),
+          expected: words((w) => w.stateAt(next.state, rel(sample.timeUs))),
           reference: next.row ? rowReference(next.row) : undefined,
         });
       } else {
-        evidence.push(`${sample.state} sampled at ${rel(sample.timeUs)} ← ${describeCause(entry.cause, replay.host)} at ${rel(entry.timeUs)}`);
+        evidence.push(words((w, lang) => w.sampledFrom(sample.state, rel(sample.timeUs), cause(entry)[lang], rel(entry.timeUs))));
         if (sampledInterval !== undefined) evidence.push(sampledInterval);
       }
       position = found;
@@ -258,33 +287,44 @@ export function checkSocket(
       if (untraced(entry, replay) || causeUs >= tracedUntilUs) continue;
       violations.push({
         timeUs: entry.timeUs,
-        message: `the replay's ${entry.state} at ${rel(entry.timeUs)} (${describeCause(entry.cause, replay.host)}) never happened: the kernel traced no transition of this socket up to ${rel(tracedUntilUs)}`,
-        expected: `${entry.state} at ${rel(entry.timeUs)}`,
+        message: words((w, lang) => w.neverTraced(entry.state, rel(entry.timeUs), cause(entry)[lang], rel(tracedUntilUs))),
+        expected: words((w) => w.stateAt(entry.state, rel(entry.timeUs))),
         reference: entry.row ? rowReference(entry.row) : undefined,
       });
     }
   }
   evidence.push(...skippedEvidence(replay));
-  const expectedPath = collapse(timeline.map((e) => e.state)).join(' → ');
+  const replayed = words((w) => w.replayedFrom(collapse(timeline.map((e) => e.state)).join(' → '), replay.host));
   if (violations.length > 0) {
+    const messages = violations.map((v) => v.message);
     return {
       name,
       status: 'fail',
-      expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
-      observed: `${observedPath}: ${violations.map((v) => v.message).join('; ')}`,
-      evidence: [...violations.map((v) => `violation: ${v.message}`), ...evidence],
-      refs: violations.map((v) => ({ kind: 'violation', host: host.name, timeUs: v.timeUs, message: v.message })),
+      expected: listed([replayed, listed(violations.map((v) => v.expected))]),
+      observed: detailed(same(observedPath), listed(messages)),
+      evidence: [...messages.map((m) => words((w, lang) => w.violation(m[lang]))), ...evidence],
+      refs: violations.map((v) => ({ kind: 'violation', host: host.name, timeUs: v.timeUs, message: v.message.en })),
       reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
     };
   }
   return {
     name,
     status: 'pass',
-    expected: `${expectedPath} (replayed from the ${replay.host} capture and calls)`,
-    observed: observedPath,
+    expected: replayed,
+    observed: same(observedPath),
     evidence,
     reference: references.size > 0 ? [...references].join('; ') : reference,
   };
+}
+
+/** Texts joined as a list of parts (`a; b; c`). */
+function listed(parts: readonly Text[]): Text {
+  return joinTexts(parts, SEPARATOR);
+}
+
+/** `head: details`, in every language. */
+function detailed(head: Text, details: Text): Text {
+  return words((w, lang) => w.detailed(head[lang], details[lang]));
 }
 
 function describeViolation(
@@ -302,26 +342,19 @@ function describeViolation(
     if (entry.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) break;
     current = entry;
   }
-  const replayState = `${current.state} (since ${rel(current.timeUs)}, ${describeCause(current.cause, replay.host)})`;
+  const cause = (entry: ReplayEntry): Text => describeCause(entry, replay.host);
+  const replayState = words((w, lang) => w.replayIn(current.state, rel(current.timeUs), cause(current)[lang]));
   const target = sample.state === 'CLOSED' ? ['CLOSED', 'LISTEN'] : [sample.state];
   const paths = target.flatMap((state) =>
     previous === state ? [[previous]] : machine.legalPaths(previous, state as TcpState, MAX_GAP_TRANSITIONS, { viaClosed: false }),
   );
   if (paths.length === 0) {
-    const leaving = [
-      ...new Set(
-        machine
-          .nextTransitions(previous)
-          .filter((r) => r.to !== previous)
-          .map((r) => `${r.to} (${r.event}, RFC 9293 §${r.rfc})`),
-      ),
-    ];
+    const edges = machine.nextTransitions(previous).filter((r) => r.to !== previous);
+    const leaving = words((w) => [...new Set(edges.map((r) => w.leavingEdge(r.to, r.event, r.rfc)))].join(w.edgeSeparator) || w.nothing);
     return {
       timeUs: sample.timeUs,
-      message:
-        `${sample.state} sampled at ${rel(sample.timeUs)} cannot follow ${previous}: the Linux machine has no path ${previous} → ${sample.state}; ` +
-        `from ${previous} it can only reach ${leaving.join(', ') || 'nothing'}`,
-      expected: `a state reachable from ${previous}; the replay is in ${replayState}`,
+      message: words((w, lang) => w.cannotFollow(sample.state, rel(sample.timeUs), previous, leaving[lang])),
+      expected: words((w, lang) => w.reachableFrom(previous, replayState[lang])),
       reference: 'RFC 9293 §3.3.2 (Figure 5), §3.10',
     };
   }
@@ -332,20 +365,20 @@ function describeViolation(
   if (pending !== undefined && pending.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) {
     return {
       timeUs: sample.timeUs,
-      message:
-        `${sample.state} sampled at ${rel(sample.timeUs)} has no cause yet: the only one in the evidence, ${describeCause(pending.cause, replay.host)}, ` +
-        `is due between ${rel(pending.timeUs)} and ${rel(pending.latestUs)} (timing model, ${replay.host}'s kernel settings), and no segment ` +
-        `or call before then leads there; the replay is in ${replayState}`,
-      expected: `${current.state} at ${rel(sample.timeUs)}; ${pending.state} between ${rel(pending.timeUs)} and ${rel(pending.latestUs)}`,
+      message: words((w, lang) =>
+        w.noCauseYet(sample.state, rel(sample.timeUs), cause(pending)[lang], rel(pending.timeUs), rel(pending.latestUs), replay.host, replayState[lang]),
+      ),
+      expected: listed([
+        words((w) => w.stateAt(current.state, rel(sample.timeUs))),
+        words((w) => w.stateBetween(pending.state, rel(pending.timeUs), rel(pending.latestUs))),
+      ]),
       reference: pending.row ? rowReference(pending.row) : 'RFC 9293 §3.8.3',
     };
   }
   return {
     timeUs: sample.timeUs,
-    message:
-      `${sample.state} sampled at ${rel(sample.timeUs)} has no cause: the machine allows ${shortest.join(' → ')}, but no segment in the ` +
-      `${replay.host} capture, call or timer up to then leads there; the replay is in ${replayState}`,
-    expected: `${current.state} at ${rel(sample.timeUs)}`,
+    message: words((w, lang) => w.noCause(sample.state, rel(sample.timeUs), shortest.join(' → '), replay.host, replayState[lang])),
+    expected: words((w) => w.stateAt(current.state, rel(sample.timeUs))),
     reference: `RFC 9293 §3.10 (event processing): ${machine.eventsBetween(shortest[shortest.length - 2] ?? previous, sample.state).join(' / ') || 'no single event'} is needed`,
   };
 }
@@ -355,42 +388,49 @@ function describeViolation(
  * the replay (exact-conformance.ts), the samples cross-checked against them, and the samples after a
  * hand-over to a timewait socket (which has no tracepoint) judged against the replay as before.
  */
-function checkSocketExactly(
+function judgeSocketExactly(
   run: RunRecord,
   host: RunHost,
   machine: TcpMachine,
   transitions: readonly ExactTransition[],
   samples: readonly StateSample[],
   replay: EndpointReplay,
-): Check {
+): CheckDraft {
   const { local, remote } = replay.tuple;
-  const name = `${host.name} ${local} ↔ ${remote} follows the TCP state machine`;
+  const name = words((w) => w.followsMachine(host.name, local, remote, ''));
   const judged = judgeExactTransitions(run, host, machine, transitions, replay);
   const violations = [...judged.violations, ...crossCheckSamples(run, host, transitions, samples, judged.handedToTimewaitUs)];
   const evidence = [...judged.evidence, ...skippedEvidence(replay)];
   const afterHandOver = judged.handedToTimewaitUs === undefined ? [] : samples.filter((s) => s.timeUs >= (judged.handedToTimewaitUs as number));
-  let sampledPart: Check | undefined;
+  let sampledPart: CheckDraft | undefined;
   if (afterHandOver.length > 0) {
-    sampledPart = checkSocket(run, host, machine, afterHandOver, replay, { local, remote });
-    evidence.push(`after the hand-over to a timewait socket (no tracepoint), from the samples: ${sampledPart.observed}`, ...(sampledPart.evidence ?? []));
+    const part = judgeSocket(run, host, machine, afterHandOver, replay, { local, remote });
+    evidence.push(
+      words((w, lang) => w.afterHandOver(part.observed[lang])),
+      ...part.evidence,
+    );
+    sampledPart = part;
   }
   const exactPath = collapse([(transitions[0] as ExactTransition).from, ...transitions.map((t) => (t.timeUs === judged.handedToTimewaitUs ? 'CLOSED' : t.to))]);
-  const observed = `${exactPath.join(' → ')} (exact, from tracepoints)${judged.handedToTimewaitUs !== undefined ? ', handed to a timewait socket' : ''}`;
-  const expectedPath = collapse(replay.timeline.map((e) => e.state)).join(' → ');
+  const observed = words((w) => w.exactObserved(exactPath.join(' → '), judged.handedToTimewaitUs !== undefined));
+  const replayed = words((w) => w.replayedFrom(collapse(replay.timeline.map((e) => e.state)).join(' → '), replay.host));
   const reference = 'RFC 9293 §3.3.2, §3.10; Linux profile (src/tcp/linux-profile.ts); exact events (src/verify/exact-conformance.ts)';
   if (violations.length > 0 || sampledPart?.status === 'fail') {
     const messages = [...violations.map((v) => v.message), ...(sampledPart?.status === 'fail' ? [sampledPart.observed] : [])];
     return {
       name,
       status: 'fail',
-      expected: `${expectedPath} (replayed from the ${replay.host} capture and calls); ${violations.map((v) => v.expected).join('; ')}`,
-      observed: `${observed}: ${messages.join('; ')}`,
-      evidence: [...messages.map((m) => `violation: ${m}`), ...evidence],
-      refs: [...violations.map((v) => ({ kind: 'violation' as const, host: host.name, timeUs: v.timeUs, message: v.message })), ...(sampledPart?.refs ?? [])],
+      expected: listed([replayed, listed(violations.map((v) => v.expected))]),
+      observed: detailed(observed, listed(messages)),
+      evidence: [...messages.map((m) => words((w, lang) => w.violation(m[lang]))), ...evidence],
+      refs: [
+        ...violations.map((v) => ({ kind: 'violation' as const, host: host.name, timeUs: v.timeUs, message: v.message.en })),
+        ...(sampledPart?.refs ?? []),
+      ],
       reference: [...new Set(violations.map((v) => v.reference).filter((r): r is string => r !== undefined)), reference].join('; '),
     };
   }
-  return { name, status: 'pass', expected: `${expectedPath} (replayed from the ${replay.host} capture and calls)`, observed, evidence, reference };
+  return { name, status: 'pass', expected: replayed, observed, evidence, reference };
 }
 
 /**
@@ -428,20 +468,21 @@ function findTimerBetweenWindows(timeline: readonly ReplayEntry[], position: num
   return undefined;
 }
 
-/** `client capture #12 (received [S.])`, `close() call`, `timer TIME_WAIT expiry`. */
-export function describeCause(cause: ReplayCause, host: string): string {
+/** `client capture #12 (received [S.])`, `close() call`, `timer: TIME_WAIT expiry (TCP_TIMEWAIT_LEN)`: why the replay entered `entry`. */
+export function describeCause(entry: ReplayEntry, host: string): Text {
+  const cause = entry.cause;
   switch (cause.kind) {
     case 'segment':
-      return `${host} capture #${cause.frame} (${cause.direction} [${cause.flags}])`;
+      return words((w) => w.causeSegment(host, cause.frame, cause.direction, cause.flags));
     case 'call':
-      return `${cause.op}() call`;
+      return words((w) => (cause.op === OPEN_BEFORE_CAPTURE ? w.causeOpenBeforeCapture : w.causeCall(cause.op)));
     case 'timer':
-      return `timer: ${cause.name}`;
+      return words((w, lang) => w.causeTimer(timerNameOf(entry)[lang]));
     case 'icmp':
-      return `${host} capture #${cause.frame} (received ${describeIcmp(cause.type, cause.code, cause.family)})`;
+      return words((w, lang) => w.causeIcmp(host, cause.frame, describeIcmp(cause.type, cause.code, cause.family, lang)));
     default: {
       const never: never = cause;
-      return String(never);
+      return same(String(never));
     }
   }
 }

@@ -9,7 +9,10 @@ import { isLabSocket } from '../analysis/socket-timeline.js';
 import { formatFlags, sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { checkRuleCounters } from './rule-counter-checks.js';
 import { checkTraceConsistency } from './trace-consistency.js';
-import type { Check, CheckOrigin, ConsistencyKind, Evidence } from './verdict.js';
+import { textCheck, type Check, type CheckOrigin, type ConsistencyKind, type Evidence } from './verdict.js';
+import { CONSISTENCY_WORDS, type ConsistencyWords } from '../messages/check-words/consistency-words.js';
+import { say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
 
 /*
  * Cross-source consistency: the sources of one run (the two captures, the rule counters, the
@@ -71,20 +74,28 @@ function ruleHost(check: Check): string | undefined {
   return ref?.kind === 'rule' ? ref.host : undefined;
 }
 
+/** One story two sources cannot both tell, and where the sources part. */
 interface Finding {
-  readonly text: string;
+  readonly text: Text;
   readonly refs: readonly Evidence[];
 }
 
-function verdictOf(name: string, expected: string, findings: readonly Finding[], judged: string): Check {
-  return {
+/** The sentence in every language, from the words of consistency checks. */
+function words(sentence: (w: ConsistencyWords, lang: Lang) => string): Text {
+  return say(CONSISTENCY_WORDS, sentence);
+}
+
+/** A consistency check: pass with `judged` when nothing disagrees, else the first disagreement and up to 20 in the evidence. */
+function verdictOf(name: Text, expected: Text, findings: readonly Finding[], judged: Text): Check {
+  const first = findings[0];
+  return textCheck({
     name,
-    status: findings.length === 0 ? 'pass' : 'fail',
+    status: first === undefined ? 'pass' : 'fail',
     expected,
-    observed: findings.length === 0 ? judged : `${findings.length} disagreement(s): ${findings[0]?.text}`,
+    observed: first === undefined ? judged : words((w, lang) => w.disagreements(findings.length, first.text[lang])),
     evidence: findings.slice(0, 20).map((f) => f.text),
     refs: findings.slice(0, 40).flatMap((f) => f.refs),
-  };
+  });
 }
 
 /** tcpdump lost no packet on any host (run folders recorded before the counters were kept get no check). */
@@ -92,23 +103,13 @@ function checkCaptureCounters(run: RunRecord): Check | undefined {
   const counted = run.hosts.flatMap((h) => (h.captureCounters === undefined ? [] : [{ host: h.name, ...h.captureCounters }]));
   if (counted.length === 0) return undefined;
   const lost = counted.filter((c) => c.droppedByKernel + c.droppedByInterface > 0);
-  return {
-    name: 'captures are complete: tcpdump lost no packet on any host',
+  return textCheck({
+    name: words((w) => w.capturesCompleteName),
     status: lost.length === 0 ? 'pass' : 'fail',
-    expected: "0 packets dropped by kernel and by interface in each host's tcpdump counters",
-    observed: counted
-      .map(
-        (c) =>
-          `${c.host}: ${c.captured} captured, ${c.droppedByKernel} dropped by kernel${c.droppedByInterface > 0 ? `, ${c.droppedByInterface} by interface` : ''}`,
-      )
-      .join('; '),
-    evidence: lost.map(
-      (c) =>
-        `${c.host}'s tcpdump had no room for ${c.droppedByKernel + c.droppedByInterface} packet(s) (its AF_PACKET ring was full: a busy machine, or a burst ` +
-        `faster than tcpdump could write): they crossed ${c.host}'s interface but are not in its capture, so claims about what was or was not sent ` +
-        `cannot be judged — run the lab again on a quieter machine, or send less at once`,
-    ),
-  };
+    expected: words((w) => w.capturesCompleteExpected),
+    observed: words((w) => counted.map((c) => w.captureCounts(c.host, c.captured, c.droppedByKernel, c.droppedByInterface)).join(w.separator)),
+    evidence: lost.map((c) => words((w) => w.captureLost(c.host, c.droppedByKernel + c.droppedByInterface))),
+  });
 }
 
 function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
@@ -138,46 +139,42 @@ function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
         lost.push(traced);
         continue;
       }
+      const frame = traced.senderFrame;
       findings.push({
-        text:
-          `${traced.from} capture #${traced.senderFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} sent to ${traced.to}, ` +
-          `but ${traced.to}'s capture never saw it arrive, though ${traced.to} answered it (and no rule drops a segment before the receiver's capture)`,
-        refs: [{ kind: 'segment', host: traced.from, frame: traced.senderFrame }],
+        text: words((w) => w.neverArrived(traced.from, frame, relTime(run, timeUs), traced.flags, traced.segment.seq, traced.to)),
+        refs: [{ kind: 'segment', host: traced.from, frame }],
       });
     } else if (traced.senderFrame === undefined && traced.receiverFrame !== undefined) {
       if (covered(traced.segment, hostByName(run, traced.from).segments)) continue;
+      const frame = traced.receiverFrame;
       findings.push({
-        text:
-          `${traced.to} capture #${traced.receiverFrame} at ${relTime(run, timeUs)} shows [${traced.flags}] seq ${traced.segment.seq} ` +
-          `arriving from ${traced.from}, ` +
-          `but ${traced.from}'s capture never sent it`,
-        refs: [{ kind: 'segment', host: traced.to, frame: traced.receiverFrame }],
+        text: words((w) => w.neverSent(traced.to, frame, relTime(run, timeUs), traced.flags, traced.segment.seq, traced.from)),
+        refs: [{ kind: 'segment', host: traced.to, frame }],
       });
     }
   }
   for (const [host, sent] of uncaptured) {
     const first = sent[0] as TracedSegment;
+    const frames = sent.slice(0, 6).map((t) => t.senderFrame);
     findings.push({
-      text:
-        `${host}'s capture holds no segment at all, but ${first.from}'s capture shows ${sent.length} segment(s) sent to it ` +
-        `from ${relTime(run, first.segment.timeUs)} on (#${sent
-          .slice(0, 6)
-          .map((t) => t.senderFrame)
-          .join(', #')})`,
+      text: words((w) => w.emptyCapture(host, first.from, sent.length, relTime(run, first.segment.timeUs), frames)),
       refs: sent.slice(0, 1).flatMap((t): Evidence[] => (t.senderFrame === undefined ? [] : [{ kind: 'segment', host: t.from, frame: t.senderFrame }])),
     });
   }
+  const lostWords = describeLost(run, lost);
   return verdictOf(
-    "captures agree: every segment one host sent arrives in the other's capture, and every arrival was sent",
-    'each segment between lab hosts in both captures (sender and receiver), from the first step to the end of the last',
+    words((w) => w.deliveryName),
+    words((w) => w.deliveryExpected),
     findings,
-    `${judged} segment(s) in both captures` + (lost.length === 0 ? '' : `; ${lost.length} lost on the way, never acknowledged (${describeLost(run, lost)})`),
+    words((w, lang) => w.inBothCaptures(judged, lost.length, lostWords[lang])),
   );
 }
 
-function describeLost(run: RunRecord, lost: readonly TracedSegment[]): string {
-  const shown = lost.slice(0, 4).map((t) => `${t.from} #${t.senderFrame} [${t.flags}] at ${relTime(run, t.segment.timeUs)}`);
-  return lost.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
+function describeLost(run: RunRecord, lost: readonly TracedSegment[]): Text {
+  return words((w) => {
+    const shown = lost.slice(0, 4).map((t) => w.lostSegment(t.from, t.senderFrame, t.flags, relTime(run, t.segment.timeUs)));
+    return lost.length > shown.length ? `${shown.join(w.listSeparator)}${w.more}` : shown.join(w.listSeparator);
+  });
 }
 
 /**
@@ -281,23 +278,20 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
       ).length;
       if (claimed <= captured + refused + dropsBeforeCapture + silentRequestTimeouts(run, host.name, row) || reported.has(row.local + row.remote)) continue;
       reported.add(row.local + row.remote);
-      const seq = most[0] === undefined ? '' : ` (seq ${most[0].seq}: #${most.map((s) => s.frame).join(', #')})`;
+      const copiesOf = most[0] === undefined ? undefined : { seq: most[0].seq, frames: most.map((s) => s.frame) };
+      const sampled = { host: host.name, local: row.local, remote: row.remote, time: relTime(run, row.timeUs), state: row.state };
       findings.push({
-        text:
-          `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} (${row.state}) counts ${claimed} retransmission(s), ` +
-          `but ${host.name}'s capture shows ${captured} retransmitted cop${captured === 1 ? 'y' : 'ies'} of any one segment by then${seq}` +
-          (dropsBeforeCapture > 0 ? ` and its send-chain rules dropped ${dropsBeforeCapture} before capture` : '') +
-          (refused > 0 ? `; its kernel trace has ${refused} refused attempt(s)` : ''),
+        text: words((w) => w.rowCountsMore(sampled, claimed, captured, copiesOf, dropsBeforeCapture, refused)),
         // The sample is where the sources part: the copies are named in the text.
         refs: [{ kind: 'sample', host: host.name, timeUs: row.timeUs, socket: `${row.local} ${row.remote}`, state: row.state }],
       });
     }
   }
   return verdictOf(
-    'samples agree with the captures: no socket counts more retransmissions than its capture shows sent',
-    "each sampled retransmission count ≤ the retransmitted copies of one segment in that host's capture",
+    words((w) => w.retransmitsName),
+    words((w) => w.retransmitsExpected),
     findings,
-    `${judged} sampled row(s) with retransmissions, all backed by the capture`,
+    words((w) => w.retransmitsJudged(judged)),
   );
 }
 
@@ -395,11 +389,10 @@ function checkSocketStory(run: RunRecord, analysis: RunAnalysis): Check {
     }
   }
   return verdictOf(
-    'socket states agree with the captures: no socket stays in SYN_SENT after its capture shows it left',
-    'a socket whose capture shows its handshake-completing ACK, or an acceptable RST, is no longer sampled in SYN_SENT, ' +
-      'sends no SYN again, and a reset ends in ECONNREFUSED',
+    words((w) => w.storyName),
+    words((w) => w.storyExpected),
     findings,
-    `${judged} socket(s) leaving SYN_SENT in their capture, all consistent with the samples and events`,
+    words((w) => w.storyJudged(judged)),
   );
 }
 
@@ -413,16 +406,17 @@ function storyFinding(
 ): Finding | undefined {
   const { local, remote } = tuple;
   const at = exit.segment.timeUs;
-  const what =
+  const { frame, seq, ack, flags } = exit.segment;
+  const what = words((w) =>
     exit.how === 'handshake-ack'
-      ? `${host.name} capture #${exit.segment.frame} shows ${local} sent the handshake-completing ACK (seq ISN+1 = ${exit.segment.seq}) at ${relTime(run, at)}`
-      : `${host.name} capture #${exit.segment.frame} shows an acceptable [${formatFlags(exit.segment.flags)}] (ack ISN+1 = ${exit.segment.ack}) ` +
-        `reach ${local} in SYN_SENT at ${relTime(run, at)}`;
+      ? w.sentCompletingAck(host.name, frame, local, seq, relTime(run, at))
+      : w.acceptableReset(host.name, frame, formatFlags(flags), ack, local, relTime(run, at)),
+  );
   const segmentRef: Evidence = { kind: 'segment', host: host.name, frame: exit.segment.frame };
   const late = rows.find((r) => r.local === local && r.remote === remote && r.state === 'SYN_SENT' && readFrom(r) > at && r.timeUs < exit.untilUs);
   if (late !== undefined) {
     return {
-      text: `${host.name}'s ${local} ↔ ${remote} was sampled in SYN_SENT at ${relTime(run, late.timeUs)}, but ${what}`,
+      text: words((w, lang) => w.sampledInSynSentAfter(host.name, local, remote, relTime(run, late.timeUs), what[lang])),
       refs: [segmentRef, { kind: 'sample', host: host.name, timeUs: late.timeUs, socket: `${local} ${remote}`, state: late.state }],
     };
   }
@@ -430,7 +424,7 @@ function storyFinding(
   const again = syns.find((s) => s.seq === exit.isn && s.timeUs > at + 1000 && s.timeUs < exit.untilUs);
   if (again !== undefined) {
     return {
-      text: `${host.name} capture #${again.frame} shows ${local} sending its SYN again at ${relTime(run, again.timeUs)}, but ${what}`,
+      text: words((w, lang) => w.synAgain(host.name, again.frame, local, relTime(run, again.timeUs), what[lang])),
       refs: [segmentRef, { kind: 'segment', host: host.name, frame: again.frame }],
     };
   }
@@ -439,9 +433,7 @@ function storyFinding(
   const outcome = outcomeOf(host, local, remote);
   if (outcome === undefined || outcome.code === 'ECONNREFUSED') return undefined;
   return {
-    text:
-      `${host.name}'s connection ${outcome.conn} reports ${outcome.code} at ${relTime(run, outcome.timeUs)}, ` +
-      `but ${what}: tcp_reset() in SYN_SENT reports ECONNREFUSED`,
+    text: words((w, lang) => w.wrongOutcome(host.name, outcome.conn, outcome.code, relTime(run, outcome.timeUs), what[lang])),
     refs: [
       segmentRef,
       { kind: 'event', host: host.name, timeUs: outcome.timeUs, event: outcome.code === 'connected' ? 'connected' : 'error', conn: outcome.conn },

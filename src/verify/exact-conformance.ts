@@ -9,6 +9,9 @@ import { lastSampleBefore } from '../analysis/sampled-reads.js';
 import type { StateSample } from '../analysis/socket-timeline.js';
 import { describeCause } from './conformance.js';
 import { CAPTURE_ALLOWANCE_MS } from '../tcp/timing-model.js';
+import { CONFORMANCE_WORDS, type ConformanceWords } from '../messages/check-words/conformance-words.js';
+import { say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
 
 /*
  * Conformance on exact kernel events: a host whose run recorded its tracepoints (RunHost.kernelEvents)
@@ -53,14 +56,14 @@ export type ExactTransition = KernelEvent & { readonly from: TcpState; readonly 
 
 export interface ExactViolation {
   readonly timeUs: number;
-  readonly message: string;
-  readonly expected: string;
+  readonly message: Text;
+  readonly expected: Text;
   readonly reference?: string;
 }
 
 export interface ExactJudgement {
   readonly violations: readonly ExactViolation[];
-  readonly evidence: readonly string[];
+  readonly evidence: readonly Text[];
   /** The moment the full socket was handed to a timewait socket, when it was: later samples are judged by the replay. */
   readonly handedToTimewaitUs?: number;
   /** The replay position reached (index into its timeline). */
@@ -97,29 +100,14 @@ function synSentOwner(host: RunHost, event: KernelEvent): string {
   return nearest === undefined ? event.local : segmentEndpoints(nearest).src;
 }
 
-/** The kernel function a model rule for `from → to` would follow (tcp_input.c, tcp_timer.c, tcp.c, tcp_minisocks.c). */
-export function kernelFunctionFor(from: TcpState, to: TcpState): string {
-  const key = `${from}>${to}`;
-  const known: Record<string, string> = {
-    'SYN_SENT>ESTABLISHED': 'tcp_rcv_synsent_state_process() → tcp_finish_connect()',
-    'SYN_SENT>SYN_RECEIVED': 'tcp_rcv_synsent_state_process() (simultaneous open)',
-    'SYN_SENT>CLOSED': 'tcp_write_err() from tcp_write_timeout(), or tcp_reset() in tcp_rcv_synsent_state_process()',
-    'LISTEN>SYN_RECEIVED': 'tcp_check_req() → tcp_v4_syn_recv_sock() → tcp_create_openreq_child() (refused when sk_acceptq_is_full())',
-    'SYN_RECEIVED>ESTABLISHED': 'tcp_rcv_state_process() (TCP_SYN_RECV)',
-    'SYN_RECEIVED>CLOSED': 'tcp_reset() or inet_csk_destroy_sock() (tcp_check_req() failure)',
-    'ESTABLISHED>FIN_WAIT_1': 'tcp_close() / tcp_shutdown() → tcp_close_state()',
-    'ESTABLISHED>CLOSE_WAIT': 'tcp_fin()',
-    'ESTABLISHED>CLOSED': 'tcp_reset(), tcp_write_err() from tcp_retransmit_timer() (retransmits_timed_out()) or tcp_keepalive_timer(), or tcp_disconnect()',
-    'CLOSE_WAIT>LAST_ACK': 'tcp_close() → tcp_close_state()',
-    'CLOSE_WAIT>CLOSED': 'tcp_reset(), tcp_write_err() or tcp_disconnect()',
-    'FIN_WAIT_1>FIN_WAIT_2': 'tcp_rcv_state_process() (TCP_FIN_WAIT1, the ACK of our FIN)',
-    'FIN_WAIT_1>CLOSING': 'tcp_fin()',
-    'FIN_WAIT_1>CLOSED': 'tcp_reset(), or tcp_write_err() from tcp_write_timeout() (tcp_orphan_retries)',
-    'FIN_WAIT_2>CLOSED': 'tcp_time_wait() (hand-over), tcp_keepalive_timer() (FIN_WAIT2 timeout, tcp_fin_time()), or tcp_reset()',
-    'CLOSING>CLOSED': 'tcp_time_wait() (hand-over) or tcp_write_err()',
-    'LAST_ACK>CLOSED': 'tcp_rcv_state_process() (TCP_LAST_ACK) → tcp_done(), tcp_reset() or tcp_write_err()',
-  };
-  return known[key] ?? `tcp_set_state(${to}) from ${from} (no known caller)`;
+/** The kernel function a model rule for `from → to` would follow (tcp_input.c, tcp_timer.c, tcp.c, tcp_minisocks.c), in every language. */
+export function kernelFunctionFor(from: TcpState, to: TcpState): Text {
+  return words((w) => w.kernelCallers[`${from}>${to}`] ?? w.unknownCaller(from, to));
+}
+
+/** The sentence in every language, from the words of conformance checks. */
+function words(sentence: (w: ConformanceWords, lang: Lang) => string): Text {
+  return say(CONFORMANCE_WORDS, sentence);
 }
 
 /** Judges a socket's exact transitions against the machine and its replay (pure; exported for tests). */
@@ -133,7 +121,8 @@ export function judgeExactTransitions(
   const rel = (us: number): string => relTime(run, us);
   const timeline = replay.timeline;
   const violations: ExactViolation[] = [];
-  const evidence: string[] = [];
+  const evidence: Text[] = [];
+  const cause = (entry: ReplayEntry): Text => describeCause(entry, replay.host);
   let position = 0;
   let handedToTimewaitUs: number | undefined;
   const passive = replay.role === 'passive';
@@ -143,12 +132,12 @@ export function judgeExactTransitions(
     return current;
   };
   for (const [i, t] of transitions.entries()) {
-    const where = `${t.from} → ${t.to} at ${rel(t.timeUs)} (kernel-trace.txt line ${t.line})`;
+    const where = words((w) => w.traced(t.from, t.to, rel(t.timeUs), t.line));
     if (handedToTimewaitUs !== undefined) {
       violations.push({
         timeUs: t.timeUs,
-        message: `${where} after the socket was handed to a timewait socket`,
-        expected: 'no full-socket transition after tcp_time_wait()',
+        message: words((w, lang) => w.afterTimewait(where[lang])),
+        expected: words((w) => w.noTransitionAfterTimewait),
       });
       continue;
     }
@@ -170,24 +159,25 @@ export function judgeExactTransitions(
       if (entry === undefined && !(held.state === 'TIME_WAIT' || held.state === 'FIN_WAIT_2')) {
         violations.push({
           timeUs: t.timeUs,
-          message: `${where}: tcp_time_wait() handed the socket to a timewait socket, but the replay is in ${held.state} (${describeCause(held.cause, replay.host)}), not TIME_WAIT or an orphan's FIN_WAIT_2`,
-          expected: `${held.state} at ${rel(t.timeUs)}`,
+          message: words((w, lang) => w.handOverMismatch(where[lang], held.state, cause(held)[lang])),
+          expected: words((w) => w.stateAt(held.state, rel(t.timeUs))),
           reference: 'tcp_time_wait() (net/ipv4/tcp_minisocks.c)',
         });
       } else {
         position = entry ?? timeline.indexOf(held);
         const substate = (timeline[position] as ReplayEntry).state;
-        evidence.push(`${where}: handed to a timewait socket in ${substate} (tcp_time_wait(); no tracepoint follows it, the samples do)`);
+        evidence.push(words((w, lang) => w.handedOver(where[lang], substate)));
       }
       handedToTimewaitUs = t.timeUs;
       continue;
     }
     const edge = machine.nextTransitions(t.from).some((row) => row.to === t.to);
     if (!edge) {
+      const kernel = kernelFunctionFor(t.from, t.to);
       violations.push({
         timeUs: t.timeUs,
-        message: `${where}: the Linux machine has no edge ${t.from} → ${t.to}; a rule would have to follow ${kernelFunctionFor(t.from, t.to)}`,
-        expected: `a transition the machine has from ${t.from}`,
+        message: words((w, lang) => w.noEdge(where[lang], t.from, t.to, kernel[lang])),
+        expected: words((w) => w.transitionFrom(t.from)),
         reference: 'RFC 9293 §3.3.2; src/tcp/linux-profile.ts',
       });
       continue;
@@ -199,17 +189,17 @@ export function judgeExactTransitions(
     if (found === undefined) {
       const held = stateAt(t.timeUs);
       const later = timeline.slice(position + 1).find((e) => e.state === t.to);
-      const laterText =
+      const laterText = words((w, lang) =>
         later === undefined
-          ? 'the replay never enters it'
-          : `the replay enters it at ${rel(later.timeUs)}${later.cause.kind === 'timer' ? `–${rel(later.latestUs)}` : ''} on ${describeCause(later.cause, replay.host)}`;
+          ? w.replayNeverEnters
+          : w.replayEnters(`${rel(later.timeUs)}${later.cause.kind === 'timer' ? `–${rel(later.latestUs)}` : ''}`, cause(later)[lang]),
+      );
+      const kernel = kernelFunctionFor(t.from, t.to);
       violations.push({
         timeUs: t.timeUs,
-        message:
-          `${where} has no cause in the ${replay.host} capture, the socket calls or a timer of the model (${laterText}; the replay is in ${held.state} ` +
-          `since ${rel(held.timeUs)}); a model rule would have to follow ${kernelFunctionFor(t.from, t.to)}`,
-        expected: `${held.state} at ${rel(t.timeUs)}`,
-        reference: kernelFunctionFor(t.from, t.to),
+        message: words((w, lang) => w.noExactCause(where[lang], replay.host, laterText[lang], held.state, rel(held.timeUs), kernel[lang])),
+        expected: words((w) => w.stateAt(held.state, rel(t.timeUs))),
+        reference: kernel.en,
       });
       continue;
     }
@@ -218,15 +208,13 @@ export function judgeExactTransitions(
       if (untraced(skipped, replay)) continue;
       violations.push({
         timeUs: skipped.timeUs,
-        message: `the replay's ${skipped.state} at ${rel(skipped.timeUs)} (${describeCause(skipped.cause, replay.host)}) never happened: the kernel went ${where}`,
-        expected: `${skipped.state} at ${rel(skipped.timeUs)}`,
+        message: words((w, lang) => w.replayWentElsewhere(skipped.state, rel(skipped.timeUs), cause(skipped)[lang], where[lang])),
+        expected: words((w) => w.stateAt(skipped.state, rel(skipped.timeUs))),
         ...(skipped.row && { reference: `${skipped.row.from} → ${skipped.row.to} on ${skipped.row.event}: RFC 9293 §${skipped.row.rfc}` }),
       });
     }
     const entry = timeline[found] as ReplayEntry;
-    evidence.push(
-      `${where} ← ${describeCause(entry.cause, replay.host)}${childBirth ? ' (the child socket is made at the final ACK; its request had no tracepoint)' : ''}`,
-    );
+    evidence.push(words((w, lang) => w.exactFrom(where[lang], cause(entry)[lang], childBirth)));
     position = found;
   }
   if (handedToTimewaitUs === undefined && transitions.length > 0)
@@ -246,11 +234,14 @@ function untracedTail(run: RunRecord, replay: EndpointReplay, position: number, 
   return replay.timeline.slice(position + 1).flatMap((entry): ExactViolation[] => {
     if (untraced(entry, replay) || latestTracedUs(entry) >= endUs) return []; // or it could still have been under way when the observation ended
     const rel = (us: number): string => relTime(run, us);
+    const cause = describeCause(entry, replay.host);
     return [
       {
         timeUs: entry.timeUs,
-        message: `the replay's ${entry.state} at ${rel(entry.timeUs)} (${describeCause(entry.cause, replay.host)}) never happened: the kernel's last transition was ${last.from} → ${last.to} at ${rel(last.timeUs)} (kernel-trace.txt line ${last.line}), and it traced none up to the end at ${rel(endUs)}`,
-        expected: `${entry.state} at ${rel(entry.timeUs)}`,
+        message: words((w, lang) =>
+          w.neverHappenedAfterLast(entry.state, rel(entry.timeUs), cause[lang], w.traced(last.from, last.to, rel(last.timeUs), last.line), rel(endUs)),
+        ),
+        expected: words((w) => w.stateAt(entry.state, rel(entry.timeUs))),
         ...(entry.row && { reference: `${entry.row.from} → ${entry.row.to} on ${entry.row.event}: RFC 9293 §${entry.row.rfc}` }),
       },
     ];
@@ -355,8 +346,8 @@ export function crossCheckSamples(
     if (!held.has(sample.state)) {
       violations.push({
         timeUs: sample.timeUs,
-        message: `sample ${sample.state} at ${relTime(run, sample.timeUs)} disagrees with the kernel's trace, which held ${[...held].join(' / ')} from ${relTime(run, sinceUs)} to then`,
-        expected: `${[...held].join(' or ')} in the sample`,
+        message: words((w) => w.sampleDisagrees(sample.state, relTime(run, sample.timeUs), [...held], relTime(run, sinceUs))),
+        expected: words((w) => w.inTheSample([...held])),
         reference: 'samples vs inet_sock_set_state (cross-check)',
       });
     }

@@ -1,8 +1,11 @@
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import type { Expectation } from '../lab/model.js';
 import type { IcmpMessage } from '../observe/packet.js';
-import { describeIcmp } from '../tcp/icmp-errors.js';
-import { segmentRefs, type Check } from './verdict.js';
+import { describeIcmp } from '../messages/icmp-words.js';
+import { EXPECTATION_WORDS } from '../messages/check-words/expectation-words.js';
+import { RUN_WORDS } from '../messages/check-words/consistency-words.js';
+import { say, type Text } from '../messages/text.js';
+import { segmentRefs, textCheck, type Check } from './verdict.js';
 
 /** `icmp`: ICMP messages from → to in the sender's capture, of that type (and code when given), against the count or bounds. */
 export function checkIcmp(expectation: Extract<Expectation, { kind: 'icmp' }>, run: RunRecord): Check {
@@ -13,29 +16,30 @@ export function checkIcmp(expectation: Extract<Expectation, { kind: 'icmp' }>, r
   const matching = sent.filter((m) => m.type === expectation.type && (expectation.code === undefined || m.code === expectation.code));
   const others = sent.filter((m) => !matching.includes(m));
   const n = matching.length;
-  const bounds = [
-    expectation.count !== undefined && `exactly ${expectation.count}`,
-    expectation.min !== undefined && `at least ${expectation.min}`,
-    expectation.max !== undefined && `at most ${expectation.max}`,
-  ].filter((b): b is string => typeof b === 'string');
-  const pass =
-    (expectation.count === undefined || n === expectation.count) &&
-    (expectation.min === undefined || n >= expectation.min) &&
-    (expectation.max === undefined || n <= expectation.max);
-  const where = (m: IcmpMessage): string => `${expectation.from} capture #${m.frame} at ${relTime(run, m.timeUs)}: ${describeIcmp(m.type, m.code)}`;
-  return {
-    name: `${describeIcmp(expectation.type, expectation.code)} ${expectation.from} → ${expectation.to}`,
+  const { count, min, max } = expectation;
+  const bounds = say(EXPECTATION_WORDS, (w) =>
+    [count !== undefined && w.exactly(count), min !== undefined && w.atLeast(min), max !== undefined && w.atMost(max)]
+      .filter((b): b is string => typeof b === 'string')
+      .join(w.listSeparator),
+  );
+  const pass = (count === undefined || n === count) && (min === undefined || n >= min) && (max === undefined || n <= max);
+  const where = (m: IcmpMessage): Text =>
+    say(RUN_WORDS, (w, lang) =>
+      w.icmpAt(EXPECTATION_WORDS[lang].captureFrameAt(expectation.from, m.frame, relTime(run, m.timeUs)), describeIcmp(m.type, m.code, 4, lang)),
+    );
+  return textCheck({
+    name: say(RUN_WORDS, (w, lang) => w.icmpName(describeIcmp(expectation.type, expectation.code, 4, lang), expectation.from, expectation.to)),
     status: pass ? 'pass' : 'fail',
-    expected: bounds.join(', '),
-    observed: `${n}${others.length > 0 ? `; ${others.length} other ICMP message(s) ${expectation.from} → ${expectation.to}` : ''}`,
+    expected: bounds,
+    observed: say(RUN_WORDS, (w) => w.icmpObserved(n, others.length, expectation.from, expectation.to)),
     evidence: [
-      ...(from.icmp === undefined ? [`${expectation.from}'s run folder was read without ICMP messages`] : []),
+      ...(from.icmp === undefined ? [say(RUN_WORDS, (w) => w.noIcmpRead(expectation.from))] : []),
       ...matching.slice(0, 20).map(where),
-      ...others.slice(0, 5).map((m) => `not counted (other type/code): ${where(m)}`),
+      ...others.slice(0, 5).map((m) => say(RUN_WORDS, (w, lang) => w.otherTypeCode(where(m)[lang]))),
     ],
     refs: segmentRefs(
       expectation.from,
       matching.map((m) => m.frame),
     ),
-  };
+  });
 }

@@ -7,7 +7,10 @@ import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { listenStepBacklog, synQueueReadings } from '../analysis/sampled-reads.js';
 import { isPureSyn } from '../analysis/syn-ack-replies.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
-import { segmentRefs, type Check } from './verdict.js';
+import { segmentRefs, textCheck, type Check } from './verdict.js';
+import { CONFORMANCE_WORDS, type ConformanceWords } from '../messages/check-words/conformance-words.js';
+import { joinTexts, say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
 
 /*
  * A listener answers every connection attempt that reaches its TCP: tcp_v4_rcv() hands a SYN for a LISTEN
@@ -79,36 +82,40 @@ function attemptsOf(run: RunRecord, host: RunHost, port: number, analysis: RunAn
   return [...byKey.values()].filter((a) => firstOnTuple.get(a.remote) === (a.syns[0] as TcpSegment).timeUs);
 }
 
+/** The sentence in every language, from the words of conformance checks. */
+function words(sentence: (w: ConformanceWords, lang: Lang) => string): Text {
+  return say(CONFORMANCE_WORDS, sentence);
+}
+
 function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: readonly Attempt[], analysis: RunAnalysis): Check {
   const refused = listenerRefusals(run, host);
-  const evidence: string[] = [];
-  const problems: string[] = [];
+  const evidence: Text[] = [];
+  const problems: Text[] = [];
   let answered = 0;
   for (const attempt of attempts) {
     const first = attempt.syns[0] as TcpSegment;
-    const what = `SYN from ${attempt.remote} (${host.name} capture #${first.frame}, ${relTime(run, first.timeUs)}${attempt.syns.length > 1 ? `, ${attempt.syns.length} copies` : ''})`;
+    const what = words((w) => w.synFrom(attempt.remote, host.name, first.frame, relTime(run, first.timeUs), attempt.syns.length));
     const answer = answerOf(run, host, port, attempt);
     if (answer !== undefined) {
       answered += 1;
-      evidence.push(`${what}: answered by ${answer}`);
+      evidence.push(words((w, lang) => w.answeredBy(what[lang], answer[lang])));
       continue;
     }
     const cause = silenceCause(run, host, port, attempt, refused, analysis);
     if (cause !== undefined) {
-      evidence.push(`${what}: unanswered — ${cause}`);
+      evidence.push(words((w, lang) => w.unansweredBecause(what[lang], cause[lang])));
       continue;
     }
-    problems.push(`${what} reached TCP and was never answered, and nothing explains the silence (no full accept or SYN queue, no rule on the way)`);
+    problems.push(words((w, lang) => w.neverAnswered(what[lang])));
   }
   const silent = attempts.length - answered;
-  return {
-    name: `listener ${host.name} port ${port} answers every connection attempt that reaches it`,
+  const separator = words((w) => w.separator);
+  const listed = joinTexts(problems, separator);
+  return textCheck({
+    name: words((w) => w.answersEveryAttempt(host.name, port)),
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: 'a SYN-ACK (or a RST) for each attempt, unless a full queue or a rule explains its silence',
-    observed:
-      `${attempts.length} attempt${attempts.length === 1 ? '' : 's'}: ${answered} answered` +
-      (silent > 0 ? `, ${silent} unanswered` : '') +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+    expected: words((w) => w.answerExpected),
+    observed: words((w, lang) => w.attempts(attempts.length, answered, silent, problems.length > 0 ? listed[lang] : undefined)),
     evidence,
     reference: REFERENCE,
     origin: { kind: 'listener', host: host.name, port },
@@ -116,11 +123,11 @@ function judgeListener(run: RunRecord, host: RunHost, port: number, attempts: re
       host.name,
       attempts.map((a) => (a.syns[0] as TcpSegment).frame),
     ),
-  };
+  });
 }
 
 /** What answered an attempt: a SYN-ACK or RST back on its tuple in either capture, or a socket the host sampled. */
-function answerOf(run: RunRecord, host: RunHost, port: number, attempt: Attempt): string | undefined {
+function answerOf(run: RunRecord, host: RunHost, port: number, attempt: Attempt): Text | undefined {
   const first = attempt.syns[0] as TcpSegment;
   const local = segmentEndpoints(first).dst;
   for (const capture of run.hosts) {
@@ -131,12 +138,12 @@ function answerOf(run: RunRecord, host: RunHost, port: number, attempt: Attempt)
         s.timeUs >= first.timeUs - 1000 &&
         ((s.flags & TcpFlag.RST) !== 0 || (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)),
     );
-    if (reply !== undefined) return `${(reply.flags & TcpFlag.RST) !== 0 ? 'a RST' : 'a SYN-ACK'} (${capture.name} capture #${reply.frame})`;
+    if (reply !== undefined) return words((w) => w.answer((reply.flags & TcpFlag.RST) !== 0, capture.name, reply.frame));
   }
   const sampled = host.events.find(
     (e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && e.remote === attempt.remote && e.local.endsWith(`:${port}`),
   );
-  if (sampled !== undefined) return `the request it made (${host.name} sampled ${sampled.state} at ${relTime(run, sampled.timeUs)})`;
+  if (sampled !== undefined) return words((w) => w.requestMade(host.name, sampled.state, relTime(run, sampled.timeUs)));
   return undefined;
 }
 
@@ -148,7 +155,7 @@ function silenceCause(
   attempt: Attempt,
   refused: AcceptQueueRefusal | undefined,
   analysis: RunAnalysis,
-): string | undefined {
+): Text | undefined {
   for (const syn of attempt.syns) {
     const reason = refused?.(syn);
     if (reason !== undefined) return reason;
@@ -163,7 +170,7 @@ function silenceCause(
       r.fromUs <= last.timeUs + ANSWER_WINDOW_US &&
       r.untilUs >= first.timeUs,
   );
-  if (sendDrop !== undefined) return `rule ${sendDrop.name} (${sendDrop.text}) on a send chain was in place: an answer it dropped never reaches the capture`;
+  if (sendDrop !== undefined) return words((w) => w.sendChainRule(sendDrop.name, sendDrop.text));
   return attempt.syns.map((syn) => synQueueFull(run, host, port, syn)).find((cause) => cause !== undefined);
 }
 
@@ -173,15 +180,12 @@ function silenceCause(
  * rows: sampled-reads.ts synQueueReadings()) against the listen backlog or ¾ of tcp_max_syn_backlog. Samples
  * miss rows, so half the limit counts.
  */
-function synQueueFull(run: RunRecord, host: RunHost, port: number, syn: TcpSegment): string | undefined {
+function synQueueFull(run: RunRecord, host: RunHost, port: number, syn: TcpSegment): Text | undefined {
   if ((host.kernelSettings['net.ipv4.tcp_syncookies'] ?? '1') !== '0') return undefined; // a full queue still answers with a cookie
   const backlog = listenStepBacklog(run, host, port) ?? 0;
   const limit = Math.min(backlog, Math.floor((Number(host.kernelSettings['net.ipv4.tcp_max_syn_backlog'] ?? Infinity) * 3) / 4));
   const readings = synQueueReadings(host, segmentEndpoints(syn).dst, backlog)(syn.timeUs - 1_000_000, syn.timeUs);
   const requests = Math.max(0, ...readings.map((r) => r.requests));
   if (requests * 2 < limit) return undefined;
-  return (
-    `the SYN queue was full or near it (${requests} requests sampled, limit ${limit}: the backlog, or ¾ of tcp_max_syn_backlog with ` +
-    'tcp_syncookies=0; tcp_conn_request() drops a SYN it cannot queue and sends no cookie)'
-  );
+  return words((w) => w.synQueueFull(requests, limit));
 }

@@ -1,5 +1,5 @@
 import type { AgentEvent } from '../agent/protocol.js';
-import { connTimerOptions, describeKeepalive } from '../analysis/conn-timer-options.js';
+import { connTimerOptions } from '../analysis/conn-timer-options.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { estimatePersistRto, probeSeriesOf, type ProbeSeries } from '../analysis/probe-series.js';
 import { hostOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
@@ -11,7 +11,10 @@ import { DEFAULT_KERNEL_SETTINGS, LINUX_TCP_CONSTANTS } from '../tcp/kernel-sett
 import { predictKeepaliveSchedule, predictPersistSchedule } from '../tcp/probe-timing.js';
 import { USERSPACE_ERROR_LATENCY_MS } from '../tcp/timing-model.js';
 import { exactTransitionsOf } from './exact-conformance.js';
-import { segmentRefs, type Check, type Evidence } from './verdict.js';
+import { segmentRefs, textCheck, type Check, type Evidence } from './verdict.js';
+import { timingText, type TimingWords } from '../messages/check-words/timing-words.js';
+import type { ProbeKindWords } from '../messages/check-words/probe-words.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * Probe checks: a connection's keepalive or zero-window probes, read from the prober's own capture
@@ -34,23 +37,28 @@ type PersistExpectation = Extract<Expectation, { kind: 'persist-probes' }>;
 /** Keepalive probes of a connection and its give-up (RST + ETIMEDOUT), vs predictKeepaliveSchedule() under the lab's options. */
 export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: RunRecord): Check {
   const host = hostOf(run, expectation.host);
-  const name = `keepalive probes of ${host.name}/${expectation.conn} follow the Linux timing model`;
+  const name = timingText((w) => w.keepaliveName(`${host.name}/${expectation.conn}`));
   const tuple = findConnTuple(host.events, expectation.conn);
   if (tuple === undefined) return noConnectionCheck(name, host, expectation.conn, KEEPALIVE_REFERENCE);
   const options = connTimerOptions(run, host.name, expectation.conn, portOf(tuple.local));
   const keepalive = options.keepalive;
   if (keepalive === undefined) {
-    return {
+    return textCheck({
       name,
       status: 'fail',
-      expected: `SO_KEEPALIVE set on ${expectation.conn} (a keepalive option on its connect, listen or setsockopt step)`,
-      observed: `no keepalive option reaches ${expectation.conn}${options.sources.length > 0 ? ` (${options.sources.join('; ')})` : ''}`,
-      evidence: ['add options: { keepalive: { idle: 2s, interval: 1s, count: 3 } } to the step that makes the connection'],
+      expected: timingText((w) => w.keepaliveNotSet(expectation.conn)),
+      observed: timingText((w) =>
+        w.noKeepaliveReaches(
+          expectation.conn,
+          options.sources.map((s) => w.optionSource(s)),
+        ),
+      ),
+      evidence: [timingText((w) => w.keepaliveFix)],
       reference: KEEPALIVE_REFERENCE,
-    };
+    });
   }
   const series = probeSeriesOf(host.segments, tuple, 'keepalive');
-  if (series.probes.length === 0) return noProbesCheck(name, host, tuple, 'keepalive probes', KEEPALIVE_REFERENCE);
+  if (series.probes.length === 0) return noProbesCheck(name, host, tuple, 'keepalive', KEEPALIVE_REFERENCE);
   const anchorUs = series.anchor?.timeUs ?? series.probes[0]?.timeUs ?? 0;
   const settings = { ...readHostKernelSettings(host).settings, userTimeoutMs: options.userTimeoutMs };
   const failure = errorOf(host, expectation.conn);
@@ -64,44 +72,56 @@ export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: Run
     giveUp,
     settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz,
   );
-  const problems = [...fit.problems];
+  const problems = [...fit.departures];
   const predicted = fit.schedule.giveUp;
   if (predicted !== undefined && giveUp !== undefined) {
-    if (series.rstAfter === undefined) problems.push('no RST after the last probe (a keepalive give-up sends one: tcp_send_active_reset())');
-    if (failure === undefined) problems.push('the application saw no error (expected ETIMEDOUT)');
-    else if (failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
+    if (series.rstAfter === undefined) problems.push(timingText((w) => w.noRstAfterProbes));
+    if (failure === undefined) problems.push(timingText((w) => w.sawNoError('ETIMEDOUT')));
+    else if (failure.code !== 'ETIMEDOUT') problems.push(timingText((w) => w.sawInstead(failure.code, 'ETIMEDOUT')));
   }
-  const end =
-    predicted === undefined
-      ? 'no give-up before the end of the last step'
-      : `RST and ETIMEDOUT at ${seconds(predicted.atMs)} s (${predicted.reason === 'user-timeout' ? 'TCP_USER_TIMEOUT' : 'TCP_KEEPCNT'} reached)`;
-  return {
+  const answeredCount = series.probes.filter((p) => p.answeredByFrame !== undefined).length;
+  return textCheck({
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${fit.schedule.probesMs.length} probes at ${offsets(fit.schedule.probesMs)} s after the last segment received; ${end}`,
-    observed:
-      `${probesMs.length} probes at ${offsets(probesMs)} s (${series.probes.filter((p) => p.answeredByFrame !== undefined).length} answered); ` +
-      (giveUp === undefined ? 'no give-up' : `gave up ${describeGiveUp(giveUp)}`) +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+    expected: timingText((w) =>
+      w.keepaliveExpected(
+        fit.schedule.probesMs.length,
+        offsets(w, fit.schedule.probesMs),
+        predicted === undefined ? w.keepaliveNoGiveUp : w.keepaliveGiveUp(seconds(predicted.atMs), predicted.reason === 'user-timeout'),
+      ),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.probesObserved(probesMs.length, offsets(w, probesMs), answeredCount) +
+        w.clause +
+        (giveUp === undefined ? w.noGiveUp : w.gaveUp(giveUpTime(w, giveUp))) +
+        w.departures(problems.map((p) => p[lang])),
+    ),
     evidence: [
-      anchorLine(host, series, 'the last segment received before the first probe (keepalive idleness counts from it)'),
+      anchorLine(host, series, (w) => w.keepaliveAnchor),
       ...itemLines(fit, host, series),
-      `keepalive ${describeKeepalive(keepalive)}; user_timeout ${options.userTimeoutMs === undefined ? 'not set' : `${options.userTimeoutMs} ms`} (${options.sources.join('; ')})`,
+      timingText((w) =>
+        w.keepaliveLine(
+          w.keepaliveValues(keepalive),
+          options.userTimeoutMs,
+          options.sources.map((s) => w.optionSource(s)),
+        ),
+      ),
       hzLine(settings.hz),
     ],
     refs: probeRefs(host.name, anchorUs, series, fit, 'keepalive'),
     reference: KEEPALIVE_REFERENCE,
-  };
+  });
 }
 
 /** Zero-window probes of a connection (backoff from the RTO) and their end, vs predictPersistSchedule() under the lab's options. */
 export function checkPersistProbes(expectation: PersistExpectation, run: RunRecord): Check {
   const host = hostOf(run, expectation.host);
-  const name = `zero-window probes of ${host.name}/${expectation.conn} follow the Linux timing model`;
+  const name = timingText((w) => w.persistName(`${host.name}/${expectation.conn}`));
   const tuple = findConnTuple(host.events, expectation.conn);
   if (tuple === undefined) return noConnectionCheck(name, host, expectation.conn, PERSIST_REFERENCE);
   const series = probeSeriesOf(host.segments, tuple, 'zero-window probe');
-  if (series.probes.length === 0) return noProbesCheck(name, host, tuple, 'zero-window probes', PERSIST_REFERENCE);
+  if (series.probes.length === 0) return noProbesCheck(name, host, tuple, 'zero-window probe', PERSIST_REFERENCE);
   const options = connTimerOptions(run, host.name, expectation.conn, portOf(tuple.local));
   const recorded = readHostKernelSettings(host);
   const settings = { ...recorded.settings, userTimeoutMs: options.userTimeoutMs };
@@ -115,40 +135,50 @@ export function checkPersistProbes(expectation: PersistExpectation, run: RunReco
   const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
   const horizonMs = horizonOf(run, anchorUs, series.windowOpened?.timeUs);
   const fit = fitProbes((o) => predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { ...o, answered, horizonMs }), probesMs, giveUp, hz);
-  const problems = [...fit.problems];
+  const problems = [...fit.departures];
   const predicted = fit.schedule.giveUp;
   if (predicted !== undefined && giveUp !== undefined) {
-    if (series.rstAfter !== undefined) problems.push(`a RST (#${series.rstAfter.frame}) after the probes (a persist give-up sends none: tcp_write_err())`);
-    if (failure !== undefined && failure.code !== 'ETIMEDOUT') problems.push(`the application saw ${failure.code}, expected ETIMEDOUT`);
+    const rst = series.rstAfter;
+    if (rst !== undefined) problems.push(timingText((w) => w.rstAfterProbes(rst.frame)));
+    if (failure !== undefined && failure.code !== 'ETIMEDOUT') problems.push(timingText((w) => w.sawInstead(failure.code, 'ETIMEDOUT')));
   }
-  const reasonWords = { 'user-timeout': 'TCP_USER_TIMEOUT since the first probe', 'tcp-retries2': 'tcp_retries2 unanswered probes', 'keepalive-count': '' };
-  const end =
-    predicted === undefined
-      ? series.windowOpened !== undefined
-        ? `probing until the peer opened its window (#${series.windowOpened.frame})`
-        : 'probing until the run ended'
-      : `ETIMEDOUT without a RST at ${seconds(predicted.atMs)} s (${reasonWords[predicted.reason]})`;
-  return {
+  const opened = series.windowOpened;
+  const answeredCount = series.probes.filter((p) => p.answeredByFrame !== undefined).length;
+  return textCheck({
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected: `${fit.schedule.probesMs.length} probes at ${offsets(fit.schedule.probesMs)} s after the window closed (intervals ${offsets(fit.schedule.intervalsMs)} s); ${end}`,
-    observed:
-      `${probesMs.length} probes at ${offsets(probesMs)} s (${series.probes.filter((p) => p.answeredByFrame !== undefined).length} answered); ` +
-      (giveUp === undefined
-        ? series.windowOpened !== undefined
-          ? `window opened at ${seconds((series.windowOpened.timeUs - anchorUs) / 1000)} s`
-          : 'no give-up'
-        : `gave up ${describeGiveUp(giveUp)}`) +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+    expected: timingText((w) =>
+      w.persistExpected(
+        fit.schedule.probesMs.length,
+        offsets(w, fit.schedule.probesMs),
+        offsets(w, fit.schedule.intervalsMs),
+        predicted === undefined
+          ? opened !== undefined
+            ? w.probingUntilOpened(opened.frame)
+            : w.probingUntilEnd
+          : w.persistGiveUp(seconds(predicted.atMs), w.persistReason(predicted.reason)),
+      ),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.probesObserved(probesMs.length, offsets(w, probesMs), answeredCount) +
+        w.clause +
+        (giveUp === undefined
+          ? opened !== undefined
+            ? w.windowOpenedAt(seconds((opened.timeUs - anchorUs) / 1000))
+            : w.noGiveUp
+          : w.gaveUp(giveUpTime(w, giveUp))) +
+        w.departures(problems.map((p) => p[lang])),
+    ),
     evidence: [
-      anchorLine(host, series, `the peer's last ACK before the first probe (window ${series.anchor?.window ?? '?'}; it arms the persist timer)`),
+      anchorLine(host, series, (w) => w.persistAnchor(String(series.anchor?.window ?? '?'))),
       ...itemLines(fit, host, series),
-      `probe0 base max(RTO, TCP_RTO_MIN) = ${rto.rtoMs} ms (${rto.source}); tcp_retries2=${retries2}; user_timeout ${options.userTimeoutMs === undefined ? 'not set' : `${options.userTimeoutMs} ms`}`,
+      timingText((w, lang) => w.probe0Line(rto.rtoMs, rto.source[lang], retries2, options.userTimeoutMs)),
       hzLine(settings.hz),
     ],
     refs: probeRefs(host.name, anchorUs, series, fit, 'zero-window probe'),
     reference: PERSIST_REFERENCE,
-  };
+  });
 }
 
 function errorOf(host: RunHost, conn: string): Extract<AgentEvent, { type: 'error' }> | undefined {
@@ -162,24 +192,25 @@ function observedGiveUp(
   series: ProbeSeries,
   failure: Extract<AgentEvent, { type: 'error' }> | undefined,
   anchorUs: number,
-): ObservedGiveUp | undefined {
-  if (series.rstAfter !== undefined) {
-    const atMs = (series.rstAfter.timeUs - anchorUs) / 1000;
-    return { afterMs: atMs, byMs: atMs, source: `${host.name} capture #${series.rstAfter.frame} (RST)` };
+): ObservedGiveUp<Text> | undefined {
+  const rst = series.rstAfter;
+  if (rst !== undefined) {
+    const atMs = (rst.timeUs - anchorUs) / 1000;
+    return { afterMs: atMs, byMs: atMs, source: timingText((w) => w.rstGiveUp(host.name, rst.frame)) };
   }
   const exact = exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.to === 'CLOSED');
   if (exact !== undefined) {
     const atMs = (exact.timeUs - anchorUs) / 1000;
-    return { afterMs: atMs, byMs: atMs, source: `kernel ${exact.from} → CLOSED (kernel-trace.txt line ${exact.line})` };
+    return { afterMs: atMs, byMs: atMs, source: timingText((w) => w.kernelClose(exact.from, exact.line, false)) };
   }
   if (failure === undefined) return undefined;
   const byMs = (failure.timeUs - anchorUs) / 1000;
   return {
     afterMs: byMs - USERSPACE_ERROR_LATENCY_MS,
     byMs,
-    source: `agent error event ${failure.code}`,
-    afterSource: `${USERSPACE_ERROR_LATENCY_MS} ms before it (user-space delivery latency bound)`,
-    why: 'an error seen in user space comes after the kernel gave up, by at most the user-space delivery latency bound',
+    source: timingText((w) => w.agentError(failure.code)),
+    afterSource: timingText((w) => w.latencyBefore(USERSPACE_ERROR_LATENCY_MS, false)),
+    why: timingText((w) => w.latencyWhy),
   };
 }
 
@@ -189,24 +220,23 @@ function horizonOf(run: RunRecord, anchorUs: number, windowOpenedUs: number | un
   return (Math.min(lastStepEndUs, windowOpenedUs ?? Number.POSITIVE_INFINITY) - anchorUs) / 1000;
 }
 
-function anchorLine(host: RunHost, series: ProbeSeries, what: string): string {
-  return series.anchor === undefined
-    ? `no segment received before the first probe: the first probe is the anchor`
-    : `anchor: ${host.name} capture #${series.anchor.frame}, ${what}`;
+function anchorLine(host: RunHost, series: ProbeSeries, what: (w: TimingWords) => string): Text {
+  const anchor = series.anchor;
+  return timingText((w) => (anchor === undefined ? w.anchorNone : w.anchor(host.name, anchor.frame, what(w))));
 }
 
-function itemLines(fit: ProbeFit, host: RunHost, series: ProbeSeries): string[] {
-  return fit.items.map((item) => {
-    const probe = item.what === 'probe' ? series.probes[item.index] : undefined;
-    const label = item.what === 'give-up' ? 'give-up' : `probe ${item.index + 1}`;
-    const where =
-      probe === undefined
-        ? ''
-        : ` (${host.name} capture #${probe.frame}${probe.answeredByFrame === undefined ? ', unanswered' : `, answered by #${probe.answeredByFrame}`})`;
-    const window = item.earliestMs === undefined ? '' : `, window ${seconds(item.earliestMs)}–${seconds(item.latestMs ?? 0)} s`;
-    const expected = item.expectedMs === undefined ? 'not in the model' : `expected ${seconds(item.expectedMs)} s${window}`;
-    return `${label}: ${expected}; observed ${item.observedMs === undefined ? 'nothing' : `${seconds(item.observedMs)} s`}${where} — ${item.verdict}`;
-  });
+function itemLines(fit: ProbeFit, host: RunHost, series: ProbeSeries): Text[] {
+  return fit.items.map((item) =>
+    timingText((w) => {
+      const probe = item.what === 'probe' ? series.probes[item.index] : undefined;
+      const label = w.probeLabel(item.what === 'give-up' ? undefined : item.index);
+      const where = probe === undefined ? '' : w.probeWhere(host.name, probe.frame, probe.answeredByFrame);
+      const window = item.earliestMs === undefined ? '' : w.window(seconds(item.earliestMs), seconds(item.latestMs ?? 0));
+      const expected = item.expectedMs === undefined ? undefined : seconds(item.expectedMs);
+      const observed = item.observedMs === undefined ? undefined : seconds(item.observedMs);
+      return w.probeItemLine(label, expected, window, observed, where, w.verdict(item.verdict));
+    }),
+  );
 }
 
 function probeRefs(host: string, anchorUs: number, series: ProbeSeries, fit: ProbeFit, what: string): Evidence[] {
@@ -224,27 +254,27 @@ function probeRefs(host: string, anchorUs: number, series: ProbeSeries, fit: Pro
   return refs;
 }
 
-function noConnectionCheck(name: string, host: RunHost, conn: string, reference: string): Check {
+function noConnectionCheck(name: Text, host: RunHost, conn: string, reference: string): Check {
   const known = [...new Set(host.events.flatMap((e) => ('conn' in e && typeof e.conn === 'string' ? [e.conn] : [])))];
-  return {
+  return textCheck({
     name,
     status: 'fail',
-    expected: `a connection ${conn} on ${host.name}`,
-    observed: `no connection ${conn}: ${host.name}'s connections were ${known.join(', ') || '(none)'}`,
+    expected: timingText((w) => w.noConnectionExpected(conn, host.name)),
+    observed: timingText((w) => w.noConnectionObserved(conn, host.name, known)),
     evidence: [],
     reference,
-  };
+  });
 }
 
-function noProbesCheck(name: string, host: RunHost, tuple: SocketTuple, what: string, reference: string): Check {
-  return {
+function noProbesCheck(name: Text, host: RunHost, tuple: SocketTuple, kind: ProbeKindWords, reference: string): Check {
+  return textCheck({
     name,
     status: 'fail',
-    expected: `${what} from ${host.name} on ${tuple.local} → ${tuple.remote}`,
-    observed: `no ${what} from ${tuple.local} in ${host.name}'s capture (${host.segments.length} TCP segments)`,
+    expected: timingText((w) => w.noProbesExpected(kind, host.name, tuple.local, tuple.remote)),
+    observed: timingText((w) => w.noProbesObserved(kind, host.name, tuple.local, host.segments.length)),
     evidence: [],
     reference,
-  };
+  });
 }
 
 function portOf(endpoint: string): number | undefined {
@@ -252,20 +282,20 @@ function portOf(endpoint: string): number | undefined {
   return Number.isInteger(port) ? port : undefined;
 }
 
-function describeGiveUp(giveUp: ObservedGiveUp): string {
-  return giveUp.afterMs === giveUp.byMs
-    ? `at ${seconds(giveUp.byMs)} s`
-    : `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s (seen in user space)`;
+/** `at 6.828 s` or `between 6.808 and 6.828 s (seen in user space)`, in the words `w`. */
+function giveUpTime(w: TimingWords, giveUp: ObservedGiveUp): string {
+  return giveUp.afterMs === giveUp.byMs ? w.giveUpAt(seconds(giveUp.byMs)) : w.giveUpInUserSpace(seconds(giveUp.afterMs), seconds(giveUp.byMs));
 }
 
-function hzLine(hz: number | undefined): string {
-  return `HZ=${hz ?? DEFAULT_KERNEL_SETTINGS.hz}${hz === undefined ? ' (not recorded, model default)' : ''}`;
+function hzLine(hz: number | undefined): Text {
+  return timingText((w) => w.hzLine(hz ?? DEFAULT_KERNEL_SETTINGS.hz, hz !== undefined));
 }
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
-function offsets(values: readonly number[]): string {
-  return values.map((ms) => String(Number((ms / 1000).toFixed(3)))).join(', ') || '(none)';
+/** `0, 2, 3` (seconds), or that there are none, in the words `w`. */
+function offsets(w: TimingWords, values: readonly number[]): string {
+  return w.offsetsOrNone(values.map((ms) => String(Number((ms / 1000).toFixed(3)))).join(', '));
 }

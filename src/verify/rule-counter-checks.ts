@@ -2,7 +2,9 @@ import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { conntrackStateOf, RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { compileRule, protocolOf, type CompiledRule, type RulePacket } from '../faults/rule-matcher.js';
-import { segmentRefs, type Check } from './verdict.js';
+import { segmentRefs, textCheck, type Check } from './verdict.js';
+import { CONSISTENCY_WORDS, type ConsistencyWords } from '../messages/check-words/consistency-words.js';
+import { say, type Text } from '../messages/text.js';
 
 /*
  * Rule counters against the captures: the counter `iptables-save -c` read after the last step is the
@@ -63,6 +65,11 @@ interface PathRule {
   readonly surelyUntilUs: number;
 }
 
+/** The sentence in every language, from the words of consistency checks. */
+function words(sentence: (w: ConsistencyWords) => string): Text {
+  return say(CONSISTENCY_WORDS, sentence);
+}
+
 /** One check per lab rule with a counter and decidable matches: the counter agrees with the captures. */
 export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[] {
   const endOfStepsUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
@@ -121,37 +128,21 @@ function checkReceiveCounter(
   const lower = hasHiddenState(entry) ? 0 : surely.length;
   const upper = boundedAbove ? possibly.length : undefined;
   const pass = counted >= lower && (upper === undefined || counted <= upper);
-  const expected =
-    upper === undefined
-      ? `at least ${lower} packet(s): the captured arrivals it matched while surely in place`
-      : lower === upper
-        ? `${lower} packet(s): the captured arrivals it matches while in place`
-        : `between ${lower} and ${upper} packet(s): the captured arrivals it matches while in place`;
+  const expected = words((w) => (upper === undefined ? w.atLeastMatched(lower) : lower === upper ? w.exactlyMatched(lower) : w.betweenMatched(lower, upper)));
   const evidence = [
-    Number.isFinite(rule.untilUs)
-      ? `counter read just before its unrule (${host.name}'s removed-rule-counters.jsonl): ${counted} packet(s)`
-      : `counter in ${host.name}'s ${rule.parsed.tool}-counters.txt: ${counted} packet(s)`,
-    ...possibly
-      .slice(0, 12)
-      .map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it${surely.includes(s) ? '' : ' (at a boundary of the rule)'}`),
+    words((w) => (Number.isFinite(rule.untilUs) ? w.counterBeforeUnrule(host.name, counted) : w.counterIn(host.name, rule.parsed.tool, counted))),
+    ...possibly.slice(0, 12).map((s) => words((w) => w.matchesIt(host.name, s.frame, relTime(run, s.timeUs), !surely.includes(s)))),
   ];
-  if (!pass) {
-    evidence.push(
-      counted < lower
-        ? `the counter says the rule took ${counted}, but ${lower} captured segment(s) reached it while it was in place: ` +
-            'the counter is no proof of what the rule did'
-        : `the counter says the rule took ${counted}, but only ${upper ?? 0} captured segment(s) could have reached it`,
-    );
-  }
-  return {
-    name: `rule ${rule.name} on ${host.name}: its counter agrees with the captured packets it matches`,
+  if (!pass) evidence.push(words((w) => (counted < lower ? w.counterTooLow(counted, lower) : w.counterTooHigh(counted, upper ?? 0))));
+  return textCheck({
+    name: words((w) => w.counterAgreesName(rule.name, host.name)),
     status: pass ? 'pass' : 'fail',
     expected,
-    observed: `counter ${counted} packet(s)`,
+    observed: words((w) => w.counterObserved(counted)),
     evidence,
     // No segment refs: a counter is read at the end, so a disagreement has no moment of its own (the frames are in the evidence).
     refs: [{ kind: 'rule', host: host.name, rule: rule.name }],
-  };
+  });
 }
 
 function checkSendPassage(
@@ -173,18 +164,13 @@ function checkSendPassage(
       matches(entry, s, 'send') &&
       !path.slice(0, index).some((e) => mightTake(e, s, 'send')),
   );
-  return {
-    name: `rule ${rule.name} on ${host.name}: no captured segment left past it`,
+  const frames = passed.slice(0, 8).map((s) => s.frame);
+  return textCheck({
+    name: words((w) => w.noneLeftName(rule.name, host.name)),
     status: passed.length === 0 ? 'pass' : 'fail',
-    expected: `no segment it matches in ${host.name}'s capture while it was in place (${rule.parsed.chain} drops before the capture sees a segment)`,
-    observed:
-      passed.length === 0
-        ? `none (counter ${rule.counter?.pkts ?? 0} packet(s) dropped before capture)`
-        : `${passed.length} left ${host.name}: #${passed
-            .slice(0, 8)
-            .map((s) => s.frame)
-            .join(', #')}`,
-    evidence: passed.slice(0, 12).map((s) => `${host.name} capture #${s.frame} at ${relTime(run, s.timeUs)} matches it, yet was sent`),
+    expected: words((w) => w.noneLeftExpected(host.name, rule.parsed.chain)),
+    observed: words((w) => (passed.length === 0 ? w.noneLeft(rule.counter?.pkts ?? 0) : w.left(passed.length, host.name, frames))),
+    evidence: passed.slice(0, 12).map((s) => words((w) => w.matchedYetSent(host.name, s.frame, relTime(run, s.timeUs)))),
     refs: [
       { kind: 'rule', host: host.name, rule: rule.name },
       ...segmentRefs(
@@ -192,7 +178,7 @@ function checkSendPassage(
         passed.slice(0, 20).map((s) => s.frame),
       ),
     ],
-  };
+  });
 }
 
 function toPathRule(run: RunRecord, rule: TimedRule): PathRule {

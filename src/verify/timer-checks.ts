@@ -1,8 +1,10 @@
 import type { Expectation } from '../lab/model.js';
-import type { Check } from './verdict.js';
+import { textCheck, type Check } from './verdict.js';
 import { relTime, type RunRecord } from '../analysis/run-record.js';
 import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
 import { parseTcpState } from '../tcp/state.js';
+import { timingText } from '../messages/check-words/timing-words.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * Timer readings: how long a socket's timer had left when the socket was first sampled in a
@@ -20,8 +22,10 @@ type TimerExpectation = Extract<Expectation, { kind: 'timer' }>;
 export function checkTimerReading(expectation: TimerExpectation, run: RunRecord): Check {
   const host = run.hosts.find((h) => h.name === expectation.host);
   if (!host) throw new Error(`run record has no host "${expectation.host}"`);
-  const name = `${expectation.host}${expectation.port === undefined ? '' : ` (port ${expectation.port})`} ${expectation.state} timer reads ${seconds(expectation.aboutMs)} ± ${seconds(expectation.withinMs)}`;
-  const expected = `${seconds(expectation.aboutMs)} ± ${seconds(expectation.withinMs)} left when first sampled in ${expectation.state}`;
+  const about = seconds(expectation.aboutMs);
+  const within = seconds(expectation.withinMs);
+  const name = timingText((w) => w.timerName(expectation.host, expectation.port, expectation.state, about, within));
+  const expected = timingText((w) => w.timerExpected(about, within, expectation.state));
   const firstReadings = new Map<string, { timeUs: number; expiresMs: number; kind: number }>();
   for (const event of host.events) {
     if (event.type !== 'socket' || !isLabSocket(event.local)) continue;
@@ -31,27 +35,27 @@ export function checkTimerReading(expectation: TimerExpectation, run: RunRecord)
     if (!firstReadings.has(socket)) firstReadings.set(socket, { timeUs: event.timeUs, expiresMs: event.timer.expiresMs, kind: event.timer.kind });
   }
   if (firstReadings.size === 0) {
-    return { name, status: 'fail', expected, observed: `no socket sampled in ${expectation.state}`, evidence: [] };
+    return textCheck({ name, status: 'fail', expected, observed: timingText((w) => w.noSocketIn(expectation.state)), evidence: [] });
   }
-  const evidence: string[] = [];
+  const evidence: Text[] = [];
   let pass = true;
   for (const [socket, reading] of firstReadings) {
     const off = Math.abs(reading.expiresMs - expectation.aboutMs);
     const ok = reading.kind !== 0 && off <= expectation.withinMs;
     pass &&= ok;
-    evidence.push(
-      `${socket}: ${reading.kind === 0 ? 'no timer running' : `${seconds(reading.expiresMs)} left`} at ${relTime(run, reading.timeUs)} (/proc/net/tcp timer kind ${reading.kind})${ok ? '' : ` — ${seconds(off)} away from ${seconds(expectation.aboutMs)}`}`,
-    );
+    const left = reading.kind === 0 ? undefined : seconds(reading.expiresMs);
+    const away = ok ? undefined : seconds(off);
+    evidence.push(timingText((w) => w.timerReading(socket, left, relTime(run, reading.timeUs), reading.kind, away, about)));
   }
   const observed = [...firstReadings.values()].map((r) => seconds(r.expiresMs)).join(', ');
-  return {
+  return textCheck({
     name,
     status: pass ? 'pass' : 'fail',
     expected,
-    observed: `${observed} left`,
+    observed: timingText((w) => w.timeLeft(observed)),
     evidence,
     reference: 'include/net/tcp.h TCP_TIMEWAIT_LEN; tcp_minisocks.c tcp_time_wait(); tcp_ipv4.c get_timewait4_sock()',
-  };
+  });
 }
 
 function seconds(ms: number): string {

@@ -7,14 +7,14 @@ import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/r
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
-import { fitOverRtos, fitRetransmissions, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
+import { fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ObservedSend, type ScheduleFit } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
+import { rtoSeriesOf, type IcmpDuringSeries, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
 import { acknowledges, isDataOnly, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
-import { describeIcmp } from '../tcp/icmp-errors.js';
+import { icmpText } from '../messages/icmp-words.js';
 import { DEFAULT_KERNEL_SETTINGS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
 import {
@@ -25,7 +25,10 @@ import {
   USERSPACE_ERROR_LATENCY_MS,
 } from '../tcp/timing-model.js';
 import { exactTransitionsOf } from './exact-conformance.js';
-import { segmentRefs, type Check, type Evidence } from './verdict.js';
+import { segmentRefs, textCheck, type Check, type Evidence } from './verdict.js';
+import { TIMING_WORDS, timingText, type SentKind, type TimingWords } from '../messages/check-words/timing-words.js';
+import type { Lang } from '../messages/catalog.js';
+import type { Text } from '../messages/text.js';
 
 /*
  * Timing checks: observed retransmissions against the Linux timing model (src/tcp/timing-model.ts).
@@ -80,7 +83,8 @@ export function checkSynRetransmits(
 ): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
-  const name = `SYN retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
+  const who = `${host.name}${conn === undefined ? '' : `/${conn}`}`;
+  const name = timingText((w) => w.synName(who));
   const recorded = readHostKernelSettings(host);
   const missing = missingSettings(recorded, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, SYN_REFERENCE);
@@ -96,31 +100,32 @@ export function checkSynRetransmits(
   const answer = answeredAt(run, analysis, host, syns);
   const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings), answer?.fit);
   const { schedule } = outcome;
-  const problems = [...outcome.problems];
+  const problems = [...outcome.departures];
   // An answering RST makes connect() fail with ECONNREFUSED (tcp_reset()); only an unanswered series must end in ETIMEDOUT.
-  if (failure !== undefined && failure.code !== 'ETIMEDOUT' && answer === undefined) problems.push(`connect() failed with ${failure.code}, expected ETIMEDOUT`);
-  const evidence = describeItems(outcome, host.name, 'SYN', 'connect() fails (ETIMEDOUT)', giveUp);
+  if (failure !== undefined && failure.code !== 'ETIMEDOUT' && answer === undefined) problems.push(timingText((w) => w.connectNotTimedOut(failure.code)));
+  const evidence = describeItems(outcome, host.name, 'SYN', giveUp, (w) => w.connectFailsLabel);
   evidence.push(...extraLines(outcome, host.name, 'SYN'), settingsLine(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_rto_max_ms']));
   if (answer !== undefined) evidence.push(answer.line);
-  return {
+  const failedAt = seconds(failOffsetMs ?? 0);
+  return textCheck({
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected:
+    expected: timingText((w, lang) =>
       answer === undefined
-        ? `${schedule.sends.length} SYNs at ${formatOffsets(schedule.sends)} s; connect() fails with ETIMEDOUT at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit)`
-        : `${dueSends(outcome).length} SYNs at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer`,
-    observed:
-      `${syns.sends.length} SYNs at ${formatOffsets(syns.sends.map((s) => s.offsetMs))} s; ` +
-      (failure !== undefined
-        ? `connect() failed with ${failure.code} at ${seconds(failOffsetMs ?? 0)} s`
-        : answer !== undefined
-          ? `answered at ${seconds(answer.atMs)} s`
-          : 'connect() never failed') +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+        ? w.sends('SYN', schedule.sends.length, formatOffsets(schedule.sends)) + w.clause + w.connectTimesOut(seconds(schedule.failAtMs), schedule.failReason)
+        : w.stoppedBy(w.sends('SYN', dueSends(outcome).length, formatOffsets(dueSends(outcome))), untilStopped(w, lang, answer)),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.sends('SYN', syns.sends.length, formatOffsets(syns.sends.map((s) => s.offsetMs))) +
+        w.clause +
+        (failure !== undefined ? w.connectFailedAt(failure.code, failedAt) : answer !== undefined ? answer.observed[lang] : w.connectNeverFailed) +
+        w.departures(inLang(problems, lang)),
+    ),
     evidence,
     refs: fitRefs(host.name, syns.firstUs, outcome, 'SYN'),
     reference: SYN_REFERENCE,
-  };
+  });
 }
 
 /**
@@ -134,25 +139,25 @@ function synGiveUp(
   failure: Extract<AgentEvent, { type: 'error' }> | undefined,
   failOffsetMs: number | undefined,
   firstUs: number,
-): ObservedGiveUp | undefined {
+): ObservedGiveUp<Text> | undefined {
   const exact = tuple === undefined ? undefined : exactClose(host, tuple, ['SYN_SENT'], firstUs);
   if (exact !== undefined) return exact;
   if (failure === undefined || failOffsetMs === undefined) return undefined;
   return {
     afterMs: Math.max(0, failOffsetMs - USERSPACE_ERROR_LATENCY_MS),
     byMs: failOffsetMs,
-    source: `agent error event ${failure.code}`,
-    afterSource: `${USERSPACE_ERROR_LATENCY_MS} ms before it (user-space delivery latency bound; no exact kernel event)`,
-    why: 'an error seen in user space comes after the kernel gave up, by at most the user-space delivery latency bound',
+    source: timingText((w) => w.agentError(failure.code)),
+    afterSource: timingText((w) => w.latencyBefore(USERSPACE_ERROR_LATENCY_MS, true)),
+    why: timingText((w) => w.latencyWhy),
   };
 }
 
 /** The kernel's own close of the socket from one of `from` (inet_sock_set_state; µs-exact), as a give-up instant. */
-function exactClose(host: RunHost, tuple: SocketTuple, from: readonly TcpState[], firstUs: number): (ObservedGiveUp & { from: TcpState }) | undefined {
+function exactClose(host: RunHost, tuple: SocketTuple, from: readonly TcpState[], firstUs: number): (ObservedGiveUp<Text> & { from: TcpState }) | undefined {
   const exact = exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.to === 'CLOSED' && from.includes(t.from));
   if (exact === undefined) return undefined;
   const atMs = (exact.timeUs - firstUs) / 1000;
-  return { afterMs: atMs, byMs: atMs, from: exact.from, source: `kernel ${exact.from} → CLOSED (inet_sock_set_state, kernel-trace.txt line ${exact.line})` };
+  return { afterMs: atMs, byMs: atMs, from: exact.from, source: timingText((w) => w.kernelClose(exact.from, exact.line, true)) };
 }
 
 /** SYN-ACK retransmissions of a request socket and its silent drop, vs predictSynAckSchedule(host settings). */
@@ -163,7 +168,7 @@ export function checkSynAckRetransmits(
 ): Check {
   const host = hostOf(run, expectation.host);
   const port = expectation.port ?? firstListenPort(run.lab, host.name);
-  const name = `SYN-ACK retransmissions of ${host.name}${port === undefined ? '' : ` port ${port}`} follow the Linux timing model`;
+  const name = timingText((w) => w.synAckName(host.name, port));
   const recorded = readHostKernelSettings(host);
   const missing = missingSettings(recorded, ['tcp_synack_retries']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, SYNACK_REFERENCE);
@@ -205,39 +210,36 @@ export function checkSynAckRetransmits(
       { ...answer?.fit, rearmedAtMs: replies.map((reply) => reply.offsetMs) },
     ),
   }));
-  const best = judged.reduce((a, b) => (b.outcome.problems.length < a.outcome.problems.length ? b : a));
+  const best = judged.reduce((a, b) => (b.outcome.departures.length < a.outcome.departures.length ? b : a));
   const { outcome } = best;
   const { schedule } = outcome;
-  const evidence = describeItems(outcome, host.name, 'SYN-ACK', 'request dropped (SYN_RECV row gone)', giveUp);
-  for (const reply of replies) {
-    evidence.push(
-      `${host.name} capture #${reply.frame}: SYN-ACK answering a retransmitted SYN (tcp_check_req()), not a timer fire; it restarts the request's timer`,
-    );
-  }
+  const evidence = describeItems(outcome, host.name, 'SYN-ACK', giveUp, (w) => w.requestDroppedLabel);
+  for (const reply of replies) evidence.push(timingText((w) => w.synAckReply(host.name, reply.frame)));
   evidence.push(...extraLines(outcome, host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
   if (answer !== undefined) evidence.push(answer.line);
   if (candidates.length > 1) {
-    evidence.push(
-      `the sampled queue cannot tell which SYN-ACK limit reqsk_timer_handler() applied; each is accepted: ${candidates.map((c) => c.description).join('; or ')} — this run fits: ${best.candidate.description}`,
-    );
+    const limits = candidates.map((c) => c.words);
+    evidence.push(timingText((w, lang) => w.limitsUndecided(inLang(limits, lang), best.candidate.words[lang])));
   } else if (readingsOf !== undefined) {
-    evidence.push(`SYN-ACK limit from the listener's queue (reqsk_timer_handler()): ${best.candidate.description}`);
+    evidence.push(timingText((w, lang) => w.limitFromQueue(best.candidate.words[lang])));
   }
-  return {
+  return textCheck({
     name,
-    status: outcome.problems.length === 0 ? 'pass' : 'fail',
-    expected:
+    status: outcome.departures.length === 0 ? 'pass' : 'fail',
+    expected: timingText((w, lang) =>
       answer === undefined
-        ? `${schedule.sends.length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s; the request is dropped silently at ${seconds(outcome.items.at(-1)?.expectedMs ?? schedule.failAtMs)} s`
-        : `${dueSends(outcome).length} SYN-ACKs at ${formatOffsets(dueSends(outcome))} s, until ${answer.what} at ${seconds(answer.atMs)} s stopped the timer`,
-    observed:
-      `${timerSends.length} SYN-ACKs at ${formatOffsets(timerSends.map((s) => s.offsetMs))} s; ` +
-      (giveUp !== undefined
-        ? `SYN_RECV socket gone ${describeGiveUpTime(giveUp)}`
-        : answer !== undefined
-          ? answer.observed
-          : 'the SYN_RECV socket never disappeared') +
-      (outcome.problems.length > 0 ? ` — ${outcome.problems.join('; ')}` : ''),
+        ? w.sends('SYN-ACK', schedule.sends.length, formatOffsets(dueSends(outcome))) +
+          w.clause +
+          w.requestDroppedSilently(seconds(outcome.items.at(-1)?.expectedMs ?? schedule.failAtMs))
+        : w.stoppedBy(w.sends('SYN-ACK', dueSends(outcome).length, formatOffsets(dueSends(outcome))), untilStopped(w, lang, answer)),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.sends('SYN-ACK', timerSends.length, formatOffsets(timerSends.map((s) => s.offsetMs))) +
+        w.clause +
+        (giveUp !== undefined ? w.synRecvGone(giveUpTime(w, giveUp)) : answer !== undefined ? answer.observed[lang] : w.synRecvNeverGone) +
+        w.departures(inLang(outcome.departures, lang)),
+    ),
     evidence,
     refs: [
       ...fitRefs(host.name, first.timeUs, outcome, 'SYN-ACK'),
@@ -247,7 +249,7 @@ export function checkSynAckRetransmits(
       ),
     ],
     reference: SYNACK_REFERENCE,
-  };
+  });
 }
 
 /**
@@ -263,7 +265,8 @@ export function checkFinRetransmits(
 ): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
-  const name = `FIN retransmissions of orphaned ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
+  const who = `${host.name}${conn === undefined ? '' : `/${conn}`}`;
+  const name = timingText((w) => w.finName(who));
   const recorded = readHostKernelSettings(host);
   const missing = missingSettings(recorded, ['tcp_orphan_retries']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, FIN_REFERENCE);
@@ -288,46 +291,54 @@ export function checkFinRetransmits(
     fitRetransmissions((options) => predictOrphanFinSchedule(settings, rto, { ...options, ...rtoOptions }), fins.sends, giveUp, hz, answer?.fit),
   );
   const { schedule } = outcome;
-  const problems = [...outcome.problems];
+  const problems = [...outcome.departures];
   const goneState = answer !== undefined ? undefined : (closed?.from ?? (gone === undefined ? undefined : (parseTcpState(gone.state) ?? gone.state)));
   if (goneState !== undefined && goneState !== orphan.state) {
     problems.push(
-      ORPHAN_FIN_STATES.includes(goneState as TcpState)
-        ? `the socket left ${goneState}, expected ${orphan.state} (${orphan.reason})`
-        : `the socket left ${goneState}, not ${orphan.state} (it was not an orphan retransmitting its FIN)`,
+      timingText((w, lang) =>
+        ORPHAN_FIN_STATES.includes(goneState as TcpState)
+          ? w.leftOtherState(goneState, orphan.state, orphan.reason[lang])
+          : w.leftNotOrphan(goneState, orphan.state),
+      ),
     );
   }
   const rsts = host.segments.filter(
     (s) =>
       s.timeUs >= fins.firstUs && (s.flags & TcpFlag.RST) !== 0 && segmentEndpoints(s).src === finTuple.local && segmentEndpoints(s).dst === finTuple.remote,
   );
-  if (rsts.length > 0) problems.push(`${rsts.length} RST sent after the FIN (an orphan that gives up sends none)`);
-  const evidence = describeItems(outcome, host.name, 'FIN', `socket destroyed from ${orphan.state} (row gone)`, giveUp);
-  for (const rst of rsts) evidence.push(`${host.name} capture #${rst.frame}: RST at ${seconds((rst.timeUs - fins.firstUs) / 1000)} s`);
+  if (rsts.length > 0) problems.push(timingText((w) => w.rstsAfterFin(rsts.length)));
+  const evidence = describeItems(outcome, host.name, 'FIN', giveUp, (w) => w.destroyedLabel(orphan.state));
+  for (const rst of rsts) evidence.push(timingText((w) => w.rstAt(host.name, rst.frame, seconds((rst.timeUs - fins.firstUs) / 1000))));
   evidence.push(
-    `${orphan.state}: ${orphan.reason}`,
+    timingText((w, lang) => w.orphanState(orphan.state, orphan.reason[lang])),
     ...extraLines(outcome, host.name, 'FIN'),
-    `RTO ${rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    rtoLine(rtoMs, estimate),
     settingsLine(settings, ['tcp_orphan_retries', 'tcp_rto_max_ms']),
-    ...(icmp.revertLine === undefined ? [] : [icmp.revertLine]),
+    ...icmpLines(icmp, false),
   );
   if (answer !== undefined) evidence.push(answer.line);
-  return {
+  const lastState = lastSampledState(host, finTuple);
+  return textCheck({
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected:
+    expected: timingText((w, lang) =>
       answer === undefined
-        ? `${schedule.sends.length} FINs at ${formatOffsets(schedule.sends)} s; destroyed from ${orphan.state} without a RST at ${seconds(schedule.failAtMs)} s`
-        : `${dueSends(outcome).length} FINs at ${formatOffsets(dueSends(outcome))} s from ${orphan.state}, until the answer at ${seconds(answer.atMs)} s stopped the timer; no RST`,
-    observed:
-      `${fins.sends.length} FINs at ${formatOffsets(fins.sends.map((s) => s.offsetMs))} s; ` +
-      (answer !== undefined
-        ? `answered at ${seconds(answer.atMs)} s`
-        : giveUp === undefined
-          ? `the socket never disappeared (last sampled in ${lastSampledState(host, finTuple) ?? 'no state'})`
-          : `socket gone from ${goneState} ${describeGiveUpTime(giveUp)}`) +
-      `; ${rsts.length === 0 ? 'no RST' : `${rsts.length} RST`}` +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+        ? w.sends('FIN', schedule.sends.length, formatOffsets(schedule.sends)) + w.clause + w.destroyedWithoutRst(orphan.state, seconds(schedule.failAtMs))
+        : w.finStopped(w.sends('FIN', dueSends(outcome).length, formatOffsets(dueSends(outcome))), orphan.state, untilStopped(w, lang, answer)),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.sends('FIN', fins.sends.length, formatOffsets(fins.sends.map((s) => s.offsetMs))) +
+        w.clause +
+        (answer !== undefined
+          ? w.answeredAt(seconds(answer.atMs))
+          : giveUp === undefined
+            ? w.socketNeverGone(lastState)
+            : w.socketGoneFrom(goneState, giveUpTime(w, giveUp))) +
+        w.clause +
+        (rsts.length === 0 ? w.noRst : w.rsts(rsts.length)) +
+        w.departures(inLang(problems, lang)),
+    ),
     evidence,
     refs: [
       ...fitRefs(host.name, fins.firstUs, outcome, 'FIN'),
@@ -337,7 +348,7 @@ export function checkFinRetransmits(
       ),
     ],
     reference: FIN_REFERENCE,
-  };
+  });
 }
 
 const DATA_REFERENCE =
@@ -357,7 +368,8 @@ export function checkDataRetransmits(
 ): Check {
   const host = hostOf(run, expectation.host);
   const conn = expectation.conn ?? firstConnectConn(run.lab, host.name);
-  const name = `data retransmissions of ${host.name}${conn === undefined ? '' : `/${conn}`} follow the Linux timing model`;
+  const who = `${host.name}${conn === undefined ? '' : `/${conn}`}`;
+  const name = timingText((w) => w.dataName(who));
   const recorded = readHostKernelSettings(host);
   const missing = missingSettings(recorded, ['tcp_retries2']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
@@ -370,7 +382,7 @@ export function checkDataRetransmits(
   const isRetransmittedData = (s: TcpSegment): boolean =>
     isDataOnly(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
   const data = sentRetransmissions(host, tuple, isRetransmittedData);
-  if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'unacknowledged data', DATA_REFERENCE);
+  if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
   const options =
     conn === undefined ? undefined : connTimerOptions(run, host.name, conn, Number(data.tuple.local.slice(data.tuple.local.lastIndexOf(':') + 1)));
@@ -391,47 +403,58 @@ export function checkDataRetransmits(
     fitRetransmissions((options) => predictEstablishedSchedule(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, answer?.fit),
   );
   const { schedule } = outcome;
-  const problems = [...outcome.problems];
+  const problems = [...outcome.departures];
   // Acknowledged in the end, the data was delivered: no give-up, and ETIMEDOUT would be wrong.
   if (answer !== undefined) {
-    if (failure?.code === giveUpError) problems.push(`the application saw ${giveUpError} although the data was acknowledged`);
-  } else if (failure === undefined) problems.push(`the application saw no error (expected ${giveUpError})`);
-  else if (failure.code !== giveUpError) problems.push(`the application saw ${failure.code}, expected ${giveUpError}`);
+    if (failure?.code === giveUpError) problems.push(timingText((w) => w.sawAlthoughAcked(giveUpError)));
+  } else if (failure === undefined) problems.push(timingText((w) => w.sawNoError(giveUpError)));
+  else if (failure.code !== giveUpError) problems.push(timingText((w) => w.sawInstead(failure.code, giveUpError)));
   const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
-  if (rsts.length > 0) problems.push(`${rsts.length} RST sent (a socket that gives up on its data sends none)`);
-  const evidence = describeItems(outcome, host.name, 'data segment', `gives up (${giveUpError}, CLOSED)`, giveUp);
+  if (rsts.length > 0) problems.push(timingText((w) => w.dataRsts(rsts.length)));
+  const evidence = describeItems(outcome, host.name, 'data', giveUp, (w) => w.givesUpLabel(giveUpError));
   evidence.push(
-    ...extraLines(outcome, host.name, 'data segment'),
-    `RTO ${rtoMs} ms (${estimate.source})${estimate.tlpAtMs === undefined ? '' : `; tail-loss probe at ${seconds(estimate.tlpAtMs)} s`}`,
+    ...extraLines(outcome, host.name, 'data'),
+    rtoLine(rtoMs, estimate),
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
-    ...[icmp.softErrorLine, icmp.revertLine].filter((line) => line !== undefined),
-    userTimeoutMs === undefined
-      ? 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission'
-      : `TCP_USER_TIMEOUT ${userTimeoutMs} ms (${options?.sources.join('; ') ?? ''}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
+    ...icmpLines(icmp, true),
+    timingText((w) =>
+      userTimeoutMs === undefined
+        ? w.noUserTimeout
+        : w.userTimeout(
+            userTimeoutMs,
+            (options?.sources ?? []).map((s) => w.optionSource(s)),
+          ),
+    ),
   );
   if (answer !== undefined) evidence.push(answer.line);
-  return {
+  return textCheck({
     name,
     status: problems.length === 0 ? 'pass' : 'fail',
-    expected:
+    expected: timingText((w, lang) =>
       answer === undefined
-        ? `${schedule.sends.length} copies at ${formatOffsets(schedule.sends)} s; gives up with ${giveUpError} at ${seconds(schedule.failAtMs)} s (${schedule.failReason} limit), no RST`
-        : `${dueSends(outcome).length} copies at ${formatOffsets(dueSends(outcome))} s, until the answer at ${seconds(answer.atMs)} s stopped the timer; no RST`,
-    observed:
-      `${data.sends.length} copies at ${formatOffsets(data.sends.map((d) => d.offsetMs))} s; ` +
-      (answer !== undefined ? `acknowledged at ${seconds(answer.atMs)} s` : giveUp === undefined ? 'never gave up' : `gave up ${describeGiveUpTime(giveUp)}`) +
-      (failure === undefined ? '' : ` (${failure.code})`) +
-      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
+        ? w.sends('data', schedule.sends.length, formatOffsets(schedule.sends)) +
+          w.clause +
+          w.givesUpWith(giveUpError, seconds(schedule.failAtMs), schedule.failReason)
+        : w.dataStopped(w.sends('data', dueSends(outcome).length, formatOffsets(dueSends(outcome))), untilStopped(w, lang, answer)),
+    ),
+    observed: timingText(
+      (w, lang) =>
+        w.sends('data', data.sends.length, formatOffsets(data.sends.map((d) => d.offsetMs))) +
+        w.clause +
+        (answer !== undefined ? w.acknowledgedAt(seconds(answer.atMs)) : giveUp === undefined ? w.neverGaveUp : w.gaveUp(giveUpTime(w, giveUp))) +
+        (failure === undefined ? '' : w.withError(failure.code)) +
+        w.departures(inLang(problems, lang)),
+    ),
     evidence,
     refs: [
-      ...fitRefs(host.name, data.firstUs, outcome, 'data segment'),
+      ...fitRefs(host.name, data.firstUs, outcome, 'data'),
       ...segmentRefs(
         host.name,
         rsts.map((r) => r.frame),
       ),
     ],
     reference: DATA_REFERENCE,
-  };
+  });
 }
 
 /** The RTO series of a host's sent copies, with the ICMP errors from the peer that reached its TCP (`icmp`; rtoSeriesOf()). */
@@ -454,7 +477,7 @@ const ORPHAN_FIN_STATES: readonly TcpState[] = ['FIN_WAIT_1', 'CLOSING', 'LAST_A
  * itself received, whatever a firewall did): our FIN acknowledging the peer's FIN is a passive close
  * (LAST_ACK); an ACK of the peer's FIN sent after ours is a simultaneous close (CLOSING); else FIN_WAIT_1.
  */
-function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries, answer: { atMs: number } | undefined): { state: TcpState; reason: string } {
+function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries, answer: { atMs: number } | undefined): { state: TcpState; reason: Text } {
   const ours = host.segments.filter((s) => segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote);
   const peerFin = host.segments.find(
     (s) => segmentEndpoints(s).src === tuple.remote && segmentEndpoints(s).dst === tuple.local && (s.flags & TcpFlag.FIN) !== 0,
@@ -464,19 +487,16 @@ function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries, ans
     const peerFinEnd = (peerFin.seq + peerFin.payloadLength + 1) >>> 0;
     const acks = (s: TcpSegment): boolean => (s.flags & TcpFlag.ACK) !== 0 && ((s.ack - peerFinEnd) | 0) >= 0;
     if (acks(firstFin)) {
-      return { state: 'LAST_ACK', reason: `passive close: the FIN (${host.name} capture #${firstFin.frame}) acknowledges the peer's FIN (#${peerFin.frame})` };
+      return { state: 'LAST_ACK', reason: timingText((w) => w.passiveClose(host.name, firstFin.frame, peerFin.frame)) };
     }
     // Simultaneous only when the peer's FIN came before ours was acknowledged: else FIN_WAIT_2 got it.
     const beforeAnswer = answer === undefined || peerFin.timeUs < fins.firstUs + answer.atMs * 1000;
     const later = ours.find((s) => s.timeUs > firstFin.timeUs && (s.flags & TcpFlag.RST) === 0 && acks(s));
     if (later !== undefined && beforeAnswer) {
-      return {
-        state: 'CLOSING',
-        reason: `simultaneous close: ${host.name} capture #${later.frame} acknowledges the peer's FIN (#${peerFin.frame}) while its own FIN is unacknowledged`,
-      };
+      return { state: 'CLOSING', reason: timingText((w) => w.simultaneousClose(host.name, later.frame, peerFin.frame)) };
     }
   }
-  return { state: 'FIN_WAIT_1', reason: `active close: no FIN from the peer was acknowledged by ${host.name}` };
+  return { state: 'FIN_WAIT_1', reason: timingText((w) => w.activeClose(host.name)) };
 }
 
 function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined {
@@ -484,9 +504,9 @@ function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined
     ?.state;
 }
 
-/** `at 6.828 s` or `between 3.500 and 6.828 s (sampled)`. */
-function describeGiveUpTime(giveUp: ObservedGiveUp): string {
-  return giveUp.afterMs === giveUp.byMs ? `at ${seconds(giveUp.byMs)} s` : `between ${seconds(giveUp.afterMs)} and ${seconds(giveUp.byMs)} s (sampled)`;
+/** `at 6.828 s` or `between 3.500 and 6.828 s (sampled)`, in the words `w`. */
+function giveUpTime(w: TimingWords, giveUp: ObservedGiveUp): string {
+  return giveUp.afterMs === giveUp.byMs ? w.giveUpAt(seconds(giveUp.byMs)) : w.giveUpSampled(seconds(giveUp.afterMs), seconds(giveUp.byMs));
 }
 
 // ---- shared machinery
@@ -521,11 +541,21 @@ function sentRetransmissions(host: RunHost, tuple: SocketTuple | undefined, isKi
 interface TimerStop {
   readonly atMs: number;
   /** `the answer`, for "until … stopped the timer". */
-  readonly what: string;
+  readonly what: Text;
   /** `answered at 1.2 s`, for the observed line. */
-  readonly observed: string;
+  readonly observed: Text;
   readonly fit: { readonly answeredAtMs: number };
-  readonly line: string;
+  readonly line: Text;
+}
+
+/** Texts in one language. */
+function inLang(texts: readonly Text[], lang: Lang): string[] {
+  return texts.map((text) => text[lang]);
+}
+
+/** `until the answer at 1.2 s stopped the timer`, in the words `w`. */
+function untilStopped(w: TimingWords, lang: Lang, stop: TimerStop): string {
+  return w.untilStopped(stop.what[lang], seconds(stop.atMs));
 }
 
 /** The stop of a request's SYN-ACK timer by an ICMP error that reached `host`'s TCP and dropped it (requestDropIcmp()). */
@@ -533,13 +563,13 @@ function requestDroppedByIcmp(analysis: RunAnalysis, host: RunHost, tuple: Socke
   const drop = requestDropIcmp(hostAnalysisOf(analysis, host.name).icmp, tuple, isn, firstUs);
   if (drop === undefined) return undefined;
   const atMs = (drop.timeUs - firstUs) / 1000;
-  const icmp = describeIcmp(drop.type, drop.code, drop.family);
+  const icmp = icmpText(drop.type, drop.code, drop.family);
   return {
     atMs,
-    what: `the request dropped on ${icmp}`,
-    observed: `request dropped on ${icmp} at ${seconds(atMs)} s`,
+    what: timingText((w, lang) => w.requestDroppedOn(icmp[lang])),
+    observed: timingText((w, lang) => w.requestDroppedAt(icmp[lang], seconds(atMs))),
     fit: { answeredAtMs: atMs },
-    line: `${host.name} capture #${drop.frame} at ${seconds(atMs)} s: ${icmp} quoting the SYN-ACK — tcp_v4_err() → tcp_req_err() drops the request silently, so later SYN-ACKs and the timer's give-up were not due`,
+    line: timingText((w, lang) => w.icmpDropLine(host.name, drop.frame, seconds(atMs), icmp[lang])),
   };
 }
 
@@ -548,13 +578,12 @@ function answeredAt(run: RunRecord, analysis: RunAnalysis, host: RunHost, series
   const answer = first === undefined ? undefined : answerToSend(run, analysis.series, host.name, first.frame);
   if (answer === undefined) return undefined;
   const atMs = (answer.timeUs - series.firstUs) / 1000;
-  const where = answer.frame === undefined ? '' : ` (${host.name} capture #${answer.frame})`;
   return {
     atMs,
-    what: 'the answer',
-    observed: `answered at ${seconds(atMs)} s`,
+    what: timingText((w) => w.theAnswer),
+    observed: timingText((w) => w.answeredAt(seconds(atMs))),
     fit: { answeredAtMs: atMs },
-    line: `answered at ${seconds(atMs)} s${where}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
+    line: timingText((w) => w.answerLine(seconds(atMs), host.name, answer.frame)),
   };
 }
 
@@ -566,30 +595,40 @@ function dueSends(fit: ScheduleFit): number[] {
     .map((item) => item.expectedMs ?? 0);
 }
 
-const SAMPLED_GIVE_UP_WHY =
-  "a sampled disappearance is known only to within the gap between reads (5 ms plus the agent's latency; the agent reports only changes)";
-
-function describeItems(fit: ScheduleFit, host: string, what: string, giveUpLabel: string, giveUp: ObservedGiveUp | undefined): string[] {
+function describeItems(
+  fit: ScheduleFit,
+  host: string,
+  kind: SentKind,
+  giveUp: ObservedGiveUp<Text> | undefined,
+  giveUpLabel: (w: TimingWords) => string,
+): Text[] {
   const { items, slotSends } = fit;
-  return items.map((item) => {
-    const isGiveUp = item.index === items.length - 1;
-    const label = isGiveUp ? giveUpLabel : `${what} ${item.index + 1}${item.index === 0 ? ' (original)' : ''}`;
-    const window = item.earliestMs === undefined ? '' : `, window ${seconds(item.earliestMs)}–${seconds(item.latestMs ?? 0)} s`;
-    if (isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs) {
-      return (
-        `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed between ${seconds(giveUp.afterMs)} s (${giveUp.afterSource ?? 'last evidence'}) ` +
-        `and ${seconds(giveUp.byMs)} s (${giveUp.source}) — ${giveUp.why ?? SAMPLED_GIVE_UP_WHY}, so it is judged by overlap — ${item.verdict}`
-      );
-    }
-    const send = slotSends[item.index];
-    const where = isGiveUp ? (giveUp?.source ?? 'not observed') : send === undefined ? 'not in the capture' : `${host} capture #${send.frame}`;
-    const observed = item.observedMs === undefined ? 'unobserved' : `${seconds(item.observedMs)} s`;
-    return `${label}: expected ${seconds(item.expectedMs ?? 0)} s${window}; observed ${observed} (${where}) — ${item.verdict}`;
-  });
+  return items.map((item) =>
+    timingText((w, lang) => {
+      const isGiveUp = item.index === items.length - 1;
+      const label = isGiveUp ? giveUpLabel(w) : w.segmentItem(kind, item.index);
+      const window = item.earliestMs === undefined ? '' : w.window(seconds(item.earliestMs), seconds(item.latestMs ?? 0));
+      const expected = seconds(item.expectedMs ?? 0);
+      if (isGiveUp && giveUp !== undefined && giveUp.afterMs !== giveUp.byMs) {
+        const interval = {
+          after: seconds(giveUp.afterMs),
+          afterSource: giveUp.afterSource?.[lang] ?? w.lastEvidence,
+          by: seconds(giveUp.byMs),
+          source: giveUp.source[lang],
+          why: giveUp.why?.[lang] ?? w.sampledWhy,
+        };
+        return w.intervalItemLine(label, expected, window, interval, item.verdict);
+      }
+      const send = slotSends[item.index];
+      const where = isGiveUp ? (giveUp?.source[lang] ?? w.notObserved) : send === undefined ? w.notInCapture : w.captureFrame(host, send.frame);
+      return w.itemLine(label, expected, window, item.observedMs === undefined ? undefined : seconds(item.observedMs), where, item.verdict);
+    }),
+  );
 }
 
 /** Typed evidence of a fit: each observed send's frame and the model's window for every item. */
-function fitRefs(host: string, firstUs: number, fit: ScheduleFit, what: string): Evidence[] {
+function fitRefs(host: string, firstUs: number, fit: ScheduleFit, kind: SentKind): Evidence[] {
+  const what = TIMING_WORDS.en.segment(kind);
   const refs: Evidence[] = segmentRefs(host, [...fit.slotSends.flatMap((s) => (s === undefined ? [] : [s.frame])), ...fit.extra.map((s) => s.frame)]);
   for (const item of fit.items) {
     if (item.earliestMs === undefined || item.latestMs === undefined) continue;
@@ -600,41 +639,59 @@ function fitRefs(host: string, firstUs: number, fit: ScheduleFit, what: string):
 }
 
 /** One evidence line per observed send the model does not have. */
-function extraLines(fit: ScheduleFit, host: string, what: string): string[] {
-  return fit.extra.map(
-    (send) => `${host} capture #${send.frame}: ${what} at ${seconds(send.offsetMs)} s — unexpected: the model stops after ${fit.schedule.sends.length}`,
-  );
+function extraLines(fit: ScheduleFit, host: string, kind: SentKind): Text[] {
+  return fit.extra.map((send) => timingText((w) => w.extraLine(host, send.frame, kind, seconds(send.offsetMs), fit.schedule.sends.length)));
 }
 
-function missingSettingsCheck(name: string, host: RunHost, missing: readonly string[], reference: string): Check {
-  return {
+/** The RTO the fit took, and how the estimate was made. */
+function rtoLine(rtoMs: number, estimate: FinRtoEstimate): Text {
+  const tlpAt = estimate.tlpAtMs === undefined ? undefined : seconds(estimate.tlpAtMs);
+  return timingText((w, lang) => w.rtoLine(rtoMs, estimate.source[lang], tlpAt));
+}
+
+/** The ICMP errors from the peer during the series (icmpDuringSeries()): the soft error they leave (`withSoftError`), the RTO doublings they undid. */
+function icmpLines(icmp: IcmpDuringSeries, withSoftError: boolean): Text[] {
+  const { softErrorLine, revertLine, zh } = icmp;
+  return [
+    ...(withSoftError && softErrorLine !== undefined ? [{ en: softErrorLine, zh: zh?.softErrorLine ?? softErrorLine }] : []),
+    ...(revertLine !== undefined ? [{ en: revertLine, zh: zh?.revertLine ?? revertLine }] : []),
+  ];
+}
+
+function missingSettingsCheck(name: Text, host: RunHost, missing: readonly string[], reference: string): Check {
+  return textCheck({
     name,
     status: 'fail',
-    expected: `the host's kernel settings ${missing.join(', ')} (the model's inputs)`,
-    observed: `${host.name}/kernel-settings.json has no ${missing.join(', ')}`,
-    evidence: [`re-run the lab with a tcplab that records these sysctls; the model never falls back to constants`],
+    expected: timingText((w) => w.missingExpected(missing)),
+    observed: timingText((w) => w.missingObserved(host.name, missing)),
+    evidence: [timingText((w) => w.missingFix)],
     reference,
-  };
+  });
 }
 
-function noSendsCheck(name: string, host: RunHost, tuple: SocketTuple | undefined, what: string, reference: string): Check {
-  return {
+function noSendsCheck(name: Text, host: RunHost, tuple: SocketTuple | undefined, kind: SentKind, reference: string): Check {
+  const addresses = [host.address, ...(host.address6 !== undefined ? [host.address6] : [])];
+  return textCheck({
     name,
     status: 'fail',
-    expected: `${what} segments sent by ${host.name}${tuple === undefined ? '' : ` on ${tuple.local} → ${tuple.remote}`}`,
-    observed: `no ${what} from ${host.name} (${[host.address, ...(host.address6 !== undefined ? [host.address6] : [])].join(', ')}) in its capture (${host.segments.length} TCP segments)`,
+    expected: timingText((w) => w.noSendsExpected(kind, host.name, tuple)),
+    observed: timingText((w) => w.noSendsObserved(kind, host.name, addresses, host.segments.length)),
     evidence: [],
     reference,
-  };
+  });
 }
 
 function hzOf(settings: Partial<KernelSettings>): number {
   return settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz;
 }
 
-function settingsLine(settings: Partial<KernelSettings>, names: readonly (keyof KernelSettings)[]): string {
-  const values = names.map((n) => `${n}=${String(settings[n] ?? `${String(DEFAULT_KERNEL_SETTINGS[n])} (not recorded, default)`)}`);
-  return `model inputs from the host's kernel-settings.json: ${values.join(', ')}; HZ=${hzOf(settings)} (not recorded, model default)`;
+function settingsLine(settings: Partial<KernelSettings>, names: readonly (keyof KernelSettings)[]): Text {
+  const values = names.map((name) => ({
+    name,
+    recorded: settings[name] === undefined ? undefined : String(settings[name]),
+    fallback: String(DEFAULT_KERNEL_SETTINGS[name]),
+  }));
+  return timingText((w) => w.settingsLine(values, hzOf(settings)));
 }
 
 function seconds(ms: number): string {

@@ -6,7 +6,10 @@ import { isLabSocket } from '../analysis/socket-timeline.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import { TcpFlag } from '../observe/packet.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
-import type { Check, Evidence } from './verdict.js';
+import { textCheck, type Check, type Evidence } from './verdict.js';
+import { CONSISTENCY_WORDS, type ConsistencyWords } from '../messages/check-words/consistency-words.js';
+import { say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
 
 /*
  * The kernel's tracepoints (`<host>/kernel-events.jsonl`) against the captures and the samples of the same
@@ -31,8 +34,13 @@ export const TRACE_SLACK_US = 2_000;
 type SocketRow = Extract<AgentEvent, { type: 'socket' }>;
 
 interface Finding {
-  readonly text: string;
+  readonly text: Text;
   readonly refs: readonly Evidence[];
+}
+
+/** The sentence in every language, from the words of consistency checks. */
+function words(sentence: (w: ConsistencyWords, lang: Lang) => string): Text {
+  return say(CONSISTENCY_WORDS, sentence);
 }
 
 /** The tracepoint consistency check of a run, or undefined when no host has a kernel trace. */
@@ -54,14 +62,15 @@ export function checkTraceConsistency(run: RunRecord): Check | undefined {
     }
     findings.push(...synRetransmitsAgainstTrace(run, host, events, untilUs));
   }
-  return {
-    name: 'tracepoints agree with the samples and captures: each sampled state and count, and each repeated SYN, is one the kernel traced',
-    status: findings.length === 0 ? 'pass' : 'fail',
-    expected: "each row's state one the trace gives its socket while the row was read; counts and repeated SYNs no more than the trace's retransmissions",
-    observed: findings.length === 0 ? `${judged} sampled row(s) of traced sockets, all as traced` : `${findings.length} disagreement(s): ${findings[0]?.text}`,
+  const first = findings[0];
+  return textCheck({
+    name: words((w) => w.traceName),
+    status: first === undefined ? 'pass' : 'fail',
+    expected: words((w) => w.traceExpected),
+    observed: first === undefined ? words((w) => w.traceJudged(judged)) : words((w, lang) => w.disagreements(findings.length, first.text[lang])),
     evidence: findings.slice(0, 20).map((f) => f.text),
     refs: findings.slice(0, 40).flatMap((f) => f.refs),
-  };
+  });
 }
 
 function rowAgainstTrace(run: RunRecord, host: RunHost, row: SocketRow, ofTuple: readonly KernelEvent[]): Finding | undefined {
@@ -78,10 +87,9 @@ function rowAgainstTrace(run: RunRecord, host: RunHost, row: SocketRow, ofTuple:
     if (before === undefined && first.from !== undefined) possible.add(first.from);
     if ([before, ...during].some((e) => e?.handedToTimewait === true)) for (const state of ['TIME_WAIT', 'FIN_WAIT_2'] as const) possible.add(state);
     if (!possible.has(sampled)) {
+      const line = (before ?? first).line;
       return {
-        text:
-          `${host.name}'s ${row.local} ↔ ${row.remote} was sampled in ${row.state} at ${relTime(run, row.timeUs)}, ` +
-          `but its kernel trace has it in ${[...possible].join(' or ')} then (kernel-events.jsonl line ${(before ?? first).line})`,
+        text: words((w) => w.rowStateNotTraced(host.name, row.local, row.remote, row.state, relTime(run, row.timeUs), [...possible], line)),
         refs: [ref],
       };
     }
@@ -91,9 +99,7 @@ function rowAgainstTrace(run: RunRecord, host: RunHost, row: SocketRow, ofTuple:
   const attempts = ofTuple.filter((e) => (e.kind === 'retransmit' || e.kind === 'synack-retransmit') && e.timeUs <= toUs).length;
   if (claimed <= attempts + silentRequestTimeouts(run, host.name, row)) return undefined;
   return {
-    text:
-      `${host.name}'s row of ${row.local} ↔ ${row.remote} sampled at ${relTime(run, row.timeUs)} counts ${claimed} retransmission(s), ` +
-      `but its kernel trace has ${attempts} retransmission attempt(s) on it by then`,
+    text: words((w) => w.rowCountsMoreThanTrace(host.name, row.local, row.remote, relTime(run, row.timeUs), claimed, attempts)),
     refs: [ref],
   };
 }
@@ -118,9 +124,7 @@ function synRetransmitsAgainstTrace(run: RunRecord, host: RunHost, events: reado
     const repeated = series.frames.length - 1;
     if (repeated <= sent) continue;
     findings.push({
-      text:
-        `${host.name}'s capture shows ${local} sending its SYN ${series.frames.length} times (#${series.frames.join(', #')}), ` +
-        `but its kernel trace has ${sent} retransmission(s) sent on it: ${repeated - sent} SYN(s) the kernel never retransmitted`,
+      text: words((w) => w.synsNotRetransmitted(host.name, String(local), series.frames.length, series.frames, sent, repeated - sent)),
       // The repeats beyond what the trace sent are where the sources part.
       refs: series.frames.slice(sent + 1).map((frame): Evidence => ({ kind: 'segment', host: host.name, frame })),
     });

@@ -1,4 +1,6 @@
 import type { ExpectationKind } from '../lab/model.js';
+import type { Lang } from '../messages/catalog.js';
+import type { Text } from '../messages/text.js';
 
 /** The outcome of one lab run or re-verification: every check with expected vs observed and its evidence. */
 export interface Verdict {
@@ -11,6 +13,11 @@ export interface Verdict {
   hosts?: VerdictHost[];
   /** What the reader must know about how the observations were made (e.g. no kernel trace). */
   notes?: string[];
+  /**
+   * The verdict's own words in Chinese (`--lang zh`), as `Check.zh` holds a check's: `zh.notes[i]` is
+   * `notes[i]`. Present when `notes` is.
+   */
+  zh?: { notes: string[] };
 }
 
 export interface VerdictHost {
@@ -75,6 +82,38 @@ export interface Check {
   origin?: CheckOrigin;
   /** The evidence, typed: segment, sample, event, rule and step refs, and the model's predictions. */
   refs?: Evidence[];
+  /** The check's words in Chinese (`--lang zh`); name, expected, observed and evidence above are English. */
+  zh?: CheckLines;
+}
+
+/** What a person reads of a check, in one language. */
+export interface CheckLines {
+  name: string;
+  expected: string;
+  observed: string;
+  evidence: string[];
+}
+
+/** A check whose words are Texts (every language), as the checkers build it. */
+export type CheckDraft = Omit<Check, keyof CheckLines | 'zh'> & {
+  readonly name: Text;
+  readonly expected: Text;
+  readonly observed: Text;
+  readonly evidence: readonly Text[];
+};
+
+/** The check a draft describes: English in its fields, Chinese in `zh`. */
+export function textCheck(draft: CheckDraft): Check {
+  const { name, status, expected, observed, evidence, ...rest } = draft;
+  return {
+    name: name.en,
+    status,
+    expected: expected.en,
+    observed: observed.en,
+    evidence: evidence.map((e) => e.en),
+    ...rest,
+    zh: { name: name.zh, expected: expected.zh, observed: observed.zh, evidence: evidence.map((e) => e.zh) },
+  };
 }
 
 /** Combines checks into a verdict: pass only when there is at least one check and all pass. */
@@ -86,4 +125,14 @@ export function makeVerdict(lab: string, runDir: string, durationMs: number, che
 /** The segment refs of one host's frames. */
 export function segmentRefs(host: string, frames: readonly number[]): Evidence[] {
   return frames.map((frame) => ({ kind: 'segment', host, frame }));
+}
+
+/** `check` with some of its words changed, in every language it has (`change` gets each language's lines). */
+export function rewordCheck(check: Check, change: (lines: CheckLines, lang: Lang) => Partial<CheckLines>): Check {
+  const en: CheckLines = { name: check.name, expected: check.expected, observed: check.observed, evidence: check.evidence };
+  return {
+    ...check,
+    ...change(en, 'en'),
+    ...(check.zh !== undefined && { zh: { ...check.zh, ...change(check.zh, 'zh') } }),
+  };
 }

@@ -6,36 +6,52 @@ import { checkConformance } from './conformance.js';
 import { checkConsistency } from './consistency-checks.js';
 import { checkListeners } from './listener-checks.js';
 import { stepSource } from './check-source.js';
-import { makeVerdict, type Check, type Evidence, type Verdict } from './verdict.js';
+import { makeVerdict, textCheck, type Check, type Evidence, type Verdict } from './verdict.js';
+import { RUN_WORDS, type RunWords } from '../messages/check-words/consistency-words.js';
+import { describeStepIn } from '../messages/lab-words.js';
+import { say, type Text } from '../messages/text.js';
+import type { Lang } from '../messages/catalog.js';
+
+/** The sentence in every language, from the words of the run's checks. */
+function words(sentence: (w: RunWords, lang: Lang) => string): Text {
+  return say(RUN_WORDS, sentence);
+}
 
 /** Recomputes a run's verdict from its record alone (pure: no Docker, no clock); the analysis is computed once and shared. */
 export function verifyRun(run: RunRecord, runDir: string, durationMs: number, analysis: RunAnalysis = analyzeRun(run)): Verdict {
   const checks: Check[] = [];
   for (const step of run.steps) {
     if (!step.error) continue;
-    checks.push({
-      name: `step ${step.index + 1} (${step.description}) completes`,
-      status: 'fail',
-      expected: 'the step completes',
-      observed: step.error,
-      evidence: [`step started at ${relTime(run, step.startUs)}`],
-      source: stepSource(run, step.index),
-      origin: { kind: 'step', index: step.index },
-      refs: [{ kind: 'step', index: step.index, startUs: step.startUs }],
-    });
+    const error = step.error;
+    // The recorded description is English (step-runner.ts); the lab's step says it in every language.
+    const labStep = run.lab.steps[step.index];
+    checks.push(
+      textCheck({
+        name: words((w, lang) => w.stepCompletes(step.index + 1, lang === 'en' || labStep === undefined ? step.description : describeStepIn(lang, labStep))),
+        status: 'fail',
+        expected: words((w) => w.theStepCompletes),
+        observed: words((w) => w.stepError(error)),
+        evidence: [words((w) => w.stepStarted(relTime(run, step.startUs)))],
+        source: stepSource(run, step.index),
+        origin: { kind: 'step', index: step.index },
+        refs: [{ kind: 'step', index: step.index, startUs: step.startUs }],
+      }),
+    );
   }
   const skipped = run.lab.steps.length - run.steps.length;
   if (skipped > 0 && checks.length === 0) {
-    checks.push({
-      name: 'all steps ran',
-      status: 'fail',
-      expected: `${run.lab.steps.length} steps`,
-      observed: `${run.steps.length} steps (the run was cut short)`,
-      evidence: [],
-      source: 'run record (steps.jsonl)',
-      origin: { kind: 'steps-ran' },
-      refs: [],
-    });
+    checks.push(
+      textCheck({
+        name: words((w) => w.allStepsRan),
+        status: 'fail',
+        expected: words((w) => w.steps(run.lab.steps.length)),
+        observed: words((w) => w.stepsCutShort(run.steps.length)),
+        evidence: [],
+        source: 'run record (steps.jsonl)',
+        origin: { kind: 'steps-ran' },
+        refs: [],
+      }),
+    );
   }
   checks.push(...checkExpectations(run, analysis));
   // Every lab is verified by the full verifier: each sampled socket against the machine and the replay.
@@ -56,16 +72,20 @@ export function verifyRun(run: RunRecord, runDir: string, durationMs: number, an
     stateSource: stateSourceOf(h),
   }));
   const notes = observationNotes(run);
-  if (notes.length > 0) verdict.notes = notes;
+  if (notes.length > 0) {
+    verdict.notes = notes.map((note) => note.en);
+    verdict.zh = { notes: notes.map((note) => note.zh) };
+  }
   return verdict;
 }
 
 /** Notes on how states were observed: hosts without a kernel trace, and why. */
-function observationNotes(run: RunRecord): string[] {
+function observationNotes(run: RunRecord): Text[] {
   const sampled = run.hosts.filter((h) => stateSourceOf(h) === 'sampled').map((h) => h.name);
   if (sampled.length === 0) return [];
-  const why = run.kernelTraceUnavailable ?? 'no kernel trace was recorded';
-  return [`socket states of ${sampled.join(', ')} come from /proc/net/tcp samples only, not the kernel's tracepoints: ${why}`];
+  const recorded = run.kernelTraceUnavailable;
+  const why = words((w) => (recorded === undefined ? w.noKernelTrace : w.recordedReason(recorded)));
+  return [words((w, lang) => w.sampledStatesOnly(sampled, why[lang]))];
 }
 
 /** Adds a rule ref for every rule that dropped a segment the check's segment refs name (from the analysis' trace). */

@@ -6,7 +6,7 @@ import { SAMPLE_ALLOWANCE_US } from '../../analysis/sampled-reads.js';
 import type { StateSample } from '../../analysis/socket-timeline.js';
 import { assertNever } from '../../assert-never.js';
 import { TcpFlag } from '../../observe/packet.js';
-import { describeIcmp } from '../../tcp/icmp-errors.js';
+import { describeIcmp } from '../../messages/icmp-words.js';
 import { formatRelativeSeconds } from '../time-format.js';
 import { line, timeOfArrow, type CommentaryLine, type Context, type Text } from './commentary-text.js';
 
@@ -173,8 +173,8 @@ function describeCauseText(context: Context, host: RunHost, replay: EndpointRepl
       return { text: { en: `timer: ${cause.name}`, zh: `定时器：${TIMER_NAMES_ZH[cause.name] ?? cause.name}` } };
     }
     case 'icmp': {
-      const icmp = describeIcmp(cause.type, cause.code, cause.family);
-      return { text: { en: `received ${icmp} at ${at} (frame #${cause.frame})`, zh: `${at} 收到 ${icmp}（第 ${cause.frame} 帧）` } };
+      const [en, zh] = [describeIcmp(cause.type, cause.code, cause.family, 'en'), describeIcmp(cause.type, cause.code, cause.family, 'zh')];
+      return { text: { en: `received ${en} at ${at} (frame #${cause.frame})`, zh: `${at} 收到 ${zh}（第 ${cause.frame} 帧）` } };
     }
     default:
       return assertNever(cause);
