@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { parseAnswerSheet, renderBlankSheet } from '../exercise/answer-sheet.js';
 import { questionsOf } from '../exercise/exercise-questions.js';
 import { renderGradedText, setupLines } from '../exercise/exercise-text.js';
-import { gradeSheet, type ExerciseLang, type GradedSheet } from '../exercise/grade-answer.js';
+import { gradeSheet, type GradedSheet } from '../exercise/grade-answer.js';
+import { pickLang } from './lang-option.js';
 import { observeTruths } from '../exercise/observe-truth.js';
 import { renderRunReportHtml } from '../report/html-report.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -55,7 +56,7 @@ export async function runExercise(name: string, flags: ExerciseFlags, setExitCod
     run = await loadGradingRun(flags.run, lab);
   } else {
     const { runLabForExercise } = await import('./exercise-run.js');
-    const verdict = await runLabForExercise(lab, path, flags.runsDir, flags.quiet === true || flags.json === true);
+    const verdict = await runLabForExercise(lab, path, flags.runsDir, flags.quiet === true || flags.json === true, lang);
     run = await loadGradingRun(verdict.runDir, lab);
   }
   const sheet = gradeSheet(exercise.questions, answers, observeTruths(exercise.questions, run.analysis, run.verdict), lang);
@@ -79,12 +80,6 @@ export function exerciseJson(lab: string, runDir: string, sheet: GradedSheet): R
     max: sheet.max,
     questions: sheet.questions.map((q) => ({ id: q.id, prompt: q.prompt, answer: q.answer, observed: q.observed, correct: q.correct, evidence: q.evidence })),
   };
-}
-
-/** `--lang`: en or zh. */
-export function pickLang(value: string): ExerciseLang {
-  if (value === 'en' || value === 'zh') return value;
-  throw new CliError(`--lang "${value}" is not supported; use en or zh`, ExitCode.usage);
 }
 
 function readSheet(file: string): string {

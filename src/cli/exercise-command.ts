@@ -1,3 +1,4 @@
+import { langOption } from './lang-option.js';
 import type { Command } from 'commander';
 import { defaultRunsDir } from './paths.js';
 
@@ -10,7 +11,7 @@ export function registerExercise(program: Command, setExitCode: (code: number) =
     .option('--sheet', 'print the blank answer sheet (YAML) and exit')
     .option('--answers <file>', 'grade a filled answer sheet instead of asking on the terminal')
     .option('--json', 'print the graded answers as JSON')
-    .option('--lang <lang>', 'language of questions and results: en | zh', 'en')
+    .option(...langOption('questions and results'))
     .option('--run <run-folder>', 'grade against this run of the lab instead of running it')
     .option('--worksheet', 'write a printable worksheet (HTML, and PDF where Chromium is installed)')
     .option('--out <file>', 'with --worksheet: the HTML file to write (default ./<lab>-worksheet[-zh].html)')

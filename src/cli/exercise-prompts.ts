@@ -1,12 +1,13 @@
+import type { Lang } from '../messages/catalog.js';
 import { input, select } from '@inquirer/prompts';
 import { describeForm } from '../exercise/answer-sheet.js';
-import { promptOf, type ExerciseLang } from '../exercise/grade-answer.js';
+import { promptOf } from '../exercise/grade-answer.js';
 import type { ExerciseQuestion } from '../lab/model.js';
 import { assertNever } from '../assert-never.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Asks each question on the terminal (@inquirer/prompts): text for states, counts and durations, a list for choices and yes/no. */
-export async function askQuestions(questions: readonly ExerciseQuestion[], lang: ExerciseLang): Promise<Map<string, string>> {
+export async function askQuestions(questions: readonly ExerciseQuestion[], lang: Lang): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
   try {
     for (const [i, q] of questions.entries()) {

@@ -1,4 +1,5 @@
 import type { Lab } from '../lab/model.js';
+import { message, type Lang } from '../messages/catalog.js';
 import { PlainRunView } from '../report/live-view.js';
 import { DeployError } from '../run/deployed-lab.js';
 import { describeSweep, sweepDeadRuns } from '../run/reaper.js';
@@ -14,7 +15,7 @@ import { checkLabsOnMachine } from './preflight-labs.js';
  * Runs one lab for `tcplab exercise` and `tcplab grade` as `tcplab run` does (image, preflight, Ctrl-C tears
  * down), with plain progress lines on stderr; returns its verdict (whose runDir holds the record).
  */
-export async function runLabForExercise(lab: Lab, labPath: string, runsDir: string, quiet: boolean): Promise<Verdict> {
+export async function runLabForExercise(lab: Lab, labPath: string, runsDir: string, quiet: boolean, lang: Lang = 'en'): Promise<Verdict> {
   const runtime = await connectEngine();
   const progress = (line: string): void => {
     if (!quiet) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
@@ -31,16 +32,16 @@ export async function runLabForExercise(lab: Lab, labPath: string, runsDir: stri
       if (interruptSignal.aborted) onInterrupt();
       const swept = describeSweep(await sweepDeadRuns(runtime));
       if (swept) progress(swept);
-      const observer = quiet ? undefined : new PlainRunView((line) => process.stderr.write(`${line}\n`), '');
+      const observer = quiet ? undefined : new PlainRunView((line) => process.stderr.write(`${line}\n`), '', lang);
       try {
-        return await runLab(lab, { runtime, image, runsDir, signal: controller.signal, ...(observer !== undefined && { observer }) });
+        return await runLab(lab, { runtime, image, runsDir, signal: controller.signal, lang, ...(observer !== undefined && { observer }) });
       } finally {
         await observer?.close();
       }
     });
   } catch (err) {
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
-      throw new CliError('interrupted; everything the run created has been removed', ExitCode.interrupted);
+      throw new CliError(message(lang, 'run.interrupted'), ExitCode.interrupted);
     }
     if (err instanceof DeployError)
       throw new CliError(`${err.message}\n  everything the run created has been removed; try: tcplab doctor`, ExitCode.environment);

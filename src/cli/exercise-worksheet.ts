@@ -1,9 +1,9 @@
+import type { Lang } from '../messages/catalog.js';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { ExerciseQuestions } from '../exercise/exercise-questions.js';
-import type { ExerciseLang } from '../exercise/grade-answer.js';
 import { renderWorksheetHtml } from '../exercise/worksheet-html.js';
 import type { Lab } from '../lab/model.js';
 
@@ -13,7 +13,7 @@ export function chromiumPath(): string {
 }
 
 /** Writes the worksheet HTML and, where Chromium is installed, its PDF next to it; returns the files written. */
-export async function writeWorksheet(lab: Lab, exercise: ExerciseQuestions, lang: ExerciseLang, out?: string): Promise<string[]> {
+export async function writeWorksheet(lab: Lab, exercise: ExerciseQuestions, lang: Lang, out?: string): Promise<string[]> {
   const html = resolve(out ?? `${lab.name}-worksheet${lang === 'zh' ? '-zh' : ''}.html`);
   writeFileSync(html, renderWorksheetHtml(lab, exercise, lang));
   const chromium = chromiumPath();

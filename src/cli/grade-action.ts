@@ -8,7 +8,7 @@ import { observeTruths } from '../exercise/observe-truth.js';
 import { LabError, type LabProblem } from '../lab/lab-error.js';
 import type { Lab } from '../lab/model.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { pickLang } from './exercise-action.js';
+import { pickLang } from './lang-option.js';
 import { loadExerciseLab, loadGradingRun, type GradingRun } from './exercise-run-folder.js';
 import type { GradeFlags } from './grade-command.js';
 

@@ -1,3 +1,4 @@
+import { langOption } from './lang-option.js';
 import type { Command } from 'commander';
 import { defaultRunsDir } from './paths.js';
 
@@ -20,7 +21,7 @@ export function registerGrade(program: Command, setExitCode: (code: number) => v
     .option('--run <run-folder>', 'grade against this run of the lab instead of running it once')
     .option('--per-sheet', 'run the lab again for each sheet and grade each against its own run')
     .option('--out <dir>', 'where grades.csv and class-summary.html go (default: the sheets folder)')
-    .option('--lang <lang>', 'language of the summary: en | zh', 'en')
+    .option(...langOption('the summary'))
     .option('--runs-dir <dir>', 'where run folders are written', defaultRunsDir())
     .option('-q, --quiet', 'no progress lines while the lab runs')
     .action(async (name: string, folder: string, flags: GradeFlags) => {

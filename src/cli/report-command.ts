@@ -7,17 +7,17 @@ import { buildRunCommentary, renderCommentaryText } from '../report/run-commenta
 import { analyzeRun, type RunAnalysis } from '../analysis/analyze-run.js';
 import type { RunRecord } from '../analysis/run-record.js';
 import type { Verdict } from '../verify/verdict.js';
-import { attachCheckOrigins, verifyRun } from '../verify/verify-run.js';
+import { attachRecomputed, isOlderVerdict, verifyRun } from '../verify/verify-run.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { readRunJson, readRunRecord } from './run-folder.js';
 import { reportCapture } from './report-capture.js';
+import { langOption, pickLang } from './lang-option.js';
+import type { Lang } from '../messages/catalog.js';
 
 const FORMATS = ['html', 'mermaid', 'text'] as const;
-const LANGS = ['en', 'zh'] as const;
-type ReportLang = (typeof LANGS)[number];
 
 /** Writes `<runDir>/report.html` (or `out`) for a run and returns its path; what `tcplab run` calls after verifying. */
-export function writeHtmlReport(runDir: string, analysis: RunAnalysis, verdict: Verdict, options: { lang?: ReportLang; out?: string } = {}): string {
+export function writeHtmlReport(runDir: string, analysis: RunAnalysis, verdict: Verdict, options: { lang?: Lang; out?: string } = {}): string {
   const path = resolve(options.out ?? join(runDir, 'report.html'));
   writeFileSync(path, renderRunReportHtml(analysis, verdict, { lang: options.lang ?? 'en' }));
   return path;
@@ -30,12 +30,12 @@ export function registerReport(program: Command, setExitCode: (code: number) => 
     .description('the report of a run folder, or of any capture file: HTML ladder diagram (report.html), Mermaid sequence diagram, or the commentary as text')
     .argument('<run-folder|capture>', 'run folder written by `tcplab run`, or a pcap/pcapng capture (optionally .gz or .zst)')
     .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'html')
-    .option('--lang <lang>', `language of the narrative, labels and commentary: ${LANGS.join(' | ')}`, 'en')
+    .option(...langOption('the narrative, labels, commentary and checks'))
     .option('--conn <n>', 'a capture: draw only connection #n (as `tcplab verify <capture>` numbers them)')
     .option('--out <file>', 'write here instead of <run-folder>/report.html, <capture>.report.html (html) or stdout (mermaid, text)')
     .action(async (runDir: string, flags: { format: string; lang: string; conn?: string; out?: string }) => {
       const format = pickOne('--format', flags.format, FORMATS);
-      const lang = pickOne('--lang', flags.lang, LANGS);
+      const lang = pickLang(flags.lang);
       if (existsSync(runDir) && statSync(runDir).isFile()) {
         const conn = flags.conn === undefined ? undefined : parseConnection(flags.conn);
         setExitCode(await reportCapture(runDir, { format, lang, ...(conn !== undefined && { conn }), ...(flags.out !== undefined && { out: flags.out }) }));
@@ -73,7 +73,7 @@ function pickOne<T extends string>(option: string, value: string, allowed: reado
 
 /**
  * Loads a run folder, analyses it once, and takes its verdict (the stored verdict.json, else recomputed); a
- * stored verdict from before checks carried typed origins gets them from a recomputation, matched by name.
+ * stored verdict from before checks carried typed origins and Chinese words gets them from a recomputation, matched by name.
  * Bad folders are usage errors.
  */
 async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: RunAnalysis; verdict: Verdict }> {
@@ -94,8 +94,6 @@ async function loadRun(runDir: string): Promise<{ record: RunRecord; analysis: R
   const stored = readRunJson<Verdict>(verdictPath, '; or delete verdict.json to recompute the verdict') as Verdict;
   if (!Array.isArray(stored.checks))
     throw new CliError(`${verdictPath}: expected a verdict written by \`tcplab run\` (no "checks" list); delete it to recompute the verdict`, ExitCode.usage);
-  const typed = stored.checks.every((c) => c.origin !== undefined)
-    ? stored
-    : attachCheckOrigins(stored, verifyRun(record, runDir, stored.durationMs, analysis));
-  return { record, analysis, verdict: typed };
+  const verdict = isOlderVerdict(stored) ? attachRecomputed(stored, verifyRun(record, runDir, stored.durationMs, analysis)) : stored;
+  return { record, analysis, verdict };
 }

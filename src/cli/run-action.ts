@@ -7,7 +7,9 @@ import type { Lab } from '../lab/model.js';
 import { PlainRunView, TaskListRunView } from '../report/live-view.js';
 import type { RunObserver } from '../run/run-observer.js';
 import { renderVerdict } from '../report/terminal-report.js';
-import { describeStep } from '../run/step-runner.js';
+import { describeStepIn } from '../messages/lab-words.js';
+import { message, type Lang } from '../messages/catalog.js';
+import { pickLang } from './lang-option.js';
 import { ensureLabImage } from '../runtime/lab-image.js';
 import { RunInterruptedError, runLab } from '../run/run-lab.js';
 import { longestFirst, readLabDurations, recordLabDurations } from '../run/lab-durations.js';
@@ -25,6 +27,7 @@ import type { RunFlags } from './run-command.js';
 
 /** The work of `tcplab run`, loaded only when that verb runs (it pulls in Docker, YAML and the live view). */
 export async function runLabs(names: string[], flags: RunFlags, setExitCode: (code: number) => void): Promise<void> {
+  const lang = pickLang(flags.lang);
   const loaded = await loadLabs(names, flags);
   const labs = loaded.map((l) => l.lab);
   const parallel = Number(flags.parallel);
@@ -52,9 +55,9 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
         parallel > 1 ? longestFirst(labs, readLabDurations(flags.runsDir)) : labs,
         parallel,
         async (lab) => {
-          const observer = makeObserver(lab, flags, labs.length > 1 && parallel > 1);
+          const observer = makeObserver(lab, flags, lang, labs.length > 1 && parallel > 1);
           try {
-            return await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer });
+            return await runLab(lab, { runtime, image, runsDir: flags.runsDir, signal: controller.signal, observer, lang });
           } finally {
             await observer?.close();
           }
@@ -62,8 +65,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
         controller,
         (verdict) => {
           if (flags.json) return;
-          process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose })}\n`);
-          for (const note of verdict.notes ?? []) process.stdout.write(`  note: ${note}\n`);
+          process.stdout.write(`${renderVerdict(verdict, { color: process.stdout.isTTY === true, verbose: flags.verbose, lang })}\n`);
         },
       );
     });
@@ -76,7 +78,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
     }
     if (err instanceof RunInterruptedError || controller.signal.aborted) {
       setExitCode(ExitCode.interrupted);
-      process.stderr.write('interrupted; everything the run created has been removed\n');
+      process.stderr.write(`${message(lang, 'run.interrupted')}\n`);
       return;
     }
     if (err instanceof DeployError)
@@ -95,15 +97,16 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
  * The live view: none with --quiet; a task list when stderr is a terminal and one lab runs at a
  * time; otherwise plain timestamped lines (prefixed with the lab when labs run in parallel).
  */
-function makeObserver(lab: Lab, flags: RunFlags, prefixed: boolean): RunObserver | undefined {
+function makeObserver(lab: Lab, flags: RunFlags, lang: Lang, prefixed: boolean): RunObserver | undefined {
   if (flags.quiet) return undefined;
   if (process.stderr.isTTY && !prefixed) {
     return new TaskListRunView(
       `${lab.name}: ${lab.title}`,
-      lab.steps.map((step) => describeStep(step)),
+      lab.steps.map((step) => describeStepIn(lang, step)),
+      lang,
     );
   }
-  return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '');
+  return new PlainRunView((line) => process.stderr.write(`${line}\n`), prefixed ? `[${lab.name}] ` : '', lang);
 }
 
 async function loadLabs(names: string[], flags: RunFlags): Promise<LoadedLab[]> {

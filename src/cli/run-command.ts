@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { defaultRunsDir } from './paths.js';
 import { collect } from './show-command.js';
+import { langOption } from './lang-option.js';
 
 export interface RunFlags {
   all?: boolean;
@@ -12,6 +13,7 @@ export interface RunFlags {
   parallel: string;
   offline?: boolean;
   junit?: string;
+  lang: string;
 }
 
 /** `tcplab run <lab…>`: runs labs in Docker and prints their verdicts; exit 0 only if all pass. */
@@ -29,6 +31,7 @@ export function registerRun(program: Command, setExitCode: (code: number) => voi
     .option('--parallel <n>', 'run up to n labs at once, each on its own network', '1')
     .option('--runs-dir <dir>', 'where run folders are written', defaultRunsDir())
     .option('--offline', 'build the lab image from a debootstrap base without trying a registry')
+    .option(...langOption('the live view, the verdicts and report.html (run folders and --json stay English)'))
     .action(async (names: string[], flags: RunFlags) => {
       const { runLabs } = await import('./run-action.js');
       await runLabs(names, flags, setExitCode);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Lab } from '../lab/model.js';
-import { message } from '../messages/catalog.js';
+import { message, type Lang } from '../messages/catalog.js';
+import { langOption, pickLang } from './lang-option.js';
 import { describeExpectationIn, describeStepIn } from '../messages/lab-words.js';
 import { LABS_DIR } from './paths.js';
 
@@ -11,12 +12,13 @@ export function registerShow(program: Command): void {
     .description('print a lab: its narrative, hosts, steps, faults and what it expects')
     .argument('<lab>', 'lab name from `tcplab list`, or a path to a lab file')
     .option('--set <host.sysctl.KEY=VALUE>', 'override a setting (repeatable)', collect, [])
-    .option('--lang <en|zh>', 'narrative language', 'en')
+    .option(...langOption('the narrative, steps and expectations'))
     .action(async (name: string, opts: { set: string[]; lang: string }) => {
       const { loadLabFile } = await import('../lab/load-lab.js');
       const { resolveLab } = await import('../lab/resolve-lab.js');
+      const lang = pickLang(opts.lang);
       const lab = await loadLabFile(await resolveLab(name, LABS_DIR), opts.set);
-      process.stdout.write(renderLab(lab, opts.lang === 'zh'));
+      process.stdout.write(renderLab(lab, lang));
     });
 }
 
@@ -24,8 +26,8 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function renderLab(lab: Lab, zh: boolean): string {
-  const lang = zh ? 'zh' : 'en';
+function renderLab(lab: Lab, lang: Lang): string {
+  const zh = lang === 'zh';
   const out: string[] = [`${lab.name}: ${lab.title}`];
   if (lab.source) out.push(message(lang, 'show.source', { source: lab.source }));
   out.push('', ((zh && lab.descriptionZh) || lab.description).trim(), '', message(lang, 'show.hosts'));

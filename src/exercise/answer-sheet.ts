@@ -1,9 +1,10 @@
+import type { Lang } from '../messages/catalog.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { assertNever } from '../assert-never.js';
 import { LabError, didYouMean, formatLabPath, type LabProblem } from '../lab/lab-error.js';
 import type { ExerciseAnswerForm, ExerciseQuestion } from '../lab/model.js';
 import { findKeyNode, findNode, positionOf } from '../lab/yaml-positions.js';
-import { promptOf, type ExerciseLang } from './grade-answer.js';
+import { promptOf } from './grade-answer.js';
 
 /*
  * Answer sheets (pure: text in, text out). A blank sheet is YAML a student fills in:
@@ -28,7 +29,7 @@ export interface AnswerSheet {
 }
 
 /** The blank answer sheet of a lab's questions, as YAML. */
-export function renderBlankSheet(labName: string, title: string, questions: readonly ExerciseQuestion[], lang: ExerciseLang = 'en'): string {
+export function renderBlankSheet(labName: string, title: string, questions: readonly ExerciseQuestion[], lang: Lang = 'en'): string {
   const zh = lang === 'zh';
   const lines = [
     zh ? `# 答题卡：${labName} — ${title}` : `# Answer sheet: ${labName} — ${title}`,
@@ -51,7 +52,7 @@ export function renderBlankSheet(labName: string, title: string, questions: read
 }
 
 /** How an answer of this form is written, for sheets and prompts. */
-export function describeForm(form: ExerciseAnswerForm, lang: ExerciseLang = 'en'): string {
+export function describeForm(form: ExerciseAnswerForm, lang: Lang = 'en'): string {
   const zh = lang === 'zh';
   switch (form.kind) {
     case 'states':

@@ -1,6 +1,7 @@
+import type { Lang } from '../messages/catalog.js';
 import type { ExerciseQuestion } from '../lab/model.js';
 import { escapeHtml } from '../report/html-report.js';
-import { promptOf, type ExerciseLang, type GradedSheet } from './grade-answer.js';
+import { promptOf, type GradedSheet } from './grade-answer.js';
 
 /*
  * A class's grades (pure). The CSV is what Moodle's "Import grades from CSV" (grade/import/csv) takes as it
@@ -76,7 +77,7 @@ export interface QuestionSummary {
 }
 
 /** Each question's class result, the most missed first (ties in question order). */
-export function summarizeQuestions(questions: readonly ExerciseQuestion[], students: readonly GradedStudent[], lang: ExerciseLang): QuestionSummary[] {
+export function summarizeQuestions(questions: readonly ExerciseQuestion[], students: readonly GradedStudent[], lang: Lang): QuestionSummary[] {
   return questions
     .map((q, index) => {
       const graded = students.flatMap((s) => s.sheet.questions.filter((g) => g.id === q.id));
@@ -106,7 +107,7 @@ export function renderClassSummaryHtml(
   lab: { name: string; title: string },
   questions: readonly ExerciseQuestion[],
   students: readonly GradedStudent[],
-  lang: ExerciseLang,
+  lang: Lang,
 ): string {
   const zh = lang === 'zh';
   const summaries = summarizeQuestions(questions, students, lang);

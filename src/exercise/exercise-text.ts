@@ -1,7 +1,8 @@
+import type { Lang } from '../messages/catalog.js';
 import type { Lab, Step } from '../lab/model.js';
 import { describeStepIn } from '../messages/lab-words.js';
 import type { ExerciseQuestions } from './exercise-questions.js';
-import type { ExerciseLang, GradedSheet } from './grade-answer.js';
+import type { GradedSheet } from './grade-answer.js';
 
 /*
  * The exercise as terminal text (pure): the setup students see before answering — the teacher's intro, the
@@ -20,7 +21,7 @@ export function isWaitStep(step: Step): boolean {
 }
 
 /** The setup lines: intro, hosts with their sysctls, the actions with faults hidden and waits left out (expectations are never shown). */
-export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: ExerciseLang): string[] {
+export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: Lang): string[] {
   const zh = lang === 'zh';
   const intro = zh ? (questions.introZh ?? questions.intro) : questions.intro;
   const lines: string[] = [];
@@ -45,7 +46,7 @@ export function setupLines(lab: Lab, questions: ExerciseQuestions, lang: Exercis
 }
 
 /** A graded sheet for the terminal: each question with answer, truth, evidence and explanation, then the score. */
-export function renderGradedText(labName: string, runDir: string, sheet: GradedSheet, lang: ExerciseLang, color = false): string {
+export function renderGradedText(labName: string, runDir: string, sheet: GradedSheet, lang: Lang, color = false): string {
   const zh = lang === 'zh';
   const paint = (code: string, text: string): string => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   const lines: string[] = [];

@@ -1,3 +1,4 @@
+import type { Lang } from '../messages/catalog.js';
 import { assertNever } from '../assert-never.js';
 import { DURATION_PATTERN } from '../lab/duration.js';
 import type { ExerciseAnswerForm, ExerciseQuestion } from '../lab/model.js';
@@ -11,8 +12,6 @@ import type { ObservedTruth, TruthValue } from './observe-truth.js';
  * a duration within the question's tolerance; a choice or yes/no the same value. A blank answer, or one that
  * cannot be read as the question's form, scores 0 and says why; the truth is shown either way.
  */
-
-export type ExerciseLang = 'en' | 'zh';
 
 /** One graded question, as `exercise --json` prints it (plus the explanation and typed refs). */
 export interface GradedQuestion {
@@ -41,12 +40,12 @@ export interface GradedSheet {
 type Parsed = { readonly ok: true; readonly value: TruthValue } | { readonly ok: false; readonly problem: string };
 
 /** The prompt of a question in `lang` (English when it has no Chinese). */
-export function promptOf(question: ExerciseQuestion, lang: ExerciseLang): string {
+export function promptOf(question: ExerciseQuestion, lang: Lang): string {
   return lang === 'zh' && question.promptZh !== undefined ? question.promptZh : question.prompt;
 }
 
 /** Grades one answer (raw text, '' when blank) against the truth observed for its question. */
-export function gradeAnswer(question: ExerciseQuestion, answer: string, truth: ObservedTruth, lang: ExerciseLang = 'en'): GradedQuestion {
+export function gradeAnswer(question: ExerciseQuestion, answer: string, truth: ObservedTruth, lang: Lang = 'en'): GradedQuestion {
   const parsed = parseAnswer(question.answer, answer);
   const correct = parsed.ok && sameValue(question.answer, parsed.value, truth.value);
   const problem = !parsed.ok ? parsed.problem : truth.value.kind === 'none' ? `the run gives no truth to compare with: ${truth.value.why}` : undefined;
@@ -69,7 +68,7 @@ export function gradeSheet(
   questions: readonly ExerciseQuestion[],
   answers: ReadonlyMap<string, string>,
   truths: ReadonlyMap<string, ObservedTruth>,
-  lang: ExerciseLang = 'en',
+  lang: Lang = 'en',
 ): GradedSheet {
   const graded = questions.map((q) => {
     const truth = truths.get(q.id);
@@ -133,7 +132,7 @@ function sameValue(form: ExerciseAnswerForm, answer: TruthValue, truth: TruthVal
 }
 
 /** The teacher's explanation, or one that says where the truth came from. */
-function explanationOf(question: ExerciseQuestion, truth: ObservedTruth, lang: ExerciseLang): string {
+function explanationOf(question: ExerciseQuestion, truth: ObservedTruth, lang: Lang): string {
   const written = lang === 'zh' ? (question.explainZh ?? question.explain) : question.explain;
   if (written !== undefined) return written.trim();
   const t = question.truth;

@@ -1,12 +1,13 @@
+import type { Lang } from '../messages/catalog.js';
 import type { Lab } from '../lab/model.js';
 import { escapeHtml as escape } from '../report/html-report.js';
 import { describeForm } from './answer-sheet.js';
 import type { ExerciseQuestions } from './exercise-questions.js';
 import { setupLines } from './exercise-text.js';
-import { promptOf, type ExerciseLang } from './grade-answer.js';
+import { promptOf } from './grade-answer.js';
 
 /** A printable worksheet (A4, no scripts or network): the setup with faults hidden, each question with its form and space to answer (pure). */
-export function renderWorksheetHtml(lab: Lab, exercise: ExerciseQuestions, lang: ExerciseLang): string {
+export function renderWorksheetHtml(lab: Lab, exercise: ExerciseQuestions, lang: Lang): string {
   const zh = lang === 'zh';
   const questions = exercise.questions
     .map(

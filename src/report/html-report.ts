@@ -3,6 +3,8 @@ import { TcpFlag } from '../observe/packet.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import type { Verdict } from '../verify/verdict.js';
 import { HTML_WORDS, type Words } from '../messages/html-words.js';
+import type { Lang } from '../messages/catalog.js';
+import { checkLines } from '../messages/text.js';
 import {
   buildLadderModel,
   ladderRows,
@@ -154,7 +156,7 @@ ${options.kernelPaths === undefined ? '' : renderKernelPathSection(options.kerne
 ${renderWarnings(model, w)}
 ${renderCommentary(model, options.commentary, lang, w)}
 <section id="checks"><h2>${escapeHtml(w.checks)}</h2>
-${renderChecks(model, w)}
+${renderChecks(model, lang, w)}
 </section>
 <footer>${escapeHtml(w.generated)}</footer>`;
   return page(lang, `${model.lab.title} — ${verdictWord}`, header, main);
@@ -543,14 +545,15 @@ function renderFindings(findings: CaptureFindings, w: Words): string {
   return `<ul class="findings">${path('client', findings.paths.client)}${path('server', findings.paths.server)}<li><strong>${escapeHtml(w.anomalies)}</strong>: ${anomalies}</li></ul>`;
 }
 
-function renderChecks(model: LadderModel, w: Words): string {
+function renderChecks(model: LadderModel, lang: Lang, w: Words): string {
   const rows = model.checks.map((check) => {
+    const { name, expected, observed, evidence: items } = checkLines(check, lang);
     const status =
       check.status === 'pass' ? `<span class="status pass">✓ ${escapeHtml(w.pass)}</span>` : `<span class="status fail">✗ ${escapeHtml(w.fail)}</span>`;
-    const evidence = check.evidence.map((item) => `<li>${linkCaptureReferences(model, item)}</li>`).join('');
+    const evidence = items.map((item) => `<li>${linkCaptureReferences(model, item)}</li>`).join('');
     const reference = check.reference !== undefined ? `<div class="reference">${escapeHtml(check.reference)}</div>` : '';
     const source = check.source !== undefined ? `<div class="check-source">${escapeHtml(check.source)}</div>` : '';
-    return `<tr class="check ${check.status}"><td>${status}</td><td>${escapeHtml(check.name)}${source}${reference}</td><td>${escapeHtml(check.expected)}</td><td>${escapeHtml(check.observed)}</td><td><ul class="evidence">${evidence}</ul></td></tr>`;
+    return `<tr class="check ${check.status}"><td>${status}</td><td>${escapeHtml(name)}${source}${reference}</td><td>${escapeHtml(expected)}</td><td>${escapeHtml(observed)}</td><td><ul class="evidence">${evidence}</ul></td></tr>`;
   });
   return `<table class="checks"><thead><tr><th>${escapeHtml(w.status)}</th><th>${escapeHtml(w.check)}</th><th>${escapeHtml(w.expected)}</th><th>${escapeHtml(w.observed)}</th><th>${escapeHtml(w.evidence)}</th></tr></thead>
 <tbody>
@@ -562,7 +565,7 @@ ${rows.join('\n')}
 function linkCaptureReferences(model: LadderModel, text: string): string {
   let html = '';
   let last = 0;
-  for (const match of text.matchAll(/([\w.-]+) capture #(\d+)/g)) {
+  for (const match of text.matchAll(/([\w.-]+) (?:capture|抓包) #(\d+)/g)) {
     const host = match[1];
     const frame = Number(match[2]);
     const arrow = model.arrows.find((a) => (a.from === host && a.senderFrame === frame) || (a.to === host && a.receiverFrame === frame));

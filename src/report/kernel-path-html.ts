@@ -1,6 +1,7 @@
 import { assertNever } from '../tcp/state.js';
 import {
   connectionCallPaths,
+  NO_DURATIONS_NOTE,
   returnValueName,
   splitAtSoftirq,
   type CallPathStep,
@@ -25,6 +26,8 @@ interface KernelPathWords {
   noPaths: string;
   after: string;
   caveat: string;
+  /** What the times mean: no function durations on this kernel. */
+  times: string;
   nonblocking: string;
   step: Record<CallPathStepKind, string>;
 }
@@ -41,6 +44,7 @@ const WORDS: Readonly<Record<'en' | 'zh', KernelPathWords>> = {
     after: 'after the previous event',
     caveat:
       'A stack holds return addresses: functions that were inlined or tail-called (tcp_rcv_synsent_state_process, tcp_v4_conn_request) do not appear in it.',
+    times: NO_DURATIONS_NOTE,
     nonblocking:
       'The agent runs on Node, whose sockets are nonblocking (libuv): the kernel returns EINPROGRESS and the state changes show when the handshake really completed.',
     step: {
@@ -67,6 +71,8 @@ const WORDS: Readonly<Record<'en' | 'zh', KernelPathWords>> = {
     noPaths: '本次运行没有记录调用路径（没有内核跟踪，或没有主动打开的连接）。',
     after: '距上一个事件',
     caveat: '调用栈保存的是返回地址：被内联或尾调用的函数（tcp_rcv_synsent_state_process、tcp_v4_conn_request）不会出现在栈中。',
+    times:
+      '时间是所记录事件（tracepoint 以及 connect(2) 的进入/返回）在抓包时钟上的时刻。函数耗时没有测量：本内核没有 function_graph 跟踪器，因此只知道两个记录事件之间的时间。',
     nonblocking: '代理运行在 Node 上，其套接字是非阻塞的（libuv）：内核返回 EINPROGRESS，状态变化显示握手实际完成的时刻。',
     step: {
       'connect-entered': '进入 connect(2)（sys_enter_connect）',
@@ -99,7 +105,7 @@ export function renderKernelPathSection(paths: KernelCallPaths | undefined, star
     connections.length === 0
       ? `<p class="note">${escape(w.noPaths)}</p>`
       : connections.map((c) => renderConnection(c, startedUs, w)).join('\n') +
-        `\n<p class="note">${escape(paths?.note ?? '')}</p>\n<p class="note">${escape(w.caveat)}</p>`;
+        `\n<p class="note">${escape(w.times)}</p>\n<p class="note">${escape(w.caveat)}</p>`;
   return `<section id="kernel-path"><h2>${escape(w.title)}</h2>\n<p>${escape(w.intro)}</p>\n${body}\n<style>${STYLE}</style>\n</section>`;
 }
 

@@ -1,6 +1,7 @@
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { formatFlags, type TcpSegment } from '../observe/packet.js';
 import type { RunObserver } from '../run/run-observer.js';
+import { message, type Lang } from '../messages/catalog.js';
 
 export type { RunObserver } from '../run/run-observer.js';
 
@@ -15,27 +16,38 @@ function rel(relUs: number): string {
   return `${relUs < 0 ? '-' : '+'}${(Math.abs(relUs) / 1e6).toFixed(3)} s`;
 }
 
+/** A segment on the wire, as both views print it. */
+function segmentLine(relUs: number, from: string, to: string, s: TcpSegment, note: string | undefined): string {
+  return `${rel(relUs)}  ${from} → ${to}  ${describeSegment(s)}${note ? `  (${note})` : ''}`;
+}
+
+/** A socket's new state, as both views print it. */
+function stateLine(relUs: number, host: string, socket: string, state: string, retransmits: number, lang: Lang): string {
+  return `${rel(relUs)}  ${host} ${socket}  ${state}${retransmits > 0 ? message(lang, 'run.retransmissions', { n: retransmits }) : ''}`;
+}
+
 /** Plain lines (no escape codes), for logs, pipes and CI. */
 export class PlainRunView implements RunObserver {
   constructor(
     private readonly write: (line: string) => void,
     private readonly prefix = '',
+    private readonly lang: Lang = 'en',
   ) {}
 
   note(text: string): void {
     this.line(`${text}`);
   }
   stepStarted(index: number, description: string): void {
-    this.line(`step ${index + 1}: ${description}`);
+    this.line(message(this.lang, 'run.step', { n: index + 1, description }));
   }
   stepFinished(index: number, error?: string): void {
-    if (error) this.line(`step ${index + 1} failed: ${error}`);
+    if (error) this.line(message(this.lang, 'run.stepFailed', { n: index + 1, error }));
   }
   segment(relUs: number, from: string, to: string, s: TcpSegment, note?: string): void {
-    this.line(`  ${rel(relUs)}  ${from} → ${to}  ${describeSegment(s)}${note ? `  (${note})` : ''}`);
+    this.line(`  ${segmentLine(relUs, from, to, s, note)}`);
   }
   state(relUs: number, host: string, socket: string, state: string, retransmits: number): void {
-    this.line(`  ${rel(relUs)}  ${host} ${socket}  ${state}${retransmits > 0 ? ` (retransmissions: ${retransmits})` : ''}`);
+    this.line(`  ${stateLine(relUs, host, socket, state, retransmits, this.lang)}`);
   }
   async close(): Promise<void> {}
 
@@ -52,7 +64,11 @@ export class TaskListRunView implements RunObserver {
   private current = -1;
   private readonly run: Promise<unknown>;
 
-  constructor(title: string, stepTitles: readonly string[]) {
+  constructor(
+    title: string,
+    stepTitles: readonly string[],
+    private readonly lang: Lang = 'en',
+  ) {
     const startedPromises = stepTitles.map((_, i) => new Promise<void>((resolve) => (this.started[i] = resolve)));
     const finishedPromises = stepTitles.map((_, i) => new Promise<string | undefined>((resolve) => (this.finished[i] = resolve)));
     const list = new Listr(
@@ -89,16 +105,16 @@ export class TaskListRunView implements RunObserver {
     this.finished[index]?.(error);
   }
   segment(relUs: number, from: string, to: string, s: TcpSegment, note?: string): void {
-    this.output(`${rel(relUs)}  ${from} → ${to}  ${describeSegment(s)}${note ? `  (${note})` : ''}`);
+    this.output(segmentLine(relUs, from, to, s, note));
   }
   state(relUs: number, host: string, socket: string, state: string, retransmits: number): void {
-    this.output(`${rel(relUs)}  ${host} ${socket}  ${state}${retransmits > 0 ? ` (retransmissions: ${retransmits})` : ''}`);
+    this.output(stateLine(relUs, host, socket, state, retransmits, this.lang));
   }
   async close(): Promise<void> {
     // Steps never reached (a failed step ends the run) are released so the list can finish.
     for (let i = this.current + 1; i < this.started.length; i++) {
       this.started[i]?.();
-      this.finished[i]?.('not run');
+      this.finished[i]?.(message(this.lang, 'run.notRun'));
     }
     await this.run;
   }

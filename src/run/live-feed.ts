@@ -2,6 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { CaptureDecoder } from '../observe/capture-decoder.js';
 import type { TcpSegment } from '../observe/packet.js';
 import type { RunObserver } from './run-observer.js';
+import { message, type Lang } from '../messages/catalog.js';
 import { receiveDropRule } from '../analysis/rule-timeline.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
 import type { StepContext } from './step-runner.js';
@@ -22,6 +23,8 @@ export class LiveFeed {
   constructor(
     private readonly observer: RunObserver,
     hostNames: readonly string[],
+    /** The language of the notes it gives the observer. */
+    private readonly lang: Lang = 'en',
   ) {
     for (const name of hostNames) {
       this.decoders.set(name, new CaptureDecoder({ onSegment: (seg) => this.onSegment(name, seg) }));
@@ -55,7 +58,7 @@ export class LiveFeed {
     const from = this.hostOf.get(seg.src);
     const to = this.hostOf.get(seg.dst) ?? seg.dst;
     if (from !== capturedOn && (from !== undefined || to !== capturedOn)) return;
-    const note = this.ctx && describeDrop(this.ctx, to, seg);
+    const note = this.ctx && describeDrop(this.ctx, to, seg, this.lang);
     this.reorder.add(seg.timeUs, () => this.observer.segment(this.rel(seg.timeUs), from ?? seg.src, to, seg, note));
   }
 
@@ -71,17 +74,15 @@ export class LiveFeed {
  * hidden-state matches (-m limit, statistic, recent) is named as a maybe. Live only: the report decides with the
  * rule counters.
  */
-function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment): string | undefined {
+function describeDrop(ctx: StepContext, receiver: string, seg: TcpSegment, lang: Lang): string | undefined {
   for (const [key, { host, rule }] of ctx.rules) {
     if (host !== receiver) continue;
     const drop = receiveDropRule(rule);
     if (drop !== undefined && 'matches' in drop && drop.matches(seg)) {
-      const verb = drop.target === 'DROP' ? 'dropped' : 'rejected';
-      const name = key.slice(host.length + 1);
+      const words = { verb: message(lang, drop.target === 'DROP' ? 'run.drop.DROP' : 'run.drop.REJECT'), rule: key.slice(host.length + 1), host };
       // -m limit/statistic/recent: the rule takes only some of what it matches; its counter decides at the end.
-      if (drop.unpredictable.length > 0)
-        return `maybe ${verb} by rule ${name} on ${host} (-m ${drop.unpredictable.map((u) => u.module).join(', -m ')}: its counter decides)`;
-      return `${verb} by rule ${name} on ${host}`;
+      if (drop.unpredictable.length > 0) return message(lang, 'run.maybeDrop', { ...words, modules: drop.unpredictable.map((u) => u.module).join(', -m ') });
+      return message(lang, 'run.drop', words);
     }
   }
   return undefined;

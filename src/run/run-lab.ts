@@ -9,6 +9,8 @@ import { analyzeRun } from '../analysis/analyze-run.js';
 import type { StepRecord } from '../analysis/run-record.js';
 import type { RunObserver } from './run-observer.js';
 import { renderRunReportHtml } from '../report/html-report.js';
+import { message, type Lang } from '../messages/catalog.js';
+import { describeStepIn } from '../messages/lab-words.js';
 import { Deadline } from './deadline.js';
 import { anchorRealtimeClock } from '../agent/realtime-clock.js';
 import { DeployedLab } from './deployed-lab.js';
@@ -25,6 +27,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Sees the steps, segments and state changes live (the CLI's live view). */
   observer?: RunObserver;
+  /** The language of what the observer is told and of report.html (the run folder's records are English). */
+  lang?: Lang;
 }
 
 /** The run was interrupted (Ctrl-C / SIGTERM); everything it created has been removed. */
@@ -40,6 +44,7 @@ export class RunInterruptedError extends Error {
  */
 export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   const observer = options.observer;
+  const lang = options.lang ?? 'en';
   const log = (line: string): void => observer?.note(line);
   const runId = makeRunId(lab.name);
   const runDir = join(options.runsDir, runId);
@@ -60,6 +65,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     new LiveFeed(
       observer,
       lab.hosts.map((h) => h.name),
+      lang,
     );
   {
     await using deployed = await DeployedLab.deploy(options.runtime, lab, {
@@ -88,7 +94,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       if (options.signal?.aborted) break;
       const conn = stepConnection(ctx, step);
       const record: StepRecord = { index, kind: step.kind, description: describeStep(step), ...(conn !== undefined && { conn }), startUs: nowUs(), endUs: 0 };
-      observer?.stepStarted(index, record.description);
+      observer?.stepStarted(index, describeStepIn(lang, step));
       try {
         if (signal.aborted) throw signal.reason;
         await runStep(ctx, step);
@@ -104,7 +110,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       if (record.error) break;
     }
     for (const failed of (await Promise.allSettled(snapshots)).filter((r) => r.status === 'rejected')) {
-      log(`a netstat snapshot failed: ${(failed.reason as Error).message}`);
+      log(message(lang, 'run.snapshotFailed', { reason: (failed.reason as Error).message }));
     }
     if (options.signal?.aborted) throw new RunInterruptedError('interrupted; the lab was torn down');
     // The experiment ends here: read every rule's counters and, in the same command, stop all lab
@@ -113,7 +119,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
     timings.stepsMs = Math.round((endUs - startedUs) / 1000);
     mark = Date.now();
     live?.flush();
-    log('collecting captures, counters and snapshots; removing the lab');
+    log(message(lang, 'run.collecting'));
     await Promise.all(
       [...deployed.hosts.values()].map(async (h) => {
         await recordRuleCountersFreezeAndStopCapture(deployed, h.name);
@@ -136,7 +142,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
   const analysis = analyzeRun(record);
   const verdict = verifyRun(record, runDir, Date.now() - started, analysis);
   writeFileSync(join(runDir, 'verdict.json'), `${JSON.stringify(verdict, null, 2)}\n`);
-  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(analysis, verdict));
+  writeFileSync(join(runDir, 'report.html'), renderRunReportHtml(analysis, verdict, { lang }));
   timings.verifyMs = Date.now() - mark;
   writeFileSync(join(runDir, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
   return verdict;

@@ -102,24 +102,33 @@ function withRuleRefs(check: Check, analysis: RunAnalysis): Check {
   return added.length === 0 ? check : { ...check, refs: [...check.refs, ...added] };
 }
 
+/** Whether a stored verdict predates what checks carry now (typed origins, Chinese words): attachRecomputed() completes it. */
+export function isOlderVerdict(stored: Verdict): boolean {
+  return stored.checks.some((c) => c.origin === undefined || c.zh === undefined) || (stored.notes !== undefined && stored.zh === undefined);
+}
+
 /**
- * A stored verdict's checks with the typed origin and source of the recomputed check of the same name, and
- * its refs when the recomputation says the same (status and text are kept as stored).
+ * A stored verdict from an older tcplab, completed from the recomputed check of the same name: its typed
+ * origin and source; its refs and Chinese words when the recomputation says the same (status and English
+ * text are kept as stored); the Chinese notes when the notes are the same.
  */
-export function attachCheckOrigins(stored: Verdict, recomputed: Verdict): Verdict {
+export function attachRecomputed(stored: Verdict, recomputed: Verdict): Verdict {
   const byName = new Map(recomputed.checks.map((c) => [c.name, c]));
+  const sameNotes = JSON.stringify(stored.notes) === JSON.stringify(recomputed.notes);
   return {
     ...stored,
+    ...(stored.zh === undefined && sameNotes && recomputed.zh !== undefined && { zh: recomputed.zh }),
     checks: stored.checks.map((check) => {
       const fresh = byName.get(check.name);
-      if (fresh === undefined || check.origin !== undefined) return check;
-      // The refs describe the recomputed observation: they are the stored check's only when it says the same.
+      if (fresh === undefined) return check;
+      // The refs and words describe the recomputed observation: they are the stored check's only when it says the same.
       const same = fresh.status === check.status && fresh.observed === check.observed && fresh.expected === check.expected;
       return {
         ...check,
-        ...(fresh.source !== undefined && { source: fresh.source }),
-        ...(fresh.origin !== undefined && { origin: fresh.origin }),
-        ...(same && fresh.refs !== undefined && { refs: fresh.refs }),
+        ...(check.origin === undefined && fresh.source !== undefined && { source: fresh.source }),
+        ...(check.origin === undefined && fresh.origin !== undefined && { origin: fresh.origin }),
+        ...(check.origin === undefined && same && fresh.refs !== undefined && { refs: fresh.refs }),
+        ...(check.zh === undefined && same && fresh.zh !== undefined && { zh: fresh.zh }),
       };
     }),
   };

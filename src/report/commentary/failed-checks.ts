@@ -1,6 +1,7 @@
 import type { Check, CheckOrigin, Evidence, Verdict } from '../../verify/verdict.js';
 import { line, timeOfArrow, type CommentaryLine, type Context } from './commentary-text.js';
 import type { ModelKind, SeriesNotes } from './transmissions.js';
+import { checkLines } from '../../messages/text.js';
 
 /*
  * Failed checks, told where they failed. A check is matched to what the commentary already told by its
@@ -33,13 +34,14 @@ export function describeFailedChecks(context: Context, verdict: Verdict, notes: 
     // A timing check the series found no departure in failed on its ending (e.g. the state it gave up from).
     const end = seriesKey === undefined ? undefined : notes.ends.get(seriesKey);
     const { timeUs, arrowId } = end ?? whenCheckFailed(context, check);
+    const [en, zh] = [checkLines(check, 'en'), checkLines(check, 'zh')];
     lines.push(
       line(
         timeUs,
         'check',
         {
-          en: `check failed: ${check.name}: expected ${check.expected}; observed ${check.observed}${check.source === undefined ? '' : ` (${check.source})`}`,
-          zh: `检查失败：${check.name}：预期 ${check.expected}；观察到 ${check.observed}${check.source === undefined ? '' : `（${check.source}）`}`,
+          en: `check failed: ${en.name}: expected ${en.expected}; observed ${en.observed}${check.source === undefined ? '' : ` (${check.source})`}`,
+          zh: `检查失败：${zh.name}：预期 ${zh.expected}；观察到 ${zh.observed}${check.source === undefined ? '' : `（${check.source}）`}`,
         },
         { arrowId, departs: true },
       ),
