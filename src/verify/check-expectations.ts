@@ -16,6 +16,7 @@ import { rewordCheck, segmentRefs, textCheck, type Check, type Evidence } from '
 import { expectationSource } from './check-source.js';
 import { EXPECTATION_WORDS, type ExpectationWords } from '../messages/check-words/expectation-words.js';
 import { joinTexts, same, say, type Text } from '../messages/text.js';
+import { boundsText, withinBounds } from './count-bounds.js';
 
 type Checker<K extends ExpectationKind> = (expectation: Extract<Expectation, { kind: K }>, run: RunRecord, analysis: RunAnalysis) => Check;
 
@@ -242,9 +243,9 @@ const checkSocketCount: Checker<'sockets'> = (expectation, run, analysis) => {
     if (sample.state === expectation.state) count++;
     if (count > peak) [peak, peakUs] = [count, sample.timeUs];
   }
-  const { min, max } = expectation;
-  const bounds = words((w) => [min !== undefined && w.atLeast(min), max !== undefined && w.atMost(max)].filter((b) => b !== false).join(w.and));
-  const pass = (min === undefined || peak >= min) && (max === undefined || peak <= max);
+  const limits = { min: expectation.min, max: expectation.max };
+  const bounds = boundsText(limits, 'and');
+  const pass = withinBounds(peak, limits);
   return textCheck({
     name: say(EXPECTATION_WORDS, (w, lang) => w.socketsAtOnce(bounds[lang], subjectOf(w, expectation), expectation.state)),
     status: pass ? 'pass' : 'fail',
@@ -263,20 +264,12 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
   // Count on the sender's capture: a segment a rule drops on arrival was still sent.
   const { atLeast, wanted, sent, matching } = segmentsMatching(run, expectation.from, expectation.to, expectation.flags, expectation.port);
   const nearMisses = atLeast || wanted === 0 ? [] : sent.filter((s) => (s.flags & wanted) === wanted && formatFlags(s.flags) !== expectation.flags);
-  const { count, min, max } = expectation;
-  const bounds: Text[] = [];
-  if (count !== undefined) bounds.push(words((w) => w.exactly(count)));
-  if (min !== undefined) bounds.push(words((w) => w.atLeast(min)));
-  if (max !== undefined) bounds.push(words((w) => w.atMost(max)));
+  const limits = { exactly: expectation.count, min: expectation.min, max: expectation.max };
   const n = matching.length;
-  let pass =
-    (expectation.count === undefined || n === expectation.count) &&
-    (expectation.min === undefined || n >= expectation.min) &&
-    (expectation.max === undefined || n <= expectation.max);
+  let pass = withinBounds(n, limits);
   const seqs = [...new Set(matching.map((s) => s.seq))];
   let seqWords: Text = same('');
   if (expectation.sameSeq) {
-    bounds.push(words((w) => w.sameSeq));
     pass &&= seqs.length <= 1;
     if (seqs.length > 1) seqWords = words((w) => w.differentSeqs(seqs.length, seqs.slice(0, 4).join(', ')));
     else if (n > 0) seqWords = words((w) => w.allSeq(seqs[0]!));
@@ -291,10 +284,7 @@ const checkPackets: Checker<'packets'> = (expectation, run) => {
       ? words((w) => w.segmentsWithFlags(letters, expectation.from, expectation.to, expectation.port))
       : words((w) => w.segmentsExactly(expectation.flags, expectation.from, expectation.to, expectation.port)),
     status: pass ? 'pass' : 'fail',
-    expected: joinTexts(
-      bounds,
-      words((w) => w.listSeparator),
-    ),
+    expected: boundsText(limits, 'list', expectation.sameSeq ? [words((w) => w.sameSeq)] : []),
     observed,
     evidence: [
       ...matching.slice(0, 20).map((s) => joinTexts([where(s), same(`${atLeast ? ` [${formatFlags(s.flags)}]` : ''} seq ${s.seq}`)], '')),

@@ -151,16 +151,8 @@ interface Violation {
 }
 
 /** Checks one socket's samples against its replay (pure; exported for tests). */
-export function checkSocket(
-  run: RunRecord,
-  host: RunHost,
-  machine: TcpMachine,
-  samples: readonly StateSample[],
-  replay: EndpointReplay | undefined,
-  tuple: { local: string; remote: string } = samples[0] as StateSample,
-  tracedUntilUs?: number,
-): Check {
-  return textCheck(judgeSocket(run, host, machine, samples, replay, tuple, tracedUntilUs));
+export function checkSocket(...args: Parameters<typeof judgeSocket>): Check {
+  return textCheck(judgeSocket(...args));
 }
 
 /** checkSocket()'s judgement, its words in every language. */

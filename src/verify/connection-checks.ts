@@ -1,6 +1,6 @@
+import { boundsText, withinBounds } from './count-bounds.js';
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import type { Expectation } from '../lab/model.js';
-import { EXPECTATION_WORDS } from '../messages/check-words/expectation-words.js';
 import { RUN_WORDS, type RunWords } from '../messages/check-words/consistency-words.js';
 import { say, type Text } from '../messages/text.js';
 import { textCheck, type Check, type Evidence } from './verdict.js';
@@ -22,13 +22,9 @@ export function checkByteCount(expectation: Extract<Expectation, { kind: 'receiv
     (e): e is Extract<typeof e, { type: 'data' | 'sent' }> => e.type === eventType && e.conn === expectation.conn,
   );
   const total = events.reduce((sum, e) => sum + e.bytes, 0);
-  const { bytes, min, max } = expectation;
-  const bounds = say(EXPECTATION_WORDS, (w) =>
-    [bytes !== undefined && w.exactly(bytes), min !== undefined && w.atLeast(min), max !== undefined && w.atMost(max)]
-      .filter((b): b is string => typeof b === 'string')
-      .join(w.and),
-  );
-  const pass = (bytes === undefined || total === bytes) && (min === undefined || total >= min) && (max === undefined || total <= max);
+  const limits = { exactly: expectation.bytes, min: expectation.min, max: expectation.max };
+  const bounds = boundsText(limits, 'and');
+  const pass = withinBounds(total, limits);
   const first = events[0];
   const last = events.at(-1);
   const evidence =

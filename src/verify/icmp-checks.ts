@@ -1,3 +1,4 @@
+import { boundsText, withinBounds } from './count-bounds.js';
 import { hostOf, relTime, type RunRecord } from '../analysis/run-record.js';
 import type { Expectation } from '../lab/model.js';
 import type { IcmpMessage } from '../observe/packet.js';
@@ -16,13 +17,9 @@ export function checkIcmp(expectation: Extract<Expectation, { kind: 'icmp' }>, r
   const matching = sent.filter((m) => m.type === expectation.type && (expectation.code === undefined || m.code === expectation.code));
   const others = sent.filter((m) => !matching.includes(m));
   const n = matching.length;
-  const { count, min, max } = expectation;
-  const bounds = say(EXPECTATION_WORDS, (w) =>
-    [count !== undefined && w.exactly(count), min !== undefined && w.atLeast(min), max !== undefined && w.atMost(max)]
-      .filter((b): b is string => typeof b === 'string')
-      .join(w.listSeparator),
-  );
-  const pass = (count === undefined || n === count) && (min === undefined || n >= min) && (max === undefined || n <= max);
+  const limits = { exactly: expectation.count, min: expectation.min, max: expectation.max };
+  const bounds = boundsText(limits, 'list');
+  const pass = withinBounds(n, limits);
   const where = (m: IcmpMessage): Text =>
     say(RUN_WORDS, (w, lang) =>
       w.icmpAt(EXPECTATION_WORDS[lang].captureFrameAt(expectation.from, m.frame, relTime(run, m.timeUs)), describeIcmp(m.type, m.code, 4, lang)),
