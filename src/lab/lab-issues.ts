@@ -47,6 +47,19 @@ const FIELD_EXAMPLES: Readonly<Record<string, string>> = {
   same_seq: 'same_seq: true',
   source: 'source: "seed 000 §二(四)"',
   description_zh: 'description_zh: | followed by the Chinese narrative',
+  options: 'options: { nodelay: true, linger: 5s }',
+  keepalive: 'keepalive: { idle: 2s, interval: 1s, count: 3 } (or true, false)',
+  user_timeout: 'user_timeout: 3s',
+  linger: 'linger: 5s (or off; close with RST is the abort step)',
+  nodelay: 'nodelay: true',
+  rcvbuf: 'rcvbuf: 4096',
+  sndbuf: 'sndbuf: 4096',
+  maxseg: 'maxseg: 536',
+  reuseaddr: 'reuseaddr: true',
+  reuseport: 'reuseport: true',
+  defer_accept: 'defer_accept: 2s',
+  family: 'family: 6',
+  nonblocking: 'nonblocking: true',
 };
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {
@@ -60,9 +73,10 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
 };
 
 function exampleFor(path: readonly PropertyKey[]): string {
-  // the nearest named field that has an example (a sysctl key falls back to `sysctls`)
-  const field = [...path].reverse().find((segment): segment is string => typeof segment === 'string' && Object.hasOwn(FIELD_EXAMPLES, segment));
-  const example = field === undefined ? undefined : FIELD_EXAMPLES[field];
+  // The field's own example (a list item's is its list's; a sysctl key's is `sysctls`'); none rather than an unrelated one.
+  const field = [...path].reverse().find((segment): segment is string => typeof segment === 'string');
+  const example =
+    field !== undefined && Object.hasOwn(FIELD_EXAMPLES, field) ? FIELD_EXAMPLES[field] : path.includes('sysctls') ? FIELD_EXAMPLES.sysctls : undefined;
   return example === undefined ? '' : `; e.g. ${example}`;
 }
 

@@ -127,6 +127,16 @@ describe('options on listen and connect (syntax13.md)', () => {
     expect(lines.join('\n')).toContain(message);
   });
 
+  it.each([
+    ['linger: { on: true, seconds: 0 }', 'e.g. linger: 5s (or off; close with RST is the abort step)'],
+    ['user_timeout: { ms: 3000 }', 'e.g. user_timeout: 3s'],
+    ['nodelay: [true]', 'e.g. nodelay: true'],
+  ])('a value of the wrong type (%s) gets its own option as the example, never an unrelated one', (option, example) => {
+    const text = problems([`connect: { host: client, to: server, port: 8080, options: { ${option} } }`]).join('\n');
+    expect(text).toContain(example);
+    expect(text).not.toContain('e.g. steps:');
+  });
+
   it('describes the options in tcplab show (en and zh)', () => {
     const [listen] = steps(['listen: { host: server, port: 8080, options: { keepalive: { idle: 2s, interval: 1s, count: 3 }, nodelay: true } }']);
     expect(describeStepIn('en', listen!)).toBe('server: listen on port 8080 [options: keepalive idle 2s interval 1s count 3, nodelay on]');
