@@ -30,7 +30,7 @@ export async function runLabForExercise(lab: Lab, labPath: string, runsDir: stri
   try {
     return await whileTearingDownOnInterrupt(async () => {
       if (interruptSignal.aborted) onInterrupt();
-      const swept = describeSweep(await sweepDeadRuns(runtime));
+      const swept = describeSweep(await sweepDeadRuns(runtime), lang);
       if (swept) progress(swept);
       const observer = quiet ? undefined : new PlainRunView((line) => process.stderr.write(`${line}\n`), '', lang);
       try {

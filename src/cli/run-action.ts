@@ -49,7 +49,7 @@ export async function runLabs(names: string[], flags: RunFlags, setExitCode: (co
   try {
     verdicts = await whileTearingDownOnInterrupt(async () => {
       if (interruptSignal.aborted) onInterrupt();
-      const swept = describeSweep(await sweepDeadRuns(runtime));
+      const swept = describeSweep(await sweepDeadRuns(runtime), lang);
       if (swept) progress(swept);
       return runPool(
         parallel > 1 ? longestFirst(labs, readLabDurations(flags.runsDir)) : labs,

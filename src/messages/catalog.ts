@@ -40,6 +40,9 @@ const EN = {
   'run.stepFailed': 'step {n} failed: {error}',
   'run.retransmissions': ' (retransmissions: {n})',
   'run.notRun': 'not run',
+  'run.swept':
+    'removed what {runs} dead run(s) left: {containers} container(s), {networks} network(s), {hostRules} other host isolation rule(s), {tracingInstances} tracing instance(s)',
+  'run.sweptEhash': '; put net.ipv4.tcp_child_ehash_entries back to its value before the run',
   'run.collecting': 'collecting captures, counters and snapshots; removing the lab',
   'run.snapshotFailed': 'a netstat snapshot failed: {reason}',
   'run.interrupted': 'interrupted; everything the run created has been removed',
@@ -82,6 +85,8 @@ const ZH: Record<MessageKey, string> = {
   'run.stepFailed': '第 {n} 步失败：{error}',
   'run.retransmissions': '（重传 {n} 次）',
   'run.notRun': '未执行',
+  'run.swept': '已清除 {runs} 次中断的运行留下的：{containers} 个容器、{networks} 个网络、{hostRules} 条其他主机隔离规则、{tracingInstances} 个跟踪实例',
+  'run.sweptEhash': '；已把 net.ipv4.tcp_child_ehash_entries 恢复为运行前的值',
   'run.collecting': '收集抓包、计数器和快照；移除实验环境',
   'run.snapshotFailed': 'netstat 快照失败：{reason}',
   'run.interrupted': '已中断；本次运行创建的一切均已移除',

@@ -1,3 +1,4 @@
+import { message, type Lang } from '../messages/catalog.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { RUN_LABEL } from './deployed-lab.js';
 import { listTracingInstanceRuns, sweepTracingInstances } from './kernel-tracer.js';
@@ -69,11 +70,11 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
 }
 
 /** One line saying what a sweep removed, or undefined when it removed nothing. */
-export function describeSweep(result: SweepResult): string | undefined {
+export function describeSweep(result: SweepResult, lang: Lang = 'en'): string | undefined {
   if (result.containers + result.networks + result.hostRules + result.tracingInstances === 0 && !result.childEhashRestored) return undefined;
+  const { containers, networks, hostRules, tracingInstances } = result;
   return (
-    `removed what ${result.runs.length} dead run(s) left: ${result.containers} container(s), ${result.networks} network(s), ` +
-    `${result.hostRules} other host isolation rule(s), ${result.tracingInstances} tracing instance(s)` +
-    (result.childEhashRestored ? '; put net.ipv4.tcp_child_ehash_entries back to its value before the run' : '')
+    message(lang, 'run.swept', { runs: result.runs.length, containers, networks, hostRules, tracingInstances }) +
+    (result.childEhashRestored ? message(lang, 'run.sweptEhash') : '')
   );
 }
