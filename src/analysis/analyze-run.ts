@@ -3,7 +3,7 @@ import type { EndpointReplay } from './endpoint-replay.js';
 import { replayRun } from './run-replay.js';
 import { readHostKernelSettings, type HostKernelSettings } from './host-kernel-settings.js';
 import { buildRuleTimeline, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
-import { isAddressOf, type RunRecord } from './run-record.js';
+import { isAddressOf, type RunRecord, recordEndUs } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
@@ -71,7 +71,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
     ),
     icmp: icmpReachingStack(rules, host),
   }));
-  const endUs = Math.max(record.startedUs, ...record.steps.map((s) => s.endUs), ...record.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
+  const endUs = recordEndUs(record);
   return {
     record,
     endUs,

@@ -100,6 +100,20 @@ export function hostOf(run: RunRecord, name: string): RunHost {
   return host;
 }
 
+/** When the experiment ended: the end of its last step (the run's start without steps). What comes after is teardown. */
+export function stepsEndUs(run: RunRecord): number {
+  let end = run.startedUs;
+  for (const step of run.steps) end = Math.max(end, step.endUs);
+  return end;
+}
+
+/** The last moment the record holds: the end of the last step or the last agent event, whichever is later. */
+export function recordEndUs(run: RunRecord): number {
+  let end = stepsEndUs(run);
+  for (const host of run.hosts) for (const event of host.events) end = Math.max(end, event.timeUs);
+  return end;
+}
+
 /** `+1.234 s` relative to the start of the first step, as every check's evidence prints times. */
 export function relTime(run: RunRecord, timeUs: number): string {
   return `+${((timeUs - run.startedUs) / 1e6).toFixed(3)} s`;

@@ -6,7 +6,7 @@ import { assertNever } from '../assert-never.js';
 import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
 import { connTimerOptions } from './conn-timer-options.js';
 import { readHostKernelSettings } from './host-kernel-settings.js';
-import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
+import { isAddressOf, type RunHost, type RunRecord, type StepRecord, recordEndUs } from './run-record.js';
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
@@ -24,7 +24,7 @@ import type { Text } from '../messages/text.js';
 /** Replays every lab socket of every host of a run (sockets the agent sampled or named). */
 export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimeline(run)): EndpointReplay[] {
   const replays: EndpointReplay[] = [];
-  const endUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs), ...run.hosts.flatMap((h) => h.events.map((e) => e.timeUs)));
+  const endUs = recordEndUs(run);
   const injected = findInjectedSegments(run);
   for (const runHost of run.hosts) {
     // what the host's own TCP sent and received: segments an inject step wrote on a raw socket are not its sockets'

@@ -5,7 +5,7 @@ import type { TcpMachine } from '../tcp/tcp-machine.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { OPEN_BEFORE_CAPTURE, skippedOf, timerNameOf, type EndpointReplay, type ReplayEntry } from '../analysis/endpoint-replay.js';
 import { replayRun } from '../analysis/run-replay.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { buildRuleTimeline, decisionsOf } from '../analysis/rule-timeline.js';
 import { sampleStates, type StateSample } from '../analysis/socket-timeline.js';
 import { lastSampleBefore, SAMPLE_ALLOWANCE_US } from '../analysis/sampled-reads.js';
@@ -58,7 +58,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
   // trace, which came with it): later samples and tracepoints are teardown, not the experiment. Older run
   // folders, and runs without tracefs, are judged on everything they recorded, as before.
   const frozen = run.hosts.some((h) => h.kernelEvents !== undefined);
-  const boundaryUs = !frozen || run.steps.length === 0 ? Infinity : Math.max(...run.steps.map((s) => s.endUs));
+  const boundaryUs = !frozen || run.steps.length === 0 ? Infinity : stepsEndUs(run);
   for (const host of run.hosts) {
     const analysed = analysis?.hosts.find((h) => h.name === host.name);
     const machine = linuxMachine((analysed?.settings ?? readHostKernelSettings(host)).settings);
@@ -121,7 +121,7 @@ export function checkConformance(run: RunRecord, replays: readonly EndpointRepla
 function tracedUntil(run: RunRecord, host: RunHost, replay: EndpointReplay | undefined, boundaryUs: number): number | undefined {
   if (host.kernelEvents === undefined || run.steps.length === 0 || replay === undefined) return undefined;
   if (exactTransitionsOf(host, replay.tuple.local, replay.tuple.remote).length > 0) return undefined;
-  return Math.min(boundaryUs, Math.max(...run.steps.map((s) => s.endUs)), replay.window?.untilUs ?? Infinity);
+  return Math.min(boundaryUs, stepsEndUs(run), replay.window?.untilUs ?? Infinity);
 }
 
 /** The received segments the replay left out and why (a rule's drop, a full or deferring accept queue, …): the first five. */

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { silentRequestTimeouts } from '../analysis/accept-queue.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { SEND_CHAINS } from '../analysis/rule-timeline.js';
-import { relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { findConnTuple, segmentEndpoints } from '../analysis/run-sockets.js';
 import type { TracedSegment } from '../analysis/segment-trace.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
@@ -114,7 +114,7 @@ function checkCaptureCounters(run: RunRecord): Check | undefined {
 
 function checkDelivery(run: RunRecord, analysis: RunAnalysis): Check {
   const fromUs = Math.min(...run.steps.map((s) => s.startUs));
-  const untilUs = Math.max(...run.steps.map((s) => s.endUs));
+  const untilUs = stepsEndUs(run);
   const captured = new Set(run.hosts.filter((h) => h.segments.length > 0).map((h) => h.name));
   const findings: Finding[] = [];
   const uncaptured = new Map<string, TracedSegment[]>();
@@ -250,7 +250,7 @@ function sentBy(host: RunHost, local: string, remote: string): TcpSegment[] {
 }
 
 function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
-  const untilUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const untilUs = stepsEndUs(run);
   const findings: Finding[] = [];
   let judged = 0;
   for (const host of run.hosts) {
@@ -372,7 +372,7 @@ function droppedOnArrival(trace: readonly TracedSegment[], host: string, segment
 }
 
 function checkSocketStory(run: RunRecord, analysis: RunAnalysis): Check {
-  const untilUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const untilUs = stepsEndUs(run);
   const findings: Finding[] = [];
   let judged = 0;
   for (const host of run.hosts) {

@@ -3,7 +3,7 @@ import type { TcpSegment } from '../observe/packet.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TcpMachine } from '../tcp/tcp-machine.js';
 import type { EndpointReplay, ReplayEntry } from '../analysis/endpoint-replay.js';
-import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { lastSampleBefore } from '../analysis/sampled-reads.js';
 import type { StateSample } from '../analysis/socket-timeline.js';
@@ -229,7 +229,7 @@ export function judgeExactTransitions(
  * TCP dropped, RFC 5961 §3.2).
  */
 function untracedTail(run: RunRecord, replay: EndpointReplay, position: number, last: ExactTransition): ExactViolation[] {
-  const lastStepEndUs = Math.max(...run.steps.map((s) => s.endUs));
+  const lastStepEndUs = stepsEndUs(run);
   const endUs = Math.min(lastStepEndUs, replay.window?.untilUs ?? Infinity);
   return replay.timeline.slice(position + 1).flatMap((entry): ExactViolation[] => {
     if (untraced(entry, replay) || latestTracedUs(entry) >= endUs) return []; // or it could still have been under way when the observation ended
@@ -327,7 +327,7 @@ export function crossCheckSamples(
   const first = transitions[0];
   if (first === undefined) return [];
   // The run's boundary: after the last step the lab is frozen and the trace may have stopped.
-  const boundaryUs = Math.max(...run.steps.map((s) => s.endUs));
+  const boundaryUs = stepsEndUs(run);
   const violations: ExactViolation[] = [];
   for (const sample of samples) {
     if (sample.timeUs < first.timeUs || sample.timeUs > boundaryUs || (handedToTimewaitUs !== undefined && sample.timeUs >= handedToTimewaitUs)) continue;

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { listenerRefusals, type AcceptQueueRefusal } from '../analysis/accept-queue.js';
 import { ruleDropOf, SEND_CHAINS } from '../analysis/rule-timeline.js';
-import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { listenStepBacklog, synQueueReadings } from '../analysis/sampled-reads.js';
 import { isPureSyn } from '../analysis/syn-ack-replies.js';
@@ -45,7 +45,7 @@ interface Attempt {
 /** One check per listen step whose port received connection attempts: each is answered or its silence explained. */
 export function checkListeners(run: RunRecord, analysis: RunAnalysis): Check[] {
   const checks: Check[] = [];
-  const boundaryUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const boundaryUs = stepsEndUs(run);
   const seen = new Set<string>();
   for (const step of run.lab.steps) {
     if (step.kind !== 'listen' || seen.has(`${step.host}:${step.port}`)) continue;

@@ -2,7 +2,7 @@ import type { AgentEvent } from '../agent/protocol.js';
 import { connTimerOptions } from '../analysis/conn-timer-options.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { estimatePersistRto, probeSeriesOf, type ProbeSeries } from '../analysis/probe-series.js';
-import { hostOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { hostOf, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { findConnTuple, type SocketTuple } from '../analysis/run-sockets.js';
 import type { ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { fitProbes, type ProbeFit } from '../analysis/timing-fit.js';
@@ -216,7 +216,7 @@ function observedGiveUp(
 
 /** How far the prediction goes: the end of the last step, or an earlier window opening. */
 function horizonOf(run: RunRecord, anchorUs: number, windowOpenedUs: number | undefined): number {
-  const lastStepEndUs = Math.max(...run.steps.map((s) => s.endUs), anchorUs);
+  const lastStepEndUs = Math.max(stepsEndUs(run), anchorUs);
   return (Math.min(lastStepEndUs, windowOpenedUs ?? Number.POSITIVE_INFINITY) - anchorUs) / 1000;
 }
 

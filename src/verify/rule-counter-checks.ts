@@ -1,6 +1,6 @@
 import type { RunAnalysis } from '../analysis/analyze-run.js';
 import { conntrackStateOf, RECEIVE_CHAINS, SEND_CHAINS, type TimedRule } from '../analysis/rule-timeline.js';
-import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { compileRule, protocolOf, type CompiledRule, type RulePacket } from '../faults/rule-matcher.js';
 import { segmentRefs, textCheck, type Check } from './verdict.js';
 import { CONSISTENCY_WORDS, type ConsistencyWords } from '../messages/check-words/consistency-words.js';
@@ -72,7 +72,7 @@ function words(sentence: (w: ConsistencyWords) => string): Text {
 
 /** One check per lab rule with a counter and decidable matches: the counter agrees with the captures. */
 export function checkRuleCounters(run: RunRecord, analysis: RunAnalysis): Check[] {
-  const endOfStepsUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const endOfStepsUs = stepsEndUs(run);
   const checks: Check[] = [];
   for (const host of run.hosts) {
     // iptables sees only IPv4 packets and ip6tables only IPv6 ones: each family's rules form their own path.

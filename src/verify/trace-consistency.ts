@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { silentRequestTimeouts } from '../analysis/accept-queue.js';
-import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { isAddressOf, relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { isLabSocket } from '../analysis/socket-timeline.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
@@ -47,7 +47,7 @@ function words(sentence: (w: ConsistencyWords, lang: Lang) => string): Text {
 export function checkTraceConsistency(run: RunRecord): Check | undefined {
   const traced = run.hosts.filter((h) => h.kernelEvents !== undefined);
   if (traced.length === 0) return undefined;
-  const untilUs = Math.max(run.startedUs, ...run.steps.map((s) => s.endUs));
+  const untilUs = stepsEndUs(run);
   const findings: Finding[] = [];
   let judged = 0;
   for (const host of traced) {
