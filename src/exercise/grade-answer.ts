@@ -2,6 +2,7 @@ import type { Lang } from '../messages/catalog.js';
 import { assertNever } from '../assert-never.js';
 import { DURATION_PATTERN } from '../lab/duration.js';
 import type { ExerciseAnswerForm, ExerciseQuestion } from '../lab/model.js';
+import { EXERCISE_WORDS } from '../messages/exercise-words.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
 import type { Evidence } from '../verify/verdict.js';
 import type { ObservedTruth, TruthValue } from './observe-truth.js';
@@ -46,17 +47,18 @@ export function promptOf(question: ExerciseQuestion, lang: Lang): string {
 
 /** Grades one answer (raw text, '' when blank) against the truth observed for its question. */
 export function gradeAnswer(question: ExerciseQuestion, answer: string, truth: ObservedTruth, lang: Lang = 'en'): GradedQuestion {
-  const parsed = parseAnswer(question.answer, answer);
+  const parsed = parseAnswer(question.answer, answer, lang);
   const correct = parsed.ok && sameValue(question.answer, parsed.value, truth.value);
-  const problem = !parsed.ok ? parsed.problem : truth.value.kind === 'none' ? `the run gives no truth to compare with: ${truth.value.why}` : undefined;
+  const seen = lang === 'zh' ? truth.zh : truth;
+  const problem = !parsed.ok ? parsed.problem : truth.value.kind === 'none' ? EXERCISE_WORDS[lang].noTruth(seen.display) : undefined;
   return {
     id: question.id,
     prompt: promptOf(question, lang),
     answer,
-    observed: truth.display,
+    observed: seen.display,
     correct,
     points: correct ? 1 : 0,
-    evidence: truth.evidence,
+    evidence: seen.evidence,
     ...(problem !== undefined && { problem }),
     explanation: explanationOf(question, truth, lang),
     refs: truth.refs,
@@ -79,22 +81,23 @@ export function gradeSheet(
 }
 
 /** Reads an answer as the question's form; a blank or unreadable one is a problem saying what was expected. */
-export function parseAnswer(form: ExerciseAnswerForm, text: string): Parsed {
+export function parseAnswer(form: ExerciseAnswerForm, text: string, lang: Lang = 'en'): Parsed {
+  const w = EXERCISE_WORDS[lang];
   const answer = text.trim();
-  if (answer === '') return { ok: false, problem: 'no answer' };
+  if (answer === '') return { ok: false, problem: w.noAnswer };
   switch (form.kind) {
     case 'states': {
       const words = answer.split(/\s*(?:→|->|=>|,|，|、|;|\s)\s*/).filter((w) => w !== '');
       const path: TcpState[] = [];
       for (const word of words) {
         const state = parseTcpState(word);
-        if (state === undefined) return { ok: false, problem: `"${word}" is not a TCP state; write states such as SYN_SENT, ESTABLISHED, CLOSED` };
+        if (state === undefined) return { ok: false, problem: w.notAState(word) };
         if (path.at(-1) !== state) path.push(state);
       }
       return { ok: true, value: { kind: 'states', path } };
     }
     case 'count':
-      if (!/^\d+$/.test(answer)) return { ok: false, problem: `"${answer}" is not a whole number; write e.g. 4` };
+      if (!/^\d+$/.test(answer)) return { ok: false, problem: w.notACount(answer) };
       return { ok: true, value: { kind: 'count', count: Number(answer) } };
     case 'duration': {
       const normal = answer
@@ -102,20 +105,20 @@ export function parseAnswer(form: ExerciseAnswerForm, text: string): Parsed {
         .replace(/\s*(秒|sec(onds?)?)$/i, 's')
         .replace(/\s+/g, '');
       const match = DURATION_PATTERN.exec(normal);
-      if (match === null) return { ok: false, problem: `"${answer}" is not a duration; write e.g. 15s, 1.5s or 900ms` };
+      if (match === null) return { ok: false, problem: w.notADuration(answer) };
       const amount = Number(match[1]);
       const unit = match[2] ?? 's';
       return { ok: true, value: { kind: 'duration', ms: unit === 'ms' ? amount : unit === 's' ? amount * 1000 : amount * 60_000 } };
     }
     case 'choice': {
       const option = form.options.find((o) => o.toLowerCase() === answer.toLowerCase());
-      if (option === undefined) return { ok: false, problem: `"${answer}" is not one of the options: ${form.options.join(', ')}` };
+      if (option === undefined) return { ok: false, problem: w.notAnOption(answer, form.options) };
       return { ok: true, value: { kind: 'choice', value: option } };
     }
     case 'yes-no': {
       if (/^(y|yes|true|是|是的|对|会)$/i.test(answer)) return { ok: true, value: { kind: 'yes-no', yes: true } };
       if (/^(n|no|false|否|不|不是|不会|错)$/i.test(answer)) return { ok: true, value: { kind: 'yes-no', yes: false } };
-      return { ok: false, problem: `"${answer}" is neither yes nor no` };
+      return { ok: false, problem: w.notYesNo(answer) };
     }
     default:
       return assertNever(form);
@@ -137,23 +140,22 @@ function explanationOf(question: ExerciseQuestion, truth: ObservedTruth, lang: L
   if (written !== undefined) return written.trim();
   const t = question.truth;
   const zh = lang === 'zh';
+  const display = zh ? truth.zh.display : truth.display;
   switch (t.kind) {
     case 'states':
       return zh
-        ? `${t.host} 的套接字状态来自 /proc/net/tcp 采样和内核 tracepoint：${truth.display}`
-        : `${t.host}'s socket states, from /proc/net/tcp samples and the kernel's tracepoints: ${truth.display}`;
+        ? `${t.host} 的套接字状态来自 /proc/net/tcp 采样和内核 tracepoint：${display}`
+        : `${t.host}'s socket states, from /proc/net/tcp samples and the kernel's tracepoints: ${display}`;
     case 'segments':
       return zh
-        ? `${t.from} 自己的抓包中发往 ${t.to} 的 [${t.flags}] 报文数：${truth.display}`
-        : `[${t.flags}] segments ${t.from} → ${t.to} counted in ${t.from}'s own capture: ${truth.display}`;
+        ? `${t.from} 自己的抓包中发往 ${t.to} 的 [${t.flags}] 报文数：${display}`
+        : `[${t.flags}] segments ${t.from} → ${t.to} counted in ${t.from}'s own capture: ${display}`;
     case 'outcome':
-      return zh ? `${t.host} 的代理报告的 connect() 结果：${truth.display}` : `what ${t.host}'s agent saw connect() end in: ${truth.display}`;
+      return zh ? `${t.host} 的代理报告的 connect() 结果：${display}` : `what ${t.host}'s agent saw connect() end in: ${display}`;
     case 'error':
-      return zh
-        ? `${t.host} 上应用程序在 ${t.conn} 上看到的错误：${truth.display}`
-        : `the error the application on ${t.host} saw on ${t.conn}: ${truth.display}`;
+      return zh ? `${t.host} 上应用程序在 ${t.conn} 上看到的错误：${display}` : `the error the application on ${t.host} saw on ${t.conn}: ${display}`;
     case 'give-up':
-      return zh ? `从 connect() 调用到它失败的时间：${truth.display}` : `the time from the connect() call to its failure: ${truth.display}`;
+      return zh ? `从 connect() 调用到它失败的时间：${display}` : `the time from the connect() call to its failure: ${display}`;
     case 'check':
       return zh ? `实验的第 ${t.expect} 条预期的检查结果` : `the verdict of the lab's expectation ${t.expect}`;
     default:

@@ -6,6 +6,8 @@ import type { TcpState } from '../tcp/state.js';
 import { connectOutcomeOf, samplesOf, segmentsMatching, socketErrorOf, statePathOf } from '../verify/check-expectations.js';
 import type { Evidence, Verdict } from '../verify/verdict.js';
 import { formatFlags } from '../observe/packet.js';
+import { EXERCISE_WORDS, type ExerciseWords } from '../messages/exercise-words.js';
+import { checkLines, same, say, type Text } from '../messages/text.js';
 
 /*
  * The truth of each question, read from the run's own analysis and verdict objects (pure): the states a host
@@ -31,6 +33,22 @@ export interface ObservedTruth {
   readonly display: string;
   readonly evidence: readonly string[];
   readonly refs: readonly Evidence[];
+  /** The display and evidence in Chinese (`--lang zh`); those above are English. */
+  readonly zh: { readonly display: string; readonly evidence: readonly string[] };
+}
+
+/** A truth whose words are Texts (every language). */
+function truthOf(value: TruthValue, display: Text, evidence: readonly Text[], refs: readonly Evidence[]): ObservedTruth {
+  return { value, display: display.en, evidence: evidence.map((e) => e.en), refs, zh: { display: display.zh, evidence: evidence.map((e) => e.zh) } };
+}
+
+/** A question the run holds no truth for, and why. */
+function noTruth(why: Text, evidence: readonly Text[] = []): ObservedTruth {
+  return truthOf({ kind: 'none', why: why.en }, why, evidence, []);
+}
+
+function words(sentence: (w: ExerciseWords) => string): Text {
+  return say(EXERCISE_WORDS, sentence);
 }
 
 /** The observed truth of `question` in a run (its record's analysis and verdict). */
@@ -42,54 +60,56 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
       const samples = samplesOf(analysis, run, { host: truth.host, ...(truth.port !== undefined && { port: truth.port }) });
       const path = statePathOf(samples);
       const firsts = path.map((state) => samples.find((s) => s.state === state)).filter((s) => s !== undefined);
-      return {
-        value: { kind: 'states', path },
-        display: path.length === 0 ? 'no socket observed' : path.join(' → '),
-        evidence: firsts.map((s) => `${truth.host} ${s.state} at ${relTime(run, s.timeUs)} (${s.local} ↔ ${s.remote})`),
-        refs: firsts.map((s) => ({ kind: 'sample', host: truth.host, timeUs: s.timeUs, socket: s.socket, state: s.state })),
-      };
+      return truthOf(
+        { kind: 'states', path },
+        path.length === 0 ? words((w) => w.noSocketObserved) : same(path.join(' → ')),
+        firsts.map((s) => words((w) => w.stateAt(truth.host, s.state, relTime(run, s.timeUs), s.local, s.remote))),
+        firsts.map((s) => ({ kind: 'sample', host: truth.host, timeUs: s.timeUs, socket: s.socket, state: s.state })),
+      );
     }
     case 'segments': {
       const { matching } = segmentsMatching(run, truth.from, truth.to, truth.flags);
-      const evidence = matching
-        .slice(0, 20)
-        .map((s) => `${truth.from} capture #${s.frame} at ${relTime(run, s.timeUs)} [${formatFlags(s.flags)}] seq ${s.seq}`);
-      if (matching.length === 0) evidence.push(`no [${truth.flags}] segment ${truth.from} → ${truth.to} in ${truth.from}'s capture`);
+      const evidence = matching.slice(0, 20).map((s) => words((w) => w.segmentAt(truth.from, s.frame, relTime(run, s.timeUs), formatFlags(s.flags), s.seq)));
+      if (matching.length === 0) evidence.push(words((w) => w.noSegment(truth.flags, truth.from, truth.to)));
       const refs: Evidence[] = matching.map((s) => ({ kind: 'segment', host: truth.from, frame: s.frame }));
-      if (question.answer.kind === 'yes-no') {
-        return { value: { kind: 'yes-no', yes: matching.length > 0 }, display: matching.length > 0 ? 'yes' : 'no', evidence, refs };
-      }
-      return { value: { kind: 'count', count: matching.length }, display: String(matching.length), evidence, refs };
+      const yes = matching.length > 0;
+      if (question.answer.kind === 'yes-no')
+        return truthOf(
+          { kind: 'yes-no', yes },
+          words((w) => w.yesNo(yes)),
+          evidence,
+          refs,
+        );
+      return truthOf({ kind: 'count', count: matching.length }, same(matching.length), evidence, refs);
     }
     case 'outcome': {
-      const { observed, decisive, ...outcome } = connectOutcomeOf(run, truth.host, truth.conn);
-      const evidence = outcome.evidence.map((e) => e.en);
-      const refs: Evidence[] =
-        decisive === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: decisive.timeUs, event: decisive.type, conn: truth.conn }];
-      if (decisive === undefined) return { value: { kind: 'none', why: observed }, display: observed, evidence, refs };
-      return { value: { kind: 'choice', value: observed }, display: observed, evidence, refs };
+      const { observed, text, evidence, decisive } = connectOutcomeOf(run, truth.host, truth.conn);
+      if (decisive === undefined) return noTruth(text, evidence);
+      const refs: Evidence[] = [{ kind: 'event', host: truth.host, timeUs: decisive.timeUs, event: decisive.type, conn: truth.conn }];
+      return truthOf({ kind: 'choice', value: observed }, same(observed), evidence, refs);
     }
     case 'error': {
-      const { observed, error, ...seen } = socketErrorOf(run, truth.host, truth.conn);
-      const evidence = seen.evidence.map((e) => e.en);
+      const { observed, error, evidence } = socketErrorOf(run, truth.host, truth.conn);
       const refs: Evidence[] = error === undefined ? [] : [{ kind: 'event', host: truth.host, timeUs: error.timeUs, event: 'error', conn: truth.conn }];
-      return { value: { kind: 'choice', value: observed }, display: observed, evidence, refs };
+      return truthOf({ kind: 'choice', value: observed }, same(observed), evidence, refs);
     }
     case 'give-up':
       return observeGiveUp(truth.host, truth.conn, run);
     case 'check': {
       const check = verdict.checks.find((c) => c.origin?.kind === 'expectation' && c.origin.index === truth.expect - 1);
-      if (check === undefined) {
-        const why = `the verdict has no check of expectation ${truth.expect}`;
-        return { value: { kind: 'none', why }, display: why, evidence: [], refs: [] };
-      }
+      if (check === undefined) return noTruth(words((w) => w.noCheckOf(truth.expect)));
       const yes = check.status === 'pass';
-      return {
-        value: { kind: 'yes-no', yes },
-        display: yes ? 'yes' : 'no',
-        evidence: [`check “${check.name}”: ${check.status.toUpperCase()}, observed ${check.observed}`, ...check.evidence.slice(0, 8)],
-        refs: check.refs ?? [],
-      };
+      const lines = { en: checkLines(check, 'en'), zh: checkLines(check, 'zh') };
+      const evidence = [
+        say(EXERCISE_WORDS, (w, lang) => w.checkLine(lines[lang].name, yes, lines[lang].observed)),
+        ...lines.en.evidence.slice(0, 8).map((en, i) => ({ en, zh: lines.zh.evidence[i] ?? en })),
+      ];
+      return truthOf(
+        { kind: 'yes-no', yes },
+        words((w) => w.yesNo(yes)),
+        evidence,
+        check.refs ?? [],
+      );
     }
     default:
       return assertNever(truth);
@@ -100,26 +120,23 @@ export function observeTruth(question: ExerciseQuestion, analysis: RunAnalysis, 
 function observeGiveUp(host: string, conn: string, run: RunRecord): ObservedTruth {
   const stepIndex = run.lab.steps.findIndex((s) => s.kind === 'connect' && s.host === host && s.conn === conn);
   const step = run.steps.find((s) => s.index === stepIndex);
-  const { error, ...seen } = socketErrorOf(run, host, conn);
-  const evidence = seen.evidence.map((e) => e.en);
-  if (step === undefined) {
-    const why = `connect step of ${conn} never ran`;
-    return { value: { kind: 'none', why }, display: why, evidence: [], refs: [] };
-  }
-  if (error === undefined) {
-    const why = `connection ${conn} reported no error: it never gave up`;
-    return { value: { kind: 'none', why }, display: why, evidence, refs: [] };
-  }
+  const { error, evidence } = socketErrorOf(run, host, conn);
+  if (step === undefined) return noTruth(words((w) => w.connectStepNeverRan(conn)));
+  if (error === undefined)
+    return noTruth(
+      words((w) => w.neverGaveUp(conn)),
+      evidence,
+    );
   const ms = (error.timeUs - step.startUs) / 1000;
-  return {
-    value: { kind: 'duration', ms },
-    display: `${(ms / 1000).toFixed(2)}s`,
-    evidence: [`connect() called at ${relTime(run, step.startUs)} (step ${stepIndex + 1})`, ...evidence],
-    refs: [
+  return truthOf(
+    { kind: 'duration', ms },
+    same(`${(ms / 1000).toFixed(2)}s`),
+    [words((w) => w.connectCalledAt(relTime(run, step.startUs), stepIndex + 1)), ...evidence],
+    [
       { kind: 'step', index: stepIndex, startUs: step.startUs },
       { kind: 'event', host, timeUs: error.timeUs, event: 'error', conn },
     ],
-  };
+  );
 }
 
 /** The observed truth of every question, by id. */
