@@ -13,12 +13,16 @@ const FIXTURES = join(import.meta.dirname, '../../fixtures/runs');
  * (the commentary judges a request's drop at the moment its row was found gone, +15.787 s, late; the
  * check by the sampled interval, after +7.222 s, by +15.787 s; run-commentary.test.ts pins it), and
  * accept-queue-overflow and accept-queue-overflow-close-connects (the commentary's SYN-ACK series does not yet know
- * that a request whose final ACK met a full accept queue is retransmitted on its own schedule; the conformance check does).
+ * that a request whose final ACK met a full accept queue is retransmitted on its own schedule; the conformance check does),
+ * and closing-fin-lost (the timing model anchors a FIN series at its first copy in the sender's capture, but that copy
+ * was held by the `hold` step's qdisc: tcpdump sees it when the queue is released, ~160 ms after TCP sent it, so the
+ * retransmission 200 ms after TCP's send looks early; README, known gaps).
  */
 const KNOWN = new Map([
   ['syn-rcvd-late-drop', /dropped silently at .*departs from the model/],
   ['accept-queue-overflow', /SYN-ACK #2 sent by server .*departs from the model/],
   ['accept-queue-overflow-close-connects', /SYN-ACK #2 sent by server .*departs from the model/],
+  ['closing-fin-lost', /FIN #2 sent by a .*departs from the model/],
 ]);
 
 describe('the checks and the commentary tell the same story: a recomputed PASS has no departure in the commentary', async () => {

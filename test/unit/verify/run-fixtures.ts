@@ -43,7 +43,8 @@ export function loadFixtureRun(
     | 'bulk-transfer'
     | 'unlisten-half-open'
     | 'fin-give-up-rto-range'
-    | 'accept-queue-overflow-close-connects',
+    | 'accept-queue-overflow-close-connects'
+    | 'closing-fin-lost',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
