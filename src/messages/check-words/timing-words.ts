@@ -36,6 +36,8 @@ export interface RetransmissionWords {
   answeredAt(at: string): string;
   requestDroppedAt(icmp: string, at: string): string;
   answerLine(at: string, host: string, frame: number | undefined): string;
+  /** The first copy waited in the host's held queue: when TCP sent it, and when the capture shows it. */
+  heldFirstCopy(host: string, holdStep: number, sentAt: string, state: string, capturedAt: string, releaseStep: number, frame: number): string;
   icmpDropLine(host: string, frame: number, at: string, icmp: string): string;
 
   connectTimesOut(at: string, reason: FailReason): string;
@@ -169,6 +171,9 @@ const en: RetransmissionWords = {
   requestDroppedOn: (icmp) => `the request dropped on ${icmp}`,
   answeredAt: (at) => `answered at ${at} s`,
   requestDroppedAt: (icmp, at) => `request dropped on ${icmp} at ${at} s`,
+  heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
+    `the first copy waited in ${host}'s held queue (step ${holdStep}): TCP sent it at ${sentAt} (entering ${state}, traced), ` +
+    `and ${host}'s capture shows it (#${frame}) at ${capturedAt}, when step ${releaseStep} released the queue; times count from TCP's send`,
   answerLine: (at, host, frame) =>
     `answered at ${at} s${frame === undefined ? '' : ` (${host} capture #${frame})`}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
   icmpDropLine: (host, frame, at, icmp) =>
@@ -322,6 +327,9 @@ const zh: RetransmissionWords = {
   requestDroppedOn: (icmp) => `请求因 ${icmp} 被丢弃`,
   answeredAt: (at) => `${at} s 收到应答`,
   requestDroppedAt: (icmp, at) => `请求在 ${at} s 因 ${icmp} 被丢弃`,
+  heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
+    `第一份副本曾在 ${host} 被扣住的队列中等待（第 ${holdStep} 步）：TCP 在 ${sentAt} 发出它（进入 ${state}，tracepoint 记录），` +
+    `${host} 的抓包在 ${capturedAt} 才看到它（#${frame}），即第 ${releaseStep} 步放行队列之时；时间从 TCP 发出时算起`,
   answerLine: (at, host, frame) =>
     `${at} s 收到应答${frame === undefined ? '' : `（${host} 抓包 #${frame}）`}：应答停止了重传定时器，因此之后的发送和放弃都不再到期`,
   icmpDropLine: (host, frame, at, icmp) =>

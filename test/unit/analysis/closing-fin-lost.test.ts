@@ -19,6 +19,20 @@ describe('recorded closing-fin-lost run: CLOSING on one side, FIN_WAIT_2 on the 
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
   });
 
+  it('times the FIN series from when TCP sent the first copy, not from its release out of the held queue', async () => {
+    const run = await loadFixtureRun('closing-fin-lost');
+    const check = verifyRun(run, 'x', 0).checks.find((c) => c.name.startsWith('FIN retransmissions'))!;
+    expect(check.status).toBe('pass');
+    expect(check.evidence.join('\n')).toMatch(
+      /the first copy waited in a's held queue \(step 6\): TCP sent it at \+0\.\d{3} s \(entering FIN_WAIT_1, traced\)/,
+    );
+    // Without the hold steps the capture's release time is the anchor: the tail-loss probe 200 ms after TCP's send looks early.
+    const unheld = { ...run, lab: { ...run.lab, steps: run.lab.steps.map((s) => (s.kind === 'hold' || s.kind === 'release' ? { ...s, host: 'nobody' } : s)) } };
+    const early = verifyRun(unheld, 'x', 0).checks.find((c) => c.name.startsWith('FIN retransmissions'))!;
+    expect(early.status).toBe('fail');
+    expect(early.observed).toMatch(/early/);
+  });
+
   it('fails when the lab had no rule: the replay then has b take a’s first FIN, which the trace contradicts', async () => {
     const base = await loadFixtureRun('closing-fin-lost');
     const run = { ...base, lab: { ...base.lab, steps: base.lab.steps.filter((s) => s.kind !== 'rule' && s.kind !== 'unrule') } };

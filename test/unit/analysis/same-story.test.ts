@@ -14,9 +14,8 @@ const FIXTURES = join(import.meta.dirname, '../../fixtures/runs');
  * check by the sampled interval, after +7.222 s, by +15.787 s; run-commentary.test.ts pins it), and
  * accept-queue-overflow and accept-queue-overflow-close-connects (the commentary's SYN-ACK series does not yet know
  * that a request whose final ACK met a full accept queue is retransmitted on its own schedule; the conformance check does),
- * and closing-fin-lost (the timing model anchors a FIN series at its first copy in the sender's capture, but that copy
- * was held by the `hold` step's qdisc: tcpdump sees it when the queue is released, ~160 ms after TCP sent it, so the
- * retransmission 200 ms after TCP's send looks early; README, known gaps).
+ * and closing-fin-lost (the commentary's FIN series is anchored at the first copy in the sender's capture, which the
+ * `hold` step's qdisc held until its release; the timing check anchors it at TCP's traced send, timing-checks.ts heldSend()).
  */
 const KNOWN = new Map([
   ['syn-rcvd-late-drop', /dropped silently at .*departs from the model/],
