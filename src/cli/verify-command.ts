@@ -40,9 +40,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
         process.stdout.write(
           differences.length === 0
             ? `  ${message(lang, 'verify.matches')}\n`
-            : `  ${message(lang, 'verify.differs')}\n${differencesIn(lang)
-                .map((d) => `    ${d}`)
-                .join('\n')}\n`,
+            : `  ${message(lang, 'verify.differs')}\n${(lang === 'en' ? differences : differencesIn(lang)).map((d) => `    ${d}`).join('\n')}\n`,
         );
       }
       setExitCode(verdict.verdict === 'pass' ? ExitCode.ok : ExitCode.fail);

@@ -21,6 +21,15 @@ export function say<W>(words: Readonly<Record<Lang, W>>, sentence: (w: W, lang: 
   return { en: sentence(words.en, 'en'), zh: sentence(words.zh, 'zh') };
 }
 
+/**
+ * `client capture #3`: a frame of a host's capture.pcap, in `lang` (report.html links these words to the ladder's arrow,
+ * html-report.ts linkCaptureReferences()).
+ */
+export const CAPTURE_FRAME: Readonly<Record<Lang, (host: string, frame: number | undefined) => string>> = {
+  en: (host, frame) => `${host} capture #${frame}`,
+  zh: (host, frame) => `${host} 抓包 #${frame}`,
+};
+
 /** Texts joined language by language. */
 export function joinTexts(parts: readonly Text[], separator: Text | string): Text {
   const sep = typeof separator === 'string' ? same(separator) : separator;

@@ -1,4 +1,5 @@
 import type { Lang } from '../catalog.js';
+import { CAPTURE_FRAME } from '../text.js';
 
 /*
  * The words of the checks against the Linux machine (src/verify/conformance.ts, exact-conformance.ts,
@@ -125,7 +126,7 @@ const en: ConformanceWords = {
     `${host} capture, call or timer up to then leads there; the replay is in ${replayState}`,
   afterHandOver: (observed) => `after the hand-over to a timewait socket (no tracepoint), from the samples: ${observed}`,
   exactObserved: (path, handedOver) => `${path} (exact, from tracepoints)${handedOver ? ', handed to a timewait socket' : ''}`,
-  captureFrame: (host, frame) => `${host} capture #${frame}`,
+  captureFrame: CAPTURE_FRAME.en,
   causeSegment: (host, frame, direction, flags) => `${host} capture #${frame} (${direction} [${flags}])`,
   causeCall: (op) => `${op}() call`,
   causeOpenBeforeCapture: 'unknown (open before the capture)() call',
@@ -230,7 +231,7 @@ const zh: ConformanceWords = {
     `${time} 采样到的 ${state} 没有原因：状态机允许 ${path}，但直到那时，${host} 抓包中的报文段、调用或定时器都不会导致该状态；重放处于 ${replayState}`,
   afterHandOver: (observed) => `交接给 timewait 套接字之后（没有 tracepoint），根据采样：${observed}`,
   exactObserved: (path, handedOver) => `${path}（精确，来自 tracepoint）${handedOver ? '，已交接给 timewait 套接字' : ''}`,
-  captureFrame: (host, frame) => `${host} 抓包 #${frame}`,
+  captureFrame: CAPTURE_FRAME.zh,
   causeSegment: (host, frame, direction, flags) => `${host} 抓包 #${frame}（${direction === 'sent' ? '发出' : '收到'} [${flags}]）`,
   causeCall: (op) => `${op}() 调用`,
   causeOpenBeforeCapture: '未知调用（套接字在抓包开始前已打开）',

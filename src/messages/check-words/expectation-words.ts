@@ -1,4 +1,5 @@
 import type { Lang } from '../catalog.js';
+import { CAPTURE_FRAME } from '../text.js';
 
 /*
  * The words of the checks of a lab's expectations (src/verify/check-expectations.ts), one table per
@@ -92,7 +93,7 @@ const en: ExpectationWords = {
   allSeq: (seq) => `, all seq ${seq}`,
   differentSeqs: (count, seqs) => `, ${count} different sequence numbers (${seqs})`,
   nearMiss: (count, flags, frame) => `${count} [${flags}] ${count === 1 ? 'at' : 'first at'} #${frame}`,
-  captureFrame: (host, frame) => `${host} capture #${frame}`,
+  captureFrame: CAPTURE_FRAME.en,
   captureFrameAt: (host, frame, time) => `${host} capture #${frame} at ${time}`,
   notCounted: (flags, where, actual, seq, letters) =>
     `not counted (flags differ from exactly [${flags}]): ${where} [${actual}] seq ${seq}; write "${letters}*" to count every segment with ${letters} set`,
@@ -143,7 +144,7 @@ const zh: ExpectationWords = {
   allSeq: (seq) => `，序号均为 ${seq}`,
   differentSeqs: (count, seqs) => `，有 ${count} 个不同的序号（${seqs}）`,
   nearMiss: (count, flags, frame) => `${count} 个 [${flags}]，${count === 1 ? '在' : '首个在'} #${frame}`,
-  captureFrame: (host, frame) => `${host} 抓包 #${frame}`,
+  captureFrame: CAPTURE_FRAME.zh,
   captureFrameAt: (host, frame, time) => `${host} 抓包 #${frame}（${time}）`,
   notCounted: (flags, where, actual, seq, letters) =>
     `未计入（标志与 [${flags}] 不完全相同）：${where} [${actual}] 序号 ${seq}；写成 "${letters}*" 可统计所有置有 ${letters} 的报文段`,

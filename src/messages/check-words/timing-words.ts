@@ -1,5 +1,5 @@
 import type { Lang } from '../catalog.js';
-import { say, type Text } from '../text.js';
+import { CAPTURE_FRAME, say, type Text } from '../text.js';
 import type { FailReason, ScheduleVerdict } from '../../tcp/timing-model.js';
 import { PROBE_WORDS, type ProbeWords } from './probe-words.js';
 
@@ -258,7 +258,7 @@ const en: RetransmissionWords = {
     `and ${g.by} s (${g.source}) — ${g.why}, so it is judged by overlap — ${verdict}`,
   notObserved: 'not observed',
   notInCapture: 'not in the capture',
-  captureFrame: (host, frame) => `${host} capture #${frame}`,
+  captureFrame: CAPTURE_FRAME.en,
   extraLine: (host, frame, kind, at, modelSends) =>
     `${host} capture #${frame}: ${SENT_EN[kind].one} at ${at} s — unexpected: the model stops after ${modelSends}`,
   settingsLine: (values, hz) =>
@@ -412,7 +412,7 @@ const zh: RetransmissionWords = {
     `因此按区间是否重叠判断——${VERDICT_ZH[verdict]}`,
   notObserved: '无记录',
   notInCapture: '抓包中没有',
-  captureFrame: (host, frame) => `${host} 抓包 #${frame}`,
+  captureFrame: CAPTURE_FRAME.zh,
   extraLine: (host, frame, kind, at, modelSends) => `${host} 抓包 #${frame}：${at} s 的${SENT_ZH[kind].named}——意外：模型在 ${modelSends} 次发送后即停止`,
   settingsLine: (values, hz) =>
     `模型输入取自该主机的 kernel-settings.json：${values.map((v) => `${v.name}=${v.recorded ?? `${v.fallback}（未记录，默认值）`}`).join('，')}；HZ=${hz}（未记录，模型默认值）`,
