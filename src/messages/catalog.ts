@@ -50,6 +50,12 @@ const EN = {
   'run.drop.REJECT': 'rejected',
   'run.drop': '{verb} by rule {rule} on {host}',
   'run.maybeDrop': 'maybe {verb} by rule {rule} on {host} (-m {modules}: its counter decides)',
+  'run.teardownFailed': 'teardown: could not {what}: {reason} (the next `tcplab run` or `tcplab clean` sweeps it)',
+  'run.undo.network': 'remove network {name}',
+  'run.undo.tracer': 'remove the tracing instance {dir}',
+  'run.undo.container': 'remove container of {host}',
+  'run.undo.agent': 'stop the agent on {host}',
+  'run.undo.capture': 'stop tcpdump on {host}',
 } as const;
 
 export type MessageKey = keyof typeof EN;
@@ -94,6 +100,12 @@ const ZH: Record<MessageKey, string> = {
   'run.drop.REJECT': '拒绝',
   'run.drop': '被 {host} 上的规则 {rule} {verb}',
   'run.maybeDrop': '可能被 {host} 上的规则 {rule} {verb}（-m {modules}：由其计数器决定）',
+  'run.teardownFailed': '清理：未能{what}：{reason}（下一次 `tcplab run` 或 `tcplab clean` 会清除它）',
+  'run.undo.network': '移除网络 {name}',
+  'run.undo.tracer': '移除跟踪实例 {dir}',
+  'run.undo.container': '移除 {host} 的容器',
+  'run.undo.agent': '停止 {host} 上的 agent',
+  'run.undo.capture': '停止 {host} 上的 tcpdump',
 };
 
 /** Every catalog of the reports, by name and language: what catalogProblems() checks. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { AgentEvent } from '../agent/protocol.js';
 import { labUsesIpv6, type IpFamily, type Lab } from '../lab/model.js';
+import { message, type Lang, type MessageKey } from '../messages/catalog.js';
 import type { HostHandle, NetworkHandle, Runtime } from '../runtime/runtime.js';
 import { AgentSession } from './agent-session.js';
 import { KernelTracer } from './kernel-tracer.js';
@@ -54,6 +55,8 @@ export interface DeployOptions {
   onAgentEvent?: (host: string, event: AgentEvent) => void;
   onPcapChunk?: (host: string, chunk: Buffer) => void;
   log?: (line: string) => void;
+  /** The language of the lines given to `log`. */
+  lang?: Lang;
   /** Aborting stops a deployment in progress: what was made so far is removed and deploy() rejects. */
   signal?: AbortSignal;
 }
@@ -63,8 +66,11 @@ export class DeployError extends Error {
   override readonly name = 'DeployError';
 }
 
+type UndoKey = Extract<MessageKey, `run.undo.${string}`>;
+
 interface Undo {
-  what: string;
+  /** What the undo does, as a catalog message (the teardown warning names it in the run's language). */
+  what: { key: UndoKey; params: Readonly<Record<string, string>> };
   undo: () => Promise<unknown>;
 }
 
@@ -147,7 +153,8 @@ export class DeployedLab implements AsyncDisposable {
       try {
         await undo();
       } catch (err) {
-        log(`teardown: could not ${what}: ${(err as Error).message} (the next \`tcplab run\` or \`tcplab clean\` sweeps it)`);
+        const lang = this.options.lang ?? 'en';
+        log(message(lang, 'run.teardownFailed', { what: message(lang, what.key, what.params), reason: (err as Error).message }));
       }
     };
     await Promise.all(
@@ -167,9 +174,9 @@ export class DeployedLab implements AsyncDisposable {
     if (this.options.signal?.aborted) throw this.options.signal.reason;
   }
 
-  private onTeardown(host: string, what: string, undo: () => Promise<unknown>): void {
+  private onTeardown(host: string, key: UndoKey, undo: () => Promise<unknown>): void {
     const stack = this.hostTeardown.get(host) ?? [];
-    stack.push({ what, undo });
+    stack.push({ what: { key, params: { host } }, undo });
     this.hostTeardown.set(host, stack);
   }
 
@@ -186,7 +193,7 @@ export class DeployedLab implements AsyncDisposable {
           labels: this.labels(),
         });
         const network = this.network;
-        this.networkTeardown = { what: `remove network ${network.name}`, undo: () => this.runtime.removeNetwork(network) };
+        this.networkTeardown = { what: { key: 'run.undo.network', params: { name: network.name } }, undo: () => this.runtime.removeNetwork(network) };
         return;
       } catch (err) {
         // Another run took the subnet between our look and our create: try the next one.
@@ -201,7 +208,7 @@ export class DeployedLab implements AsyncDisposable {
     const engine = await this.runtime.engineInfo().catch(() => undefined);
     this.kernelTracer = await KernelTracer.start(this.options.runId, addresses, engine?.kernel);
     const tracer = this.kernelTracer;
-    this.tracerTeardown = { what: `remove the tracing instance ${tracer.instanceDir ?? ''}`, undo: () => Promise.resolve(tracer.remove()) };
+    this.tracerTeardown = { what: { key: 'run.undo.tracer', params: { dir: tracer.instanceDir ?? '' } }, undo: () => Promise.resolve(tracer.remove()) };
   }
 
   private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number): Promise<void> {
@@ -216,7 +223,7 @@ export class DeployedLab implements AsyncDisposable {
       sysctls: { ...(address6 !== undefined ? IPV6_ON_SYSCTLS : IPV6_OFF_SYSCTLS), ...sysctls },
       labels: this.labels(),
     });
-    this.onTeardown(name, `remove container of ${name}`, () => this.runtime.removeHost(handle));
+    this.onTeardown(name, 'run.undo.container', () => this.runtime.removeHost(handle));
     this.checkAborted();
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });
@@ -225,7 +232,7 @@ export class DeployedLab implements AsyncDisposable {
     const startAgent = async (): Promise<AgentSession> => {
       const agentProc = await this.runtime.spawn(handle, ['node', '/opt/tcplab/agent/agent.js']);
       const agent = new AgentSession(name, agentProc, (event) => this.options.onAgentEvent?.(name, event));
-      this.onTeardown(name, `stop the agent on ${name}`, () => agent.stop());
+      this.onTeardown(name, 'run.undo.agent', () => agent.stop());
       await agent.ready(15_000, this.options.signal);
       const agentPid = await agentProc.hostPid?.().catch(() => undefined);
       // After `ready`: a socket worker the agent starts before it is already forked.
@@ -234,7 +241,7 @@ export class DeployedLab implements AsyncDisposable {
     };
     const startCapture = async (): Promise<PacketCapture> => {
       const capture = await PacketCapture.start(this.runtime, handle, join(dir, 'capture.pcap'), (chunk) => this.options.onPcapChunk?.(name, chunk));
-      this.onTeardown(name, `stop tcpdump on ${name}`, () => capture.stop());
+      this.onTeardown(name, 'run.undo.capture', () => capture.stop());
       return capture;
     };
     const [agentStarted, captureStarted] = await Promise.allSettled([startAgent(), startCapture()]);

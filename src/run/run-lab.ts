@@ -73,6 +73,7 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
       image: options.image,
       runDir,
       log,
+      lang,
       signal: options.signal,
       onAgentEvent: (host, event) => {
         appendFileSync(join(runDir, host, 'events.jsonl'), `${JSON.stringify(event)}\n`);

@@ -141,6 +141,14 @@ describe('DeployedLab lifecycle (fake runtime)', () => {
     expect(runtime.networks.size).toBe(0);
   });
 
+  it('the teardown warning speaks the run language', async () => {
+    const runtime = new FakeRuntime({ removeHost: 'server' });
+    const lines: string[] = [];
+    const deployed = await DeployedLab.deploy(runtime, lab, { ...options(), lang: 'zh', log: (line: string) => lines.push(line) });
+    await deployed[Symbol.asyncDispose]();
+    expect(lines).toEqual(['清理：未能移除 server 的容器：engine refused to remove server（下一次 `tcplab run` 或 `tcplab clean` 会清除它）']);
+  });
+
   it('a host still starting when another fails is removed too, once it has started', async () => {
     let releaseServer!: () => void;
     const serverHeld = new Promise<void>((resolve) => (releaseServer = resolve));
