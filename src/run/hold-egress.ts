@@ -1,4 +1,4 @@
-import type { DeployedLab } from './deployed-lab.js';
+import type { DeployedHost, DeployedLab } from './deployed-lab.js';
 
 /*
  * Holding a host's outgoing packets in a queue, and releasing them in order (the `hold` and
@@ -11,10 +11,14 @@ import type { DeployedLab } from './deployed-lab.js';
  * the original segments, in order, until both sides have sent theirs.
  *
  * How (this kernel has no netem, plug or prio qdisc; tbf exists):
- *  1. Neighbour entries for every other lab host (its IPv4 and, in labs that use IPv6, its IPv6
- *     address) are made permanent, so that nothing waits for ARP or neighbour discovery behind the
- *     queue (a request stuck in the queue would reorder the release). The tbf holds every frame of
- *     eth0, of either family.
+ *  1. Neighbour entries are made permanent both ways, for the IPv4 and (in labs that use IPv6) the
+ *     IPv6 address: the holder's entries for every other lab host, so that no request of its own
+ *     waits behind the queue (it would reorder the release), and every other host's entry for the
+ *     holder, whose ARP replies would wait in the queue. Without the second half a peer that has not
+ *     yet resolved the holder keeps its segments in the neighbour queue until the release: measured,
+ *     a client's SYN to a held server left 1.6 s late, and its 1 s retransmission was skipped as the
+ *     first copy was still queued in the host (tcp_retransmit_skb(), skb_still_in_host_queue()).
+ *     The tbf holds every frame of eth0, of either family.
  *  2. A token-bucket filter with a rate of 8 bit/s becomes the root qdisc of eth0. A new tbf
  *     starts with a full bucket (tbf_change() in sch_tbf.c sets tokens = buffer), so one UDP
  *     datagram the size of the bucket (a 1514-byte frame, to the discard port of another lab host, sent
@@ -39,12 +43,12 @@ export async function holdEgress(lab: DeployedLab, host: string): Promise<void> 
   const peers = [...lab.hosts.values()].filter((h) => h.name !== host);
   const peer = peers[0];
   if (peer === undefined) throw new Error(`${host}: hold needs a second host in the lab (the queue is emptied by a datagram to it); add one under hosts`);
+  const holder = lab.host(host);
+  const holderMac = await macOf(lab, host);
   for (const other of peers) {
-    const mac = (await run(lab, other.name, ['cat', '/sys/class/net/eth0/address'], 'read its MAC address')).trim();
-    // IPv6 neighbours too (neighbour discovery would queue behind the hold the same way as ARP).
-    for (const address of [other.address, ...(other.address6 !== undefined ? [other.address6] : [])]) {
-      await run(lab, host, ['ip', 'neigh', 'replace', address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'], `pin the neighbour entry of ${other.name}`);
-    }
+    const mac = await macOf(lab, other.name);
+    await pinNeighbour(lab, host, other, mac);
+    await pinNeighbour(lab, other.name, holder, holderMac);
   }
   await run(
     lab,
@@ -61,6 +65,17 @@ export async function releaseEgress(lab: DeployedLab, host: string): Promise<voi
   if (peer === undefined) throw new Error(`${host}: release needs a second host in the lab`);
   await run(lab, host, ['tc', 'qdisc', 'change', 'dev', 'eth0', 'root', 'tbf', 'rate', '10gbit', 'burst', '1mb', 'limit', '1000000'], 'open the holding queue');
   await sendDatagram(lab, host, peer.address, 1, 'run the queue (one small datagram)');
+}
+
+async function macOf(lab: DeployedLab, host: string): Promise<string> {
+  return (await run(lab, host, ['cat', '/sys/class/net/eth0/address'], 'read its MAC address')).trim();
+}
+
+/** Makes `on`'s neighbour entries for `neighbour` (IPv4, and IPv6 where it has an address: neighbour discovery queues like ARP) permanent. */
+async function pinNeighbour(lab: DeployedLab, on: string, neighbour: DeployedHost, mac: string): Promise<void> {
+  for (const address of [neighbour.address, ...(neighbour.address6 !== undefined ? [neighbour.address6] : [])]) {
+    await run(lab, on, ['ip', 'neigh', 'replace', address, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent'], `pin the neighbour entry of ${neighbour.name}`);
+  }
 }
 
 /** One UDP datagram of `payloadBytes` zero bytes to the discard port of a lab host (bash's /dev/udp; no reply is awaited). */
