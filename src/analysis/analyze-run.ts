@@ -8,6 +8,7 @@ import { segmentEndpoints } from './run-sockets.js';
 import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-trace.js';
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
+import { heldSendsOf, type HeldSend } from './held-sends.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
@@ -38,6 +39,8 @@ export interface HostAnalysis {
   readonly samples: readonly StateSample[];
   /** SYN-ACK frame of this host's capture → the retransmitted SYN it answers (tcp_check_req(), syn-ack-replies.ts). */
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
+  /** Frames of this host's capture that a `hold` kept queued → when TCP sent them (held-sends.ts). */
+  readonly heldSends: ReadonlyMap<number, HeldSend>;
   /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
   readonly icmp: readonly IcmpMessage[];
 }
@@ -59,18 +62,19 @@ export interface RunAnalysis {
 export function analyzeRun(record: RunRecord): RunAnalysis {
   const rules = buildRuleTimeline(record);
   const trace = traceSegments(record, rules);
-  const hosts: HostAnalysis[] = record.hosts.map((host) => ({
-    name: host.name,
-    address: host.address,
-    settings: readHostKernelSettings(host),
-    samples: withExactStates(sampleStates(host.events), host.kernelEvents),
-    synAckReplies: synAckRepliesOf(
-      host.segments,
-      (a) => isAddressOf(host, a),
-      (s) => ruleDropOf(rules, host.name, s.frame) !== undefined,
-    ),
-    icmp: icmpReachingStack(rules, host),
-  }));
+  const hosts: HostAnalysis[] = record.hosts.map((host) => {
+    const dropped = (s: TcpSegment): boolean => ruleDropOf(rules, host.name, s.frame) !== undefined;
+    const heldSends = heldSendsOf(record, host, dropped);
+    return {
+      name: host.name,
+      address: host.address,
+      settings: readHostKernelSettings(host),
+      samples: withExactStates(sampleStates(host.events), host.kernelEvents),
+      synAckReplies: synAckRepliesOf(host.segments, (a) => isAddressOf(host, a), dropped, heldSends),
+      heldSends,
+      icmp: icmpReachingStack(rules, host),
+    };
+  });
   const endUs = recordEndUs(record);
   return {
     record,
@@ -93,7 +97,12 @@ export function hostAnalysisOf(analysis: RunAnalysis, name: string): HostAnalysi
 }
 
 /** Every request series (SYN-ACKs of one 4-tuple and sequence number) of a capture, through findSynAckReplies(). */
-function synAckRepliesOf(segments: readonly TcpSegment[], isOwn: (address: string) => boolean, dropped: (s: TcpSegment) => boolean): Map<number, TcpSegment> {
+function synAckRepliesOf(
+  segments: readonly TcpSegment[],
+  isOwn: (address: string) => boolean,
+  dropped: (s: TcpSegment) => boolean,
+  held: ReadonlyMap<number, HeldSend>,
+): Map<number, TcpSegment> {
   const series = new Map<string, TcpSegment[]>();
   const syns = new Map<string, TcpSegment[]>();
   for (const s of segments) {
@@ -109,7 +118,8 @@ function synAckRepliesOf(segments: readonly TcpSegment[], isOwn: (address: strin
   const replies = new Map<number, TcpSegment>();
   for (const [key, synAcks] of series) {
     const tuple = key.slice(0, key.lastIndexOf(' '));
-    for (const [frame, syn] of findSynAckReplies(synAcks, syns.get(tuple) ?? [], dropped)) replies.set(frame, syn);
+    const sentUs = (s: TcpSegment): number => held.get(s.frame)?.sentUs ?? s.timeUs;
+    for (const [frame, syn] of findSynAckReplies(synAcks, syns.get(tuple) ?? [], dropped, sentUs)) replies.set(frame, syn);
   }
   return replies;
 }

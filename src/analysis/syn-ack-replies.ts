@@ -15,22 +15,29 @@ export const SYN_REPLY_WINDOW_US = 5_000;
 /**
  * The SYN-ACKs of one request that answer a retransmitted SYN, mapped to that SYN: every SYN-ACK but the
  * first sent within SYN_REPLY_WINDOW_US after a SYN from the peer that the host's capture shows arriving
- * and that no firewall rule dropped (`droppedBefore(frame)`).
+ * and that no firewall rule dropped (`droppedBefore(frame)`), each SYN answered once (the first SYN-ACK
+ * after it; a timer fire just after it is not a second answer).
  * `synAcks` are the request's SYN-ACKs (one sequence number) in capture order; `receivedSyns` the peer's
- * SYNs on the same 4-tuple in the same capture.
+ * SYNs on the same 4-tuple in the same capture; `sentUs` when TCP sent a SYN-ACK (its capture time, or
+ * for one a hold kept queued, its traced send: held-sends.ts).
  */
 export function findSynAckReplies(
   synAcks: readonly TcpSegment[],
   receivedSyns: readonly TcpSegment[],
   droppedBefore: (segment: TcpSegment) => boolean,
+  sentUs: (synAck: TcpSegment) => number = (synAck) => synAck.timeUs,
 ): Map<number, TcpSegment> {
   const replies = new Map<number, TcpSegment>();
+  const answered = new Set<TcpSegment>();
   synAcks.forEach((synAck, index) => {
     if (index === 0) return;
+    const at = sentUs(synAck);
     const syn = receivedSyns.find(
-      (s) => s.frame < synAck.frame && s.timeUs <= synAck.timeUs && synAck.timeUs - s.timeUs <= SYN_REPLY_WINDOW_US && !droppedBefore(s),
+      (s) => !answered.has(s) && s.frame < synAck.frame && s.timeUs <= at && at - s.timeUs <= SYN_REPLY_WINDOW_US && !droppedBefore(s),
     );
-    if (syn !== undefined) replies.set(synAck.frame, syn);
+    if (syn === undefined) return;
+    answered.add(syn);
+    replies.set(synAck.frame, syn);
   });
   return replies;
 }

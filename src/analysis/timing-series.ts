@@ -11,6 +11,7 @@ import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import type { TracedSegment } from './segment-trace.js';
+import type { HeldSend } from './held-sends.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 
@@ -107,6 +108,7 @@ export function analyseSeries(
     readonly name: string;
     readonly settings: HostKernelSettings;
     readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }>;
+    readonly heldSends: ReadonlyMap<number, HeldSend>;
     readonly icmp: readonly IcmpMessage[];
   }[],
   segments: readonly TracedSegment[],
@@ -156,17 +158,22 @@ export function analyseSeries(
         modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'forged', source } },
       };
     }
-    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies);
+    // A copy a hold kept queued is timed when TCP sent it (held-sends.ts), as the timing checks time it.
+    const sentOf = (c: TracedSegment): number => {
+      const held = c.senderFrame === undefined ? undefined : host.heldSends.get(c.senderFrame);
+      return held === undefined ? timeOfSegment(c) : held.sentUs - record.startedUs;
+    };
+    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, sentOf);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
     let model: SeriesModel;
     if (predictor === 'not-modelled') model = { kind: 'not-modelled' };
     else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
     else {
-      const firstUs = timeOfSegment(timerCopies[0] as TracedSegment);
+      const firstUs = sentOf(timerCopies[0] as TracedSegment);
       const sends = timerCopies.map((c) => ({
-        offsetMs: (timeOfSegment(c) - firstUs) / 1000,
+        offsetMs: (sentOf(c) - firstUs) / 1000,
         frame: c.senderFrame ?? c.receiverFrame ?? 0,
-        timeUs: timeOfSegment(c),
+        timeUs: sentOf(c),
       }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
@@ -180,7 +187,7 @@ export function analyseSeries(
       );
       const answeredAtMs = stopsUs.length === 0 ? undefined : (Math.min(...stopsUs) - firstUs) / 1000;
       // A request's SYN-ACK replies restart its timer (tcp_check_req()).
-      const rearmedAtMs = modelKind === 'SYN-ACK' ? series.copies.filter((c) => replies.has(c.id)).map((c) => (timeOfSegment(c) - firstUs) / 1000) : [];
+      const rearmedAtMs = modelKind === 'SYN-ACK' ? series.copies.filter((c) => replies.has(c.id)).map((c) => (sentOf(c) - firstUs) / 1000) : [];
       const fitOptions = { placement: 'allow-gaps', ...(answeredAtMs !== undefined && { answeredAtMs }), rearmedAtMs } as const;
       const fitWith = (rtoMs?: number): ScheduleFit =>
         fitRetransmissions((o) => predictor.predict({ ...o, ...(rtoMs !== undefined && { rtoMs }) }), sends, observed, predictor.hz, fitOptions);
@@ -284,6 +291,7 @@ function predictorFor(
   host: RunHost,
   analysed: { readonly settings: HostKernelSettings; readonly icmp: readonly IcmpMessage[] },
   timerCopies: readonly TracedSegment[],
+  sentOf: (copy: TracedSegment) => number,
 ): Predictor | { missing: string[] } | 'not-modelled' {
   const recorded = analysed.settings;
   const settings = recorded.settings;
@@ -297,9 +305,11 @@ function predictorFor(
     case 'SYN-ACK': {
       const missing = missingSettings(recorded, ['tcp_synack_retries']);
       if (missing.length > 0) return { missing };
-      const { segment } = timerCopies[0] as TracedSegment;
+      const first = timerCopies[0] as TracedSegment;
+      const { segment } = first;
       const deferred = deferredRequestOf(record, host, segment.srcPort, segmentEndpoints(segment).dst);
-      const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - segment.timeUs) / 1000 };
+      const firstUs = sentOf(first) + record.startedUs;
+      const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - firstUs) / 1000 };
       return {
         predict: (o) => predictSynAckSchedule(settings, { ...o, ...(deferAccept !== undefined && { deferAccept }) }),
         hz,
@@ -312,7 +322,7 @@ function predictorFor(
       const missing = missingSettings(recorded, ['tcp_orphan_retries']);
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
-      const sendsUs = timerCopies.map((c) => timeOfSegment(c) + record.startedUs);
+      const sendsUs = timerCopies.map((c) => sentOf(c) + record.startedUs);
       const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, o.rtoMs ?? estimate.rtoMs, { ...o, ...options }),

@@ -9,6 +9,7 @@ import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueRead
 import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
 import { fitOverRtos, fitRetransmissions, type ObservedSend } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
+import type { HeldSend } from '../analysis/held-sends.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
@@ -103,7 +104,7 @@ export function checkSynRetransmits(
   const missing = missingSettings(recorded, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']);
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, SYN_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
-  const syns = sentRetransmissions(run, host, tuple, isPureSyn, ['SYN_SENT']);
+  const syns = sentRetransmissions(run, analysis, host, tuple, isPureSyn);
   if (syns.sends.length === 0) {
     return noSendsCheck(name, host, tuple, 'SYN', SYN_REFERENCE);
   }
@@ -120,7 +121,7 @@ export function checkSynRetransmits(
   const evidence = describeItems(outcome, host.name, 'SYN', giveUp, (w) => w.connectFailsLabel);
   evidence.push(...extraLines(outcome, host.name, 'SYN'), settingsLine(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_rto_max_ms']));
   if (answer !== undefined) evidence.push(answer.line);
-  if (syns.held !== undefined) evidence.push(syns.held);
+  evidence.push(...syns.held);
   const failedAt = seconds(failOffsetMs ?? 0);
   return textCheck({
     name,
@@ -195,7 +196,7 @@ export function checkSynAckRetransmits(
   // tcp_check_req() → inet_rtx_syn_ack()): such SYN-ACKs are replies, not timer fires (the run analysis
   // decides, analysis/syn-ack-replies.ts), and are left out of the schedule.
   const synAckReplies = hostAnalysisOf(analysis, host.name).synAckReplies;
-  const all = sentRetransmissions(run, host, tuple, isSynAck, ['SYN_RECEIVED']);
+  const all = sentRetransmissions(run, analysis, host, tuple, isSynAck);
   const replies = all.sends.filter((send) => synAckReplies.has(send.frame));
   const timerSends = all.sends.filter((send) => !synAckReplies.has(send.frame));
   const gone = host.events.find(
@@ -207,7 +208,7 @@ export function checkSynAckRetransmits(
   // reqsk_timer_handler() may cut the limit while the listener's queue is more than half full of old requests.
   const backlog = listenStepBacklog(run, host, port);
   const readingsOf = backlog === undefined ? undefined : synQueueReadings(host, tuple.local, backlog);
-  const candidates = synAckDropLimits(resolveKernelSettings(settings), first.timeUs, timerSends.length - 1, readingsOf, tuple.remote);
+  const candidates = synAckDropLimits(resolveKernelSettings(settings), all.firstUs, timerSends.length - 1, readingsOf, tuple.remote);
   // The timer stops at the peer's answer, or at an ICMP error that dropped the request: whichever came first.
   const stops = [answeredAt(run, analysis, host, all), requestDroppedByIcmp(analysis, host, tuple, first.seq, all.firstUs)].filter(
     (stop): stop is TimerStop => stop !== undefined,
@@ -232,7 +233,7 @@ export function checkSynAckRetransmits(
   for (const reply of replies) evidence.push(timingText((w) => w.synAckReply(host.name, reply.frame)));
   evidence.push(...extraLines(outcome, host.name, 'SYN-ACK'), settingsLine(settings, ['tcp_synack_retries']));
   if (answer !== undefined) evidence.push(answer.line);
-  if (all.held !== undefined) evidence.push(all.held);
+  evidence.push(...all.held);
   if (candidates.length > 1) {
     const limits = candidates.map((c) => c.words);
     evidence.push(timingText((w, lang) => w.limitsUndecided(inLang(limits, lang), best.candidate.words[lang])));
@@ -288,7 +289,7 @@ export function checkFinRetransmits(
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, FIN_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
   const isFin = (s: TcpSegment): boolean => (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN;
-  const fins = sentRetransmissions(run, host, tuple, isFin, ['FIN_WAIT_1', 'LAST_ACK']);
+  const fins = sentRetransmissions(run, analysis, host, tuple, isFin);
   if (fins.sends.length === 0) return noSendsCheck(name, host, tuple, 'FIN', FIN_REFERENCE);
   const finTuple = fins.tuple;
   const answer = answeredAt(run, analysis, host, fins);
@@ -333,7 +334,7 @@ export function checkFinRetransmits(
     ...icmpLines(icmp, false),
   );
   if (answer !== undefined) evidence.push(answer.line);
-  if (fins.held !== undefined) evidence.push(fins.held);
+  evidence.push(...fins.held);
   const lastState = lastSampledState(host, finTuple);
   return textCheck({
     name,
@@ -398,7 +399,7 @@ export function checkDataRetransmits(
   // Data never acknowledged, or retransmitted and acknowledged in the end (the answer stops the timer).
   const isRetransmittedData = (s: TcpSegment): boolean =>
     isDataOnly(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
-  const data = sentRetransmissions(run, host, tuple, isRetransmittedData, []);
+  const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
   const options =
@@ -431,6 +432,7 @@ export function checkDataRetransmits(
   const evidence = describeItems(outcome, host.name, 'data', giveUp, (w) => w.givesUpLabel(giveUpError));
   evidence.push(
     ...extraLines(outcome, host.name, 'data'),
+    ...data.held,
     rtoLine(rtoMs, estimate),
     settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
     ...icmpLines(icmp, true),
@@ -530,74 +532,51 @@ function giveUpTime(w: TimingWords, giveUp: ObservedGiveUp): string {
 
 interface SentSeries {
   readonly sends: ObservedSend[];
-  /** When TCP sent the first copy: its capture time, or, for a copy a `hold` step held, the traced moment TCP sent it. */
+  /** When TCP sent the first copy: its capture time, or, for a copy a `hold` step held, when TCP sent it (held-sends.ts). */
   readonly firstUs: number;
   readonly tuple: SocketTuple;
-  /** Why `firstUs` is not the first copy's capture time (it waited in the host's held queue). */
-  readonly held?: Text;
+  /** One line per copy whose time is not its capture time (it waited in the host's held queue). */
+  readonly held: readonly Text[];
 }
 
 /**
  * The sends of one socket's retransmitted segment in the host's capture: segments from the host
- * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number.
- * `sentIn`: the states whose entry sends the segment (FIN_WAIT_1 for a FIN), for a first copy that was held.
+ * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number,
+ * each timed when TCP sent it (a copy a hold kept queued is captured at its release: analysis/held-sends.ts).
  */
 function sentRetransmissions(
   run: RunRecord,
+  analysis: RunAnalysis,
   host: RunHost,
   tuple: SocketTuple | undefined,
   isKind: (s: TcpSegment) => boolean,
-  sentIn: readonly TcpState[],
 ): SentSeries {
   const candidates = host.segments.filter((s) => isAddressOf(host, s.src) && isKind(s));
   const first = candidates.find((s) => tuple === undefined || (segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote));
-  if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' } };
+  if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' }, held: [] };
   const ends = segmentEndpoints(first);
   const own: SocketTuple = { local: ends.src, remote: ends.dst };
-  const held = heldSend(run, host, own, first, sentIn);
-  const firstUs = held?.sentUs ?? first.timeUs;
-  const sends = candidates
-    .filter((s) => s.seq === first.seq && s.srcPort === first.srcPort && s.dst === first.dst && s.dstPort === first.dstPort)
-    .map((s) => ({ offsetMs: s === first ? 0 : (s.timeUs - firstUs) / 1000, frame: s.frame, timeUs: s.timeUs }));
-  return { sends, firstUs, tuple: own, ...(held !== undefined && { held: held.line }) };
+  const heldSends = hostAnalysisOf(analysis, host.name).heldSends;
+  const sentUs = (s: TcpSegment): number => heldSends.get(s.frame)?.sentUs ?? s.timeUs;
+  const firstUs = sentUs(first);
+  const copies = candidates.filter((s) => s.seq === first.seq && s.srcPort === first.srcPort && s.dst === first.dst && s.dstPort === first.dstPort);
+  const sends = copies.map((s) => ({ offsetMs: (sentUs(s) - firstUs) / 1000, frame: s.frame, timeUs: sentUs(s) }));
+  const held = copies.flatMap((s, index) => {
+    const send = heldSends.get(s.frame);
+    return send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)];
+  });
+  return { sends, firstUs, tuple: own, held };
 }
 
-/**
- * When TCP sent a first copy that the host's `hold` step kept in its queue. tcpdump sees an outgoing frame
- * when the qdisc dequeues it (dev_queue_xmit_nit() in dev_hard_start_xmit()), so a held copy's capture time
- * is its release; TCP's timers run from the send, which the kernel trace gives: the socket's entry into a
- * state of `sentIn` while the host held. Untraced, the capture time stays the anchor.
- */
-function heldSend(
-  run: RunRecord,
-  host: RunHost,
-  tuple: SocketTuple,
-  first: TcpSegment,
-  sentIn: readonly TcpState[],
-): { sentUs: number; line: Text } | undefined {
-  const ownSteps = run.steps.filter((s) => {
-    const step = run.lab.steps[s.index];
-    return step !== undefined && 'host' in step && step.host === host.name;
-  });
-  const hold = ownSteps.findLast((s) => s.kind === 'hold' && s.startUs <= first.timeUs);
-  const release = hold === undefined ? undefined : ownSteps.find((s) => s.kind === 'release' && s.startUs >= hold.endUs);
-  if (hold === undefined || release === undefined || first.timeUs < release.startUs) return undefined;
-  const entry = (host.kernelEvents ?? []).findLast(
-    (e) =>
-      e.kind === 'state' &&
-      e.local === tuple.local &&
-      e.remote === tuple.remote &&
-      e.to !== undefined &&
-      sentIn.includes(e.to) &&
-      e.timeUs >= hold.startUs &&
-      e.timeUs <= first.timeUs,
-  );
-  if (entry === undefined || entry.to === undefined) return undefined;
-  const state = entry.to;
-  const line = timingText((w) =>
-    w.heldFirstCopy(host.name, hold.index + 1, relTime(run, entry.timeUs), state, relTime(run, first.timeUs), release.index + 1, first.frame),
-  );
-  return { sentUs: entry.timeUs, line };
+/** The evidence that copy `copy` of a series waited in `host`'s held queue, and what dates TCP's send of it. */
+function heldLine(run: RunRecord, host: string, segment: TcpSegment, copy: number, send: HeldSend): Text {
+  const hold = send.holdStep + 1;
+  const release = send.releaseStep + 1;
+  const sentAt = relTime(run, send.sentUs);
+  const capturedAt = relTime(run, segment.timeUs);
+  const { how } = send;
+  if (how.kind === 'state' && copy === 1) return timingText((w) => w.heldFirstCopy(host, hold, sentAt, how.state, capturedAt, release, segment.frame));
+  return timingText((w) => w.heldCopy(host, copy, segment.frame, hold, release, sentAt, capturedAt, how.kind === 'syn-arrival' ? how.frame : undefined));
 }
 
 /**

@@ -38,6 +38,17 @@ export interface RetransmissionWords {
   answerLine(at: string, host: string, frame: number | undefined): string;
   /** The first copy waited in the host's held queue: when TCP sent it, and when the capture shows it. */
   heldFirstCopy(host: string, holdStep: number, sentAt: string, state: string, capturedAt: string, releaseStep: number, frame: number): string;
+  /** `synFrame`: the received SYN whose arrival dates a listener's first SYN-ACK; absent: a traced retransmission. */
+  heldCopy(
+    host: string,
+    copy: number,
+    frame: number,
+    holdStep: number,
+    releaseStep: number,
+    sentAt: string,
+    capturedAt: string,
+    synFrame: number | undefined,
+  ): string;
   icmpDropLine(host: string, frame: number, at: string, icmp: string): string;
 
   connectTimesOut(at: string, reason: FailReason): string;
@@ -174,6 +185,9 @@ const en: RetransmissionWords = {
   heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
     `the first copy waited in ${host}'s held queue (step ${holdStep}): TCP sent it at ${sentAt} (entering ${state}, traced), ` +
     `and ${host}'s capture shows it (#${frame}) at ${capturedAt}, when step ${releaseStep} released the queue; times count from TCP's send`,
+  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
+    `copy ${copy} (#${frame}) waited in ${host}'s held queue (steps ${holdStep}–${releaseStep}): TCP sent it at ${sentAt} ` +
+    `(${synFrame === undefined ? 'traced retransmission' : `on the SYN's arrival, ${host} capture #${synFrame}`}), captured at ${capturedAt} on release; times count from TCP's send`,
   answerLine: (at, host, frame) =>
     `answered at ${at} s${frame === undefined ? '' : ` (${host} capture #${frame})`}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
   icmpDropLine: (host, frame, at, icmp) =>
@@ -330,6 +344,9 @@ const zh: RetransmissionWords = {
   heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
     `第一份副本曾在 ${host} 被扣住的队列中等待（第 ${holdStep} 步）：TCP 在 ${sentAt} 发出它（进入 ${state}，tracepoint 记录），` +
     `${host} 的抓包在 ${capturedAt} 才看到它（#${frame}），即第 ${releaseStep} 步放行队列之时；时间从 TCP 发出时算起`,
+  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
+    `第 ${copy} 份副本（#${frame}）曾在 ${host} 被扣住的队列中等待（第 ${holdStep}–${releaseStep} 步）：TCP 在 ${sentAt} 发出它` +
+    `（${synFrame === undefined ? 'tracepoint 记录的重传' : `SYN 到达之时，${host} 抓包 #${synFrame}`}），放行时才在 ${capturedAt} 被抓到；时间从 TCP 发出时算起`,
   answerLine: (at, host, frame) =>
     `${at} s 收到应答${frame === undefined ? '' : `（${host} 抓包 #${frame}）`}：应答停止了重传定时器，因此之后的发送和放弃都不再到期`,
   icmpDropLine: (host, frame, at, icmp) =>

@@ -44,7 +44,8 @@ export function loadFixtureRun(
     | 'unlisten-half-open'
     | 'fin-give-up-rto-range'
     | 'accept-queue-overflow-close-connects'
-    | 'closing-fin-lost',
+    | 'closing-fin-lost'
+    | 'synack-held-dup-syn',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
