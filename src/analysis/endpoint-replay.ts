@@ -1,4 +1,5 @@
-import { acknowledges, formatFlags, isDataOnly, sequenceEnd, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { rtoCopies, type RtoCopies } from './rto-copies.js';
+import { acknowledges, formatFlags, sequenceEnd, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
@@ -510,10 +511,10 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
       case 'LAST_ACK': {
         // Only an orphan (close(), not shutdown()) follows tcp_orphan_retries.
         if (closedByApp !== 'close' || ourFinAcked) return undefined;
-        const fins = sameSequence(own.filter((s) => isSent(s) && (s.flags & (TcpFlag.FIN | TcpFlag.RST)) === TcpFlag.FIN));
-        const firstFin = fins[0];
-        if (firstFin === undefined) return undefined;
-        const { offsetsMs, estimate, options } = rtoSeries(fins);
+        // The socket's one retransmission timer resends its head: the FIN, or data still unacknowledged before it.
+        const head = unackedHead();
+        if (head === undefined) return undefined;
+        const { offsetsMs, estimate, options } = rtoSeries(rtoCopies(sentOccupying(), head));
         const giveUp = giveUpWindowOverRtos(
           estimate,
           settings.hz,
@@ -521,7 +522,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
           offsetsMs,
         );
         return window(
-          firstFin.timeUs,
+          head.timeUs,
           giveUp.earliestMs,
           giveUp.latestMs,
           words((w) => w.orphanFinGiveUp(state, settings.tcp_orphan_retries, describeRto(estimate))),
@@ -556,23 +557,33 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    * tail-loss probe first) and anchor the window, like the orphan's FIN.
    */
   /** The copies of a series sent on the RTO timer, read as the checks read them (rtoSeriesOf()). */
-  function rtoSeries(copies: readonly TcpSegment[]) {
+  function rtoSeries(copies: RtoCopies) {
     return rtoSeriesOf(
-      copies.map((c) => c.timeUs),
+      copies.sends.map((c) => c.timeUs),
       input.icmp ?? [],
       splitSocketAddress(input.tuple.remote)?.address ?? '',
       input.rtoMinMs,
       settings.hz,
+      copies.probe !== undefined,
     );
   }
 
-  function dataGiveUpTimer(): TimerPrediction | undefined {
+  /** The socket's sent segments that occupy sequence space (data, FIN), RST-free. */
+  function sentOccupying(): TcpSegment[] {
+    return own.filter((s) => isSent(s) && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && (s.payloadLength > 0 || (s.flags & TcpFlag.FIN) !== 0));
+  }
+
+  /** The first segment the socket sent (data or FIN) that no delivered ACK covers: what its retransmission timer resends. */
+  function unackedHead(): TcpSegment | undefined {
     const acked = (s: TcpSegment): boolean => own.some((r) => !isSent(r) && input.droppedBy?.(r) === undefined && acknowledges(r, s));
-    const data = own.filter((s) => isSent(s) && isDataOnly(s));
-    const firstUnacked = data.find((s) => !acked(s));
-    if (firstUnacked === undefined) return undefined;
-    const copies = data.filter((s) => s.seq === firstUnacked.seq);
-    if (copies.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
+    return sentOccupying().find((s) => !acked(s));
+  }
+
+  function dataGiveUpTimer(): TimerPrediction | undefined {
+    const firstUnacked = unackedHead();
+    if (firstUnacked === undefined || firstUnacked.payloadLength === 0) return undefined;
+    const copies = rtoCopies(sentOccupying(), firstUnacked);
+    if (copies.sends.length < 2) return undefined; // never retransmitted in the capture: nothing to time a give-up by
     const { offsetsMs, estimate, icmp, options } = rtoSeries(copies);
     const giveUp = giveUpWindowOverRtos(
       estimate,
@@ -665,11 +676,6 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
 }
 
 /** The transmissions of one retransmitted segment: those with the first one's sequence number. */
-function sameSequence(segments: readonly TcpSegment[]): TcpSegment[] {
-  const first = segments[0];
-  return first === undefined ? [] : segments.filter((s) => s.seq === first.seq);
-}
-
 /** The state as a TcpState, so the replay loop does not narrow `state` to its first value. */
 function widened(state: TcpState): TcpState {
   return state;

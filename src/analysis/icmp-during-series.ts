@@ -73,13 +73,15 @@ export function rtoSeriesOf(
   peer: string,
   recordedRtoMinMs: number | undefined,
   hz: number,
+  /** The second send is a tail-loss probe of a later segment (rto-copies.ts). */
+  probeFirst = false,
 ): RtoSeries {
   const rtoMinMs = recordedRtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
   const firstUs = sendsUs[0] ?? 0;
   const offsetsMs = sendsUs.map((us) => (us - firstUs) / 1000);
-  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz).tlpAtMs === undefined ? 1 : 2;
+  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz, undefined, probeFirst).tlpAtMs === undefined ? 1 : 2;
   const errors = icmpDuringSeries(icmp, peer, sendsUs, firstRto);
-  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto);
+  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto, probeFirst);
   const options = { ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }), revertedAfterRto: errors.revertedAfterRto };
   return { offsetsMs, estimate, icmp: errors, options };
 }

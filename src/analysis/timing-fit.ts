@@ -362,7 +362,12 @@ export function fitOverRtos(estimate: FinRtoEstimate, hz: number, fitWith: (rtoM
   return best as { fit: ScheduleFit; rtoMs: number };
 }
 
-/** predictGiveUpWindow() under each RTO the estimate allows (see rtoCandidates()): the span of the fitting ones (else of all). */
+/**
+ * predictGiveUpWindow() under each RTO the estimate allows (see rtoCandidates()): the span of them all. Every candidate
+ * already fits the gaps within the capture allowance; picking among them by a fit without it dropped the true one at
+ * its slack's edge (measured 2026-12-04, orphan-data-give-up: gaps 208, 412, 832, 1668 ms fit R = 204 ms 36 ms late at
+ * the last, the wheel's slack exactly; the give-up came 3.292 s later, 16 × 204 + 28 ms, 4 ms before the window of 208 ms).
+ */
 export function giveUpWindowOverRtos(
   estimate: FinRtoEstimate,
   hz: number,
@@ -370,9 +375,11 @@ export function giveUpWindowOverRtos(
   sendOffsetsMs: readonly number[],
 ): { earliestMs: number; latestMs: number; fits: boolean } {
   const windows = rtoCandidates(estimate, hz).map((rtoMs) => predictGiveUpWindow((options) => predictWith(rtoMs, options), sendOffsetsMs, hz));
-  const fitting = windows.filter((w) => w.fits);
-  const kept = fitting.length > 0 ? fitting : windows;
-  return { earliestMs: Math.min(...kept.map((w) => w.earliestMs)), latestMs: Math.max(...kept.map((w) => w.latestMs)), fits: fitting.length > 0 };
+  return {
+    earliestMs: Math.min(...windows.map((w) => w.earliestMs)),
+    latestMs: Math.max(...windows.map((w) => w.latestMs)),
+    fits: windows.some((w) => w.fits),
+  };
 }
 
 /**
@@ -393,10 +400,14 @@ export function estimateFinRto(
   hz: number,
   /** The RTO retransmissions after which an ICMP undid a doubling (RtoScheduleOptions.revertedAfterRto). */
   revertedAfterRto?: ReadonlySet<number>,
+  /** The first repeat is a tail-loss probe of a later segment (RtoCopies.probe). */
+  probeFirst = false,
 ): FinRtoEstimate {
   const gaps = offsetsMs.slice(1).map((t, i) => t - (offsetsMs[i] ?? 0));
   const [first, second] = gaps;
-  const hasTlp = first !== undefined && second !== undefined && second < 1.5 * first;
+  // A probe of a lone segment waits about one RTO (capped at it); one sent with more in flight resends the last segment
+  // after 2·srtt + 2 jiffies (tcp_schedule_loss_probe()), sooner than any RTO: the caller knows it (rto-copies.ts).
+  const hasTlp = probeFirst || (first !== undefined && second !== undefined && second < 1.5 * first);
   const rtoGaps = hasTlp ? gaps.slice(1) : gaps;
   const tlpAtMs = hasTlp ? offsetsMs[1] : undefined;
   if (rtoGaps.length === 0) return { rtoMs: rtoMinMs, latestRtoMs: rtoMinMs, tlpAtMs: undefined, source: timingText((w) => w.rtoNoRetransmission) };

@@ -12,6 +12,7 @@ import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import type { TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
+import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 
@@ -120,6 +121,10 @@ export function analyseSeries(
     const key = `${series.kind}|${series.from}`;
     const modelKind: ModelKind | undefined = series.kind === 'SYN' || series.kind === 'SYN-ACK' || series.kind === 'FIN' ? series.kind : undefined;
     if (modelKind === undefined || (series.copies.length <= 1 && answer !== undefined)) return { key, series, ...(answer && { answer }) };
+    // A FIN's copies are the sends of its socket's retransmission timer (rto-copies.ts: merged copies, a probe); a
+    // series that begins with such a merged copy is part of another one's timeline, not a segment of its own.
+    const timeline = modelKind === 'FIN' ? finTimeline(series, segments) : undefined;
+    if (timeline === 'merged-copy') return { key, series, ...(answer && { answer }) };
     const host = hosts.find((h) => h.name === series.from);
     const replies = new Map<string, number>();
     if (modelKind === 'SYN-ACK') {
@@ -131,7 +136,7 @@ export function analyseSeries(
     const rearmed =
       modelKind === 'SYN' ? rearmedSynCopies(series, segments, host?.settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz) : new Map<string, number>();
     for (const [id, atUs] of rearmed) replies.set(id, atUs);
-    const timerCopies = series.copies.filter((c) => !replies.has(c.id));
+    const timerCopies = timeline?.sends ?? series.copies.filter((c) => !replies.has(c.id));
     const runHost = record.hosts.find((h) => h.name === series.from);
     if (host === undefined || runHost === undefined)
       return {
@@ -163,7 +168,7 @@ export function analyseSeries(
       const held = c.senderFrame === undefined ? undefined : host.heldSends.get(c.senderFrame);
       return held === undefined ? timeOfSegment(c) : held.sentUs - record.startedUs;
     };
-    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, sentOf);
+    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, sentOf, timeline?.probeFirst === true);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
     let model: SeriesModel;
     if (predictor === 'not-modelled') model = { kind: 'not-modelled' };
@@ -238,6 +243,23 @@ export function rearmedSynCopies(series: SegmentSeries, segments: readonly Trace
   return rearmed;
 }
 
+/** The sends of a FIN series' retransmission timer among the socket's traced segments, or `merged-copy` when its first copy re-sends earlier data. */
+function finTimeline(series: SegmentSeries, segments: readonly TracedSegment[]): { sends: TracedSegment[]; probeFirst: boolean } | 'merged-copy' {
+  const first = series.copies[0] as TracedSegment;
+  const own = segments.filter((t) => {
+    const ends = segmentEndpoints(t.segment);
+    return t.from === series.from && t.senderFrame !== undefined && ends.src === series.tuple.local && ends.dst === series.tuple.remote;
+  });
+  const occupies = (t: TracedSegment): boolean => t.segment.payloadLength > 0 || (t.segment.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
+  const earlier = own.filter((t) => occupies(t) && timeOfSegment(t) < timeOfSegment(first));
+  if (earlier.some((t) => t.segment.seq === first.segment.seq && t.segment.flags !== first.segment.flags)) return 'merged-copy';
+  const timeline = rtoCopies(
+    own.map((t) => t.segment),
+    first.segment,
+  );
+  return { sends: timeline.sends.map((s) => own.find((t) => t.segment === s) as TracedSegment), probeFirst: timeline.probe !== undefined };
+}
+
 function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
   const byKey = new Map<string, TracedSegment[]>();
   for (const traced of segments) {
@@ -292,6 +314,7 @@ function predictorFor(
   analysed: { readonly settings: HostKernelSettings; readonly icmp: readonly IcmpMessage[] },
   timerCopies: readonly TracedSegment[],
   sentOf: (copy: TracedSegment) => number,
+  probeFirst: boolean,
 ): Predictor | { missing: string[] } | 'not-modelled' {
   const recorded = analysed.settings;
   const settings = recorded.settings;
@@ -323,7 +346,7 @@ function predictorFor(
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
       const sendsUs = timerCopies.map((c) => sentOf(c) + record.startedUs);
-      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz);
+      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz, probeFirst);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, o.rtoMs ?? estimate.rtoMs, { ...o, ...options }),
         hz,

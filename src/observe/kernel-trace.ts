@@ -150,6 +150,8 @@ export function isCallPathLine(line: string): boolean {
   return /^\s*=> /.test(line) || /\d:\s+(<stack trace>|fib_table_lookup:|sys_connect(\(| ->))/.test(line);
 }
 
+/** `<stack trace>` after an event: the task's pid and the CPU, as LINE reads them. */
+const STACK_LINE = /^\s*.+?-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+\S*\s*\d+\.\d+:\s+<stack trace>/;
 const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+([\w]+):\s?(.*)$/;
 
 /**
@@ -170,6 +172,10 @@ export function parseKernelTrace(
   const foreignLines = new Set<number>();
   let entriesInBuffer: number | undefined;
   let entriesWritten: number | undefined;
+  /** The kernel stack recorded after an event (a `stacktrace` trigger), by event; and the event whose stack is being read. */
+  const stacks = new Map<KernelEvent, string[]>();
+  const latestOfTask = new Map<string, KernelEvent>();
+  let stackOf: KernelEvent | undefined;
 
   const lines = text.split('\n');
   for (const [index, raw] of lines.entries()) {
@@ -180,6 +186,19 @@ export function parseKernelTrace(
       if (entries) [entriesInBuffer, entriesWritten] = [Number(entries[1]), Number(entries[2])];
       continue;
     }
+    const frame = /^\s*=> (\S+)/.exec(raw);
+    if (frame) {
+      if (stackOf !== undefined) stacks.get(stackOf)?.push(frame[1] as string);
+      continue;
+    }
+    const stackLine = STACK_LINE.exec(raw);
+    if (stackLine) {
+      // The stack of the latest event of the same task on the same CPU (other CPUs' lines may come between).
+      stackOf = latestOfTask.get(`${stackLine[1]} ${stackLine[2]}`);
+      if (stackOf !== undefined) stacks.set(stackOf, []);
+      continue;
+    }
+    stackOf = undefined;
     if (isCallPathLine(raw)) continue;
     const m = LINE.exec(raw);
     if (!m) {
@@ -200,6 +219,7 @@ export function parseKernelTrace(
       continue;
     }
     const event: KernelEvent = { ...parsed.event, tracepoint, traceUs, timeUs: traceUs, line: lineNo };
+    latestOfTask.set(`${m[2]} ${m[3]}`, event);
     pending.push({ event, localAddress: parsed.localAddress, remoteAddress: parsed.remoteAddress });
   }
   if (!clock) {
@@ -219,7 +239,7 @@ export function parseKernelTrace(
   }
   for (const events of eventsByHost.values()) {
     fillConnectPorts(events);
-    markTimewaitHandovers(events);
+    markTimewaitHandovers(events, stacks);
   }
   return { eventsByHost, foreign: foreignLines.size, foreignLines, unparsed, clock, entriesInBuffer, entriesWritten };
 }
@@ -257,9 +277,20 @@ function fillConnectPorts(events: KernelEvent[]): void {
 
 const TIMEWAIT_FROM: ReadonlySet<TcpState> = new Set(['FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSING']);
 
-function markTimewaitHandovers(events: KernelEvent[]): void {
+/** Frames that make a CLOSED a real close: a retransmission give-up (tcp_write_err() → tcp_done_with_error()). */
+const GIVE_UP_FRAMES = ['tcp_done_with_error', 'tcp_write_err'];
+
+/**
+ * Marks the CLOSED events that are tcp_time_wait()'s hand-over to a timewait socket (KernelEvent.handedToTimewait):
+ * a close with no RST or error report on the socket within 1 ms before. A give-up is one too, unless its stack was
+ * recorded: an orphan's reports no error (tcp_done_with_error() calls sk_error_report() only for a socket that is not
+ * dead), so the stack tells it (measured 2026-12-04: FIN_WAIT_1 → CLOSED from tcp_done_with_error ← tcp_retransmit_timer).
+ * The hand-over's own stack cannot be told by name: tcp_time_wait() ends in a tail call of tcp_done().
+ */
+function markTimewaitHandovers(events: KernelEvent[], stacks: ReadonlyMap<KernelEvent, readonly string[]>): void {
   for (const [i, event] of events.entries()) {
     if (event.kind !== 'state' || event.to !== 'CLOSED' || !TIMEWAIT_FROM.has(event.from as TcpState)) continue;
+    if (stacks.get(event)?.some((frame) => GIVE_UP_FRAMES.includes(frame)) === true) continue;
     const cause = events
       .slice(0, i)
       .reverse()

@@ -10,11 +10,12 @@ import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replie
 import { fitOverRtos, fitRetransmissions, type ObservedSend } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import type { HeldSend } from '../analysis/held-sends.js';
+import { rtoCopies } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
-import { acknowledges, isDataOnly, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { acknowledges, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { icmpText } from '../messages/icmp-words.js';
 import { resolveKernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState, type TcpState } from '../tcp/state.js';
@@ -394,11 +395,13 @@ export function checkDataRetransmits(
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
   const received = host.segments.filter((r) => isAddressOf(host, r.dst) && (r.flags & TcpFlag.ACK) !== 0);
   const copyKey = (s: TcpSegment): string => `${s.srcPort}>${s.dstPort}|${s.seq}|${s.payloadLength}`;
-  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && isDataOnly(s)).map(copyKey);
+  // Data, with a FIN or without: a copy may carry the FIN queued behind it (tcp_retrans_try_collapse(), rto-copies.ts).
+  const carriesData = (s: TcpSegment): boolean => s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0;
+  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && carriesData(s)).map(copyKey);
   const repeated = new Set(sentKeys.filter((k, i) => sentKeys.indexOf(k) !== i));
   // Data never acknowledged, or retransmitted and acknowledged in the end (the answer stops the timer).
   const isRetransmittedData = (s: TcpSegment): boolean =>
-    isDataOnly(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
+    carriesData(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
   const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
@@ -413,28 +416,38 @@ export function checkDataRetransmits(
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - data.firstUs) / 1000;
   const answer = answeredAt(run, analysis, host, data);
+  // close()d before its first retransmission, the socket is an orphan: tcp_orphan_retries bounds it (tcp_write_timeout(),
+  // SOCK_DEAD), it ends from its closing state, and no application is left to see an error.
+  const orphan = closedBefore(run, host.name, conn, data.sends[1]?.timeUs ?? Infinity);
+  const orphanClose = orphan && answer === undefined ? exactClose(host, data.tuple, ORPHAN_FIN_STATES, data.firstUs) : undefined;
+  const orphanState = orphanClose?.from ?? 'FIN_WAIT_1';
   const giveUp =
     answer !== undefined
       ? undefined
-      : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
+      : orphan
+        ? orphanClose
+        : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
+  const predict = orphan ? predictOrphanFinSchedule : predictEstablishedSchedule;
   const { fit: outcome, rtoMs } = fitOverRtos(estimate, hz, (rto) =>
-    fitRetransmissions((options) => predictEstablishedSchedule(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, answer?.fit),
+    fitRetransmissions((options) => predict(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, answer?.fit),
   );
   const { schedule } = outcome;
   const problems = [...outcome.departures];
   // Acknowledged in the end, the data was delivered: no give-up, and ETIMEDOUT would be wrong.
   if (answer !== undefined) {
     if (failure?.code === giveUpError) problems.push(timingText((w) => w.sawAlthoughAcked(giveUpError)));
+  } else if (orphan) {
+    if (failure !== undefined) problems.push(timingText((w) => w.sawInstead(failure.code, 'none')));
   } else if (failure === undefined) problems.push(timingText((w) => w.sawNoError(giveUpError)));
   else if (failure.code !== giveUpError) problems.push(timingText((w) => w.sawInstead(failure.code, giveUpError)));
   const rsts = host.segments.filter((r) => r.timeUs >= data.firstUs && (r.flags & TcpFlag.RST) !== 0 && segmentEndpoints(r).src === data.tuple.local);
   if (rsts.length > 0) problems.push(timingText((w) => w.dataRsts(rsts.length)));
-  const evidence = describeItems(outcome, host.name, 'data', giveUp, (w) => w.givesUpLabel(giveUpError));
+  const evidence = describeItems(outcome, host.name, 'data', giveUp, (w) => (orphan ? w.destroyedLabel(orphanState) : w.givesUpLabel(giveUpError)));
   evidence.push(
     ...extraLines(outcome, host.name, 'data'),
     ...data.held,
     rtoLine(rtoMs, estimate),
-    settingsLine(settings, ['tcp_retries2', 'tcp_rto_max_ms']),
+    settingsLine(settings, [orphan ? 'tcp_orphan_retries' : 'tcp_retries2', 'tcp_rto_max_ms']),
     ...icmpLines(icmp, true),
     timingText((w) =>
       userTimeoutMs === undefined
@@ -453,7 +466,9 @@ export function checkDataRetransmits(
       answer === undefined
         ? w.sends('data', schedule.sends.length, formatOffsets(schedule.sends)) +
           w.clause +
-          w.givesUpWith(giveUpError, seconds(schedule.failAtMs), schedule.failReason)
+          (orphan
+            ? w.destroyedWithoutRst(orphanState, seconds(schedule.failAtMs))
+            : w.givesUpWith(giveUpError, seconds(schedule.failAtMs), schedule.failReason))
         : w.dataStopped(w.sends('data', dueSends(outcome).length, formatOffsets(dueSends(outcome))), untilStopped(w, lang, answer)),
     ),
     observed: timingText(
@@ -485,6 +500,7 @@ function rtoSeriesOfSends(icmp: readonly IcmpMessage[], series: SentSeries, rtoM
     peer,
     rtoMinMs,
     hz,
+    series.probeFirst,
   );
 }
 
@@ -518,6 +534,14 @@ function orphanFinState(host: RunHost, tuple: SocketTuple, fins: SentSeries, ans
   return { state: 'FIN_WAIT_1', reason: timingText((w) => w.activeClose(host.name)) };
 }
 
+/** Whether the application close()d `conn` of `host` (not shutdown(): that leaves a socket with an owner) before `beforeUs`. */
+function closedBefore(run: RunRecord, host: string, conn: string | undefined, beforeUs: number): boolean {
+  return run.steps.some((s) => {
+    const step = run.lab.steps[s.index];
+    return step?.kind === 'close' && step.host === host && conn !== undefined && s.conn === conn && s.startUs < beforeUs;
+  });
+}
+
 function lastSampledState(host: RunHost, tuple: SocketTuple): string | undefined {
   return host.events.findLast((e): e is Extract<AgentEvent, { type: 'socket' }> => e.type === 'socket' && e.local === tuple.local && e.remote === tuple.remote)
     ?.state;
@@ -537,6 +561,8 @@ interface SentSeries {
   readonly tuple: SocketTuple;
   /** One line per copy whose time is not its capture time (it waited in the host's held queue). */
   readonly held: readonly Text[];
+  /** The second send is a tail-loss probe of a later segment (rto-copies.ts). */
+  readonly probeFirst?: boolean;
 }
 
 /**
@@ -559,13 +585,14 @@ function sentRetransmissions(
   const heldSends = hostAnalysisOf(analysis, host.name).heldSends;
   const sentUs = (s: TcpSegment): number => heldSends.get(s.frame)?.sentUs ?? s.timeUs;
   const firstUs = sentUs(first);
-  const copies = candidates.filter((s) => s.seq === first.seq && s.srcPort === first.srcPort && s.dst === first.dst && s.dstPort === first.dstPort);
+  const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
+  const { sends: copies, probe } = rtoCopies(socketSent, first);
   const sends = copies.map((s) => ({ offsetMs: (sentUs(s) - firstUs) / 1000, frame: s.frame, timeUs: sentUs(s) }));
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);
     return send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)];
   });
-  return { sends, firstUs, tuple: own, held };
+  return { sends, firstUs, tuple: own, held, probeFirst: probe !== undefined };
 }
 
 /** The evidence that copy `copy` of a series waited in `host`'s held queue, and what dates TCP's send of it. */

@@ -45,7 +45,8 @@ export function loadFixtureRun(
     | 'fin-give-up-rto-range'
     | 'accept-queue-overflow-close-connects'
     | 'closing-fin-lost'
-    | 'synack-held-dup-syn',
+    | 'synack-held-dup-syn'
+    | 'orphan-data-give-up',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }

@@ -1,0 +1,55 @@
+import { sequenceEnd, TcpFlag, type TcpSegment } from '../observe/packet.js';
+
+/*
+ * The sends of a socket's retransmission timer for one segment, as the kernel makes them (one timer per socket:
+ * tcp_retransmit_timer() resends the head of the retransmission queue).
+ *  - A copy starts at the segment's sequence number or before it and ends at or after its end: tcp_retransmit_skb()
+ *    may merge the segments queued behind it into the copy (tcp_retrans_try_collapse(), net.ipv4.tcp_retrans_collapse=1),
+ *    so data followed by a FIN comes back as one [FP.] (measured 2026-12-04, teacher lab orphan-data-give-up: [P.] then
+ *    [F.], and every RTO copy [FP.]); and a FIN's copy may carry the data before it.
+ *  - A tail-loss probe resends the *last* segment sent (tcp_send_loss_probe()) and re-arms the RTO from itself, so a
+ *    probe of a later segment before the first copy belongs to this timeline too (there: the FIN probed 9 ms after the
+ *    data, whose first RTO copy came one RTO after the probe).
+ */
+
+/** The sends of one segment's retransmission timeline, and the tail-loss probe of a later segment among them. */
+export interface RtoCopies {
+  /** `first`, then the later sends in capture order. */
+  readonly sends: readonly TcpSegment[];
+  /** The second send when it is a tail-loss probe sent with more than one segment in flight, so sooner than any RTO. */
+  readonly probe?: TcpSegment;
+}
+
+/** `first` and the later segments of `sent` (one socket's segments in capture order) its retransmission timer sent. */
+export function rtoCopies(sent: readonly TcpSegment[], first: TcpSegment): RtoCopies {
+  const end = sequenceEnd(first);
+  const after = sent.filter((s) => s.timeUs >= first.timeUs && s !== first && occupiesSequence(s));
+  const copies = after.filter((s) => seqAtOrBefore(s.seq, first.seq) && seqAtOrBefore(end, sequenceEnd(s)));
+  const secondUs = copies[0]?.timeUs ?? Infinity;
+  const isSyn = (first.flags & TcpFlag.SYN) !== 0;
+  const probe = isSyn ? undefined : after.find((p) => p.timeUs < secondUs && !seqAtOrBefore(p.seq, first.seq) && resendsLast(sent, p));
+  const sends = [first, ...(probe === undefined ? [] : [probe]), ...copies].sort((a, b) => a.timeUs - b.timeUs || a.frame - b.frame);
+  if (probe !== undefined) return { sends, probe };
+  // The first copy of the last segment is a probe too when an earlier one was still in flight: later copies cover it.
+  const second = copies[0];
+  const earlierInFlight = sent.some(
+    (q) => q.timeUs < first.timeUs && occupiesSequence(q) && !seqAtOrBefore(first.seq, q.seq) && copies.some((c) => seqAtOrBefore(c.seq, q.seq)),
+  );
+  return second !== undefined && !isSyn && earlierInFlight && resendsLast(sent, second) ? { sends, probe: second } : { sends };
+}
+
+/** `p` resends the segment that ends highest of those sent before it: what a tail-loss probe sends when there is no new data. */
+function resendsLast(sent: readonly TcpSegment[], p: TcpSegment): boolean {
+  const before = sent.filter((q) => q.timeUs < p.timeUs && occupiesSequence(q));
+  const last = before.reduce<TcpSegment | undefined>((a, q) => (a === undefined || seqAtOrBefore(sequenceEnd(a), sequenceEnd(q)) ? q : a), undefined);
+  return last !== undefined && last.seq === p.seq && sequenceEnd(last) === sequenceEnd(p);
+}
+
+function occupiesSequence(s: TcpSegment): boolean {
+  return s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
+}
+
+/** a ≤ b in sequence space (RFC 9293 §3.4, modulo 2^32). */
+function seqAtOrBefore(a: number, b: number): boolean {
+  return ((b - a) | 0) >= 0;
+}
