@@ -66,10 +66,11 @@ export function checkLabReferences(
     const names = hasListener ? [...known, 'accepted-1', 'accepted-2', '…'] : known;
     const listed = names.length > 0 ? `connections on ${host} at this step: ${names.join(', ')}` : `no connection exists on ${host} at this step`;
     const suggestion = didYouMean(conn, known);
-    report(
-      path,
-      `unknown connection ${quote(conn)} on host ${quote(host)}; ${listed}${suggestion === '' ? `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\`` : suggestion}`,
-    );
+    // accepted-N is what a listener names its connections: the remedy is a listen step, not a connect named so.
+    const remedy = ACCEPTED_CONN.test(conn)
+      ? `; ${conn} names a connection a listener accepted, and no listen step runs on ${host} before this`
+      : `; create it first with \`connect: { host: ${host}, …, as: ${conn} }\``;
+    report(path, `unknown connection ${quote(conn)} on host ${quote(host)}; ${listed}${suggestion === '' ? remedy : suggestion}`);
   };
 
   steps.forEach((item, index) => {
@@ -226,9 +227,12 @@ export function checkLabReferences(
         checkHost(at('from'), expectation.from);
         checkHost(at('to'), expectation.to);
         break;
-      case 'syn-retransmits':
       case 'data-retransmits':
-      case 'fin-retransmits': {
+      case 'fin-retransmits':
+        // Either end's data and FIN are retransmitted: a connect's `as`, or a listener's accepted-N.
+        if (checkHost(at('host'), expectation.host)) checkConn(at('conn'), expectation.host, expectation.conn, false);
+        break;
+      case 'syn-retransmits': {
         if (!checkHost(at('host'), expectation.host) || expectation.conn === undefined) break;
         const connects = [...(connectsByHost.get(expectation.host) ?? [])];
         if (!connects.includes(expectation.conn)) {

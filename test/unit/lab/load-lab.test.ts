@@ -200,7 +200,7 @@ describe('other validation rules', () => {
 
   it('accepts accepted-N only after a listen on that host', () => {
     expect(messagesOf(`${base}steps:\n  - close: { host: server, conn: accepted-1 }\n`)).toStrictEqual([
-      'steps[0].close.conn: unknown connection "accepted-1" on host "server"; no connection exists on server at this step; create it first with `connect: { host: server, …, as: accepted-1 }`',
+      'steps[0].close.conn: unknown connection "accepted-1" on host "server"; no connection exists on server at this step; accepted-1 names a connection a listener accepted, and no listen step runs on server before this',
     ]);
     expect(messagesOf(`${base}steps:\n  - listen: { host: server, port: 1 }\n  - close: { host: server, conn: accepted-2 }\n`)).toStrictEqual([]);
   });
@@ -235,6 +235,17 @@ describe('other validation rules', () => {
     ]);
     expect(messagesOf(`${base}steps: []\nexpect:\n  - outcome: { host: client, conn: c, is: ETIMEDOUT }\n`)).toStrictEqual([
       'expect[0].outcome.conn: unknown connection "c" on host "client"; no connect step runs on client; an outcome names the `as` of a connect step',
+    ]);
+    // data-retransmits and fin-retransmits may name a listener's accepted connection; syn-retransmits only a connect's.
+    const served = `${base}steps:\n  - listen: { host: server, port: 80 }\n  - connect: { host: client, to: server, port: 80, as: c }\nexpect:\n`;
+    expect(
+      messagesOf(`${served}  - data-retransmits: { host: server, conn: accepted-1 }\n  - fin-retransmits: { host: server, conn: accepted-2 }\n`),
+    ).toStrictEqual([]);
+    expect(
+      messagesOf(`${served}  - data-retransmits: { host: client, conn: accepted-1 }\n  - syn-retransmits: { host: server, conn: accepted-1 }\n`),
+    ).toStrictEqual([
+      'expect[0].data-retransmits.conn: unknown connection "accepted-1" on host "client"; connections on client at this step: c; accepted-1 names a connection a listener accepted, and no listen step runs on client before this',
+      'expect[1].syn-retransmits.conn: unknown connection "accepted-1" on host "server"; connections made by connect steps there: (none)',
     ]);
     expect(messagesOf('title: t\ndescription: d\nhosts:\n  Client: {}\n  localhost: {}\n  b:\n    sysctls: { kernel.pid_max: 5 }\nsteps: []\n')).toStrictEqual([
       'hosts.Client: invalid host name "Client"; use lower-case letters, digits and -, starting with a letter (e.g. client, server-2)',
