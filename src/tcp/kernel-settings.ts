@@ -1,3 +1,4 @@
+import { TCP_SYSCTL_RANGES, type IntegerRange } from './sysctl-ranges.js';
 /**
  * The kernel inputs of tcplab's Linux TCP model. Nothing in the model hard-codes these: the defaults
  * below are what a fresh Linux 6.18 network namespace has, each with the place it comes from, and a run
@@ -60,17 +61,30 @@ export const DEFAULT_KERNEL_SETTINGS: KernelSettings = {
   establishedRtoMs: undefined,
 };
 
+/** The settings that are sysctls: the model takes every value the kernel takes (sysctl-ranges.ts). */
+const SYSCTL_SETTINGS = [
+  'tcp_syn_retries',
+  'tcp_syn_linear_timeouts',
+  'tcp_synack_retries',
+  'tcp_orphan_retries',
+  'tcp_retries2',
+  'tcp_fin_timeout',
+  'tcp_rto_max_ms',
+] as const satisfies readonly (keyof KernelSettings)[];
+
 /** Defaults overlaid with the given values; checks ranges and names the setting that is wrong. */
 export function resolveKernelSettings(overrides: Partial<KernelSettings> = {}): KernelSettings {
   const settings: KernelSettings = { ...DEFAULT_KERNEL_SETTINGS, ...overrides };
   const checks: Array<[keyof KernelSettings, boolean, string]> = [
-    ['tcp_syn_retries', isCount(settings.tcp_syn_retries, 1, 127), 'an integer 1..127 (net.ipv4.tcp_syn_retries)'],
-    ['tcp_syn_linear_timeouts', isCount(settings.tcp_syn_linear_timeouts, 0, 127), 'an integer 0..127'],
-    ['tcp_synack_retries', isCount(settings.tcp_synack_retries, 1, 255), 'an integer 1..255'],
-    ['tcp_orphan_retries', isCount(settings.tcp_orphan_retries, 0, 255), 'an integer 0..255'],
-    ['tcp_retries2', isCount(settings.tcp_retries2, 0, 255), 'an integer 0..255'],
-    ['tcp_fin_timeout', isCount(settings.tcp_fin_timeout, 0, 2_147_483), 'a non-negative number of seconds'],
-    ['tcp_rto_max_ms', isCount(settings.tcp_rto_max_ms, 1000, 120_000), 'an integer 1000..120000 ms'],
+    ...SYSCTL_SETTINGS.map((name): [keyof KernelSettings, boolean, string] => {
+      const range = TCP_SYSCTL_RANGES[name] as IntegerRange;
+      const value = settings[name];
+      return [
+        name,
+        Number.isInteger(value) && BigInt(value) >= range.min && BigInt(value) <= range.max,
+        `an integer ${range.min}..${range.max} (net.ipv4.${name})`,
+      ];
+    }),
     ['hz', [100, 250, 300, 1000].includes(settings.hz), 'one of 100, 250, 300, 1000 (CONFIG_HZ)'],
     ['initialRtoMs', settings.initialRtoMs > 0, 'a positive number of ms'],
     ['userTimeoutMs', settings.userTimeoutMs === undefined || settings.userTimeoutMs > 0, 'undefined or a positive number of ms'],
@@ -84,8 +98,4 @@ export function resolveKernelSettings(overrides: Partial<KernelSettings> = {}): 
     }
   }
   return settings;
-}
-
-function isCount(value: number, min: number, max: number): boolean {
-  return Number.isInteger(value) && value >= min && value <= max;
 }

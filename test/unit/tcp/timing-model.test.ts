@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_KERNEL_SETTINGS } from '../../../src/tcp/kernel-settings.js';
+import { DEFAULT_KERNEL_SETTINGS, resolveKernelSettings } from '../../../src/tcp/kernel-settings.js';
+import { TCP_SYSCTL_RANGES } from '../../../src/tcp/sysctl-ranges.js';
 import {
   compareSchedule,
   finWait2DurationMs,
@@ -304,5 +305,21 @@ describe('SYN-ACK limit under queue pressure (reqsk_timer_handler())', () => {
     expect(possibleSynAckDropFires(() => [2, 4], 3)).toEqual([3, 4]);
     // A fire that surely dropped it stays the prediction even if the capture shows more SYN-ACKs.
     expect(possibleSynAckDropFires(() => [2], 4)).toEqual([2]);
+  });
+});
+
+describe('the model takes every value the kernel takes for its sysctls (tcp/sysctl-ranges.ts)', () => {
+  it('tcp_synack_retries=0: no SYN-ACK retransmission, the request dropped at its first timeout (syn_ack_recalc())', () => {
+    const schedule = predictSynAckSchedule({ tcp_synack_retries: 0 });
+    expect(schedule.sends).toEqual([0]);
+    expect(schedule.failAtMs).toBe(1000);
+  });
+
+  it('accepts both ends of each range and refuses one past them, naming the sysctl', () => {
+    for (const name of ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_synack_retries', 'tcp_orphan_retries', 'tcp_retries2', 'tcp_rto_max_ms'] as const) {
+      const range = TCP_SYSCTL_RANGES[name]!;
+      for (const value of [range.min, range.max]) expect(() => resolveKernelSettings({ [name]: Number(value) })).not.toThrow();
+      expect(() => resolveKernelSettings({ [name]: Number(range.max) + 1 })).toThrow(new RegExp(`net\\.ipv4\\.${name}`));
+    }
   });
 });
