@@ -1,5 +1,5 @@
 import { rtoCopies, type RtoCopies } from './rto-copies.js';
-import { acknowledges, formatFlags, sequenceEnd, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
+import { acknowledges, formatFlags, sequenceEnd, sequenceLength, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
 import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from '../tcp/kernel-settings.js';
@@ -570,7 +570,7 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
 
   /** The socket's sent segments that occupy sequence space (data, FIN), RST-free. */
   function sentOccupying(): TcpSegment[] {
-    return own.filter((s) => isSent(s) && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && (s.payloadLength > 0 || (s.flags & TcpFlag.FIN) !== 0));
+    return own.filter((s) => isSent(s) && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0 && sequenceLength(s) > 0);
   }
 
   /** The first segment the socket sent (data or FIN) that no delivered ACK covers: what its retransmission timer resends. */

@@ -1,8 +1,9 @@
-import { TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpState } from '../tcp/state.js';
 import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
+import { retransmissionKey } from './segment-trace.js';
 import { isPureSyn } from './syn-ack-replies.js';
 
 /*
@@ -35,15 +36,15 @@ export function heldSendsOf(record: RunRecord, host: RunHost, dropped: (segment:
   const held = new Map<number, HeldSend>();
   for (const { hold, release } of holdWindows(record, host.name)) {
     const during = (us: number): boolean => us >= hold.startUs && us <= release.startUs;
-    const queued = host.segments.filter((s) => isAddressOf(host, s.src) && s.timeUs >= release.startUs && occupiesSequence(s));
-    const seen = new Set(host.segments.filter((s) => isAddressOf(host, s.src) && s.timeUs < release.startUs).map(copyKey));
+    const queued = host.segments.filter((s) => isAddressOf(host, s.src) && s.timeUs >= release.startUs && sequenceLength(s) > 0);
+    const seen = new Set(host.segments.filter((s) => isAddressOf(host, s.src) && s.timeUs < release.startUs).map(retransmissionKey));
     const mark = (segment: TcpSegment, sentUs: number | undefined, how: HeldSend['how']): void => {
       if (sentUs !== undefined && sentUs <= segment.timeUs && !held.has(segment.frame))
         held.set(segment.frame, { sentUs, how, holdStep: hold.index, releaseStep: release.index });
     };
     const repeats = new Map<string, TcpSegment[]>();
     for (const segment of queued) {
-      const key = copyKey(segment);
+      const key = retransmissionKey(segment);
       const { src, dst } = segmentEndpoints(segment);
       if (seen.has(key)) {
         const tuple = `${src} ${dst}`;
@@ -116,14 +117,4 @@ function firstSend(
 
 function isRetransmission(e: KernelEvent): boolean {
   return (e.kind === 'retransmit' && (e.error ?? 0) === 0) || e.kind === 'synack-retransmit';
-}
-
-/** Segments that occupy sequence space: the ones TCP retransmits. */
-function occupiesSequence(s: TcpSegment): boolean {
-  return s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
-}
-
-/** One key per copy series: direction, sequence number, flags and length (the trace's retransmission key). */
-function copyKey(s: TcpSegment): string {
-  return `${s.src}:${s.srcPort}>${s.dst}:${s.dstPort}|${s.seq}|${s.flags}|${s.payloadLength}`;
 }

@@ -1,4 +1,4 @@
-import { sequenceEnd, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { sequenceEnd, sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 
 /*
  * The sends of a socket's retransmission timer for one segment, as the kernel makes them (one timer per socket:
@@ -23,7 +23,7 @@ export interface RtoCopies {
 /** `first` and the later segments of `sent` (one socket's segments in capture order) its retransmission timer sent. */
 export function rtoCopies(sent: readonly TcpSegment[], first: TcpSegment): RtoCopies {
   const end = sequenceEnd(first);
-  const after = sent.filter((s) => s.timeUs >= first.timeUs && s !== first && occupiesSequence(s));
+  const after = sent.filter((s) => s.timeUs >= first.timeUs && s !== first && sequenceLength(s) > 0);
   const copies = after.filter((s) => seqAtOrBefore(s.seq, first.seq) && seqAtOrBefore(end, sequenceEnd(s)));
   const secondUs = copies[0]?.timeUs ?? Infinity;
   const isSyn = (first.flags & TcpFlag.SYN) !== 0;
@@ -33,20 +33,16 @@ export function rtoCopies(sent: readonly TcpSegment[], first: TcpSegment): RtoCo
   // The first copy of the last segment is a probe too when an earlier one was still in flight: later copies cover it.
   const second = copies[0];
   const earlierInFlight = sent.some(
-    (q) => q.timeUs < first.timeUs && occupiesSequence(q) && !seqAtOrBefore(first.seq, q.seq) && copies.some((c) => seqAtOrBefore(c.seq, q.seq)),
+    (q) => q.timeUs < first.timeUs && sequenceLength(q) > 0 && !seqAtOrBefore(first.seq, q.seq) && copies.some((c) => seqAtOrBefore(c.seq, q.seq)),
   );
   return second !== undefined && !isSyn && earlierInFlight && resendsLast(sent, second) ? { sends, probe: second } : { sends };
 }
 
 /** `p` resends the segment that ends highest of those sent before it: what a tail-loss probe sends when there is no new data. */
 function resendsLast(sent: readonly TcpSegment[], p: TcpSegment): boolean {
-  const before = sent.filter((q) => q.timeUs < p.timeUs && occupiesSequence(q));
+  const before = sent.filter((q) => q.timeUs < p.timeUs && sequenceLength(q) > 0);
   const last = before.reduce<TcpSegment | undefined>((a, q) => (a === undefined || seqAtOrBefore(sequenceEnd(a), sequenceEnd(q)) ? q : a), undefined);
   return last !== undefined && last.seq === p.seq && sequenceEnd(last) === sequenceEnd(p);
-}
-
-function occupiesSequence(s: TcpSegment): boolean {
-  return s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
 }
 
 /** a ≤ b in sequence space (RFC 9293 §3.4, modulo 2^32). */

@@ -1,4 +1,4 @@
-import { formatFlags, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { formatFlags, sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import type { TcpState } from '../tcp/state.js';
 import { ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 import { findInjectedSegments } from './injected-segments.js';
@@ -227,6 +227,11 @@ function timeOfDraft(draft: DraftArrow): number {
   return (draft.sent ?? draft.received)?.segment.timeUs ?? 0;
 }
 
+/** The key of a segment's retransmitted copies: direction, sequence number, flags and length (the ladder's copy numbers). */
+export function retransmissionKey(segment: TcpSegment): string {
+  return `${directionKey(segment)}|${segment.seq}|${segment.flags}|${segment.payloadLength}`;
+}
+
 /**
  * Numbers the copies of each segment, fed in time order: the second and later copies of one that occupies
  * sequence space (same direction, seq, flags and length) are retransmissions, with the time since the last.
@@ -234,8 +239,8 @@ function timeOfDraft(draft: DraftArrow): number {
 export function retransmissionCounter(): (segment: TcpSegment, timeUs: number) => TracedSegment['retransmission'] {
   const copies = new Map<string, { count: number; lastUs: number }>();
   return (segment, timeUs) => {
-    if (segment.payloadLength === 0 && (segment.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0) return undefined;
-    const key = `${directionKey(segment)}|${segment.seq}|${segment.flags}|${segment.payloadLength}`;
+    if (sequenceLength(segment) === 0) return undefined;
+    const key = retransmissionKey(segment);
     const seen = copies.get(key);
     copies.set(key, { count: (seen?.count ?? 0) + 1, lastUs: timeUs });
     return seen && { copy: seen.count + 1, sinceUs: timeUs - seen.lastUs };

@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { assertNever } from '../assert-never.js';
-import { sequenceEnd, TcpFlag, type IcmpMessage } from '../observe/packet.js';
+import { sequenceEnd, sequenceLength, TcpFlag, type IcmpMessage } from '../observe/packet.js';
 import { DEFAULT_KERNEL_SETTINGS, type KernelSettings } from '../tcp/kernel-settings.js';
 import { parseTcpState } from '../tcp/state.js';
 import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
@@ -10,7 +10,7 @@ import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
 import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
-import type { TracedSegment } from './segment-trace.js';
+import { retransmissionKey, type TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
 import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
@@ -250,8 +250,7 @@ function finTimeline(series: SegmentSeries, segments: readonly TracedSegment[]):
     const ends = segmentEndpoints(t.segment);
     return t.from === series.from && t.senderFrame !== undefined && ends.src === series.tuple.local && ends.dst === series.tuple.remote;
   });
-  const occupies = (t: TracedSegment): boolean => t.segment.payloadLength > 0 || (t.segment.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
-  const earlier = own.filter((t) => occupies(t) && timeOfSegment(t) < timeOfSegment(first));
+  const earlier = own.filter((t) => sequenceLength(t.segment) > 0 && timeOfSegment(t) < timeOfSegment(first));
   if (earlier.some((t) => t.segment.seq === first.segment.seq && t.segment.flags !== first.segment.flags)) return 'merged-copy';
   const timeline = rtoCopies(
     own.map((t) => t.segment),
@@ -264,9 +263,8 @@ function groupSeries(segments: readonly TracedSegment[]): SegmentSeries[] {
   const byKey = new Map<string, TracedSegment[]>();
   for (const traced of segments) {
     const s = traced.segment;
-    const occupies = s.payloadLength > 0 || (s.flags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0;
     // The trace's retransmission key, so that copy numbers agree with the diagram.
-    const key = occupies ? `${s.src}:${s.srcPort}>${s.dst}:${s.dstPort}|${s.seq}|${s.flags}|${s.payloadLength}` : traced.id;
+    const key = sequenceLength(s) > 0 ? retransmissionKey(s) : traced.id;
     byKey.set(key, [...(byKey.get(key) ?? []), traced]);
   }
   return [...byKey.values()].map((copies) => {

@@ -191,14 +191,13 @@ function judgeSocket(
   let position = 0;
   let previousObserved: TcpState = (timeline[0] as ReplayEntry).state;
   for (const sample of samples) {
+    // The latest entry of the sampled state begun by the sample's time: a reused tuple's requests repeat
+    // LISTEN → SYN_RECEIVED → LISTEN, and a row read at +1.096 s is the request made at +1.08 s, not the one of +0.08 s.
     let found: number | undefined;
     for (let j = position; j < timeline.length; j += 1) {
       const entry = timeline[j] as ReplayEntry;
       if (entry.timeUs > sample.timeUs + SAMPLE_ALLOWANCE_US) break;
-      if (matches(entry, sample.state) && !(j === 0 && passive && sample.state === 'CLOSED')) {
-        found = j;
-        break;
-      }
+      if (matches(entry, sample.state) && !(j === 0 && passive && sample.state === 'CLOSED')) found = j;
     }
     if (found !== undefined) {
       for (let k = position + 1; k < found; k += 1) {

@@ -204,7 +204,6 @@ export function checkSynAckRetransmits(
     (e): e is Extract<AgentEvent, { type: 'socket-gone' }> =>
       e.type === 'socket-gone' && e.local === tuple.local && e.remote === tuple.remote && parseTcpState(e.state) === 'SYN_RECEIVED',
   );
-  const giveUp = gone === undefined ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
   const settings = recorded.settings;
   // reqsk_timer_handler() may cut the limit while the listener's queue is more than half full of old requests.
   const backlog = listenStepBacklog(run, host, port);
@@ -215,6 +214,8 @@ export function checkSynAckRetransmits(
     (stop): stop is TimerStop => stop !== undefined,
   );
   const answer = stops.length === 0 ? undefined : stops.reduce((a, b) => (b.atMs < a.atMs ? b : a));
+  // Stopped, the request is a child or gone: a later SYN_RECV row on the tuple is another request (a retransmitted SYN's).
+  const giveUp = answer !== undefined || gone === undefined ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
   const deferred = deferredRequestOf(run, host, first.srcPort, tuple.remote);
   const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - all.firstUs) / 1000 };
   const judged = candidates.map((candidate) => ({
