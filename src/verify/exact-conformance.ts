@@ -142,10 +142,13 @@ export function judgeExactTransitions(
       continue;
     }
     const next = transitions[i + 1];
-    // The parser marks a close without a RST or error just before as a hand-over; a close the replay explains
-    // (an orphan's tcp_write_err() after tcp_orphan_retries reports no error) is a close.
+    // The parser marks a close without a RST or error just before as a hand-over; a close the replay explains by a
+    // timer (an orphan's tcp_write_err() after tcp_orphan_retries reports no error) is a close. A segment-caused close
+    // is not: a segment that reached the host just after the hand-over (the peer's data, 4 ms later under load) meets
+    // the timewait socket, not the full one.
     const realClose =
-      t.handedToTimewait === true && findEntry(timeline, position, (e) => e.state === 'CLOSED' && causeHolds(run, host, replay.tuple, e, t.timeUs), t.timeUs);
+      t.handedToTimewait === true &&
+      findEntry(timeline, position, (e) => e.state === 'CLOSED' && e.cause.kind === 'timer' && causeHolds(run, host, replay.tuple, e, t.timeUs), t.timeUs);
     const handOver = t.handedToTimewait === true && realClose === undefined;
     if (handOver || (t.to === 'FIN_WAIT_2' && next?.handedToTimewait === true && next.timeUs - t.timeUs <= EXACT_SEGMENT_ALLOWANCE_US)) {
       if (!handOver) continue; // the ACK half of a FIN+ACK: judged with the hand-over

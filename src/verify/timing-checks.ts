@@ -214,8 +214,9 @@ export function checkSynAckRetransmits(
     (stop): stop is TimerStop => stop !== undefined,
   );
   const answer = stops.length === 0 ? undefined : stops.reduce((a, b) => (b.atMs < a.atMs ? b : a));
-  // Stopped, the request is a child or gone: a later SYN_RECV row on the tuple is another request (a retransmitted SYN's).
-  const giveUp = answer !== undefined || gone === undefined ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
+  // A row gone after the timer stopped (the request a child, or dropped by ICMP) is another request's, a retransmitted SYN's.
+  const goneAfterStop = answer !== undefined && gone !== undefined && gone.timeUs > all.firstUs + answer.atMs * 1000;
+  const giveUp = gone === undefined || goneAfterStop ? undefined : sampledDisappearance(host, gone, all.sends, all.firstUs);
   const deferred = deferredRequestOf(run, host, first.srcPort, tuple.remote);
   const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - all.firstUs) / 1000 };
   const judged = candidates.map((candidate) => ({

@@ -47,3 +47,16 @@ describe('requests that repeat on one 4-tuple', () => {
     expect(conformance.status).toBe('fail');
   });
 });
+
+/*
+ * write-after-peer-close (recorded under --load): the orphan's FIN_WAIT_2 was handed to a timewait socket at the ACK of
+ * its FIN, and the client's data came 4.2 ms later; the timewait socket answered it with a RST (TCP_TIMEWAIT_SOCKET).
+ * The replay closes the full socket on that data (TCPAbortOnData); the hand-over, 4 ms earlier, is not that close.
+ */
+describe('a hand-over to a timewait socket just before the peer’s data', () => {
+  it('is judged as the hand-over, not as the close the data would have caused', async () => {
+    const run = await loadFixtureRun('write-after-peer-close-quick-data');
+    const failed = verifyRun(run, 'x', 0).checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => `${c.name}: ${c.observed}`)).toEqual([]);
+  });
+});

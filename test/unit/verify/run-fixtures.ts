@@ -46,7 +46,8 @@ export function loadFixtureRun(
     | 'accept-queue-overflow-close-connects'
     | 'closing-fin-lost'
     | 'synack-held-dup-syn'
-    | 'orphan-data-give-up',
+    | 'orphan-data-give-up'
+    | 'write-after-peer-close-quick-data',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
