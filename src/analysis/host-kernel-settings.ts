@@ -1,4 +1,4 @@
-import type { KernelSettings } from '../tcp/kernel-settings.js';
+import { SYSCTL_SETTINGS, type KernelSettings } from '../tcp/kernel-settings.js';
 import type { RunHost } from './run-record.js';
 
 /**
@@ -14,21 +14,11 @@ export interface HostKernelSettings {
   readonly rtoMinMs: number | undefined;
 }
 
-const INTEGER_SYSCTLS = [
-  'tcp_syn_retries',
-  'tcp_syn_linear_timeouts',
-  'tcp_synack_retries',
-  'tcp_orphan_retries',
-  'tcp_retries2',
-  'tcp_fin_timeout',
-  'tcp_rto_max_ms',
-] as const;
-
 /** Reads a host's recorded `net.ipv4.tcp_*` values into KernelSettings fields (HZ is not recorded: the model's default). */
 export function readHostKernelSettings(host: Pick<RunHost, 'kernelSettings'>): HostKernelSettings {
   const settings: { -readonly [K in keyof KernelSettings]?: KernelSettings[K] } = {};
   const missing: string[] = [];
-  for (const name of INTEGER_SYSCTLS) {
+  for (const name of SYSCTL_SETTINGS) {
     const raw = host.kernelSettings[`net.ipv4.${name}`];
     const value = raw === undefined ? Number.NaN : Number(raw.trim());
     if (Number.isInteger(value)) settings[name] = value;
@@ -41,6 +31,6 @@ export function readHostKernelSettings(host: Pick<RunHost, 'kernelSettings'>): H
 }
 
 /** The sysctls among `needed` that the host did not record (empty when all are there). */
-export function missingSettings(host: HostKernelSettings, needed: readonly (typeof INTEGER_SYSCTLS)[number][]): string[] {
+export function missingSettings(host: HostKernelSettings, needed: readonly (typeof SYSCTL_SETTINGS)[number][]): string[] {
   return needed.map((name) => `net.ipv4.${name}`).filter((name) => host.missing.includes(name));
 }

@@ -61,8 +61,8 @@ export const DEFAULT_KERNEL_SETTINGS: KernelSettings = {
   establishedRtoMs: undefined,
 };
 
-/** The settings that are sysctls: the model takes every value the kernel takes (sysctl-ranges.ts). */
-const SYSCTL_SETTINGS = [
+/** The settings that are integer sysctls (net.ipv4.<name>): the model takes every value the kernel takes (sysctl-ranges.ts). */
+export const SYSCTL_SETTINGS = [
   'tcp_syn_retries',
   'tcp_syn_linear_timeouts',
   'tcp_synack_retries',
