@@ -675,7 +675,6 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
   return { host: input.host, tuple: input.tuple, conn: input.conn, role, timeline, skipped, zh, ...(input.window !== undefined && { window: input.window }) };
 }
 
-/** The transmissions of one retransmitted segment: those with the first one's sequence number. */
 /** The state as a TcpState, so the replay loop does not narrow `state` to its first value. */
 function widened(state: TcpState): TcpState {
   return state;
