@@ -147,7 +147,7 @@ suite(`socket worker (sockets.py, ${pythonVersion})`, () => {
     expect(read()).toBe(0);
     expect(sent()).toBeLessThan(total); // the window closed: the kernel took only part of it
     expect(await server.command({ op: 'resume', conn: accepted.conn })).toMatchObject({ ok: true });
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15_000;
     while ((read() < total || sent() < total) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect({ read: read(), sent: sent() }).toStrictEqual({ read: total, sent: total });
     expect(await client.command({ op: 'close', conn: 'p' })).toMatchObject({ ok: true });

@@ -1,7 +1,13 @@
-/** Test driver for a spawned agent: sends commands, collects events, waits for them. */
+/**
+ * Test driver for a spawned agent: sends commands, collects events, waits for them. A wait's bound is a hang
+ * guard, not a speed claim: it is long enough for a machine that CI shares with other load (a 5 s bound once
+ * expired there on an RST that a paused socket reports at once on an idle machine).
+ */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { AgentEvent } from '../../../../src/agent/protocol.js';
+
+const WAIT_MS = 15_000;
 
 type Reply = Extract<AgentEvent, { type: 'reply' }>;
 
@@ -29,7 +35,7 @@ export class AgentProcess {
   }
 
   /** Sends a command (an id is added) and resolves with its reply. */
-  async command(body: Record<string, unknown>, timeoutMs = 5000): Promise<Reply> {
+  async command(body: Record<string, unknown>, timeoutMs = WAIT_MS): Promise<Reply> {
     const id = this.nextId++;
     this.writeLine(JSON.stringify({ id, ...body }));
     return this.waitFor<Reply>((e): e is Reply => e.type === 'reply' && e.id === id, timeoutMs);
@@ -38,7 +44,7 @@ export class AgentProcess {
   /** Resolves with the first event (already seen or future) that matches. */
   async waitFor<T extends AgentEvent>(match: (event: AgentEvent) => event is T, timeoutMs?: number): Promise<T>;
   async waitFor(match: (event: AgentEvent) => boolean, timeoutMs?: number): Promise<AgentEvent>;
-  async waitFor(match: (event: AgentEvent) => boolean, timeoutMs = 5000): Promise<AgentEvent> {
+  async waitFor(match: (event: AgentEvent) => boolean, timeoutMs = WAIT_MS): Promise<AgentEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.find(match);
