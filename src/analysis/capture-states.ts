@@ -30,6 +30,8 @@ export const CAPTURE_MACHINE: TcpMachine = linuxMachine();
 
 export const UNKNOWN_MID_STREAM = 'unknown: capture starts mid-stream';
 export const UNKNOWN_UNANSWERED = 'unknown: the SYN was never answered';
+/** The marker of withdrawUnacknowledgedFin(). */
+export const unknownFinArrival = (frame: number): string => `unknown: the peer's FIN (frame ${frame}) was never acknowledged, so its arrival is unproven`;
 export const UNKNOWN_EARLIER = 'unknown: an earlier connection on this tuple (it answered the SYN with a challenge ACK)';
 
 /** One recorded transition (an edge of CAPTURE_MACHINE). */
@@ -124,6 +126,33 @@ class Endpoint {
     return true;
   }
 
+  /**
+   * At the end of the capture: a FIN this endpoint never acknowledged may never have reached it (a capture on the
+   * sender's side shows the FIN leave, not arrive), so the state it would have caused — CLOSE_WAIT, CLOSING or
+   * TIME_WAIT — is not claimed. The path goes back to before the FIN (an ACK of our own FIN that came after it still
+   * counts: FIN_WAIT_1 → FIN_WAIT_2) and ends with a marker that names the frame.
+   */
+  withdrawUnacknowledgedFin(): void {
+    const fin = this.peerFin;
+    if (fin === undefined) return;
+    const closeWait = this.beforeCloseWait;
+    const before =
+      this.state === 'CLOSE_WAIT' && closeWait !== undefined
+        ? { ...closeWait, state: 'ESTABLISHED' as const }
+        : this.state === 'CLOSING' || this.state === 'TIME_WAIT'
+          ? this.beforeTimeWait
+          : undefined;
+    if (before === undefined) return;
+    const h = this.history;
+    const ackOfFin = h.transitions.slice(before.transitions).find((t) => t.event === 'rcv-ack-of-fin' || t.event === 'rcv-fin-ack-of-fin');
+    this.state = before.state;
+    this.context = before.context;
+    h.path.length = before.path;
+    h.transitions.length = before.transitions;
+    if (ackOfFin !== undefined && this.state === 'FIN_WAIT_1') this.apply('rcv-ack-of-fin', ackOfFin.frame);
+    h.path.push(unknownFinArrival(fin.frame));
+  }
+
   /** Steps the machine; records the transition, or the problem when the machine has no such edge. */
   apply(event: TcpEvent, frame: number, inferred = false): boolean {
     if (this.state === undefined) return false;
@@ -180,6 +209,7 @@ export class CaptureStateReplay {
     const ack = (f & TcpFlag.ACK) !== 0;
     const fin = (f & TcpFlag.FIN) !== 0;
     const rst = (f & TcpFlag.RST) !== 0;
+    let crossedFin: number | undefined;
     if (syn && !ack && !rst) {
       me.isn ??= seg.seq;
       if (me.state === undefined) me.start('CLOSED');
@@ -242,7 +272,7 @@ export class CaptureStateReplay {
         me.history.path.length = b.path;
         me.history.transitions.length = b.transitions;
         me.apply('close', seg.frame);
-        me.apply('rcv-fin', me.peerFin.frame);
+        crossedFin = me.peerFin.frame; // it arrives after our FIN left: applied below, once what this send clears is cleared
       } else if (fin && (me.state === 'ESTABLISHED' || me.state === 'CLOSE_WAIT' || me.state === 'SYN_RECEIVED')) {
         me.apply('close', seg.frame);
       }
@@ -254,6 +284,10 @@ export class CaptureStateReplay {
     }
     if (fin && me.finAckValue === undefined) me.finAckValue = (seg.seq + seg.payloadLength + (syn ? 1 : 0) + 1) >>> 0;
     if (!rst) me.beforeTimeWait = undefined;
+    if (crossedFin !== undefined) {
+      me.snapshot(crossedFin); // never acknowledged so far: see withdrawUnacknowledgedFin()
+      me.apply('rcv-fin', crossedFin);
+    }
   }
 
   private receive(me: Endpoint, peer: Endpoint, seg: TcpSegment): void {
@@ -381,6 +415,7 @@ function cachedStep(machine: TcpMachine, state: TcpState, event: TcpEvent, conte
 }
 
 function finish(e: Endpoint): EndpointHistory {
+  e.withdrawUnacknowledgedFin();
   if (e.history.path.length === 0) e.history.path.push(e.pendingSyn !== undefined ? UNKNOWN_UNANSWERED : UNKNOWN_MID_STREAM);
   return e.history;
 }
