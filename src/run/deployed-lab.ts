@@ -77,7 +77,7 @@ interface Undo {
 /**
  * A lab whose network, containers, agents and captures exist. Only a deployed lab can run steps
  * or be torn down; disposing it (`await using`) removes everything it created — every host in
- * parallel, each in reverse order of creation, then the network — logging teardown errors rather
+ * parallel, each in reverse order of creation, then the network, and meanwhile the tracing instance — logging teardown errors rather
  * than hiding the error that caused the teardown.
  */
 export class DeployedLab implements AsyncDisposable {
@@ -87,7 +87,7 @@ export class DeployedLab implements AsyncDisposable {
   private tracerTeardown: Undo | undefined;
   readonly hosts = new Map<string, DeployedHost>();
   network!: NetworkHandle;
-  /** The run's tracefs instance (or why there is none); made before the first container starts. */
+  /** The run's tracefs instance (or why there is none); made before the first agent or capture starts. */
   kernelTracer!: KernelTracer;
   private disposed = false;
 
@@ -108,16 +108,18 @@ export class DeployedLab implements AsyncDisposable {
     try {
       deployed.checkAborted();
       await deployed.createNetwork();
-      await deployed.startKernelTracer();
-      deployed.checkAborted();
+      // The tracing instance is made while the containers are created; each host awaits it before its agent
+      // and capture start, so it records from before the lab's first packet.
+      const tracing = deployed.startKernelTracer();
       const started = await Promise.allSettled(
         lab.hosts.map((host, i) =>
-          deployed.startHost(host.name, host.sysctls, i).catch((err: unknown) => {
+          deployed.startHost(host.name, host.sysctls, i, tracing).catch((err: unknown) => {
             if (options.signal?.aborted) throw err;
             throw new DeployError(`could not start host ${host.name}: ${(err as Error).message}`, { cause: err });
           }),
         ),
       );
+      await tracing;
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       deployed.kernelTracer.traceConnectCalls(
@@ -157,13 +159,17 @@ export class DeployedLab implements AsyncDisposable {
         log(message(lang, 'run.teardownFailed', { what: message(lang, what.key, what.params), reason: (err as Error).message }));
       }
     };
-    await Promise.all(
-      [...this.hostTeardown.values()].map(async (stack) => {
-        for (const undo of [...stack].reverse()) await attempt(undo);
-      }),
-    );
-    if (this.tracerTeardown) await attempt(this.tracerTeardown);
-    if (this.networkTeardown) await attempt(this.networkTeardown);
+    const hostsThenNetwork = async (): Promise<void> => {
+      await Promise.all(
+        [...this.hostTeardown.values()].map(async (stack) => {
+          for (const undo of [...stack].reverse()) await attempt(undo);
+        }),
+      );
+      if (this.networkTeardown) await attempt(this.networkTeardown);
+    };
+    // The tracing instance is independent of the hosts, and removing it is slow (≈ 0.47 s measured here: each
+    // event's probe is unregistered after an RCU grace period): it goes at the same time.
+    await Promise.all([hostsThenNetwork(), this.tracerTeardown && attempt(this.tracerTeardown)]);
   }
 
   private labels(): Record<string, string> {
@@ -208,10 +214,10 @@ export class DeployedLab implements AsyncDisposable {
     const engine = await this.runtime.engineInfo().catch(() => undefined);
     this.kernelTracer = await KernelTracer.start(this.options.runId, addresses, engine?.kernel);
     const tracer = this.kernelTracer;
-    this.tracerTeardown = { what: { key: 'run.undo.tracer', params: { dir: tracer.instanceDir ?? '' } }, undo: () => Promise.resolve(tracer.remove()) };
+    this.tracerTeardown = { what: { key: 'run.undo.tracer', params: { dir: tracer.instanceDir ?? '' } }, undo: () => tracer.remove() };
   }
 
-  private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number): Promise<void> {
+  private async startHost(name: string, sysctls: Readonly<Record<string, string>>, index: number, tracing: Promise<void>): Promise<void> {
     const [address, address6] = this.addressesOfIndex(index) as [string, string | undefined];
     const handle = await this.runtime.startHost({
       name,
@@ -224,6 +230,7 @@ export class DeployedLab implements AsyncDisposable {
       labels: this.labels(),
     });
     this.onTeardown(name, 'run.undo.container', () => this.runtime.removeHost(handle));
+    await tracing;
     this.checkAborted();
     const dir = join(this.options.runDir, name);
     mkdirSync(dir, { recursive: true });

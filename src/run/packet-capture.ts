@@ -62,9 +62,16 @@ export class PacketCapture {
   /**
    * Stops tcpdump and waits for the file and for its last words on stderr, which hold its counters
    * (parseCaptureCounters()). `signalled`: the caller already ran STOP_ARGV in the host (folded into
-   * another command to save an exec); only the waiting is left.
+   * another command to save an exec); only the waiting is left. A second call (the teardown after the
+   * collection) returns the first one's result without another exec.
    */
-  async stop(signalled = false): Promise<string> {
+  stop(signalled = false): Promise<string> {
+    return (this.stopped ??= this.stopOnce(signalled));
+  }
+
+  private stopped: Promise<string> | undefined;
+
+  private async stopOnce(signalled: boolean): Promise<string> {
     if (!signalled) await this.runtime.exec(this.host, PacketCapture.STOP_ARGV);
     await waitAtMost(this.proc.exited, 5_000);
     await waitAtMost(this.stderrClosed, 1_000);

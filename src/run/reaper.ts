@@ -23,7 +23,7 @@ export interface SweepOptions {
   includeLive?: boolean;
   self?: RunOwner;
   /** The machine's tcplab tracing instances (tests pass a fake). */
-  tracing?: { listRuns(): string[]; sweep(isRunAlive: (runId: string) => boolean): string[] };
+  tracing?: { listRuns(): string[]; sweep(isRunAlive: (runId: string) => boolean): Promise<string[]> };
   /** Puts back the host's child ehash size a killed run left set (tests pass a fake); true when it did. */
   childEhash?: () => boolean;
 }
@@ -56,7 +56,7 @@ export async function sweepDeadRuns(runtime: Runtime, options: SweepOptions = {}
   const hostRules = await runtime.sweepIsolationRules();
   const runs = [...verdictOf.keys()].filter((id) => options.includeLive === true || verdictOf.get(id) === 'dead');
   const kept = new Set([...verdictOf.keys()].filter((id) => !runs.includes(id)));
-  const tracingInstances = tracing.sweep((runId) => !instancesBefore.has(runId) || kept.has(runId)).length;
+  const tracingInstances = (await tracing.sweep((runId) => !instancesBefore.has(runId) || kept.has(runId))).length;
   const childEhashRestored = (options.childEhash ?? machineChildEhash)();
   return {
     containers: containers.length,

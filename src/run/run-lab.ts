@@ -128,8 +128,10 @@ export async function runLab(lab: Lab, options: RunOptions): Promise<Verdict> {
         if (counters !== undefined) writeFileSync(join(h.dir, CAPTURE_COUNTERS_FILE), `${JSON.stringify(counters)}\n`);
       }),
     );
+    // The capture text is made in the containers while this process reads the kernel trace.
+    const captureTexts = Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
     deployed.kernelTracer.collect(runDir, [...deployed.hosts.values()]);
-    await Promise.all([...deployed.hosts.values()].map((h) => renderCaptureText(deployed, h.name)));
+    await captureTexts;
     writeFileSync(
       join(runDir, 'run.json'),
       `${JSON.stringify({ runId, lab: lab.name, image: options.image, startedUs, endUs, hosts: [...deployed.hosts.values()].map((h) => ({ name: h.name, address: h.address, ...(h.address6 !== undefined && { address6: h.address6 }) })) }, null, 2)}\n`,

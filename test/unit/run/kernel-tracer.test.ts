@@ -44,8 +44,8 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     const summary = tracer.collect(runDir, [{ name: 'h', address: '198.19.254.2' }]);
     expect(summary).toMatchObject({ stateSource: 'tracepoint', traceClock: 'tai', eventsPerHost: { h: 0 }, lost: 0 });
     expect(readFileSync(join(runDir, 'kernel-trace.txt'), 'utf8')).toContain('tcplab-clock realtime_us=');
-    tracer.remove();
-    tracer.remove(); // idempotent
+    await tracer.remove();
+    await tracer.remove(); // idempotent
     expect(instances()).not.toContain(`tcplab-${runId}`);
   });
 
@@ -80,7 +80,7 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
       expect(read(`${event}/enable`).trim()).toBe('0');
       expect(read(`${event}/filter`).trim()).toBe('none');
     }
-    tracer.remove();
+    await tracer.remove();
     expect(instances()).not.toContain(`tcplab-${runId}`);
   });
 
@@ -91,18 +91,18 @@ describe.skipIf(!available)('KernelTracer on the real tracefs', () => {
     tracer.traceConnectCalls({ client: [4444] });
     // Nothing restored (the process that would have restored it is gone): only the sweep remains.
     expect(readFileSync(join(tracer.instanceDir as string, 'events/sock/inet_sock_set_state/trigger'), 'utf8')).toMatch(/stacktrace/);
-    expect(sweepTracingInstances((id) => id !== runId)).toEqual([`tcplab-${runId}`]);
+    expect(await sweepTracingInstances((id) => id !== runId)).toEqual([`tcplab-${runId}`]);
     expect(instances()).not.toContain(`tcplab-${runId}`);
   });
 
   it('sweeps the instances of dead runs and leaves live ones', async () => {
     const dead = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-dead`, ['198.19.254.3'], release());
     const alive = await KernelTracer.start(`${TEST_PREFIX}${process.pid}-alive`, ['198.19.254.4'], release());
-    const removed = sweepTracingInstances((runId) => !runId.startsWith(TEST_PREFIX) || runId.endsWith('-alive'));
+    const removed = await sweepTracingInstances((runId) => !runId.startsWith(TEST_PREFIX) || runId.endsWith('-alive'));
     expect(removed).toEqual([`tcplab-${TEST_PREFIX}${process.pid}-dead`]);
     expect(instances()).toContain(`tcplab-${TEST_PREFIX}${process.pid}-alive`);
-    alive.remove();
-    dead.remove(); // already swept: fine
+    await alive.remove();
+    await dead.remove(); // already swept: fine
     expect(instances().filter((i) => i.includes(`${TEST_PREFIX}${process.pid}`))).toEqual([]);
   });
 });

@@ -58,7 +58,7 @@ describe('sweepDeadRuns', () => {
     const instances = new Set(['dead-run', 'live-run', 'orphan-run']);
     const tracing = {
       listRuns: () => [...instances],
-      sweep: (isRunAlive: (runId: string) => boolean) => {
+      sweep: async (isRunAlive: (runId: string) => boolean) => {
         // A run that made its instance after the listing above must be kept.
         instances.add('new-run');
         const gone = [...instances].filter((id) => !isRunAlive(id));
