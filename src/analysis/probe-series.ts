@@ -22,6 +22,8 @@ export interface ProbeSeries {
   readonly anchor: TcpSegment | undefined;
   /** The RST the socket sent after its last probe, if any (a keepalive give-up sends one). */
   readonly rstAfter: TcpSegment | undefined;
+  /** The first RST the socket received after its first probe: the peer reset the connection (tcp_reset()), which ends the series. */
+  readonly resetBy: TcpSegment | undefined;
   /** For zero-window probes: the first segment of the peer that opened the window again, if any. */
   readonly windowOpened: TcpSegment | undefined;
   /** The last segment of the tuple in the capture (the horizon of a prediction). */
@@ -40,8 +42,9 @@ export function probeSeriesOf(segments: readonly TcpSegment[], tuple: SocketTupl
   const last = probes.at(-1);
   const anchor = first === undefined ? undefined : own.findLast((s) => !isSent(s) && s.timeUs <= first.timeUs);
   const rstAfter = last === undefined ? undefined : own.find((s) => isSent(s) && s.timeUs >= last.timeUs && (s.flags & TcpFlag.RST) !== 0);
+  const resetBy = first === undefined ? undefined : own.find((s) => !isSent(s) && s.timeUs >= first.timeUs && (s.flags & TcpFlag.RST) !== 0);
   const windowOpened = kind !== 'zero-window probe' || first === undefined ? undefined : own.find((s) => !isSent(s) && s.timeUs > first.timeUs && s.window > 0);
-  return { kind, tuple, probes, anchor, rstAfter, windowOpened, lastSegment: own.at(-1) };
+  return { kind, tuple, probes, anchor, rstAfter, resetBy, windowOpened, lastSegment: own.at(-1) };
 }
 
 /** The socket tuples of a host's capture that sent a probe of `kind`, in order of their first probe. */

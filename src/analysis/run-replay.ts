@@ -11,7 +11,7 @@ import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
 import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
-import { isLabSocket } from './socket-timeline.js';
+import { isLabSocket, portOf } from './socket-timeline.js';
 import { buildRuleTimeline, describeRuleDrop, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
 import type { Text } from '../messages/text.js';
 
@@ -34,7 +34,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
     const icmp = icmpReachingStack(rules, host);
     const acceptQueue = listenerRefusals(run, host);
     for (const { tuple, conns } of socketsOf(host)) {
-      const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
+      const localPort = portOf(tuple.local);
       const backlog = listenStepBacklog(run, host, localPort);
       const windows = connectionWindows(host, tuple);
       const deferred = deferredRequestOf(run, host, localPort, tuple.remote);
@@ -127,7 +127,7 @@ function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
  */
 function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple: SocketTuple): ReplayCall[] {
   const calls: ReplayCall[] = [];
-  const localPort = Number(tuple.local.slice(tuple.local.lastIndexOf(':') + 1));
+  const localPort = portOf(tuple.local);
   const actsOn = (record: StepRecord, stepConn: string | undefined): boolean =>
     conn !== undefined && (record.conn ?? stepConn ?? latestConnBefore(run, host, record.startUs)) === conn;
   for (const record of run.steps) {

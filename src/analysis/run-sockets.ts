@@ -66,6 +66,15 @@ export function findConnTuple(events: readonly AgentEvent[], conn: string): Sock
   return undefined;
 }
 
+/** The connection (`c`, `accepted-1`) whose socket the agent reported with this tuple; undefined when none was. */
+export function connOfTuple(events: readonly AgentEvent[], tuple: SocketTuple): string | undefined {
+  const names = new Set(events.flatMap((e) => ('conn' in e && typeof e.conn === 'string' ? [e.conn] : [])));
+  return [...names].find((conn) => {
+    const found = findConnTuple(events, conn);
+    return found !== undefined && found.local === tuple.local && found.remote === tuple.remote;
+  });
+}
+
 /** The connection name of the lab's first connect step on `host` (the default `conn` of an expectation). */
 export function firstConnectConn(lab: Lab, host: string): string | undefined {
   for (const step of lab.steps) if (step.kind === 'connect' && step.host === host) return step.conn;

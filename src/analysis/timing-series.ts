@@ -7,7 +7,8 @@ import { deferredRequestOf, listenerRefusals } from './accept-queue.js';
 import { predictOrphanFinSchedule, predictSynAckSchedule, predictSynSchedule, type RetransmissionSchedule } from '../tcp/timing-model.js';
 import { missingSettings, type HostKernelSettings } from './host-kernel-settings.js';
 import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
-import { findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { connOfTuple, findConnTuple, segmentEndpoints, type SocketTuple } from './run-sockets.js';
+import { connTimerOptions } from './conn-timer-options.js';
 import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import { retransmissionKey, type TracedSegment } from './segment-trace.js';
@@ -321,7 +322,19 @@ function predictorFor(
     case 'SYN': {
       const missing = missingSettings(recorded, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']);
       if (missing.length > 0) return { missing };
-      return { predict: (o) => predictSynSchedule(settings, o), hz, settings: settingsText(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']) };
+      // The connection's TCP_USER_TIMEOUT bounds its SYNs as checkSynRetransmits() says.
+      const { segment } = timerCopies[0] as TracedSegment;
+      const { src, dst } = segmentEndpoints(segment);
+      const conn = connOfTuple(host.events, { local: src, remote: dst });
+      const userTimeoutMs = conn === undefined ? undefined : connTimerOptions(record, host.name, conn, segment.srcPort).userTimeoutMs;
+      const synSettings = { ...settings, userTimeoutMs };
+      return {
+        predict: (o) => predictSynSchedule(synSettings, o),
+        hz,
+        settings:
+          settingsText(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts']) +
+          (userTimeoutMs === undefined ? '' : `, TCP_USER_TIMEOUT ${userTimeoutMs} ms`),
+      };
     }
     case 'SYN-ACK': {
       const missing = missingSettings(recorded, ['tcp_synack_retries']);

@@ -1,3 +1,4 @@
+import { portOf } from '../analysis/socket-timeline.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import { connTimerOptions } from '../analysis/conn-timer-options.js';
 import { readHostKernelSettings } from '../analysis/host-kernel-settings.js';
@@ -65,7 +66,7 @@ export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: Run
   const giveUp = observedGiveUp(host, tuple, series, failure, anchorUs);
   const probesMs = series.probes.map((p) => (p.timeUs - anchorUs) / 1000);
   const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
-  const horizonMs = horizonOf(run, anchorUs, undefined);
+  const horizonMs = horizonOf(run, anchorUs, series.resetBy?.timeUs);
   const fit = fitProbes(
     (o) => predictKeepaliveSchedule(keepalive, settings, { ...o, answered, horizonMs }),
     probesMs,
@@ -79,6 +80,7 @@ export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: Run
     if (failure === undefined) problems.push(timingText((w) => w.sawNoError('ETIMEDOUT')));
     else if (failure.code !== 'ETIMEDOUT') problems.push(timingText((w) => w.sawInstead(failure.code, 'ETIMEDOUT')));
   }
+  problems.push(...resetProblems(series, failure));
   const answeredCount = series.probes.filter((p) => p.answeredByFrame !== undefined).length;
   return textCheck({
     name,
@@ -100,6 +102,7 @@ export function checkKeepaliveProbes(expectation: KeepaliveExpectation, run: Run
     evidence: [
       anchorLine(host, series, (w) => w.keepaliveAnchor),
       ...itemLines(fit, host, series),
+      ...resetLines(series),
       timingText((w) =>
         w.keepaliveLine(
           w.keepaliveValues(keepalive),
@@ -133,7 +136,7 @@ export function checkPersistProbes(expectation: PersistExpectation, run: RunReco
   const failure = errorOf(host, expectation.conn);
   const giveUp = observedGiveUp(host, tuple, series, failure, anchorUs);
   const answered = (k: number): boolean => series.probes[k]?.answeredByFrame !== undefined;
-  const horizonMs = horizonOf(run, anchorUs, series.windowOpened?.timeUs);
+  const horizonMs = horizonOf(run, anchorUs, Math.min(series.windowOpened?.timeUs ?? Infinity, series.resetBy?.timeUs ?? Infinity));
   const fit = fitProbes((o) => predictPersistSchedule({ rtoMs: rto.rtoMs }, settings, { ...o, answered, horizonMs }), probesMs, giveUp, hz);
   const problems = [...fit.departures];
   const predicted = fit.schedule.giveUp;
@@ -142,6 +145,7 @@ export function checkPersistProbes(expectation: PersistExpectation, run: RunReco
     if (rst !== undefined) problems.push(timingText((w) => w.rstAfterProbes(rst.frame)));
     if (failure !== undefined && failure.code !== 'ETIMEDOUT') problems.push(timingText((w) => w.sawInstead(failure.code, 'ETIMEDOUT')));
   }
+  problems.push(...resetProblems(series, failure));
   const opened = series.windowOpened;
   const answeredCount = series.probes.filter((p) => p.answeredByFrame !== undefined).length;
   return textCheck({
@@ -173,6 +177,7 @@ export function checkPersistProbes(expectation: PersistExpectation, run: RunReco
     evidence: [
       anchorLine(host, series, (w) => w.persistAnchor(String(series.anchor?.window ?? '?'))),
       ...itemLines(fit, host, series),
+      ...resetLines(series),
       timingText((w, lang) => w.probe0Line(rto.rtoMs, rto.source[lang], retries2, options.userTimeoutMs)),
       hzLine(settings.hz),
     ],
@@ -185,7 +190,22 @@ function errorOf(host: RunHost, conn: string): Extract<AgentEvent, { type: 'erro
   return host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
 }
 
-/** The give-up: the RST in the capture, else the kernel's exact → CLOSED, else ETIMEDOUT in user space (its latency bound). */
+/** What a peer's RST that ends the probes requires: the application saw ECONNRESET (or nothing yet). */
+function resetProblems(series: ProbeSeries, failure: Extract<AgentEvent, { type: 'error' }> | undefined): Text[] {
+  if (series.resetBy === undefined || failure === undefined || failure.code === 'ECONNRESET') return [];
+  const code = failure.code;
+  return [timingText((w) => w.resetNotSeen(code))];
+}
+
+function resetLines(series: ProbeSeries): Text[] {
+  const reset = series.resetBy;
+  return reset === undefined ? [] : [timingText((w) => w.resetByPeer(reset.frame))];
+}
+
+/**
+ * The give-up: the RST in the capture, else the kernel's exact → CLOSED, else ETIMEDOUT in user space (its latency bound).
+ * None when the peer's RST (series.resetBy) came first: the socket closed by that reset, not by its timer.
+ */
 function observedGiveUp(
   host: RunHost,
   tuple: SocketTuple,
@@ -194,11 +214,13 @@ function observedGiveUp(
   anchorUs: number,
 ): ObservedGiveUp<Text> | undefined {
   const rst = series.rstAfter;
+  const exact = exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.to === 'CLOSED');
+  const reset = series.resetBy;
+  if (reset !== undefined && (rst === undefined || rst.timeUs >= reset.timeUs) && (exact === undefined || exact.timeUs >= reset.timeUs)) return undefined;
   if (rst !== undefined) {
     const atMs = (rst.timeUs - anchorUs) / 1000;
     return { afterMs: atMs, byMs: atMs, source: timingText((w) => w.rstGiveUp(host.name, rst.frame)) };
   }
-  const exact = exactTransitionsOf(host, tuple.local, tuple.remote).find((t) => t.to === 'CLOSED');
   if (exact !== undefined) {
     const atMs = (exact.timeUs - anchorUs) / 1000;
     return { afterMs: atMs, byMs: atMs, source: timingText((w) => w.kernelClose(exact.from, exact.line, false)) };
@@ -275,11 +297,6 @@ function noProbesCheck(name: Text, host: RunHost, tuple: SocketTuple, kind: Prob
     evidence: [],
     reference,
   });
-}
-
-function portOf(endpoint: string): number | undefined {
-  const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
-  return Number.isInteger(port) ? port : undefined;
 }
 
 /** `at 6.828 s` or `between 6.808 and 6.828 s (seen in user space)`, in the words `w`. */

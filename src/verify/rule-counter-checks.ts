@@ -25,7 +25,7 @@ import { say, type Text } from '../messages/text.js';
  * - Upper bound (rules with `-p tcp` or `-p icmp` only: other protocols are not decoded): every captured arrival
  *   it matches while possibly in place that no earlier terminal rule surely took.
  * - Send chains: a captured departure that a DROP/REJECT rule surely in place matches was let through,
- *   which a counted drop cannot explain.
+ *   which a counted drop cannot explain (not judged for a rule with hidden state, which lets some through).
  * Rules with matches of hidden state (`-m limit`, `-m statistic`, …: they take only some of what the
  * rest of the rule selects) are bounded by 0 below and by their candidates above, and never count as
  * surely taking a segment from the rules after them. Rules the matcher cannot compile at all get no
@@ -155,7 +155,9 @@ function checkSendPassage(
 ): Check | undefined {
   const entry = path[index] as PathRule;
   const rule = entry.rule;
-  if (rule.target !== 'DROP' && rule.target !== 'REJECT') return undefined;
+  // A match with hidden state lets some of what it selects through (`-m limit` once its burst is spent): a
+  // captured departure it matches proves nothing, and the ones it dropped were never captured.
+  if ((rule.target !== 'DROP' && rule.target !== 'REJECT') || hasHiddenState(entry)) return undefined;
   const passed = departures.filter(
     (s) =>
       s.timeUs > entry.surelyFromUs &&

@@ -1,3 +1,4 @@
+import { portOf } from '../analysis/socket-timeline.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import { deferredRequestOf } from '../analysis/accept-queue.js';
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
@@ -112,7 +113,10 @@ export function checkSynRetransmits(
   const failure = conn === undefined ? undefined : host.events.find((e): e is Extract<AgentEvent, { type: 'error' }> => e.type === 'error' && e.conn === conn);
   const failOffsetMs = failure === undefined ? undefined : (failure.timeUs - syns.firstUs) / 1000;
   const giveUp = synGiveUp(host, tuple, failure, failOffsetMs, syns.firstUs);
-  const settings = recorded.settings;
+  // TCP_USER_TIMEOUT bounds SYN_SENT too: tcp_write_timeout() tests retransmits_timed_out() after the count (since v5.4).
+  const options = conn === undefined ? undefined : connTimerOptions(run, host.name, conn, tuple === undefined ? undefined : portOf(tuple.local));
+  const userTimeoutMs = options?.userTimeoutMs;
+  const settings = { ...recorded.settings, userTimeoutMs };
   const answer = answeredAt(run, analysis, host, syns);
   const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings), answer?.fit);
   const { schedule } = outcome;
@@ -121,6 +125,16 @@ export function checkSynRetransmits(
   if (failure !== undefined && failure.code !== 'ETIMEDOUT' && answer === undefined) problems.push(timingText((w) => w.connectNotTimedOut(failure.code)));
   const evidence = describeItems(outcome, host.name, 'SYN', giveUp, (w) => w.connectFailsLabel);
   evidence.push(...extraLines(outcome, host.name, 'SYN'), settingsLine(settings, ['tcp_syn_retries', 'tcp_syn_linear_timeouts', 'tcp_rto_max_ms']));
+  if (userTimeoutMs !== undefined) {
+    evidence.push(
+      timingText((w) =>
+        w.synUserTimeout(
+          userTimeoutMs,
+          (options?.sources ?? []).map((s) => w.optionSource(s)),
+        ),
+      ),
+    );
+  }
   if (answer !== undefined) evidence.push(answer.line);
   evidence.push(...syns.held);
   const failedAt = seconds(failOffsetMs ?? 0);
@@ -407,8 +421,7 @@ export function checkDataRetransmits(
   const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
-  const options =
-    conn === undefined ? undefined : connTimerOptions(run, host.name, conn, Number(data.tuple.local.slice(data.tuple.local.lastIndexOf(':') + 1)));
+  const options = conn === undefined ? undefined : connTimerOptions(run, host.name, conn, portOf(data.tuple.local));
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const hz = hzOf(settings);

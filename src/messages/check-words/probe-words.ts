@@ -42,6 +42,8 @@ export interface ProbeWords {
   hzLine(hz: number, recorded: boolean): string;
 
   rstAfterProbes(frame: number): string;
+  resetByPeer(frame: number): string;
+  resetNotSeen(code: string): string;
   persistReason(reason: ProbeGiveUpReason): string;
   probingUntilOpened(frame: number): string;
   probingUntilEnd: string;
@@ -99,6 +101,9 @@ const en: ProbeWords = {
   hzLine: (hz, recorded) => `HZ=${hz}${recorded ? '' : ' (not recorded, model default)'}`,
 
   rstAfterProbes: (frame) => `a RST (#${frame}) after the probes (a persist give-up sends none: tcp_write_err())`,
+  resetByPeer: (frame) =>
+    `the peer answered with a RST (#${frame}): the connection was reset there (tcp_reset(): ECONNRESET, CLOSED), which ends the probes; no give-up is due after it`,
+  resetNotSeen: (code) => `the application saw ${code}, but a reset reports ECONNRESET`,
   persistReason: (reason) => PERSIST_REASON_EN[reason],
   probingUntilOpened: (frame) => `probing until the peer opened its window (#${frame})`,
   probingUntilEnd: 'probing until the run ended',
@@ -158,6 +163,8 @@ const zh: ProbeWords = {
   hzLine: (hz, recorded) => `HZ=${hz}${recorded ? '' : '（未记录，模型默认值）'}`,
 
   rstAfterProbes: (frame) => `探测之后有一个 RST（#${frame}）（坚持定时器放弃时不发 RST：tcp_write_err()）`,
+  resetByPeer: (frame) => `对端以 RST 回答（#${frame}）：连接在此被重置（tcp_reset()：ECONNRESET，CLOSED），探测随之结束；此后不再有放弃`,
+  resetNotSeen: (code) => `应用看到 ${code}，但连接被重置时报告的是 ECONNRESET`,
   persistReason: (reason) => PERSIST_REASON_ZH[reason],
   probingUntilOpened: (frame) => `一直探测到对端打开窗口（#${frame}）`,
   probingUntilEnd: '一直探测到运行结束',

@@ -96,6 +96,7 @@ export interface RetransmissionWords {
   givesUpLabel(error: string): string;
   rtoLine(rtoMs: number, source: string, tlpAt: string | undefined): string;
   noUserTimeout: string;
+  synUserTimeout(ms: number, sources: readonly string[]): string;
   userTimeout(ms: number, sources: readonly string[]): string;
 
   /** When a give-up was seen: an instant, or an interval known from samples or from user space. */
@@ -246,6 +247,8 @@ const en: RetransmissionWords = {
   noUserTimeout: 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission',
   userTimeout: (ms, sources) =>
     `TCP_USER_TIMEOUT ${ms} ms (${sources.join('; ')}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
+  synUserTimeout: (ms, sources) =>
+    `TCP_USER_TIMEOUT ${ms} ms (${sources.join('; ')}): connect() gives up at the first timer fire that long after the first SYN, each RTO clamped to what is left (tcp_write_timeout(), tcp_clamp_rto_to_user_timeout())`,
 
   giveUpAt: (at) => `at ${at} s`,
   giveUpSampled: (after, by) => `between ${after} and ${by} s (sampled)`,
@@ -403,6 +406,8 @@ const zh: RetransmissionWords = {
   noUserTimeout: '实验没有设置 TCP_USER_TIMEOUT：放弃发生在第一次 RTO 重传之后 tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) 时',
   userTimeout: (ms, sources) =>
     `TCP_USER_TIMEOUT ${ms} ms（${sources.join('；')}）：放弃发生在第一次 RTO 重传之后这么长的时间，最后一个 RTO 被截短为剩余的时间（tcp_clamp_rto_to_user_timeout()）`,
+  synUserTimeout: (ms, sources) =>
+    `TCP_USER_TIMEOUT ${ms} ms（${sources.join('；')}）：connect() 在第一个 SYN 之后这么长时间的第一次定时器触发时放弃，每个 RTO 被截短为剩余的时间（tcp_write_timeout()、tcp_clamp_rto_to_user_timeout()）`,
 
   giveUpAt: (at) => `${at} s 时`,
   giveUpSampled: (after, by) => `${after} 至 ${by} s 之间（采样）`,

@@ -38,6 +38,8 @@ export function loadFixtureRun(
     | 'synack-icmp-host-unreachable'
     | 'synack-icmp-port-unreachable'
     | 'nonblocking-connect-refused-retransmit'
+    | 'syn-user-timeout'
+    | 'keepalive-peer-reset'
     | 'host-unreachable-late-icmp'
     | 'synack-icmp-filtered'
     | 'bulk-transfer'
