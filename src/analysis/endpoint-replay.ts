@@ -239,7 +239,8 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
 
   type Item = { timeUs: number; order: number; call?: ReplayCall; segment?: TcpSegment; icmp?: QuotingIcmp };
   const items: Item[] = [
-    ...input.calls.filter((c) => c.op !== 'listen').map((call, i) => ({ timeUs: call.timeUs, order: i, call })),
+    // A call timed at Infinity never ran (a close waiting for data the peer's window never let out, a close-on-fin with no FIN).
+    ...input.calls.filter((c) => c.op !== 'listen' && Number.isFinite(c.timeUs)).map((call, i) => ({ timeUs: call.timeUs, order: i, call })),
     ...own.map((segment, i) => ({ timeUs: segment.timeUs, order: 1e6 + i, segment })),
     ...icmpQuotingSocket(input.icmp ?? [], input.tuple).map((icmp, i) => ({ timeUs: icmp.timeUs, order: 2e6 + i, icmp })),
   ].sort((x, y) => x.timeUs - y.timeUs || x.order - y.order);

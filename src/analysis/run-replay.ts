@@ -128,6 +128,8 @@ function socketsOf(host: RunHost): { tuple: SocketTuple; conns: string[] }[] {
 function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple: SocketTuple): ReplayCall[] {
   const calls: ReplayCall[] = [];
   const localPort = portOf(tuple.local);
+  /** Bytes the send steps so far queued on the connection. */
+  let queuedBytes = 0;
   const actsOn = (record: StepRecord, stepConn: string | undefined): boolean =>
     conn !== undefined && (record.conn ?? stepConn ?? latestConnBefore(run, host, record.startUs)) === conn;
   for (const record of run.steps) {
@@ -142,11 +144,16 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
         if (conn !== undefined && step.conn === conn) calls.push({ op: 'connect', timeUs: record.startUs });
         break;
       case 'send':
+        if (actsOn(record, step.conn)) {
+          queuedBytes += step.bytes;
+          calls.push({ op: 'send', timeUs: record.startUs });
+        }
+        break;
       case 'abort':
         if (actsOn(record, step.conn)) calls.push({ op: step.kind, timeUs: record.startUs });
         break;
       case 'shutdown':
-        if (actsOn(record, step.conn) && conn !== undefined) calls.push({ op: 'shutdown', timeUs: afterQueuedData(host, conn, record.startUs) });
+        if (actsOn(record, step.conn) && conn !== undefined) calls.push({ op: 'shutdown', timeUs: afterQueuedData(host, conn, record.startUs, queuedBytes) });
         break;
       case 'close':
       case 'close-on-fin': {
@@ -155,7 +162,7 @@ function callsOf(run: RunRecord, host: RunHost, conn: string | undefined, tuple:
         // when the peer's FIN is read: its `end` event is the moment of the call.
         const onFin = step.kind === 'close-on-fin' || (step as { onFin?: boolean }).onFin === true;
         const end = onFin ? host.events.find((e) => e.type === 'end' && e.conn === conn && e.timeUs >= record.startUs) : undefined;
-        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : afterQueuedData(host, conn, record.startUs)) });
+        calls.push({ op: 'close', timeUs: end?.timeUs ?? (onFin ? Infinity : afterQueuedData(host, conn, record.startUs, queuedBytes)) });
         break;
       }
       // Options, reading and accept(2) change no TCP state; listeners are not replayed (remote :0, see above).
@@ -203,11 +210,14 @@ function latestConnBefore(run: RunRecord, host: RunHost, timeUs: number): string
 /**
  * When a shutdown or close the step asked for at `startUs` ran: the agent makes it wait for the data still queued
  * on `conn` (agent/sockets.py: shutdown_pending, close_pending, as a blocking application's write() would), so after
- * the last write that drained the queue — its `sent` event, stamped just after the write() returned.
+ * the last write that drained the queue — its `sent` event, stamped just after the write() returned. Never
+ * (Infinity) when the connection's `sent` events total less than the `queuedBytes` the send steps before it asked for.
  */
-function afterQueuedData(host: RunHost, conn: string, startUs: number): number {
-  const drained = host.events.filter((e) => e.type === 'sent' && e.conn === conn && e.timeUs >= startUs).at(-1);
-  return drained?.timeUs ?? startUs;
+function afterQueuedData(host: RunHost, conn: string, startUs: number, queuedBytes: number): number {
+  const sent = host.events.filter((e): e is Extract<AgentEvent, { type: 'sent' }> => e.type === 'sent' && e.conn === conn);
+  // (An agent before the socket worker reported no writes at all: its run folders keep the step's start.)
+  if (sent.length > 0 && sent.reduce((sum, e) => sum + e.bytes, 0) < queuedBytes) return Infinity;
+  return sent.filter((e) => e.timeUs >= startUs).at(-1)?.timeUs ?? startUs;
 }
 
 /** The replay's view of the rule timeline for one host: why a received segment never reached TCP. */

@@ -37,3 +37,28 @@ describe('recorded bulk-transfer run: the server’s close ran after its queued 
     expect(failed).toContain('server/accepted-1: bytes accepted by write()');
   });
 });
+
+/*
+ * A close asked for behind a write that the peer's shut window never lets finish never runs (teacher lab
+ * close-behind-shut-window, recorded): 200,000 bytes through a 4 KB send buffer to a reader that stopped; the kernel
+ * took part of them, probed the zero window, and never left ESTABLISHED.
+ */
+describe('recorded close-behind-shut-window run: the close waiting for its data never ran', () => {
+  it('the replay has no close() and no FIN_WAIT_1; the verdict is PASS', async () => {
+    const run = await loadFixtureRun('close-behind-shut-window');
+    const client = replayRun(run).find((r) => r.host === 'client')!;
+    expect(client.timeline.map((e) => e.state)).not.toContain('FIN_WAIT_1');
+    expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
+  });
+
+  it('FAILs conformance when the agent had written every byte (the close would have run, and the kernel shows none)', async () => {
+    const run = await loadFixtureRun('close-behind-shut-window');
+    const allWritten = withHost(run, 'client', (h) => {
+      const last = h.events.filter((e) => e.type === 'sent').at(-1)!;
+      return { events: [...h.events, { ...last, bytes: 200_000 }].sort((a, b) => a.timeUs - b.timeUs) };
+    });
+    const conformance = verifyRun(allWritten, 'x', 0).checks.find((c) => c.name.startsWith('client ') && c.name.includes('follows the TCP state machine'))!;
+    expect(conformance.status).toBe('fail');
+    expect(conformance.observed).toMatch(/FIN_WAIT_1 .*never happened/);
+  });
+});

@@ -40,6 +40,7 @@ export function loadFixtureRun(
     | 'nonblocking-connect-refused-retransmit'
     | 'syn-user-timeout'
     | 'keepalive-peer-reset'
+    | 'close-behind-shut-window'
     | 'host-unreachable-late-icmp'
     | 'synack-icmp-filtered'
     | 'bulk-transfer'
