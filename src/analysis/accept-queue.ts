@@ -1,3 +1,4 @@
+import type { AgentEvent } from '../agent/protocol.js';
 import { TcpFlag, type TcpSegment } from '../observe/packet.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isAddressOf, type RunHost, type RunRecord } from './run-record.js';
@@ -18,8 +19,8 @@ import { say, type Text } from '../messages/text.js';
  *   request stays and keeps retransmitting its SYN-ACK until tcp_synack_retries drops it; with =1 the
  *   request is reset (a RST to the client).
  * - A SYN is dropped at once while the queue is full: tcp_conn_request() (`sk_acceptq_is_full(sk)`, LISTENOVERFLOWS).
- * Children are never taken out (no accept()), so the queue only grows. Requests are walked in time order
- * over the listener host's capture. Pure.
+ * A child leaves the queue when an `accept` step's accept(2) takes it (the agent's `accepted` event). Requests
+ * are walked in time order over the listener host's capture. Pure.
  */
 
 /** Why the listener's TCP did not act on a received segment because of its full accept queue, or undefined. */
@@ -42,14 +43,22 @@ function acceptQueueOf(run: RunRecord, host: RunHost, port: number): AcceptQueue
   const full = (): boolean => children.size > backlog;
   const synDropped = words((w) => w.synDroppedQueueFull(w.acceptQueueFull(backlog)));
   const ackRefused = words((w) => (abortOnOverflow ? w.finalAckRefused(w.acceptQueueFull(backlog)) : w.finalAckIgnored(w.acceptQueueFull(backlog))));
+  // Each accept step's accept(2) takes its child out of the queue: the agent's `accepted` event names it.
+  const accepts = host.events.filter((e): e is Extract<AgentEvent, { type: 'accepted' }> => e.type === 'accepted' && portOf(e.local) === port);
+  let nextAccept = 0;
+  const taken = new Set<string>();
   for (const s of host.segments) {
+    for (let a = accepts[nextAccept]; a !== undefined && a.timeUs <= s.timeUs; a = accepts[++nextAccept]) {
+      children.delete(a.remote);
+      taken.add(a.remote);
+    }
     if (isAddressOf(host, s.src) && s.srcPort === port && (s.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
-      isn.set(`${s.dst}:${s.dstPort}`, s.seq);
+      isn.set(segmentEndpoints(s).dst, s.seq);
       continue;
     }
     if (!isAddressOf(host, s.dst) || s.dstPort !== port) continue;
-    const remote = `${s.src}:${s.srcPort}`;
-    if (children.has(remote)) continue;
+    const remote = segmentEndpoints(s).src;
+    if (children.has(remote) || taken.has(remote)) continue;
     if (isPureSyn(s)) {
       if (full() && !isn.has(remote)) refused.set(s.frame, synDropped);
       continue;

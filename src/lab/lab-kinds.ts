@@ -246,7 +246,7 @@ export const STEP_KINDS: ReadonlyMap<string, ItemKind<Step>> = new Map(
       z.strictObject({
         host: hostRef,
         port,
-        backlog: z.number().int().min(1).max(MAX_BACKLOG).optional(),
+        backlog: z.number().int().min(0).max(MAX_BACKLOG).optional(),
         accept: z.boolean().optional().describe('false: never accept(2) on its own; connections stay queued until an accept step'),
         options: listenOptionsSchema.optional(),
       }),

@@ -351,7 +351,7 @@ const replayEn: ReplayWords = {
   rejectReply: (frame) => `RST sent by the firewall (REJECT) in reply to #${frame}, not by TCP`,
   noTransition: (state, flags) => `no transition in ${state} for a [${flags}] segment`,
   ruleDrop: (host, rule, description) => `dropped by ${host}'s rule ${rule} (${description}) before TCP saw it`,
-  acceptQueueFull: (backlog) => `(accept queue ${backlog + 1} of backlog ${backlog} full, no accept() — sk_acceptq_is_full())`,
+  acceptQueueFull: (backlog) => `(accept queue ${backlog + 1} of backlog ${backlog} full, none accepted since — sk_acceptq_is_full())`,
   synDroppedQueueFull: (queue) => `SYN dropped: ${queue}, tcp_conn_request()`,
   finalAckRefused: (queue) => `final ACK refused: ${queue}; tcp_abort_on_overflow=1 resets the request (tcp_check_req() → embryonic reset)`,
   finalAckIgnored: (queue) =>
@@ -395,7 +395,7 @@ const replayZh: ReplayWords = {
   rejectReply: (frame) => `该 RST 是防火墙（REJECT）为回应 #${frame} 而发出的，不是 TCP 发出的`,
   noTransition: (state, flags) => `${state} 中没有针对 [${flags}] 报文段的状态转换`,
   ruleDrop: (host, rule, description) => `在 TCP 处理之前被 ${host} 的规则 ${rule}（\`${description}\`）丢弃`,
-  acceptQueueFull: (backlog) => `backlog 为 ${backlog} 的全连接队列已满（${backlog + 1} 个），且应用从不调用 accept()（sk_acceptq_is_full()）`,
+  acceptQueueFull: (backlog) => `backlog 为 ${backlog} 的全连接队列已满（${backlog + 1} 个），此后应用没有 accept() 取走连接（sk_acceptq_is_full()）`,
   synDroppedQueueFull: (queue) => `SYN 被丢弃：${queue}，tcp_conn_request()`,
   finalAckRefused: (queue) => `最后的 ACK 被拒绝：${queue}；tcp_abort_on_overflow=1 时重置该半连接（tcp_check_req() → \`embryonic_reset\`）`,
   finalAckIgnored: (queue) => `最后的 ACK 被忽略：${queue}；tcp_abort_on_overflow=0 时保留该半连接，它会继续重传 SYN-ACK（tcp_check_req()：acked = 1）`,

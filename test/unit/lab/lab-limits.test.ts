@@ -67,6 +67,11 @@ describe('counts have maxima', () => {
     expect(problems([...HEAD, ...HOSTS, 'steps:', '  - listen: { host: server, port: 8888, backlog: 1000000 }'])).toStrictEqual([
       expect.stringMatching(/steps\[0\]\.listen\.backlog: expected at most 65535/),
     ]);
+    // listen(2) takes 0 (one connection still queues: sk_acceptq_is_full() is ack_backlog > max); nothing below it.
+    expect(problems([...HEAD, ...HOSTS, 'steps:', '  - listen: { host: server, port: 8888, backlog: 0 }'])).toStrictEqual([]);
+    expect(problems([...HEAD, ...HOSTS, 'steps:', '  - listen: { host: server, port: 8888, backlog: -1 }'])).toStrictEqual([
+      expect.stringMatching(/steps\[0\]\.listen\.backlog: expected at least 0/),
+    ]);
     expect(
       problems([...HEAD, ...HOSTS, ...STEPS, '  - connect: { host: client, to: server, port: 8888 }', '  - send: { host: client, bytes: 1000000000 }']),
     ).toStrictEqual([expect.stringMatching(/steps\[2\]\.send\.bytes: expected at most 16777216/)]);

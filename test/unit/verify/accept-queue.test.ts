@@ -26,7 +26,7 @@ describe('accept-queue overflow (recorded accept-queue-overflow runs: backlog 1,
     ]);
     const third = replays[2] ?? expect.unreachable();
     expect(third.skipped.map((s) => s.reason).join('\n')).toContain(
-      'final ACK ignored: (accept queue 2 of backlog 1 full, no accept() — sk_acceptq_is_full())',
+      'final ACK ignored: (accept queue 2 of backlog 1 full, none accepted since — sk_acceptq_is_full())',
     );
     expect(third.timeline.at(-1)?.cause.kind).toBe('timer');
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
@@ -48,5 +48,26 @@ describe('accept-queue overflow (recorded accept-queue-overflow runs: backlog 1,
     expect(third.timeline.at(-1)?.state).toBe('CLOSED');
     const analysis = analyzeRun(run);
     expect(checkConformance(run, analysis.replays, analysis).map((c) => c.status)).not.toContain('fail');
+  });
+});
+
+describe('an accept step empties the queue (recorded syn-dropped-full-queue run: backlog 0, a queued, b waits)', () => {
+  it('b’s SYNs are dropped while a fills the queue, and answered after the accept; PASS', async () => {
+    const run = await loadFixtureRun('syn-dropped-full-queue');
+    expect(
+      verifyRun(run, 'x', 0)
+        .checks.filter((c) => c.status === 'fail')
+        .map((c) => `${c.name}: ${c.observed}`),
+    ).toEqual([]);
+    const b = serverReplays(run).find((r) => r.timeline.some((e) => e.state === 'SYN_RECEIVED') && r.skipped.length > 0) ?? expect.unreachable();
+    expect(b.skipped.map((s) => s.reason).join('\n')).toContain('SYN dropped');
+    expect(b.timeline.map((e) => e.state).join(' → ')).toBe('LISTEN → SYN_RECEIVED → ESTABLISHED');
+  });
+
+  it('FAILs conformance when no accept() had taken a’s child: the queue stays full, and b’s answered SYN has no cause', async () => {
+    const run = await loadFixtureRun('syn-dropped-full-queue');
+    const hosts = run.hosts.map((h) => (h.name === 'server' ? { ...h, events: h.events.filter((e) => e.type !== 'accepted') } : h));
+    const failed = checkConformance({ ...run, hosts }).filter((c) => c.status === 'fail');
+    expect(failed.map((c) => c.name).join('\n')).toMatch(/server .* follows the TCP state machine/);
   });
 });

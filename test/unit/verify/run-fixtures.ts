@@ -41,6 +41,7 @@ export function loadFixtureRun(
     | 'syn-user-timeout'
     | 'keepalive-peer-reset'
     | 'close-behind-shut-window'
+    | 'syn-dropped-full-queue'
     | 'host-unreachable-late-icmp'
     | 'synack-icmp-filtered'
     | 'bulk-transfer'
