@@ -96,6 +96,13 @@ export function describeAnomalies(c: TcpConnection): string[] {
       );
       continue;
     }
+    if (rst.ownAbort) {
+      out.push(
+        `RST from the ${who} (frame ${rst.frame}, ACK set): its own abort, not an answer to the last ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''} ` +
+          '(close() with unread data, SO_LINGER 0 or a give-up; RFC 9293 §3.10.4)',
+      );
+      continue;
+    }
     out.push(`RST from the ${who} (frame ${rst.frame}) in reply to ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''}`);
   }
   if (c.simultaneousOpen) out.push('simultaneous open: SYNs crossed (同时打开)');

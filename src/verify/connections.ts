@@ -59,6 +59,8 @@ export interface RstMark extends MarkedSegment {
   inReplyTo: SegmentKind;
   /** Frame number of that segment. */
   inReplyToFrame?: number;
+  /** Set (with ACK, after a segment that carried one): the sender's own abort, not an answer to that segment. */
+  ownAbort?: true;
 }
 
 export interface Retransmissions {
@@ -158,6 +160,8 @@ interface SideState {
   isnFromSyn: boolean;
   lastKind: SegmentKind;
   lastFrame: number;
+  /** Whether this side's last segment carried an ACK (what the form of a RST answering it depends on). */
+  lastHadAck: boolean;
   /** Sequence number that acknowledges this side's FIN (seq + len + 1), once it sent one. */
   finAckValue: number | undefined;
   firstFinSeq: number | undefined;
@@ -304,6 +308,7 @@ export class ConnectionTracker {
       isnFromSyn: false,
       lastKind: 'none',
       lastFrame: 0,
+      lastHadAck: false,
       finAckValue: undefined,
       firstFinSeq: undefined,
       finAcked: false,
@@ -477,6 +482,10 @@ export class ConnectionTracker {
     if (rst) {
       const r: RstMark = { ...mark(), inReplyTo: peer.lastKind };
       if (peer.lastFrame > 0) r.inReplyToFrame = peer.lastFrame;
+      // RFC 9293 §3.10.7.1: a RST answering a segment that carries an ACK takes its seq from that ACK and carries
+      // no ACK itself; one with ACK set after such a segment is the sender's own abort (§3.10.4; Linux
+      // tcp_send_active_reset(): close() with unread data, SO_LINGER 0, a keepalive give-up).
+      if (hasAck && peer.lastHadAck) r.ownAbort = true;
       if (c.rsts.length < MARK_LIMIT) c.rsts.push(r);
       if (c.closedBy === undefined) {
         c.closedBy = 'rst';
@@ -489,6 +498,7 @@ export class ConnectionTracker {
     }
     c.finAcked = { a: t.side[0].finAcked, b: t.side[1].finAcked };
     me.lastKind = kindOf(flags, len);
+    me.lastHadAck = hasAck;
     me.lastFrame = seg.frame;
   }
 }

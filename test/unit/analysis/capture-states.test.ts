@@ -189,3 +189,40 @@ describe('one-sided captures: what the ACK numbers prove', () => {
     expect(c.states.server.transitions).toContainEqual({ from: 'SYN_RECEIVED', event: 'rcv-ack-of-syn', to: 'ESTABLISHED', frame: 2, inferred: true });
   });
 });
+
+describe('a RST: an answer to a segment, or the sender’s own abort (RFC 9293 §3.10.7.1, §3.10.4)', () => {
+  const opened = (): TcpSegment[] => [
+    seg('c', SYN, 1000, 0),
+    seg('s', SYN | ACK, 5000, 1001),
+    seg('c', ACK, 1001, 5001),
+    seg('c', PSH | ACK, 1001, 5001, 500),
+    seg('s', ACK, 5001, 1501),
+  ];
+
+  it('[R.] after the peer’s ACK-bearing data: the server’s abort (close() with unread data), not an answer to it', () => {
+    frame = 0;
+    const c = one([...opened(), seg('s', RST | ACK, 5001, 1501)]);
+    expect(c.rsts[0]?.ownAbort).toBe(true);
+    expect(describeAnomalies(c).join('\n')).toMatch(/RST from the server \(frame 6, ACK set\): its own abort, not an answer to the last data \(frame 4\)/);
+  });
+
+  it('[R] with its seq from the peer’s ACK: an answer to that segment', () => {
+    frame = 0;
+    const c = one([...opened(), seg('c', PSH | ACK, 1501, 5001, 10), seg('s', RST, 5001, 0)]);
+    expect(c.rsts[0]?.ownAbort).toBeUndefined();
+    expect(describeAnomalies(c).join('\n')).toMatch(/RST from the server \(frame 7\) in reply to data \(frame 6\)/);
+  });
+});
+
+describe('a student’s loopback capture (test/fixtures/observe/loopback-student.py made it)', () => {
+  it('gives each of the four connections its true paths, and tells the two aborts from the refusal', async () => {
+    const { connections } = await analyzeCapture(join(REPO_ROOT, 'test/fixtures/observe/loopback-student.pcap'));
+    expect(connections.map(paths)).toEqual([
+      ['CLOSED → SYN_SENT → CLOSED', 'CLOSED'],
+      ['CLOSED → SYN_SENT → ESTABLISHED → CLOSED', 'LISTEN → SYN_RECEIVED → ESTABLISHED → CLOSED'],
+      ['CLOSED → SYN_SENT → ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED', 'LISTEN → SYN_RECEIVED → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT'],
+      ['CLOSED → SYN_SENT → ESTABLISHED → CLOSED', 'LISTEN → SYN_RECEIVED → ESTABLISHED → CLOSED'],
+    ]);
+    expect(connections.map((c) => c.rsts.map((r) => (r.ownAbort ? 'abort' : `reply to ${r.inReplyTo}`)))).toEqual([['reply to SYN'], ['abort'], [], ['abort']]);
+  });
+});
