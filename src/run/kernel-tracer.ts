@@ -305,13 +305,12 @@ export class KernelTracer {
     if (this.instanceDir === undefined || this.removed) return;
     this.removed = true;
     const dir = this.instanceDir;
-    if (
-      await removeInstance(dir).then(
-        () => true,
-        () => false,
-      )
-    )
+    try {
+      await removeInstance(dir);
       return;
+    } catch {
+      // put every file back, then try once more (below)
+    }
     const failed = this.restore();
     await removeInstance(dir);
     if (failed.length > 0) throw new Error(`could not restore ${failed.join('; ')} (the instance itself was removed)`);

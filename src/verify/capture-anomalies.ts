@@ -96,14 +96,12 @@ export function describeAnomalies(c: TcpConnection): string[] {
       );
       continue;
     }
-    if (rst.ownAbort) {
-      out.push(
-        `RST from the ${who} (frame ${rst.frame}, ACK set): its own abort, not an answer to the last ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''} ` +
-          '(close() with unread data, SO_LINGER 0 or a give-up; RFC 9293 §3.10.4)',
-      );
-      continue;
-    }
-    out.push(`RST from the ${who} (frame ${rst.frame}) in reply to ${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''}`);
+    const last = `${rst.inReplyTo}${rst.inReplyToFrame ? ` (frame ${rst.inReplyToFrame})` : ''}`;
+    out.push(
+      rst.ownAbort
+        ? `RST from the ${who} (frame ${rst.frame}, ACK set): its own abort, not an answer to the last ${last} (close() with unread data, SO_LINGER 0 or a give-up; RFC 9293 §3.10.4)`
+        : `RST from the ${who} (frame ${rst.frame}) in reply to ${last}`,
+    );
   }
   if (c.simultaneousOpen) out.push('simultaneous open: SYNs crossed (同时打开)');
   if (c.simultaneousClose) out.push('simultaneous close: FINs crossed (同时关闭)');
