@@ -3,10 +3,14 @@ import { sequenceEnd, sequenceLength, TcpFlag, type TcpSegment } from '../observ
 /*
  * The sends of a socket's retransmission timer for one segment, as the kernel makes them (one timer per socket:
  * tcp_retransmit_timer() resends the head of the retransmission queue).
- *  - A copy starts at the segment's sequence number or before it and ends at or after its end: tcp_retransmit_skb()
- *    may merge the segments queued behind it into the copy (tcp_retrans_try_collapse(), net.ipv4.tcp_retrans_collapse=1),
- *    so data followed by a FIN comes back as one [FP.] (measured 2026-12-04, teacher lab orphan-data-give-up: [P.] then
- *    [F.], and every RTO copy [FP.]); and a FIN's copy may carry the data before it.
+ *  - A copy carries the segment's first sequence number: it starts there or before it. It may end later:
+ *    tcp_retransmit_skb() may merge the segments queued behind it into the copy (tcp_retrans_try_collapse(),
+ *    net.ipv4.tcp_retrans_collapse=1), so data followed by a FIN comes back as one [FP.] (measured 2026-12-04, teacher
+ *    lab orphan-data-give-up: [P.] then [F.], and every RTO copy [FP.]); and a FIN's copy may carry the data before it.
+ *    It may end sooner: the sender's capture shows a first flight as GSO/TSO super-segments (7,240 bytes and more on
+ *    the lab's veth), and __tcp_retransmit_skb() cuts the head to the current MSS (tcp_fragment()), which MTU probing
+ *    may have lowered (tcp_mtu_probing(); measured 2026-12-07: a 7,240-byte [P.] resent as 1,448 bytes four times, then
+ *    as 1,024 bytes after tcp_retries1 timeouts).
  *  - A tail-loss probe resends the *last* segment sent (tcp_send_loss_probe()) and re-arms the RTO from itself, so a
  *    probe of a later segment before the first copy belongs to this timeline too (there: the FIN probed 9 ms after the
  *    data, whose first RTO copy came one RTO after the probe).
@@ -22,9 +26,8 @@ export interface RtoCopies {
 
 /** `first` and the later segments of `sent` (one socket's segments in capture order) its retransmission timer sent. */
 export function rtoCopies(sent: readonly TcpSegment[], first: TcpSegment): RtoCopies {
-  const end = sequenceEnd(first);
   const after = sent.filter((s) => s.timeUs >= first.timeUs && s !== first && sequenceLength(s) > 0);
-  const copies = after.filter((s) => seqAtOrBefore(s.seq, first.seq) && seqAtOrBefore(end, sequenceEnd(s)));
+  const copies = after.filter((s) => carriesStart(s, first));
   const secondUs = copies[0]?.timeUs ?? Infinity;
   const isSyn = (first.flags & TcpFlag.SYN) !== 0;
   const probe = isSyn ? undefined : after.find((p) => p.timeUs < secondUs && !seqAtOrBefore(p.seq, first.seq) && resendsLast(sent, p));
@@ -36,6 +39,11 @@ export function rtoCopies(sent: readonly TcpSegment[], first: TcpSegment): RtoCo
     (q) => q.timeUs < first.timeUs && sequenceLength(q) > 0 && !seqAtOrBefore(first.seq, q.seq) && copies.some((c) => seqAtOrBefore(c.seq, q.seq)),
   );
   return second !== undefined && !isSyn && earlierInFlight && resendsLast(sent, second) ? { sends, probe: second } : { sends };
+}
+
+/** `s` carries the first sequence number of `first`: a copy of it (whole, merged with later segments, or cut to the MSS). */
+export function carriesStart(s: TcpSegment, first: TcpSegment): boolean {
+  return seqAtOrBefore(s.seq, first.seq) && !seqAtOrBefore(sequenceEnd(s), first.seq);
 }
 
 /** `p` resends the segment that ends highest of those sent before it: what a tail-loss probe sends when there is no new data. */

@@ -294,7 +294,9 @@ function findAnswer(series: SegmentSeries, segments: readonly TracedSegment[], a
     // A reset answers a SYN only when it acknowledges exactly the SYN (tcp_rcv_synsent_state_process(): a RST
     // without an acceptable ACK is discarded, RFC 9293 §3.10.7.3); other series' resets are taken as sent in window.
     if ((r.flags & TcpFlag.RST) !== 0) return series.kind !== 'SYN' || ((r.flags & TcpFlag.ACK) !== 0 && r.ack === end);
-    return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - end) | 0) >= 0;
+    // An ACK that moves snd_una past the series' first byte stops its backoff (tcp_ack(): icsk_retransmits = 0, the
+    // timer re-armed for the new head), though it may acknowledge only part of a GSO super-segment (rto-copies.ts).
+    return (r.flags & TcpFlag.ACK) !== 0 && ((r.ack - s.seq) | 0) > 0;
   });
 }
 

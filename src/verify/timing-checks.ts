@@ -11,7 +11,7 @@ import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replie
 import { fitOverRtos, fitRetransmissions, type ObservedSend } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import type { HeldSend } from '../analysis/held-sends.js';
-import { rtoCopies } from '../analysis/rto-copies.js';
+import { carriesStart, rtoCopies } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
@@ -410,14 +410,15 @@ export function checkDataRetransmits(
   if (missing.length > 0) return missingSettingsCheck(name, host, missing, DATA_REFERENCE);
   const tuple = conn === undefined ? undefined : findConnTuple(host.events, conn);
   const received = host.segments.filter((r) => isAddressOf(host, r.dst) && (r.flags & TcpFlag.ACK) !== 0);
-  const copyKey = (s: TcpSegment): string => `${s.srcPort}>${s.dstPort}|${s.seq}|${s.payloadLength}`;
   // Data, with a FIN or without: a copy may carry the FIN queued behind it (tcp_retrans_try_collapse(), rto-copies.ts).
   const carriesData = (s: TcpSegment): boolean => s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0;
-  const sentKeys = host.segments.filter((s) => isAddressOf(host, s.src) && carriesData(s)).map(copyKey);
-  const repeated = new Set(sentKeys.filter((k, i) => sentKeys.indexOf(k) !== i));
-  // Data never acknowledged, or retransmitted and acknowledged in the end (the answer stops the timer).
+  const sentData = host.segments.filter((s) => isAddressOf(host, s.src) && carriesData(s));
+  const sameSocket = (a: TcpSegment, b: TcpSegment): boolean => a.srcPort === b.srcPort && a.dstPort === b.dstPort && a.dst === b.dst;
+  // Data never acknowledged, or resent later (whole, merged or cut to the MSS: carriesStart()) and acknowledged in the end.
   const isRetransmittedData = (s: TcpSegment): boolean =>
-    carriesData(s) && (repeated.has(copyKey(s)) || !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
+    carriesData(s) &&
+    (sentData.some((c) => c.timeUs >= s.timeUs && c !== s && sameSocket(c, s) && carriesStart(c, s)) ||
+      !received.some((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s)));
   const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).

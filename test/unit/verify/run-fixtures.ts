@@ -51,7 +51,8 @@ export function loadFixtureRun(
     | 'closing-fin-lost'
     | 'synack-held-dup-syn'
     | 'orphan-data-give-up'
-    | 'write-after-peer-close-quick-data',
+    | 'write-after-peer-close-quick-data'
+    | 'bulk-write-give-up',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }

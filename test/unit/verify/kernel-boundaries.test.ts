@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { rtoCopies } from '../../../src/analysis/rto-copies.js';
+import type { RunRecord } from '../../../src/analysis/run-record.js';
+import { TcpFlag } from '../../../src/observe/packet.js';
+import type { Check } from '../../../src/verify/verdict.js';
+import { verifyRun } from '../../../src/verify/verify-run.js';
+import { loadFixtureRun, segment, withSettings } from './run-fixtures.js';
+
+/*
+ * Teacher labs of 2026-12-07 (test/fixtures/labs/teacher/), each once a false verdict, recorded:
+ * - bulk-write-give-up: 100,000 bytes into a path that died after the handshake. The sender's capture shows the
+ *   first flight as GSO super-segments (7,240 bytes); the RTO resends one MSS (1,448 bytes) from snd_una.
+ */
+
+function failures(run: RunRecord): string[] {
+  return verifyRun(run, 'x', 0)
+    .checks.filter((c) => c.status === 'fail')
+    .map((c) => `${c.name}: ${c.observed}`);
+}
+
+function check(run: RunRecord, prefix: string): Check {
+  const found = verifyRun(run, 'x', 0).checks.find((c) => c.name.startsWith(prefix));
+  if (found === undefined) throw new Error(`no check named ${prefix}…`);
+  return found;
+}
+
+describe('RTO copies of a GSO super-segment (rto-copies.ts)', () => {
+  const data = (frame: number, atMs: number, seq: number, payloadLength: number) =>
+    segment(frame, atMs, '10.0.0.3:40000', '10.0.0.2:8080', TcpFlag.ACK | TcpFlag.PSH, { seq, payloadLength });
+
+  it('takes a later send that starts at the first byte as a copy, shorter or longer, and nothing that starts after it', () => {
+    const first = data(1, 0, 1000, 7240);
+    const next = data(2, 0.1, 8240, 7240);
+    const mss = data(3, 210, 1000, 1448);
+    const later = data(4, 220, 2448, 1448);
+    const merged = data(5, 630, 1000, 14480);
+    expect(rtoCopies([first, next, mss, later, merged], first).sends).toEqual([first, mss, merged]);
+  });
+});
+
+describe('recorded bulk-write-give-up run', () => {
+  it('passes: the 7,240-byte original and four 1,448-byte copies, then ETIMEDOUT by tcp_retries2=4', async () => {
+    const run = await loadFixtureRun('bulk-write-give-up');
+    expect(failures(run)).toEqual([]);
+    const data = check(run, 'data retransmissions');
+    expect(data.observed).toMatch(/^5 copies at 0, 0\.21\d, 0\.6\d+, 1\.4\d+, 3\.1\d+ s; gave up at 6\.\d+ s \(ETIMEDOUT\)/);
+  });
+
+  it('FAILs when tcp_retries2 should have kept it going (8): the give-up is early', async () => {
+    const run = withSettings(await loadFixtureRun('bulk-write-give-up'), 'client', { 'net.ipv4.tcp_retries2': '8' });
+    const data = check(run, 'data retransmissions');
+    expect(data.status).toBe('fail');
+    expect(data.observed).toMatch(/give-up early/);
+  });
+});
