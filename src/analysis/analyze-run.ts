@@ -69,7 +69,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
       name: host.name,
       address: host.address,
       settings: readHostKernelSettings(host),
-      samples: withExactStates(sampleStates(host.events), host.kernelEvents),
+      samples: withExactStates(sampleStates(host.events), host.events, host.kernelEvents, host.kernelSettings['net.ipv4.tcp_syncookies'] === '2'),
       synAckReplies: synAckRepliesOf(host.segments, (a) => isAddressOf(host, a), dropped, heldSends),
       heldSends,
       icmp: icmpReachingStack(rules, host),

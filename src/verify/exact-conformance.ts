@@ -6,7 +6,7 @@ import type { EndpointReplay, ReplayEntry } from '../analysis/endpoint-replay.js
 import { isAddressOf, relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { segmentEndpoints } from '../analysis/run-sockets.js';
 import { lastSampleBefore } from '../analysis/sampled-reads.js';
-import type { StateSample } from '../analysis/socket-timeline.js';
+import { failedConnectTransitions, type StateSample } from '../analysis/socket-timeline.js';
 import { describeCause } from './conformance.js';
 import { CAPTURE_ALLOWANCE_MS } from '../tcp/timing-model.js';
 import { CONFORMANCE_WORDS, type ConformanceWords } from '../messages/check-words/conformance-words.js';
@@ -72,11 +72,13 @@ export interface ExactJudgement {
 
 /** The exact transitions of a host's socket (`local`, `remote`), in time order. */
 export function exactTransitionsOf(host: RunHost, local: string, remote: string): ExactTransition[] {
+  const failed = failedConnectTransitions(host.events, host.kernelEvents);
   return (host.kernelEvents ?? []).filter(
     (e): e is ExactTransition =>
       e.kind === 'state' &&
       e.from !== undefined &&
       e.to !== undefined &&
+      !failed.has(e) &&
       (e.from === 'CLOSED' && e.to === 'SYN_SENT' ? synSentOwner(host, e) : e.local) === local &&
       e.remote === remote,
   );

@@ -4,12 +4,16 @@ import type { RunRecord } from '../../../src/analysis/run-record.js';
 import { TcpFlag } from '../../../src/observe/packet.js';
 import type { Check } from '../../../src/verify/verdict.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
-import { loadFixtureRun, segment, withSettings } from './run-fixtures.js';
+import { loadFixtureRun, segment, withHost, withSettings } from './run-fixtures.js';
 
 /*
- * Teacher labs of 2026-12-07 (test/fixtures/labs/teacher/), each once a false verdict, recorded:
+ * Three teacher labs of 2026-12-07 (test/fixtures/labs/teacher/), each once a false verdict, recorded:
  * - bulk-write-give-up: 100,000 bytes into a path that died after the handshake. The sender's capture shows the
  *   first flight as GSO super-segments (7,240 bytes); the RTO resends one MSS (1,448 bytes) from snd_una.
+ * - syncookies-always: tcp_syncookies=2, so no request socket; the child is traced LISTEN → SYN_RECEIVED →
+ *   ESTABLISHED 14 µs apart while the final ACK is processed.
+ * - tw-bound-no-timestamps: a bound connect() from a port whose 4-tuple a TIME_WAIT socket holds fails with
+ *   EADDRNOTAVAIL; the kernel traces the failed socket CLOSED → SYN_SENT → CLOSED on that 4-tuple.
  */
 
 function failures(run: RunRecord): string[] {
@@ -51,5 +55,37 @@ describe('recorded bulk-write-give-up run', () => {
     const data = check(run, 'data retransmissions');
     expect(data.status).toBe('fail');
     expect(data.observed).toMatch(/give-up early/);
+  });
+});
+
+describe('recorded syncookies-always run', () => {
+  it('passes: with tcp_syncookies=2 the server is never in SYN_RECEIVED, though its child is traced there for 14 µs', async () => {
+    const run = await loadFixtureRun('syncookies-always');
+    expect(failures(run)).toEqual([]);
+    expect(check(run, 'server never in SYN_RECEIVED').observed).toMatch(/^LISTEN → ESTABLISHED/);
+  });
+
+  it('FAILs "never SYN_RECEIVED" when the same trace comes from a host that kept request sockets (tcp_syncookies=1)', async () => {
+    const run = withSettings(await loadFixtureRun('syncookies-always'), 'server', { 'net.ipv4.tcp_syncookies': '1' });
+    const never = check(run, 'server never in SYN_RECEIVED');
+    expect(never.status).toBe('fail');
+    expect(never.observed).toMatch(/^SYN_RECEIVED at \+0\.0\d+ s/);
+  });
+});
+
+describe('recorded tw-bound-no-timestamps run', () => {
+  it('passes: the failed connect’s CLOSED → SYN_SENT → CLOSED is not the TIME_WAIT socket’s', async () => {
+    const run = await loadFixtureRun('tw-bound-no-timestamps');
+    expect(failures(run)).toEqual([]);
+    expect(check(run, 'connect() of client/c2').observed).toMatch(/EADDRNOTAVAIL/);
+  });
+
+  it('FAILs conformance when no connect() returned EADDRNOTAVAIL: the 4-tuple’s socket left TIME_WAIT for SYN_SENT', async () => {
+    const run = withHost(await loadFixtureRun('tw-bound-no-timestamps'), 'client', (h) => ({
+      events: h.events.map((e) => (e.type === 'connect-returned' && e.errno === 'EADDRNOTAVAIL' ? { ...e, errno: 'ok' } : e)),
+    }));
+    const conformance = check(run, 'client 198.');
+    expect(conformance.status).toBe('fail');
+    expect(conformance.observed).toMatch(/TIME_WAIT → SYN_SENT|after the socket was handed to a timewait socket/);
   });
 });

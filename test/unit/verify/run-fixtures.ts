@@ -52,7 +52,9 @@ export function loadFixtureRun(
     | 'synack-held-dup-syn'
     | 'orphan-data-give-up'
     | 'write-after-peer-close-quick-data'
-    | 'bulk-write-give-up',
+    | 'bulk-write-give-up'
+    | 'syncookies-always'
+    | 'tw-bound-no-timestamps',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
