@@ -1,4 +1,4 @@
-import { rtoCopies, type RtoCopies } from './rto-copies.js';
+import { fastRetransmitOf, rtoCopies, type RtoCopies } from './rto-copies.js';
 import { acknowledges, formatFlags, sequenceEnd, sequenceLength, TcpFlag, type IcmpMessage, type TcpSegment } from '../observe/packet.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -139,6 +139,8 @@ export interface ReplayInput {
   readonly endUs: number;
   /** The host's tcp_rto_min in ms (net.ipv4.tcp_rto_min_us), when recorded; else TCP_RTO_MIN. */
   readonly rtoMinMs?: number;
+  /** The host's duplicate-ACK threshold (net.ipv4.tcp_reordering: reorderingOf()), for fast retransmissions; else 3. */
+  readonly reordering?: number;
   /**
    * A passive socket's listener queue as sampled: every distinct reading of it from `fromUs` to `toUs`
    * (the reading in force at `fromUs` first), for reqsk_timer_handler()'s cut of the SYN-ACK limit.
@@ -559,13 +561,15 @@ export function replayEndpoint(input: ReplayInput): EndpointReplay {
    */
   /** The copies of a series sent on the RTO timer, read as the checks read them (rtoSeriesOf()). */
   function rtoSeries(copies: RtoCopies) {
+    const received = own.filter((r) => !isSent(r) && input.droppedBy?.(r) === undefined);
+    const fast = fastRetransmitOf(copies, received, input.reordering ?? 3) !== undefined;
     return rtoSeriesOf(
       copies.sends.map((c) => c.timeUs),
       input.icmp ?? [],
       splitSocketAddress(input.tuple.remote)?.address ?? '',
       input.rtoMinMs,
       settings.hz,
-      copies.probe !== undefined,
+      copies.probe !== undefined ? 'probe' : fast ? 'fast' : undefined,
     );
   }
 

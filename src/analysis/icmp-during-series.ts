@@ -57,7 +57,7 @@ export interface RtoSeries {
   readonly offsetsMs: readonly number[];
   readonly estimate: FinRtoEstimate;
   readonly icmp: IcmpDuringSeries;
-  /** The schedule options the copies give: the tail-loss probe and the RFC 6069 reverts. */
+  /** The schedule options the copies give: the tail-loss probe or fast retransmission, and the RFC 6069 reverts. */
   readonly options: RtoScheduleOptions;
 }
 
@@ -73,15 +73,23 @@ export function rtoSeriesOf(
   peer: string,
   recordedRtoMinMs: number | undefined,
   hz: number,
-  /** The second send is a tail-loss probe of a later segment (rto-copies.ts). */
-  probeFirst = false,
+  /** The second send is not an RTO retransmission: a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
+  firstRepeat?: 'probe' | 'fast',
 ): RtoSeries {
   const rtoMinMs = recordedRtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
   const firstUs = sendsUs[0] ?? 0;
   const offsetsMs = sendsUs.map((us) => (us - firstUs) / 1000);
-  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz, undefined, probeFirst).tlpAtMs === undefined ? 1 : 2;
+  // Either re-arms the RTO from itself: the gaps that measure the RTO start after it (estimateFinRto()).
+  const notRto = firstRepeat !== undefined;
+  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz, undefined, notRto).tlpAtMs === undefined ? 1 : 2;
   const errors = icmpDuringSeries(icmp, peer, sendsUs, firstRto);
-  const estimate = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto, probeFirst);
-  const options = { ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }), revertedAfterRto: errors.revertedAfterRto };
+  const estimated = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto, notRto);
+  const fastAtMs = firstRepeat === 'fast' ? offsetsMs[1] : undefined;
+  const estimate = fastAtMs === undefined ? estimated : { ...estimated, tlpAtMs: undefined };
+  const options = {
+    ...(estimate.tlpAtMs !== undefined && { tlpAtMs: estimate.tlpAtMs }),
+    ...(fastAtMs !== undefined && { fastRetransmitAtMs: fastAtMs }),
+    revertedAfterRto: errors.revertedAfterRto,
+  };
   return { offsetsMs, estimate, icmp: errors, options };
 }

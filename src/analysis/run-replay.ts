@@ -10,6 +10,7 @@ import { isAddressOf, type RunHost, type RunRecord, type StepRecord, recordEndUs
 import { listenStepBacklog, synQueueReadings } from './sampled-reads.js';
 import { isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { findInjectedSegments, segmentsOfTcp } from './injected-segments.js';
+import { reorderingOf } from './rto-copies.js';
 import { segmentEndpoints, segmentOfSocket, type SocketTuple } from './run-sockets.js';
 import { isLabSocket, portOf } from './socket-timeline.js';
 import { buildRuleTimeline, describeRuleDrop, icmpReachingStack, ruleDropOf, type RuleTimeline } from './rule-timeline.js';
@@ -56,6 +57,7 @@ export function replayRun(run: RunRecord, rules: RuleTimeline = buildRuleTimelin
             droppedBy,
             ...(error !== undefined && { error: { code: error.code, timeUs: error.timeUs } }),
             ...(rtoMinMs !== undefined && { rtoMinMs }),
+            reordering: reorderingOf(host.kernelSettings),
             ...(backlog !== undefined && { synQueueReadings: synQueueReadings(host, tuple.local, backlog) }),
             ...(acceptQueue !== undefined && { acceptQueue }),
             ...(deferred !== undefined && { deferred }),

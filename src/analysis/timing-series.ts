@@ -359,7 +359,7 @@ function predictorFor(
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
       const sendsUs = timerCopies.map((c) => sentOf(c) + record.startedUs);
-      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz, probeFirst);
+      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz, probeFirst ? 'probe' : undefined);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, o.rtoMs ?? estimate.rtoMs, { ...o, ...options }),
         hz,

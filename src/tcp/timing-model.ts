@@ -25,7 +25,7 @@ import { LINUX_TCP_CONSTANTS, resolveKernelSettings, type KernelSettings } from 
  */
 
 /** What a transmission was, as the model predicts it. */
-export type SendKind = 'original' | 'rto' | 'tlp';
+export type SendKind = 'original' | 'rto' | 'tlp' | 'fast';
 export type FailReason = 'count' | 'time' | 'user-timeout';
 
 /** A predicted retransmission schedule; all times are ms offsets from the first transmission. */
@@ -42,7 +42,7 @@ export interface RetransmissionSchedule {
   readonly failReason: FailReason;
   /**
    * For a 'user-timeout' give-up: the send the user timeout counts from (retrans_stamp: the first SYN, or
-   * the first RTO retransmission) and its length. The give-up is a deadline from that send, not an interval
+   * the first RTO or fast retransmission) and its length. The give-up is a deadline from that send, not an interval
    * from the last one: every timer is clamped to what is left (tcp_clamp_rto_to_user_timeout()).
    */
   readonly userTimeout?: { readonly fromIndex: number; readonly ms: number };
@@ -250,6 +250,13 @@ export interface RtoScheduleOptions extends ScheduleOptions {
    */
   readonly tlpAtMs?: number;
   /**
+   * Time of the first repeat when loss recovery sent it on the peer's ACKs, not the timer: duplicate ACKs or
+   * SACKs (tcp_fastretrans_alert(), RFC 6675, RFC 8985). It is a retransmission (retrans_stamp starts there,
+   * tcp_retransmit_skb()), and the RTO is re-armed from it without backoff (tcp_xmit_retransmit_queue() →
+   * tcp_reset_xmit_timer(icsk_rto)), so the first RTO retransmission comes one RTO after it.
+   */
+  readonly fastRetransmitAtMs?: number;
+  /**
    * The RTO retransmissions (1 = the first) after which an ICMP net or host unreachable quoting the segment
    * arrived before the timer fired again: each undoes one doubling (tcp_ipv4.c tcp_ld_RTO_revert(), RFC 6069:
    * backoff − 1, the timer re-armed from that copy's send time), so such a path is probed at the base RTO.
@@ -306,8 +313,18 @@ function simulateRtoTimer(
     intervalsMs.push(options.tlpAtMs);
     lastSendMs = options.tlpAtMs;
   }
-  let timerMs = rtoMs;
   let retransStampMs: number | undefined;
+  if (options.fastRetransmitAtMs !== undefined) {
+    if (!(options.fastRetransmitAtMs > 0)) {
+      throw new RangeError(`fastRetransmitAtMs: expected a positive time in ms (when the copy was sent), received ${options.fastRetransmitAtMs}`);
+    }
+    sends.push(options.fastRetransmitAtMs);
+    kinds.push('fast');
+    intervalsMs.push(options.fastRetransmitAtMs);
+    lastSendMs = options.fastRetransmitAtMs;
+    retransStampMs = options.fastRetransmitAtMs;
+  }
+  let timerMs = retransStampMs === undefined ? rtoMs : clampToUserTimeout(rtoMs, 0, settings);
   const baseRtoMs = rtoMs;
   let backoff = 0;
   let rtoCount = 0;
@@ -317,7 +334,7 @@ function simulateRtoTimer(
       const limitMs = settings.userTimeoutMs ?? tcpModelTimeoutMs(boundaryFor(rtoMs), LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS, rtoMaxMs);
       if (fireMs - retransStampMs >= limitMs) {
         if (settings.userTimeoutMs === undefined) return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'time' };
-        const userTimeout = { fromIndex: kinds.indexOf('rto'), ms: settings.userTimeoutMs };
+        const userTimeout = { fromIndex: kinds.findIndex((k) => k === 'rto' || k === 'fast'), ms: settings.userTimeoutMs };
         return { sends, kinds, intervalsMs, failAtMs: fireMs, failIntervalMs: timerMs, failReason: 'user-timeout', userTimeout };
       }
     }

@@ -11,7 +11,7 @@ import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replie
 import { fitOverRtos, fitRetransmissions, type ObservedSend } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import type { HeldSend } from '../analysis/held-sends.js';
-import { carriesStart, rtoCopies } from '../analysis/rto-copies.js';
+import { carriesStart, fastRetransmitOf, reorderingOf, rtoCopies, type FastRetransmit } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
@@ -462,6 +462,7 @@ export function checkDataRetransmits(
   evidence.push(
     ...extraLines(outcome, host.name, 'data'),
     ...data.held,
+    ...fastLine(run, host.name, data.fast),
     rtoLine(rtoMs, estimate),
     settingsLine(settings, [orphan ? 'tcp_orphan_retries' : 'tcp_retries2', 'tcp_rto_max_ms']),
     ...icmpLines(icmp, true),
@@ -516,7 +517,7 @@ function rtoSeriesOfSends(icmp: readonly IcmpMessage[], series: SentSeries, rtoM
     peer,
     rtoMinMs,
     hz,
-    series.probeFirst,
+    series.firstRepeat,
   );
 }
 
@@ -577,8 +578,9 @@ interface SentSeries {
   readonly tuple: SocketTuple;
   /** One line per copy whose time is not its capture time (it waited in the host's held queue). */
   readonly held: readonly Text[];
-  /** The second send is a tail-loss probe of a later segment (rto-copies.ts). */
-  readonly probeFirst?: boolean;
+  /** The second send is a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
+  readonly firstRepeat?: 'probe' | 'fast';
+  readonly fast?: FastRetransmit;
 }
 
 /**
@@ -602,13 +604,22 @@ function sentRetransmissions(
   const sentUs = (s: TcpSegment): number => heldSends.get(s.frame)?.sentUs ?? s.timeUs;
   const firstUs = sentUs(first);
   const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
-  const { sends: copies, probe } = rtoCopies(socketSent, first);
+  const timeline = rtoCopies(socketSent, first);
+  const { sends: copies, probe } = timeline;
+  const received = host.segments.filter((s) => s.src === first.dst && s.srcPort === first.dstPort && s.dst === first.src && s.dstPort === first.srcPort);
+  const fast = fastRetransmitOf(timeline, received, reorderingOf(host.kernelSettings));
   const sends = copies.map((s) => ({ offsetMs: (sentUs(s) - firstUs) / 1000, frame: s.frame, timeUs: sentUs(s) }));
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);
     return send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)];
   });
-  return { sends, firstUs, tuple: own, held, probeFirst: probe !== undefined };
+  return { sends, firstUs, tuple: own, held, firstRepeat: probe !== undefined ? 'probe' : fast !== undefined ? 'fast' : undefined, fast };
+}
+
+/** The evidence that a series' first repeat was a fast retransmission, and what set it off (none when it was not). */
+function fastLine(run: RunRecord, host: string, fast: FastRetransmit | undefined): Text[] {
+  if (fast === undefined) return [];
+  return [timingText((w) => w.fastRetransmitLine(host, fast.copy.frame, relTime(run, fast.copy.timeUs), fast.trigger.frame, fast.sack, fast.reordering))];
 }
 
 /** The evidence that copy `copy` of a series waited in `host`'s held queue, and what dates TCP's send of it. */

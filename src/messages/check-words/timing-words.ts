@@ -95,6 +95,8 @@ export interface RetransmissionWords {
   dataRsts(count: number): string;
   givesUpLabel(error: string): string;
   rtoLine(rtoMs: number, source: string, tlpAt: string | undefined): string;
+  /** Copy 2 was sent by loss recovery on the peer's duplicate ACKs (sack: one SACKed data above it; else the `reordering`-th). */
+  fastRetransmitLine(host: string, frame: number, at: string, triggerFrame: number, sack: boolean, reordering: number): string;
   noUserTimeout: string;
   synUserTimeout(ms: number, sources: readonly string[]): string;
   userTimeout(ms: number, sources: readonly string[]): string;
@@ -244,6 +246,8 @@ const en: RetransmissionWords = {
   dataRsts: (count) => `${count} RST sent (a socket that gives up on its data sends none)`,
   givesUpLabel: (error) => `gives up (${error}, CLOSED)`,
   rtoLine: (rtoMs, source, tlpAt) => `RTO ${rtoMs} ms (${source})${tlpAt === undefined ? '' : `; tail-loss probe at ${tlpAt} s`}`,
+  fastRetransmitLine: (host, frame, at, triggerFrame, sack, reordering) =>
+    `copy 2 (${host} capture #${frame}, ${at}) is a fast retransmission, not the timer's: ${sack ? `the peer's duplicate ACK #${triggerFrame} SACKs data above it` : `the peer's duplicate ACK #${triggerFrame} is number ${reordering} (tcp_reordering)`} (tcp_fastretrans_alert(), RFC 6675, RFC 8985); the RTO is re-armed from it`,
   noUserTimeout: 'TCP_USER_TIMEOUT not set by the lab: the give-up is tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) after the first RTO retransmission',
   userTimeout: (ms, sources) =>
     `TCP_USER_TIMEOUT ${ms} ms (${sources.join('; ')}): the give-up comes that long after the first RTO retransmission, the last RTO clamped to what is left (tcp_clamp_rto_to_user_timeout())`,
@@ -403,6 +407,8 @@ const zh: RetransmissionWords = {
   dataRsts: (count) => `发出了 ${count} 个 RST（放弃数据的套接字不发 RST）`,
   givesUpLabel: (error) => `放弃（${error}，CLOSED）`,
   rtoLine: (rtoMs, source, tlpAt) => `RTO ${rtoMs} ms（${source}）${tlpAt === undefined ? '' : `；${tlpAt} s 为尾部丢失探测（TLP）`}`,
+  fastRetransmitLine: (host, frame, at, triggerFrame, sack, reordering) =>
+    `第 2 份副本（${host} 抓包 #${frame}，${at}）是快速重传，不是定时器重传：${sack ? `对端的重复 ACK #${triggerFrame} 以 SACK 确认了其后的数据` : `对端的重复 ACK #${triggerFrame} 是第 ${reordering} 个（tcp_reordering）`}（tcp_fastretrans_alert()，RFC 6675、RFC 8985）；RTO 从它重新计时`,
   noUserTimeout: '实验没有设置 TCP_USER_TIMEOUT：放弃发生在第一次 RTO 重传之后 tcp_model_timeout(tcp_retries2, TCP_RTO_MIN) 时',
   userTimeout: (ms, sources) =>
     `TCP_USER_TIMEOUT ${ms} ms（${sources.join('；')}）：放弃发生在第一次 RTO 重传之后这么长的时间，最后一个 RTO 被截短为剩余的时间（tcp_clamp_rto_to_user_timeout()）`,

@@ -287,6 +287,8 @@ function describeModelledSeries(
     const m = fit.placement[timerIndex] ?? -1;
     const parts: Text[] = [headOf(series, copy, index, m), ...fateOf(copy)];
     if (fit.schedule.kinds[m] === 'tlp') parts.push({ en: 'a tail-loss probe, not an RTO retransmission', zh: '这是尾部丢失探测（TLP），不是 RTO 重传' });
+    if (fit.schedule.kinds[m] === 'fast')
+      parts.push({ en: 'a fast retransmission on the peer’s duplicate ACKs, not an RTO retransmission', zh: '这是对端重复 ACK 触发的快速重传，不是 RTO 重传' });
     let departs = false;
     const item = m >= 0 ? fit.items[m] : undefined;
     if (m < 0) {

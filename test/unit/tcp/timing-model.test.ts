@@ -73,6 +73,17 @@ describe('predictSynAckSchedule', () => {
   });
 });
 
+describe('a fast retransmission first (RtoScheduleOptions.fastRetransmitAtMs)', () => {
+  it('re-arms the RTO from itself and starts retrans_stamp: tcp_retries2=4 gives up 6.2 s after it, not after the first RTO copy', () => {
+    const observed = predictEstablishedSchedule({ tcp_retries2: 4 }, 200, { fastRetransmitAtMs: 1 });
+    expect(observed.kinds).toEqual(['original', 'fast', 'rto', 'rto', 'rto', 'rto']);
+    expect(observed.sends).toEqual([0, 1, 201, 601, 1401, 3001]);
+    expect(observed.failAtMs).toBe(6201);
+    const timerOnly = predictEstablishedSchedule({ tcp_retries2: 4 }, 200);
+    expect(timerOnly.failAtMs - (timerOnly.sends[1] ?? 0)).toBeGreaterThan(observed.failAtMs - 1);
+  });
+});
+
 describe('predictOrphanFinSchedule', () => {
   it('RTO 204 ms with a TLP at 205 ms: 8 RTO retransmissions, destroyed at the first fire after 102.2 s', () => {
     const observed = predictOrphanFinSchedule({}, 204, { tlpAtMs: 205 });

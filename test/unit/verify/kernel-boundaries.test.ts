@@ -89,3 +89,40 @@ describe('recorded tw-bound-no-timestamps run', () => {
     expect(conformance.observed).toMatch(/TIME_WAIT → SYN_SENT|after the socket was handed to a timewait socket/);
   });
 });
+
+/*
+ * fast-retransmit and sack-off-recovery: one data packet dropped mid-transfer. Its first repeat leaves on the peer's
+ * duplicate ACKs (one SACKing the next packet; or, with SACK off, the third), microseconds later, not an RTO later.
+ */
+describe('fast retransmissions (rto-copies.ts fastRetransmitOf())', () => {
+  /** The run without the peer's duplicate ACKs for the lost packet: nothing but the timer could have resent it. */
+  async function withoutDupAcks(name: 'fast-retransmit' | 'sack-off-recovery'): Promise<RunRecord> {
+    const run = await loadFixtureRun(name);
+    const client = run.hosts.find((h) => h.name === 'client');
+    const copy = client?.segments.find(
+      (s, i, all) => s.payloadLength > 0 && all.slice(0, i).some((o) => o.payloadLength > 0 && o.seq === s.seq && o.srcPort === s.srcPort),
+    );
+    if (copy === undefined) throw new Error('no repeated data segment in the fixture');
+    const isDupAck = (s: { srcPort: number; ack: number; payloadLength: number }): boolean => s.srcPort === 8080 && s.ack === copy.seq && s.payloadLength === 0;
+    return withHost(run, 'client', (h) => ({ segments: h.segments.filter((s) => !isDupAck(s)) }));
+  }
+
+  for (const [name, trigger] of [
+    ['fast-retransmit', /duplicate ACK #\d+ SACKs data above it/],
+    ['sack-off-recovery', /duplicate ACK #\d+ is number 3 \(tcp_reordering\)/],
+  ] as const) {
+    it(`${name}: passes, the copy named a fast retransmission and what set it off`, async () => {
+      const run = await loadFixtureRun(name);
+      expect(failures(run)).toEqual([]);
+      const data = check(run, 'data retransmissions');
+      expect(data.observed).toMatch(/^2 copies at 0, 0(\.00\d)? s; acknowledged/);
+      expect(data.evidence.join('\n')).toMatch(trigger);
+    });
+
+    it(`${name}: FAILs "early" when no duplicate ACK came before the copy`, async () => {
+      const data = check(await withoutDupAcks(name), 'data retransmissions');
+      expect(data.status).toBe('fail');
+      expect(data.observed).toMatch(/transmission 2 early/);
+    });
+  }
+});

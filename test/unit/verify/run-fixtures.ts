@@ -54,7 +54,9 @@ export function loadFixtureRun(
     | 'write-after-peer-close-quick-data'
     | 'bulk-write-give-up'
     | 'syncookies-always'
-    | 'tw-bound-no-timestamps',
+    | 'tw-bound-no-timestamps'
+    | 'fast-retransmit'
+    | 'sack-off-recovery',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
