@@ -40,7 +40,7 @@ export interface ReceiveDropRule {
   /** The predictable part of the rule; `ctState` as conntrackStateOf() models it (absent: a ctstate test fails). */
   readonly matches: (packet: RulePacket, ctState?: ConntrackState) => boolean;
   /** Matches with hidden state (rule-matcher.ts): the rule drops only some of what `matches` accepts. */
-  readonly unpredictable: readonly { readonly module: string; readonly text: string }[];
+  readonly unpredictable: readonly { readonly module: string; readonly text: string; readonly last: boolean }[];
 }
 
 const compiledDrops = new WeakMap<ParsedRule, ReceiveDropRule | 'not-a-receive-drop' | { unsupported: readonly string[] }>();
@@ -106,18 +106,43 @@ export function conntrackStateOf(host: RunHost, packet: RulePacket): ConntrackSt
  * Which of the segments a rule with hidden-state matches could have matched it dropped, decided from its
  * counter (`counted`): none when it reads 0, all when it reads at least their number; for `-m limit` alone
  * the first `counted` (xt_limit.c limit_mt(): the bucket starts full with --limit-burst credits, and a packet
- * matches while credit lasts — so the first ones are dropped, later ones pass). Otherwise undecided.
+ * matches while credit lasts — so the first ones are dropped, later ones pass); for one `-m statistic --mode nth`
+ * that ends the rule, the ones its counter picks when they number `counted` (nthOf()). Otherwise undecided.
  */
 export function decideUnpredictableDrops<P extends RulePacket>(
   candidates: readonly P[],
   counted: number | undefined,
-  modules: readonly string[],
+  unpredictable: readonly { readonly module: string; readonly text: string; readonly last: boolean }[],
 ): { dropped: readonly P[]; how: Text } | undefined {
   if (counted === undefined) return undefined;
   if (counted === 0) return { dropped: [], how: words((w) => w.counterZero) };
   if (counted >= candidates.length) return { dropped: candidates, how: words((w) => w.counterAll(counted, candidates.length)) };
-  if (modules.every((m) => m === 'limit')) return { dropped: candidates.slice(0, counted), how: words((w) => w.counterFirst(counted, candidates.length)) };
-  return undefined;
+  if (unpredictable.every((u) => u.module === 'limit'))
+    return { dropped: candidates.slice(0, counted), how: words((w) => w.counterFirst(counted, candidates.length)) };
+  const [only] = unpredictable;
+  const nth = unpredictable.length === 1 && only?.last === true ? nthOf(only.text) : undefined;
+  if (nth === undefined) return undefined;
+  const dropped = candidates.filter((_, i) => i >= nth.packet && (i - nth.packet) % nth.every === 0);
+  if (dropped.length !== counted) return undefined;
+  return { dropped, how: words((w) => w.counterNth(counted, candidates.length, nth.every, nth.packet)) };
+}
+
+/**
+ * `-m statistic --mode nth --every E [--packet P]`: the match hits packets P, P+E, P+2E, … (0-based) of those that reach it
+ * (xt_statistic.c statistic_mt(): the counter starts at E−1−P, as libxt_statistic sets it, and a packet matches when it wraps to 0;
+ * measured 2026-12-07, teacher lab fin-data-lost-once: `--every 100000 --packet 0` dropped the first FIN-bearing segment only).
+ */
+function nthOf(text: string): { every: number; packet: number } | undefined {
+  const words = text.split(/\s+/);
+  const value = (option: string): number | undefined => {
+    const i = words.indexOf(option);
+    const n = i < 0 ? undefined : Number(words[i + 1]);
+    return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+  };
+  if (words[words.indexOf('--mode') + 1] !== 'nth' || words.includes('!')) return undefined;
+  const every = value('--every');
+  const packet = words.includes('--packet') ? value('--packet') : 0;
+  return every === undefined || every < 1 || packet === undefined || packet >= every ? undefined : { every, packet };
 }
 
 /** The `-j` target of a rule spec, upper-cased (`''` when none). */
@@ -271,11 +296,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     );
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
-      const decided = decideUnpredictableDrops(
-        matched,
-        counted,
-        drop.unpredictable.map((u) => u.module),
-      );
+      const decided = decideUnpredictableDrops(matched, counted, drop.unpredictable);
       if (decided === undefined) {
         const text = words((w) => w.undecidedDrops(whereIn(w), what, counted, matched.length));
         warnings.push(text.en);

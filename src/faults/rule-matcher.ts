@@ -24,7 +24,8 @@ export type CompiledRule =
        * …), with their options: the rule matches *some* of the segments `matches` accepts; callers decide which
        * from the rule's counter and from which copies arrived (analysis/rule-timeline.ts).
        */
-      readonly unpredictable: readonly { readonly module: string; readonly text: string }[];
+      /** `last`: no predictable test follows it, so every packet the rest of the rule matches reaches it (and its counter). */
+      readonly unpredictable: readonly { readonly module: string; readonly text: string; readonly last: boolean }[];
     }
   | { readonly ok: false; readonly unsupported: readonly string[] };
 
@@ -106,7 +107,7 @@ const KNOWN_OPTIONS = new Set([
 export function compileRule(spec: readonly string[]): CompiledRule {
   const tests: Test[] = [];
   const unsupported: string[] = [];
-  const unpredictable: { module: string; text: string }[] = [];
+  const unpredictable: { module: string; text: string; testsBefore: number }[] = [];
   let target: string | undefined;
   let negate = false;
   const add = (test: Test): void => {
@@ -193,7 +194,7 @@ export function compileRule(spec: readonly string[]): CompiledRule {
             words.push(spec[i + 1] as string);
             i++;
           }
-          unpredictable.push({ module, text: words.join(' ') });
+          unpredictable.push({ module, text: words.join(' '), testsBefore: tests.length });
         } else if (!ACCEPTED_MODULES.has(module)) unsupported.push(`-m ${module}`);
         negate = false;
         break;
@@ -227,7 +228,12 @@ export function compileRule(spec: readonly string[]): CompiledRule {
     }
   }
   if (unsupported.length > 0) return { ok: false, unsupported };
-  return { ok: true, target, matches: (packet, where) => tests.every((test) => test(packet, where)), unpredictable };
+  return {
+    ok: true,
+    target,
+    matches: (packet, where) => tests.every((test) => test(packet, where)),
+    unpredictable: unpredictable.map(({ module, text, testsBefore }) => ({ module, text, last: testsBefore === tests.length })),
+  };
 }
 
 /** `-p` values (iptables and ip6tables, case-insensitive: names and protocol numbers) → what they select. */

@@ -324,6 +324,7 @@ export interface ReplayWords {
   counterZero: string;
   counterAll(counted: number, matching: number): string;
   counterFirst(counted: number, matching: number): string;
+  counterNth(counted: number, matching: number, every: number, packet: number): string;
   softErrorLine(errors: number, frame: number, type: number, code: number, softError: string): string;
   revertLine(retransmissions: readonly number[]): string;
 }
@@ -367,6 +368,8 @@ const replayEn: ReplayWords = {
   counterZero: 'its counter reads 0: none dropped',
   counterAll: (counted, matching) => `its counter reads ${counted}: all ${matching} matching segment(s) dropped`,
   counterFirst: (counted, matching) => `its counter reads ${counted} of ${matching} matching: the first ${counted} (limit_mt(): the bucket starts full)`,
+  counterNth: (counted, matching, every, packet) =>
+    `its counter reads ${counted} of ${matching} matching: packet ${packet + 1} and every ${every}th after it (statistic_mt() nth mode)`,
   softErrorLine: (errors, frame, type, code, softError) =>
     `${errors} ICMP error(s) from the peer during the series (last: frame #${frame}, type ${type} code ${code}): a soft error on a synchronized socket, reported at the give-up as ${softError} (tcp_v4_err(), tcp_write_err())`,
   revertLine: (retransmissions) =>
@@ -410,6 +413,8 @@ const replayZh: ReplayWords = {
   counterZero: '计数器为 0：没有丢弃任何数据包',
   counterAll: (counted, matching) => `计数器为 ${counted}：${matching} 个匹配的报文段全部被丢弃`,
   counterFirst: (counted, matching) => `计数器为 ${counted}（共 ${matching} 个匹配）：前 ${counted} 个被丢弃（limit_mt()：令牌桶初始为满）`,
+  counterNth: (counted, matching, every, packet) =>
+    `计数器为 ${counted}（共 ${matching} 个匹配）：第 ${packet + 1} 个起每 ${every} 个丢弃一个（statistic_mt() 的 nth 模式）`,
   softErrorLine: (errors, frame, type, code, softError) =>
     `重传期间收到对端 ${errors} 个 ICMP 差错（最后一个：第 ${frame} 帧，类型 ${type} 代码 ${code}）：对已同步的套接字这是软错误，放弃时报告为 ${softError}（tcp_v4_err()，tcp_write_err()）`,
   revertLine: (retransmissions) => `RFC 6069：第 ${retransmissions.join('、')} 次 RTO 重传之后收到的网络/主机不可达各撤销了一次退避翻倍（tcp_ld_RTO_revert()）`,

@@ -36,11 +36,25 @@ describe('rules with hidden-state matches (-m limit, -m statistic, …): decided
 
   it('decideUnpredictableDrops: 0, all, the first N for -m limit, undecided for -m statistic', () => {
     const c = [1, 2, 3].map((f) => segment(f, f * 1000, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK));
-    expect(decideUnpredictableDrops(c, 0, ['statistic'])?.dropped).toEqual([]);
-    expect(decideUnpredictableDrops(c, 3, ['statistic'])?.dropped).toEqual(c);
-    expect(decideUnpredictableDrops(c, 1, ['limit'])?.dropped).toEqual([c[0]]);
-    expect(decideUnpredictableDrops(c, 1, ['statistic'])).toBeUndefined();
-    expect(decideUnpredictableDrops(c, undefined, ['limit'])).toBeUndefined();
+    const random = [{ module: 'statistic', text: '-m statistic --mode random --probability 0.5', last: true }];
+    const limit = [{ module: 'limit', text: '-m limit --limit 1/hour', last: true }];
+    expect(decideUnpredictableDrops(c, 0, random)?.dropped).toEqual([]);
+    expect(decideUnpredictableDrops(c, 3, random)?.dropped).toEqual(c);
+    expect(decideUnpredictableDrops(c, 1, limit)?.dropped).toEqual([c[0]]);
+    expect(decideUnpredictableDrops(c, 1, random)).toBeUndefined();
+    expect(decideUnpredictableDrops(c, undefined, limit)).toBeUndefined();
+  });
+
+  it('decideUnpredictableDrops for -m statistic --mode nth ending the rule: packets P, P+E, … when the counter agrees', () => {
+    const c = [1, 2, 3, 4, 5].map((f) => segment(f, f * 1000, '10.0.0.2:8888', '10.0.0.3:40000', SYN_ACK));
+    const nth = (text: string, last = true) => [{ module: 'statistic', text, last }];
+    expect(decideUnpredictableDrops(c, 1, nth('-m statistic --mode nth --every 100 --packet 0'))?.dropped).toEqual([c[0]]);
+    expect(decideUnpredictableDrops(c, 2, nth('-m statistic --mode nth --every 2 --packet 1'))?.dropped).toEqual([c[1], c[3]]);
+    expect(decideUnpredictableDrops(c, 2, nth('-m statistic --mode nth --every 3'))?.dropped).toEqual([c[0], c[3]]);
+    // The counter disagrees, a later test decides which packets reach the counter, or the mode is random: undecided.
+    expect(decideUnpredictableDrops(c, 2, nth('-m statistic --mode nth --every 100 --packet 0'))).toBeUndefined();
+    expect(decideUnpredictableDrops(c, 1, nth('-m statistic --mode nth --every 100 --packet 0', false))).toBeUndefined();
+    expect(decideUnpredictableDrops(c, 1, nth('-m statistic --mode random --probability 0.2'))).toBeUndefined();
   });
 
   it('conntrack state: NEW until the host sent a packet in the reply direction of the 4-tuple, then ESTABLISHED', async () => {

@@ -73,7 +73,7 @@ describe('compileRule', () => {
   it('returns hidden-state matches (-m statistic, -m limit) as unpredictable, with their options, and matches the rest', () => {
     const compiled = compileRule('-p tcp -m statistic --mode random --probability 0.5 --dport 8888 -j DROP'.split(' '));
     if (!compiled.ok) throw new Error(compiled.unsupported.join());
-    expect(compiled.unpredictable).toEqual([{ module: 'statistic', text: '-m statistic --mode random --probability 0.5' }]);
+    expect(compiled.unpredictable).toEqual([{ module: 'statistic', text: '-m statistic --mode random --probability 0.5', last: false }]);
     expect(compiled.matches(seg({ dstPort: 8888 }), {})).toBe(true);
     expect(compiled.matches(seg({ dstPort: 9999 }), {})).toBe(false);
     const limit = compileRule('-p tcp --tcp-flags SYN,ACK SYN,ACK -m limit --limit 1/hour --limit-burst 1 -j DROP'.split(' '));

@@ -126,3 +126,24 @@ describe('fast retransmissions (rto-copies.ts fastRetransmitOf())', () => {
     });
   }
 });
+
+/*
+ * fin-data-lost-once: `-m statistic --mode nth --every 100000 --packet 0` on the server's INPUT drops the first segment
+ * carrying the client's FIN, the [FP.] of its close(); the RTO copy 0.2 s later is delivered. The rule's counter (1)
+ * and nth mode decide which segment it was (rule-timeline.ts decideUnpredictableDrops()).
+ */
+describe('recorded fin-data-lost-once run', () => {
+  it('passes: the first [FP.] is the dropped one, so CLOSE_WAIT comes with the copy', async () => {
+    const run = await loadFixtureRun('fin-data-lost-once');
+    expect(failures(run)).toEqual([]);
+    expect(check(run, 'FIN retransmissions').observed).toMatch(/^2 FINs at 0, 0\.2\d+ s; answered/);
+  });
+
+  it('FAILs conformance when the same counter is read for --packet 1: the second FIN would be the lost one', async () => {
+    const run = await loadFixtureRun('fin-data-lost-once');
+    const steps = run.lab.steps.map((s) => (s.kind === 'rule' ? { ...s, text: s.text.replace('--packet 0', '--packet 1') } : s));
+    const conformance = check({ ...run, lab: { ...run.lab, steps } }, 'server 198.');
+    expect(conformance.status).toBe('fail');
+    expect(conformance.observed).toMatch(/ESTABLISHED → CLOSE_WAIT at \+0\.\d+ s \(kernel-trace\.txt line \d+\) has no cause/);
+  });
+});

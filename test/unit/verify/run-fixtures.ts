@@ -56,7 +56,8 @@ export function loadFixtureRun(
     | 'syncookies-always'
     | 'tw-bound-no-timestamps'
     | 'fast-retransmit'
-    | 'sack-off-recovery',
+    | 'sack-off-recovery'
+    | 'fin-data-lost-once',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
