@@ -13,6 +13,7 @@ import { answerToSend } from '../analysis/timing-series.js';
 import type { HeldSend } from '../analysis/held-sends.js';
 import { carriesStart, fastRetransmitOf, reorderingOf, rtoCopies, type FastRetransmit } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
+import { ruleDropOf } from '../analysis/rule-timeline.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
@@ -606,7 +607,15 @@ function sentRetransmissions(
   const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
   const timeline = rtoCopies(socketSent, first);
   const { sends: copies, probe } = timeline;
-  const received = host.segments.filter((s) => s.src === first.dst && s.srcPort === first.dstPort && s.dst === first.src && s.dstPort === first.srcPort);
+  // What the socket's TCP received: the host's own firewall may have dropped some of the peer's ACKs.
+  const received = host.segments.filter(
+    (s) =>
+      s.src === first.dst &&
+      s.srcPort === first.dstPort &&
+      s.dst === first.src &&
+      s.dstPort === first.srcPort &&
+      ruleDropOf(analysis.rules, host.name, s.frame) === undefined,
+  );
   const fast = fastRetransmitOf(timeline, received, reorderingOf(host.kernelSettings));
   const sends = copies.map((s) => ({ offsetMs: (sentUs(s) - firstUs) / 1000, frame: s.frame, timeUs: sentUs(s) }));
   const held = copies.flatMap((s, index) => {
