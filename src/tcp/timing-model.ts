@@ -304,25 +304,20 @@ function simulateRtoTimer(
   const intervalsMs: number[] = [0];
   let rtoMs = Math.min(roundUpToJiffiesMs(initialRtoMs, settings.hz), rtoMaxMs);
   let lastSendMs = 0;
-  if (options.tlpAtMs !== undefined) {
-    if (!(options.tlpAtMs > 0)) {
-      throw new RangeError(`tlpAtMs: expected a positive time in ms (when the probe was sent), received ${options.tlpAtMs}`);
-    }
-    sends.push(options.tlpAtMs);
-    kinds.push('tlp');
-    intervalsMs.push(options.tlpAtMs);
-    lastSendMs = options.tlpAtMs;
-  }
   let retransStampMs: number | undefined;
-  if (options.fastRetransmitAtMs !== undefined) {
-    if (!(options.fastRetransmitAtMs > 0)) {
-      throw new RangeError(`fastRetransmitAtMs: expected a positive time in ms (when the copy was sent), received ${options.fastRetransmitAtMs}`);
-    }
-    sends.push(options.fastRetransmitAtMs);
-    kinds.push('fast');
-    intervalsMs.push(options.fastRetransmitAtMs);
-    lastSendMs = options.fastRetransmitAtMs;
-    retransStampMs = options.fastRetransmitAtMs;
+  // A repeat before the first RTO fire re-arms the timer from itself; only a fast retransmission is a retransmission (retrans_stamp).
+  for (const [option, kind] of [
+    ['tlpAtMs', 'tlp'],
+    ['fastRetransmitAtMs', 'fast'],
+  ] as const) {
+    const atMs = options[option];
+    if (atMs === undefined) continue;
+    if (!(atMs > 0)) throw new RangeError(`${option}: expected a positive time in ms (when it was sent), received ${atMs}`);
+    sends.push(atMs);
+    kinds.push(kind);
+    intervalsMs.push(atMs);
+    lastSendMs = atMs;
+    if (kind === 'fast') retransStampMs = atMs;
   }
   let timerMs = retransStampMs === undefined ? rtoMs : clampToUserTimeout(rtoMs, 0, settings);
   const baseRtoMs = rtoMs;
