@@ -163,6 +163,9 @@ export interface TimedRule {
   readonly fromUs: number;
   /** … to the end of its unrule step, or Infinity. */
   readonly untilUs: number;
+  /** Surely in place from the end of the rule step (µs) to the start of its unrule step (or Infinity). */
+  readonly surelyFromUs: number;
+  readonly surelyUntilUs: number;
   /** Index of its step in the lab. */
   readonly labOrder: number;
   /** Frames of the host's capture this rule dropped, segments and ICMP messages (receive chains only). */
@@ -249,6 +252,8 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       counter,
       fromUs: added?.startUs ?? -Infinity,
       untilUs: removed?.endUs ?? Infinity,
+      surelyFromUs: added?.endUs ?? Infinity,
+      surelyUntilUs: removed?.startUs ?? Infinity,
       labOrder: index,
       droppedFrames: [],
     });
@@ -308,6 +313,18 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       decide(rule.host, decision);
       matched = [...decided.dropped];
     }
+    if (counted !== undefined && counted < matched.length) {
+      const { kept, delivered } = uncountedAtEdges(matched, counted, rule);
+      if (delivered.length > 0) {
+        notes
+          .get(rule.host)
+          ?.push(
+            `rule ${rule.name} counted ${counted} drop(s) of ${matched.length} matching packet(s); #${delivered.map((d) => d.frame).join(', #')} arrived ` +
+              'while the rule was being added or removed, so they are taken as delivered (before the insert, after the delete)',
+          );
+      }
+      matched = kept;
+    }
     if (counted === 0) {
       if (matched.length > 0) warnings.push(`${where} matches ${matched.length} captured packet(s) but its counter is 0: they are drawn as delivered`);
       continue;
@@ -332,6 +349,24 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
   }
   return { rules: drafts, drops, notes, warnings, decisions, zh: { decisions: decisionsZh } };
+}
+
+/**
+ * The matching packets the counter did not count, when they arrived while the rule step or unrule step ran:
+ * before the insert took effect (the earliest of the rule step's), or after the delete (the latest of the
+ * unrule step's: its counters are read just before the delete, in the same command). The counter is the proof
+ * of how many it dropped; packets in the middle, when the rule was surely in place, are never taken out.
+ */
+function uncountedAtEdges<T extends { readonly timeUs: number; readonly frame: number }>(
+  matched: readonly T[],
+  counted: number,
+  rule: Pick<TimedRule, 'surelyFromUs' | 'surelyUntilUs'>,
+): { kept: T[]; delivered: T[] } {
+  const kept = [...matched].sort((a, b) => a.timeUs - b.timeUs);
+  const delivered: T[] = [];
+  while (kept.length > counted && (kept[0]?.timeUs ?? Infinity) < rule.surelyFromUs) delivered.push(kept.shift() as T);
+  while (kept.length > counted && (kept.at(-1)?.timeUs ?? -Infinity) > rule.surelyUntilUs) delivered.push(kept.pop() as T);
+  return { kept, delivered };
 }
 
 /** The rule that dropped the packet `frame` of `host`'s capture before TCP saw it, if any. */

@@ -59,10 +59,6 @@ interface PathRule {
   /** The host the rule is on: its capture tells each segment's conntrack state (conntrackStateOf()). */
   readonly host: RunHost | undefined;
   readonly compiled: CompiledRule;
-  /** Surely in place from (µs). */
-  readonly surelyFromUs: number;
-  /** Surely in place until (µs). */
-  readonly surelyUntilUs: number;
 }
 
 /** The sentence in every language, from the words of consistency checks. */
@@ -118,7 +114,7 @@ function checkReceiveCounter(
   for (const segment of arrivals) {
     if (!matches(entry, segment, 'receive')) continue;
     const earlier = path.slice(0, index);
-    const inPlaceSurely = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
+    const inPlaceSurely = segment.timeUs > entry.rule.surelyFromUs && segment.timeUs < entry.rule.surelyUntilUs;
     if (inPlaceSurely && segment.timeUs <= endOfStepsUs && !earlier.some((e) => mightTake(e, segment, 'receive'))) surely.push(segment);
     if (segment.timeUs >= rule.fromUs && segment.timeUs <= rule.untilUs && !earlier.some((e) => surelyTakes(e, segment, 'receive'))) possibly.push(segment);
   }
@@ -160,8 +156,8 @@ function checkSendPassage(
   if ((rule.target !== 'DROP' && rule.target !== 'REJECT') || hasHiddenState(entry)) return undefined;
   const passed = departures.filter(
     (s) =>
-      s.timeUs > entry.surelyFromUs &&
-      s.timeUs < entry.surelyUntilUs &&
+      s.timeUs > entry.rule.surelyFromUs &&
+      s.timeUs < entry.rule.surelyUntilUs &&
       s.timeUs <= endOfStepsUs &&
       matches(entry, s, 'send') &&
       !path.slice(0, index).some((e) => mightTake(e, s, 'send')),
@@ -184,15 +180,10 @@ function checkSendPassage(
 }
 
 function toPathRule(run: RunRecord, rule: TimedRule): PathRule {
-  const added = run.steps.find((s) => s.index === rule.labOrder);
-  const removalIndex = run.lab.steps.findIndex((s, i) => i > rule.labOrder && s.kind === 'unrule' && s.host === rule.host && s.name === rule.name);
-  const removed = run.steps.find((s) => s.index === removalIndex);
   return {
     rule,
     host: run.hosts.find((h) => h.name === rule.host),
     compiled: compileRule(rule.parsed.spec),
-    surelyFromUs: added?.endUs ?? Infinity,
-    surelyUntilUs: removed?.startUs ?? Infinity,
   };
 }
 
@@ -221,7 +212,7 @@ function mightTake(entry: PathRule, segment: RulePacket, direction: 'receive' | 
 
 /** An earlier terminal rule surely in place that matches the segment: it never reached the rule judged. */
 function surelyTakes(entry: PathRule, segment: RulePacket, direction: 'receive' | 'send'): boolean {
-  const inPlace = segment.timeUs > entry.surelyFromUs && segment.timeUs < entry.surelyUntilUs;
+  const inPlace = segment.timeUs > entry.rule.surelyFromUs && segment.timeUs < entry.rule.surelyUntilUs;
   return inPlace && TERMINAL_TARGETS.has(entry.rule.target) && !hasHiddenState(entry) && matches(entry, segment, direction);
 }
 
