@@ -9,6 +9,7 @@ import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-tr
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { heldSendsOf, type HeldSend } from './held-sends.js';
+import { deferredSendsOf, type DeferredSend } from './deferred-sends.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
@@ -41,6 +42,8 @@ export interface HostAnalysis {
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
   /** Frames of this host's capture that a `hold` kept queued → when TCP sent them (held-sends.ts). */
   readonly heldSends: ReadonlyMap<number, HeldSend>;
+  /** Retransmissions of this host's capture whose timer fired while the copy before was still queued in the host (deferred-sends.ts). */
+  readonly deferredSends: ReadonlyMap<number, DeferredSend>;
   /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
   readonly icmp: readonly IcmpMessage[];
 }
@@ -72,6 +75,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
       samples: withExactStates(sampleStates(host.events), host.events, host.kernelEvents, host.kernelSettings['net.ipv4.tcp_syncookies'] === '2'),
       synAckReplies: synAckRepliesOf(host.segments, (a) => isAddressOf(host, a), dropped, heldSends),
       heldSends,
+      deferredSends: deferredSendsOf(host),
       icmp: icmpReachingStack(rules, host),
     };
   });

@@ -75,15 +75,17 @@ export function rtoSeriesOf(
   hz: number,
   /** The second send is not an RTO retransmission: a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
   firstRepeat?: 'probe' | 'fast',
+  /** Moments (ms from the first send) at which TCP restarted the timer by sending a copy that had waited (deferred-sends.ts). */
+  restartsMs: readonly number[] = [],
 ): RtoSeries {
   const rtoMinMs = recordedRtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;
   const firstUs = sendsUs[0] ?? 0;
   const offsetsMs = sendsUs.map((us) => (us - firstUs) / 1000);
   // Either re-arms the RTO from itself: the gaps that measure the RTO start after it (estimateFinRto()).
   const notRto = firstRepeat !== undefined;
-  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz, undefined, notRto).tlpAtMs === undefined ? 1 : 2;
+  const firstRto = estimateFinRto(offsetsMs, rtoMinMs, hz, undefined, notRto, restartsMs).tlpAtMs === undefined ? 1 : 2;
   const errors = icmpDuringSeries(icmp, peer, sendsUs, firstRto);
-  const estimated = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto, notRto);
+  const estimated = estimateFinRto(offsetsMs, rtoMinMs, hz, errors.revertedAfterRto, notRto, restartsMs);
   const fastAtMs = firstRepeat === 'fast' ? offsetsMs[1] : undefined;
   const estimate = fastAtMs === undefined ? estimated : { ...estimated, tlpAtMs: undefined };
   const options = {

@@ -30,8 +30,11 @@ import type { Text } from '../messages/text.js';
 /** One observed transmission: its offset from the first one and where it is in the capture. */
 export interface ObservedSend {
   readonly offsetMs: number;
+  /** The captured copy; 0 for a timer fire that sent nothing (`fireOnly`). */
   readonly frame: number;
   readonly timeUs: number;
+  /** A fire of the timer that found the last copy still queued in the host: counted, never captured (deferred-sends.ts). */
+  readonly fireOnly?: true;
 }
 
 /**
@@ -402,8 +405,13 @@ export function estimateFinRto(
   revertedAfterRto?: ReadonlySet<number>,
   /** The first repeat is a tail-loss probe of a later segment (RtoCopies.probe). */
   probeFirst = false,
+  /** Moments at which TCP restarted the timer between two sends (a deferred copy's send): the gap after runs from there. */
+  restartsMs: readonly number[] = [],
 ): FinRtoEstimate {
-  const gaps = offsetsMs.slice(1).map((t, i) => t - (offsetsMs[i] ?? 0));
+  const gaps = offsetsMs.slice(1).map((t, i) => {
+    const from = offsetsMs[i] ?? 0;
+    return t - Math.max(from, ...restartsMs.filter((r) => r > from && r < t));
+  });
   const [first, second] = gaps;
   // A probe of a lone segment waits about one RTO (capped at it); one sent with more in flight resends the last segment
   // after 2·srtt + 2 jiffies (tcp_schedule_loss_probe()), sooner than any RTO: the caller knows it (rto-copies.ts).

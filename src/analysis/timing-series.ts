@@ -13,6 +13,7 @@ import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import { retransmissionKey, type TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
+import { timerFiresOf, type DeferredSend } from './deferred-sends.js';
 import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -51,7 +52,13 @@ export interface SeriesGiveUp {
 }
 
 export type SeriesModel =
-  | { readonly kind: 'fitted'; readonly fit: ScheduleFit; readonly settings: string }
+  | {
+      readonly kind: 'fitted';
+      readonly fit: ScheduleFit;
+      readonly settings: string;
+      /** Index in the fit's sends of each timer copy (fires that sent nothing come between: deferred-sends.ts). */
+      readonly sendOfCopy: readonly number[];
+    }
   | { readonly kind: 'missing-settings'; readonly missing: readonly string[] }
   | { readonly kind: 'no-host' }
   /** A FIN after shutdown(): tcp_retries2 applies, which this model does not cover. */
@@ -111,6 +118,7 @@ export function analyseSeries(
     readonly settings: HostKernelSettings;
     readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }>;
     readonly heldSends: ReadonlyMap<number, HeldSend>;
+    readonly deferredSends: ReadonlyMap<number, DeferredSend>;
     readonly icmp: readonly IcmpMessage[];
   }[],
   segments: readonly TracedSegment[],
@@ -169,17 +177,25 @@ export function analyseSeries(
       const held = c.senderFrame === undefined ? undefined : host.heldSends.get(c.senderFrame);
       return held === undefined ? timeOfSegment(c) : held.sentUs - record.startedUs;
     };
-    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, sentOf, timeline?.probeFirst === true);
+    // A retransmission that waited for the copy before it to leave the host counts at its timer's fire (deferred-sends.ts).
+    const timer = timerFiresOf(
+      timerCopies.map((c) => ({ frame: c.senderFrame, timeUs: sentOf(c) + record.startedUs, traced: c })),
+      host.heldSends,
+      host.deferredSends,
+    );
+    const firesUs = timer.fires.map((f) => f.timeUs);
+    const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, firesUs, timer.restartsUs, timeline?.probeFirst === true);
     const giveUp = answer === undefined ? findGiveUp(record, runHost, series, modelKind) : undefined;
     let model: SeriesModel;
     if (predictor === 'not-modelled') model = { kind: 'not-modelled' };
     else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
     else {
-      const firstUs = sentOf(timerCopies[0] as TracedSegment);
-      const sends = timerCopies.map((c) => ({
-        offsetMs: (sentOf(c) - firstUs) / 1000,
-        frame: c.senderFrame ?? c.receiverFrame ?? 0,
-        timeUs: sentOf(c),
+      const firstUs = (firesUs[0] ?? record.startedUs) - record.startedUs;
+      const sends = timer.fires.map(({ timeUs, copy }) => ({
+        offsetMs: (timeUs - record.startedUs - firstUs) / 1000,
+        frame: copy === undefined ? 0 : (copy.traced.senderFrame ?? copy.traced.receiverFrame ?? 0),
+        timeUs: timeUs - record.startedUs,
+        ...(copy === undefined && { fireOnly: true as const }),
       }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
@@ -193,12 +209,16 @@ export function analyseSeries(
       );
       const answeredAtMs = stopsUs.length === 0 ? undefined : (Math.min(...stopsUs) - firstUs) / 1000;
       // A request's SYN-ACK replies restart its timer (tcp_check_req()).
-      const rearmedAtMs = modelKind === 'SYN-ACK' ? series.copies.filter((c) => replies.has(c.id)).map((c) => (sentOf(c) - firstUs) / 1000) : [];
+      const rearmedAtMs =
+        modelKind === 'SYN-ACK'
+          ? series.copies.filter((c) => replies.has(c.id)).map((c) => (sentOf(c) - firstUs) / 1000)
+          : timer.restartsUs.map((us) => (us - record.startedUs - firstUs) / 1000);
       const fitOptions = { placement: 'allow-gaps', ...(answeredAtMs !== undefined && { answeredAtMs }), rearmedAtMs } as const;
       const fitWith = (rtoMs?: number): ScheduleFit =>
         fitRetransmissions((o) => predictor.predict({ ...o, ...(rtoMs !== undefined && { rtoMs }) }), sends, observed, predictor.hz, fitOptions);
       const fit = predictor.rto === undefined ? fitWith() : fitOverRtos(predictor.rto, predictor.hz, fitWith).fit;
-      model = { kind: 'fitted', fit, settings: predictor.settings };
+      const sendOfCopy = timerCopies.map((c) => timer.fires.findIndex((f) => f.copy?.traced === c));
+      model = { kind: 'fitted', fit, settings: predictor.settings, sendOfCopy };
     }
     return {
       key,
@@ -314,7 +334,9 @@ function predictorFor(
   host: RunHost,
   analysed: { readonly settings: HostKernelSettings; readonly icmp: readonly IcmpMessage[] },
   timerCopies: readonly TracedSegment[],
-  sentOf: (copy: TracedSegment) => number,
+  /** When the timer sent each copy, or fired with nothing sent (absolute µs: timerFiresOf()). */
+  firesUs: readonly number[],
+  restartsUs: readonly number[],
   probeFirst: boolean,
 ): Predictor | { missing: string[] } | 'not-modelled' {
   const recorded = analysed.settings;
@@ -344,7 +366,7 @@ function predictorFor(
       const first = timerCopies[0] as TracedSegment;
       const { segment } = first;
       const deferred = deferredRequestOf(record, host, segment.srcPort, segmentEndpoints(segment).dst);
-      const firstUs = sentOf(first) + record.startedUs;
+      const firstUs = firesUs[0] ?? 0;
       const deferAccept = deferred === undefined ? undefined : { retrans: deferred.retrans, ackedAtMs: (deferred.ackedAtUs - firstUs) / 1000 };
       return {
         predict: (o) => predictSynAckSchedule(settings, { ...o, ...(deferAccept !== undefined && { deferAccept }) }),
@@ -358,8 +380,8 @@ function predictorFor(
       const missing = missingSettings(recorded, ['tcp_orphan_retries']);
       if (missing.length > 0) return { missing };
       const peer = (timerCopies[0] as TracedSegment).segment.dst;
-      const sendsUs = timerCopies.map((c) => sentOf(c) + record.startedUs);
-      const { estimate, options } = rtoSeriesOf(sendsUs, analysed.icmp, peer, recorded.rtoMinMs, hz, probeFirst ? 'probe' : undefined);
+      const restartsMs = restartsUs.map((us) => (us - (firesUs[0] ?? 0)) / 1000);
+      const { estimate, options } = rtoSeriesOf(firesUs, analysed.icmp, peer, recorded.rtoMinMs, hz, probeFirst ? 'probe' : undefined, restartsMs);
       return {
         predict: (o) => predictOrphanFinSchedule(settings, o.rtoMs ?? estimate.rtoMs, { ...o, ...options }),
         hz,

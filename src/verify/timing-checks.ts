@@ -4,16 +4,15 @@ import { deferredRequestOf } from '../analysis/accept-queue.js';
 import { analyzeRun, hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { missingSettings, readHostKernelSettings } from '../analysis/host-kernel-settings.js';
 import { connTimerOptions } from '../analysis/conn-timer-options.js';
-import { hostOf, isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
+import { hostOf, isAddressOf, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { findConnTuple, firstConnectConn, firstListenPort, segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { listenStepBacklog, sampledDisappearance, synAckDropLimits, synQueueReadings, type ObservedGiveUp } from '../analysis/sampled-reads.js';
 import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replies.js';
-import { fitOverRtos, fitRetransmissions, type ObservedSend } from '../analysis/timing-fit.js';
+import { fitOverRtos, fitRetransmissions } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
-import type { HeldSend } from '../analysis/held-sends.js';
-import { carriesStart, fastRetransmitOf, reorderingOf, rtoCopies, type FastRetransmit } from '../analysis/rto-copies.js';
+import { fastLine, sentRetransmissions, type SentSeries } from './sent-series.js';
+import { carriesStart } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
-import { ruleDropOf } from '../analysis/rule-timeline.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
 import { assertNever } from '../assert-never.js';
 import type { Expectation } from '../lab/model.js';
@@ -119,7 +118,10 @@ export function checkSynRetransmits(
   const userTimeoutMs = options?.userTimeoutMs;
   const settings = { ...recorded.settings, userTimeoutMs };
   const answer = answeredAt(run, analysis, host, syns);
-  const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings), answer?.fit);
+  const outcome = fitRetransmissions((options) => predictSynSchedule(settings, options), syns.sends, giveUp, hzOf(settings), {
+    ...answer?.fit,
+    rearmedAtMs: syns.restartsMs,
+  });
   const { schedule } = outcome;
   const problems = [...outcome.departures];
   // An answering RST makes connect() fail with ECONNREFUSED (tcp_reset()); only an unanswered series must end in ETIMEDOUT.
@@ -323,7 +325,10 @@ export function checkFinRetransmits(
   // Answered, the socket lives on (FIN_WAIT_2, TIME_WAIT, CLOSED): its later end is no give-up.
   const giveUp = answer !== undefined ? undefined : (closed ?? (gone === undefined ? undefined : sampledDisappearance(host, gone, fins.sends, fins.firstUs)));
   const { fit: outcome, rtoMs } = fitOverRtos(estimate, hz, (rto) =>
-    fitRetransmissions((options) => predictOrphanFinSchedule(settings, rto, { ...options, ...rtoOptions }), fins.sends, giveUp, hz, answer?.fit),
+    fitRetransmissions((options) => predictOrphanFinSchedule(settings, rto, { ...options, ...rtoOptions }), fins.sends, giveUp, hz, {
+      ...answer?.fit,
+      rearmedAtMs: fins.restartsMs,
+    }),
   );
   const { schedule } = outcome;
   const problems = [...outcome.departures];
@@ -446,7 +451,10 @@ export function checkDataRetransmits(
         : (exactClose(host, data.tuple, ['ESTABLISHED', 'CLOSE_WAIT'], data.firstUs) ?? synGiveUp(host, undefined, failure, failOffsetMs, data.firstUs));
   const predict = orphan ? predictOrphanFinSchedule : predictEstablishedSchedule;
   const { fit: outcome, rtoMs } = fitOverRtos(estimate, hz, (rto) =>
-    fitRetransmissions((options) => predict(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, answer?.fit),
+    fitRetransmissions((options) => predict(settings, rto, { ...options, ...rtoOptions }), data.sends, giveUp, hz, {
+      ...answer?.fit,
+      rearmedAtMs: data.restartsMs,
+    }),
   );
   const { schedule } = outcome;
   const problems = [...outcome.departures];
@@ -519,6 +527,7 @@ function rtoSeriesOfSends(icmp: readonly IcmpMessage[], series: SentSeries, rtoM
     rtoMinMs,
     hz,
     series.firstRepeat,
+    series.restartsMs,
   );
 }
 
@@ -571,76 +580,6 @@ function giveUpTime(w: TimingWords, giveUp: ObservedGiveUp): string {
 }
 
 // ---- shared machinery
-
-interface SentSeries {
-  readonly sends: ObservedSend[];
-  /** When TCP sent the first copy: its capture time, or, for a copy a `hold` step held, when TCP sent it (held-sends.ts). */
-  readonly firstUs: number;
-  readonly tuple: SocketTuple;
-  /** One line per copy whose time is not its capture time (it waited in the host's held queue). */
-  readonly held: readonly Text[];
-  /** The second send is a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
-  readonly firstRepeat?: 'probe' | 'fast';
-  readonly fast?: FastRetransmit;
-}
-
-/**
- * The sends of one socket's retransmitted segment in the host's capture: segments from the host
- * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number,
- * each timed when TCP sent it (a copy a hold kept queued is captured at its release: analysis/held-sends.ts).
- */
-function sentRetransmissions(
-  run: RunRecord,
-  analysis: RunAnalysis,
-  host: RunHost,
-  tuple: SocketTuple | undefined,
-  isKind: (s: TcpSegment) => boolean,
-): SentSeries {
-  const candidates = host.segments.filter((s) => isAddressOf(host, s.src) && isKind(s));
-  const first = candidates.find((s) => tuple === undefined || (segmentEndpoints(s).src === tuple.local && segmentEndpoints(s).dst === tuple.remote));
-  if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' }, held: [] };
-  const ends = segmentEndpoints(first);
-  const own: SocketTuple = { local: ends.src, remote: ends.dst };
-  const heldSends = hostAnalysisOf(analysis, host.name).heldSends;
-  const sentUs = (s: TcpSegment): number => heldSends.get(s.frame)?.sentUs ?? s.timeUs;
-  const firstUs = sentUs(first);
-  const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
-  const timeline = rtoCopies(socketSent, first);
-  const { sends: copies, probe } = timeline;
-  // What the socket's TCP received: the host's own firewall may have dropped some of the peer's ACKs.
-  const received = host.segments.filter(
-    (s) =>
-      s.src === first.dst &&
-      s.srcPort === first.dstPort &&
-      s.dst === first.src &&
-      s.dstPort === first.srcPort &&
-      ruleDropOf(analysis.rules, host.name, s.frame) === undefined,
-  );
-  const fast = fastRetransmitOf(timeline, received, reorderingOf(host.kernelSettings));
-  const sends = copies.map((s) => ({ offsetMs: (sentUs(s) - firstUs) / 1000, frame: s.frame, timeUs: sentUs(s) }));
-  const held = copies.flatMap((s, index) => {
-    const send = heldSends.get(s.frame);
-    return send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)];
-  });
-  return { sends, firstUs, tuple: own, held, firstRepeat: probe !== undefined ? 'probe' : fast !== undefined ? 'fast' : undefined, fast };
-}
-
-/** The evidence that a series' first repeat was a fast retransmission, and what set it off (none when it was not). */
-function fastLine(run: RunRecord, host: string, fast: FastRetransmit | undefined): Text[] {
-  if (fast === undefined) return [];
-  return [timingText((w) => w.fastRetransmitLine(host, fast.copy.frame, relTime(run, fast.copy.timeUs), fast.trigger.frame, fast.sack, fast.reordering))];
-}
-
-/** The evidence that copy `copy` of a series waited in `host`'s held queue, and what dates TCP's send of it. */
-function heldLine(run: RunRecord, host: string, segment: TcpSegment, copy: number, send: HeldSend): Text {
-  const hold = send.holdStep + 1;
-  const release = send.releaseStep + 1;
-  const sentAt = relTime(run, send.sentUs);
-  const capturedAt = relTime(run, segment.timeUs);
-  const { how } = send;
-  if (how.kind === 'state' && copy === 1) return timingText((w) => w.heldFirstCopy(host, hold, sentAt, how.state, capturedAt, release, segment.frame));
-  return timingText((w) => w.heldCopy(host, copy, segment.frame, hold, release, sentAt, capturedAt, how.kind === 'syn-arrival' ? how.frame : undefined));
-}
 
 /**
  * The peer's answer to a series (the run analysis decides: timing-series.ts findAnswer()), as a fit option and an

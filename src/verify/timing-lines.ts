@@ -42,7 +42,13 @@ export function describeItems(
         return w.intervalItemLine(label, expected, window, interval, item.verdict);
       }
       const send = slotSends[item.index];
-      const where = isGiveUp ? (giveUp?.source[lang] ?? w.notObserved) : send === undefined ? w.notInCapture : w.captureFrame(host, send.frame);
+      const where = isGiveUp
+        ? (giveUp?.source[lang] ?? w.notObserved)
+        : send === undefined
+          ? w.notInCapture
+          : send.fireOnly
+            ? w.fireOnly
+            : w.captureFrame(host, send.frame);
       return w.itemLine(label, expected, window, item.observedMs === undefined ? undefined : seconds(item.observedMs), where, item.verdict);
     }),
   );
@@ -51,7 +57,10 @@ export function describeItems(
 /** Typed evidence of a fit: each observed send's frame and the model's window for every item. */
 export function fitRefs(host: string, firstUs: number, fit: ScheduleFit, kind: SentKind): Evidence[] {
   const what = TIMING_WORDS.en.segment(kind);
-  const refs: Evidence[] = segmentRefs(host, [...fit.slotSends.flatMap((s) => (s === undefined ? [] : [s.frame])), ...fit.extra.map((s) => s.frame)]);
+  const refs: Evidence[] = segmentRefs(host, [
+    ...fit.slotSends.flatMap((s) => (s === undefined || s.fireOnly ? [] : [s.frame])),
+    ...fit.extra.map((s) => s.frame),
+  ]);
   for (const item of fit.items) {
     if (item.earliestMs === undefined || item.latestMs === undefined) continue;
     const label = item.index === fit.schedule.sends.length ? `${host} gives up (${what})` : `${what} ${item.index + 1} from ${host}`;

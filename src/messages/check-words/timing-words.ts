@@ -49,6 +49,11 @@ export interface RetransmissionWords {
     capturedAt: string,
     synFrame: number | undefined,
   ): string;
+  /**
+   * Copy `copy` waited for the copy before it to leave the host: the timer fires that found it queued, when TCP sent
+   * it, and whether the socket's previous frame leaving sent it (`onRelease`) or a later fire of its own did.
+   */
+  deferredCopy(host: string, copy: number, frame: number, fires: string, sentAt: string, onRelease: boolean): string;
   icmpDropLine(host: string, frame: number, at: string, icmp: string): string;
 
   connectTimesOut(at: string, reason: FailReason): string;
@@ -130,6 +135,8 @@ export interface RetransmissionWords {
   ): string;
   notObserved: string;
   notInCapture: string;
+  /** Where a fire that sent nothing is observed: the trace, the last copy still queued. */
+  fireOnly: string;
   captureFrame(host: string, frame: number): string;
   extraLine(host: string, frame: number, kind: SentKind, at: string, modelSends: number): string;
   /** The model's inputs: each sysctl as recorded, else its default (`fallback`). */
@@ -191,6 +198,12 @@ const en: RetransmissionWords = {
   heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
     `copy ${copy} (#${frame}) waited in ${host}'s held queue (steps ${holdStep}–${releaseStep}): TCP sent it at ${sentAt} ` +
     `(${synFrame === undefined ? 'traced retransmission' : `on the SYN's arrival, ${host} capture #${synFrame}`}), captured at ${capturedAt} on release; times count from TCP's send`,
+  deferredCopy: (host, copy, frame, fires, sentAt, onRelease) =>
+    `copy ${copy} (#${frame}): the timer fired at ${fires} while the copy before was still queued in ${host} ` +
+    `(tcp_retransmit_skb err -EBUSY, skb_still_in_host_queue()); ` +
+    (onRelease
+      ? `TCP sent it at ${sentAt}, as that copy left (TSQ: tcp_tsq_write() → tcp_xmit_retransmit_queue()), and restarted the timer there; the schedule counts the fire`
+      : `a later fire sent it at ${sentAt}; the fires that sent nothing count in the schedule`),
   answerLine: (at, host, frame) =>
     `answered at ${at} s${frame === undefined ? '' : ` (${host} capture #${frame})`}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
   icmpDropLine: (host, frame, at, icmp) =>
@@ -279,6 +292,7 @@ const en: RetransmissionWords = {
     `and ${g.by} s (${g.source}) — ${g.why}, so it is judged by overlap — ${verdict}`,
   notObserved: 'not observed',
   notInCapture: 'not in the capture',
+  fireOnly: 'traced, nothing sent: the last copy was still queued in the host',
   captureFrame: CAPTURE_FRAME.en,
   extraLine: (host, frame, kind, at, modelSends) =>
     `${host} capture #${frame}: ${SENT_EN[kind].one} at ${at} s — unexpected: the model stops after ${modelSends}`,
@@ -354,6 +368,12 @@ const zh: RetransmissionWords = {
   heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
     `第 ${copy} 份副本（#${frame}）曾在 ${host} 被扣住的队列中等待（第 ${holdStep}–${releaseStep} 步）：TCP 在 ${sentAt} 发出它` +
     `（${synFrame === undefined ? 'tracepoint 记录的重传' : `SYN 到达之时，${host} 抓包 #${synFrame}`}），放行时才在 ${capturedAt} 被抓到；时间从 TCP 发出时算起`,
+  deferredCopy: (host, copy, frame, fires, sentAt, onRelease) =>
+    `第 ${copy} 份副本（#${frame}）：定时器在 ${fires} 到期时，前一份副本仍在 ${host} 的队列中` +
+    `（tcp_retransmit_skb 返回 -EBUSY，skb_still_in_host_queue()）；` +
+    (onRelease
+      ? `TCP 在 ${sentAt} 前一份离开时发出它（TSQ：tcp_tsq_write() → tcp_xmit_retransmit_queue()），并从那时重启定时器；时间表按定时器到期计`
+      : `之后的一次到期在 ${sentAt} 发出它；未发出报文的到期也计入时间表`),
   answerLine: (at, host, frame) =>
     `${at} s 收到应答${frame === undefined ? '' : `（${host} 抓包 #${frame}）`}：应答停止了重传定时器，因此之后的发送和放弃都不再到期`,
   icmpDropLine: (host, frame, at, icmp) =>
@@ -440,6 +460,7 @@ const zh: RetransmissionWords = {
     `因此按区间是否重叠判断——${VERDICT_ZH[verdict]}`,
   notObserved: '无记录',
   notInCapture: '抓包中没有',
+  fireOnly: 'tracepoint 记录，未发出：上一份副本仍在主机队列中',
   captureFrame: CAPTURE_FRAME.zh,
   extraLine: (host, frame, kind, at, modelSends) => `${host} 抓包 #${frame}：${at} s 的${SENT_ZH[kind].named}——意外：模型在 ${modelSends} 次发送后即停止`,
   settingsLine: (values, hz) =>

@@ -284,7 +284,7 @@ function describeModelledSeries(
       return;
     }
     const timerIndex = timerCopies.indexOf(copy);
-    const m = fit.placement[timerIndex] ?? -1;
+    const m = fit.placement[model.sendOfCopy[timerIndex] ?? -1] ?? -1;
     const parts: Text[] = [headOf(series, copy, index, m), ...fateOf(copy)];
     if (fit.schedule.kinds[m] === 'tlp') parts.push({ en: 'a tail-loss probe, not an RTO retransmission', zh: '这是尾部丢失探测（TLP），不是 RTO 重传' });
     if (fit.schedule.kinds[m] === 'fast')

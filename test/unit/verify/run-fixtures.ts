@@ -57,7 +57,8 @@ export function loadFixtureRun(
     | 'tw-bound-no-timestamps'
     | 'fast-retransmit'
     | 'sack-off-recovery'
-    | 'fin-data-lost-once',
+    | 'fin-data-lost-once'
+    | 'closing-fin-lost-deferred',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
