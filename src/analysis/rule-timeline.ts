@@ -2,7 +2,7 @@ import { parseRule, RuleError, type ParsedRule } from '../faults/iptables-rule.j
 import { matchCounterToRule, parseRuleCounters, type RuleCounter } from '../faults/rule-counters.js';
 import { compileRule, isTcpPacket, type ConntrackState, type RulePacket } from '../faults/rule-matcher.js';
 import type { IcmpMessage } from '../observe/packet.js';
-import { addressOfFamily, isAddressOf, type RunHost, type RunRecord } from './run-record.js';
+import { addressOfFamily, isAddressOf, stepsEndUs, type RunHost, type RunRecord } from './run-record.js';
 import { familyOf, type IpFamily } from '../lab/model.js';
 import { REPLAY_WORDS, type ReplayWords } from '../messages/check-words/conformance-words.js';
 import { say, type Text } from '../messages/text.js';
@@ -15,7 +15,9 @@ import { say, type Text } from '../messages/text.js';
  * (run/live-feed.ts).
  *
  * How it works. A rule is in place from the start of its `rule` step to the end of its `unrule` step
- * (or the end of the run). Only rules with a DROP or REJECT target matter. On a receive chain (INPUT,
+ * (or the end of the run). `unrule` swaps the rule for a count-only copy of its matches in one transaction, so
+ * the packets it matched after the delete are counted: of the matching packets in time order, the last that
+ * many were delivered (splitAtDelete()); older run folders fall back on uncountedAtEdges(). Only rules with a DROP or REJECT target matter. On a receive chain (INPUT,
  * PREROUTING) the receiver's capture still has the segment: the AF_PACKET tap runs in
  * `__netif_receive_skb_core()` (net/core/dev.c) before NF_INET_PRE_ROUTING, so the timeline attributes
  * each received segment to the first rule of the chain (the counter's position, else the lab's order)
@@ -163,6 +165,8 @@ export interface TimedRule {
   readonly fromUs: number;
   /** … to the end of its unrule step, or Infinity. */
   readonly untilUs: number;
+  /** Matching packets counted by the count-only rule `unrule` left in its place (step-runner.ts unruleArgv()), if recorded. */
+  readonly passedAfterDelete?: number;
   /** Surely in place from the end of the rule step (µs) to the start of its unrule step (or Infinity). */
   readonly surelyFromUs: number;
   readonly surelyUntilUs: number;
@@ -239,7 +243,10 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const removed = record.steps.find((s) => s.index === removalIndex);
     // A rule removed by unrule has no row at the end of the run: its counter was read just before the delete.
     const ruleHost = record.hosts.find((h) => h.name === step.host);
-    const readBeforeRemoval = removed === undefined ? undefined : ruleHost?.removedRuleCounters?.find((r) => r.rule === step.name)?.counters;
+    const removal = removed === undefined ? undefined : ruleHost?.removedRuleCounters?.find((r) => r.rule === step.name);
+    const readBeforeRemoval = removal?.counters;
+    const endCounters = parseRuleCounters((family === 6 ? ruleHost?.ruleCounters6 : ruleHost?.ruleCounters) ?? '');
+    const passedAfterDelete = removal?.passedComment === undefined ? undefined : endCounters.find((row) => row.comment === removal.passedComment)?.pkts;
     const counters = parseRuleCounters(readBeforeRemoval ?? (family === 6 ? ruleHost?.ruleCounters6 : ruleHost?.ruleCounters) ?? '');
     const counter =
       matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}`, family }), counters) ?? matchCounterToRule(parsed, counters);
@@ -256,12 +263,14 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       surelyUntilUs: removed?.startUs ?? Infinity,
       labOrder: index,
       droppedFrames: [],
+      ...(passedAfterDelete !== undefined && { passedAfterDelete }),
     });
   });
   // The chain is evaluated in rule order: the counter's position, else the order the lab added them.
   drafts.sort((x, y) => (x.counter?.num ?? 1e9) - (y.counter?.num ?? 1e9) || x.labOrder - y.labOrder);
 
   const drops = new Map<string, Map<number, RuleDrop>>(record.hosts.map((h) => [h.name, new Map()]));
+  const endOfStepsUs = stepsEndUs(record);
   for (const rule of drafts) {
     if (rule.target !== 'DROP' && rule.target !== 'REJECT') continue;
     const whereIn = (w: ReplayWords): string => w.ruleWhere(rule.name, rule.host, rule.parsed.chain);
@@ -290,15 +299,17 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const host = record.hosts.find((h) => h.name === rule.host);
     const hostDrops = drops.get(rule.host);
     if (host === undefined || hostDrops === undefined) continue;
-    let matched = [...host.segments, ...(host.icmp ?? [])].filter(
+    const matching = [...host.segments, ...(host.icmp ?? [])].filter(
       (s) =>
         s.family === rule.parsed.family &&
         isAddressOf(host, s.dst) &&
         !hostDrops.has(s.frame) &&
         s.timeUs >= rule.fromUs &&
-        s.timeUs <= rule.untilUs &&
         drop.matches(s, conntrackStateOf(host, s)),
     );
+    // Removed by unrule, the count-only rule left in its place counted every matching packet after the delete.
+    const afterDelete = rule.passedAfterDelete === undefined ? undefined : splitAtDelete(matching, rule.passedAfterDelete, endOfStepsUs);
+    let matched = afterDelete?.before ?? matching.filter((s) => s.timeUs <= rule.untilUs);
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
       const decided = decideUnpredictableDrops(matched, counted, drop.unpredictable);
@@ -314,7 +325,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
       matched = [...decided.dropped];
     }
     if (counted !== undefined && counted < matched.length) {
-      const { kept, delivered } = uncountedAtEdges(matched, counted, rule);
+      const { kept, delivered } = uncountedAtEdges(matched, counted, afterDelete === undefined ? rule : { ...rule, surelyUntilUs: Infinity });
       if (delivered.length > 0) {
         notes
           .get(rule.host)
@@ -349,6 +360,18 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
   }
   return { rules: drafts, drops, notes, warnings, decisions, zh: { decisions: decisionsZh } };
+}
+
+/**
+ * The matching packets (time order) before and after an unrule's delete, when the count-only rule that took the
+ * rule's place counted `passed` of them: the last `passed` before the end of the steps came after it. Undefined
+ * when that cannot be told: a matching packet after the last step (the counters were read a moment later, so
+ * it may or may not be counted), or more counted than captured.
+ */
+function splitAtDelete<T extends { readonly timeUs: number }>(matching: readonly T[], passed: number, endOfStepsUs: number): { before: T[] } | undefined {
+  const ordered = [...matching].sort((a, b) => a.timeUs - b.timeUs);
+  if (ordered.some((s) => s.timeUs > endOfStepsUs) || passed > ordered.length) return undefined;
+  return { before: ordered.slice(0, ordered.length - passed) };
 }
 
 /**

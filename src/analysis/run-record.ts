@@ -56,6 +56,8 @@ export interface RemovedRuleCounters {
   readonly rule: string;
   /** `iptables-save -c` output. */
   readonly counters: string;
+  /** The comment of the count-only rule the delete left in its place (step-runner.ts unruleArgv()); absent in older run folders. */
+  readonly passedComment?: string;
 }
 
 /** File of a host's run folder with the counters of the rules `unrule` removed. */

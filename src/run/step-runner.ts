@@ -5,7 +5,7 @@ import { REMOVED_RULE_COUNTERS_FILE, type RemovedRuleCounters } from '../analysi
 import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import { familyOf, labUsesIpv6, type Step, type StepKind } from '../lab/model.js';
-import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
+import { matchesOf, parseRule, type ParsedRule } from '../faults/iptables-rule.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
 import { formatEndpoint } from '../agent/socket-table.js';
@@ -89,19 +89,13 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   unrule: async (ctx, step) => {
     const added = ctx.rules.get(`${step.host}/${step.name}`);
     if (!added) throw new Error(`${step.host}: no rule named "${step.name}" was added`);
-    // One command: the counters just before the delete (a removed rule has no row in the end-of-run counters), then the delete.
     const host = ctx.lab.host(step.host);
-    const result = await ctx.lab.runtime.exec(host.handle, [
-      'sh',
-      '-c',
-      `${added.rule.tool}-save -c && exec ${added.rule.tool} "$@"`,
-      'unrule',
-      ...added.rule.deleteArgv,
-    ]);
+    const passed = `tcplab:${step.name}:passed:${Date.now().toString(36)}`;
+    const result = await ctx.lab.runtime.exec(host.handle, unruleArgv(added.rule, step.name, passed));
     if (result.exitCode !== 0) {
       throw new Error(`${step.host}: could not delete rule "${step.name}": ${added.rule.tool} ${added.rule.deleteArgv.join(' ')}: ${result.stderr.trim()}`);
     }
-    const line: RemovedRuleCounters = { rule: step.name, counters: result.stdout.toString('utf8') };
+    const line: RemovedRuleCounters = { rule: step.name, counters: result.stdout.toString('utf8'), passedComment: passed };
     appendFileSync(join(host.dir, REMOVED_RULE_COUNTERS_FILE), `${JSON.stringify(line)}\n`);
     ctx.rules.delete(`${step.host}/${step.name}`);
   },
@@ -242,6 +236,26 @@ function socketMatches(ctx: StepContext, host: string, event: AgentEvent, conn: 
   const known = ctx.connections.get(`${host}/${conn}`);
   if (!known) return false;
   return event.remote === known.remote && (known.local === undefined || event.local === known.local);
+}
+
+/**
+ * One command for `unrule`: the counters (a removed rule has no row in the end-of-run counters), then, in one
+ * iptables-restore transaction (atomic with the nf_tables backend), the delete and a count-only copy of the
+ * rule's matches in its place, commented `passed`. Every matching packet from then on is counted there and goes
+ * on, so the end-of-run counters tell exactly how many matching packets came after the delete: the rule
+ * timeline needs no guess about packets that arrived while the step ran.
+ */
+function unruleArgv(rule: ParsedRule, name: string, passed: string): string[] {
+  const script = [
+    'set -e',
+    `${rule.tool}-save -c`,
+    // The rule's position: -S prints the chain's policy first, then its rules in order.
+    `line=$(${rule.tool} -w -t "$1" -S "$2" | sed 's/$/ /' | grep -n -F -e "--comment $3 " -e "--comment \\"$3\\" " | head -n 1 | cut -d: -f1)`,
+    '[ -n "$line" ]',
+    `printf '%s\\n' "*$1" "-D $2 $4" "-I $2 $((line - 1)) $5 -m comment --comment $6" COMMIT | ${rule.tool}-restore -w --noflush`,
+  ].join('\n');
+  const deleteSpec = rule.spec.join(' ');
+  return ['sh', '-c', script, 'unrule', rule.table, rule.chain, `tcplab:${name}`, deleteSpec, matchesOf(rule).join(' '), passed];
 }
 
 async function runIptables(ctx: StepContext, host: string, rule: ParsedRule, argv: readonly string[], what: string): Promise<void> {
