@@ -9,7 +9,7 @@ import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-tr
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { heldSendsOf, type HeldSend } from './held-sends.js';
-import { deferredSendsOf, type DeferredSend } from './deferred-sends.js';
+import { hostQueueWaitsOf, type HostQueueWaits } from './deferred-sends.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
@@ -42,8 +42,8 @@ export interface HostAnalysis {
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
   /** Frames of this host's capture that a `hold` kept queued → when TCP sent them (held-sends.ts). */
   readonly heldSends: ReadonlyMap<number, HeldSend>;
-  /** Retransmissions of this host's capture whose timer fired while the copy before was still queued in the host (deferred-sends.ts). */
-  readonly deferredSends: ReadonlyMap<number, DeferredSend>;
+  /** The retransmission-timer fires that found the last copy still queued in this host, and the copies sent on release (deferred-sends.ts). */
+  readonly queueWaits: HostQueueWaits;
   /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
   readonly icmp: readonly IcmpMessage[];
 }
@@ -75,7 +75,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
       samples: withExactStates(sampleStates(host.events), host.events, host.kernelEvents, host.kernelSettings['net.ipv4.tcp_syncookies'] === '2'),
       synAckReplies: synAckRepliesOf(host.segments, (a) => isAddressOf(host, a), dropped, heldSends),
       heldSends,
-      deferredSends: deferredSendsOf(host),
+      queueWaits: hostQueueWaitsOf(host),
       icmp: icmpReachingStack(rules, host),
     };
   });

@@ -17,31 +17,39 @@ import type { HeldSend } from './held-sends.js';
  * So the timer's schedule counts the copy at its fire, and the next interval from the send.
  */
 
-/** A captured retransmission whose timer fired, once or more, while the copy before it was still queued in the host. */
-export interface DeferredSend {
-  /** The fires that found the previous copy still queued (absolute µs, capture clock), oldest first. */
-  readonly firesUs: readonly number[];
-  /** When TCP sent it: the traced retransmission with err 0, or its capture time if earlier. */
+/** A copy TSQ sent as the frame before it left the host: the timer fire it belongs to, and its send (absolute µs, capture clock). */
+export interface ReleasedCopy {
+  readonly fireUs: number;
   readonly sentUs: number;
-  /** Sent by TSQ as the socket's previous frame left the host (the last fire's copy), not by a later fire of its own. */
-  readonly onRelease: boolean;
+}
+
+/** The retransmission-timer fires of one host that found the last copy still queued in the host, and the copies sent on release. */
+export interface HostQueueWaits {
+  /** 4-tuple (`local remote`) → its fires with err -EBUSY, oldest first. */
+  readonly fires: ReadonlyMap<string, readonly number[]>;
+  /** Frame of the host's capture → the fire whose copy it is. */
+  readonly released: ReadonlyMap<number, ReleasedCopy>;
 }
 
 const EBUSY = -16;
 /** tcp_wfree() runs as the driver frees the frame, microseconds after the capture saw it leave (measured 0.16 ms). */
 const TSQ_SEND_MS = 2;
 
-/** Frame of `host`'s capture → the timer fires it waited for; only traced runs have them. */
-export function deferredSendsOf(host: RunHost): ReadonlyMap<number, DeferredSend> {
-  const deferred = new Map<number, DeferredSend>();
+/**
+ * The host's fires that found the last copy still queued (traced runs only), and the copies TSQ sent on release:
+ * a traced retransmission with err 0 within TSQ_SEND_MS of the socket's previous frame leaving, after such a fire.
+ * TSQ resends only in ESTABLISHED, FIN_WAIT_1, CLOSING, CLOSE_WAIT and LAST_ACK (tcp_tsq_write()), and only what
+ * is still lost: an ACK processed first (the peer's answer to the released original) leaves nothing to send.
+ */
+export function hostQueueWaitsOf(host: RunHost): HostQueueWaits {
+  const fires = new Map<string, number[]>();
+  const released = new Map<number, ReleasedCopy>();
   const retransmits = (host.kernelEvents ?? []).filter((e) => e.kind === 'retransmit');
-  const tuples = new Set(retransmits.filter((e) => e.error === EBUSY).map((e) => `${e.local} ${e.remote}`));
-  for (const tuple of tuples) {
-    const [local, remote] = tuple.split(' ');
-    const events = retransmits.filter((e) => e.local === local && e.remote === remote);
+  for (const e of retransmits) if (e.error === EBUSY) fires.set(tupleKey(e.local, e.remote), [...(fires.get(tupleKey(e.local, e.remote)) ?? []), e.timeUs]);
+  for (const [tuple, busy] of fires) {
     const own = host.segments.filter((s) => {
       const ends = segmentEndpoints(s);
-      return isAddressOf(host, s.src) && ends.src === local && ends.dst === remote;
+      return isAddressOf(host, s.src) && tupleKey(ends.src, ends.dst) === tuple;
     });
     const seen = new Set<string>();
     const repeats = own.filter((s) => {
@@ -51,25 +59,27 @@ export function deferredSendsOf(host: RunHost): ReadonlyMap<number, DeferredSend
       seen.add(key);
       return repeat;
     });
-    let fires: number[] = [];
-    for (const event of events) {
-      if (event.error === EBUSY) {
-        fires.push(event.timeUs);
-        continue;
-      }
-      if (fires.length === 0) continue;
-      const last = fires.at(-1) ?? 0;
-      const copy = repeats.find((s) => s.timeUs >= last && !deferred.has(s.frame));
-      if (copy !== undefined && event.error === 0) {
-        const sentUs = Math.min(event.timeUs, copy.timeUs);
-        const previous = own.findLast((s) => s.timeUs < copy.timeUs);
-        const onRelease = previous !== undefined && previous.timeUs >= last && sentUs - previous.timeUs <= TSQ_SEND_MS * 1000;
-        deferred.set(copy.frame, { firesUs: fires, sentUs, onRelease });
-      }
-      fires = [];
+    for (const event of retransmits) {
+      if (event.error !== 0 || tupleKey(event.local, event.remote) !== tuple) continue;
+      const fireUs = busy.findLast((us) => us < event.timeUs);
+      const copy = repeats.find((s) => fireUs !== undefined && s.timeUs >= fireUs && !released.has(s.frame));
+      if (fireUs === undefined || copy === undefined) continue;
+      const sentUs = Math.min(event.timeUs, copy.timeUs);
+      const previous = own.findLast((s) => s.timeUs < copy.timeUs);
+      const onRelease = previous !== undefined && previous.timeUs >= fireUs && sentUs - previous.timeUs <= TSQ_SEND_MS * 1000;
+      if (onRelease && ![...released.values()].some((r) => r.fireUs === fireUs)) released.set(copy.frame, { fireUs, sentUs });
     }
   }
-  return deferred;
+  return { fires, released };
+}
+
+function tupleKey(local: string, remote: string): string {
+  return `${local} ${remote}`;
+}
+
+/** The host's fires on `tuple` that found the last copy still queued, within (fromUs, untilUs). */
+export function queuedFiresOf(waits: HostQueueWaits, tuple: { local: string; remote: string }, fromUs: number, untilUs: number): number[] {
+  return (waits.fires.get(tupleKey(tuple.local, tuple.remote)) ?? []).filter((us) => us > fromUs && us < untilUs);
 }
 
 /** One fire of a series' retransmission timer: when, and the copy it sent (none: the fire found the last copy still queued). */
@@ -79,27 +89,28 @@ export interface TimerFire<T> {
 }
 
 /**
- * A series' sends as its timer made them, oldest first: each copy when TCP sent it (a held copy's send,
- * held-sends.ts; a deferred copy's fire), the fires that sent nothing, and the moments TCP restarted the
- * timer by sending a deferred copy (absolute µs). `frame`: the copy's frame in the sender's capture.
+ * A series' sends as its timer made them, oldest first (absolute µs): each copy when TCP sent it (a held copy's
+ * send, held-sends.ts; a copy sent on release at the fire it belongs to), every other fire on `tuple` that found
+ * the last copy still queued, after the first send and before `untilUs` (the answer), and the moments TCP
+ * restarted the timer by sending a copy on release. `frame`: the copy's frame in the sender's capture.
  */
 export function timerFiresOf<T extends { readonly frame: number | undefined; readonly timeUs: number }>(
   copies: readonly T[],
   held: ReadonlyMap<number, HeldSend>,
-  deferred: ReadonlyMap<number, DeferredSend>,
+  waits: HostQueueWaits,
+  tuple: { local: string; remote: string },
+  untilUs: number,
 ): { fires: TimerFire<T>[]; restartsUs: number[] } {
   const fires: TimerFire<T>[] = [];
   const restartsUs: number[] = [];
   for (const copy of copies) {
-    const wait = copy.frame === undefined ? undefined : deferred.get(copy.frame);
-    if (wait === undefined) {
-      fires.push({ timeUs: (copy.frame === undefined ? undefined : held.get(copy.frame)?.sentUs) ?? copy.timeUs, copy });
-      continue;
-    }
-    const empty = wait.onRelease ? wait.firesUs.slice(0, -1) : wait.firesUs;
-    empty.forEach((timeUs) => fires.push({ timeUs }));
-    fires.push({ timeUs: wait.onRelease ? (wait.firesUs.at(-1) ?? copy.timeUs) : wait.sentUs, copy });
-    if (wait.onRelease) restartsUs.push(wait.sentUs);
+    const release = copy.frame === undefined ? undefined : waits.released.get(copy.frame);
+    if (release !== undefined) restartsUs.push(release.sentUs);
+    fires.push({ timeUs: release?.fireUs ?? (copy.frame === undefined ? undefined : held.get(copy.frame)?.sentUs) ?? copy.timeUs, copy });
   }
+  const claimed = new Set(fires.map((f) => f.timeUs));
+  const firstUs = fires[0]?.timeUs ?? Infinity;
+  for (const timeUs of queuedFiresOf(waits, tuple, firstUs, untilUs)) if (!claimed.has(timeUs)) fires.push({ timeUs });
+  fires.sort((a, b) => a.timeUs - b.timeUs);
   return { fires, restartsUs };
 }

@@ -1,8 +1,8 @@
-import { sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
+import { isDataOnly, sequenceLength, TcpFlag, type TcpSegment } from '../observe/packet.js';
 import type { KernelEvent } from '../observe/kernel-trace.js';
 import type { TcpState } from '../tcp/state.js';
 import { isAddressOf, type RunHost, type RunRecord, type StepRecord } from './run-record.js';
-import { segmentEndpoints } from './run-sockets.js';
+import { connOfTuple, segmentEndpoints } from './run-sockets.js';
 import { retransmissionKey } from './segment-trace.js';
 import { isPureSyn } from './syn-ack-replies.js';
 
@@ -17,7 +17,9 @@ import { isPureSyn } from './syn-ack-replies.js';
  *  - the first copy of a SYN or FIN by the traced state entry that sent it (SYN_SENT; FIN_WAIT_1, LAST_ACK;
  *    SYN_RECEIVED for a simultaneous open's SYN-ACK);
  *  - a listener's first SYN-ACK by the arrival of the SYN it answers in the host's own capture (the request
- *    socket has no state event, and tcp_conn_request() sends the SYN-ACK in the same softirq).
+ *    socket has no state event, and tcp_conn_request() sends the SYN-ACK in the same softirq);
+ *  - the first held data segment of a connection by the application's first write on it during the hold
+ *    (the agent's `sent` event, stamped as send() returns: tcp_sendmsg() pushed it before).
  * Untraced runs date only the last kind; a copy nothing dates keeps its capture time.
  */
 
@@ -25,7 +27,10 @@ import { isPureSyn } from './syn-ack-replies.js';
 export interface HeldSend {
   readonly sentUs: number;
   readonly how:
-    { readonly kind: 'retransmit' } | { readonly kind: 'state'; readonly state: TcpState } | { readonly kind: 'syn-arrival'; readonly frame: number };
+    | { readonly kind: 'retransmit' }
+    | { readonly kind: 'state'; readonly state: TcpState }
+    | { readonly kind: 'syn-arrival'; readonly frame: number }
+    | { readonly kind: 'write' };
   /** Lab step indices (0-based) of the hold and of the release that sent the frame. */
   readonly holdStep: number;
   readonly releaseStep: number;
@@ -43,6 +48,7 @@ export function heldSendsOf(record: RunRecord, host: RunHost, dropped: (segment:
         held.set(segment.frame, { sentUs, how, holdStep: hold.index, releaseStep: release.index });
     };
     const repeats = new Map<string, TcpSegment[]>();
+    const writeDated = new Set<string>();
     for (const segment of queued) {
       const key = retransmissionKey(segment);
       const { src, dst } = segmentEndpoints(segment);
@@ -52,6 +58,11 @@ export function heldSendsOf(record: RunRecord, host: RunHost, dropped: (segment:
         continue;
       }
       seen.add(key);
+      // Only a connection's first held data segment is dated by a write: which later write made which segment is not known.
+      if (isDataOnly(segment)) {
+        if (writeDated.has(`${src} ${dst}`)) continue;
+        writeDated.add(`${src} ${dst}`);
+      }
       mark(segment, ...firstSend(host, segment, src, dst, during, dropped));
     }
     for (const [tuple, copies] of repeats) {
@@ -112,6 +123,12 @@ function firstSend(
     return [answered?.timeUs, { kind: 'syn-arrival', frame: answered?.frame ?? 0 }];
   }
   if ((segment.flags & TcpFlag.FIN) !== 0) return stateSend(['FIN_WAIT_1', 'LAST_ACK']);
+  if (isDataOnly(segment)) {
+    // Data: the application's write on the connection during the hold (the agent stamps it as send() returns).
+    const conn = connOfTuple(host.events, { local: src, remote: dst });
+    const write = host.events.find((e) => e.type === 'sent' && e.conn === conn && during(e.timeUs) && e.timeUs <= segment.timeUs);
+    return [write?.timeUs, { kind: 'write' }];
+  }
   return [undefined, { kind: 'retransmit' }];
 }
 

@@ -13,7 +13,7 @@ import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import { retransmissionKey, type TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
-import { timerFiresOf, type DeferredSend } from './deferred-sends.js';
+import { timerFiresOf, type HostQueueWaits } from './deferred-sends.js';
 import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -118,7 +118,7 @@ export function analyseSeries(
     readonly settings: HostKernelSettings;
     readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }>;
     readonly heldSends: ReadonlyMap<number, HeldSend>;
-    readonly deferredSends: ReadonlyMap<number, DeferredSend>;
+    readonly queueWaits: HostQueueWaits;
     readonly icmp: readonly IcmpMessage[];
   }[],
   segments: readonly TracedSegment[],
@@ -172,16 +172,20 @@ export function analyseSeries(
         modelled: { kind: modelKind, replies, ...(rearmed.size > 0 && { rearmed }), timerCopies, model: { kind: 'forged', source } },
       };
     }
-    // A copy a hold kept queued is timed when TCP sent it (held-sends.ts), as the timing checks time it.
+    // A SYN-ACK reply a hold kept queued is timed when TCP sent it (held-sends.ts).
     const sentOf = (c: TracedSegment): number => {
       const held = c.senderFrame === undefined ? undefined : host.heldSends.get(c.senderFrame);
       return held === undefined ? timeOfSegment(c) : held.sentUs - record.startedUs;
     };
-    // A retransmission that waited for the copy before it to leave the host counts at its timer's fire (deferred-sends.ts).
+    // The timer's fires, as the timing checks count them: a held copy at TCP's send, a copy sent on release at
+    // the fire it belongs to, and the fires that found the last copy still queued (deferred-sends.ts).
+    const { src, dst } = segmentEndpoints((timerCopies[0] as TracedSegment).segment);
     const timer = timerFiresOf(
-      timerCopies.map((c) => ({ frame: c.senderFrame, timeUs: sentOf(c) + record.startedUs, traced: c })),
+      timerCopies.map((c) => ({ frame: c.senderFrame, timeUs: timeOfSegment(c) + record.startedUs, traced: c })),
       host.heldSends,
-      host.deferredSends,
+      host.queueWaits,
+      { local: src, remote: dst },
+      answer === undefined ? Infinity : record.startedUs + (answer.arriveUs ?? timeOfSegment(answer)),
     );
     const firesUs = timer.fires.map((f) => f.timeUs);
     const predictor = predictorFor(record, modelKind, runHost, host, timerCopies, firesUs, timer.restartsUs, timeline?.probeFirst === true);
@@ -201,7 +205,6 @@ export function analyseSeries(
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
       // A request dropped by an ICMP error quoting its SYN-ACK (tcp_req_err()) stops its timer as an answer does.
       const first = (timerCopies[0] as TracedSegment).segment;
-      const { src, dst } = segmentEndpoints(first);
       const dropIcmp = modelKind === 'SYN-ACK' ? requestDropIcmp(host.icmp, { local: src, remote: dst }, first.seq, first.timeUs) : undefined;
       // Trace times are µs from the run's start; the capture's are absolute.
       const stopsUs = [answer === undefined ? undefined : (answer.arriveUs ?? timeOfSegment(answer)), dropIcmp && dropIcmp.timeUs - record.startedUs].filter(

@@ -1,12 +1,12 @@
 import { hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
-import { timerFiresOf, type DeferredSend } from '../analysis/deferred-sends.js';
+import { timerFiresOf, type ReleasedCopy } from '../analysis/deferred-sends.js';
 import type { HeldSend } from '../analysis/held-sends.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { fastRetransmitOf, reorderingOf, rtoCopies, type FastRetransmit } from '../analysis/rto-copies.js';
 import { ruleDropOf } from '../analysis/rule-timeline.js';
 import type { ObservedSend } from '../analysis/timing-fit.js';
-import type { TcpSegment } from '../observe/packet.js';
+import { acknowledges, type TcpSegment } from '../observe/packet.js';
 import { timingText } from '../messages/check-words/timing-words.js';
 import type { Text } from '../messages/text.js';
 
@@ -19,7 +19,7 @@ export interface SentSeries {
   readonly tuple: SocketTuple;
   /** One line per copy whose time is not its capture time (it waited in the host's held queue, or for the copy before it). */
   readonly held: readonly Text[];
-  /** When TCP restarted the timer by sending a deferred copy, ms from the first send (deferred-sends.ts). */
+  /** When TCP restarted the timer by sending a copy on release, ms from the first send (deferred-sends.ts). */
   readonly restartsMs: readonly number[];
   /** The second send is a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
   readonly firstRepeat?: 'probe' | 'fast';
@@ -44,7 +44,7 @@ export function sentRetransmissions(
   if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' }, held: [], restartsMs: [] };
   const ends = segmentEndpoints(first);
   const own: SocketTuple = { local: ends.src, remote: ends.dst };
-  const { heldSends, deferredSends } = hostAnalysisOf(analysis, host.name);
+  const { heldSends, queueWaits } = hostAnalysisOf(analysis, host.name);
   const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
   const timeline = rtoCopies(socketSent, first);
   const { sends: copies, probe } = timeline;
@@ -58,7 +58,9 @@ export function sentRetransmissions(
       ruleDropOf(analysis.rules, host.name, s.frame) === undefined,
   );
   const fast = fastRetransmitOf(timeline, received, reorderingOf(host.kernelSettings));
-  const { fires, restartsUs } = timerFiresOf(copies, heldSends, deferredSends);
+  // The timer stops at the first ACK of the segment that reached TCP: later fires on the tuple are another segment's.
+  const answeredUs = received.find((r) => acknowledges(r, first))?.timeUs ?? Infinity;
+  const { fires, restartsUs } = timerFiresOf(copies, heldSends, queueWaits, own, answeredUs);
   const firstUs = fires[0]?.timeUs ?? first.timeUs;
   const sends = fires.map(({ timeUs, copy }) => ({
     offsetMs: (timeUs - firstUs) / 1000,
@@ -68,12 +70,14 @@ export function sentRetransmissions(
   }));
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);
-    const wait = deferredSends.get(s.frame);
+    const release = queueWaits.released.get(s.frame);
     return [
       ...(send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)]),
-      ...(wait === undefined ? [] : [deferredLine(run, host.name, s, index + 1, wait)]),
+      ...(release === undefined ? [] : [releasedLine(run, host.name, s, index + 1, release)]),
     ];
   });
+  const queued = fires.filter((f) => f.copy === undefined).map((f) => relTime(run, f.timeUs));
+  if (queued.length > 0) held.push(timingText((w) => w.queuedFires(host.name, queued.join(', '))));
   return {
     sends,
     firstUs,
@@ -85,10 +89,9 @@ export function sentRetransmissions(
   };
 }
 
-/** The evidence that copy `copy` of a series waited for the copy before it to leave `host`: the fires that found it queued, and the send. */
-function deferredLine(run: RunRecord, host: string, segment: TcpSegment, copy: number, wait: DeferredSend): Text {
-  const fires = wait.firesUs.map((us) => relTime(run, us)).join(', ');
-  return timingText((w) => w.deferredCopy(host, copy, segment.frame, fires, relTime(run, wait.sentUs), wait.onRelease));
+/** The evidence that copy `copy` of a series belongs to a fire that found the copy before still queued in `host`, and when TCP sent it. */
+function releasedLine(run: RunRecord, host: string, segment: TcpSegment, copy: number, release: ReleasedCopy): Text {
+  return timingText((w) => w.releasedCopy(host, copy, segment.frame, relTime(run, release.fireUs), relTime(run, release.sentUs)));
 }
 
 /** The evidence that a series' first repeat was a fast retransmission, and what set it off (none when it was not). */
@@ -105,5 +108,5 @@ function heldLine(run: RunRecord, host: string, segment: TcpSegment, copy: numbe
   const capturedAt = relTime(run, segment.timeUs);
   const { how } = send;
   if (how.kind === 'state' && copy === 1) return timingText((w) => w.heldFirstCopy(host, hold, sentAt, how.state, capturedAt, release, segment.frame));
-  return timingText((w) => w.heldCopy(host, copy, segment.frame, hold, release, sentAt, capturedAt, how.kind === 'syn-arrival' ? how.frame : undefined));
+  return timingText((w) => w.heldCopy(host, copy, segment.frame, hold, release, sentAt, capturedAt, how.kind === 'state' ? { kind: 'retransmit' } : how));
 }

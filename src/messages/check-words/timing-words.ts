@@ -13,6 +13,8 @@ import { PROBE_WORDS, type ProbeWords } from './probe-words.js';
 
 /** The retransmitted segment a timing check follows. */
 export type SentKind = 'SYN' | 'SYN-ACK' | 'FIN' | 'data';
+/** What dates a held copy's send: a traced retransmission, a listener's SYN arrival, or the application's write. */
+export type HeldDating = { readonly kind: 'retransmit' } | { readonly kind: 'syn-arrival'; readonly frame: number } | { readonly kind: 'write' };
 
 export interface RetransmissionWords {
   synName(who: string): string;
@@ -38,22 +40,12 @@ export interface RetransmissionWords {
   answerLine(at: string, host: string, frame: number | undefined): string;
   /** The first copy waited in the host's held queue: when TCP sent it, and when the capture shows it. */
   heldFirstCopy(host: string, holdStep: number, sentAt: string, state: string, capturedAt: string, releaseStep: number, frame: number): string;
-  /** `synFrame`: the received SYN whose arrival dates a listener's first SYN-ACK; absent: a traced retransmission. */
-  heldCopy(
-    host: string,
-    copy: number,
-    frame: number,
-    holdStep: number,
-    releaseStep: number,
-    sentAt: string,
-    capturedAt: string,
-    synFrame: number | undefined,
-  ): string;
-  /**
-   * Copy `copy` waited for the copy before it to leave the host: the timer fires that found it queued, when TCP sent
-   * it, and whether the socket's previous frame leaving sent it (`onRelease`) or a later fire of its own did.
-   */
-  deferredCopy(host: string, copy: number, frame: number, fires: string, sentAt: string, onRelease: boolean): string;
+  /** `dated`: a traced retransmission, the received SYN whose arrival dates a listener's first SYN-ACK, or the application's write. */
+  heldCopy(host: string, copy: number, frame: number, holdStep: number, releaseStep: number, sentAt: string, capturedAt: string, dated: HeldDating): string;
+  /** Copy `copy` belongs to a timer fire that found the copy before still queued in the host; TCP sent it as that one left. */
+  releasedCopy(host: string, copy: number, frame: number, fireAt: string, sentAt: string): string;
+  /** Timer fires that found the last copy still queued in the host: counted, nothing sent. */
+  queuedFires(host: string, fires: string): string;
   icmpDropLine(host: string, frame: number, at: string, icmp: string): string;
 
   connectTimesOut(at: string, reason: FailReason): string;
@@ -195,15 +187,17 @@ const en: RetransmissionWords = {
   heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
     `the first copy waited in ${host}'s held queue (step ${holdStep}): TCP sent it at ${sentAt} (entering ${state}, traced), ` +
     `and ${host}'s capture shows it (#${frame}) at ${capturedAt}, when step ${releaseStep} released the queue; times count from TCP's send`,
-  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
+  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, dated) =>
     `copy ${copy} (#${frame}) waited in ${host}'s held queue (steps ${holdStep}–${releaseStep}): TCP sent it at ${sentAt} ` +
-    `(${synFrame === undefined ? 'traced retransmission' : `on the SYN's arrival, ${host} capture #${synFrame}`}), captured at ${capturedAt} on release; times count from TCP's send`,
-  deferredCopy: (host, copy, frame, fires, sentAt, onRelease) =>
-    `copy ${copy} (#${frame}): the timer fired at ${fires} while the copy before was still queued in ${host} ` +
-    `(tcp_retransmit_skb err -EBUSY, skb_still_in_host_queue()); ` +
-    (onRelease
-      ? `TCP sent it at ${sentAt}, as that copy left (TSQ: tcp_tsq_write() → tcp_xmit_retransmit_queue()), and restarted the timer there; the schedule counts the fire`
-      : `a later fire sent it at ${sentAt}; the fires that sent nothing count in the schedule`),
+    `(${dated.kind === 'retransmit' ? 'traced retransmission' : dated.kind === 'write' ? `the application's write` : `on the SYN's arrival, ${host} capture #${dated.frame}`}), ` +
+    `captured at ${capturedAt} on release; times count from TCP's send`,
+  releasedCopy: (host, copy, frame, fireAt, sentAt) =>
+    `copy ${copy} (#${frame}) belongs to the timer's fire at ${fireAt}, which found the copy before still queued in ${host} ` +
+    `(tcp_retransmit_skb err -EBUSY, skb_still_in_host_queue()); TCP sent it at ${sentAt}, as that copy left ` +
+    `(TSQ: tcp_tsq_write() → tcp_xmit_retransmit_queue()), and restarted the timer there; the schedule counts the fire`,
+  queuedFires: (host, fires) =>
+    `the timer fired at ${fires} and found the last copy still queued in ${host} (tcp_retransmit_skb err -EBUSY, ` +
+    `skb_still_in_host_queue()): each fire counts (backoff, retransmission count), nothing was sent`,
   answerLine: (at, host, frame) =>
     `answered at ${at} s${frame === undefined ? '' : ` (${host} capture #${frame})`}: the answer stops the retransmission timer, so later transmissions and the give-up were not due`,
   icmpDropLine: (host, frame, at, icmp) =>
@@ -365,15 +359,16 @@ const zh: RetransmissionWords = {
   heldFirstCopy: (host, holdStep, sentAt, state, capturedAt, releaseStep, frame) =>
     `第一份副本曾在 ${host} 被扣住的队列中等待（第 ${holdStep} 步）：TCP 在 ${sentAt} 发出它（进入 ${state}，tracepoint 记录），` +
     `${host} 的抓包在 ${capturedAt} 才看到它（#${frame}），即第 ${releaseStep} 步放行队列之时；时间从 TCP 发出时算起`,
-  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, synFrame) =>
+  heldCopy: (host, copy, frame, holdStep, releaseStep, sentAt, capturedAt, dated) =>
     `第 ${copy} 份副本（#${frame}）曾在 ${host} 被扣住的队列中等待（第 ${holdStep}–${releaseStep} 步）：TCP 在 ${sentAt} 发出它` +
-    `（${synFrame === undefined ? 'tracepoint 记录的重传' : `SYN 到达之时，${host} 抓包 #${synFrame}`}），放行时才在 ${capturedAt} 被抓到；时间从 TCP 发出时算起`,
-  deferredCopy: (host, copy, frame, fires, sentAt, onRelease) =>
-    `第 ${copy} 份副本（#${frame}）：定时器在 ${fires} 到期时，前一份副本仍在 ${host} 的队列中` +
-    `（tcp_retransmit_skb 返回 -EBUSY，skb_still_in_host_queue()）；` +
-    (onRelease
-      ? `TCP 在 ${sentAt} 前一份离开时发出它（TSQ：tcp_tsq_write() → tcp_xmit_retransmit_queue()），并从那时重启定时器；时间表按定时器到期计`
-      : `之后的一次到期在 ${sentAt} 发出它；未发出报文的到期也计入时间表`),
+    `（${dated.kind === 'retransmit' ? 'tracepoint 记录的重传' : dated.kind === 'write' ? '应用的写入' : `SYN 到达之时，${host} 抓包 #${dated.frame}`}），放行时才在 ${capturedAt} 被抓到；时间从 TCP 发出时算起`,
+  releasedCopy: (host, copy, frame, fireAt, sentAt) =>
+    `第 ${copy} 份副本（#${frame}）属于定时器在 ${fireAt} 的到期，那时前一份副本仍在 ${host} 的队列中` +
+    `（tcp_retransmit_skb 返回 -EBUSY，skb_still_in_host_queue()）；TCP 在 ${sentAt} 前一份离开时发出它` +
+    `（TSQ：tcp_tsq_write() → tcp_xmit_retransmit_queue()），并从那时重启定时器；时间表按定时器到期计`,
+  queuedFires: (host, fires) =>
+    `定时器在 ${fires} 到期，发现上一份副本仍在 ${host} 的队列中（tcp_retransmit_skb 返回 -EBUSY，` +
+    `skb_still_in_host_queue()）：每次到期都计入（退避、重传次数），但没有发出报文`,
   answerLine: (at, host, frame) =>
     `${at} s 收到应答${frame === undefined ? '' : `（${host} 抓包 #${frame}）`}：应答停止了重传定时器，因此之后的发送和放弃都不再到期`,
   icmpDropLine: (host, frame, at, icmp) =>

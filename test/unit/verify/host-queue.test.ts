@@ -27,7 +27,7 @@ describe('a retransmission whose timer fired while the copy before was still que
     const fins = check(run, 'FIN retransmissions');
     expect(fins.observed).toMatch(/^3 FINs at 0, 0\.218, 0\.686 s/);
     expect(fins.evidence.join('\n')).toMatch(
-      /copy 2 \(#12\): the timer fired at \+1\.216 s while the copy before was still queued in a .*TCP sent it at \+1\.264 s/,
+      /copy 2 \(#12\) belongs to the timer.s fire at \+1\.216 s, which found the copy before still queued in a .*TCP sent it at \+1\.264 s/,
     );
   });
 
@@ -48,7 +48,71 @@ describe('a retransmission whose timer fired while the copy before was still que
   });
 });
 
-describe('packets that arrive while a rule step or unrule step runs (rule-timeline.ts uncountedAtEdges())', () => {
+/*
+ * Teacher labs syn-held-long and data-held-sender (recorded): the first copy waits in the sender's held queue
+ * across timer fires that find it still there (-EBUSY) and send nothing; on release only the original leaves
+ * (SYN_SENT has no TSQ resend; the data's ACK comes back first). The fires count all the same: backoff and
+ * retransmission count move on, so the schedule must have them.
+ */
+describe('timer fires that found the last copy still queued and sent nothing (queuedFiresOf())', () => {
+  const withoutBusyFires = (run: RunRecord): RunRecord =>
+    withHost(run, 'client', (h) => ({ kernelEvents: (h.kernelEvents ?? []).filter((e) => !(e.kind === 'retransmit' && e.error === EBUSY)) }));
+
+  it('counts the SYN_SENT fires at 1, 2 and 3 s though one SYN is on the wire; without them the SYN check FAILs', async () => {
+    const run = await loadFixtureRun('syn-held-long');
+    expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
+    const syns = check(run, 'SYN retransmissions');
+    expect(syns.evidence.join('\n')).toMatch(/the timer fired at .*, .*, .* and found the last copy still queued in client/);
+    const bare = check(withoutBusyFires(run), 'SYN retransmissions');
+    expect(bare.status).toBe('fail');
+    expect(bare.observed).toMatch(/transmissions missing/);
+  });
+
+  it('counts the data fires at 0.2 and 0.6 s; without them there is no retransmission to check, and the check FAILs', async () => {
+    const run = await loadFixtureRun('data-held-sender');
+    expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
+    expect(check(run, 'data retransmissions').observed).toMatch(/^3 copies at 0, 0\.2\d\d, 0\.6\d+ s; acknowledged/);
+    expect(check(withoutBusyFires(run), 'data retransmissions').status).toBe('fail');
+  });
+});
+
+/*
+ * Teacher lab both-fins-lost (recorded under load): both sides close while each firewall drops the other's FIN.
+ * a's fourth FIN reached b while b's unrule step ran; b's trace shows it dropped (FIN_WAIT_1 → FIN_WAIT_2 on a's
+ * ACK, never CLOSING). The counter read before the delete says 4; the count-only rule left in the rule's place says 1
+ * (the FIN after it). unrule reads the counters and then deletes, so a packet between the two is dropped but not
+ * counted: only the count-only rule tells where the delete fell.
+ */
+describe('an unrule during traffic: the count-only rule left in its place (step-runner.ts unruleArgv())', () => {
+  /** The recorded run with b's counters changed: `before` read before the delete, `passed` by the count-only rule. */
+  async function withCounters(before: number, passed: number | undefined): Promise<RunRecord> {
+    const base = await loadFixtureRun('both-fins-lost');
+    return withHost(base, 'b', (h) => ({
+      removedRuleCounters: (h.removedRuleCounters ?? []).map((r) => ({
+        rule: r.rule,
+        counters: r.counters.replace('[4:208]', `[${before}:${before * 52}]`),
+        ...(passed !== undefined && r.passedComment !== undefined && { passedComment: r.passedComment }),
+      })),
+      ruleCounters: (h.ruleCounters ?? '').replace(/\[1:52\](.*:passed:)/, `[${passed ?? 1}:${(passed ?? 1) * 52}]$1`),
+    }));
+  }
+
+  it('passes as recorded: 4 FINs dropped, the fifth after the delete', async () => {
+    expect(verifyRun(await withCounters(4, 1), 'x', 0).verdict).toBe('pass');
+  });
+
+  it('still passes when the counters were read before the fourth FIN arrived: the count-only rule says it came before the delete', async () => {
+    expect(verifyRun(await withCounters(3, 1), 'x', 0).verdict).toBe('pass');
+  });
+
+  it('FAILs when the count-only rule says the fourth FIN came after the delete: b would have gone to CLOSING, which the trace contradicts', async () => {
+    const verdict = verifyRun(await withCounters(3, 2), 'x', 0);
+    expect(verdict.verdict).toBe('fail');
+    expect(verdict.checks.find((c) => c.status === 'fail')?.name).toMatch(/^b .* follows the TCP state machine/);
+  });
+});
+
+describe('run folders without the count-only rule: packets that arrive while a rule step or unrule step runs (uncountedAtEdges())', () => {
   /** The run with b's unrule step moved to run from `fromMs` to `untilMs` after a's third FIN reached b, and its counter set to `counted`. */
   async function unruleAround(fromMs: number, untilMs: number, counted: number): Promise<RunRecord> {
     const base = await loadFixtureRun('closing-fin-lost-deferred');

@@ -58,7 +58,10 @@ export function loadFixtureRun(
     | 'fast-retransmit'
     | 'sack-off-recovery'
     | 'fin-data-lost-once'
-    | 'closing-fin-lost-deferred',
+    | 'closing-fin-lost-deferred'
+    | 'both-fins-lost'
+    | 'syn-held-long'
+    | 'data-held-sender',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
