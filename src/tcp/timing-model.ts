@@ -82,8 +82,10 @@ export function roundUpToJiffiesMs(ms: number, hz: number): number {
 function clampToUserTimeout(rtoMs: number, elapsedMs: number, settings: KernelSettings): number {
   const userTimeoutMs = settings.userTimeoutMs;
   if (userTimeoutMs === undefined) return rtoMs;
-  if (elapsedMs >= userTimeoutMs) return 1000 / settings.hz;
-  return Math.min(rtoMs, roundUpToJiffiesMs(userTimeoutMs - elapsedMs, settings.hz));
+  // tcp_clamp_rto_to_user_timeout(): never less than one jiffy (a remainder that rounds to 0 jiffies is 1).
+  const jiffyMs = 1000 / settings.hz;
+  if (elapsedMs >= userTimeoutMs) return jiffyMs;
+  return Math.min(rtoMs, Math.max(jiffyMs, roundUpToJiffiesMs(userTimeoutMs - elapsedMs, settings.hz)));
 }
 
 /**

@@ -84,6 +84,16 @@ describe('a fast retransmission first (RtoScheduleOptions.fastRetransmitAtMs)', 
   });
 });
 
+describe('TCP_USER_TIMEOUT clamps the last RTO to what is left of it (tcp_clamp_rto_to_user_timeout())', () => {
+  it('never to less than one jiffy: a remainder below a jiffy (1e-10 ms here) still fires, and the schedule ends', () => {
+    // First RTO copy at 200 ms (retrans_stamp), then 600 and 1400: 1200 ms after the stamp, 1e-10 ms of the timeout left.
+    const schedule = predictEstablishedSchedule({ tcp_retries2: 15, userTimeoutMs: 1200.0000000001 }, 200);
+    expect(schedule.failReason).toBe('user-timeout');
+    expect(schedule.sends).toEqual([0, 200, 600, 1400]);
+    expect(schedule.failAtMs).toBe(1404);
+  });
+});
+
 describe('predictOrphanFinSchedule', () => {
   it('RTO 204 ms with a TLP at 205 ms: 8 RTO retransmissions, destroyed at the first fire after 102.2 s', () => {
     const observed = predictOrphanFinSchedule({}, 204, { tlpAtMs: 205 });
