@@ -9,7 +9,7 @@ import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-tr
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { heldSendsOf, type HeldSend } from './held-sends.js';
-import { hostQueueWaitsOf, type HostQueueWaits } from './deferred-sends.js';
+import { hostQueueWaitsOf, type HostQueueWaits } from './host-queue.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
@@ -42,7 +42,7 @@ export interface HostAnalysis {
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
   /** Frames of this host's capture that a `hold` kept queued → when TCP sent them (held-sends.ts). */
   readonly heldSends: ReadonlyMap<number, HeldSend>;
-  /** The retransmission-timer fires that found the last copy still queued in this host, and the copies sent on release (deferred-sends.ts). */
+  /** The retransmission-timer fires that found the last copy still queued in this host, and the copies sent on release (host-queue.ts). */
   readonly queueWaits: HostQueueWaits;
   /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
   readonly icmp: readonly IcmpMessage[];

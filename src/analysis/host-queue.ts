@@ -5,16 +5,20 @@ import { retransmissionKey } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
 
 /*
- * Retransmissions that waited for their previous copy to leave the host. tcp_retransmit_skb() does not resend
- * a segment while its last copy is still in a qdisc or driver queue (skb_still_in_host_queue() in tcp_output.c
- * returns -EBUSY; the tcp_retransmit_skb tracepoint shows err -16). The timer fire counts all the same:
- * tcp_retransmit_timer() backs off and re-arms with the doubled RTO, since -EBUSY is not the "local congestion"
- * (> 0) case. skb_still_in_host_queue() sets TSQ_THROTTLED, so when the queued copy is freed, tcp_wfree() →
- * tcp_tsq_write() → tcp_xmit_retransmit_queue() sends the lost head at once, and restarts the timer with the
- * current (backed-off) RTO there. Measured (teacher lab closing-fin-lost under load, a `hold` queueing the
- * first FIN): fire at +0.218 s with err -16, the copy sent 0.3 ms after the queue drained at +0.267 s, the
- * next fire 0.424 s after that send (106 jiffies at HZ 250, within the jiffy), not after the fire.
- * So the timer's schedule counts the copy at its fire, and the next interval from the send.
+ * Retransmission-timer fires that found the last copy still in the host. tcp_retransmit_skb() does not resend a
+ * segment while its last copy is still in a qdisc or driver queue (skb_still_in_host_queue() in tcp_output.c
+ * returns -EBUSY; the tcp_retransmit_skb tracepoint shows err -16). The fire counts all the same:
+ * tcp_retransmit_timer() backs off (or, in SYN_SENT, stays linear for tcp_syn_linear_timeouts) and re-arms,
+ * since -EBUSY is not the "local congestion" (> 0) case. skb_still_in_host_queue() sets TSQ_THROTTLED, so when
+ * the queued copy is freed, tcp_wfree() → tcp_tsq_write() → tcp_xmit_retransmit_queue() sends the lost head at
+ * once and restarts the timer with the current RTO there, in the states tcp_tsq_write() serves and unless an ACK
+ * got there first. Measured on this machine (hold steps, kernel 6.18, HZ 250):
+ *  - closing-fin-lost under load: FIN fire at +0.218 s with err -16; the copy 0.16 ms after the queue drained at
+ *    +0.267 s; the next fire 0.424 s after that send, not after the fire;
+ *  - syn-held-long: SYN_SENT fires at 1, 2 and 3 s, all -EBUSY; on release one SYN left and no resend (SYN_SENT
+ *    is not a TSQ state);
+ *  - data-held-sender: fires 0.21 and 0.63 s after the write, -EBUSY; on release the ACK came back first.
+ * So the schedule counts every fire: a copy sent on release at its fire, the next interval from its send.
  */
 
 /** A copy TSQ sent as the frame before it left the host: the timer fire it belongs to, and its send (absolute µs, capture clock). */

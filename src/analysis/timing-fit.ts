@@ -33,7 +33,7 @@ export interface ObservedSend {
   /** The captured copy; 0 for a timer fire that sent nothing (`fireOnly`). */
   readonly frame: number;
   readonly timeUs: number;
-  /** A fire of the timer that found the last copy still queued in the host: counted, never captured (deferred-sends.ts). */
+  /** A fire of the timer that found the last copy still queued in the host: counted, never captured (host-queue.ts). */
   readonly fireOnly?: true;
 }
 

@@ -102,7 +102,10 @@ const EXECUTORS: { [K in StepKind]: StepExecutor<K> } = {
   'wait-state': async (ctx, step) => {
     const agent = ctx.lab.host(step.host).agent;
     await agent.waitFor(
-      (e) => e.type === 'socket' && parseTcpState(e.state) === step.state && socketMatches(ctx, step.host, e, step.conn, step.port),
+      // CLOSED has no row of its own: the socket's row disappearing is its CLOSED (as the samples tell it).
+      (e) =>
+        ((e.type === 'socket' && parseTcpState(e.state) === step.state) || (step.state === 'CLOSED' && e.type === 'socket-gone')) &&
+        socketMatches(ctx, step.host, e, step.conn, step.port),
       step.timeoutMs,
       `socket in ${step.state}${describeFilter(step.conn, step.port)}`,
       waitStart(ctx, step.host, step.conn),

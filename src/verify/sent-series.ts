@@ -1,5 +1,5 @@
 import { hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
-import { timerFiresOf, type ReleasedCopy } from '../analysis/deferred-sends.js';
+import { timerFiresOf, type ReleasedCopy } from '../analysis/host-queue.js';
 import type { HeldSend } from '../analysis/held-sends.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
@@ -19,7 +19,7 @@ export interface SentSeries {
   readonly tuple: SocketTuple;
   /** One line per copy whose time is not its capture time (it waited in the host's held queue, or for the copy before it). */
   readonly held: readonly Text[];
-  /** When TCP restarted the timer by sending a copy on release, ms from the first send (deferred-sends.ts). */
+  /** When TCP restarted the timer by sending a copy on release, ms from the first send (host-queue.ts). */
   readonly restartsMs: readonly number[];
   /** The second send is a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
   readonly firstRepeat?: 'probe' | 'fast';
@@ -30,7 +30,7 @@ export interface SentSeries {
  * The sends of one socket's retransmitted segment in the host's capture: segments from the host
  * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number,
  * each timed when TCP's timer sent it (a copy a hold kept queued is captured at its release: analysis/held-sends.ts;
- * a copy that waited for the one before it to leave the host counts at its fire: analysis/deferred-sends.ts).
+ * a copy that waited for the one before it to leave the host counts at its fire: analysis/host-queue.ts).
  */
 export function sentRetransmissions(
   run: RunRecord,

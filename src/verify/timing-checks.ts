@@ -11,7 +11,7 @@ import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replie
 import { fitOverRtos, fitRetransmissions } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import { fastLine, sentRetransmissions, type SentSeries } from './sent-series.js';
-import { queuedFiresOf } from '../analysis/deferred-sends.js';
+import { queuedFiresOf } from '../analysis/host-queue.js';
 import { carriesStart } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
@@ -42,6 +42,7 @@ import {
   settingsLine,
   seconds,
   formatOffsets,
+  observedSends,
 } from './timing-lines.js';
 import { segmentRefs, textCheck, type Check } from './verdict.js';
 import { timingText, type TimingWords } from '../messages/check-words/timing-words.js';
@@ -152,7 +153,7 @@ export function checkSynRetransmits(
     ),
     observed: timingText(
       (w, lang) =>
-        w.sends('SYN', syns.sends.length, formatOffsets(syns.sends.map((s) => s.offsetMs))) +
+        observedSends(w, 'SYN', syns.sends) +
         w.clause +
         (failure !== undefined ? w.connectFailedAt(failure.code, failedAt) : answer !== undefined ? answer.observed[lang] : w.connectNeverFailed) +
         w.departures(inLang(problems, lang)),
@@ -273,7 +274,7 @@ export function checkSynAckRetransmits(
     ),
     observed: timingText(
       (w, lang) =>
-        w.sends('SYN-ACK', timerSends.length, formatOffsets(timerSends.map((s) => s.offsetMs))) +
+        observedSends(w, 'SYN-ACK', timerSends) +
         w.clause +
         (giveUp !== undefined ? w.synRecvGone(giveUpTime(w, giveUp)) : answer !== undefined ? answer.observed[lang] : w.synRecvNeverGone) +
         w.departures(inLang(outcome.departures, lang)),
@@ -370,7 +371,7 @@ export function checkFinRetransmits(
     ),
     observed: timingText(
       (w, lang) =>
-        w.sends('FIN', fins.sends.length, formatOffsets(fins.sends.map((s) => s.offsetMs))) +
+        observedSends(w, 'FIN', fins.sends) +
         w.clause +
         (answer !== undefined
           ? w.answeredAt(seconds(answer.atMs))
@@ -428,7 +429,7 @@ export function checkDataRetransmits(
   };
   const ackOf = (s: TcpSegment): TcpSegment | undefined => received.find((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s));
   // Data never acknowledged, or resent later (whole, merged or cut to the MSS: carriesStart()) and acknowledged in the end,
-  // or whose timer fired while it was still queued in the host (deferred-sends.ts).
+  // or whose timer fired while it was still queued in the host (host-queue.ts).
   const isRetransmittedData = (s: TcpSegment): boolean =>
     carriesData(s) &&
     (sentData.some((c) => c.timeUs >= s.timeUs && c !== s && sameSocket(c, s) && carriesStart(c, s)) ||
@@ -508,7 +509,7 @@ export function checkDataRetransmits(
     ),
     observed: timingText(
       (w, lang) =>
-        w.sends('data', data.sends.length, formatOffsets(data.sends.map((d) => d.offsetMs))) +
+        observedSends(w, 'data', data.sends) +
         w.clause +
         (answer !== undefined ? w.acknowledgedAt(seconds(answer.atMs)) : giveUp === undefined ? w.neverGaveUp : w.gaveUp(giveUpTime(w, giveUp))) +
         (failure === undefined ? '' : w.withError(failure.code)) +

@@ -1,7 +1,7 @@
 import type { RunHost } from '../analysis/run-record.js';
 import type { SocketTuple } from '../analysis/run-sockets.js';
 import type { ObservedGiveUp } from '../analysis/sampled-reads.js';
-import type { FinRtoEstimate, ScheduleFit } from '../analysis/timing-fit.js';
+import type { FinRtoEstimate, ObservedSend, ScheduleFit } from '../analysis/timing-fit.js';
 import type { IcmpDuringSeries } from '../analysis/icmp-during-series.js';
 import { DEFAULT_KERNEL_SETTINGS, type KernelSettings } from '../tcp/kernel-settings.js';
 import { segmentRefs, textCheck, type Check, type Evidence } from './verdict.js';
@@ -127,6 +127,12 @@ export function settingsLine(settings: Partial<KernelSettings>, names: readonly 
 
 export function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
+}
+
+/** `3 FINs at 0, 0.2, 0.6 s`, and how many of them were fires that sent nothing (the last copy still queued in the host). */
+export function observedSends(w: TimingWords, kind: SentKind, sends: readonly ObservedSend[]): string {
+  const queued = sends.filter((s) => s.fireOnly === true).length;
+  return w.sends(kind, sends.length, formatOffsets(sends.map((s) => s.offsetMs))) + (queued > 0 ? w.queuedNote(queued) : '');
 }
 
 export function formatOffsets(offsetsMs: readonly number[]): string {

@@ -26,6 +26,8 @@ export interface RetransmissionWords {
   segment(kind: SentKind): string;
   /** `3 SYNs at 0, 1.02, 3.06 s`. */
   sends(kind: SentKind, count: number, offsets: string): string;
+  /** After `sends`: how many of them were timer fires that found the last copy still queued in the host. */
+  queuedNote(count: number): string;
   /** Between the parts of an expected or observed line. */
   clause: string;
   /** The departures from the model after an observed line (empty when none). */
@@ -176,6 +178,7 @@ const en: RetransmissionWords = {
 
   segment: (kind) => SENT_EN[kind].one,
   sends: (kind, count, offsets) => `${count} ${SENT_EN[kind].many} at ${offsets} s`,
+  queuedNote: (count) => ` (${count} of them timer fires that found the last copy still queued: nothing sent)`,
   clause: '; ',
   departures: (problems) => (problems.length > 0 ? ` — ${problems.join('; ')}` : ''),
   stoppedBy: (sends, until) => `${sends}, ${until}`,
@@ -348,6 +351,7 @@ const zh: RetransmissionWords = {
 
   segment: (kind) => SENT_ZH[kind].one,
   sends: (kind, count, offsets) => `${SENT_ZH[kind].many(count)}，时刻 ${offsets} s`,
+  queuedNote: (count) => `（其中 ${count} 次是定时器到期时上一份副本仍在队列中：未发出）`,
   clause: '；',
   departures: (problems) => (problems.length > 0 ? `——${problems.join('；')}` : ''),
   stoppedBy: (sends, until) => `${sends}，${until}`,

@@ -20,7 +20,7 @@ function check(run: RunRecord, prefix: string): Check {
 const EBUSY = -16;
 const US = 1_000;
 
-describe('a retransmission whose timer fired while the copy before was still queued in the host (deferred-sends.ts)', () => {
+describe('a retransmission whose timer fired while the copy before was still queued in the host (host-queue.ts)', () => {
   it('counts the copy at its fire and the next interval from its send: the recorded run passes', async () => {
     const run = await loadFixtureRun('closing-fin-lost-deferred');
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
@@ -71,7 +71,9 @@ describe('timer fires that found the last copy still queued and sent nothing (qu
   it('counts the data fires at 0.2 and 0.6 s; without them there is no retransmission to check, and the check FAILs', async () => {
     const run = await loadFixtureRun('data-held-sender');
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');
-    expect(check(run, 'data retransmissions').observed).toMatch(/^3 copies at 0, 0\.2\d\d, 0\.6\d+ s; acknowledged/);
+    expect(check(run, 'data retransmissions').observed).toMatch(
+      /^3 copies at 0, 0\.2\d\d, 0\.6\d+ s \(2 of them timer fires that found the last copy still queued: nothing sent\); acknowledged/,
+    );
     expect(check(withoutBusyFires(run), 'data retransmissions').status).toBe('fail');
   });
 });
