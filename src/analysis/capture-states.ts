@@ -74,7 +74,10 @@ class Endpoint {
   sndNxt: number | undefined;
   finAckValue: number | undefined;
   /** The peer's FIN as received: its frame and the ACK value that covers it. */
-  peerFin: { frame: number; ackValue: number } | undefined;
+  peerFin: { frame: number; ackValue: number; timeUs: number } | undefined;
+  /** Whether this endpoint sent anything since the peer's FIN was taken as received, and the state it took it in. */
+  sentSinceFin = false;
+  peerFinState: TcpState | undefined;
   /** The endpoint before a FIN moved it from ESTABLISHED to CLOSE_WAIT, while it has sent nothing since. */
   beforeCloseWait: { context: TcpContext; path: number; transitions: number } | undefined;
   rcvNxt: number | undefined;
@@ -134,7 +137,16 @@ class Endpoint {
    */
   withdrawUnacknowledgedFin(): void {
     const fin = this.peerFin;
-    if (fin === undefined) return;
+    if (fin !== undefined && this.withdrawFin()) this.history.path.push(unknownFinArrival(fin.frame));
+  }
+
+  /**
+   * Takes back the peer's FIN as received (withdrawUnacknowledgedFin() at the end; notReceivedFin() as soon as a
+   * segment proves it): the path returns to before it, and a later copy of it is a new arrival. False when the
+   * state it caused is gone (the endpoint sent since, which clears the snapshots).
+   */
+  withdrawFin(): boolean {
+    if (this.peerFin === undefined) return false;
     const closeWait = this.beforeCloseWait;
     const before =
       this.state === 'CLOSE_WAIT' && closeWait !== undefined
@@ -142,7 +154,7 @@ class Endpoint {
         : this.state === 'CLOSING' || this.state === 'TIME_WAIT'
           ? this.beforeTimeWait
           : undefined;
-    if (before === undefined) return;
+    if (before === undefined) return false;
     const h = this.history;
     const ackOfFin = h.transitions.slice(before.transitions).find((t) => t.event === 'rcv-ack-of-fin' || t.event === 'rcv-fin-ack-of-fin');
     this.state = before.state;
@@ -150,7 +162,11 @@ class Endpoint {
     h.path.length = before.path;
     h.transitions.length = before.transitions;
     if (ackOfFin !== undefined && this.state === 'FIN_WAIT_1') this.apply('rcv-ack-of-fin', ackOfFin.frame);
-    h.path.push(unknownFinArrival(fin.frame));
+    this.peerFin = undefined;
+    this.peerFinSeen = false;
+    this.beforeCloseWait = undefined;
+    this.beforeTimeWait = undefined;
+    return true;
   }
 
   /** Steps the machine; records the transition, or the problem when the machine has no such edge. */
@@ -178,6 +194,7 @@ export class CaptureStateReplay {
   private readonly sides: [Endpoint, Endpoint];
   /** Distinct ISNs seen on SYN-ACKs (a second one: TCP Fast Open or a server restart). */
   readonly synAckIsns: Array<{ isn: number; frame: number }> = [];
+  private readonly handshake: { synUs?: number; synSide?: 0 | 1; synAckUs?: number; ackUs?: number } = {};
 
   constructor(machine: TcpMachine = CAPTURE_MACHINE) {
     this.sides = [new Endpoint(machine), new Endpoint(machine)];
@@ -187,6 +204,7 @@ export class CaptureStateReplay {
   observe(seg: TcpSegment, side: 0 | 1): void {
     const sender = this.sides[side];
     const receiver = this.sides[1 - side]!;
+    this.timeHandshake(seg, side);
     if ((seg.flags & (TcpFlag.SYN | TcpFlag.FIN | TcpFlag.RST)) === 0 && sender.state === 'ESTABLISHED' && receiver.state === 'ESTABLISHED') {
       // The bulk of any capture: data and ACKs between two established endpoints change no state.
       const end = (seg.seq + seg.payloadLength) >>> 0;
@@ -196,6 +214,19 @@ export class CaptureStateReplay {
     }
     this.send(sender, receiver, seg);
     this.receive(receiver, sender, seg);
+  }
+
+  /** The first SYN, the first SYN-ACK after it from the other side, and the first ACK after that from the SYN's side. */
+  private timeHandshake(seg: TcpSegment, side: 0 | 1): void {
+    const h = this.handshake;
+    if (h.ackUs !== undefined) return;
+    const syn = (seg.flags & TcpFlag.SYN) !== 0;
+    const ack = (seg.flags & TcpFlag.ACK) !== 0;
+    if (syn && !ack && h.synUs === undefined) {
+      h.synUs = seg.timeUs;
+      h.synSide = side;
+    } else if (syn && ack && h.synUs !== undefined && h.synAckUs === undefined && side !== h.synSide) h.synAckUs = seg.timeUs;
+    else if (!syn && ack && h.synAckUs !== undefined && side === h.synSide) h.ackUs = seg.timeUs;
   }
 
   /** Histories of side 0 and side 1, with "unknown" for an endpoint that never got a known state. */
@@ -209,6 +240,8 @@ export class CaptureStateReplay {
     const ack = (f & TcpFlag.ACK) !== 0;
     const fin = (f & TcpFlag.FIN) !== 0;
     const rst = (f & TcpFlag.RST) !== 0;
+    this.notReceivedFin(me, seg);
+    me.sentSinceFin = true;
     let crossedFin: number | undefined;
     if (syn && !ack && !rst) {
       me.isn ??= seg.seq;
@@ -290,6 +323,26 @@ export class CaptureStateReplay {
     }
   }
 
+  /**
+   * An ACK field is the sender's RCV.NXT when it sent the segment. One below the end of the peer's FIN, sent well
+   * after that FIN reached this endpoint (more than two round trips of the handshake, plus 1 ms, after its capture:
+   * at either end of the path, no longer in flight), proves the FIN never reached its TCP (dropped after the tap).
+   */
+  private notReceivedFin(me: Endpoint, seg: TcpSegment): void {
+    const fin = me.peerFin;
+    const rttUs = this.handshakeRttUs();
+    if (fin === undefined || !me.peerFinSeen || rttUs === undefined || (seg.flags & (TcpFlag.ACK | TcpFlag.RST)) !== TcpFlag.ACK) return;
+    if (seqGe(seg.ack, fin.ackValue) || seg.timeUs - fin.timeUs <= 2 * rttUs + 1000) return;
+    me.withdrawFin();
+  }
+
+  /** The handshake's round trip as this capture shows it: the longer of SYN → SYN-ACK and SYN-ACK → ACK (the other is one host's turnaround). */
+  private handshakeRttUs(): number | undefined {
+    const h = this.handshake;
+    if (h.synUs === undefined || h.synAckUs === undefined || h.ackUs === undefined) return undefined;
+    return Math.max(h.synAckUs - h.synUs, h.ackUs - h.synAckUs);
+  }
+
   private receive(me: Endpoint, peer: Endpoint, seg: TcpSegment): void {
     const f = seg.flags;
     const syn = (f & TcpFlag.SYN) !== 0;
@@ -364,7 +417,7 @@ export class CaptureStateReplay {
           return;
         }
         if (s.ack && s.ackCoversSyn) me.apply('rcv-ack-of-syn', frame);
-        if (s.fin && me.state === 'ESTABLISHED') this.finArrives(me, frame, s.ackCoversFin, finEnd(seg));
+        if (s.fin && me.state === 'ESTABLISHED') this.finArrives(me, seg, s.ackCoversFin);
         return;
       default:
         if (s.syn && !s.duplicateSyn) me.apply('rcv-syn', frame); // a SYN in a synchronized state: challenge ACK
@@ -373,14 +426,24 @@ export class CaptureStateReplay {
           if (state === 'FIN_WAIT_1' && !s.fin) me.apply('rcv-ack-of-fin', frame);
           else if (state === 'CLOSING' || state === 'LAST_ACK') me.apply('rcv-ack-of-fin', frame);
         }
-        if (s.fin) this.finArrives(me, frame, s.ackCoversFin, finEnd(seg));
+        if (s.fin) this.finArrives(me, seg, s.ackCoversFin);
     }
   }
 
-  private finArrives(me: Endpoint, frame: number, ackCoversFin: boolean, finAckValue: number): void {
-    me.peerFin ??= { frame, ackValue: finAckValue };
+  private finArrives(me: Endpoint, seg: TcpSegment, ackCoversFin: boolean): void {
+    const frame = seg.frame;
+    const finAckValue = finEnd(seg);
+    // The same FIN again, and nothing from this endpoint since the copy taken as received: the sender never had an
+    // ACK of it, and a FIN that reaches TCP is acknowledged at once in FIN_WAIT_1, FIN_WAIT_2 and CLOSING
+    // (tcp_fin(): tcp_send_ack()), so that copy did not reach it (a firewall after the capture tap). This one may.
+    // (In ESTABLISHED the ACK of a FIN may wait for the delayed-ACK timer: not judged.)
+    const acksAtOnce = me.peerFinState === 'FIN_WAIT_1' || me.peerFinState === 'FIN_WAIT_2';
+    if (me.peerFinSeen && me.peerFin?.ackValue === finAckValue && !me.sentSinceFin && acksAtOnce) me.withdrawFin();
+    me.peerFin ??= { frame, ackValue: finAckValue, timeUs: seg.timeUs };
     if (me.peerFinSeen && me.state !== 'TIME_WAIT') return; // a retransmitted FIN
     me.peerFinSeen = true;
+    me.sentSinceFin = false;
+    me.peerFinState = me.state;
     if (me.state === 'ESTABLISHED') {
       const h = me.history;
       me.beforeCloseWait = { context: me.context, path: h.path.length, transitions: h.transitions.length };

@@ -226,3 +226,53 @@ describe('a student’s loopback capture (test/fixtures/observe/loopback-student
     expect(connections.map((c) => c.rsts.map((r) => (r.ownAbort ? 'abort' : `reply to ${r.inReplyTo}`)))).toEqual([['reply to SYN'], ['abort'], [], ['abort']]);
   });
 });
+
+describe('a FIN captured at its receiver that never reached its TCP (a firewall after the capture tap)', () => {
+  /** A segment at `ms` after the start (the handshake's round trip here is 0.06 ms). */
+  function at(ms: number, from: 'c' | 's', flags: number, seq: number, ack: number): TcpSegment {
+    return { ...seg(from, flags, seq, ack), timeUs: 1e12 + ms * 1000 };
+  }
+  const handshake = (): TcpSegment[] => [at(0, 'c', SYN, 1000, 0), at(0.05, 's', SYN | ACK, 9000, 1001), at(0.06, 'c', ACK, 1001, 9001)];
+
+  it('is not taken as received when the receiver later acknowledges below it, or lets the next copy come unanswered', () => {
+    frame = 0;
+    const c = one([
+      ...handshake(),
+      at(100, 'c', FIN | ACK, 1001, 9001),
+      at(110, 's', FIN | ACK, 9001, 1001), // 10 ms later, its ACK still below the FIN: the FIN never reached it
+      at(300, 'c', FIN | ACK, 1001, 9001),
+      at(310, 's', FIN | ACK, 9001, 1001),
+      at(500, 'c', FIN | ACK, 1001, 9001), // nothing from s after this copy: the next copy comes …
+      at(500.1, 'c', ACK, 1002, 9002), // (c acknowledges s's FIN: s goes to FIN_WAIT_2)
+      at(900, 'c', FIN | ACK, 1001, 9002), // … unanswered: this one reaches s's TCP
+      at(900.05, 's', ACK, 9002, 1002),
+    ]);
+    expect(paths(c)[1]).toBe('LISTEN → SYN_RECEIVED → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT');
+  });
+
+  it('is taken as received when the receiver acknowledges it: the same FIN, acknowledged by the FIN of s, is a passive close', () => {
+    frame = 0;
+    const c = one([...handshake(), at(100, 'c', FIN | ACK, 1001, 9001), at(110, 's', FIN | ACK, 9001, 1002), at(110.05, 'c', ACK, 1002, 9002)]);
+    expect(paths(c)[1]).toBe('LISTEN → SYN_RECEIVED → ESTABLISHED → CLOSE_WAIT → LAST_ACK → CLOSED');
+  });
+
+  it('keeps FINs that crossed within the round trip as received: both sides CLOSING', () => {
+    frame = 0;
+    const c = one([
+      ...handshake(),
+      at(100, 'c', FIN | ACK, 1001, 9001),
+      at(100.02, 's', FIN | ACK, 9001, 1001), // sent before c's FIN arrived
+      at(100.05, 'c', ACK, 1002, 9002),
+      at(100.06, 's', ACK, 9002, 1002),
+    ]);
+    expect(paths(c)).toEqual([
+      'CLOSED → SYN_SENT → ESTABLISHED → FIN_WAIT_1 → CLOSING → TIME_WAIT',
+      'LISTEN → SYN_RECEIVED → ESTABLISHED → FIN_WAIT_1 → CLOSING → TIME_WAIT',
+    ]);
+  });
+
+  it('reads the recorded both-fins-lost capture of b as b lived it (its trace: FIN_WAIT_1 → FIN_WAIT_2, never CLOSING)', async () => {
+    const { connections } = await analyzeCapture(join(REPO_ROOT, 'test/fixtures/runs/both-fins-lost/b/capture.pcap'));
+    expect(connections[0]!.states.server.path.join(' → ')).toBe('LISTEN → SYN_RECEIVED → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT');
+  });
+});
