@@ -307,8 +307,11 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
         s.timeUs >= rule.fromUs &&
         drop.matches(s, conntrackStateOf(host, s)),
     );
-    // Removed by unrule, the count-only rule left in its place counted every matching packet after the delete.
-    const afterDelete = rule.passedAfterDelete === undefined ? undefined : splitAtDelete(matching, rule.passedAfterDelete, endOfStepsUs);
+    // Removed by unrule, the count-only rule left in its place counted every matching packet after the delete
+    // that reached it: not those a rule inserted above it later took first.
+    const above = rulesAbove(rule, drafts, (s) => conntrackStateOf(host, s));
+    const seen = above === undefined ? undefined : matching.filter((s) => !above.some((o) => s.timeUs >= o.fromUs && s.timeUs <= o.untilUs && o.takes(s)));
+    const afterDelete = rule.passedAfterDelete === undefined || seen === undefined ? undefined : splitAtDelete(seen, rule.passedAfterDelete, endOfStepsUs);
     let matched = afterDelete?.before ?? matching.filter((s) => s.timeUs <= rule.untilUs);
     if (drop.unpredictable.length > 0) {
       const what = drop.unpredictable.map((u) => u.text).join(' ');
@@ -360,6 +363,43 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     }
   }
   return { rules: drafts, drops, notes, warnings, decisions, zh: { decisions: decisionsZh } };
+}
+
+/** Targets that end a packet's walk down the chain. */
+const TERMINATING: ReadonlySet<string> = new Set(['DROP', 'REJECT', 'ACCEPT']);
+
+/**
+ * The rules of the same chain that were inserted at its head after `rule` (`-I CHAIN` or `-I CHAIN 1`), so above it
+ * and above the count-only rule its unrule leaves in its place, each with what it takes; undefined when one of them
+ * has a match the model cannot decide (then which packets reached the count-only rule is not known).
+ */
+function rulesAbove<P extends RulePacket>(
+  rule: TimedRule,
+  drafts: readonly TimedRule[],
+  ctStateOf: (packet: P) => ConntrackState | undefined,
+): { fromUs: number; untilUs: number; takes: (packet: P) => boolean }[] | undefined {
+  const above = drafts.filter(
+    (o) =>
+      o !== rule &&
+      o.host === rule.host &&
+      o.parsed.family === rule.parsed.family &&
+      o.parsed.table === rule.parsed.table &&
+      o.parsed.chain === rule.parsed.chain &&
+      o.labOrder > rule.labOrder &&
+      o.parsed.position === 'insert' &&
+      (o.parsed.ruleNumber ?? 1) === 1 &&
+      TERMINATING.has(o.target),
+  );
+  const compiled = above.map((o) => ({ o, c: compileRule(o.parsed.spec) }));
+  if (compiled.some(({ c }) => !c.ok || c.unpredictable.length > 0)) return undefined;
+  return compiled.map(({ o, c }) => ({
+    fromUs: o.fromUs,
+    untilUs: o.untilUs,
+    takes: (packet) => {
+      const ctState = ctStateOf(packet);
+      return c.ok && c.matches(packet, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) });
+    },
+  }));
 }
 
 /**

@@ -114,6 +114,24 @@ describe('an unrule during traffic: the count-only rule left in its place (step-
   });
 });
 
+/*
+ * Teacher lab rule-twice (recorded): a SYN-dropping rule added and removed, then the same rule under a second name
+ * for a second connection. The first rule's count-only copy sits below the second rule (inserted at the head
+ * later), so it never saw the second connection's first SYN, which the second rule dropped: it counted 2.
+ */
+describe('a rule inserted above the count-only copy of a removed one (rulesAbove())', () => {
+  it('passes as recorded: each connection loses its first SYN to its own rule', async () => {
+    expect(verifyRun(await loadFixtureRun('rule-twice'), 'x', 0).verdict).toBe('pass');
+  });
+
+  it("FAILs had the second rule been appended (-A): the count-only copy would have seen its drop, so the first connection's retransmission is drawn as dropped", async () => {
+    const base = await loadFixtureRun('rule-twice');
+    const appended = base.lab.steps.map((s, i) => (s.kind === 'rule' && i > 1 ? { ...s, text: s.text.replace('-I INPUT', '-A INPUT') } : s));
+    const verdict = verifyRun({ ...base, lab: { ...base.lab, steps: appended } }, 'x', 0);
+    expect(verdict.verdict).toBe('fail');
+  });
+});
+
 describe('run folders without the count-only rule: packets that arrive while a rule step or unrule step runs (uncountedAtEdges())', () => {
   /** The run with b's unrule step moved to run from `fromMs` to `untilMs` after a's third FIN reached b, and its counter set to `counted`. */
   async function unruleAround(fromMs: number, untilMs: number, counted: number): Promise<RunRecord> {

@@ -61,7 +61,8 @@ export function loadFixtureRun(
     | 'closing-fin-lost-deferred'
     | 'both-fins-lost'
     | 'syn-held-long'
-    | 'data-held-sender',
+    | 'data-held-sender'
+    | 'rule-twice',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
