@@ -273,15 +273,3 @@ function isIpv4(text: string): boolean {
 function isPrefixLength(text: string, max: number): boolean {
   return /^\d{1,3}$/.test(text) && Number(text) <= max;
 }
-
-/**
- * The rule's matches without its target, the target's options and the comment tcplab adds: the spec of a
- * count-only rule that sees what this one sees (a rule with no target counts and lets the packet go on).
- */
-export function matchesOf(rule: ParsedRule): string[] {
-  const spec = [...rule.spec];
-  const comment = spec.findIndex((word, i) => word === '-m' && spec[i + 1] === 'comment' && spec[i + 2] === '--comment');
-  if (comment >= 0) spec.splice(comment, 4);
-  const target = spec.findIndex((word) => word === '-j' || word === '--jump' || word === '-g' || word === '--goto');
-  return target >= 0 ? spec.slice(0, target) : spec;
-}

@@ -75,6 +75,37 @@ const FLAG_NAMES: Readonly<Record<string, number>> = {
 const ACCEPTED_MODULES = new Set(['tcp', 'icmp', 'icmp6', 'comment', 'conntrack', 'state']);
 /** Matches with hidden state (xt_limit.c, xt_statistic.c, xt_recent.c, xt_hashlimit.c, xt_connlimit.c, xt_quota.c). */
 const UNPREDICTABLE_MODULES = new Set(['limit', 'statistic', 'recent', 'hashlimit', 'connlimit', 'quota', 'connbytes']);
+/** Index after the options of the hidden-state match whose module name is at `moduleAt` (they run to the next accepted option). */
+function hiddenStateEnd(spec: readonly string[], moduleAt: number): number {
+  let end = moduleAt + 1;
+  while (end < spec.length && !KNOWN_OPTIONS.has(spec[end] as string)) end++;
+  return end;
+}
+
+/**
+ * The spec of a count-only rule that selects what `spec` selects before its hidden-state matches: no target (and
+ * no target options), no comment, no `-m limit`/`-m statistic`/… (a new one would keep its own state). unrule
+ * leaves it in the removed rule's place (step-runner.ts unruleArgv()).
+ */
+export function countOnlySpec(spec: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < spec.length; i++) {
+    const word = spec[i] as string;
+    if (word === '-j' || word === '--jump' || word === '-g' || word === '--goto') break;
+    const module = word === '-m' || word === '--match' ? spec[i + 1] : undefined;
+    if (module === 'comment') {
+      i += 3;
+      continue;
+    }
+    if (module !== undefined && UNPREDICTABLE_MODULES.has(module)) {
+      i = hiddenStateEnd(spec, i + 1) - 1;
+      continue;
+    }
+    out.push(word);
+  }
+  return out;
+}
+
 /** Options of the accepted matches (those an unpredictable module's option list stops at). */
 const KNOWN_OPTIONS = new Set([
   '--syn',
@@ -189,12 +220,9 @@ export function compileRule(spec: readonly string[]): CompiledRule {
         const module = value ?? '';
         i++;
         if (UNPREDICTABLE_MODULES.has(module)) {
-          const words = [`-m ${module}`];
-          while (i + 1 < spec.length && !KNOWN_OPTIONS.has(spec[i + 1] as string)) {
-            words.push(spec[i + 1] as string);
-            i++;
-          }
-          unpredictable.push({ module, text: words.join(' '), testsBefore: tests.length });
+          const end = hiddenStateEnd(spec, i);
+          unpredictable.push({ module, text: [`-m ${module}`, ...spec.slice(i + 1, end)].join(' '), testsBefore: tests.length });
+          i = end - 1;
         } else if (!ACCEPTED_MODULES.has(module)) unsupported.push(`-m ${module}`);
         negate = false;
         break;

@@ -5,7 +5,8 @@ import { REMOVED_RULE_COUNTERS_FILE, type RemovedRuleCounters } from '../analysi
 import { describeStepIn } from '../messages/lab-words.js';
 import type { AgentEvent } from '../agent/protocol.js';
 import { familyOf, labUsesIpv6, type Step, type StepKind } from '../lab/model.js';
-import { matchesOf, parseRule, type ParsedRule } from '../faults/iptables-rule.js';
+import { parseRule, type ParsedRule } from '../faults/iptables-rule.js';
+import { countOnlySpec } from '../faults/rule-matcher.js';
 import { parseTcpState } from '../tcp/state.js';
 import { isLabSocket, portOf } from '../analysis/socket-timeline.js';
 import { formatEndpoint } from '../agent/socket-table.js';
@@ -258,7 +259,7 @@ function unruleArgv(rule: ParsedRule, name: string, passed: string): string[] {
     `printf '%s\\n' "*$1" "-D $2 $4" "-I $2 $((line - 1)) $5 -m comment --comment $6" COMMIT | ${rule.tool}-restore -w --noflush`,
   ].join('\n');
   const deleteSpec = rule.spec.join(' ');
-  return ['sh', '-c', script, 'unrule', rule.table, rule.chain, `tcplab:${name}`, deleteSpec, matchesOf(rule).join(' '), passed];
+  return ['sh', '-c', script, 'unrule', rule.table, rule.chain, `tcplab:${name}`, deleteSpec, countOnlySpec(rule.spec).join(' '), passed];
 }
 
 async function runIptables(ctx: StepContext, host: string, rule: ParsedRule, argv: readonly string[], what: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TcpFlag, type IcmpMessage, type TcpSegment } from '../../../src/observe/packet.js';
-import { compileRule, protocolOf, type RulePacket } from '../../../src/faults/rule-matcher.js';
+import { compileRule, countOnlySpec, protocolOf, type RulePacket } from '../../../src/faults/rule-matcher.js';
 
 const base: TcpSegment = {
   frame: 1,
@@ -159,5 +159,24 @@ describe('compileRule', () => {
       expect(protocolOf(['!', '-p', 'tcp'])).toBeUndefined();
       expect(protocolOf(['-s', '10.0.0.1'])).toBeUndefined();
     });
+  });
+});
+
+describe('countOnlySpec(): the count-only copy unrule leaves in a rule’s place', () => {
+  const words = (text: string): string[] => text.split(' ');
+
+  it('keeps the deterministic matches and drops the target, its options and the comment', () => {
+    expect(countOnlySpec(words('-p tcp --dport 8888 --syn -j REJECT --reject-with tcp-reset -m comment --comment tcplab:x'))).toEqual(
+      words('-p tcp --dport 8888 --syn'),
+    );
+  });
+
+  it('drops hidden-state matches with their options, wherever they stand (a new one would keep its own counter)', () => {
+    expect(countOnlySpec(words('-p tcp -m statistic --mode nth --every 3 --packet 0 --dport 8888 -j DROP -m comment --comment tcplab:x'))).toEqual(
+      words('-p tcp --dport 8888'),
+    );
+    expect(countOnlySpec(words('-s 10.0.0.3 -m limit --limit 1/s --limit-burst 1 -p tcp --tcp-flags FIN FIN -j DROP'))).toEqual(
+      words('-s 10.0.0.3 -p tcp --tcp-flags FIN FIN'),
+    );
   });
 });
