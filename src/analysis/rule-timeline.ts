@@ -371,14 +371,15 @@ const TERMINATING: ReadonlySet<string> = new Set(['DROP', 'REJECT', 'ACCEPT']);
 /**
  * The rules of the same chain that were inserted at its head after `rule` (`-I CHAIN` or `-I CHAIN 1`), so above it
  * and above the count-only rule its unrule leaves in its place, each with what it takes; undefined when one of them
- * has a match the model cannot decide (then which packets reached the count-only rule is not known).
+ * has a match the model cannot decide, or a later insert at another position (`-I CHAIN 3`) may stand above it
+ * (then which packets reached the count-only rule is not known). Appended rules stand below it.
  */
 function rulesAbove<P extends RulePacket>(
   rule: TimedRule,
   drafts: readonly TimedRule[],
   ctStateOf: (packet: P) => ConntrackState | undefined,
 ): { fromUs: number; untilUs: number; takes: (packet: P) => boolean }[] | undefined {
-  const above = drafts.filter(
+  const later = drafts.filter(
     (o) =>
       o !== rule &&
       o.host === rule.host &&
@@ -387,10 +388,11 @@ function rulesAbove<P extends RulePacket>(
       o.parsed.chain === rule.parsed.chain &&
       o.labOrder > rule.labOrder &&
       o.parsed.position === 'insert' &&
-      (o.parsed.ruleNumber ?? 1) === 1 &&
       TERMINATING.has(o.target),
   );
-  const compiled = above.map((o) => ({ o, c: compileRule(o.parsed.spec) }));
+  // `-I CHAIN n` with n > 1 may land above or below it: which packets reached it is not known.
+  if (later.some((o) => (o.parsed.ruleNumber ?? 1) > 1)) return undefined;
+  const compiled = later.map((o) => ({ o, c: compileRule(o.parsed.spec) }));
   if (compiled.some(({ c }) => !c.ok || c.unpredictable.length > 0)) return undefined;
   return compiled.map(({ o, c }) => ({
     fromUs: o.fromUs,
