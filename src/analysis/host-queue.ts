@@ -33,6 +33,8 @@ export interface HostQueueWaits {
   readonly fires: ReadonlyMap<string, readonly number[]>;
   /** Frame of the host's capture → the fire whose copy it is. */
   readonly released: ReadonlyMap<number, ReleasedCopy>;
+  /** 4-tuple → its traced timer sends (and -EBUSY fires) with how late their timer ran (KernelEvent.timerLateJiffies). */
+  readonly timerLate: ReadonlyMap<string, readonly { readonly timeUs: number; readonly jiffies: number }[]>;
 }
 
 const EBUSY = -16;
@@ -49,6 +51,12 @@ export function hostQueueWaitsOf(host: RunHost): HostQueueWaits {
   const fires = new Map<string, number[]>();
   const released = new Map<number, ReleasedCopy>();
   const retransmits = (host.kernelEvents ?? []).filter((e) => e.kind === 'retransmit');
+  const timerLate = new Map<string, { timeUs: number; jiffies: number }[]>();
+  for (const e of host.kernelEvents ?? []) {
+    if (e.timerLateJiffies === undefined) continue;
+    const key = tupleKey(e.local, e.remote);
+    timerLate.set(key, [...(timerLate.get(key) ?? []), { timeUs: e.timeUs, jiffies: e.timerLateJiffies }]);
+  }
   for (const e of retransmits) if (e.error === EBUSY) fires.set(tupleKey(e.local, e.remote), [...(fires.get(tupleKey(e.local, e.remote)) ?? []), e.timeUs]);
   for (const [tuple, busy] of fires) {
     const own = host.segments.filter((s) => {
@@ -74,7 +82,7 @@ export function hostQueueWaitsOf(host: RunHost): HostQueueWaits {
       if (onRelease && ![...released.values()].some((r) => r.fireUs === fireUs)) released.set(copy.frame, { fireUs, sentUs });
     }
   }
-  return { fires, released };
+  return { fires, released, timerLate };
 }
 
 function tupleKey(local: string, remote: string): string {
@@ -86,11 +94,16 @@ export function queuedFiresOf(waits: HostQueueWaits, tuple: { local: string; rem
   return (waits.fires.get(tupleKey(tuple.local, tuple.remote)) ?? []).filter((us) => us > fromUs && us < untilUs);
 }
 
-/** One fire of a series' retransmission timer: when, and the copy it sent (none: the fire found the last copy still queued). */
+/** One fire of a series' retransmission timer: when, the copy it sent (none: the fire found the last copy still queued), how late its timer ran. */
 export interface TimerFire<T> {
   readonly timeUs: number;
   readonly copy?: T;
+  /** Jiffies the timer softirq ran after the wheel's bucket (traced; absent: not known, or no timer sent it). */
+  readonly lateJiffies?: number;
 }
+
+/** A timer's send is traced microseconds from its capture (the tracepoint at transmission, the tap at the device). */
+const TRACE_TO_CAPTURE_US = 2000;
 
 /**
  * A series' sends as its timer made them, oldest first (absolute µs): each copy when TCP sent it (a held copy's
@@ -116,5 +129,11 @@ export function timerFiresOf<T extends { readonly frame: number | undefined; rea
   const firstUs = fires[0]?.timeUs ?? Infinity;
   for (const timeUs of queuedFiresOf(waits, tuple, firstUs, untilUs)) if (!claimed.has(timeUs)) fires.push({ timeUs });
   fires.sort((a, b) => a.timeUs - b.timeUs);
-  return { fires, restartsUs };
+  const late = waits.timerLate.get(tupleKey(tuple.local, tuple.remote)) ?? [];
+  const withLateness = fires.map((f, i) => {
+    if (i === 0) return f; // the original: no timer sent it
+    const traced = late.find((l) => Math.abs(l.timeUs - f.timeUs) <= TRACE_TO_CAPTURE_US);
+    return traced === undefined ? f : { ...f, lateJiffies: traced.jiffies };
+  });
+  return { fires: withLateness, restartsUs };
 }

@@ -35,6 +35,8 @@ export interface ObservedSend {
   readonly timeUs: number;
   /** A fire of the timer that found the last copy still queued in the host: counted, never captured (host-queue.ts). */
   readonly fireOnly?: true;
+  /** How late the timer softirq ran for this send, traced (KernelEvent.timerLateJiffies): its window closes that much later. */
+  readonly timerLateMs?: number;
 }
 
 /**
@@ -126,7 +128,9 @@ function fitOne(
   });
   const compared = compareGiveUpInterval(
     userTimeoutDeadline(
-      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs, rearmedAtMs),
+      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs, rearmedAtMs, [
+        ...slotSends.map((s) => s?.timerLateMs ?? 0),
+      ]),
       schedule,
       slotSends,
       hz,

@@ -195,11 +195,12 @@ export function analyseSeries(
     else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
     else {
       const firstUs = (firesUs[0] ?? record.startedUs) - record.startedUs;
-      const sends = timer.fires.map(({ timeUs, copy }) => ({
+      const sends = timer.fires.map(({ timeUs, copy, lateJiffies }) => ({
         offsetMs: (timeUs - record.startedUs - firstUs) / 1000,
         frame: copy === undefined ? 0 : (copy.traced.senderFrame ?? copy.traced.receiverFrame ?? 0),
         timeUs: timeUs - record.startedUs,
         ...(copy === undefined && { fireOnly: true as const }),
+        ...(lateJiffies !== undefined && lateJiffies > 0 && { timerLateMs: (lateJiffies * 1000) / predictor.hz }),
       }));
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };

@@ -48,6 +48,12 @@ export interface KernelEvent {
   state?: TcpState;
   /** retransmit: err of tcp_retransmit_skb (0 sent; non-zero: not sent). error-report: the errno. */
   error?: number;
+  /**
+   * retransmit, synack-retransmit sent from a timer: how many jiffies after its wheel bucket the timer ran
+   * (timer_expire_entry of tcp_write_timer / reqsk_timer_handler on the same CPU just before: now − baseclk).
+   * The timer softirq runs late on a loaded machine (deferred to ksoftirqd); the wheel's own slack is not in it.
+   */
+  timerLateJiffies?: number;
   /** send-reset: enum sk_rst_reason (NO_SOCKET, TCP_ABORT_ON_CLOSE, …). */
   reason?: string;
   /** The kernel's socket pointer (hashed %p) or sock_cookie, when the tracepoint prints one. */
@@ -152,6 +158,12 @@ export function isCallPathLine(line: string): boolean {
 
 /** `<stack trace>` after an event: the task's pid and the CPU, as LINE reads them. */
 const STACK_LINE = /^\s*.+?-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+\S*\s*\d+\.\d+:\s+<stack trace>/;
+/** timer_expire_entry's body: `timer=… function=tcp_write_timer now=4295… baseclk=4295…`. */
+const TIMER_EXPIRY = /function=(\S+) now=(\d+) baseclk=(\d+)/;
+/** A timer's send follows its expiry on the same CPU within the softirq: measured 20–60 µs. */
+const TIMER_TO_SEND_US = 1000;
+/** The timer function that sends each kind of retransmission. */
+const TIMER_OF_KIND: Partial<Record<KernelEventKind, string>> = { retransmit: 'tcp_write_timer', 'synack-retransmit': 'reqsk_timer_handler' };
 const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+([\w]+):\s?(.*)$/;
 
 /**
@@ -176,6 +188,9 @@ export function parseKernelTrace(
   const stacks = new Map<KernelEvent, string[]>();
   const latestOfTask = new Map<string, KernelEvent>();
   let stackOf: KernelEvent | undefined;
+  /** The latest TCP timer expiry of each CPU, and the expiry line of each retransmission a timer sent. */
+  const timerOfCpu = new Map<string, { traceUs: number; function: string; lateJiffies: number; line: number }>();
+  const timerLines = new Map<KernelEvent, number>();
 
   const lines = text.split('\n');
   for (const [index, raw] of lines.entries()) {
@@ -213,12 +228,24 @@ export function parseKernelTrace(
       if (marker && !clock) clock = mapTraceClock(traceClock, traceUs, Number(marker[1]));
       continue;
     }
+    if (tracepoint === 'timer_expire_entry') {
+      const timer = TIMER_EXPIRY.exec(body);
+      if (timer) timerOfCpu.set(m[3] as string, { traceUs, function: timer[1] as string, lateJiffies: Number(timer[2]) - Number(timer[3]), line: lineNo });
+      foreignLines.add(lineNo); // kept only when a retransmission it sent belongs to the run (below)
+      continue;
+    }
     const parsed = parseEventBody(tracepoint, body);
     if (!parsed) {
       unparsed.push({ line: lineNo, text: raw });
       continue;
     }
     const event: KernelEvent = { ...parsed.event, tracepoint, traceUs, timeUs: traceUs, line: lineNo };
+    const timer = timerOfCpu.get(m[3] as string);
+    if (timer !== undefined && traceUs - timer.traceUs <= TIMER_TO_SEND_US && TIMER_OF_KIND[event.kind] === timer.function) {
+      event.timerLateJiffies = timer.lateJiffies;
+      timerLines.set(event, timer.line);
+      timerOfCpu.delete(m[3] as string);
+    }
     latestOfTask.set(`${m[2]} ${m[3]}`, event);
     pending.push({ event, localAddress: parsed.localAddress, remoteAddress: parsed.remoteAddress });
   }
@@ -236,6 +263,8 @@ export function parseKernelTrace(
       continue;
     }
     eventsByHost.get(host)?.push(event);
+    const timerLine = timerLines.get(event);
+    if (timerLine !== undefined) foreignLines.delete(timerLine);
   }
   for (const events of eventsByHost.values()) {
     fillConnectPorts(events);

@@ -59,6 +59,9 @@ const ROUTE_EVENT = 'fib/fib_table_lookup';
 const ROUTE_STACKS = 64;
 /** connect(2) of the agents' processes (filtered by common_pid): its return value (−EINPROGRESS, −ECONNREFUSED, 0). */
 const CONNECT_SYSCALL_EVENTS = ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect'] as const;
+/** TCP's retransmission timers' expiries (timer_expire_entry: now − baseclk is how late the timer softirq ran). */
+const TIMER_EVENT = 'timer/timer_expire_entry';
+const TIMER_FILTER = 'function.function == tcp_write_timer || function.function == reqsk_timer_handler';
 /** Per CPU; a syn-flood lab writes a few thousand events of ~250 bytes. */
 const BUFFER_SIZE_KB = 4096;
 
@@ -184,6 +187,7 @@ export class KernelTracer {
       }
       for (const event of UNFILTERED_EVENTS) tracer.set(`events/${event}/enable`, '1', '0');
       tracer.recordStacks(filter);
+      tracer.traceTimerExpiries();
       write('tracing_on', '1');
       write('trace_marker', clockMarkerText(anchorRealtimeClock().nowUs()));
       return tracer;
@@ -197,6 +201,21 @@ export class KernelTracer {
   private set(file: string, value: string, restore: string): void {
     writeFileSync(join(this.instanceDir as string, file), value);
     this.settings.push({ file, value, restore });
+  }
+
+  /**
+   * The expiries of the TCP retransmission timers (machine-wide, a few per second; lines that sent no retransmission
+   * of the run are dropped when the trace is written): how late the timer softirq ran. Optional: a kernel without
+   * the event or the `.function` filter modifier leaves the retransmissions without it.
+   */
+  private traceTimerExpiries(): void {
+    if (!existsSync(join(TRACEFS, 'events', TIMER_EVENT))) return;
+    try {
+      this.set(`events/${TIMER_EVENT}/filter`, TIMER_FILTER, '0');
+      this.set(`events/${TIMER_EVENT}/enable`, '1', '0');
+    } catch {
+      // no .function modifier (before Linux 6.5?): retransmissions go without their timer's lateness
+    }
   }
 
   /** Stack triggers on the call-path events; a kernel that refuses them leaves the run with states only (said in kernel-trace.json). */

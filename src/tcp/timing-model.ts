@@ -471,6 +471,8 @@ export function compareSchedule(
   hz: number,
   allowanceMs: number = CAPTURE_ALLOWANCE_MS,
   rearmsMs: readonly number[] = [],
+  /** Per observed send: how late its timer softirq ran, traced (0: not known). Its window closes that much later. */
+  softirqLateMs: readonly number[] = [],
 ): ScheduleItemCheck[] {
   if (intervalsMs.length !== expectedOffsetsMs.length) {
     throw new RangeError(
@@ -513,7 +515,7 @@ export function compareSchedule(
       slackSinceAnchor += timerSlackMs(intervalMs, hz);
       earlySinceAnchor += timerEarlyMs(intervalMs, hz);
       earliestMs = anchorMs + nominalSinceAnchor - earlySinceAnchor - allowanceMs;
-      latestMs = anchorMs + nominalSinceAnchor + slackSinceAnchor + allowanceMs;
+      latestMs = anchorMs + nominalSinceAnchor + slackSinceAnchor + allowanceMs + (softirqLateMs[index] ?? 0);
     }
     let verdict: ScheduleVerdict;
     if (observedMs === undefined) verdict = 'unobserved';

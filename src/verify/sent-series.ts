@@ -6,6 +6,7 @@ import { segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
 import { fastRetransmitOf, reorderingOf, rtoCopies, type FastRetransmit } from '../analysis/rto-copies.js';
 import { ruleDropOf } from '../analysis/rule-timeline.js';
 import type { ObservedSend } from '../analysis/timing-fit.js';
+import { DEFAULT_KERNEL_SETTINGS } from '../tcp/kernel-settings.js';
 import { acknowledges, type TcpSegment } from '../observe/packet.js';
 import { timingText } from '../messages/check-words/timing-words.js';
 import type { Text } from '../messages/text.js';
@@ -62,11 +63,13 @@ export function sentRetransmissions(
   const answeredUs = received.find((r) => acknowledges(r, first))?.timeUs ?? Infinity;
   const { fires, restartsUs } = timerFiresOf(copies, heldSends, queueWaits, own, answeredUs);
   const firstUs = fires[0]?.timeUs ?? first.timeUs;
-  const sends = fires.map(({ timeUs, copy }) => ({
+  const jiffyMs = 1000 / (hostAnalysisOf(analysis, host.name).settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz);
+  const sends = fires.map(({ timeUs, copy, lateJiffies }) => ({
     offsetMs: (timeUs - firstUs) / 1000,
     frame: copy?.frame ?? 0,
     timeUs,
     ...(copy === undefined && { fireOnly: true as const }),
+    ...(lateJiffies !== undefined && lateJiffies > 0 && { timerLateMs: lateJiffies * jiffyMs }),
   }));
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);

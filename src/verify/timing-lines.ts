@@ -42,13 +42,9 @@ export function describeItems(
         return w.intervalItemLine(label, expected, window, interval, item.verdict);
       }
       const send = slotSends[item.index];
-      const where = isGiveUp
-        ? (giveUp?.source[lang] ?? w.notObserved)
-        : send === undefined
-          ? w.notInCapture
-          : send.fireOnly
-            ? w.fireOnly
-            : w.captureFrame(host, send.frame);
+      const seen = send === undefined ? w.notInCapture : send.fireOnly ? w.fireOnly : w.captureFrame(host, send.frame);
+      const late = send?.timerLateMs === undefined ? '' : w.timerRanLate(send.timerLateMs);
+      const where = isGiveUp ? (giveUp?.source[lang] ?? w.notObserved) : seen + late;
       return w.itemLine(label, expected, window, item.observedMs === undefined ? undefined : seconds(item.observedMs), where, item.verdict);
     }),
   );

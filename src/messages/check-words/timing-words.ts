@@ -131,6 +131,8 @@ export interface RetransmissionWords {
   notInCapture: string;
   /** Where a fire that sent nothing is observed: the trace, the last copy still queued. */
   fireOnly: string;
+  /** After where a send is observed: its timer softirq ran `ms` late, traced (the window closes that much later). */
+  timerRanLate(ms: number): string;
   captureFrame(host: string, frame: number): string;
   extraLine(host: string, frame: number, kind: SentKind, at: string, modelSends: number): string;
   /** The model's inputs: each sysctl as recorded, else its default (`fallback`). */
@@ -290,6 +292,7 @@ const en: RetransmissionWords = {
   notObserved: 'not observed',
   notInCapture: 'not in the capture',
   fireOnly: 'traced, nothing sent: the last copy was still queued in the host',
+  timerRanLate: (ms) => `; its timer ran ${ms} ms after its wheel bucket (traced: timer_expire_entry now − baseclk), so the window closes ${ms} ms later`,
   captureFrame: CAPTURE_FRAME.en,
   extraLine: (host, frame, kind, at, modelSends) =>
     `${host} capture #${frame}: ${SENT_EN[kind].one} at ${at} s — unexpected: the model stops after ${modelSends}`,
@@ -460,6 +463,7 @@ const zh: RetransmissionWords = {
   notObserved: '无记录',
   notInCapture: '抓包中没有',
   fireOnly: 'tracepoint 记录，未发出：上一份副本仍在主机队列中',
+  timerRanLate: (ms) => `；其定时器比时间轮槽晚 ${ms} ms 才运行（tracepoint：timer_expire_entry 的 now − baseclk），窗口相应推后 ${ms} ms`,
   captureFrame: CAPTURE_FRAME.zh,
   extraLine: (host, frame, kind, at, modelSends) => `${host} 抓包 #${frame}：${at} s 的${SENT_ZH[kind].named}——意外：模型在 ${modelSends} 次发送后即停止`,
   settingsLine: (values, hz) =>

@@ -71,6 +71,24 @@ describe('parseKernelTrace on recorded runs', () => {
     ]);
   });
 
+  it('a retransmission a TCP timer sent carries how late the timer ran (now − baseclk of its expiry on that CPU); other expiries are dropped', () => {
+    const expiry = (cpu: string, time: string, fn: string, now: number, baseclk: number): string =>
+      `          <idle>-0       [${cpu}] ..s1. ${time}: timer_expire_entry: timer=00000000e6ba2e4f function=${fn} now=${now} baseclk=${baseclk}`;
+    const retransmit = (cpu: string, time: string): string =>
+      `          <idle>-0       [${cpu}] .Ns2. ${time}: tcp_retransmit_skb: skbaddr=0000000095e4d188 skaddr=0000000000f7b82b family=AF_INET ` +
+      'sport=44896 dport=8888 saddr=198.18.25.3 daddr=198.18.25.2 saddrv6=::ffff:198.18.25.3 daddrv6=::ffff:198.18.25.2 state=TCP_SYN_SENT err=0';
+    const text = [
+      '            node-1   [000] ...1. 1796156396.383107: tracing_mark_write: tcplab-clock realtime_us=1796156396383063',
+      expiry('001', '1796156397.000100', 'tcp_write_timer', 4296117393, 4296117377),
+      retransmit('001', '1796156397.000140'),
+      expiry('000', '1796156398.000100', 'tcp_write_timer', 4296117640, 4296117640), // another socket's timer: no send follows
+      retransmit('001', '1796156399.000140'), // no expiry on its CPU just before: TSQ, or a deferred timer
+    ].join('\n');
+    const parsed = parseKernelTrace(text, hostsOf('handshake'), 'tai');
+    expect((parsed.eventsByHost.get('client') ?? []).map((e) => e.timerLateJiffies)).toEqual([16, undefined]);
+    expect([...parsed.foreignLines]).toEqual([4]);
+  });
+
   it("refused: the RST sent by the server and received by the client, the client's ECONNREFUSED", () => {
     const parsed = parseKernelTrace(readTrace('refused'), hostsOf('refused'), 'tai');
     expect(parsed.eventsByHost.get('server')).toMatchObject([{ kind: 'send-reset', reason: 'NO_SOCKET', local: '198.18.95.2:8888' }]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/analysis/run-record.js';
 import type { Check } from '../../../src/verify/verdict.js';
 import { verifyRun } from '../../../src/verify/verify-run.js';
+import { TcpFlag } from '../../../src/observe/packet.js';
 import { loadFixtureRun, withHost } from './run-fixtures.js';
 
 /*
@@ -129,6 +130,43 @@ describe('a rule inserted above the count-only copy of a removed one (rulesAbove
     const appended = base.lab.steps.map((s, i) => (s.kind === 'rule' && i > 1 ? { ...s, text: s.text.replace('-I INPUT', '-A INPUT') } : s));
     const verdict = verifyRun({ ...base, lab: { ...base.lab, steps: appended } }, 'x', 0);
     expect(verdict.verdict).toBe('fail');
+  });
+});
+
+/*
+ * catalog lab syn-sent, recorded with the TCP timers' expiries traced (timer_expire_entry of tcp_write_timer on the
+ * CPU just before each tcp_retransmit_skb): the first SYN retransmission ran 1 jiffy after its wheel bucket. Under
+ * load the timer softirq runs later (a syn-flood run of `run --all --parallel 4` sent its second SYN 65 ms after the
+ * 1 s RTO, its next one on time): the traced lateness widens that send's window, and only that one.
+ */
+describe('a timer the softirq ran late, traced (KernelEvent.timerLateJiffies)', () => {
+  /** The run with its timer's first fire `ms` late (everything from there on later too: the timer re-arms from the fire), the trace saying `jiffies`. */
+  async function lateFirstFire(ms: number, jiffies: number | undefined): Promise<RunRecord> {
+    const base = await loadFixtureRun('syn-sent-timer-expiries');
+    const client = base.hosts.find((h) => h.name === 'client')!;
+    const fromUs = client.segments.filter((s) => s.flags === TcpFlag.SYN)[1]!.timeUs - 100;
+    const firstFire = (client.kernelEvents ?? []).find((e) => e.kind === 'retransmit')!;
+    const later = <T extends { timeUs: number }>(x: T): T => (x.timeUs >= fromUs ? { ...x, timeUs: x.timeUs + ms * US } : x);
+    const shifted = {
+      ...base,
+      hosts: base.hosts.map((h) => ({ ...h, segments: h.segments.map(later), events: h.events.map(later), kernelEvents: (h.kernelEvents ?? []).map(later) })),
+    };
+    return withHost(shifted, 'client', (h) => ({
+      kernelEvents: (h.kernelEvents ?? []).map((e) => (e.line === firstFire.line ? { ...e, timerLateJiffies: jiffies } : e)),
+    }));
+  }
+
+  it('passes as recorded, and widens the late send’s window by what the trace says', async () => {
+    expect(check(await loadFixtureRun('syn-sent-timer-expiries'), 'SYN retransmissions').status).toBe('pass');
+    const late = check(await lateFirstFire(60, 16), 'SYN retransmissions');
+    expect(late.status).toBe('pass');
+    expect(late.evidence.join('\n')).toMatch(/SYN 2: .*its timer ran 64 ms after its wheel bucket/);
+  });
+
+  it('FAILs the same late send when the trace does not say its timer ran late', async () => {
+    const late = check(await lateFirstFire(60, undefined), 'SYN retransmissions');
+    expect(late.status).toBe('fail');
+    expect(late.observed).toMatch(/transmission 2 late/);
   });
 });
 

@@ -62,7 +62,8 @@ export function loadFixtureRun(
     | 'both-fins-lost'
     | 'syn-held-long'
     | 'data-held-sender'
-    | 'rule-twice',
+    | 'rule-twice'
+    | 'syn-sent-timer-expiries',
 ): Promise<RunRecord> {
   return loadRunRecord(join(FIXTURE_RUNS, name));
 }
