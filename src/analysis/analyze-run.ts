@@ -9,7 +9,7 @@ import { traceSegments, type LadderPhase, type SegmentTrace } from './segment-tr
 import { sampleStates, withExactStates, type StateSample } from './socket-timeline.js';
 import { findSynAckReplies, isPureSyn, isSynAck } from './syn-ack-replies.js';
 import { heldSendsOf, type HeldSend } from './held-sends.js';
-import { hostQueueWaitsOf, type HostQueueWaits } from './host-queue.js';
+import { tracedTimerFiresOf, type TracedTimerFires } from './traced-fires.js';
 import { analyseSeries, type AnalysedSeries } from './timing-series.js';
 
 /*
@@ -42,8 +42,8 @@ export interface HostAnalysis {
   readonly synAckReplies: ReadonlyMap<number, TcpSegment>;
   /** Frames of this host's capture that a `hold` kept queued → when TCP sent them (held-sends.ts). */
   readonly heldSends: ReadonlyMap<number, HeldSend>;
-  /** The retransmission-timer fires that found the last copy still queued in this host, and the copies sent on release (host-queue.ts). */
-  readonly queueWaits: HostQueueWaits;
+  /** What this host's trace says of its timer fires: those that found the last copy queued, copies sent on release, lateness (traced-fires.ts). */
+  readonly tracedFires: TracedTimerFires;
   /** The ICMP messages addressed to this host that its firewall let through (icmpReachingStack()): what TCP's error handler saw. */
   readonly icmp: readonly IcmpMessage[];
 }
@@ -75,7 +75,7 @@ export function analyzeRun(record: RunRecord): RunAnalysis {
       samples: withExactStates(sampleStates(host.events), host.events, host.kernelEvents, host.kernelSettings['net.ipv4.tcp_syncookies'] === '2'),
       synAckReplies: synAckRepliesOf(host.segments, (a) => isAddressOf(host, a), dropped, heldSends),
       heldSends,
-      queueWaits: hostQueueWaitsOf(host),
+      tracedFires: tracedTimerFiresOf(host),
       icmp: icmpReachingStack(rules, host),
     };
   });

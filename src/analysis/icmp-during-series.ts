@@ -75,7 +75,7 @@ export function rtoSeriesOf(
   hz: number,
   /** The second send is not an RTO retransmission: a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
   firstRepeat?: 'probe' | 'fast',
-  /** Moments (ms from the first send) at which TCP restarted the timer by sending a copy that had waited (host-queue.ts). */
+  /** Moments (ms from the first send) at which TCP restarted the timer by sending a copy that had waited (traced-fires.ts). */
   restartsMs: readonly number[] = [],
 ): RtoSeries {
   const rtoMinMs = recordedRtoMinMs ?? LINUX_TCP_CONSTANTS.TCP_RTO_MIN_MS;

@@ -33,7 +33,7 @@ export interface ObservedSend {
   /** The captured copy; 0 for a timer fire that sent nothing (`fireOnly`). */
   readonly frame: number;
   readonly timeUs: number;
-  /** A fire of the timer that found the last copy still queued in the host: counted, never captured (host-queue.ts). */
+  /** A fire of the timer that found the last copy still queued in the host: counted, never captured (traced-fires.ts). */
   readonly fireOnly?: true;
   /** How late the timer softirq ran for this send, traced (KernelEvent.timerLateJiffies): its window closes that much later. */
   readonly timerLateMs?: number;
@@ -111,13 +111,7 @@ function fitOne(
   const expectedSends = schedule.sends.length;
   const placement =
     mode === 'allow-gaps'
-      ? alignSends(
-          expectedOffsetsMs.slice(0, expectedSends),
-          intervalsMs.slice(0, expectedSends),
-          sends.map((s) => s.offsetMs),
-          hz,
-          rearmedAtMs,
-        )
+      ? alignSends(expectedOffsetsMs.slice(0, expectedSends), intervalsMs.slice(0, expectedSends), sends, hz, rearmedAtMs)
       : sends.map((_, i) => (i < expectedSends ? i : -1));
   const slotSends: (ObservedSend | undefined)[] = new Array<ObservedSend | undefined>(expectedSends).fill(undefined);
   const extra: ObservedSend[] = [];
@@ -180,12 +174,18 @@ function stoppedByAnswer(item: ScheduleItemCheck, answeredAtMs: number): Schedul
  * Places each observed send at a model index: the next free one, unless the send is late for it and
  * fits a later one (the sends in between are missing). −1 for sends beyond the model.
  */
-function alignSends(expected: readonly number[], intervals: readonly number[], observed: readonly number[], hz: number, rearmsMs: readonly number[]): number[] {
-  const slots: (number | undefined)[] = [];
+function alignSends(
+  expected: readonly number[],
+  intervals: readonly number[],
+  observed: readonly ObservedSend[],
+  hz: number,
+  rearmsMs: readonly number[],
+): number[] {
+  const slots: (ObservedSend | undefined)[] = [];
   const placement: number[] = [];
-  observed.forEach((offset, i) => {
+  observed.forEach((send, i) => {
     if (i === 0) {
-      slots.push(offset);
+      slots.push(send);
       placement.push(0);
       return;
     }
@@ -195,8 +195,10 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
       return;
     }
     const verdictAt = (j: number): ScheduleItemCheck['verdict'] | undefined => {
-      const trial = [...slots, ...new Array<number | undefined>(j - slots.length).fill(undefined), offset];
-      return compareSchedule(expected.slice(0, j + 1), trial, intervals.slice(0, j + 1), hz, CAPTURE_ALLOWANCE_MS, rearmsMs)[j]?.verdict;
+      const trial = [...slots, ...new Array<ObservedSend | undefined>(j - slots.length).fill(undefined), send];
+      const offsets = trial.map((t) => t?.offsetMs);
+      const late = trial.map((t) => t?.timerLateMs ?? 0);
+      return compareSchedule(expected.slice(0, j + 1), offsets, intervals.slice(0, j + 1), hz, CAPTURE_ALLOWANCE_MS, rearmsMs, late)[j]?.verdict;
     };
     let chosen = next;
     if (verdictAt(next) === 'late') {
@@ -210,7 +212,7 @@ function alignSends(expected: readonly number[], intervals: readonly number[], o
       }
     }
     while (slots.length < chosen) slots.push(undefined);
-    slots.push(offset);
+    slots.push(send);
     placement.push(chosen);
   });
   return placement;

@@ -13,7 +13,7 @@ import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import { retransmissionKey, type TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
-import { timerFiresOf, type HostQueueWaits } from './host-queue.js';
+import { timerFiresOf, type TracedTimerFires } from './traced-fires.js';
 import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -56,7 +56,7 @@ export type SeriesModel =
       readonly kind: 'fitted';
       readonly fit: ScheduleFit;
       readonly settings: string;
-      /** Index in the fit's sends of each timer copy (fires that sent nothing come between: host-queue.ts). */
+      /** Index in the fit's sends of each timer copy (fires that sent nothing come between: traced-fires.ts). */
       readonly sendOfCopy: readonly number[];
     }
   | { readonly kind: 'missing-settings'; readonly missing: readonly string[] }
@@ -118,7 +118,7 @@ export function analyseSeries(
     readonly settings: HostKernelSettings;
     readonly synAckReplies: ReadonlyMap<number, { readonly timeUs: number }>;
     readonly heldSends: ReadonlyMap<number, HeldSend>;
-    readonly queueWaits: HostQueueWaits;
+    readonly tracedFires: TracedTimerFires;
     readonly icmp: readonly IcmpMessage[];
   }[],
   segments: readonly TracedSegment[],
@@ -178,12 +178,12 @@ export function analyseSeries(
       return held === undefined ? timeOfSegment(c) : held.sentUs - record.startedUs;
     };
     // The timer's fires, as the timing checks count them: a held copy at TCP's send, a copy sent on release at
-    // the fire it belongs to, and the fires that found the last copy still queued (host-queue.ts).
+    // the fire it belongs to, and the fires that found the last copy still queued (traced-fires.ts).
     const { src, dst } = segmentEndpoints((timerCopies[0] as TracedSegment).segment);
     const timer = timerFiresOf(
       timerCopies.map((c) => ({ frame: c.senderFrame, timeUs: timeOfSegment(c) + record.startedUs, traced: c })),
       host.heldSends,
-      host.queueWaits,
+      host.tracedFires,
       { local: src, remote: dst },
       answer === undefined ? Infinity : record.startedUs + (answer.arriveUs ?? timeOfSegment(answer)),
     );

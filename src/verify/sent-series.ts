@@ -1,5 +1,5 @@
 import { hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
-import { timerFiresOf, type ReleasedCopy } from '../analysis/host-queue.js';
+import { timerFiresOf, type ReleasedCopy } from '../analysis/traced-fires.js';
 import type { HeldSend } from '../analysis/held-sends.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
@@ -20,7 +20,7 @@ export interface SentSeries {
   readonly tuple: SocketTuple;
   /** One line per copy whose time is not its capture time (it waited in the host's held queue, or for the copy before it). */
   readonly held: readonly Text[];
-  /** When TCP restarted the timer by sending a copy on release, ms from the first send (host-queue.ts). */
+  /** When TCP restarted the timer by sending a copy on release, ms from the first send (traced-fires.ts). */
   readonly restartsMs: readonly number[];
   /** The second send is a tail-loss probe of a later segment, or a fast retransmission (rto-copies.ts). */
   readonly firstRepeat?: 'probe' | 'fast';
@@ -31,7 +31,7 @@ export interface SentSeries {
  * The sends of one socket's retransmitted segment in the host's capture: segments from the host
  * matching `isKind`, on `tuple` (or the first such segment's tuple), with the first one's sequence number,
  * each timed when TCP's timer sent it (a copy a hold kept queued is captured at its release: analysis/held-sends.ts;
- * a copy that waited for the one before it to leave the host counts at its fire: analysis/host-queue.ts).
+ * a copy that waited for the one before it to leave the host counts at its fire: analysis/traced-fires.ts).
  */
 export function sentRetransmissions(
   run: RunRecord,
@@ -45,7 +45,7 @@ export function sentRetransmissions(
   if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' }, held: [], restartsMs: [] };
   const ends = segmentEndpoints(first);
   const own: SocketTuple = { local: ends.src, remote: ends.dst };
-  const { heldSends, queueWaits } = hostAnalysisOf(analysis, host.name);
+  const { heldSends, tracedFires } = hostAnalysisOf(analysis, host.name);
   const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
   const timeline = rtoCopies(socketSent, first);
   const { sends: copies, probe } = timeline;
@@ -61,7 +61,7 @@ export function sentRetransmissions(
   const fast = fastRetransmitOf(timeline, received, reorderingOf(host.kernelSettings));
   // The timer stops at the first ACK of the segment that reached TCP: later fires on the tuple are another segment's.
   const answeredUs = received.find((r) => acknowledges(r, first))?.timeUs ?? Infinity;
-  const { fires, restartsUs } = timerFiresOf(copies, heldSends, queueWaits, own, answeredUs);
+  const { fires, restartsUs } = timerFiresOf(copies, heldSends, tracedFires, own, answeredUs);
   const firstUs = fires[0]?.timeUs ?? first.timeUs;
   const jiffyMs = 1000 / (hostAnalysisOf(analysis, host.name).settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz);
   const sends = fires.map(({ timeUs, copy, lateJiffies }) => ({
@@ -73,7 +73,7 @@ export function sentRetransmissions(
   }));
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);
-    const release = queueWaits.released.get(s.frame);
+    const release = tracedFires.released.get(s.frame);
     return [
       ...(send === undefined ? [] : [heldLine(run, host.name, s, index + 1, send)]),
       ...(release === undefined ? [] : [releasedLine(run, host.name, s, index + 1, release)]),

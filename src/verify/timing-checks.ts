@@ -11,7 +11,7 @@ import { isPureSyn, isSynAck, requestDropIcmp } from '../analysis/syn-ack-replie
 import { fitOverRtos, fitRetransmissions } from '../analysis/timing-fit.js';
 import { answerToSend } from '../analysis/timing-series.js';
 import { fastLine, sentRetransmissions, type SentSeries } from './sent-series.js';
-import { queuedFiresOf } from '../analysis/host-queue.js';
+import { queuedFiresOf } from '../analysis/traced-fires.js';
 import { carriesStart } from '../analysis/rto-copies.js';
 import { rtoSeriesOf, type RtoSeries } from '../analysis/icmp-during-series.js';
 import { splitSocketAddress } from '../observe/socket-address.js';
@@ -422,19 +422,19 @@ export function checkDataRetransmits(
   const carriesData = (s: TcpSegment): boolean => s.payloadLength > 0 && (s.flags & (TcpFlag.SYN | TcpFlag.RST)) === 0;
   const sentData = host.segments.filter((s) => isAddressOf(host, s.src) && carriesData(s));
   const sameSocket = (a: TcpSegment, b: TcpSegment): boolean => a.srcPort === b.srcPort && a.dstPort === b.dstPort && a.dst === b.dst;
-  const { heldSends, queueWaits } = hostAnalysisOf(analysis, host.name);
+  const { heldSends, tracedFires } = hostAnalysisOf(analysis, host.name);
   const tupleOfSent = (s: TcpSegment): SocketTuple => {
     const ends = segmentEndpoints(s);
     return { local: ends.src, remote: ends.dst };
   };
   const ackOf = (s: TcpSegment): TcpSegment | undefined => received.find((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s));
   // Data never acknowledged, or resent later (whole, merged or cut to the MSS: carriesStart()) and acknowledged in the end,
-  // or whose timer fired while it was still queued in the host (host-queue.ts).
+  // or whose timer fired while it was still queued in the host (traced-fires.ts).
   const isRetransmittedData = (s: TcpSegment): boolean =>
     carriesData(s) &&
     (sentData.some((c) => c.timeUs >= s.timeUs && c !== s && sameSocket(c, s) && carriesStart(c, s)) ||
       ackOf(s) === undefined ||
-      queuedFiresOf(queueWaits, tupleOfSent(s), heldSends.get(s.frame)?.sentUs ?? s.timeUs, ackOf(s)?.timeUs ?? Infinity).length > 0);
+      queuedFiresOf(tracedFires, tupleOfSent(s), heldSends.get(s.frame)?.sentUs ?? s.timeUs, ackOf(s)?.timeUs ?? Infinity).length > 0);
   const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).

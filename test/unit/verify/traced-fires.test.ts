@@ -21,7 +21,7 @@ function check(run: RunRecord, prefix: string): Check {
 const EBUSY = -16;
 const US = 1_000;
 
-describe('a retransmission whose timer fired while the copy before was still queued in the host (host-queue.ts)', () => {
+describe('a retransmission whose timer fired while the copy before was still queued in the host (traced-fires.ts)', () => {
   it('counts the copy at its fire and the next interval from its send: the recorded run passes', async () => {
     const run = await loadFixtureRun('closing-fin-lost-deferred');
     expect(verifyRun(run, 'x', 0).verdict).toBe('pass');

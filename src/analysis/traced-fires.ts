@@ -5,7 +5,10 @@ import { retransmissionKey } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
 
 /*
- * Retransmission-timer fires that found the last copy still in the host. tcp_retransmit_skb() does not resend a
+ * What a host's kernel trace says about its retransmission timer's fires, beyond the capture: the fires that found
+ * the last copy still in the host, and how late each timer ran.
+ *
+ * Fires that found the last copy still in the host. tcp_retransmit_skb() does not resend a
  * segment while its last copy is still in a qdisc or driver queue (skb_still_in_host_queue() in tcp_output.c
  * returns -EBUSY; the tcp_retransmit_skb tracepoint shows err -16). The fire counts all the same:
  * tcp_retransmit_timer() backs off (or, in SYN_SENT, stays linear for tcp_syn_linear_timeouts) and re-arms,
@@ -19,6 +22,11 @@ import type { HeldSend } from './held-sends.js';
  *    is not a TSQ state);
  *  - data-held-sender: fires 0.21 and 0.63 s after the write, -EBUSY; on release the ACK came back first.
  * So the schedule counts every fire: a copy sent on release at its fire, the next interval from its send.
+ *
+ * How late a timer ran. The timer softirq can run well after the wheel's bucket on a loaded machine (deferred to
+ * ksoftirqd): the kernel trace's timer_expire_entry says by how much (now − baseclk, KernelEvent.timerLateJiffies),
+ * and a send's window closes that much later (compareSchedule()). Measured: syn-flood's second SYN 65 ms after its
+ * 1 s RTO under `run --all --parallel 4`; 86 fires of the next such run 0 or 1 jiffy late.
  */
 
 /** A copy TSQ sent as the frame before it left the host: the timer fire it belongs to, and its send (absolute µs, capture clock). */
@@ -27,8 +35,8 @@ export interface ReleasedCopy {
   readonly sentUs: number;
 }
 
-/** The retransmission-timer fires of one host that found the last copy still queued in the host, and the copies sent on release. */
-export interface HostQueueWaits {
+/** One host's traced timer fires: those that found the last copy still queued, the copies sent on release, the lateness of each. */
+export interface TracedTimerFires {
   /** 4-tuple (`local remote`) → its fires with err -EBUSY, oldest first. */
   readonly fires: ReadonlyMap<string, readonly number[]>;
   /** Frame of the host's capture → the fire whose copy it is. */
@@ -47,7 +55,7 @@ const TSQ_SEND_MS = 2;
  * TSQ resends only in ESTABLISHED, FIN_WAIT_1, CLOSING, CLOSE_WAIT and LAST_ACK (tcp_tsq_write()), and only what
  * is still lost: an ACK processed first (the peer's answer to the released original) leaves nothing to send.
  */
-export function hostQueueWaitsOf(host: RunHost): HostQueueWaits {
+export function tracedTimerFiresOf(host: RunHost): TracedTimerFires {
   const fires = new Map<string, number[]>();
   const released = new Map<number, ReleasedCopy>();
   const retransmits = (host.kernelEvents ?? []).filter((e) => e.kind === 'retransmit');
@@ -90,7 +98,7 @@ function tupleKey(local: string, remote: string): string {
 }
 
 /** The host's fires on `tuple` that found the last copy still queued, within (fromUs, untilUs). */
-export function queuedFiresOf(waits: HostQueueWaits, tuple: { local: string; remote: string }, fromUs: number, untilUs: number): number[] {
+export function queuedFiresOf(waits: TracedTimerFires, tuple: { local: string; remote: string }, fromUs: number, untilUs: number): number[] {
   return (waits.fires.get(tupleKey(tuple.local, tuple.remote)) ?? []).filter((us) => us > fromUs && us < untilUs);
 }
 
@@ -114,7 +122,7 @@ const TRACE_TO_CAPTURE_US = 2000;
 export function timerFiresOf<T extends { readonly frame: number | undefined; readonly timeUs: number }>(
   copies: readonly T[],
   held: ReadonlyMap<number, HeldSend>,
-  waits: HostQueueWaits,
+  waits: TracedTimerFires,
   tuple: { local: string; remote: string },
   untilUs: number,
 ): { fires: TimerFire<T>[]; restartsUs: number[] } {
