@@ -1,6 +1,6 @@
 import type { AgentEvent } from '../agent/protocol.js';
 import { silentRequestTimeouts } from '../analysis/accept-queue.js';
-import type { RunAnalysis } from '../analysis/analyze-run.js';
+import { hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
 import { SEND_CHAINS } from '../analysis/rule-timeline.js';
 import { relTime, type RunHost, type RunRecord, stepsEndUs } from '../analysis/run-record.js';
 import { findConnTuple, segmentEndpoints } from '../analysis/run-sockets.js';
@@ -255,8 +255,12 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
   let judged = 0;
   for (const host of run.hosts) {
     // A held egress queue (hold step) keeps retransmissions in the qdisc: tcp_retransmit_skb() refuses to send a
-    // copy while the original is still in the host queue (skb_still_in_host_queue()), yet the count was raised.
-    if (host.segments.length === 0 || run.lab.steps.some((step) => step.kind === 'hold' && step.host === host.name)) continue;
+    // copy while the original is still in the host queue (skb_still_in_host_queue()), yet the count was raised. The
+    // trace shows those fires (refused, below) and dates the held copies (held-sends.ts); without it, no judging.
+    const holds = run.lab.steps.some((step) => step.kind === 'hold' && step.host === host.name);
+    if (host.segments.length === 0 || (holds && host.kernelEvents === undefined)) continue;
+    const { heldSends } = hostAnalysisOf(analysis, host.name);
+    const sentAt = (s: TcpSegment): number => heldSends.get(s.frame)?.sentUs ?? s.timeUs;
     const dropsBeforeCapture = sendChainDrops(analysis, host.name);
     if (dropsBeforeCapture === undefined) continue;
     const reported = new Set<string>();
@@ -266,7 +270,7 @@ function checkSampleRetransmits(run: RunRecord, analysis: RunAnalysis): Check {
       judged++;
       const copies = new Map<number, TcpSegment[]>();
       for (const s of sentBy(host, row.local, row.remote)) {
-        if (sequenceLength(s) === 0 || s.timeUs > row.timeUs + RETRANSMIT_STAMP_SLACK_US) continue;
+        if (sequenceLength(s) === 0 || sentAt(s) > row.timeUs + RETRANSMIT_STAMP_SLACK_US) continue;
         copies.set(s.seq, [...(copies.get(s.seq) ?? []), s]);
       }
       const most = [...copies.values()].sort((x, y) => y.length - x.length)[0] ?? [];

@@ -79,6 +79,22 @@ describe('timer fires that found the last copy still queued and sent nothing (qu
   });
 });
 
+describe('a held host’s sampled retransmission counts (the timer counts the fires that sent nothing)', () => {
+  it('are judged on traced runs: the three SYN_SENT fires that found the SYN queued back the rows’ counts', async () => {
+    const run = await loadFixtureRun('syn-held-long');
+    expect(check(run, 'samples agree with the captures').status).toBe('pass');
+    expect(check(run, 'samples agree with the captures').observed).toMatch(/^[1-9]\d* sampled row\(s\) with retransmissions/);
+  });
+
+  it('FAIL when a row counts more than the capture and the trace show', async () => {
+    const base = await loadFixtureRun('syn-held-long');
+    const run = withHost(base, 'client', (h) => ({
+      events: h.events.map((e) => (e.type === 'socket' && e.timer.retransmits > 0 ? { ...e, timer: { ...e.timer, retransmits: e.timer.retransmits + 5 } } : e)),
+    }));
+    expect(check(run, 'samples agree with the captures').status).toBe('fail');
+  });
+});
+
 /*
  * Teacher lab both-fins-lost (recorded under load): both sides close while each firewall drops the other's FIN.
  * a's fourth FIN reached b while b's unrule step ran; b's trace shows it dropped (FIN_WAIT_1 → FIN_WAIT_2 on a's
