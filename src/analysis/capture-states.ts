@@ -434,8 +434,8 @@ export class CaptureStateReplay {
     const frame = seg.frame;
     const finAckValue = finEnd(seg);
     // The same FIN again, and nothing from this endpoint since the copy taken as received: the sender never had an
-    // ACK of it, and a FIN that reaches TCP is acknowledged at once in FIN_WAIT_1, FIN_WAIT_2 and CLOSING
-    // (tcp_fin(): tcp_send_ack()), so that copy did not reach it (a firewall after the capture tap). This one may.
+    // ACK of it, and a FIN that reaches TCP in FIN_WAIT_1 or FIN_WAIT_2 is acknowledged at once (tcp_fin():
+    // tcp_send_ack()), so that copy did not reach it (a firewall after the capture tap). This one may.
     // (In ESTABLISHED the ACK of a FIN may wait for the delayed-ACK timer: not judged.)
     const acksAtOnce = me.peerFinState === 'FIN_WAIT_1' || me.peerFinState === 'FIN_WAIT_2';
     if (me.peerFinSeen && me.peerFin?.ackValue === finAckValue && !me.sentSinceFin && acksAtOnce) me.withdrawFin();

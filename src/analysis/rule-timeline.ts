@@ -17,7 +17,8 @@ import { say, type Text } from '../messages/text.js';
  * How it works. A rule is in place from the start of its `rule` step to the end of its `unrule` step
  * (or the end of the run). `unrule` swaps the rule for a count-only copy of its matches in one transaction, so
  * the packets it matched after the delete are counted: of the matching packets in time order, the last that
- * many were delivered (splitAtDelete()); older run folders fall back on uncountedAtEdges(). Only rules with a DROP or REJECT target matter. On a receive chain (INPUT,
+ * many were delivered (splitAtDelete()); older run folders fall back on uncountedAtEdges(). Only rules with a
+ * DROP or REJECT target matter. On a receive chain (INPUT,
  * PREROUTING) the receiver's capture still has the segment: the AF_PACKET tap runs in
  * `__netif_receive_skb_core()` (net/core/dev.c) before NF_INET_PRE_ROUTING, so the timeline attributes
  * each received segment to the first rule of the chain (the counter's position, else the lab's order)
@@ -68,9 +69,14 @@ function compileReceiveDrop(rule: ParsedRule): ReceiveDropRule | 'not-a-receive-
   return {
     target,
     chain: rule.chain,
-    matches: (packet, ctState) => compiled.matches(packet, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) }),
+    matches: (packet, ctState) => compiled.matches(packet, arrivingOnEth0(ctState)),
     unpredictable: compiled.unpredictable,
   };
+}
+
+/** How a packet arriving at a lab host meets a receive chain: on eth0, in the conntrack state the capture tells. */
+function arrivingOnEth0(ctState: ConntrackState | undefined): { inInterface: string; ctState?: ConntrackState } {
+  return { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) };
 }
 
 /** True when `rule` is a receive-side drop that matches `segment` (a segment arriving at the rule's host). */
@@ -247,7 +253,7 @@ export function buildRuleTimeline(record: RunRecord): RuleTimeline {
     const readBeforeRemoval = removal?.counters;
     const endCounters = parseRuleCounters((family === 6 ? ruleHost?.ruleCounters6 : ruleHost?.ruleCounters) ?? '');
     const passedAfterDelete = removal?.passedComment === undefined ? undefined : endCounters.find((row) => row.comment === removal.passedComment)?.pkts;
-    const counters = parseRuleCounters(readBeforeRemoval ?? (family === 6 ? ruleHost?.ruleCounters6 : ruleHost?.ruleCounters) ?? '');
+    const counters = readBeforeRemoval === undefined ? endCounters : parseRuleCounters(readBeforeRemoval);
     const counter =
       matchCounterToRule(parseRule(step.text, addresses, { comment: `tcplab:${step.name}`, family }), counters) ?? matchCounterToRule(parsed, counters);
     drafts.push({
@@ -397,10 +403,7 @@ function rulesAbove<P extends RulePacket>(
   return compiled.map(({ o, c }) => ({
     fromUs: o.fromUs,
     untilUs: o.untilUs,
-    takes: (packet) => {
-      const ctState = ctStateOf(packet);
-      return c.ok && c.matches(packet, { inInterface: 'eth0', ...(ctState !== undefined && { ctState }) });
-    },
+    takes: (packet) => c.ok && c.matches(packet, arrivingOnEth0(ctStateOf(packet))),
   }));
 }
 

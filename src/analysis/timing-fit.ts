@@ -122,9 +122,15 @@ function fitOne(
   });
   const compared = compareGiveUpInterval(
     userTimeoutDeadline(
-      compareSchedule(expectedOffsetsMs, [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs], intervalsMs, hz, allowanceMs, rearmedAtMs, [
-        ...slotSends.map((s) => s?.timerLateMs ?? 0),
-      ]),
+      compareSchedule(
+        expectedOffsetsMs,
+        [...slotSends.map((s) => s?.offsetMs), giveUp?.byMs],
+        intervalsMs,
+        hz,
+        allowanceMs,
+        rearmedAtMs,
+        slotSends.map((s) => s?.timerLateMs ?? 0),
+      ),
       schedule,
       slotSends,
       hz,

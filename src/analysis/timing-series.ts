@@ -13,7 +13,7 @@ import { kindOf, type SegmentKind } from './segment-kind.js';
 import { requestDropIcmp } from './syn-ack-replies.js';
 import { retransmissionKey, type TracedSegment } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
-import { timerFiresOf, type TracedTimerFires } from './traced-fires.js';
+import { observedSendsOf, timerFiresOf, type TracedTimerFires } from './traced-fires.js';
 import { rtoCopies } from './rto-copies.js';
 import { describeRto, fitOverRtos, fitRetransmissions, type FinRtoEstimate, type ScheduleFit, type TimerLateness } from './timing-fit.js';
 import { rtoSeriesOf } from './icmp-during-series.js';
@@ -195,13 +195,7 @@ export function analyseSeries(
     else if ('missing' in predictor) model = { kind: 'missing-settings', missing: predictor.missing };
     else {
       const firstUs = (firesUs[0] ?? record.startedUs) - record.startedUs;
-      const sends = timer.fires.map(({ timeUs, copy, lateJiffies }) => ({
-        offsetMs: (timeUs - record.startedUs - firstUs) / 1000,
-        frame: copy === undefined ? 0 : (copy.traced.senderFrame ?? copy.traced.receiverFrame ?? 0),
-        timeUs: timeUs - record.startedUs,
-        ...(copy === undefined && { fireOnly: true as const }),
-        ...(lateJiffies !== undefined && lateJiffies > 0 && { timerLateMs: (lateJiffies * 1000) / predictor.hz }),
-      }));
+      const sends = observedSendsOf(timer.fires, predictor.hz, (c) => c.traced.senderFrame ?? c.traced.receiverFrame ?? 0, record.startedUs);
       const giveUpMs = giveUp?.timeUs === undefined ? undefined : (giveUp.timeUs - firstUs) / 1000;
       const observed = giveUpMs === undefined ? undefined : { afterMs: giveUpMs, byMs: giveUpMs, source: 'the give-up' };
       // A request dropped by an ICMP error quoting its SYN-ACK (tcp_req_err()) stops its timer as an answer does.

@@ -3,6 +3,7 @@ import { isAddressOf, type RunHost } from './run-record.js';
 import { segmentEndpoints } from './run-sockets.js';
 import { retransmissionKey } from './segment-trace.js';
 import type { HeldSend } from './held-sends.js';
+import type { ObservedSend } from './timing-fit.js';
 
 /*
  * What a host's kernel trace says about its retransmission timer's fires, beyond the capture: the fires that found
@@ -144,4 +145,19 @@ export function timerFiresOf<T extends { readonly frame: number | undefined; rea
     return traced === undefined ? f : { ...f, lateJiffies: traced.jiffies };
   });
   return { fires: withLateness, restartsUs };
+}
+
+/**
+ * The fires as the timing fit takes them: offsets from the first fire, the copy's frame (`frameOf`; 0 for a fire that
+ * sent nothing, marked `fireOnly`), the traced lateness in ms at `hz`; `originUs` is taken off every time.
+ */
+export function observedSendsOf<T>(fires: readonly TimerFire<T>[], hz: number, frameOf: (copy: T) => number, originUs = 0): ObservedSend[] {
+  const firstUs = fires[0]?.timeUs ?? originUs;
+  return fires.map(({ timeUs, copy, lateJiffies }) => ({
+    offsetMs: (timeUs - firstUs) / 1000,
+    frame: copy === undefined ? 0 : frameOf(copy),
+    timeUs: timeUs - originUs,
+    ...(copy === undefined && { fireOnly: true as const }),
+    ...(lateJiffies !== undefined && lateJiffies > 0 && { timerLateMs: (lateJiffies * 1000) / hz }),
+  }));
 }

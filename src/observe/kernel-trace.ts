@@ -164,6 +164,13 @@ const TIMER_EXPIRY = /function=(\S+) now=(\d+) baseclk=(\d+)/;
 const TIMER_TO_SEND_US = 1000;
 /** The timer function that sends each kind of retransmission. */
 const TIMER_OF_KIND: Partial<Record<KernelEventKind, string>> = { retransmit: 'tcp_write_timer', 'synack-retransmit': 'reqsk_timer_handler' };
+
+/** The filter of timer_expire_entry that keeps the expiries of the timers in TIMER_OF_KIND (the `.function` modifier). */
+export function timerExpiryFilter(): string {
+  return Object.values(TIMER_OF_KIND)
+    .map((fn) => `function.function == ${fn}`)
+    .join(' || ');
+}
 const LINE = /^\s*(.+?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[(\d+)\]\s+(\S+\s+)?(\d+)\.(\d+):\s+([\w]+):\s?(.*)$/;
 
 /**

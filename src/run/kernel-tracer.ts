@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { anchorRealtimeClock } from '../agent/realtime-clock.js';
-import { addressFilter, clockMarkerText, parseKernelTrace, routeAddressFilter, type KernelEvent } from '../observe/kernel-trace.js';
+import { addressFilter, clockMarkerText, parseKernelTrace, routeAddressFilter, timerExpiryFilter, type KernelEvent } from '../observe/kernel-trace.js';
 import { parseKernelCallPaths } from '../observe/kernel-call-path.js';
 
 export const TRACEFS = '/sys/kernel/tracing';
@@ -61,7 +61,6 @@ const ROUTE_STACKS = 64;
 const CONNECT_SYSCALL_EVENTS = ['syscalls/sys_enter_connect', 'syscalls/sys_exit_connect'] as const;
 /** TCP's retransmission timers' expiries (timer_expire_entry: now − baseclk is how late the timer softirq ran). */
 const TIMER_EVENT = 'timer/timer_expire_entry';
-const TIMER_FILTER = 'function.function == tcp_write_timer || function.function == reqsk_timer_handler';
 /** Per CPU; a syn-flood lab writes a few thousand events of ~250 bytes. */
 const BUFFER_SIZE_KB = 4096;
 
@@ -211,7 +210,7 @@ export class KernelTracer {
   private traceTimerExpiries(): void {
     if (!existsSync(join(TRACEFS, 'events', TIMER_EVENT))) return;
     try {
-      this.set(`events/${TIMER_EVENT}/filter`, TIMER_FILTER, '0');
+      this.set(`events/${TIMER_EVENT}/filter`, timerExpiryFilter(), '0');
       this.set(`events/${TIMER_EVENT}/enable`, '1', '0');
     } catch {
       // no .function modifier (before Linux 6.5?): retransmissions go without their timer's lateness

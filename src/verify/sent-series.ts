@@ -1,5 +1,5 @@
 import { hostAnalysisOf, type RunAnalysis } from '../analysis/analyze-run.js';
-import { timerFiresOf, type ReleasedCopy } from '../analysis/traced-fires.js';
+import { observedSendsOf, timerFiresOf, type ReleasedCopy } from '../analysis/traced-fires.js';
 import type { HeldSend } from '../analysis/held-sends.js';
 import { isAddressOf, relTime, type RunHost, type RunRecord } from '../analysis/run-record.js';
 import { segmentEndpoints, type SocketTuple } from '../analysis/run-sockets.js';
@@ -45,7 +45,7 @@ export function sentRetransmissions(
   if (first === undefined) return { sends: [], firstUs: 0, tuple: tuple ?? { local: '', remote: '' }, held: [], restartsMs: [] };
   const ends = segmentEndpoints(first);
   const own: SocketTuple = { local: ends.src, remote: ends.dst };
-  const { heldSends, tracedFires } = hostAnalysisOf(analysis, host.name);
+  const { heldSends, tracedFires, settings } = hostAnalysisOf(analysis, host.name);
   const socketSent = host.segments.filter((s) => s.srcPort === first.srcPort && s.src === first.src && s.dst === first.dst && s.dstPort === first.dstPort);
   const timeline = rtoCopies(socketSent, first);
   const { sends: copies, probe } = timeline;
@@ -63,14 +63,7 @@ export function sentRetransmissions(
   const answeredUs = received.find((r) => acknowledges(r, first))?.timeUs ?? Infinity;
   const { fires, restartsUs } = timerFiresOf(copies, heldSends, tracedFires, own, answeredUs);
   const firstUs = fires[0]?.timeUs ?? first.timeUs;
-  const jiffyMs = 1000 / (hostAnalysisOf(analysis, host.name).settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz);
-  const sends = fires.map(({ timeUs, copy, lateJiffies }) => ({
-    offsetMs: (timeUs - firstUs) / 1000,
-    frame: copy?.frame ?? 0,
-    timeUs,
-    ...(copy === undefined && { fireOnly: true as const }),
-    ...(lateJiffies !== undefined && lateJiffies > 0 && { timerLateMs: lateJiffies * jiffyMs }),
-  }));
+  const sends = observedSendsOf(fires, settings.settings.hz ?? DEFAULT_KERNEL_SETTINGS.hz, (copy) => copy.frame);
   const held = copies.flatMap((s, index) => {
     const send = heldSends.get(s.frame);
     const release = tracedFires.released.get(s.frame);

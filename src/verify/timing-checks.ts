@@ -430,11 +430,12 @@ export function checkDataRetransmits(
   const ackOf = (s: TcpSegment): TcpSegment | undefined => received.find((r) => r.srcPort === s.dstPort && r.dstPort === s.srcPort && acknowledges(r, s));
   // Data never acknowledged, or resent later (whole, merged or cut to the MSS: carriesStart()) and acknowledged in the end,
   // or whose timer fired while it was still queued in the host (traced-fires.ts).
-  const isRetransmittedData = (s: TcpSegment): boolean =>
-    carriesData(s) &&
-    (sentData.some((c) => c.timeUs >= s.timeUs && c !== s && sameSocket(c, s) && carriesStart(c, s)) ||
-      ackOf(s) === undefined ||
-      queuedFiresOf(tracedFires, tupleOfSent(s), heldSends.get(s.frame)?.sentUs ?? s.timeUs, ackOf(s)?.timeUs ?? Infinity).length > 0);
+  const isRetransmittedData = (s: TcpSegment): boolean => {
+    if (!carriesData(s)) return false;
+    if (sentData.some((c) => c.timeUs >= s.timeUs && c !== s && sameSocket(c, s) && carriesStart(c, s))) return true;
+    const ack = ackOf(s);
+    return ack === undefined || queuedFiresOf(tracedFires, tupleOfSent(s), heldSends.get(s.frame)?.sentUs ?? s.timeUs, ack.timeUs).length > 0;
+  };
   const data = sentRetransmissions(run, analysis, host, tuple, isRetransmittedData);
   if (data.sends.length === 0) return noSendsCheck(name, host, tuple, 'data', DATA_REFERENCE);
   // TCP_USER_TIMEOUT set by the lab replaces tcp_model_timeout() and clamps the last RTO (retransmits_timed_out()).
